@@ -1,0 +1,152 @@
+/**
+ * The one registry of Bulwark error codes. Codes are stable and never reused: callers (CLI, REST, RPC,
+ * Temporal) match on `code`, never on `instanceof`, because errors cross process boundaries as JSON.
+ * Messages are templates: `{name}` is replaced by the matching parameter.
+ */
+export interface ErrorSpec {
+  /** HTTP status the REST API answers with. */
+  status: number;
+  /** Message template; says what was wrong and, where it helps, what to do. */
+  message: string;
+  /** True when trying again later may succeed (I/O hiccups, a busy lease); drives engine retries. */
+  retryable: boolean;
+}
+
+const spec = (status: number, message: string, retryable = false): ErrorSpec => ({ status, message, retryable });
+
+export const ERRORS = {
+  BWK_ERR_INTERNAL: spec(500, 'internal error: {reason}'),
+  BWK_ERR_INVALID_INPUT: spec(400, '{reason}'),
+  BWK_ERR_INVALID_ID: spec(400, '{kind} id "{id}" is not a UUID'),
+  BWK_ERR_CONFIG_INVALID: spec(400, 'configuration {file}: {reason}'),
+  BWK_ERR_HOME_UNUSABLE: spec(500, 'Bulwark home {path} cannot be used: {reason}'),
+
+  BWK_ERR_PROVIDER_NOT_FOUND: spec(404, 'provider {id} not found (known providers: {known})'),
+  BWK_ERR_PROVIDER_INVALID: spec(400, 'provider file {file}:{line}: {reason}'),
+  BWK_ERR_PLUGIN_NOT_INSTALLED: spec(400, 'provider file {file}:{line}: plugin "{name}" is not installed (installed: {installed})'),
+  BWK_ERR_PLUGIN_LOAD_FAILED: spec(400, 'provider file {file}:{line}: plugin module "{module}" could not be loaded: {reason}'),
+  BWK_ERR_PLUGIN_INVALID: spec(400, 'plugin {name}: {reason}'),
+  BWK_ERR_PLUGIN_FAILED: spec(500, 'plugin {plugin} failed on {resource} during {hook}: {reason}'),
+
+  BWK_ERR_RESOURCE_TYPE_UNKNOWN: spec(400, 'resource type "{type}" is not protected by provider {provider} (supported: {supported})'),
+  BWK_ERR_PROTECTABLE_TYPE_UNKNOWN: spec(404, 'protectable type "{type}" is not known (known: {known})'),
+  BWK_ERR_RESOURCE_NOT_FOUND: spec(404, 'resource {type}#{id} not found: {reason}'),
+  BWK_ERR_RESOURCE_GRAPH_CYCLE: spec(400, 'resource graph has a cycle: {cycle}'),
+  BWK_ERR_PARAMETERS_INVALID: spec(400, '{kind} parameters for "{key}" are invalid: {reason}'),
+  BWK_ERR_PARAMETERS_KEY_UNKNOWN: spec(400, '{kind} parameters key "{key}" names no resource type or resource of this plan (expected "<type>" or "<type>#<id>" for: {expected})'),
+
+  BWK_ERR_PLAN_NOT_FOUND: spec(404, 'plan {id} not found'),
+  BWK_ERR_PLAN_INVALID: spec(400, 'plan is invalid: {reason}'),
+  BWK_ERR_CHECKPOINT_NOT_FOUND: spec(404, 'checkpoint {id} not found'),
+  BWK_ERR_CHECKPOINT_STATE: spec(409, 'checkpoint {id} is {status}: cannot {action} (allowed from: {allowed})'),
+  BWK_ERR_CHECKPOINT_IN_USE: spec(409, 'checkpoint {id} is in use by {user}: try again when it has finished'),
+  BWK_ERR_RESTORE_NOT_FOUND: spec(404, 'restore {id} not found'),
+  BWK_ERR_VERIFICATION_NOT_FOUND: spec(404, 'verification {id} not found'),
+  BWK_ERR_RESTORE_TARGET_DENIED: spec(400, 'restore target {target} is outside the restore policy: {reason}'),
+  BWK_ERR_RESTORE_CONFLICT: spec(409, 'restore target {target} already holds {count} entr(y/ies) the checkpoint would write (first: {first}); pass conflict "skip" or "overwrite", or choose an empty target'),
+  BWK_ERR_UNSAFE_ENTRY: spec(400, 'checkpoint entry "{entry}" would be written outside the target {target} ({reason}); nothing was restored'),
+
+  BWK_ERR_BANK_KEY_INVALID: spec(400, 'bank key "{key}" is invalid: {reason}'),
+  BWK_ERR_BANK_OBJECT_NOT_FOUND: spec(404, 'bank object {key} not found'),
+  BWK_ERR_BANK_IO: spec(503, 'bank I/O failed on {key}: {reason}', true),
+  BWK_ERR_LEASE_HELD: spec(409, 'lease {owner} is held until {expires_at}', true),
+  BWK_ERR_LEASE_LOST: spec(409, 'lease {owner} was lost (expired or taken over): the operation stops to keep data safe'),
+
+  BWK_ERR_DATA_CORRUPT: spec(422, '{resource}: stored data is corrupt: {reason}'),
+  BWK_ERR_TASK_TIMEOUT: spec(504, 'task {task} timed out after {timeout_ms} ms', true),
+  BWK_ERR_OPERATION_CANCELLED: spec(409, 'operation {id} was cancelled'),
+  BWK_ERR_OPERATION_ABANDONED: spec(500, 'operation {id} was abandoned: its process stopped and its lease expired at {expired_at}'),
+  BWK_ERR_OPERATION_FAILED: spec(500, '{kind} {id} ended {status}: {reason}'),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export type ErrorParams = Record<string, string | number | boolean | undefined>;
+
+/** The serialized form every adapter (CLI, REST, RPC, Temporal) uses. */
+export interface ErrorJSON {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export class BulwarkError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, params: ErrorParams = {}, options: { cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {}) {
+    const s = ERRORS[code];
+    super(formatMessage(s.message, params), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BulwarkError';
+    this.code = code;
+    this.status = s.status;
+    this.retryable = options.retryable ?? s.retryable;
+    this.details = { ...params, ...(options.details ?? {}) };
+  }
+
+  toJSON(): ErrorJSON {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function formatMessage(template: string, params: ErrorParams): string {
+  return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => {
+    const v = params[name];
+    return v === undefined ? whole : String(v);
+  });
+}
+
+/** Shorthand used everywhere: `throw bwkError('BWK_ERR_PLAN_NOT_FOUND', { id })`. */
+export function bwkError(code: ErrorCode, params: ErrorParams = {}, options?: ConstructorParameters<typeof BulwarkError>[2]): BulwarkError {
+  return new BulwarkError(code, params, options);
+}
+
+export function isBulwarkError(err: unknown, code?: ErrorCode): err is BulwarkError {
+  if (!(err instanceof Error) || typeof (err as unknown as { code?: unknown }).code !== 'string') return false;
+  const c = (err as unknown as { code: string }).code;
+  if (!(c in ERRORS)) return false;
+  return code === undefined || c === code;
+}
+
+/** Node error codes that describe a passing condition: worth retrying. */
+const TRANSIENT_SYSTEM_CODES = new Set(['EAGAIN', 'EBUSY', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EMFILE', 'ENFILE']);
+
+/** Whether an engine should retry a task that threw `err`. Plugins opt in with `retryable: true`. */
+export function isRetryable(err: unknown): boolean {
+  if (isBulwarkError(err)) return err.retryable;
+  if (err && typeof err === 'object') {
+    const e = err as { retryable?: unknown; code?: unknown };
+    if (typeof e.retryable === 'boolean') return e.retryable;
+    if (typeof e.code === 'string') return TRANSIENT_SYSTEM_CODES.has(e.code);
+  }
+  return false;
+}
+
+/** Turns anything thrown into the wire form, without leaking stack traces. */
+export function toErrorJSON(err: unknown): ErrorJSON {
+  if (isBulwarkError(err)) return err.toJSON();
+  if (err && typeof err === 'object' && typeof (err as ErrorJSON).code === 'string' && typeof (err as ErrorJSON).message === 'string'
+    && (err as ErrorJSON).code.startsWith('BWK_ERR_')) {
+    const e = err as ErrorJSON;
+    return { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'BWK_ERR_INTERNAL', message: `internal error: ${message}` };
+}
+
+/** Rebuilds an error received as JSON so `code`, `status` and `retryable` survive the trip. */
+export function fromErrorJSON(json: ErrorJSON): BulwarkError {
+  const code = (json.code in ERRORS ? json.code : 'BWK_ERR_INTERNAL') as ErrorCode;
+  const err = new BulwarkError(code, {}, { details: json.details });
+  (err as { message: string }).message = json.message;
+  return err;
+}
+
+/** A short reason string for records (`resources_reason`, `extra_info.reason`). */
+export function reasonOf(err: unknown): string {
+  if (isBulwarkError(err)) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

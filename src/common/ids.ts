@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { bwkError } from './errors.js';
+
+export const DEFAULT_PROJECT = 'default';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Every plan, checkpoint, restore and verification id is a UUID: Karbor's client refuses anything else. */
+export function newId(): string {
+  return randomUUID();
+}
+
+export function isUuid(value: string): boolean {
+  return UUID_RE.test(value);
+}
+
+export function assertUuid(kind: string, id: string): string {
+  if (!isUuid(id)) throw bwkError('BWK_ERR_INVALID_ID', { kind, id });
+  return id.toLowerCase();
+}
+
+/** ISO-8601 UTC with milliseconds, the form every record stores. */
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/**
+ * A timestamp that sorts lexicographically in time order and is safe in a key:
+ * 20261122T014700123Z. Used by bank indexes (`<ts>@<id>`).
+ */
+export function sortableTimestamp(date: Date): string {
+  return date.toISOString().replace(/[-:.]/g, '');
+}
+
+export function parseSortableTimestamp(ts: string): Date {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/.exec(ts);
+  if (!m) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `bad index timestamp "${ts}"` });
+  return new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`);
+}

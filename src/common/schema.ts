@@ -1,0 +1,61 @@
+import { Ajv } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+
+/**
+ * One Ajv instance for the whole process: schemas compile once and are cached by identity.
+ * `useDefaults` fills documented defaults; `coerceTypes` stays off so "3" is not silently a number.
+ */
+export const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+
+const cache = new WeakMap<object, ValidateFunction>();
+
+export function compileSchema(schema: object): ValidateFunction {
+  let fn = cache.get(schema);
+  if (!fn) {
+    fn = ajv.compile(schema);
+    cache.set(schema, fn);
+  }
+  return fn;
+}
+
+/** Reads `/a/0/b` as `a[0].b` — what an operator recognises in a YAML or JSON document. */
+export function pointerToPath(pointer: string): string {
+  if (pointer === '') return '(top level)';
+  return pointer.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+}
+
+/** The JSON pointer of the value an error is about (an unknown key points at the key itself). */
+export function errorPointer(e: ErrorObject): string {
+  if (e.keyword === 'additionalProperties') {
+    const extra = (e.params as { additionalProperty: string }).additionalProperty;
+    return `${e.instancePath}/${extra.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  }
+  if (e.keyword === 'required') {
+    return e.instancePath;
+  }
+  return e.instancePath;
+}
+
+/** Turns one Ajv error into a sentence that says what is wrong and what would be right. */
+export function describeSchemaError(e: ErrorObject): string {
+  const where = pointerToPath(e.instancePath);
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `${where}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    case 'required':
+      return `${where}: missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
+    case 'enum':
+      return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'type':
+      return `${where}: must be ${(e.params as { type: string }).type}`;
+    default:
+      return `${where}: ${e.message ?? e.keyword}`;
+  }
+}
+
+/** Orders errors so the most useful one (deepest, not an `anyOf` summary) comes first. */
+export function sortSchemaErrors(errors: readonly ErrorObject[]): ErrorObject[] {
+  const rank = (e: ErrorObject): number => (e.keyword === 'anyOf' || e.keyword === 'oneOf' || e.keyword === 'if' ? 1 : 0);
+  return [...errors].sort((a, b) => rank(a) - rank(b) || b.instancePath.length - a.instancePath.length);
+}

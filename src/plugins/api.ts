@@ -1,0 +1,188 @@
+/**
+ * The public plugin API. Built-in plugins (fs.directory, noop) implement exactly this, and so does a
+ * provider author's plugin loaded from a file path or an npm package (docs/plugin-authoring.md).
+ * A plugin module's default export (or its `plugin` export) is a PluginDefinition.
+ */
+import type { Readable } from 'node:stream';
+import type { Logger } from '../common/logging.js';
+
+export const PLUGIN_API_VERSION = 1;
+
+/** A JSON Schema (draft-07 / 2019-09 subset Ajv understands). */
+export type JsonSchema = Record<string, unknown>;
+
+/** Something that can be protected: a directory, a database... `id` is unique within its type. */
+export interface Resource {
+  type: string;
+  id: string;
+  name: string;
+  extra_info?: Record<string, unknown>;
+}
+
+export interface PluginEnvironment {
+  /** The Bulwark home directory. */
+  home: string;
+  /** The provider this instance serves. */
+  providerId: string;
+  /** `options` given to this plugin in the provider file. */
+  options: Record<string, unknown>;
+  logger: Logger;
+}
+
+export interface PluginDefinition {
+  /** Must equal PLUGIN_API_VERSION. */
+  apiVersion: number;
+  /** Name used in provider files, e.g. `fs.directory`. */
+  name: string;
+  description?: string;
+  /** Called once per provider that lists the plugin, with that provider's options for it. */
+  create(env: PluginEnvironment): PluginInstance | Promise<PluginInstance>;
+}
+
+export interface PluginInstance {
+  protection?: ProtectionPlugin;
+  protectables?: ProtectablePlugin[];
+}
+
+/** Schemas per resource type; together they form the provider's `extended_info_schema`. */
+export interface ResourceSchemas {
+  /** Plan parameters (`{"<type>": {...}}` or `{"<type>#<id>": {...}}`). */
+  options?: JsonSchema;
+  /** Restore parameters. */
+  restore?: JsonSchema;
+  /** What `ctx.saveInfo()` stores with the checkpoint during protect. */
+  saved_info?: JsonSchema;
+  /** Verification parameters. */
+  verify?: JsonSchema;
+}
+
+export type HookName = 'prepare_begin' | 'prepare_finish' | 'main' | 'complete';
+export const HOOK_NAMES: readonly HookName[] = ['prepare_begin', 'prepare_finish', 'main', 'complete'];
+
+/**
+ * One operation (protect, restore, verify or delete) on one resource. Every hook is optional; a
+ * missing hook gets no task. Order per resource: prepareBegin → prepareFinish → main → complete; for a
+ * parent P and child C: P.prepareBegin → C.prepareBegin, C.prepareFinish → P.prepareFinish,
+ * C.complete → P.complete; main hooks of different resources run in parallel.
+ */
+export interface Operation<C extends HookContext = HookContext> {
+  prepareBegin?(ctx: C): Promise<void>;
+  prepareFinish?(ctx: C): Promise<void>;
+  main?(ctx: C): Promise<void>;
+  complete?(ctx: C): Promise<void>;
+  /**
+   * Runs when the operation failed after this resource's hooks started: remove temporary state
+   * (snapshots, half-written data). Best effort; its own failure is logged, not raised.
+   */
+  revert?(ctx: C): Promise<void>;
+}
+
+/** This resource's data inside one checkpoint; names are relative (`manifest.json`, `data/0001`). */
+export interface BankSection {
+  put(name: string, data: Buffer | string): Promise<void>;
+  putStream(name: string, source: Readable | AsyncIterable<Buffer>): Promise<{ size: number }>;
+  get(name: string): Promise<Buffer>;
+  getStream(name: string): Promise<Readable>;
+  stat(name: string): Promise<{ size: number } | null>;
+  /** Names (relative to the section) starting with `prefix`, sorted. */
+  list(prefix?: string): Promise<string[]>;
+  delete(name: string): Promise<void>;
+}
+
+export interface Progress {
+  done: number;
+  total?: number;
+  unit?: 'bytes' | 'items';
+  message?: string;
+}
+
+export interface HookContext {
+  operationId: string;
+  checkpointId: string;
+  projectId: string;
+  resource: Resource;
+  /** Parameters for this resource: `<type>` merged with `<type>#<id>`, validated, defaults applied. */
+  parameters: Record<string, unknown>;
+  bank: BankSection;
+  /** Aborted on cancellation or task timeout: stop work and child processes promptly. */
+  signal: AbortSignal;
+  logger: Logger;
+  progress(p: Progress): void;
+}
+
+export interface ProtectContext extends HookContext {
+  /** Stores metadata with the checkpoint, validated against the `saved_info` schema. */
+  saveInfo(info: Record<string, unknown>): Promise<void>;
+}
+
+export interface RestoreContext extends HookContext {
+  restoreId: string;
+  /** What protect saved with `saveInfo`, or null. */
+  savedInfo: Record<string, unknown> | null;
+}
+
+export interface VerifyContext extends HookContext {
+  verificationId: string;
+  savedInfo: Record<string, unknown> | null;
+}
+
+export type DeleteContext = HookContext;
+
+/** Restore policy from bulwark.yaml, for checkRestore. */
+export interface RestorePolicy {
+  /** Absolute path prefixes a restore may write under. */
+  allowedTargetPaths: readonly string[];
+  /** Paths a restore must never write into (the Bulwark home and bank). */
+  forbiddenPaths: readonly string[];
+}
+
+export interface ProtectionPlugin {
+  /** Resource types this plugin protects. */
+  supportedResourceTypes(): string[];
+  /** Parameter schemas for one of those types. */
+  schemas(resourceType: string): ResourceSchemas;
+  getProtectOperation(resource: Resource): Operation<ProtectContext>;
+  getRestoreOperation(resource: Resource): Operation<RestoreContext>;
+  getVerifyOperation(resource: Resource): Operation<VerifyContext>;
+  getDeleteOperation(resource: Resource): Operation<DeleteContext>;
+  /**
+   * Checks restore parameters before anything is written (e.g. a target path against the policy).
+   * Throw an error with a `code` (BWK_ERR_RESTORE_TARGET_DENIED...) to refuse the restore.
+   */
+  checkRestore?(resource: Resource, parameters: Record<string, unknown>, policy: RestorePolicy): void | Promise<void>;
+}
+
+export interface ProtectableContext {
+  projectId: string;
+  /** Validated `--parameters` of a listing, e.g. `{"path": "/srv"}`. */
+  parameters: Record<string, unknown>;
+}
+
+export interface ProtectablePlugin {
+  /** The resource type this protectable lists. */
+  resourceType(): string;
+  /** Types whose resources can have resources of this type as dependents. */
+  parentResourceTypes(): string[];
+  /** Schema of the parameters `listResources` accepts. */
+  listParametersSchema?(): JsonSchema;
+  listResources(ctx: ProtectableContext): Promise<Resource[]>;
+  /** One resource by id. Throw an error with code BWK_ERR_RESOURCE_NOT_FOUND when it does not exist. */
+  showResource(ctx: ProtectableContext, id: string): Promise<Resource>;
+  /** Resources of this type that depend on `parent` (a postgres.server's databases). */
+  dependentResources(ctx: ProtectableContext, parent: Resource): Promise<Resource[]>;
+}
+
+/**
+ * Errors a plugin throws may carry a `code` from docs/errors.md (e.g. BWK_ERR_DATA_CORRUPT to report
+ * corrupt stored data) and `retryable: true` to let the engine try again. PluginError is a helper.
+ */
+export class PluginError extends Error {
+  readonly code: string | undefined;
+  readonly retryable: boolean;
+  constructor(message: string, options: { code?: string; retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PluginError';
+    this.code = options.code;
+    this.retryable = options.retryable ?? false;
+  }
+}
