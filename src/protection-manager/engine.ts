@@ -1,0 +1,42 @@
+import type { ErrorJSON } from '../common/errors.js';
+
+export type OperationKind = 'protect' | 'restore' | 'verify' | 'delete';
+
+/**
+ * Everything an engine needs to run one operation; small and serializable so it can be a Temporal
+ * workflow argument. Records it refers to were created (or validated) by the ProtectionManager.
+ */
+export interface OperationRequest {
+  operationId: string;
+  kind: OperationKind;
+  projectId: string;
+  providerId: string;
+  checkpointId: string;
+  /** protect: the plan being protected. */
+  planId?: string;
+  /** restore / verify: the restore or verification record. */
+  recordId?: string;
+}
+
+export interface OperationOutcome {
+  operationId: string;
+  kind: OperationKind;
+  /** Final status of the record: checkpoint `available|error|deleted`, restore/verification `success|fail`. */
+  status: string;
+  error?: ErrorJSON;
+}
+
+/**
+ * The Engine port: runs operations (start → hook tasks in flow-graph order → finish, or fail).
+ * `local` runs them in this process; `temporal` (later) as durable workflows. Both must pass
+ * test/contracts/engine.contract.ts.
+ */
+export interface Engine {
+  readonly name: string;
+  /** Runs an operation to its end and reports how it ended; failures of the operation are outcomes, not throws. */
+  execute(request: OperationRequest): Promise<OperationOutcome>;
+  /** Asks a running operation to stop; it ends with reason `cancelled`. Unknown ids are ignored. */
+  cancel(operationId: string): Promise<void>;
+  /** Stops accepting work and waits for running operations (bounded by the engine's own timeouts). */
+  close(): Promise<void>;
+}

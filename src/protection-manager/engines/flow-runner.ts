@@ -1,0 +1,201 @@
+/**
+ * Runs a FlowGraph in-process: the local engine's scheduler. Ordering decisions (what is ready, what a
+ * failure skips) come from flow/, the same functions a Temporal workflow uses, so both engines agree.
+ */
+import { bwkError, isRetryable } from '../../common/errors.js';
+import { dependentsOf, readyTasks, topologicalOrder, type FlowGraph, type FlowTask } from '../flow/flow-graph.js';
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included; 1 means no retry. */
+  maxAttempts: number;
+  /** Upper bound of the first backoff; it doubles per attempt. */
+  initialDelayMs: number;
+  /** Upper bound no backoff exceeds. */
+  maxDelayMs: number;
+}
+
+export type FlowEventType = 'task_started' | 'task_succeeded' | 'task_failed' | 'task_retrying' | 'task_skipped';
+
+export interface FlowEvent {
+  type: FlowEventType;
+  taskId: string;
+  attempt?: number;
+  error?: unknown;
+}
+
+export interface RunFlowOptions {
+  /** Tasks running at once, at most. */
+  maxParallel: number;
+  /** Per attempt; on expiry the task's signal is aborted and the attempt fails with BWK_ERR_TASK_TIMEOUT. */
+  taskTimeoutMs: number;
+  retry: RetryPolicy;
+  /** Cancels the run: nothing new starts and running tasks see their signal aborted. */
+  signal?: AbortSignal;
+  /** Observes progress (for logs and records); it cannot change the outcome, and what it throws is ignored. */
+  onEvent?(e: FlowEvent): void;
+}
+
+export type TaskFn = (task: FlowTask, ctx: { attempt: number; signal: AbortSignal }) => Promise<void>;
+
+export interface FlowOutcome {
+  status: 'success' | 'failed' | 'cancelled';
+  succeeded: string[];
+  failed: Array<{ taskId: string; error: unknown }>;
+  /** Tasks that never ran: successors of a failed task, or everything not started before cancellation. */
+  skipped: string[];
+}
+
+/**
+ * Exponential backoff with full jitter: uniform in [0, cap] whole ms, cap = min(maxDelayMs,
+ * initialDelayMs·2^(attempt-1)); `attempt` is the 1-based attempt that just failed. Full jitter spreads
+ * the retries of many tasks that failed together (a bank hiccup) instead of retrying them in lockstep.
+ * Pure given `random`.
+ */
+export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  const exponent = Math.max(0, Math.floor(attempt) - 1);
+  const cap = Math.max(0, Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** exponent));
+  return Math.floor(Math.min(Math.max(random(), 0), 1) * cap);
+}
+
+type AttemptResult = { ok: true } | { ok: false; error: unknown };
+
+type Emit = (e: FlowEvent) => void;
+
+/**
+ * Runs `flow`, calling `run` once per task (more on retryable errors). A failed task does not stop
+ * independent tasks; its transitive successors are skipped. Resolves, never rejects, once no task is
+ * running: every task is then in exactly one of succeeded, failed or skipped.
+ */
+export async function runFlow(flow: FlowGraph, run: TaskFn, options: RunFlowOptions): Promise<FlowOutcome> {
+  validateOptions(options);
+  topologicalOrder(flow); // a cyclic flow would leave tasks that never become ready: refuse it up front
+  const emit: Emit = (e) => {
+    try {
+      options.onEvent?.(e);
+    } catch {
+      // An observer's bug must not turn into a task failure or a stuck run.
+    }
+  };
+  const done = new Set<string>();
+  const failedOrSkipped = new Set<string>();
+  const outcome: FlowOutcome = { status: 'success', succeeded: [], failed: [], skipped: [] };
+  const skip = (taskId: string): void => {
+    failedOrSkipped.add(taskId);
+    outcome.skipped.push(taskId);
+    emit({ type: 'task_skipped', taskId });
+  };
+  const running = new Map<string, { controller: AbortController; finished: Promise<{ task: FlowTask; result: AttemptResult }> }>();
+  const cancel = options.signal;
+  let cancelled = cancel?.aborted ?? false;
+  const onCancel = (): void => {
+    cancelled = true;
+    for (const r of running.values()) r.controller.abort(cancel!.reason);
+  };
+  cancel?.addEventListener('abort', onCancel, { once: true });
+  try {
+    for (;;) {
+      if (!cancelled) {
+        for (const task of readyTasks(flow, done, new Set(running.keys()), failedOrSkipped)) {
+          if (running.size >= options.maxParallel) break;
+          const controller = new AbortController();
+          const finished = runTask(task, run, controller.signal, options, emit).then((result) => ({ task, result }));
+          running.set(task.id, { controller, finished });
+        }
+      }
+      if (running.size === 0) break;
+      const { task, result } = await Promise.race([...running.values()].map((r) => r.finished));
+      running.delete(task.id);
+      if (result.ok) {
+        done.add(task.id);
+        outcome.succeeded.push(task.id);
+      } else {
+        failedOrSkipped.add(task.id);
+        outcome.failed.push({ taskId: task.id, error: result.error });
+        for (const dependent of dependentsOf(flow, task.id)) if (!failedOrSkipped.has(dependent)) skip(dependent);
+      }
+    }
+  } finally {
+    cancel?.removeEventListener('abort', onCancel);
+  }
+  // Only cancellation leaves tasks behind: it stopped them from starting.
+  for (const t of flow.tasks) if (!done.has(t.id) && !failedOrSkipped.has(t.id)) skip(t.id);
+  outcome.status = cancelled ? 'cancelled' : outcome.failed.length > 0 ? 'failed' : 'success';
+  return outcome;
+}
+
+/** All attempts of one task; `signal` is the task's, aborted on cancellation. Never rejects. */
+async function runTask(task: FlowTask, run: TaskFn, signal: AbortSignal, options: RunFlowOptions, emit: Emit): Promise<AttemptResult> {
+  for (let attempt = 1; ; attempt++) {
+    emit({ type: 'task_started', taskId: task.id, attempt });
+    const result = await runAttempt(task, attempt, run, signal, options.taskTimeoutMs);
+    if (result.ok) {
+      emit({ type: 'task_succeeded', taskId: task.id, attempt });
+      return result;
+    }
+    if (attempt < options.retry.maxAttempts && !signal.aborted && isRetryable(result.error)) {
+      emit({ type: 'task_retrying', taskId: task.id, attempt, error: result.error });
+      await sleep(backoffDelay(options.retry, attempt), signal);
+      if (!signal.aborted) continue;
+    }
+    emit({ type: 'task_failed', taskId: task.id, attempt, error: result.error });
+    return result;
+  }
+}
+
+/**
+ * One attempt, raced against its timeout: a task that ignores its aborted signal is abandoned rather
+ * than awaited, so neither a timeout nor a cancellation can hang the run. Never rejects.
+ */
+async function runAttempt(task: FlowTask, attempt: number, run: TaskFn, parent: AbortSignal, timeoutMs: number): Promise<AttemptResult> {
+  const controller = new AbortController();
+  const onParentAbort = (): void => controller.abort(parent.reason);
+  if (parent.aborted) onParentAbort();
+  else parent.addEventListener('abort', onParentAbort, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<AttemptResult>((resolve) => {
+    timer = setTimeout(() => {
+      const error = bwkError('BWK_ERR_TASK_TIMEOUT', { task: task.id, timeout_ms: timeoutMs });
+      controller.abort(error);
+      resolve({ ok: false, error });
+    }, timeoutMs);
+  });
+  // Both handlers attached here: a late rejection from an abandoned attempt is never unhandled.
+  const attempted = (async () => run(task, { attempt, signal: controller.signal }))().then(
+    (): AttemptResult => ({ ok: true }),
+    (error: unknown): AttemptResult => ({ ok: false, error }),
+  );
+  try {
+    return await Promise.race([attempted, timedOut]);
+  } finally {
+    clearTimeout(timer);
+    parent.removeEventListener('abort', onParentAbort);
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const wake = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    signal.addEventListener('abort', wake, { once: true });
+  });
+}
+
+// setTimeout treats delays past 2^31-1 ms as 1 ms, which would turn a long timeout into an instant one.
+const MAX_TIMER_MS = 2_147_483_647;
+
+function validateOptions(o: RunFlowOptions): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(o.maxParallel) || o.maxParallel < 1) problems.push(`maxParallel must be an integer >= 1 (got ${o.maxParallel})`);
+  if (!(o.taskTimeoutMs > 0 && o.taskTimeoutMs <= MAX_TIMER_MS)) problems.push(`taskTimeoutMs must be in 1..${MAX_TIMER_MS} (got ${o.taskTimeoutMs})`);
+  if (!Number.isInteger(o.retry.maxAttempts) || o.retry.maxAttempts < 1) problems.push(`retry.maxAttempts must be an integer >= 1 (got ${o.retry.maxAttempts})`);
+  if (!(o.retry.initialDelayMs >= 0 && o.retry.maxDelayMs >= 0 && o.retry.maxDelayMs <= MAX_TIMER_MS)) {
+    problems.push(`retry delays must be in 0..${MAX_TIMER_MS} ms (got initialDelayMs ${o.retry.initialDelayMs}, maxDelayMs ${o.retry.maxDelayMs})`);
+  }
+  if (problems.length > 0) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `flow runner options: ${problems.join('; ')}` });
+}

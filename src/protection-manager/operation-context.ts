@@ -1,0 +1,55 @@
+import { bwkError, isBulwarkError } from '../common/errors.js';
+import type { Logger } from '../common/logging.js';
+import { compileSchema, describeSchemaError, sortSchemaErrors } from '../common/schema.js';
+import { resourceKey, resourcePrefix, savedInfoKey } from '../bank/layout.js';
+import { PrefixedBankSection } from '../bank/section.js';
+import type { HookContext, Resource } from '../plugins/api.js';
+import type { Provider } from '../providers/registry.js';
+import type { OperationEvents } from './events.js';
+import type { OperationRequest } from './engine.js';
+
+/** Builds the context a plugin hook receives: its bank section, parameters, progress and saved info. */
+export function hookContext(args: {
+  request: OperationRequest; provider: Provider; resource: Resource; parameters: Record<string, unknown>;
+  signal: AbortSignal; logger: Logger; events: OperationEvents;
+}): HookContext {
+  const { request, provider, resource } = args;
+  const ref = `${resource.type}#${resource.id}`;
+  return {
+    operationId: request.operationId,
+    checkpointId: request.checkpointId,
+    projectId: request.projectId,
+    resource,
+    parameters: args.parameters,
+    bank: new PrefixedBankSection(provider.bank, resourcePrefix(request.checkpointId, resourceKey(resource.type, resource.id))),
+    signal: args.signal,
+    logger: args.logger.child({ resource: ref }),
+    progress: (p) => args.events.publish({ type: 'progress', operationId: request.operationId, resource: ref, ...p }),
+  };
+}
+
+/** `ctx.saveInfo` for protect: validated against the plugin's saved_info schema, stored beside the data. */
+export function saveInfoFn(provider: Provider, checkpointId: string, resource: Resource) {
+  return async (info: Record<string, unknown>): Promise<void> => {
+    const schema = provider.schemas(resource.type).saved_info;
+    if (schema) {
+      const validate = compileSchema(schema);
+      const copy = structuredClone(info);
+      if (!validate(copy)) {
+        const e = sortSchemaErrors(validate.errors ?? [])[0]!;
+        throw bwkError('BWK_ERR_PLUGIN_INVALID', { name: resource.type, reason: `saveInfo does not match its saved_info schema: ${describeSchemaError(e)}` });
+      }
+    }
+    await provider.bank.putObject(savedInfoKey(checkpointId, resourceKey(resource.type, resource.id)), JSON.stringify(info));
+  };
+}
+
+export async function loadSavedInfo(provider: Provider, checkpointId: string, resource: Resource): Promise<Record<string, unknown> | null> {
+  try {
+    const raw = await provider.bank.getObject(savedInfoKey(checkpointId, resourceKey(resource.type, resource.id)));
+    return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+  } catch (err) {
+    if (isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) return null;
+    throw err;
+  }
+}

@@ -1,0 +1,97 @@
+import { bwkError } from '../common/errors.js';
+import { newId, nowIso } from '../common/ids.js';
+import type { Resource } from '../plugins/api.js';
+import { isObject, validateParameters } from '../providers/parameters.js';
+import type { Provider, ProviderRegistry } from '../providers/registry.js';
+import type { PlanRecord } from '../store/records.js';
+import type { CatalogStore } from '../store/port.js';
+import { dependentsVia } from './dependents.js';
+import { expandResourceGraph } from './flow/resource-graph.js';
+import type { RequestContext } from './request.js';
+import { visibleProject } from './request.js';
+
+export interface PlanInput {
+  name: string;
+  description?: string;
+  provider_id: string;
+  resources: Array<{ type: string; id: string; name?: string; extra_info?: Record<string, unknown> }>;
+  parameters?: Record<string, unknown>;
+}
+
+export type PlanUpdate = Partial<Pick<PlanInput, 'name' | 'description' | 'resources' | 'parameters'>> & { status?: 'suspended' | 'started' };
+
+/**
+ * Plans: validated in full before anything is stored — provider, resource types, that each resource
+ * exists (asked of its protectable), parameters against the plugins' schemas, and an acyclic
+ * resource graph.
+ */
+export class PlanService {
+  constructor(private readonly providers: ProviderRegistry, private readonly store: CatalogStore) {}
+
+  async create(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> {
+    const checked = await this.validate(ctx, input);
+    const now = nowIso();
+    return this.store.createPlan({
+      id: newId(), project_id: ctx.projectId, name: checked.name, description: input.description ?? '', provider_id: checked.provider.id,
+      status: 'suspended', resources: checked.resources, parameters: input.parameters ?? {}, created_at: now, updated_at: now,
+    });
+  }
+
+  async get(ctx: RequestContext, id: string): Promise<PlanRecord> {
+    const plan = await this.store.getPlan(visibleProject(ctx), id);
+    if (!plan) throw bwkError('BWK_ERR_PLAN_NOT_FOUND', { id });
+    return plan;
+  }
+
+  async update(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> {
+    const current = await this.get(ctx, id);
+    if (patch.status !== undefined && !['suspended', 'started'].includes(patch.status)) {
+      throw bwkError('BWK_ERR_PLAN_INVALID', { reason: `status must be "suspended" or "started", not "${String(patch.status)}"` });
+    }
+    const merged: PlanInput = {
+      name: patch.name ?? current.name, description: patch.description ?? current.description, provider_id: current.provider_id,
+      resources: patch.resources ?? current.resources, parameters: patch.parameters ?? current.parameters,
+    };
+    const checked = await this.validate(ctx, merged);
+    const updated = await this.store.updatePlan(visibleProject(ctx), id, {
+      name: checked.name, description: merged.description ?? '', resources: checked.resources, parameters: merged.parameters ?? {},
+      ...(patch.status ? { status: patch.status } : {}),
+    });
+    if (!updated) throw bwkError('BWK_ERR_PLAN_NOT_FOUND', { id });
+    return updated;
+  }
+
+  async delete(ctx: RequestContext, id: string): Promise<void> {
+    if (!(await this.store.deletePlan(visibleProject(ctx), id))) throw bwkError('BWK_ERR_PLAN_NOT_FOUND', { id });
+  }
+
+  private async validate(ctx: RequestContext, input: PlanInput): Promise<{ name: string; provider: Provider; resources: Resource[] }> {
+    if (!isObject(input)) throw bwkError('BWK_ERR_PLAN_INVALID', { reason: 'a plan must be an object' });
+    const name = typeof input.name === 'string' ? input.name.trim() : '';
+    if (!name || name.length > 255) throw bwkError('BWK_ERR_PLAN_INVALID', { reason: 'name must be 1 to 255 characters' });
+    if (typeof input.provider_id !== 'string') throw bwkError('BWK_ERR_PLAN_INVALID', { reason: 'provider_id is required' });
+    const provider = this.providers.get(input.provider_id);
+    if (!Array.isArray(input.resources) || input.resources.length === 0) {
+      throw bwkError('BWK_ERR_PLAN_INVALID', { reason: 'a plan needs at least one resource (--resource TYPE=ID)' });
+    }
+    const supported = [...provider.protection.keys()].sort().join(', ');
+    const resources: Resource[] = [];
+    const seen = new Set<string>();
+    for (const r of input.resources) {
+      if (!isObject(r) || typeof r.type !== 'string' || typeof r.id !== 'string' || r.id === '') {
+        throw bwkError('BWK_ERR_PLAN_INVALID', { reason: 'each resource needs a string "type" and a non-empty "id"' });
+      }
+      if (!provider.protection.has(r.type)) throw bwkError('BWK_ERR_RESOURCE_TYPE_UNKNOWN', { type: r.type, provider: `${provider.name} (${provider.id})`, supported });
+      const ref = `${r.type}#${r.id}`;
+      if (seen.has(ref)) throw bwkError('BWK_ERR_PLAN_INVALID', { reason: `resource ${ref} is listed twice` });
+      seen.add(ref);
+      const protectable = provider.protectables.get(r.type) ?? this.providers.protectables.get(r.type);
+      if (!protectable) throw bwkError('BWK_ERR_PROTECTABLE_TYPE_UNKNOWN', { type: r.type, known: [...this.providers.protectables.keys()].join(', ') });
+      const shown = await protectable.showResource({ projectId: ctx.projectId, parameters: {} }, r.id);
+      resources.push({ type: shown.type, id: shown.id, name: r.name ?? shown.name, ...(r.extra_info ?? shown.extra_info ? { extra_info: r.extra_info ?? shown.extra_info } : {}) });
+    }
+    validateParameters('plan', provider, resources, input.parameters ?? {});
+    await expandResourceGraph(resources, dependentsVia(this.providers, provider, ctx.projectId));
+    return { name, provider, resources };
+  }
+}

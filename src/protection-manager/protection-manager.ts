@@ -1,0 +1,187 @@
+import { bwkError, fromErrorJSON } from '../common/errors.js';
+import type { BulwarkConfig } from '../common/config.js';
+import { newId, nowIso } from '../common/ids.js';
+import type { Logger } from '../common/logging.js';
+import type { CheckpointQuery } from '../checkpoints/collection.js';
+import { CheckpointCollection } from '../checkpoints/collection.js';
+import type { CheckpointRecord } from '../checkpoints/model.js';
+import type { Resource, RestorePolicy } from '../plugins/api.js';
+import { resolveParameters, validateParameters } from '../providers/parameters.js';
+import type { Provider, ProviderRegistry } from '../providers/registry.js';
+import type { ListOperationsQuery, ListPlansQuery } from '../store/port.js';
+import type { CatalogStore } from '../store/port.js';
+import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/records.js';
+import type { Engine, OperationOutcome } from './engine.js';
+import type { OperationEvents } from './events.js';
+import type { PlanInput, PlanUpdate } from './plans.js';
+import { PlanService } from './plans.js';
+import { ProtectableService } from './protectables.js';
+import type { RecoveryReport } from './recovery.js';
+import { recoverAbandonedOperations } from './recovery.js';
+import type { RequestContext } from './request.js';
+import { visibleProject } from './request.js';
+import { listAcrossBanks } from './checkpoint-listing.js';
+
+export interface ProtectionManagerDeps {
+  config: BulwarkConfig;
+  home: string;
+  providers: ProviderRegistry;
+  store: CatalogStore;
+  engine: Engine;
+  events: OperationEvents;
+  logger: Logger;
+  /** Paths no restore may write into (the home, fs banks). */
+  forbiddenPaths: string[];
+}
+
+/** A started operation: its record id at once, its final record when it ends. */
+export interface OperationHandle<T> {
+  id: string;
+  operationId: string;
+  done: Promise<{ record: T; outcome: OperationOutcome }>;
+}
+
+export interface RestoreInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown>; restore_target?: string | null }
+export interface VerifyInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown> }
+
+/**
+ * The protection service: every adapter (CLI, REST, RPC) builds a request and calls one method
+ * here. Validation happens before anything is written; operations run on the Engine.
+ */
+export class ProtectionManager {
+  readonly plans: PlanService;
+  readonly protectables: ProtectableService;
+
+  constructor(private readonly deps: ProtectionManagerDeps) {
+    this.plans = new PlanService(deps.providers, deps.store);
+    this.protectables = new ProtectableService(deps.providers);
+  }
+
+  get events(): OperationEvents { return this.deps.events; }
+
+  /** Fails operations abandoned by dead processes; call at start-up. */
+  recover(): Promise<RecoveryReport> {
+    return recoverAbandonedOperations({ providers: this.deps.providers, store: this.deps.store, logger: this.deps.logger, leaseTtlMs: this.deps.config.lease.ttl_ms });
+  }
+
+  listProviders(): Provider[] { return this.deps.providers.list(); }
+  showProvider(id: string): Provider { return this.deps.providers.get(id); }
+
+  createPlan(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> { return this.plans.create(ctx, input); }
+  showPlan(ctx: RequestContext, id: string): Promise<PlanRecord> { return this.plans.get(ctx, id); }
+  listPlans(ctx: RequestContext, q: Omit<ListPlansQuery, 'projectId'> = {}): Promise<PlanRecord[]> { return this.deps.store.listPlans({ ...q, projectId: visibleProject(ctx) }); }
+  updatePlan(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> { return this.plans.update(ctx, id, patch); }
+  deletePlan(ctx: RequestContext, id: string): Promise<void> { return this.plans.delete(ctx, id); }
+
+  /** Starts a protect of a plan: a new checkpoint, `protecting` until the operation ends. */
+  async protect(ctx: RequestContext, planId: string): Promise<OperationHandle<CheckpointRecord>> {
+    const plan = await this.plans.get(ctx, planId);
+    const provider = this.deps.providers.get(plan.provider_id);
+    const id = newId();
+    const outcome = this.deps.engine.execute({ operationId: id, kind: 'protect', projectId: plan.project_id, providerId: provider.id, checkpointId: id, planId: plan.id });
+    return { id, operationId: id, done: this.settle(outcome, () => new CheckpointCollection(provider.bank).mustGet(id, null)) };
+  }
+
+  async showCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<CheckpointRecord> {
+    return (await this.findCheckpoint(ctx, id, providerId)).record;
+  }
+
+  listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]> {
+    const banks = q.providerId ? [this.deps.providers.get(q.providerId).bank] : this.deps.providers.list().map((p) => p.bank);
+    return listAcrossBanks([...new Set(banks)], { ...q, projectId: visibleProject(ctx) });
+  }
+
+  /** Deletes a checkpoint (plugin delete hooks, then its objects); refused while a restore reads it. */
+  async deleteCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<void> {
+    const { record, provider } = await this.findCheckpoint(ctx, id, providerId);
+    if (record.status !== 'available' && record.status !== 'error') {
+      throw bwkError('BWK_ERR_CHECKPOINT_STATE', { id, status: record.status, action: 'delete', allowed: 'available, error' });
+    }
+    const outcome = await this.deps.engine.execute({ operationId: newId(), kind: 'delete', projectId: record.project_id, providerId: provider.id, checkpointId: id });
+    if (outcome.status !== 'deleted') throw outcome.error ? fromErrorJSON(outcome.error) : bwkError('BWK_ERR_OPERATION_FAILED', { kind: 'delete of checkpoint', id, status: outcome.status, reason: 'see the checkpoint extra_info.reason' });
+  }
+
+  async restore(ctx: RequestContext, input: RestoreInput): Promise<OperationHandle<RestoreRecord>> {
+    const { record: checkpoint, provider } = await this.readableCheckpoint(ctx, input.checkpoint_id, input.provider_id, 'restore');
+    const parameters = input.parameters ?? {};
+    const resources = graphResources(checkpoint);
+    validateParameters('restore', provider, resources, parameters);
+    const policy: RestorePolicy = { allowedTargetPaths: this.deps.config.restore.allowed_target_paths, forbiddenPaths: this.deps.forbiddenPaths };
+    for (const r of resources) {
+      const plugin = provider.protection.get(r.type);
+      await plugin?.checkRestore?.(r, resolveParameters('restore', provider, r, parameters), policy);
+    }
+    const now = nowIso();
+    const record = await this.deps.store.createRestore({
+      id: newId(), project_id: checkpoint.project_id, provider_id: provider.id, checkpoint_id: checkpoint.id, restore_target: input.restore_target ?? null,
+      parameters, status: 'in_progress', resources_status: Object.fromEntries(resources.map((r) => [`${r.type}#${r.id}`, 'in_progress'])), resources_reason: {}, created_at: now, updated_at: now,
+    });
+    const outcome = this.deps.engine.execute({ operationId: record.id, kind: 'restore', projectId: record.project_id, providerId: provider.id, checkpointId: checkpoint.id, recordId: record.id });
+    return { id: record.id, operationId: record.id, done: this.settle(outcome, () => this.showRestore({ projectId: record.project_id, admin: false }, record.id)) };
+  }
+
+  async showRestore(ctx: RequestContext, id: string): Promise<RestoreRecord> {
+    const r = await this.deps.store.getRestore(visibleProject(ctx), id);
+    if (!r) throw bwkError('BWK_ERR_RESTORE_NOT_FOUND', { id });
+    return r;
+  }
+
+  listRestores(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<RestoreRecord[]> {
+    return this.deps.store.listRestores({ ...q, projectId: visibleProject(ctx) });
+  }
+
+  async verify(ctx: RequestContext, input: VerifyInput): Promise<OperationHandle<VerificationRecord>> {
+    const { record: checkpoint, provider } = await this.readableCheckpoint(ctx, input.checkpoint_id, input.provider_id, 'verify');
+    const parameters = input.parameters ?? {};
+    const resources = graphResources(checkpoint);
+    validateParameters('verify', provider, resources, parameters);
+    const now = nowIso();
+    const record = await this.deps.store.createVerification({
+      id: newId(), project_id: checkpoint.project_id, provider_id: provider.id, checkpoint_id: checkpoint.id, parameters, status: 'in_progress',
+      resources_status: Object.fromEntries(resources.map((r) => [`${r.type}#${r.id}`, 'in_progress'])), resources_reason: {}, created_at: now, updated_at: now,
+    });
+    const outcome = this.deps.engine.execute({ operationId: record.id, kind: 'verify', projectId: record.project_id, providerId: provider.id, checkpointId: checkpoint.id, recordId: record.id });
+    return { id: record.id, operationId: record.id, done: this.settle(outcome, () => this.showVerification({ projectId: record.project_id, admin: false }, record.id)) };
+  }
+
+  async showVerification(ctx: RequestContext, id: string): Promise<VerificationRecord> {
+    const r = await this.deps.store.getVerification(visibleProject(ctx), id);
+    if (!r) throw bwkError('BWK_ERR_VERIFICATION_NOT_FOUND', { id });
+    return r;
+  }
+
+  listVerifications(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<VerificationRecord[]> {
+    return this.deps.store.listVerifications({ ...q, projectId: visibleProject(ctx) });
+  }
+
+  /** Cancels a running operation (by operation id); it ends `error`/`fail` with reason `cancelled`. */
+  cancel(operationId: string): Promise<void> { return this.deps.engine.cancel(operationId); }
+
+  private async settle<T>(outcome: Promise<OperationOutcome>, read: () => Promise<T>): Promise<{ record: T; outcome: OperationOutcome }> {
+    const o = await outcome;
+    if (o.status === 'not_started' && o.error) throw fromErrorJSON(o.error);
+    return { record: await read(), outcome: o };
+  }
+
+  private async readableCheckpoint(ctx: RequestContext, id: string, providerId: string | undefined, action: string) {
+    const found = await this.findCheckpoint(ctx, id, providerId);
+    if (found.record.status !== 'available') {
+      throw bwkError('BWK_ERR_CHECKPOINT_STATE', { id, status: found.record.status, action, allowed: 'available' });
+    }
+    return found;
+  }
+
+  /** Finds a checkpoint in the named provider's bank, or in any provider's bank; other projects' are not found. */
+  private async findCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<{ record: CheckpointRecord; provider: Provider }> {
+    const providers = providerId ? [this.deps.providers.get(providerId)] : this.deps.providers.list();
+    for (const provider of providers) {
+      const record = await new CheckpointCollection(provider.bank).get(id, visibleProject(ctx));
+      if (record && record.status !== 'deleted') return { record, provider: this.deps.providers.get(record.provider_id) };
+    }
+    throw bwkError('BWK_ERR_CHECKPOINT_NOT_FOUND', { id });
+  }
+}
+
+function graphResources(c: CheckpointRecord): Resource[] {
+  return (c.resource_graph?.nodes ?? []).map((n) => ({ type: n.type, id: n.id, name: n.name, ...(n.extra_info ? { extra_info: n.extra_info } : {}) }));
+}

@@ -1,0 +1,86 @@
+import { bwkError, reasonOf } from '../common/errors.js';
+import type { Logger } from '../common/logging.js';
+import { operationLeaseOwner } from '../bank/layout.js';
+import type { BankPlugin, Lease } from '../bank/port.js';
+import { CheckpointCollection } from '../checkpoints/collection.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { CatalogStore } from '../store/port.js';
+import type { OperationRequest } from './engine.js';
+
+export interface RecoveryReport {
+  checkpoints: string[];
+  restores: string[];
+  verifications: string[];
+}
+
+/**
+ * Marks operations whose process died as failed, once their lease has expired (Karbor left them
+ * `protecting` / `in_progress` forever and refused to delete them). Run at start-up by every process
+ * that can run operations. Breaking a lease is compare-and-delete, so an owner that renewed in time
+ * keeps its operation, and two recovering processes never both act on one lease.
+ */
+export async function recoverAbandonedOperations(deps: { providers: ProviderRegistry; store: CatalogStore; logger: Logger; leaseTtlMs: number }): Promise<RecoveryReport> {
+  const report: RecoveryReport = { checkpoints: [], restores: [], verifications: [] };
+  const now = Date.now();
+  const banks = new Set<BankPlugin>(deps.providers.list().map((p) => p.bank));
+  for (const bank of banks) {
+    for (const lease of await bank.listLeases()) {
+      if (lease.expiresAt > now || !lease.owner.startsWith('operation-')) continue;
+      if (!(await bank.breakLease(lease.owner, lease.token))) continue;
+      try {
+        await recoverOne(bank, lease, deps, report);
+      } catch (err) {
+        deps.logger.error('recovery of an abandoned operation failed', { lease: lease.owner, error: reasonOf(err) });
+      }
+    }
+  }
+  // A restore or verification whose process died before it took its lease has no lease to expire.
+  const pending = await deps.store.listInProgress();
+  const stale = (createdAt: string) => now - Date.parse(createdAt) > deps.leaseTtlMs;
+  for (const [kind, records] of [['restore', pending.restores], ['verify', pending.verifications]] as const) {
+    for (const r of records) {
+      if (!stale(r.created_at)) continue;
+      const provider = deps.providers.providers.get(r.provider_id);
+      if (provider && (await provider.bank.getLease(operationLeaseOwner(r.id)))) continue;
+      await failRecord(kind, r.project_id, r.id, r.created_at, deps.store);
+      (kind === 'restore' ? report.restores : report.verifications).push(r.id);
+    }
+  }
+  if (report.checkpoints.length + report.restores.length + report.verifications.length > 0) {
+    deps.logger.warn('recovered abandoned operations', { ...report });
+  }
+  return report;
+}
+
+async function recoverOne(bank: BankPlugin, lease: Lease, deps: { store: CatalogStore }, report: RecoveryReport): Promise<void> {
+  const req = lease.data as unknown as OperationRequest;
+  const expiredAt = new Date(lease.expiresAt).toISOString();
+  const reason = reasonOf(bwkError('BWK_ERR_OPERATION_ABANDONED', { id: req.operationId, expired_at: expiredAt }));
+  if (req.kind === 'protect' || req.kind === 'delete') {
+    const checkpoints = new CheckpointCollection(bank);
+    const record = await checkpoints.get(req.checkpointId, null);
+    if (!record) return;
+    // The creator may have died between the record and its index entries: make it listable, so it can be deleted.
+    await checkpoints.writeIndexes(record);
+    if (record.status === 'protecting' || record.status === 'deleting') {
+      await checkpoints.update(record.id, () => ({ status: 'error', extra_info: { reason, finished_at: new Date().toISOString() } }), 'recover');
+      report.checkpoints.push(record.id);
+    }
+    return;
+  }
+  if (req.recordId && await failRecord(req.kind, req.projectId, req.recordId, expiredAt, deps.store)) {
+    (req.kind === 'restore' ? report.restores : report.verifications).push(req.recordId);
+  }
+}
+
+async function failRecord(kind: 'restore' | 'verify', projectId: string, id: string, since: string, store: CatalogStore): Promise<boolean> {
+  const get = kind === 'restore' ? store.getRestore(projectId, id) : store.getVerification(projectId, id);
+  const record = await get;
+  if (!record || record.status !== 'in_progress') return false;
+  const reason = reasonOf(bwkError('BWK_ERR_OPERATION_ABANDONED', { id, expired_at: since }));
+  const resources_reason = Object.fromEntries(Object.keys(record.resources_status).map((k) => [k, reason]));
+  const patch = { status: 'fail' as const, resources_status: Object.fromEntries(Object.keys(record.resources_status).map((k) => [k, 'fail'])), resources_reason: { ...resources_reason, '(operation)': reason } };
+  if (kind === 'restore') await store.updateRestore(projectId, id, patch);
+  else await store.updateVerification(projectId, id, patch);
+  return true;
+}

@@ -1,0 +1,89 @@
+/**
+ * Catalog schema migrations, shared by every CatalogStore adapter (SQLite now, PostgreSQL later).
+ * Written with kysely's schema builder only, and only with types both engines have: JSON and
+ * timestamps are text (ISO-8601 strings sort in time order; JSON text keeps key order and is
+ * returned byte for byte). Migrations are untyped on purpose: they describe the schema as it was
+ * when written and must not change when today's row types do. Never edit a released migration;
+ * add a new one whose name sorts after the last.
+ */
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { bwkError } from '../common/errors.js';
+
+/** Columns restores and verifications share; restores add restore_target. */
+function operationTable(db: Kysely<unknown>, table: string) {
+  return db.schema.createTable(table)
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('project_id', 'text', (c) => c.notNull())
+    .addColumn('provider_id', 'text', (c) => c.notNull())
+    .addColumn('checkpoint_id', 'text', (c) => c.notNull())
+    .addColumn('parameters', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('resources_status', 'text', (c) => c.notNull())
+    .addColumn('resources_reason', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull());
+}
+
+/** Indexes every listed table gets: tenant listing in created_at order, and the status filter. */
+async function listingIndexes(db: Kysely<unknown>, table: string): Promise<void> {
+  await db.schema.createIndex(`${table}_project_created_idx`).on(table).columns(['project_id', 'created_at', 'id']).execute();
+  // Admin listings (any project) page over created_at alone.
+  await db.schema.createIndex(`${table}_created_idx`).on(table).columns(['created_at', 'id']).execute();
+  await db.schema.createIndex(`${table}_status_idx`).on(table).column('status').execute();
+}
+
+const m0001Catalog: Migration = {
+  async up(db) {
+    await db.schema.createTable('plans')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('project_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('provider_id', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('resources', 'text', (c) => c.notNull())
+      .addColumn('parameters', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await listingIndexes(db, 'plans');
+    await db.schema.createIndex('plans_provider_idx').on('plans').column('provider_id').execute();
+
+    await operationTable(db, 'restores').addColumn('restore_target', 'text').execute();
+    await operationTable(db, 'verifications').execute();
+    for (const table of ['restores', 'verifications']) {
+      await listingIndexes(db, table);
+      await db.schema.createIndex(`${table}_checkpoint_idx`).on(table).column('checkpoint_id').execute();
+    }
+  },
+  async down(db) {
+    for (const table of ['verifications', 'restores', 'plans']) await db.schema.dropTable(table).execute();
+  },
+};
+
+/** Every catalog migration, by name; names sort in the order they must run. */
+export const CATALOG_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001_catalog': m0001Catalog,
+});
+
+/** Serves CATALOG_MIGRATIONS from memory: no migration files to find at run time, bundling stays simple. */
+export const catalogMigrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...CATALOG_MIGRATIONS }),
+};
+
+/**
+ * Brings the catalog schema up to date; a no-op when it already is. `location` names the catalog in
+ * errors (a file path or a redacted URL, never a password).
+ */
+export async function migrateCatalog<DB>(db: Kysely<DB>, location: string): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider: catalogMigrationProvider }).migrateToLatest();
+  if (error === undefined) return;
+  const reason = error instanceof Error ? error.message : String(error);
+  const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+  if (/previously executed migration .* is missing/.test(reason)) {
+    throw bwkError('BWK_ERR_CATALOG_UNUSABLE', { location, reason: `it was migrated by a newer Bulwark (${reason}): upgrade Bulwark or point catalog.url at another catalog` }, { cause: error });
+  }
+  const what = failed === undefined ? 'schema migration' : `schema migration ${failed}`;
+  throw bwkError('BWK_ERR_CATALOG_UNUSABLE', { location, reason: `${what} failed: ${reason}` }, { cause: error });
+}

@@ -1,0 +1,48 @@
+/**
+ * The SQLite catalog adapter: connection setup only; every query lives in kysely-store.ts so the
+ * PostgreSQL adapter shares it.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { bwkError, isBulwarkError } from '../common/errors.js';
+import { KyselyCatalogStore, type Database } from './kysely-store.js';
+import { migrateCatalog } from './migrations.js';
+import type { CatalogStore } from './port.js';
+
+export const SQLITE_MEMORY = ':memory:';
+
+/**
+ * Opens (creating when needed) the catalog database at `path`, or a private in-memory one for
+ * `':memory:'`, and brings its schema up to date.
+ */
+export async function openSqliteStore(path: string): Promise<CatalogStore> {
+  let raw: Sqlite.Database;
+  try {
+    if (path !== SQLITE_MEMORY) mkdirSync(dirname(path), { recursive: true });
+    raw = new Sqlite(path);
+  } catch (err) {
+    throw unusable(path, err);
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  try {
+    // WAL lets readers (the API) proceed while the engine writes; busy_timeout makes a second process
+    // wait for the write lock instead of failing at once with SQLITE_BUSY.
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('busy_timeout = 5000');
+    raw.pragma('foreign_keys = ON');
+    await migrateCatalog(db, path);
+  } catch (err) {
+    await db.destroy();
+    // destroy() only closes a database kysely has used; a pragma may have failed before that.
+    if (raw.open) raw.close();
+    throw isBulwarkError(err) ? err : unusable(path, err);
+  }
+  return new KyselyCatalogStore(db);
+}
+
+function unusable(path: string, err: unknown) {
+  const reason = err instanceof Error ? err.message : String(err);
+  return bwkError('BWK_ERR_CATALOG_UNUSABLE', { location: path, reason: `${reason}: check the path and its permissions, or set catalog.url` }, { cause: err });
+}

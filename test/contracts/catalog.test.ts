@@ -1,0 +1,96 @@
+import { expect } from 'chai';
+import Sqlite from 'better-sqlite3';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isBulwarkError } from '../../src/common/errors.js';
+import { openCatalogStore } from '../../src/store/factory.js';
+import type { CatalogStore } from '../../src/store/port.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
+import { describeCatalogContract } from './catalog.contract.js';
+
+describeCatalogContract('sqlite file', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'bwk-'));
+  const opened: CatalogStore[] = [];
+  // Through the factory, with a relative path in a directory that does not exist yet.
+  const open = async () => {
+    const store = await openCatalogStore('sqlite:state/catalog.db', home);
+    opened.push(store);
+    return store;
+  };
+  return {
+    store: await open(),
+    reopen: open,
+    cleanup: async () => {
+      for (const s of opened) await s.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+});
+
+describeCatalogContract('sqlite :memory:', async () => {
+  const store = await openSqliteStore(':memory:');
+  return { store, cleanup: () => store.close() };
+});
+
+// SQLite-only behaviour: the file it leaves behind, and the factory's URL handling.
+describe('SQLite catalog adapter', () => {
+  let home: string;
+  beforeEach(() => { home = mkdtempSync(join(tmpdir(), 'bwk-')); });
+  afterEach(() => { rmSync(home, { recursive: true, force: true }); });
+
+  async function expectCode(p: Promise<unknown>, code: 'BWK_ERR_INVALID_INPUT' | 'BWK_ERR_CATALOG_UNUSABLE', pattern: RegExp) {
+    const err = await p.then(() => null, (e: unknown) => e);
+    expect(isBulwarkError(err, code), `expected ${code}, got ${String(err)}`).to.equal(true);
+    expect((err as Error).message).to.match(pattern);
+  }
+
+  it('leaves a WAL-mode file with the schema migrated once, however often it is opened', async () => {
+    const file = join(home, 'a', 'b', 'catalog.db');
+    for (let i = 0; i < 3; i++) await (await openSqliteStore(file)).close();
+    const raw = new Sqlite(file, { readonly: true });
+    try {
+      expect(raw.pragma('journal_mode', { simple: true })).to.equal('wal');
+      expect(raw.prepare('select name from kysely_migration').all()).to.deep.equal([{ name: '0001_catalog' }]);
+      const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
+      expect(tables).to.deep.equal([{ name: 'plans' }, { name: 'restores' }, { name: 'verifications' }]);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('resolves a relative catalog path against the home and accepts an absolute one', async () => {
+    await (await openCatalogStore('sqlite:rel/c.db', home)).close();
+    await (await openCatalogStore(`sqlite:${join(home, 'abs', 'c.db')}`, '/nonexistent-home')).close();
+    for (const f of [join(home, 'rel', 'c.db'), join(home, 'abs', 'c.db')]) {
+      const raw = new Sqlite(f, { readonly: true });
+      try {
+        expect(raw.prepare('select count(*) as n from plans').get()).to.deep.equal({ n: 0 });
+      } finally {
+        raw.close();
+      }
+    }
+  });
+
+  it('refuses catalog URLs it does not support, without echoing credentials', async () => {
+    await expectCode(openCatalogStore('postgres://bulwark:s3cret@db/bulwark', home), 'BWK_ERR_INVALID_INPUT', /^catalog\.url scheme postgres: is not supported: use "sqlite:<path>"/);
+    await openCatalogStore('postgres://bulwark:s3cret@db/bulwark', home).catch((e: Error) => expect(e.message).to.not.include('s3cret'));
+    await expectCode(openCatalogStore('catalog.db', home), 'BWK_ERR_INVALID_INPUT', /scheme \(none\) is not supported/);
+    await expectCode(openCatalogStore('sqlite:', home), 'BWK_ERR_INVALID_INPUT', /names no database file/);
+  });
+
+  it('reports a file that is not a database as an unusable catalog', async () => {
+    const file = join(home, 'garbage.db');
+    writeFileSync(file, 'this is not an sqlite database, just text that is long enough to have a header'.repeat(20));
+    await expectCode(openSqliteStore(file), 'BWK_ERR_CATALOG_UNUSABLE', /garbage\.db cannot be used: .*not a database/);
+  });
+
+  it('refuses a catalog migrated by a newer Bulwark, naming what to do', async () => {
+    const file = join(home, 'catalog.db');
+    await (await openSqliteStore(file)).close();
+    const raw = new Sqlite(file);
+    raw.prepare('insert into kysely_migration (name, timestamp) values (?, ?)').run('9999_from_the_future', new Date().toISOString());
+    raw.close();
+    await expectCode(openSqliteStore(file), 'BWK_ERR_CATALOG_UNUSABLE', /migrated by a newer Bulwark.*upgrade Bulwark/);
+  });
+});
