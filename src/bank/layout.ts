@@ -68,3 +68,10 @@ export function checkpointIndexKeys(c: { id: string; project_id: string; provide
     `${byDatePrefix()}${day}/${entry}`,
   ];
 }
+
+/** What a plugin stored with `ctx.saveInfo()` for one resource; outside the plugin's own section. */
+export const savedInfoKey = (checkpointId: string, resourceKey: string): string =>
+  `${checkpointPrefix(checkpointId)}saved-info/${resourceKey}.json`;
+
+/** Lease owner of an operation. */
+export const operationLeaseOwner = (operationId: string): string => `operation-${operationId}`;

@@ -20,6 +20,7 @@ export const ERRORS = {
   BWK_ERR_INVALID_ID: spec(400, '{kind} id "{id}" is not a UUID'),
   BWK_ERR_CONFIG_INVALID: spec(400, 'configuration {file}: {reason}'),
   BWK_ERR_HOME_UNUSABLE: spec(500, 'Bulwark home {path} cannot be used: {reason}'),
+  BWK_ERR_CATALOG_UNUSABLE: spec(500, 'catalog {location} cannot be used: {reason}'),
 
   BWK_ERR_PROVIDER_NOT_FOUND: spec(404, 'provider {id} not found (known providers: {known})'),
   BWK_ERR_PROVIDER_INVALID: spec(400, 'provider file {file}:{line}: {reason}'),
@@ -103,10 +104,14 @@ export function bwkError(code: ErrorCode, params: ErrorParams = {}, options?: Co
   return new BulwarkError(code, params, options);
 }
 
-export function isBulwarkError(err: unknown, code?: ErrorCode): err is BulwarkError {
-  if (!(err instanceof Error) || typeof (err as unknown as { code?: unknown }).code !== 'string') return false;
-  const c = (err as unknown as { code: string }).code;
-  if (!(c in ERRORS)) return false;
+/**
+ * Whether `err` carries a registry code. True for BulwarkError and for any error (a plugin's
+ * PluginError, one rebuilt from JSON) whose `code` is in the registry: callers match on codes.
+ */
+export function isBulwarkError(err: unknown, code?: ErrorCode): err is Error & { code: ErrorCode; retryable?: boolean; details?: Record<string, unknown> } {
+  if (!(err instanceof Error)) return false;
+  const c = (err as unknown as { code?: unknown }).code;
+  if (typeof c !== 'string' || !(c in ERRORS)) return false;
   return code === undefined || c === code;
 }
 
@@ -115,25 +120,29 @@ const TRANSIENT_SYSTEM_CODES = new Set(['EAGAIN', 'EBUSY', 'ECONNRESET', 'ECONNR
 
 /** Whether an engine should retry a task that threw `err`. Plugins opt in with `retryable: true`. */
 export function isRetryable(err: unknown): boolean {
-  if (isBulwarkError(err)) return err.retryable;
   if (err && typeof err === 'object') {
     const e = err as { retryable?: unknown; code?: unknown };
     if (typeof e.retryable === 'boolean') return e.retryable;
-    if (typeof e.code === 'string') return TRANSIENT_SYSTEM_CODES.has(e.code);
+    if (typeof e.code === 'string') return e.code in ERRORS ? ERRORS[e.code as ErrorCode].retryable : TRANSIENT_SYSTEM_CODES.has(e.code);
   }
   return false;
 }
 
-/** Turns anything thrown into the wire form, without leaking stack traces. */
-export function toErrorJSON(err: unknown): ErrorJSON {
-  if (isBulwarkError(err)) return err.toJSON();
-  if (err && typeof err === 'object' && typeof (err as ErrorJSON).code === 'string' && typeof (err as ErrorJSON).message === 'string'
-    && (err as ErrorJSON).code.startsWith('BWK_ERR_')) {
-    const e = err as ErrorJSON;
-    return { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
+/** Any thrown value as a BulwarkError: registry codes and messages are kept, the rest is BWK_ERR_INTERNAL. */
+export function toBulwarkError(err: unknown): BulwarkError {
+  if (err instanceof BulwarkError) return err;
+  if (isBulwarkError(err)) {
+    const out = new BulwarkError(err.code, {}, { details: err.details, cause: err, ...(typeof err.retryable === 'boolean' ? { retryable: err.retryable } : {}) });
+    (out as { message: string }).message = err.message;
+    return out;
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { code: 'BWK_ERR_INTERNAL', message: `internal error: ${message}` };
+  return new BulwarkError('BWK_ERR_INTERNAL', { reason: message }, { cause: err });
+}
+
+/** Turns anything thrown into the wire form, without leaking stack traces. */
+export function toErrorJSON(err: unknown): ErrorJSON {
+  return toBulwarkError(err).toJSON();
 }
 
 /** Rebuilds an error received as JSON so `code`, `status` and `retryable` survive the trip. */

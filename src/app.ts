@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { BulwarkConfig } from './common/config.js';
+import { homePath, loadConfig } from './common/config.js';
+import { bwkError } from './common/errors.js';
+import type { Logger } from './common/logging.js';
+import { createLogger, fileSink } from './common/logging.js';
+import { FsBank } from './bank/adapters/fs.js';
+import { BUILTIN_PROVIDER_DIR, ProviderRegistry } from './providers/registry.js';
+import { openCatalogStore } from './store/factory.js';
+import type { CatalogStore } from './store/port.js';
+import { LocalEngine } from './protection-manager/engines/local.js';
+import type { OperationEvents } from './protection-manager/events.js';
+import { InProcessEvents } from './protection-manager/events.js';
+import { OperationSteps } from './protection-manager/operation-steps.js';
+import { ProtectionManager } from './protection-manager/protection-manager.js';
+
+/** The embedded Bulwark: one process, local engine, SQLite catalog, banks from the providers. */
+export interface BulwarkApp {
+  home: string;
+  config: BulwarkConfig;
+  logger: Logger;
+  providers: ProviderRegistry;
+  store: CatalogStore;
+  events: OperationEvents;
+  manager: ProtectionManager;
+  close(): Promise<void>;
+}
+
+/** `--home`, else $BULWARK_HOME, else ~/.bulwark. */
+export function resolveHome(flag?: string): string {
+  return resolve(flag ?? process.env.BULWARK_HOME ?? join(homedir(), '.bulwark'));
+}
+
+/** Opens (creating on first use) a Bulwark home, and recovers operations abandoned by dead processes. */
+export async function openBulwark(home: string, options: { recover?: boolean } = {}): Promise<BulwarkApp> {
+  try {
+    mkdirSync(join(home, 'providers'), { recursive: true });
+  } catch (err) {
+    throw bwkError('BWK_ERR_HOME_UNUSABLE', { path: home, reason: (err as Error).message });
+  }
+  const config = loadConfig(home);
+  const logger = createLogger(fileSink(homePath(home, config.log.file)), config.log.level, { pid: process.pid });
+  const providers = await ProviderRegistry.load({ home, logger, directories: [BUILTIN_PROVIDER_DIR, join(home, 'providers')] });
+  let store: CatalogStore;
+  try {
+    store = await openCatalogStore(config.catalog.url, home);
+  } catch (err) {
+    await providers.close();
+    throw err;
+  }
+  const events = new InProcessEvents();
+  const steps = new OperationSteps({ providers, store, events, logger, leaseTtlMs: config.lease.ttl_ms });
+  const engine = new LocalEngine(steps, config, events, logger);
+  // A restore must never write into Bulwark's own state: the home and every filesystem bank.
+  const forbiddenPaths = [home, ...providers.list().map((p) => p.bank).filter((b): b is FsBank => b instanceof FsBank).map((b) => b.rootDir)];
+  const manager = new ProtectionManager({ config, home, providers, store, engine, events, logger, forbiddenPaths });
+  if (options.recover !== false) await manager.recover();
+  return {
+    home, config, logger, providers, store, events, manager,
+    async close() {
+      await engine.close();
+      await store.close();
+      await providers.close();
+    },
+  };
+}

@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { lstat, mkdir, open, readFile, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { bwkError } from '../../common/errors.js';
+import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
+import { ABSENT, errno, ioError, putError, syncDir, writeAll } from './fs-io.js';
+import { FsLeaseStore } from './fs-leases.js';
+import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareKeys, toBuffer } from './memory.js';
+
+/**
+ * The filesystem bank: one file per key under `rootDir`. Every write goes to a `.tmp-*` file in the
+ * target directory, is fsynced and renamed over the key, so readers see the old or the new object and a
+ * crash leaves at most an unlisted temp file (names starting `.tmp-` are never keys). Leases: fs-leases.ts.
+ */
+export class FsBank implements BankPlugin {
+  readonly kind = 'fs';
+
+  private readonly leases = new FsLeaseStore({
+    pathOf: (key) => this.pathOf(key),
+    writeTemp: (key, bytes) => this.writeTemp(key, (fh) => writeAll(fh, bytes)),
+    listObjects: (prefix) => this.listObjects(prefix),
+  });
+
+  constructor(readonly rootDir: string) {}
+
+  async putObject(key: string, data: Buffer | string): Promise<void> {
+    const bytes = toBuffer(data);
+    await this.publish(key, (fh) => writeAll(fh, bytes).catch((err: unknown) => { throw ioError(key, err); }));
+  }
+
+  async putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>): Promise<ObjectStat> {
+    let size = 0;
+    await this.publish(key, async (fh) => {
+      // Write errors are wrapped here, so anything else pipeline rejects with is the source's own error.
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          writeAll(fh, chunk).then(() => { size += chunk.length; done(); }, (err: unknown) => done(ioError(key, err)));
+        },
+      });
+      await pipeline(source, sink);
+    });
+    return { size };
+  }
+
+  async getObject(key: string): Promise<Buffer> {
+    try {
+      return await readFile(this.pathOf(key));
+    } catch (err) {
+      throw this.readError(key, err);
+    }
+  }
+
+  async getObjectStream(key: string): Promise<Readable> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.pathOf(key), 'r');
+    } catch (err) {
+      throw this.readError(key, err);
+    }
+    // Opening a directory succeeds on Linux; it is still not an object.
+    const isFile = await fh.stat().then((s) => s.isFile(), () => false);
+    if (!isFile) {
+      await fh.close().catch(() => undefined);
+      throw bwkError('BWK_ERR_BANK_OBJECT_NOT_FOUND', { key });
+    }
+    return fh.createReadStream();
+  }
+
+  async statObject(key: string): Promise<ObjectStat | null> {
+    try {
+      const s = await stat(this.pathOf(key));
+      return s.isFile() ? { size: s.size } : null;
+    } catch (err) {
+      if (ABSENT.has(errno(err))) return null;
+      throw ioError(key, err);
+    }
+  }
+
+  async listObjects(prefix: string, options: ListOptions = {}): Promise<string[]> {
+    assertValidPrefix(prefix);
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const out: string[] = [];
+    if (limit <= 0) return out;
+    // Only the directory holding the prefix's last (partial) segment can contain matching keys.
+    const dirKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    const dirPath = join(this.rootDir, ...dirKey.split('/').filter((s) => s !== ''));
+    await this.walk(dirPath, dirKey, prefix.slice(dirKey.length), { desc: options.sort === 'desc', marker: options.marker, limit }, out);
+    return out;
+  }
+
+  async deleteObject(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    try {
+      await unlink(path);
+    } catch (err) {
+      // A directory there is other keys' prefix, not an object: nothing to delete.
+      if (ABSENT.has(errno(err)) || errno(err) === 'EPERM') return;
+      throw ioError(key, err);
+    }
+    // Empty directories are clutter that would slow listings; a concurrent put re-creates what it needs.
+    for (let dir = dirname(path); dir.startsWith(this.rootDir + sep); dir = dirname(dir)) {
+      if (!(await rmdir(dir).then(() => true, () => false))) break;
+    }
+  }
+
+  acquireLease(owner: string, ttlMs: number, data: Record<string, unknown> = {}): Promise<Lease> {
+    return this.leases.acquire(owner, ttlMs, data);
+  }
+
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease> {
+    return this.leases.renew(lease, ttlMs);
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    await this.leases.break(lease.owner, lease.token);
+  }
+
+  getLease(owner: string): Promise<Lease | null> {
+    return this.leases.get(owner);
+  }
+
+  listLeases(): Promise<Lease[]> {
+    return this.leases.list();
+  }
+
+  breakLease(owner: string, token: string): Promise<boolean> {
+    return this.leases.break(owner, token);
+  }
+
+  async close(): Promise<void> {
+    // Every call opens and closes its own files: nothing is held between calls.
+  }
+
+  private pathOf(key: string): string {
+    return join(this.rootDir, ...assertValidKey(key).split('/'));
+  }
+
+  private readError(key: string, err: unknown): Error {
+    return ABSENT.has(errno(err)) ? bwkError('BWK_ERR_BANK_OBJECT_NOT_FOUND', { key }) : ioError(key, err);
+  }
+
+  /** Writes a whole object to a temp file beside `key` and renames it over the key. */
+  private async publish(key: string, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
+    const path = this.pathOf(key);
+    const tmp = await this.writeTemp(key, fill);
+    try {
+      await rename(tmp, path);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw putError(key, err);
+    }
+    await syncDir(dirname(path));
+  }
+
+  /** Creates `.tmp-<uuid>` in the key's directory, fills and fsyncs it; removes it again on any failure. */
+  private async writeTemp(key: string, fill: (fh: FileHandle) => Promise<void>): Promise<string> {
+    const dir = dirname(this.pathOf(key));
+    for (let attempt = 0; ; attempt++) {
+      await mkdir(dir, { recursive: true }).catch((err: unknown) => { throw putError(key, err); });
+      const tmp = join(dir, `${TEMP_PREFIX}${randomUUID()}`);
+      let fh: FileHandle;
+      try {
+        fh = await open(tmp, 'wx');
+      } catch (err) {
+        // A concurrent delete may prune the directory between mkdir and open.
+        if (errno(err) === 'ENOENT' && attempt < 5) continue;
+        throw putError(key, err);
+      }
+      try {
+        await fill(fh);
+        await fh.sync().catch((err: unknown) => { throw ioError(key, err); });
+      } catch (err) {
+        await fh.close().catch(() => undefined);
+        await unlink(tmp).catch(() => undefined);
+        throw err;
+      }
+      await fh.close();
+      return tmp;
+    }
+  }
+
+  /** Depth-first in key order, skipping subtrees entirely before the marker, stopping at the limit. */
+  private async walk(dirPath: string, keyPrefix: string, namePrefix: string,
+    opts: { desc: boolean; marker: string | undefined; limit: number }, out: string[]): Promise<void> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dirPath, { withFileTypes: true });
+    } catch (err) {
+      if (ABSENT.has(errno(err))) return;
+      throw ioError(keyPrefix + namePrefix, err);
+    }
+    const items: { name: string; key: string; isDir: boolean }[] = [];
+    for (const e of entries) {
+      if (!e.name.startsWith(namePrefix) || e.name.startsWith(TEMP_PREFIX) || e.name.includes('\\')) continue;
+      let isDir = e.isDirectory();
+      let isFile = e.isFile();
+      if (!isDir && !isFile && !e.isSymbolicLink()) { // DT_UNKNOWN: some filesystems do not report types
+        const s = await lstat(join(dirPath, e.name)).catch(() => null);
+        isDir = s?.isDirectory() ?? false;
+        isFile = s?.isFile() ?? false;
+      }
+      // A directory sorts as "name/": every key inside it starts with that, which keeps walk order = key order.
+      if (isDir || isFile) items.push({ name: e.name, key: keyPrefix + e.name + (isDir ? '/' : ''), isDir });
+    }
+    const { desc, marker } = opts;
+    items.sort((a, b) => (desc ? compareKeys(b.key, a.key) : compareKeys(a.key, b.key)));
+    for (const item of items) {
+      if (out.length >= opts.limit) return;
+      if (!item.isDir) {
+        if (marker === undefined || (desc ? item.key < marker : item.key > marker)) out.push(item.key);
+      } else if (marker === undefined || marker.startsWith(item.key) || (desc ? item.key < marker : item.key > marker)) {
+        await this.walk(join(dirPath, item.name), item.key, '', opts, out);
+      }
+    }
+  }
+}

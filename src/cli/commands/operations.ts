@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import type { BulwarkApp } from '../../app.js';
+import type { CheckpointStatus } from '../../checkpoints/model.js';
+import type { OperationHandle } from '../../protection-manager/protection-manager.js';
+import type { OperationStatus } from '../../store/records.js';
+import type { CliContext } from '../context.js';
+import { parseDateOption, parseJsonOption, parseLimit, resolveProviderId } from '../context.js';
+import { showProgress } from '../progress.js';
+
+type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
+
+const FAILED = new Set(['error', 'fail']);
+const CHECKPOINT_COLUMNS = ['id', 'status', 'protection_plan', 'provider_id', 'created_at'];
+const OPERATION_COLUMNS = ['id', 'checkpoint_id', 'status', 'created_at'];
+
+/**
+ * Waits for an operation with a progress bar on a terminal. Ctrl-C cancels it (it ends with reason
+ * `cancelled`) rather than killing the process mid-write.
+ */
+async function follow<T extends { status: string }>(cli: CliContext, app: BulwarkApp, handle: OperationHandle<T>): Promise<T> {
+  const stop = showProgress(app.events, handle.operationId);
+  const onSigint = () => { cli.out.note('\ncancelling...'); void app.manager.cancel(handle.operationId); };
+  process.on('SIGINT', onSigint);
+  try {
+    const { record } = await handle.done;
+    if (FAILED.has(record.status)) cli.exitCode = 1;
+    return record;
+  } finally {
+    process.off('SIGINT', onSigint);
+    stop();
+  }
+}
+
+/** Prints an operation's record; a failed one also explains itself on stderr. */
+function report(cli: CliContext, record: { status: string; id: string } & Record<string, unknown>, reason: unknown): void {
+  cli.out.result(record);
+  if (FAILED.has(record.status)) cli.out.note(`${record.id} ended ${record.status}: ${JSON.stringify(reason)}`);
+}
+
+export function registerOperationCommands(program: Command, run: Run): void {
+  const checkpoint = program.command('checkpoint').description('checkpoints: protected copies of a plan\'s resources');
+  checkpoint.command('create').description('protect a plan now and wait for the checkpoint').requiredOption('--plan <id>', 'plan id')
+    .action((opts: { plan: string }) => run((cli) => cli.withApp(async (app, req) => {
+      const handle = await app.manager.protect(req, opts.plan);
+      const record = await follow(cli, app, handle);
+      report(cli, record as unknown as { status: string; id: string }, record.extra_info.reason ?? record.extra_info.resources_reason);
+    }))());
+  checkpoint.command('list').description('list checkpoints, newest first')
+    .option('--plan <id>').option('--provider <id>').option('--status <status>').option('--since <time>').option('--until <time>')
+    .option('--limit <n>').option('--marker <id>', 'id of the last checkpoint of the previous page').option('--sort <dir>', 'desc (default) or asc')
+    .action((opts: Record<string, string | undefined>) => run((cli) => cli.withApp(async (app, req) => {
+      const limit = parseLimit(opts.limit);
+      const since = parseDateOption('--since', opts.since);
+      const until = parseDateOption('--until', opts.until);
+      if (opts.sort !== undefined && opts.sort !== 'asc' && opts.sort !== 'desc') throw Object.assign(new Error(`--sort must be asc or desc, not "${opts.sort}"`), { code: 'BWK_ERR_INVALID_INPUT' });
+      const list = await app.manager.listCheckpoints(req, {
+        ...(opts.plan ? { planId: opts.plan } : {}), ...(opts.provider ? { providerId: resolveProviderId(app, opts.provider) } : {}),
+        ...(opts.status ? { status: opts.status as CheckpointStatus } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}),
+        ...(limit ? { limit } : {}), ...(opts.marker ? { marker: opts.marker } : {}), ...(opts.sort ? { sort: opts.sort as 'asc' | 'desc' } : {}),
+      });
+      cli.out.result(cli.out.format === 'json' ? list : list.map((c) => ({ ...c, protection_plan: c.protection_plan.name })), CHECKPOINT_COLUMNS);
+    }))());
+  checkpoint.command('show <id>').description('show a checkpoint').action((id: string) => run((cli) => cli.withApp(async (app, req) => {
+    cli.out.result(await app.manager.showCheckpoint(req, id));
+  }))());
+  checkpoint.command('delete <id>').description('delete a checkpoint and its data').action((id: string) => run((cli) => cli.withApp(async (app, req) => {
+    await app.manager.deleteCheckpoint(req, id);
+    cli.out.result({ id, status: 'deleted' });
+  }))());
+
+  const restore = program.command('restore').description('restores of checkpoints');
+  restore.command('create').description('restore a checkpoint and wait').requiredOption('--checkpoint <id>')
+    .option('--parameters <json>', 'restore parameters, e.g. {"fs.directory": {"target_path": "/srv/restored"}}')
+    .action((opts: { checkpoint: string; parameters?: string }) => run((cli) => cli.withApp(async (app, req) => {
+      const parameters = parseJsonOption('--parameters', opts.parameters);
+      const handle = await app.manager.restore(req, { checkpoint_id: opts.checkpoint, ...(parameters ? { parameters } : {}) });
+      const record = await follow(cli, app, handle);
+      report(cli, record as unknown as { status: string; id: string }, record.resources_reason);
+    }))());
+  restore.command('list').description('list restores').option('--status <s>').option('--checkpoint <id>').option('--limit <n>').option('--marker <id>')
+    .action((opts: Record<string, string | undefined>) => run((cli) => cli.withApp(async (app, req) => {
+      cli.out.result(await app.manager.listRestores(req, listQuery(opts)), OPERATION_COLUMNS);
+    }))());
+  restore.command('show <id>').description('show a restore').action((id: string) => run((cli) => cli.withApp(async (app, req) => {
+    cli.out.result(await app.manager.showRestore(req, id));
+  }))());
+
+  const verification = program.command('verification').description('verifications: read a checkpoint back and check every byte');
+  verification.command('create').description('verify a checkpoint and wait').requiredOption('--checkpoint <id>').option('--parameters <json>')
+    .action((opts: { checkpoint: string; parameters?: string }) => run((cli) => cli.withApp(async (app, req) => {
+      const parameters = parseJsonOption('--parameters', opts.parameters);
+      const handle = await app.manager.verify(req, { checkpoint_id: opts.checkpoint, ...(parameters ? { parameters } : {}) });
+      const record = await follow(cli, app, handle);
+      report(cli, record as unknown as { status: string; id: string }, record.resources_reason);
+    }))());
+  verification.command('list').description('list verifications').option('--status <s>').option('--checkpoint <id>').option('--limit <n>').option('--marker <id>')
+    .action((opts: Record<string, string | undefined>) => run((cli) => cli.withApp(async (app, req) => {
+      cli.out.result(await app.manager.listVerifications(req, listQuery(opts)), OPERATION_COLUMNS);
+    }))());
+  verification.command('show <id>').description('show a verification').action((id: string) => run((cli) => cli.withApp(async (app, req) => {
+    cli.out.result(await app.manager.showVerification(req, id));
+  }))());
+}
+
+function listQuery(opts: Record<string, string | undefined>) {
+  const limit = parseLimit(opts.limit);
+  return {
+    ...(opts.status ? { status: opts.status as OperationStatus } : {}), ...(opts.checkpoint ? { checkpointId: opts.checkpoint } : {}),
+    ...(limit ? { limit } : {}), ...(opts.marker ? { marker: opts.marker } : {}),
+  };
+}

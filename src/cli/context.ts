@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import type { BulwarkApp } from '../app.js';
+import { openBulwark, resolveHome } from '../app.js';
+import { bwkError } from '../common/errors.js';
+import { isUuid } from '../common/ids.js';
+import type { RequestContext } from '../protection-manager/request.js';
+import type { Output, OutputFormat } from './output.js';
+import { createOutput } from './output.js';
+
+export interface GlobalOptions { home?: string; output?: string }
+
+/** What every command gets: the output, and the app opened on demand (and closed after). */
+export class CliContext {
+  exitCode = 0;
+  readonly out: Output;
+
+  constructor(readonly globals: GlobalOptions) {
+    const format = (globals.output ?? 'table') as OutputFormat;
+    this.out = createOutput(format === 'json' ? 'json' : 'table');
+    if (globals.output !== undefined && globals.output !== 'json' && globals.output !== 'table') {
+      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `-o must be "table" or "json", not "${globals.output}"` });
+    }
+  }
+
+  async withApp<T>(fn: (app: BulwarkApp, req: RequestContext) => Promise<T>): Promise<T> {
+    const app = await openBulwark(resolveHome(this.globals.home));
+    try {
+      return await fn(app, { projectId: app.config.project, admin: false });
+    } finally {
+      await app.close();
+    }
+  }
+}
+
+/** `--parameters '{"fs.directory": {...}}'`: JSON, an object, or a clear error. */
+export function parseJsonOption(name: string, text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${name} is not valid JSON: ${(err as Error).message}` });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${name} must be a JSON object` });
+  return value as Record<string, unknown>;
+}
+
+/** Accepts a provider's UUID or its name (`fs-directory`): names are what people remember. */
+export function resolveProviderId(app: BulwarkApp, ref: string): string {
+  if (isUuid(ref)) return ref;
+  const byName = app.providers.list().filter((p) => p.name === ref);
+  if (byName.length === 1) return byName[0]!.id;
+  return app.providers.get(ref).id; // throws BWK_ERR_PROVIDER_NOT_FOUND listing what exists
+}
+
+export function readTextFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `cannot read ${path}: ${(err as Error).message}` });
+  }
+}
+
+/** `--resource TYPE=ID`, repeatable. */
+export function parseResourceOption(values: string[]): Array<{ type: string; id: string }> {
+  return values.map((v) => {
+    const eq = v.indexOf('=');
+    if (eq <= 0 || eq === v.length - 1) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--resource must be TYPE=ID (e.g. fs.directory=/srv/data), not "${v}"` });
+    return { type: v.slice(0, eq), id: v.slice(eq + 1) };
+  });
+}
+
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function parseDateOption(name: string, text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${name} must be an ISO-8601 date or time (2026-11-22 or 2026-11-22T10:00:00Z), not "${text}"` });
+  return d;
+}
+
+export function parseLimit(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 10000) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--limit must be a whole number from 1 to 10000, not "${text}"` });
+  return n;
+}

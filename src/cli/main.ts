@@ -1,0 +1,54 @@
+import { Command, CommanderError } from 'commander';
+import { registerCatalogCommands } from './commands/catalog.js';
+import { registerOperationCommands } from './commands/operations.js';
+import { CliContext } from './context.js';
+import { createOutput } from './output.js';
+
+/**
+ * The `bulwark` command. Exit codes: 0 done; 1 the command failed or its operation ended
+ * error/fail; 2 usage error.
+ */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('bulwark')
+    .description('Bulwark: protect, restore and verify data into checkpoints')
+    .option('--home <dir>', 'Bulwark home (default: $BULWARK_HOME or ~/.bulwark)')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)');
+
+  let pending: Promise<void> | undefined;
+  const run = (fn: (cli: CliContext) => Promise<void>) => () => {
+    pending = (async () => {
+      const globals = program.opts<{ home?: string; output?: string }>();
+      let cli: CliContext;
+      try {
+        cli = new CliContext(globals);
+      } catch (err) {
+        createOutput('table').error(err);
+        process.exitCode = 2;
+        return;
+      }
+      try {
+        await fn(cli);
+        process.exitCode = cli.exitCode;
+      } catch (err) {
+        cli.out.error(err);
+        process.exitCode = 1;
+      }
+    })();
+    return pending;
+  };
+  registerCatalogCommands(program, run);
+  registerOperationCommands(program, run);
+
+  try {
+    await program.parseAsync(argv);
+    await pending;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    throw err;
+  }
+}

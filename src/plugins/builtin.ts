@@ -1,0 +1,8 @@
+import type { PluginDefinition } from './api.js';
+import { fsDirectoryPlugin } from './fs/index.js';
+import { noopPlugin } from './noop/index.js';
+
+/** Plugins shipped with Bulwark, by the name provider files use. */
+export const BUILTIN_PLUGINS: ReadonlyMap<string, PluginDefinition> = new Map(
+  [fsDirectoryPlugin, noopPlugin].map((p) => [p.name, p]),
+);

@@ -1,0 +1,85 @@
+/**
+ * Everything a restore checks before it writes a single byte: the archive's meta and manifest
+ * hashes, every entry path, entries below archived symlinks, symlinks on disk under the target, and
+ * conflicts with what the target already holds. Two passes over the manifest keep memory bounded
+ * (only the archive's symlink paths are held).
+ */
+import type { BankSection } from '../api.js';
+import { bwkError } from '../../common/errors.js';
+import { ArchivedSymlinks, assertEntryPath } from './entry-path.js';
+import { DATA_OBJECT, corrupt, displayPath, loadMeta, readManifest } from './manifest.js';
+import type { MetaBody } from './manifest.js';
+import type { ConflictMode } from './restore-target.js';
+import { checkAncestors, diskKind, joinRoot, symlinkOnDisk } from './safe-fs.js';
+import type { DiskKind } from './safe-fs.js';
+
+export interface Preflight {
+  meta: MetaBody;
+  symlinks: ArchivedSymlinks;
+  /** Whether the target root existed (as a directory) before the restore. */
+  rootExisted: boolean;
+}
+
+const isRoot = (rel: Buffer): boolean => rel.length === 1 && rel[0] === 0x2e;
+
+/**
+ * Runs both passes and returns what the write pass needs. Throws BWK_ERR_DATA_CORRUPT,
+ * BWK_ERR_UNSAFE_ENTRY (first, whatever the conflict mode) or BWK_ERR_RESTORE_CONFLICT.
+ */
+export async function preflightRestore(bank: BankSection, label: string, root: string, mode: ConflictMode, signal: AbortSignal): Promise<Preflight> {
+  const meta = await loadMeta(bank, label);
+  const stored = await bank.stat(DATA_OBJECT);
+  if (stored === null || stored.size !== meta.data.size) {
+    throw corrupt(label, `${DATA_OBJECT} holds ${stored === null ? 'nothing' : `${stored.size} bytes`}, meta.json says ${meta.data.size} bytes`);
+  }
+
+  // Pass 1: the whole manifest is read (and its hash checked) before any entry is trusted.
+  const symlinks = new ArchivedSymlinks();
+  let offset = 0;
+  for await (const entry of readManifest(bank, meta, label)) {
+    signal.throwIfAborted();
+    assertEntryPath(entry, root);
+    symlinks.add(entry);
+    if (entry.type === 'file') {
+      if (entry.offset !== offset) throw corrupt(label, `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${offset}`);
+      offset += entry.size;
+    }
+  }
+  if (offset !== meta.data.size) throw corrupt(label, `the manifest's files add up to ${offset} bytes, ${DATA_OBJECT} holds ${meta.data.size}`);
+
+  const rootBuf = Buffer.from(root, 'utf8');
+  const rootKind = await diskKind(rootBuf);
+  if (rootKind !== 'dir' && rootKind !== 'missing') {
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `restore target ${root} exists and is not a directory (or lies below a file): choose a directory` });
+  }
+  const rootExisted = rootKind === 'dir';
+
+  // Pass 2: archived symlinks (needs pass 1's full set) and the disk.
+  const cache = new Map<string, DiskKind>();
+  let conflicts = 0;
+  let first = '';
+  const conflict = (what: string): void => {
+    if (conflicts++ === 0) first = what;
+  };
+  for await (const entry of readManifest(bank, meta, label)) {
+    signal.throwIfAborted();
+    symlinks.assertNotBelowLink(entry, root);
+    if (!rootExisted || isRoot(entry.path)) continue;
+    const above = await checkAncestors(rootBuf, entry.path, cache);
+    if (above.kind === 'symlink') throw symlinkOnDisk(entry.path, above.at, root);
+    const name = `"${displayPath(entry.path)}"`;
+    if (above.kind === 'notdir') {
+      // The non-directory ancestor is an entry itself in any archive we wrote: its own rule applies.
+      if (mode === 'fail') conflict(`${name} (below "${displayPath(above.at)}", which is not a directory)`);
+      continue;
+    }
+    const kind = await diskKind(joinRoot(rootBuf, entry.path));
+    if (kind === 'missing' || (entry.type === 'dir' && kind === 'dir')) continue;
+    if (mode === 'fail') conflict(name);
+    else if (mode === 'overwrite' && kind === 'dir') {
+      conflict(`${name} (a directory where the checkpoint has a ${entry.type}; overwrite never deletes directories)`);
+    }
+  }
+  if (conflicts > 0) throw bwkError('BWK_ERR_RESTORE_CONFLICT', { target: root, count: conflicts, first });
+  return { meta, symlinks, rootExisted };
+}

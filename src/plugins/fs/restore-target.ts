@@ -1,0 +1,82 @@
+/**
+ * Restore parameters and the restore policy check: where a restore may write, decided before any
+ * hook runs (checkRestore) and resolved the same way by the restore itself.
+ */
+import { realpath } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { Resource, RestorePolicy } from '../api.js';
+import { bwkError } from '../../common/errors.js';
+
+export type ConflictMode = 'fail' | 'skip' | 'overwrite';
+const CONFLICT_MODES: readonly ConflictMode[] = ['fail', 'skip', 'overwrite'];
+
+export interface RestoreParams {
+  /** Absolute, normalized (lexically: `..` resolved, no trailing slash). */
+  targetPath: string;
+  conflict: ConflictMode;
+  restoreOwner: boolean;
+}
+
+/** Reads restore parameters (defaults applied here too, for callers that did not apply the schema's). */
+export function parseRestoreParams(resource: Resource, params: Record<string, unknown>): RestoreParams {
+  const raw = params.target_path ?? resource.id;
+  if (typeof raw !== 'string' || !raw.startsWith('/') || raw.includes('\0')) {
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `fs.directory restore "target_path" must be an absolute path, got ${JSON.stringify(raw)}` });
+  }
+  const conflict = params.conflict ?? 'fail';
+  if (!CONFLICT_MODES.includes(conflict as ConflictMode)) {
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `fs.directory restore "conflict" must be one of ${CONFLICT_MODES.join(', ')}, got ${JSON.stringify(conflict)}` });
+  }
+  const restoreOwner = params.restore_owner ?? true;
+  if (typeof restoreOwner !== 'boolean') {
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'fs.directory restore "restore_owner" must be true or false' });
+  }
+  return { targetPath: posix.resolve(raw), conflict: conflict as ConflictMode, restoreOwner };
+}
+
+/**
+ * The real path of `p` with symlinks resolved, for the part that exists; the missing tail is
+ * appended as is (a target that does not exist yet is still checked where it will really land).
+ */
+export async function realpathLoose(p: string): Promise<string> {
+  const tail: string[] = [];
+  let cur = posix.resolve(p);
+  for (;;) {
+    try {
+      return posix.join(await realpath(cur), ...tail.reverse());
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || cur === '/') throw err;
+      tail.push(posix.basename(cur));
+      cur = posix.dirname(cur);
+    }
+  }
+}
+
+/** Whether `p` is `base` or lies below it (both normalized absolute paths). */
+export const isWithin = (p: string, base: string): boolean =>
+  p === base || p.startsWith(base.endsWith('/') ? base : `${base}/`);
+
+/**
+ * Throws BWK_ERR_RESTORE_TARGET_DENIED unless the target lies under an allowed path and not inside
+ * (or at) a forbidden one — checked both as written and with symlinks resolved, so a symlink cannot
+ * carry a restore out of the allowed tree or into the Bulwark home.
+ */
+export async function checkRestoreTarget(resource: Resource, params: Record<string, unknown>, policy: RestorePolicy): Promise<void> {
+  const { targetPath } = parseRestoreParams(resource, params);
+  const real = await realpathLoose(targetPath);
+  const deny = (reason: string): Error => bwkError('BWK_ERR_RESTORE_TARGET_DENIED', { target: targetPath, reason });
+  for (const f of policy.forbiddenPaths) {
+    const lexical = posix.resolve(f);
+    const resolved = await realpathLoose(lexical);
+    if ([lexical, resolved].some((base) => isWithin(targetPath, base) || isWithin(real, base))) {
+      throw deny(`it is inside the forbidden path ${lexical}${real !== targetPath ? ` (it resolves to ${real})` : ''}`);
+    }
+  }
+  if (policy.allowedTargetPaths.length === 0) throw deny('the restore policy allows no target paths');
+  for (const a of policy.allowedTargetPaths) {
+    const lexical = posix.resolve(a);
+    if (isWithin(targetPath, lexical) && isWithin(real, await realpathLoose(lexical))) return;
+  }
+  throw deny(`it is not under an allowed target path (allowed: ${policy.allowedTargetPaths.join(', ')})${real !== targetPath ? `; it resolves to ${real}` : ''}`);
+}

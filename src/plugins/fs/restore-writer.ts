@@ -1,0 +1,180 @@
+/**
+ * Restore `main`: after the preflight passes, streams `data` sequentially and recreates the tree.
+ * Each file goes to a temp name in its directory and is renamed into place only when its SHA-256
+ * matches, so a corrupt file never lands. Directory modes and times are applied last, deepest first,
+ * because creating children changes a directory's mtime (and a 0555 directory could not be filled).
+ */
+import { constants } from 'node:fs';
+import { lchown, lutimes, mkdir, open, rename, symlink, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import type { RestoreContext } from '../api.js';
+import { bwkError } from '../../common/errors.js';
+import { ByteReader } from './byte-reader.js';
+import { assertEntryPath } from './entry-path.js';
+import { DATA_OBJECT, corrupt, displayPath, readManifest, resourceLabel } from './manifest.js';
+import type { Entry } from './manifest.js';
+import { preflightRestore } from './restore-preflight.js';
+import { parseRestoreParams, realpathLoose } from './restore-target.js';
+import type { ConflictMode } from './restore-target.js';
+import { diskKind, ensureParentDirs, joinRoot, nsToSeconds, parentOf } from './safe-fs.js';
+
+const PROGRESS_EVERY = 8 * 1024 * 1024;
+
+type DirEntry = Entry & { type: 'dir' };
+
+interface Writer {
+  root: string;
+  rootBuf: Buffer;
+  label: string;
+  mode: ConflictMode;
+  setOwner: boolean;
+  reader: ByteReader;
+  /** Directories whose metadata is applied at the end. */
+  dirs: DirEntry[];
+}
+
+const tempName = (dir: Buffer): Buffer => joinRoot(dir, Buffer.from(`.bwk-restore-${randomBytes(8).toString('hex')}.tmp`));
+
+function raceConflict(w: Writer, e: Entry, why: string): Error {
+  return bwkError('BWK_ERR_RESTORE_CONFLICT', { target: w.root, count: 1, first: `"${displayPath(e.path)}" (${why})` });
+}
+
+/** Decides what to do with an entry given what is on disk; `skip` consumes nothing by itself. */
+async function placement(w: Writer, e: Entry): Promise<'create' | 'replace' | 'skip'> {
+  const blocked = await ensureParentDirs(w.rootBuf, e.path, w.root);
+  if (blocked !== null) {
+    if (w.mode === 'skip') return 'skip';
+    throw raceConflict(w, e, `"${displayPath(blocked)}" is not a directory`);
+  }
+  const kind = await diskKind(joinRoot(w.rootBuf, e.path));
+  if (kind === 'missing') return 'create';
+  if (w.mode === 'skip') return 'skip';
+  if (e.type === 'dir' && kind === 'dir') return 'replace';
+  if (w.mode === 'fail') throw raceConflict(w, e, 'it appeared after the restore started');
+  if (kind === 'dir') throw raceConflict(w, e, 'a directory where the checkpoint has a file; overwrite never deletes directories');
+  return 'replace';
+}
+
+async function restoreDir(w: Writer, e: DirEntry, rootExisted: boolean): Promise<void> {
+  if (e.path.length === 1 && e.path[0] === 0x2e) {
+    if (!(rootExisted && w.mode === 'skip')) w.dirs.push(e);
+    return;
+  }
+  const how = await placement(w, e);
+  if (how === 'skip') return;
+  const path = joinRoot(w.rootBuf, e.path);
+  if (how === 'replace' && (await diskKind(path)) !== 'dir') await unlink(path);
+  if ((await diskKind(path)) !== 'dir') await mkdir(path, { mode: 0o700 });
+  w.dirs.push(e);
+}
+
+async function writeAll(fh: FileHandle, chunk: Buffer): Promise<void> {
+  let done = 0;
+  while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+}
+
+async function restoreFile(w: Writer, e: Entry & { type: 'file' }, onBytes: () => void): Promise<void> {
+  const short = (): Error => corrupt(w.label, `${DATA_OBJECT} ended before the end of file "${displayPath(e.path)}"`);
+  if ((await placement(w, e)) === 'skip') return w.reader.skip(e.size, short);
+  const temp = tempName(joinRoot(w.rootBuf, parentOf(e.path)));
+  const fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  let closed = false;
+  try {
+    const hash = createHash('sha256');
+    for await (const chunk of w.reader.take(e.size, short)) {
+      hash.update(chunk);
+      await writeAll(fh, chunk);
+      onBytes();
+    }
+    if (hash.digest('hex') !== e.sha256) {
+      throw corrupt(w.label, `file "${displayPath(e.path)}" does not match its SHA-256 in the checkpoint; it was not restored`);
+    }
+    // chown before chmod: chown clears setuid/setgid bits.
+    if (w.setOwner) await fh.chown(e.uid, e.gid);
+    await fh.chmod(e.mode);
+    // atime is "now": an old atime would make restored files look stale to cleanup tools.
+    await fh.utimes(Date.now() / 1000, nsToSeconds(e.mtimeNs));
+    closed = true;
+    await fh.close();
+    await rename(temp, joinRoot(w.rootBuf, e.path));
+  } catch (err) {
+    if (!closed) await fh.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function restoreSymlink(w: Writer, e: Entry & { type: 'symlink' }): Promise<void> {
+  const how = await placement(w, e);
+  if (how === 'skip') return;
+  const path = joinRoot(w.rootBuf, e.path);
+  if (how === 'create') {
+    await symlink(e.link, path);
+  } else {
+    const temp = tempName(joinRoot(w.rootBuf, parentOf(e.path)));
+    await symlink(e.link, temp);
+    await rename(temp, path).catch(async (err: unknown) => {
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    });
+  }
+  if (w.setOwner) await lchown(path, e.uid, e.gid);
+  await lutimes(path, Date.now() / 1000, nsToSeconds(e.mtimeNs));
+}
+
+/** Applies modes, owners and times to the restored directories, deepest first, without following links. */
+async function finishDirs(w: Writer): Promise<void> {
+  const depth = (e: DirEntry): number => (e.path.length === 1 && e.path[0] === 0x2e ? -1 : e.path.filter((b) => b === 0x2f).length);
+  w.dirs.sort((a, b) => depth(b) - depth(a));
+  for (const e of w.dirs) {
+    const fh = await open(joinRoot(w.rootBuf, e.path), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    try {
+      if (w.setOwner) await fh.chown(e.uid, e.gid);
+      await fh.chmod(e.mode);
+      await fh.utimes(Date.now() / 1000, nsToSeconds(e.mtimeNs));
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+/** Runs the restore `main` hook for one directory resource. */
+export async function restoreDirectory(ctx: RestoreContext): Promise<void> {
+  const label = resourceLabel(ctx.resource.id);
+  const params = parseRestoreParams(ctx.resource, ctx.parameters);
+  const root = await realpathLoose(params.targetPath);
+  const pre = await preflightRestore(ctx.bank, label, root, params.conflict, ctx.signal);
+  if (!pre.rootExisted) await mkdir(root, { recursive: true, mode: 0o700 });
+
+  const w: Writer = {
+    root,
+    rootBuf: Buffer.from(root, 'utf8'),
+    label,
+    mode: params.conflict,
+    setOwner: params.restoreOwner && process.getuid?.() === 0,
+    reader: new ByteReader(await ctx.bank.getStream(DATA_OBJECT)),
+    dirs: [],
+  };
+  let reported = 0;
+  const onBytes = (): void => {
+    if (w.reader.position - reported < PROGRESS_EVERY) return;
+    reported = w.reader.position;
+    ctx.progress({ done: reported, total: pre.meta.data.size, unit: 'bytes' });
+  };
+  try {
+    for await (const e of readManifest(ctx.bank, pre.meta, label)) {
+      ctx.signal.throwIfAborted();
+      // Checked again: the preflight read the manifest earlier, this pass reads it anew.
+      assertEntryPath(e, root);
+      pre.symlinks.assertNotBelowLink(e, root);
+      if (e.type === 'dir') await restoreDir(w, e, pre.rootExisted);
+      else if (e.type === 'file') await restoreFile(w, e, onBytes);
+      else await restoreSymlink(w, e);
+    }
+  } finally {
+    w.reader.close();
+  }
+  await finishDirs(w);
+  ctx.progress({ done: pre.meta.data.size, total: pre.meta.data.size, unit: 'bytes' });
+}

@@ -1,0 +1,68 @@
+/**
+ * Verify: reads every byte of the archive back from the bank and checks meta.json's self-hash, the
+ * manifest's and the data object's size and SHA-256, every file's SHA-256 and every entry path (an
+ * archive that restore would refuse is not a usable checkpoint either).
+ */
+import { createHash } from 'node:crypto';
+import type { VerifyContext } from '../api.js';
+import { ByteReader } from './byte-reader.js';
+import { ArchivedSymlinks, entryPathProblem } from './entry-path.js';
+import { DATA_OBJECT, corrupt, displayPath, loadMeta, readManifest, resourceLabel } from './manifest.js';
+
+const PROGRESS_EVERY = 8 * 1024 * 1024;
+
+/** Runs the verify `main` hook for one directory resource; throws BWK_ERR_DATA_CORRUPT on any mismatch. */
+export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
+  const label = resourceLabel(ctx.resource.id);
+  const meta = await loadMeta(ctx.bank, label);
+  const stored = await ctx.bank.stat(DATA_OBJECT);
+  if (stored === null) throw corrupt(label, `${DATA_OBJECT} is missing`);
+  if (stored.size !== meta.data.size) throw corrupt(label, `${DATA_OBJECT} holds ${stored.size} bytes, meta.json says ${meta.data.size}`);
+
+  const reader = new ByteReader(await ctx.bank.getStream(DATA_OBJECT));
+  const short = (): Error => corrupt(label, `${DATA_OBJECT} ended after ${reader.position} of ${meta.data.size} bytes`);
+  const dataHash = createHash('sha256');
+  const symlinks = new ArchivedSymlinks();
+  const badFiles: string[] = [];
+  let reported = 0;
+  try {
+    for await (const entry of readManifest(ctx.bank, meta, label)) {
+      ctx.signal.throwIfAborted();
+      const problem = entryPathProblem(entry.path, entry.type);
+      if (problem !== null) throw corrupt(label, `entry "${displayPath(entry.path)}" is unsafe to restore: ${problem}`);
+      symlinks.add(entry);
+      if (entry.type !== 'file') continue;
+      if (entry.offset !== reader.position) {
+        throw corrupt(label, `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${reader.position}`);
+      }
+      const hash = createHash('sha256');
+      for await (const chunk of reader.take(entry.size, short)) {
+        hash.update(chunk);
+        dataHash.update(chunk);
+      }
+      // Keep reading after a bad file so the whole-object checks still run and the count is complete.
+      if (hash.digest('hex') !== entry.sha256) badFiles.push(displayPath(entry.path));
+      if (reader.position - reported >= PROGRESS_EVERY) {
+        reported = reader.position;
+        ctx.progress({ done: reported, total: meta.data.size, unit: 'bytes' });
+      }
+    }
+    if (!(await reader.atEnd())) throw corrupt(label, `${DATA_OBJECT} has bytes after the last file (${meta.data.size} expected)`);
+  } finally {
+    reader.close();
+  }
+  if (badFiles.length > 0) {
+    throw corrupt(label, `file "${badFiles[0]}" does not match its SHA-256${badFiles.length > 1 ? ` (${badFiles.length} files are bad)` : ''}`);
+  }
+  if (reader.position !== meta.data.size || dataHash.digest('hex') !== meta.data.sha256) {
+    throw corrupt(label, `${DATA_OBJECT} does not match the size and SHA-256 recorded in meta.json`);
+  }
+  // Entries listed before the symlink they lie under are only caught once every symlink is known.
+  if (symlinks.count > 0) {
+    for await (const entry of readManifest(ctx.bank, meta, label)) {
+      const link = symlinks.linkAbove(entry.path);
+      if (link !== null) throw corrupt(label, `entry "${displayPath(entry.path)}" lies under the archived symlink "${displayPath(link)}"`);
+    }
+  }
+  ctx.progress({ done: meta.data.size, total: meta.data.size, unit: 'bytes' });
+}

@@ -1,0 +1,121 @@
+/**
+ * Depth-first walk of a directory tree without following symlinks. Names are read as bytes so
+ * non-UTF-8 names survive; siblings are sorted by bytes so two protects of the same tree produce the
+ * same manifest. Memory is bounded by depth x directory width, not by tree size.
+ */
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { bwkError } from '../../common/errors.js';
+
+export type SkipKind = 'socket' | 'fifo' | 'block_device' | 'character_device' | 'vanished' | 'unknown';
+
+export type WalkItem =
+  | { kind: 'dir' | 'file'; rel: Buffer; abs: Buffer; stat: BigIntStats }
+  | { kind: 'symlink'; rel: Buffer; abs: Buffer; stat: BigIntStats; link: Buffer }
+  | { kind: 'skip'; rel: Buffer; abs: Buffer; skip: SkipKind };
+
+const SLASH = Buffer.from('/');
+const DOT = Buffer.from('.');
+
+const isGone = (err: unknown): boolean => {
+  const code = (err as { code?: unknown }).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+};
+
+/**
+ * Relative exclude paths as bytes; an entry is excluded when it equals one or lies below one.
+ * Throws BWK_ERR_INVALID_INPUT for absolute or `..` paths, which cannot name anything in the tree.
+ */
+export function compileExcludes(exclude: unknown): Buffer[] {
+  if (exclude === undefined) return [];
+  if (!Array.isArray(exclude)) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'fs.directory option "exclude" must be an array of relative paths' });
+  return exclude.map((raw: unknown) => {
+    const p = typeof raw === 'string' ? raw.replace(/^(\.\/)+/, '').replace(/\/+$/, '') : '';
+    if (typeof raw !== 'string' || p === '' || p === '.' || raw.startsWith('/') || p.split('/').some((s) => s === '..' || s === '')) {
+      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `fs.directory exclude entry ${JSON.stringify(raw)} must be a path relative to the protected directory, without ".." (e.g. "cache" or "logs/old")` });
+    }
+    return Buffer.from(p, 'utf8');
+  });
+}
+
+export function isExcluded(rel: Buffer, excludes: readonly Buffer[]): boolean {
+  return excludes.some((ex) => rel.equals(ex)
+    || (rel.length > ex.length && rel[ex.length] === 0x2f && rel.subarray(0, ex.length).equals(ex)));
+}
+
+function skipKind(st: BigIntStats): SkipKind {
+  if (st.isSocket()) return 'socket';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isBlockDevice()) return 'block_device';
+  if (st.isCharacterDevice()) return 'character_device';
+  return 'unknown';
+}
+
+interface Frame {
+  abs: Buffer;
+  rel: Buffer | null;
+  names: Buffer[];
+  next: number;
+}
+
+async function listNames(abs: Buffer): Promise<Buffer[] | null> {
+  try {
+    const names = await readdir(abs, { encoding: 'buffer' });
+    return names.sort(Buffer.compare);
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw err;
+  }
+}
+
+/**
+ * Yields the root (rel ".") and then every entry below it, parents before children. Entries that
+ * disappear while walking are yielded as skipped ("vanished") rather than failing the protect.
+ */
+export async function* walkTree(root: string, excludes: readonly Buffer[], signal: AbortSignal): AsyncGenerator<WalkItem> {
+  const rootAbs = Buffer.from(root, 'utf8');
+  // The root itself may be a symlink to the directory (a configured path); everything below is not followed.
+  const rootStat = await stat(rootAbs, { bigint: true });
+  yield { kind: 'dir', rel: DOT, abs: rootAbs, stat: rootStat };
+  const rootNames = await listNames(rootAbs);
+  if (rootNames === null) throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type: 'fs.directory', id: root, reason: 'it disappeared while being protected' });
+  const stack: Frame[] = [{ abs: rootAbs, rel: null, names: rootNames, next: 0 }];
+  while (stack.length > 0) {
+    signal.throwIfAborted();
+    const top = stack[stack.length - 1]!;
+    const name = top.names[top.next++];
+    if (name === undefined) {
+      stack.pop();
+      continue;
+    }
+    const rel = top.rel === null ? name : Buffer.concat([top.rel, SLASH, name]);
+    if (isExcluded(rel, excludes)) continue;
+    const abs = Buffer.concat([top.abs, SLASH, name]);
+    let st: BigIntStats;
+    try {
+      st = await lstat(abs, { bigint: true });
+    } catch (err) {
+      if (isGone(err)) { yield { kind: 'skip', rel, abs, skip: 'vanished' }; continue; }
+      throw err;
+    }
+    if (st.isDirectory()) {
+      const names = await listNames(abs);
+      if (names === null) { yield { kind: 'skip', rel, abs, skip: 'vanished' }; continue; }
+      yield { kind: 'dir', rel, abs, stat: st };
+      stack.push({ abs, rel, names, next: 0 });
+    } else if (st.isFile()) {
+      yield { kind: 'file', rel, abs, stat: st };
+    } else if (st.isSymbolicLink()) {
+      let link: Buffer;
+      try {
+        link = await readlink(abs, { encoding: 'buffer' });
+      } catch (err) {
+        if (isGone(err) || (err as { code?: unknown }).code === 'EINVAL') { yield { kind: 'skip', rel, abs, skip: 'vanished' }; continue; }
+        throw err;
+      }
+      yield { kind: 'symlink', rel, abs, stat: st, link };
+    } else {
+      yield { kind: 'skip', rel, abs, skip: skipKind(st) };
+    }
+  }
+}
