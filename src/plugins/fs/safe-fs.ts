@@ -5,8 +5,7 @@
  * Paths are bytes, since archived names need not be UTF-8.
  */
 import { lstat, mkdir } from 'node:fs/promises';
-import { ancestors } from './entry-path.js';
-import { unsafeEntry } from './entry-path.js';
+import { ancestors, unsafeEntry } from './entry-path.js';
 import { displayPath } from './manifest.js';
 
 export type DiskKind = 'missing' | 'dir' | 'file' | 'symlink' | 'other' | 'blocked';
