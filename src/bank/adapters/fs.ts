@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { lstat, mkdir, open, readFile, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { bwkError } from '../../common/errors.js';
 import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
@@ -32,6 +32,8 @@ export class FsBank implements BankPlugin {
   }
 
   async putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>): Promise<ObjectStat> {
+    // A source already flowing (a caller's 'data' listener) would lose chunks while the temp file opens.
+    if (source instanceof Readable) source.pause();
     let size = 0;
     await this.publish(key, async (fh) => {
       // Write errors are wrapped here, so anything else pipeline rejects with is the source's own error.
