@@ -27,7 +27,6 @@ export const ERRORS = {
   BWK_ERR_PLUGIN_NOT_INSTALLED: spec(400, 'provider file {file}:{line}: plugin "{name}" is not installed (installed: {installed})'),
   BWK_ERR_PLUGIN_LOAD_FAILED: spec(400, 'provider file {file}:{line}: plugin module "{module}" could not be loaded: {reason}'),
   BWK_ERR_PLUGIN_INVALID: spec(400, 'plugin {name}: {reason}'),
-  BWK_ERR_PLUGIN_FAILED: spec(500, 'plugin {plugin} failed on {resource} during {hook}: {reason}'),
 
   BWK_ERR_RESOURCE_TYPE_UNKNOWN: spec(400, 'resource type "{type}" is not protected by provider {provider} (supported: {supported})'),
   BWK_ERR_PROTECTABLE_TYPE_UNKNOWN: spec(404, 'protectable type "{type}" is not known (known: {known})'),
@@ -69,6 +68,8 @@ export interface ErrorJSON {
   code: string;
   message: string;
   details?: Record<string, unknown>;
+  /** Present only when it differs from the code's registry flag (a plugin opted in or out). */
+  retryable?: boolean;
 }
 
 export class BulwarkError extends Error {
@@ -88,7 +89,7 @@ export class BulwarkError extends Error {
   }
 
   toJSON(): ErrorJSON {
-    return { code: this.code, message: this.message, details: this.details };
+    return { code: this.code, message: this.message, details: this.details, ...(this.retryable === ERRORS[this.code].retryable ? {} : { retryable: this.retryable }) };
   }
 }
 
@@ -111,7 +112,7 @@ export function bwkError(code: ErrorCode, params: ErrorParams = {}, options?: Co
 export function isBulwarkError(err: unknown, code?: ErrorCode): err is Error & { code: ErrorCode; retryable?: boolean; details?: Record<string, unknown> } {
   if (!(err instanceof Error)) return false;
   const c = (err as unknown as { code?: unknown }).code;
-  if (typeof c !== 'string' || !(c in ERRORS)) return false;
+  if (typeof c !== 'string' || !Object.hasOwn(ERRORS, c)) return false;
   return code === undefined || c === code;
 }
 
@@ -123,7 +124,7 @@ export function isRetryable(err: unknown): boolean {
   if (err && typeof err === 'object') {
     const e = err as { retryable?: unknown; code?: unknown };
     if (typeof e.retryable === 'boolean') return e.retryable;
-    if (typeof e.code === 'string') return e.code in ERRORS ? ERRORS[e.code as ErrorCode].retryable : TRANSIENT_SYSTEM_CODES.has(e.code);
+    if (typeof e.code === 'string') return Object.hasOwn(ERRORS, e.code) ? ERRORS[e.code as ErrorCode].retryable : TRANSIENT_SYSTEM_CODES.has(e.code);
   }
   return false;
 }
@@ -137,7 +138,8 @@ export function toBulwarkError(err: unknown): BulwarkError {
     return out;
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new BulwarkError('BWK_ERR_INTERNAL', { reason: message }, { cause: err });
+  // A plain error keeps its retryability (`retryable: true`, ECONNRESET...) so wrapping it never changes a retry decision.
+  return new BulwarkError('BWK_ERR_INTERNAL', { reason: message }, { cause: err, retryable: isRetryable(err) });
 }
 
 /** Turns anything thrown into the wire form, without leaking stack traces. */
@@ -147,8 +149,8 @@ export function toErrorJSON(err: unknown): ErrorJSON {
 
 /** Rebuilds an error received as JSON so `code`, `status` and `retryable` survive the trip. */
 export function fromErrorJSON(json: ErrorJSON): BulwarkError {
-  const code = (json.code in ERRORS ? json.code : 'BWK_ERR_INTERNAL') as ErrorCode;
-  const err = new BulwarkError(code, {}, { details: json.details });
+  const code = (Object.hasOwn(ERRORS, json.code) ? json.code : 'BWK_ERR_INTERNAL') as ErrorCode;
+  const err = new BulwarkError(code, {}, { details: json.details, ...(typeof json.retryable === 'boolean' ? { retryable: json.retryable } : {}) });
   (err as { message: string }).message = json.message;
   return err;
 }

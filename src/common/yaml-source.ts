@@ -1,5 +1,5 @@
-import { EVENT_ID, getScalarValue, load, parseEvents, YAMLException } from 'js-yaml';
-import type { Event } from 'js-yaml';
+import { EVENT_ID, getScalarValue, load, parseEvents, SCALAR_STYLE, YAMLException } from 'js-yaml';
+import type { Event, ScalarEvent } from 'js-yaml';
 
 /**
  * YAML parsed together with where each value sits in the source, so a schema error can name
@@ -19,14 +19,30 @@ export class YamlSyntaxError extends Error {
 
 const escapePointer = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
+/**
+ * A mapping key as the loaded object spells it: a plain key is resolved like any scalar
+ * (`0x1F` → "31", `~` → "null"), otherwise pointers into the loaded value would miss it.
+ */
+function keyText(text: string, ev: ScalarEvent): string {
+  const raw = getScalarValue(text, ev);
+  if (ev.style !== SCALAR_STYLE.PLAIN || ev.tagStart >= 0) return raw;
+  if (raw === '') return 'null';
+  try {
+    return String(load(raw));
+  } catch {
+    return raw;
+  }
+}
+
 interface Frame { kind: 'map' | 'seq'; path: string; index: number; key: string | null }
 
 export function parseYamlSource(text: string, filename?: string): YamlSource {
   let value: unknown;
   let events: Event[];
   try {
-    value = load(text, filename === undefined ? {} : { filename });
     events = parseEvents(text, filename === undefined ? {} : { filename });
+    // An empty or comment-only file is a document with nothing in it (all defaults), not an error.
+    value = events.length === 0 ? null : load(text, filename === undefined ? {} : { filename });
   } catch (err) {
     if (err instanceof YAMLException) throw new YamlSyntaxError((err.mark?.line ?? 0) + 1, err.reason);
     throw err;
@@ -56,7 +72,7 @@ export function parseYamlSource(text: string, filename?: string): YamlSource {
     const path = place(start);
     if (path === null) {
       const top = stack[stack.length - 1]!;
-      top.key = ev.type === EVENT_ID.SCALAR ? getScalarValue(text, ev) : '?';
+      top.key = ev.type === EVENT_ID.SCALAR ? keyText(text, ev) : '?';
       offsets.set(`${top.path}/${escapePointer(top.key)}`, start);
       continue;
     }

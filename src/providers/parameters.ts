@@ -53,7 +53,8 @@ export function validateParameters(kind: ParameterKind, provider: Provider, reso
     const schema = provider.schemas(type)[SCHEMA_OF[kind]];
     if (!provider.protection.has(type)) continue;
     for (const id of ids) {
-      const merged = mergedParameters(parameters, { type, id });
+      // Deep copy: Ajv fills defaults in place, also inside nested objects the caller still owns.
+      const merged = structuredClone(mergedParameters(parameters, { type, id }));
       checkAgainst(schema, merged, kind, parameters[`${type}#${id}`] !== undefined ? `${type}#${id}` : type);
     }
     if (ids.size === 0 && parameters[type] !== undefined) checkAgainst(schema, structuredClone(parameters[type]), kind, type);
