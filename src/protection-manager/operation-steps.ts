@@ -70,6 +70,7 @@ export class OperationSteps {
       this.cache.set(req.operationId, state);
       const flow = buildFlowGraph(state.graph, (ref) => this.hooksOf(req.kind, state, ref));
       this.deps.events.publish({ type: 'operation_started', operationId: req.operationId, kind: req.kind, total_tasks: flow.tasks.length });
+      this.deps.logger.info('operation started', { operation: req.operationId, kind: req.kind, checkpoint: req.checkpointId, tasks: flow.tasks.length });
       return { flow, lease };
     } catch (err) {
       await this.finish(req, { status: 'failed', failed: [], skipped: [], error: err }, null, lease);
@@ -195,6 +196,7 @@ export class OperationSteps {
       if (lease) await provider.bank.releaseLease(lease).catch((err: unknown) => this.deps.logger.warn('lease release failed', { error: reasonOf(err) }));
       this.cache.delete(req.operationId);
     }
+    this.deps.logger[overall ? 'warn' : 'info']('operation finished', { operation: req.operationId, kind: req.kind, checkpoint: req.checkpointId, status, ...(overall ? { reason: reasonOf(overall) } : {}) });
     this.deps.events.publish({ type: 'operation_finished', operationId: req.operationId, kind: req.kind, status, ...(overall ? { reason: reasonOf(overall) } : {}) });
     return { operationId: req.operationId, kind: req.kind, status, ...(overall ? { error: overall.toJSON() } : {}) };
   }

@@ -44,10 +44,9 @@ export function validateParameters(kind: ParameterKind, provider: Provider, reso
       throw bwkError('BWK_ERR_PARAMETERS_KEY_UNKNOWN', { kind, key, expected: supported.join(', ') || 'none' });
     }
     if (!isObject(value)) throw bwkError('BWK_ERR_PARAMETERS_INVALID', { kind, key, reason: 'must be a JSON object' });
-    if (id !== null) {
-      if (!idsByType.has(type)) idsByType.set(type, new Set());
-      idsByType.get(type)!.add(id);
-    }
+    // Every key's type is listed, even with no resource yet (children found later): its value is checked on its own below.
+    if (!idsByType.has(type)) idsByType.set(type, new Set());
+    if (id !== null) idsByType.get(type)!.add(id);
   }
   for (const [type, ids] of idsByType) {
     const schema = provider.schemas(type)[SCHEMA_OF[kind]];

@@ -35,6 +35,9 @@ describe('e2e: a byte changed in the bank is caught by verify and restore', func
     const ref = `fs.directory#${source}`;
     expect(v.resources_status[ref]).to.equal('fail');
     expect(v.resources_reason[ref]).to.match(/BWK_ERR_DATA_CORRUPT/).and.to.include(ref).and.to.include('payload.bin');
+    const why = r.error();
+    expect(why.code).to.equal('BWK_ERR_DATA_CORRUPT');
+    expect(why.message).to.include(`verification ${v.id} ended fail`).and.to.include('payload.bin');
   });
 
   it('restore reports fail and never lands the corrupted file', async () => {

@@ -100,6 +100,7 @@ describe('e2e: protect, restore and verify a directory through the built CLI', f
     const restore = r.json<OpRecord>();
     expect(restore.status).to.equal('fail');
     expect(restore.resources_reason[`fs.directory#${source}`]).to.match(/BWK_ERR_RESTORE_CONFLICT/);
+    expect(r.error().code).to.equal('BWK_ERR_RESTORE_CONFLICT');
     expect(snapshotTree(target)).to.deep.equal(before);
   });
 

@@ -17,33 +17,30 @@ const OPERATION_COLUMNS = ['id', 'checkpoint_id', 'status', 'created_at'];
  * Waits for an operation with a progress bar on a terminal. Ctrl-C cancels it (it ends with reason
  * `cancelled`) rather than killing the process mid-write.
  */
-async function follow<T extends { status: string }>(cli: CliContext, app: BulwarkApp, handle: OperationHandle<T>): Promise<T> {
+async function follow<T extends { id: string; status: string }>(cli: CliContext, app: BulwarkApp, kind: string, handle: OperationHandle<T>): Promise<void> {
   const stop = showProgress(app.events, handle.operationId);
   const onSigint = () => { cli.out.note('\ncancelling...'); void app.manager.cancel(handle.operationId); };
   process.on('SIGINT', onSigint);
   try {
-    const { record } = await handle.done;
-    if (FAILED.has(record.status)) cli.exitCode = 1;
-    return record;
+    const { record, outcome } = await handle.done;
+    cli.out.result(record);
+    if (FAILED.has(record.status)) {
+      // The record is the result (stdout); why it failed goes to stderr, coded like any other failure.
+      cli.exitCode = 1;
+      const cause = outcome.error ?? { code: 'BWK_ERR_OPERATION_FAILED', message: 'see resources_reason' };
+      cli.out.error(Object.assign(new Error(`${kind} ${record.id} ended ${record.status}: ${cause.message}`), { code: cause.code }));
+    }
   } finally {
     process.off('SIGINT', onSigint);
     stop();
   }
 }
 
-/** Prints an operation's record; a failed one also explains itself on stderr. */
-function report(cli: CliContext, record: { status: string; id: string } & Record<string, unknown>, reason: unknown): void {
-  cli.out.result(record);
-  if (FAILED.has(record.status)) cli.out.note(`${record.id} ended ${record.status}: ${JSON.stringify(reason)}`);
-}
-
 export function registerOperationCommands(program: Command, run: Run): void {
   const checkpoint = program.command('checkpoint').description('checkpoints: protected copies of a plan\'s resources');
   checkpoint.command('create').description('protect a plan now and wait for the checkpoint').requiredOption('--plan <id>', 'plan id')
     .action((opts: { plan: string }) => run((cli) => cli.withApp(async (app, req) => {
-      const handle = await app.manager.protect(req, opts.plan);
-      const record = await follow(cli, app, handle);
-      report(cli, record as unknown as { status: string; id: string }, record.extra_info.reason ?? record.extra_info.resources_reason);
+      await follow(cli, app, 'checkpoint', await app.manager.protect(req, opts.plan));
     }))());
   checkpoint.command('list').description('list checkpoints, newest first')
     .option('--plan <id>').option('--provider <id>').option('--status <status>').option('--since <time>').option('--until <time>')
@@ -73,9 +70,7 @@ export function registerOperationCommands(program: Command, run: Run): void {
     .option('--parameters <json>', 'restore parameters, e.g. {"fs.directory": {"target_path": "/srv/restored"}}')
     .action((opts: { checkpoint: string; parameters?: string }) => run((cli) => cli.withApp(async (app, req) => {
       const parameters = parseJsonOption('--parameters', opts.parameters);
-      const handle = await app.manager.restore(req, { checkpoint_id: opts.checkpoint, ...(parameters ? { parameters } : {}) });
-      const record = await follow(cli, app, handle);
-      report(cli, record as unknown as { status: string; id: string }, record.resources_reason);
+      await follow(cli, app, 'restore', await app.manager.restore(req, { checkpoint_id: opts.checkpoint, ...(parameters ? { parameters } : {}) }));
     }))());
   restore.command('list').description('list restores').option('--status <s>').option('--checkpoint <id>').option('--limit <n>').option('--marker <id>')
     .action((opts: Record<string, string | undefined>) => run((cli) => cli.withApp(async (app, req) => {
@@ -89,9 +84,7 @@ export function registerOperationCommands(program: Command, run: Run): void {
   verification.command('create').description('verify a checkpoint and wait').requiredOption('--checkpoint <id>').option('--parameters <json>')
     .action((opts: { checkpoint: string; parameters?: string }) => run((cli) => cli.withApp(async (app, req) => {
       const parameters = parseJsonOption('--parameters', opts.parameters);
-      const handle = await app.manager.verify(req, { checkpoint_id: opts.checkpoint, ...(parameters ? { parameters } : {}) });
-      const record = await follow(cli, app, handle);
-      report(cli, record as unknown as { status: string; id: string }, record.resources_reason);
+      await follow(cli, app, 'verification', await app.manager.verify(req, { checkpoint_id: opts.checkpoint, ...(parameters ? { parameters } : {}) }));
     }))());
   verification.command('list').description('list verifications').option('--status <s>').option('--checkpoint <id>').option('--limit <n>').option('--marker <id>')
     .action((opts: Record<string, string | undefined>) => run((cli) => cli.withApp(async (app, req) => {

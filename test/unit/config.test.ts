@@ -1,0 +1,129 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { CONFIG_SCHEMA, loadConfig, validateConfig } from '../../src/common/config.js';
+
+interface SchemaNode { default?: unknown; properties?: Record<string, SchemaNode> }
+
+/** The defaults the schema documents, built by walking it: the test's own expectation, not the code's. */
+function schemaDefaults(node: SchemaNode): unknown {
+  if (!node.properties) return node.default;
+  const out: Record<string, unknown> = {};
+  for (const [k, child] of Object.entries(node.properties)) out[k] = schemaDefaults(child);
+  return out;
+}
+
+function thrown(fn: () => unknown): { code?: string; message: string } {
+  try {
+    fn();
+  } catch (err) {
+    return err as { code?: string; message: string };
+  }
+  throw new Error('expected an error');
+}
+
+describe('configuration (bulwark.yaml)', () => {
+  let home: string;
+  const write = (text: string): string => {
+    fs.writeFileSync(join(home, 'bulwark.yaml'), text);
+    return join(home, 'bulwark.yaml');
+  };
+  beforeEach(() => { home = fs.mkdtempSync(join(os.tmpdir(), 'bwk-')); });
+  afterEach(() => fs.rmSync(home, { recursive: true, force: true }));
+
+  it('without a file, has every documented default', () => {
+    const cfg = loadConfig(home);
+    expect(cfg).to.deep.equal(schemaDefaults(CONFIG_SCHEMA as unknown as SchemaNode));
+    // Spot-check the walk itself, so a schema without defaults cannot pass as `undefined == undefined`.
+    expect(cfg.project).to.equal('default');
+    expect(cfg.local_engine.retry.max_attempts).to.equal(3);
+    expect(cfg.lease.renew_interval_ms).to.be.below(cfg.lease.ttl_ms);
+    expect(cfg.restore.allowed_target_paths).to.deep.equal(['/']);
+  });
+
+  it('treats an empty or comment-only file as all defaults', () => {
+    for (const text of ['', '# project: mine\n']) {
+      write(text);
+      expect(loadConfig(home), JSON.stringify(text)).to.deep.equal(schemaDefaults(CONFIG_SCHEMA as unknown as SchemaNode));
+    }
+  });
+
+  it('keeps the defaults of everything a partial file leaves out', () => {
+    write('project: team-a\nlocal_engine:\n  retry:\n    max_attempts: 5\nlog:\n  level: debug\n');
+    const cfg = loadConfig(home);
+    const expected = schemaDefaults(CONFIG_SCHEMA as unknown as SchemaNode) as ReturnType<typeof loadConfig>;
+    expect(cfg).to.deep.equal({
+      ...expected,
+      project: 'team-a',
+      local_engine: { ...expected.local_engine, retry: { ...expected.local_engine.retry, max_attempts: 5 } },
+      log: { ...expected.log, level: 'debug' },
+    });
+  });
+
+  it('refuses an unknown key, naming its file and line', () => {
+    const file = write('project: p\nlocal_engine:\n  max_parallel: 2\n  max_paralel: 3\n');
+    const err = thrown(() => loadConfig(home));
+    expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
+    expect(err.message).to.contain(`${file}:4`);
+    expect(err.message).to.contain('unknown field "max_paralel"');
+  });
+
+  it('refuses an unknown top-level key at its line', () => {
+    const file = write('project: p\n\nenigne: local\n');
+    const err = thrown(() => loadConfig(home));
+    expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
+    expect(err.message).to.contain(`${file}:3`).and.to.contain('unknown field "enigne"');
+  });
+
+  it('refuses a value of the wrong type at its line', () => {
+    const file = write('lease:\n  ttl_ms: 60000\nlocal_engine:\n  max_parallel: "8"\n');
+    const err = thrown(() => loadConfig(home));
+    expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
+    expect(err.message).to.contain(`${file}:4`).and.to.contain('local_engine.max_parallel: must be integer');
+  });
+
+  it('refuses a value outside an enum, listing the allowed ones', () => {
+    const file = write('log:\n  file: x.log\n  level: loud\n');
+    const err = thrown(() => loadConfig(home));
+    expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
+    expect(err.message).to.contain(`${file}:3`).and.to.contain('log.level: must be one of "debug", "info", "warn", "error"');
+  });
+
+  it('refuses a value below its minimum and a top level that is not a mapping', () => {
+    expect(thrown(() => validateConfig({ local_engine: { max_parallel: 0 } }, 'cfg.yaml')).message)
+      .to.contain('cfg.yaml:1').and.to.contain('local_engine.max_parallel');
+    const err = thrown(() => validateConfig(['a'], 'cfg.yaml'));
+    expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
+    expect(err.message).to.contain('(top level): must be object');
+  });
+
+  it('refuses a lease renewed no sooner than it expires, at the renew_interval_ms line', () => {
+    const file = write('lease:\n  ttl_ms: 10000\n  renew_interval_ms: 10000\n');
+    const err = thrown(() => loadConfig(home));
+    expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
+    expect(err.message).to.contain(`${file}:3`).and.to.contain('renew_interval_ms (10000) must be shorter than lease.ttl_ms (10000)');
+    write('lease:\n  ttl_ms: 10000\n  renew_interval_ms: 9999\n');
+    expect(loadConfig(home).lease).to.deep.equal({ ttl_ms: 10000, renew_interval_ms: 9999 });
+  });
+
+  it('reports a YAML syntax error as invalid configuration with its line', () => {
+    const file = write('project: p\nlog:\n  level: info\n bad: 1\n');
+    const err = thrown(() => loadConfig(home));
+    expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
+    expect(err.message).to.contain(`${file}:4`);
+  });
+
+  it('returns a deeply frozen result and leaves its input untouched', () => {
+    const raw = { lease: { ttl_ms: 90000 } };
+    const cfg = validateConfig(raw, 'cfg.yaml');
+    expect(raw).to.deep.equal({ lease: { ttl_ms: 90000 } });
+    for (const o of [cfg, cfg.lease, cfg.local_engine, cfg.local_engine.retry, cfg.restore.allowed_target_paths, cfg.log]) {
+      expect(Object.isFrozen(o)).to.equal(true);
+    }
+    expect(() => { (cfg as { project: string }).project = 'other'; }).to.throw(TypeError);
+    expect(() => { (cfg.restore.allowed_target_paths as string[]).push('/tmp'); }).to.throw(TypeError);
+    // Defaults are copies: a second config is not the frozen first one.
+    expect(validateConfig({}, 'cfg.yaml').restore.allowed_target_paths).not.to.equal(cfg.restore.allowed_target_paths);
+  });
+});
