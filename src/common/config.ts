@@ -11,7 +11,7 @@ import { parseYamlSource, YamlSyntaxError } from './yaml-source.js';
  */
 export interface BulwarkConfig {
   project: string;
-  engine: 'local';
+  engine: 'local' | 'temporal';
   local_engine: {
     max_parallel: number;
     task_timeout_ms: number;
@@ -21,6 +21,22 @@ export interface BulwarkConfig {
   catalog: { url: string };
   restore: { allowed_target_paths: string[] };
   log: { level: LogLevel; file: string };
+  temporal: TemporalConfig;
+}
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  task_queue: string;
+  tls: { enabled: boolean; server_name?: string; server_root_ca_file?: string; client_cert_file?: string; client_key_file?: string };
+  run_worker: boolean;
+  heartbeat_timeout_ms: number;
+  agent_schedule_to_start_timeout_ms: number;
+  shutdown_grace_time_ms: number;
+  shutdown_force_time_ms: number;
+  max_concurrent_activities: number;
+  /** Testing aid: continue-as-new after this many history events (0: Temporal's own suggestion). */
+  continue_as_new_after_events: number;
 }
 
 export const CONFIG_SCHEMA = {
@@ -28,7 +44,7 @@ export const CONFIG_SCHEMA = {
   additionalProperties: false,
   properties: {
     project: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', default: 'default' },
-    engine: { enum: ['local'], default: 'local' },
+    engine: { enum: ['local', 'temporal'], default: 'local' },
     local_engine: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
@@ -61,6 +77,31 @@ export const CONFIG_SCHEMA = {
         allowed_target_paths: { type: 'array', items: { type: 'string', pattern: '^/' }, default: ['/'] },
       },
     },
+    temporal: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        address: { type: 'string', minLength: 1, default: '127.0.0.1:7233' },
+        namespace: { type: 'string', minLength: 1, default: 'default' },
+        task_queue: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.-]+$', default: 'bulwark' },
+        tls: {
+          type: 'object', additionalProperties: false, default: {},
+          properties: {
+            enabled: { type: 'boolean', default: false },
+            server_name: { type: 'string' },
+            server_root_ca_file: { type: 'string' },
+            client_cert_file: { type: 'string' },
+            client_key_file: { type: 'string' },
+          },
+        },
+        run_worker: { type: 'boolean', default: false },
+        heartbeat_timeout_ms: { type: 'integer', minimum: 1000, default: 30000 },
+        agent_schedule_to_start_timeout_ms: { type: 'integer', minimum: 100, default: 300000 },
+        shutdown_grace_time_ms: { type: 'integer', minimum: 0, default: 30000 },
+        shutdown_force_time_ms: { type: 'integer', minimum: 0, default: 60000 },
+        max_concurrent_activities: { type: 'integer', minimum: 1, maximum: 1000, default: 8 },
+        continue_as_new_after_events: { type: 'integer', minimum: 0, default: 0 },
+      },
+    },
     log: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
@@ -86,12 +127,23 @@ export function validateConfig(raw: unknown, file: string, lineOf: (pointer: str
   return deepFreeze(cfg);
 }
 
-export function loadConfig(home: string): BulwarkConfig {
+/**
+ * Environment overrides, applied over the file: BULWARK_ENGINE (local|temporal) and TEMPORAL_ADDRESS
+ * (Temporal's own variable), so one bulwark.yaml serves a laptop and CI.
+ */
+function withEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  const value = (raw && typeof raw === 'object' ? structuredClone(raw) : {}) as Record<string, unknown>;
+  if (env.BULWARK_ENGINE) value.engine = env.BULWARK_ENGINE;
+  if (env.TEMPORAL_ADDRESS) value.temporal = { ...(value.temporal as object ?? {}), address: env.TEMPORAL_ADDRESS };
+  return value;
+}
+
+export function loadConfig(home: string, env: NodeJS.ProcessEnv = process.env): BulwarkConfig {
   const file = join(home, 'bulwark.yaml');
-  if (!existsSync(file)) return validateConfig({}, file);
+  if (!existsSync(file)) return validateConfig(withEnv({}, env), file);
   try {
     const src = parseYamlSource(readFileSync(file, 'utf8'), file);
-    return validateConfig(src.value, file, src.lineOf);
+    return validateConfig(withEnv(src.value, env), file, src.lineOf);
   } catch (err) {
     if (err instanceof YamlSyntaxError) throw bwkError('BWK_ERR_CONFIG_INVALID', { file: `${file}:${err.line}`, reason: err.reason });
     throw err;

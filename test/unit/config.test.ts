@@ -10,7 +10,10 @@ interface SchemaNode { default?: unknown; properties?: Record<string, SchemaNode
 function schemaDefaults(node: SchemaNode): unknown {
   if (!node.properties) return node.default;
   const out: Record<string, unknown> = {};
-  for (const [k, child] of Object.entries(node.properties)) out[k] = schemaDefaults(child);
+  for (const [k, child] of Object.entries(node.properties)) {
+    const v = schemaDefaults(child);
+    if (v !== undefined) out[k] = v; // optional settings without a default stay absent
+  }
   return out;
 }
 
@@ -33,7 +36,7 @@ describe('configuration (bulwark.yaml)', () => {
   afterEach(() => fs.rmSync(home, { recursive: true, force: true }));
 
   it('without a file, has every documented default', () => {
-    const cfg = loadConfig(home);
+    const cfg = loadConfig(home, {});
     expect(cfg).to.deep.equal(schemaDefaults(CONFIG_SCHEMA as unknown as SchemaNode));
     // Spot-check the walk itself, so a schema without defaults cannot pass as `undefined == undefined`.
     expect(cfg.project).to.equal('default');
@@ -45,13 +48,13 @@ describe('configuration (bulwark.yaml)', () => {
   it('treats an empty or comment-only file as all defaults', () => {
     for (const text of ['', '# project: mine\n']) {
       write(text);
-      expect(loadConfig(home), JSON.stringify(text)).to.deep.equal(schemaDefaults(CONFIG_SCHEMA as unknown as SchemaNode));
+      expect(loadConfig(home, {}), JSON.stringify(text)).to.deep.equal(schemaDefaults(CONFIG_SCHEMA as unknown as SchemaNode));
     }
   });
 
   it('keeps the defaults of everything a partial file leaves out', () => {
     write('project: team-a\nlocal_engine:\n  retry:\n    max_attempts: 5\nlog:\n  level: debug\n');
-    const cfg = loadConfig(home);
+    const cfg = loadConfig(home, {});
     const expected = schemaDefaults(CONFIG_SCHEMA as unknown as SchemaNode) as ReturnType<typeof loadConfig>;
     expect(cfg).to.deep.equal({
       ...expected,
@@ -63,7 +66,7 @@ describe('configuration (bulwark.yaml)', () => {
 
   it('refuses an unknown key, naming its file and line', () => {
     const file = write('project: p\nlocal_engine:\n  max_parallel: 2\n  max_paralel: 3\n');
-    const err = thrown(() => loadConfig(home));
+    const err = thrown(() => loadConfig(home, {}));
     expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
     expect(err.message).to.contain(`${file}:4`);
     expect(err.message).to.contain('unknown field "max_paralel"');
@@ -71,21 +74,21 @@ describe('configuration (bulwark.yaml)', () => {
 
   it('refuses an unknown top-level key at its line', () => {
     const file = write('project: p\n\nenigne: local\n');
-    const err = thrown(() => loadConfig(home));
+    const err = thrown(() => loadConfig(home, {}));
     expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
     expect(err.message).to.contain(`${file}:3`).and.to.contain('unknown field "enigne"');
   });
 
   it('refuses a value of the wrong type at its line', () => {
     const file = write('lease:\n  ttl_ms: 60000\nlocal_engine:\n  max_parallel: "8"\n');
-    const err = thrown(() => loadConfig(home));
+    const err = thrown(() => loadConfig(home, {}));
     expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
     expect(err.message).to.contain(`${file}:4`).and.to.contain('local_engine.max_parallel: must be integer');
   });
 
   it('refuses a value outside an enum, listing the allowed ones', () => {
     const file = write('log:\n  file: x.log\n  level: loud\n');
-    const err = thrown(() => loadConfig(home));
+    const err = thrown(() => loadConfig(home, {}));
     expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
     expect(err.message).to.contain(`${file}:3`).and.to.contain('log.level: must be one of "debug", "info", "warn", "error"');
   });
@@ -100,18 +103,26 @@ describe('configuration (bulwark.yaml)', () => {
 
   it('refuses a lease renewed no sooner than it expires, at the renew_interval_ms line', () => {
     const file = write('lease:\n  ttl_ms: 10000\n  renew_interval_ms: 10000\n');
-    const err = thrown(() => loadConfig(home));
+    const err = thrown(() => loadConfig(home, {}));
     expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
     expect(err.message).to.contain(`${file}:3`).and.to.contain('renew_interval_ms (10000) must be shorter than lease.ttl_ms (10000)');
     write('lease:\n  ttl_ms: 10000\n  renew_interval_ms: 9999\n');
-    expect(loadConfig(home).lease).to.deep.equal({ ttl_ms: 10000, renew_interval_ms: 9999 });
+    expect(loadConfig(home, {}).lease).to.deep.equal({ ttl_ms: 10000, renew_interval_ms: 9999 });
   });
 
   it('reports a YAML syntax error as invalid configuration with its line', () => {
     const file = write('project: p\nlog:\n  level: info\n bad: 1\n');
-    const err = thrown(() => loadConfig(home));
+    const err = thrown(() => loadConfig(home, {}));
     expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
     expect(err.message).to.contain(`${file}:4`);
+  });
+
+  it('lets BULWARK_ENGINE and TEMPORAL_ADDRESS override the file', () => {
+    write('engine: local\ntemporal:\n  address: 10.0.0.1:7233\n');
+    const cfg = loadConfig(home, { BULWARK_ENGINE: 'temporal', TEMPORAL_ADDRESS: '127.0.0.1:7999' });
+    expect(cfg.engine).to.equal('temporal');
+    expect(cfg.temporal.address).to.equal('127.0.0.1:7999');
+    expect(thrown(() => loadConfig(home, { BULWARK_ENGINE: 'celery' })).code).to.equal('BWK_ERR_CONFIG_INVALID');
   });
 
   it('returns a deeply frozen result and leaves its input untouched', () => {
