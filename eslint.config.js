@@ -13,6 +13,20 @@ export default tseslint.config(
     },
   },
   {
+    // Workflow code is replayed deterministically in Temporal's sandbox: no node builtins, and from
+    // src only the pure flow module at run time (everything else as `import type`).
+    files: ['workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*', 'fs', 'fs/*', 'path', 'child_process', 'crypto', 'os', 'stream', 'net', 'http', 'https', 'worker_threads'], message: 'workflow code runs in a deterministic sandbox: no node builtins.' },
+          { regex: '^\\.\\./src/(?!protection-manager/flow/)', allowTypeImports: true, message: 'workflows may import only src/protection-manager/flow/ (pure) at run time; use `import type` for the rest.' },
+          { group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'workflow code may use @temporalio/workflow and @temporalio/common only.' },
+        ],
+      }],
+    },
+  },
+  {
     // The flow module is shared with Temporal workflow code, which runs in a sandbox without node builtins.
     files: ['src/protection-manager/flow/**/*.ts'],
     rules: {

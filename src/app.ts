@@ -11,6 +11,10 @@ import { BUILTIN_PROVIDER_DIR, ProviderRegistry } from './providers/registry.js'
 import { openCatalogStore } from './store/factory.js';
 import type { CatalogStore } from './store/port.js';
 import { LocalEngine } from './protection-manager/engines/local.js';
+import { TemporalEngine } from './protection-manager/engines/temporal.js';
+import type { Engine } from './protection-manager/engine.js';
+import type { RunningWorker } from './protection-manager/worker.js';
+import { startWorker } from './protection-manager/worker.js';
 import type { OperationEvents } from './protection-manager/events.js';
 import { InProcessEvents } from './protection-manager/events.js';
 import { OperationSteps } from './protection-manager/operation-steps.js';
@@ -24,6 +28,8 @@ export interface BulwarkApp {
   providers: ProviderRegistry;
   store: CatalogStore;
   events: OperationEvents;
+  steps: OperationSteps;
+  engine: Engine;
   manager: ProtectionManager;
   close(): Promise<void>;
 }
@@ -51,15 +57,26 @@ export async function openBulwark(home: string, options: { recover?: boolean } =
     throw err;
   }
   const events = new InProcessEvents();
-  const steps = new OperationSteps({ providers, store, events, logger, leaseTtlMs: config.lease.ttl_ms });
-  const engine = new LocalEngine(steps, config, events, logger);
+  const steps = new OperationSteps({ providers, store, events, logger, leaseTtlMs: config.lease.ttl_ms, engineName: config.engine });
+  let engine: Engine;
+  let worker: RunningWorker | undefined;
+  try {
+    engine = config.engine === 'temporal' ? await TemporalEngine.connect(config, home, logger) : new LocalEngine(steps, config, events, logger);
+    // `temporal.run_worker`: this process also serves the task queue (all-in-one, tests, a laptop).
+    if (config.engine === 'temporal' && config.temporal.run_worker) worker = await startWorker({ role: 'worker' }, { config, home, steps, logger });
+  } catch (err) {
+    await store.close();
+    await providers.close();
+    throw err;
+  }
   // A restore must never write into Bulwark's own state: the home and every filesystem bank.
   const forbiddenPaths = [home, ...providers.list().map((p) => p.bank).filter((b): b is FsBank => b instanceof FsBank).map((b) => b.rootDir)];
   const manager = new ProtectionManager({ config, home, providers, store, engine, events, logger, forbiddenPaths });
   if (options.recover !== false) await manager.recover();
   return {
-    home, config, logger, providers, store, events, manager,
+    home, config, logger, providers, store, events, steps, engine, manager,
     async close() {
+      await worker?.shutdown();
       await engine.close();
       await store.close();
       await providers.close();

@@ -54,6 +54,8 @@ export const ERRORS = {
 
   BWK_ERR_DATA_CORRUPT: spec(422, '{resource}: stored data is corrupt: {reason}'),
   BWK_ERR_TASK_TIMEOUT: spec(504, 'task {task} timed out after {timeout_ms} ms', true),
+  BWK_ERR_AGENT_UNAVAILABLE: spec(503, 'no agent for node "{node}" picked up {task} within {timeout_ms} ms: start `bulwark agent --node {node}` on that node'),
+  BWK_ERR_ENGINE_UNAVAILABLE: spec(503, 'the {engine} engine cannot be reached at {address}: {reason}', true),
   BWK_ERR_OPERATION_CANCELLED: spec(409, 'operation {id} was cancelled'),
   BWK_ERR_OPERATION_ABANDONED: spec(500, 'operation {id} was abandoned: its process stopped and its lease expired at {expired_at}'),
   BWK_ERR_OPERATION_FAILED: spec(500, '{kind} {id} ended {status}: {reason}'),
@@ -132,6 +134,7 @@ export function isRetryable(err: unknown): boolean {
 /** Any thrown value as a BulwarkError: registry codes and messages are kept, the rest is BWK_ERR_INTERNAL. */
 export function toBulwarkError(err: unknown): BulwarkError {
   if (err instanceof BulwarkError) return err;
+  if (isErrorJSON(err)) return fromErrorJSON(err);
   if (isBulwarkError(err)) {
     const out = new BulwarkError(err.code, {}, { details: err.details, cause: err, ...(typeof err.retryable === 'boolean' ? { retryable: err.retryable } : {}) });
     (out as { message: string }).message = err.message;
@@ -156,7 +159,14 @@ export function fromErrorJSON(json: ErrorJSON): BulwarkError {
 }
 
 /** A short reason string for records (`resources_reason`, `extra_info.reason`). */
+/** An error already in wire form (`{code, message}`), as activities and RPC hand them over. */
+export function isErrorJSON(v: unknown): v is ErrorJSON {
+  return typeof v === 'object' && v !== null && !(v instanceof Error)
+    && typeof (v as ErrorJSON).code === 'string' && typeof (v as ErrorJSON).message === 'string';
+}
+
 export function reasonOf(err: unknown): string {
+  if (isErrorJSON(err)) return `${err.code}: ${err.message}`;
   if (isBulwarkError(err)) return `${err.code}: ${err.message}`;
   if (err instanceof Error) return err.message;
   return String(err);

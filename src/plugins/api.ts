@@ -17,6 +17,11 @@ export interface Resource {
   id: string;
   name: string;
   extra_info?: Record<string, unknown>;
+  /**
+   * Set in a plan entry, not by plugins: the node whose agent (`bulwark agent --node N`) runs this
+   * resource's hooks with the temporal engine. Dependents inherit it.
+   */
+  node?: string;
 }
 
 export interface PluginEnvironment {
@@ -108,6 +113,14 @@ export interface HookContext {
   signal: AbortSignal;
   logger: Logger;
   progress(p: Progress): void;
+  /**
+   * What this hook last passed to `saveResumeState` in an earlier attempt of the same task (a worker
+   * died mid-hook and the temporal engine retried it elsewhere), or null on a first attempt or with
+   * the local engine. A hook that can resume skips the work the state says is done.
+   */
+  resumeState: unknown;
+  /** Records resumable progress (small and JSON-serializable: it travels in heartbeats). */
+  saveResumeState(state: unknown): void;
 }
 
 export interface ProtectContext extends HookContext {

@@ -37,6 +37,11 @@ export interface Engine {
   execute(request: OperationRequest): Promise<OperationOutcome>;
   /** Asks a running operation to stop; it ends with reason `cancelled`. Unknown ids are ignored. */
   cancel(operationId: string): Promise<void>;
+  /**
+   * Whether the engine still runs an operation (durable engines only: recovery asks before failing an
+   * operation whose lease expired).
+   */
+  isRunning?(operationId: string): Promise<boolean>;
   /** Stops accepting work and waits for running operations (bounded by the engine's own timeouts). */
   close(): Promise<void>;
 }

@@ -11,7 +11,7 @@ import type { OperationRequest } from './engine.js';
 /** Builds the context a plugin hook receives: its bank section, parameters, progress and saved info. */
 export function hookContext(args: {
   request: OperationRequest; provider: Provider; resource: Resource; parameters: Record<string, unknown>;
-  signal: AbortSignal; logger: Logger; events: OperationEvents;
+  signal: AbortSignal; logger: Logger; events: OperationEvents; resume?: { state: unknown; save(state: unknown): void } | undefined;
 }): HookContext {
   const { request, provider, resource } = args;
   const ref = `${resource.type}#${resource.id}`;
@@ -25,6 +25,8 @@ export function hookContext(args: {
     signal: args.signal,
     logger: args.logger.child({ resource: ref }),
     progress: (p) => args.events.publish({ type: 'progress', operationId: request.operationId, resource: ref, ...p }),
+    resumeState: args.resume?.state ?? null,
+    saveResumeState: (state) => args.resume?.save(state),
   };
 }
 

@@ -10,7 +10,7 @@ import type { CatalogStore } from '../store/port.js';
 import type { OperationKind, OperationOutcome, OperationRequest } from './engine.js';
 import type { OperationEvents } from './events.js';
 import type { FlowGraph, FlowTask } from './flow/flow-graph.js';
-import { buildFlowGraph } from './flow/flow-graph.js';
+import { buildFlowGraph, taskRef } from './flow/flow-graph.js';
 import type { ResourceGraph } from './flow/resource-graph.js';
 import { expandResourceGraph } from './flow/resource-graph.js';
 import { hookContext, loadSavedInfo, saveInfoFn } from './operation-context.js';
@@ -23,11 +23,21 @@ export interface StepsDeps {
   events: OperationEvents;
   logger: Logger;
   leaseTtlMs: number;
+  /** Recorded in each operation's lease so recovery knows whom to ask whether it still runs. */
+  engineName: string;
 }
 
 export interface Begun {
   flow: FlowGraph;
   lease: Lease;
+  /** Resource ref → agent node, for resources whose hooks run on a node's agent. */
+  nodes: Record<string, string>;
+}
+
+/** Resumable progress of a hook across attempts (Temporal heartbeat details). */
+export interface ResumeChannel {
+  state: unknown;
+  save(state: unknown): void;
 }
 
 /** How the hook tasks went, as the engine reports it to `finish`. */
@@ -64,16 +74,17 @@ export class OperationSteps {
   /** Takes the operation's lease, marks its records in progress and returns the flow graph to run. */
   async begin(req: OperationRequest): Promise<Begun> {
     const provider = this.deps.providers.get(req.providerId);
-    const lease = await provider.bank.acquireLease(operationLeaseOwner(req.operationId), this.deps.leaseTtlMs, { ...req, startedAt: new Date().toISOString() });
+    const lease = await provider.bank.acquireLease(operationLeaseOwner(req.operationId), this.deps.leaseTtlMs, { ...req, engine: this.deps.engineName, startedAt: new Date().toISOString() });
     try {
       const state = await this.prepare(req, provider);
       this.cache.set(req.operationId, state);
-      const flow = buildFlowGraph(state.graph, (ref) => this.hooksOf(req.kind, state, ref));
+      const flow = this.flowOf(req.kind, state);
       this.deps.events.publish({ type: 'operation_started', operationId: req.operationId, kind: req.kind, total_tasks: flow.tasks.length });
       this.deps.logger.info('operation started', { operation: req.operationId, kind: req.kind, checkpoint: req.checkpointId, tasks: flow.tasks.length });
-      return { flow, lease };
+      const nodes = Object.fromEntries(state.graph.nodes.filter((n) => n.node !== undefined).map((n) => [n.ref, n.node!]));
+      return { flow, lease, nodes };
     } catch (err) {
-      await this.finish(req, { status: 'failed', failed: [], skipped: [], error: err }, null, lease);
+      await this.finish(req, { status: 'failed', failed: [], skipped: [], error: err }, lease);
       throw err;
     }
   }
@@ -114,6 +125,10 @@ export class OperationSteps {
     return { provider, graph: checkpoint.resource_graph ?? { roots: [], nodes: [] }, parameters: record.parameters };
   }
 
+  private flowOf(kind: OperationKind, state: State): FlowGraph {
+    return buildFlowGraph(state.graph, (ref) => this.hooksOf(kind, state, ref));
+  }
+
   private hooksOf(kind: OperationKind, state: State, ref: string): HookName[] {
     const node = state.graph.nodes.find((n) => n.ref === ref);
     const op = node ? this.operationFor(kind, state.provider, node) : undefined;
@@ -147,7 +162,7 @@ export class OperationSteps {
   }
 
   /** Runs one plugin hook for one resource. */
-  async runTask(req: OperationRequest, task: FlowTask, signal: AbortSignal): Promise<void> {
+  async runTask(req: OperationRequest, task: FlowTask, signal: AbortSignal, resume?: ResumeChannel): Promise<void> {
     const state = await this.state(req);
     const node = state.graph.nodes.find((n) => n.ref === task.ref);
     if (!node) throw bwkError('BWK_ERR_INTERNAL', { reason: `task ${task.id} names no resource of the graph` });
@@ -155,14 +170,14 @@ export class OperationSteps {
     const op = this.operationFor(req.kind, state.provider, resource);
     const fn = op?.[METHOD[task.hook]] as ((ctx: unknown) => Promise<void>) | undefined;
     if (!op || !fn) return;
-    const ctx = await this.contextFor(req, state, resource, signal);
+    const ctx = await this.contextFor(req, state, resource, signal, resume);
     await fn.call(op, ctx);
   }
 
-  private async contextFor(req: OperationRequest, state: State, resource: Resource, signal: AbortSignal) {
+  private async contextFor(req: OperationRequest, state: State, resource: Resource, signal: AbortSignal, resume?: ResumeChannel) {
     const kind = req.kind === 'verify' ? 'verify' : req.kind === 'restore' ? 'restore' : 'plan';
     const parameters = req.kind === 'delete' ? {} : resolveParameters(kind, state.provider, resource, state.parameters);
-    const base = hookContext({ request: req, provider: state.provider, resource, parameters, signal, logger: this.deps.logger.child({ operation: req.operationId }), events: this.deps.events });
+    const base = hookContext({ request: req, provider: state.provider, resource, parameters, signal, logger: this.deps.logger.child({ operation: req.operationId }), events: this.deps.events, resume });
     if (req.kind === 'protect') return { ...base, saveInfo: saveInfoFn(state.provider, req.checkpointId, resource) };
     if (req.kind === 'restore') return { ...base, restoreId: req.recordId, savedInfo: await loadSavedInfo(state.provider, req.checkpointId, resource) };
     if (req.kind === 'verify') return { ...base, verificationId: req.recordId, savedInfo: await loadSavedInfo(state.provider, req.checkpointId, resource) };
@@ -173,14 +188,14 @@ export class OperationSteps {
    * Records how the operation ended (per resource and overall), runs plugin reverts after a failed
    * protect, and releases the lease. Idempotent: finishing twice writes the same result.
    */
-  async finish(req: OperationRequest, result: TasksResult, flow: FlowGraph | null, lease: Lease | null): Promise<OperationOutcome> {
+  async finish(req: OperationRequest, result: TasksResult, lease: Lease | null): Promise<OperationOutcome> {
     const provider = this.deps.providers.get(req.providerId);
-    const refs = new Map((flow?.tasks ?? []).map((t) => [t.id, t.ref]));
-    const state = this.cache.get(req.operationId);
+    // Another worker may finish what this one began (Temporal): re-read the state when it is not cached.
+    const state = this.cache.get(req.operationId) ?? await this.state(req).catch(() => undefined);
     const resourcesReason: Record<string, string> = {};
-    for (const f of result.failed) resourcesReason[refs.get(f.taskId) ?? f.taskId] = reasonOf(f.error);
+    for (const f of result.failed) resourcesReason[taskRef(f.taskId)] = reasonOf(f.error);
     for (const s of result.skipped) {
-      const ref = refs.get(s) ?? s;
+      const ref = taskRef(s);
       if (!resourcesReason[ref]) resourcesReason[ref] = 'skipped: a task it depends on failed';
     }
     const allRefs = state?.graph.nodes.map((n) => n.ref) ?? [];
@@ -190,7 +205,7 @@ export class OperationSteps {
     const ok = overall === null;
     let status: string;
     try {
-      if (!ok && req.kind === 'protect' && state && flow) await this.revert(req, state, flow, result);
+      if (!ok && req.kind === 'protect' && state) await this.revert(req, state, result);
       status = await this.record(req, provider, ok, overall ? reasonOf(overall) : undefined, allRefs, resourcesReason);
     } finally {
       if (lease) await provider.bank.releaseLease(lease).catch((err: unknown) => this.deps.logger.warn('lease release failed', { error: reasonOf(err) }));
@@ -234,8 +249,10 @@ export class OperationSteps {
   }
 
   /** Best-effort plugin cleanup after a failed protect (Karbor leaked temporary data here). */
-  private async revert(req: OperationRequest, state: State, flow: FlowGraph, result: TasksResult): Promise<void> {
-    const started = new Set([...flow.tasks.map((t) => t.id)].filter((id) => !result.skipped.includes(id)).map((id) => flow.tasks.find((t) => t.id === id)!.ref));
+  private async revert(req: OperationRequest, state: State, result: TasksResult): Promise<void> {
+    const flow = this.flowOf(req.kind, state);
+    const skipped = new Set(result.skipped);
+    const started = new Set(flow.tasks.filter((t) => !skipped.has(t.id)).map((t) => t.ref));
     for (const node of state.graph.nodes.filter((n) => started.has(n.ref))) {
       const op = this.operationFor(req.kind, state.provider, node);
       if (!op?.revert) continue;

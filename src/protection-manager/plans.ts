@@ -14,7 +14,7 @@ export interface PlanInput {
   name: string;
   description?: string;
   provider_id: string;
-  resources: Array<{ type: string; id: string; name?: string; extra_info?: Record<string, unknown> }>;
+  resources: Array<{ type: string; id: string; name?: string; extra_info?: Record<string, unknown>; node?: string }>;
   parameters?: Record<string, unknown>;
 }
 
@@ -87,8 +87,15 @@ export class PlanService {
       seen.add(ref);
       const protectable = provider.protectables.get(r.type) ?? this.providers.protectables.get(r.type);
       if (!protectable) throw bwkError('BWK_ERR_PROTECTABLE_TYPE_UNKNOWN', { type: r.type, known: [...this.providers.protectables.keys()].join(', ') });
+      if (r.node !== undefined && (typeof r.node !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(r.node))) {
+        throw bwkError('BWK_ERR_PLAN_INVALID', { reason: `resource ${ref}: node must be 1-64 letters, digits, "_", "." or "-" (it names the agent's task queue)` });
+      }
       const shown = await protectable.showResource({ projectId: ctx.projectId, parameters: {} }, r.id);
-      resources.push({ type: shown.type, id: shown.id, name: r.name ?? shown.name, ...(r.extra_info ?? shown.extra_info ? { extra_info: r.extra_info ?? shown.extra_info } : {}) });
+      resources.push({
+        type: shown.type, id: shown.id, name: r.name ?? shown.name,
+        ...(r.extra_info ?? shown.extra_info ? { extra_info: r.extra_info ?? shown.extra_info } : {}),
+        ...(r.node !== undefined ? { node: r.node } : {}),
+      });
     }
     validateParameters('plan', provider, resources, input.parameters ?? {});
     await expandResourceGraph(resources, dependentsVia(this.providers, provider, ctx.projectId));

@@ -61,7 +61,16 @@ export class ProtectionManager {
 
   /** Fails operations abandoned by dead processes; call at start-up. */
   recover(): Promise<RecoveryReport> {
-    return recoverAbandonedOperations({ providers: this.deps.providers, store: this.deps.store, logger: this.deps.logger, leaseTtlMs: this.deps.config.lease.ttl_ms });
+    const engine = this.deps.engine;
+    return recoverAbandonedOperations({
+      providers: this.deps.providers, store: this.deps.store, logger: this.deps.logger, leaseTtlMs: this.deps.config.lease.ttl_ms,
+      stillRunning: async (lease) => {
+        const data = lease.data as { engine?: string; operationId?: string };
+        // Only the engine that runs an operation can tell; a local operation's expired lease means its process died.
+        if (data.engine !== 'temporal' || !data.operationId) return false;
+        return engine.isRunning ? engine.isRunning(data.operationId) : true;
+      },
+    });
   }
 
   listProviders(): Provider[] { return this.deps.providers.list(); }

@@ -19,13 +19,26 @@ export interface RecoveryReport {
  * that can run operations. Breaking a lease is compare-and-delete, so an owner that renewed in time
  * keeps its operation, and two recovering processes never both act on one lease.
  */
-export async function recoverAbandonedOperations(deps: { providers: ProviderRegistry; store: CatalogStore; logger: Logger; leaseTtlMs: number }): Promise<RecoveryReport> {
+export interface RecoveryDeps {
+  providers: ProviderRegistry;
+  store: CatalogStore;
+  logger: Logger;
+  leaseTtlMs: number;
+  /**
+   * Whether a durable engine still runs an operation whose lease expired (its workers may all be down
+   * for a while; the workflow resumes when one returns). Absent: an expired lease means a dead process.
+   */
+  stillRunning?: (lease: Lease) => Promise<boolean>;
+}
+
+export async function recoverAbandonedOperations(deps: RecoveryDeps): Promise<RecoveryReport> {
   const report: RecoveryReport = { checkpoints: [], restores: [], verifications: [] };
   const now = Date.now();
   const banks = new Set<BankPlugin>(deps.providers.list().map((p) => p.bank));
   for (const bank of banks) {
     for (const lease of await bank.listLeases()) {
       if (lease.expiresAt > now || !lease.owner.startsWith('operation-')) continue;
+      if (deps.stillRunning && await deps.stillRunning(lease)) continue;
       if (!(await bank.breakLease(lease.owner, lease.token))) continue;
       try {
         await recoverOne(bank, lease, deps, report);

@@ -5,6 +5,7 @@ import type { BulwarkApp } from '../../src/app.js';
 import { openBulwark } from '../../src/app.js';
 import type { RequestContext } from '../../src/protection-manager/request.js';
 import { tempDir } from '../helpers/paths.js';
+import { requireService } from '../helpers/services.js';
 import { TEST_PROVIDER_ID, writeRecorderProvider } from '../helpers/test-provider.js';
 
 /**
@@ -13,9 +14,12 @@ import { TEST_PROVIDER_ID, writeRecorderProvider } from '../helpers/test-provide
  * cancellation observed through a real plugin loaded by path. `engineConfig` is the engine part of
  * bulwark.yaml (YAML text) for the engine under test.
  */
-export function describeEngineContract(name: string, engineConfig: string): void {
+export function describeEngineContract(name: string, engineConfig: string, options: { requires?: string } = {}): void {
   describe(`engine contract: ${name}`, function () {
     this.timeout(60_000);
+    before(function () {
+      if (options.requires) requireService(this, options.requires, process.env[options.requires]);
+    });
     const ctx: RequestContext = { projectId: 'default', admin: false };
     let home: ReturnType<typeof tempDir>;
     let log: string;

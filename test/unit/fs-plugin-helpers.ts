@@ -48,6 +48,7 @@ function baseContext(resource: Resource, bank: BankSection, parameters: Record<s
   return {
     operationId: 'op-test', checkpointId: 'cp-test', projectId: 'project-test', resource, parameters, bank,
     signal: signal ?? new AbortController().signal, logger: silentLogger, progress: (p) => progress.push(p),
+    resumeState: null, saveResumeState: () => undefined,
   };
 }
 

@@ -156,7 +156,7 @@ describe('fs.directory plugin: protect and restore round trip', function () {
     await protect(protection, dirResource(src), section);
     await protection.getDeleteOperation(dirResource(src)).main!({
       operationId: 'op', checkpointId: 'cp', projectId: 'p', resource: dirResource(src), parameters: {}, bank: section,
-      signal: new AbortController().signal, logger: silentLogger, progress: () => undefined,
+      signal: new AbortController().signal, logger: silentLogger, progress: () => undefined, resumeState: null, saveResumeState: () => undefined,
     });
     expect(await section.list()).to.deep.equal([]);
   });

@@ -56,7 +56,7 @@ export class LocalEngine implements Engine {
       ? { status: 'failed' as const, failed: outcome.failed, skipped: outcome.skipped, error: lostError }
       : { status: outcome.status, failed: outcome.failed, skipped: outcome.skipped };
     // A lost lease means recovery owns the records now: do not overwrite what it wrote.
-    return this.steps.finish(request, result, flow, lostError ? null : latest);
+    return this.steps.finish(request, result, lostError ? null : latest);
   }
 
   private getBank(request: OperationRequest) {

@@ -29,6 +29,9 @@ const _everyHookOrdered: [Exclude<HookName, (typeof HOOK_ORDER)[number]>] extend
 
 export const flowTaskId = (ref: string, hook: HookName): string => `${ref}|${hook}`;
 
+/** The resource ref of a task id (refs may contain `|`; hook names never do). */
+export const taskRef = (taskId: string): string => taskId.slice(0, taskId.lastIndexOf('|'));
+
 const compareEdges = (a: [string, string], b: [string, string]): number => compareStrings(a[0], b[0]) || compareStrings(a[1], b[1]);
 
 /**

@@ -14,6 +14,8 @@ export interface ResourceNode {
   id: string;
   name: string;
   extra_info?: Record<string, unknown>;
+  /** The agent node whose `bulwark agent --node N` runs this resource's hooks (temporal engine). */
+  node?: string;
   /** Refs of the dependent resources, sorted. */
   children: string[];
 }
@@ -51,6 +53,7 @@ function uniqueByRef(resources: readonly Resource[]): Resource[] {
 function toNode(r: Resource): ResourceNode {
   const node: ResourceNode = { ref: resourceRefOf(r), type: r.type, id: r.id, name: r.name, children: [] };
   if (r.extra_info !== undefined) node.extra_info = r.extra_info;
+  if (r.node !== undefined) node.node = r.node;
   return node;
 }
 
@@ -78,7 +81,8 @@ export async function expandResourceGraph(
   uniqueByRef(roots).forEach(enqueue);
   for (let i = 0; i < queue.length; i++) {
     const parent = queue[i]!;
-    const children = uniqueByRef(await dependents(parent));
+    // A dependent runs where its parent runs (a server's databases on the server's node) unless it says otherwise.
+    const children = uniqueByRef(await dependents(parent)).map((c) => (c.node === undefined && parent.node !== undefined ? { ...c, node: parent.node } : c));
     nodes.get(resourceRefOf(parent))!.children = children.map(resourceRefOf);
     children.forEach(enqueue);
   }

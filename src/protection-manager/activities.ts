@@ -1,0 +1,79 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { isRetryable, toErrorJSON } from '../common/errors.js';
+import type { ErrorJSON } from '../common/errors.js';
+import type { Lease } from '../bank/port.js';
+import type { OperationOutcome, OperationRequest } from './engine.js';
+import type { FlowTask } from './flow/flow-graph.js';
+import type { Begun, OperationSteps } from './operation-steps.js';
+
+/** What the workflow hands `finish`: task failures already in wire form. */
+export interface WorkflowTasksResult {
+  status: 'success' | 'failed' | 'cancelled';
+  failed: Array<{ taskId: string; error: ErrorJSON }>;
+  skipped: string[];
+  error?: ErrorJSON;
+}
+
+export interface ActivityDeps {
+  steps: OperationSteps;
+  /** How often a running hook heartbeats (a third of the heartbeat timeout). */
+  heartbeatIntervalMs: number;
+  leaseTtlMs: number;
+}
+
+/**
+ * Errors leave activities as ApplicationFailures typed by their Bulwark code, non-retryable unless
+ * the code (or the plugin) says otherwise: Temporal then retries only what is worth retrying, and the
+ * workflow reads the code back from `failure.type`.
+ */
+function asFailure(err: unknown): ApplicationFailure {
+  const json = toErrorJSON(err);
+  return ApplicationFailure.create({ type: json.code, message: json.message, nonRetryable: !isRetryable(err), details: [json] });
+}
+
+async function wrapped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asFailure(err);
+  }
+}
+
+/**
+ * The activities of the operation workflow, built from real dependencies (a worker's app, or a test's
+ * temp bank and catalog). They are thin: all logic is in OperationSteps, shared with the local engine.
+ * Results are small (ids, the flow graph once); plugin data goes to the bank, never into history.
+ */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    async begin(request: OperationRequest): Promise<Begun> {
+      return wrapped(() => deps.steps.begin(request));
+    },
+
+    async runTask(request: OperationRequest, task: FlowTask): Promise<void> {
+      const ctx = Context.current();
+      let details: unknown = ctx.info.heartbeatDetails ?? null;
+      // Cancellation reaches an activity only through heartbeats, so beat even while a hook is silent.
+      const timer = setInterval(() => ctx.heartbeat(details), deps.heartbeatIntervalMs);
+      try {
+        await wrapped(() => deps.steps.runTask(request, task, ctx.cancellationSignal, {
+          state: details,
+          save(state) { details = state; ctx.heartbeat(state); },
+        }));
+      } finally {
+        clearInterval(timer);
+      }
+    },
+
+    async renewLease(request: OperationRequest, lease: Lease): Promise<Lease> {
+      return wrapped(() => deps.steps.bankOf(request.providerId).renewLease(lease, deps.leaseTtlMs));
+    },
+
+    async finish(request: OperationRequest, result: WorkflowTasksResult, lease: Lease | null): Promise<OperationOutcome> {
+      return wrapped(() => deps.steps.finish(request, result, lease));
+    },
+  };
+}
+
+export type OperationActivities = ReturnType<typeof createActivities>;
