@@ -40,7 +40,7 @@ export function resolveHome(flag?: string): string {
 }
 
 /** Opens (creating on first use) a Bulwark home, and recovers operations abandoned by dead processes. */
-export async function openBulwark(home: string, options: { recover?: boolean } = {}): Promise<BulwarkApp> {
+export async function openBulwark(home: string, options: { recover?: boolean; runWorker?: boolean } = {}): Promise<BulwarkApp> {
   try {
     mkdirSync(join(home, 'providers'), { recursive: true });
   } catch (err) {
@@ -63,7 +63,7 @@ export async function openBulwark(home: string, options: { recover?: boolean } =
   try {
     engine = config.engine === 'temporal' ? await TemporalEngine.connect(config, home, logger) : new LocalEngine(steps, config, events, logger);
     // `temporal.run_worker`: this process also serves the task queue (all-in-one, tests, a laptop).
-    if (config.engine === 'temporal' && config.temporal.run_worker) worker = await startWorker({ role: 'worker' }, { config, home, steps, logger });
+    if (config.engine === 'temporal' && (options.runWorker ?? config.temporal.run_worker)) worker = await startWorker({ role: 'worker' }, { config, home, steps, logger });
   } catch (err) {
     await store.close();
     await providers.close();

@@ -22,8 +22,8 @@ export class CliContext {
     }
   }
 
-  async withApp<T>(fn: (app: BulwarkApp, req: RequestContext) => Promise<T>): Promise<T> {
-    const app = await openBulwark(resolveHome(this.globals.home));
+  async withApp<T>(fn: (app: BulwarkApp, req: RequestContext) => Promise<T>, options: { runWorker?: boolean } = {}): Promise<T> {
+    const app = await openBulwark(resolveHome(this.globals.home), options);
     try {
       return await fn(app, { projectId: app.config.project, admin: false });
     } finally {

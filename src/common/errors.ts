@@ -56,6 +56,7 @@ export const ERRORS = {
   BWK_ERR_TASK_TIMEOUT: spec(504, 'task {task} timed out after {timeout_ms} ms', true),
   BWK_ERR_AGENT_UNAVAILABLE: spec(503, 'no agent for node "{node}" picked up {task} within {timeout_ms} ms: start `bulwark agent --node {node}` on that node'),
   BWK_ERR_ENGINE_UNAVAILABLE: spec(503, 'the {engine} engine cannot be reached at {address}: {reason}', true),
+  BWK_ERR_OPERATION_NOT_FOUND: spec(404, 'operation {id} not found (give a checkpoint, restore or verification id)'),
   BWK_ERR_OPERATION_CANCELLED: spec(409, 'operation {id} was cancelled'),
   BWK_ERR_OPERATION_ABANDONED: spec(500, 'operation {id} was abandoned: its process stopped and its lease expired at {expired_at}'),
   BWK_ERR_OPERATION_FAILED: spec(500, '{kind} {id} ended {status}: {reason}'),

@@ -35,6 +35,12 @@ export interface Engine {
   readonly name: string;
   /** Runs an operation to its end and reports how it ended; failures of the operation are outcomes, not throws. */
   execute(request: OperationRequest): Promise<OperationOutcome>;
+  /** Starts an operation without waiting for it; starting an id twice runs it once. */
+  start(request: OperationRequest): Promise<void>;
+  /** Waits for a started operation to end (for the local engine: one started by this process). */
+  wait(operationId: string): Promise<OperationOutcome>;
+  /** Whether operations outlive the process that started them (temporal: yes; local: no). */
+  readonly durable: boolean;
   /** Asks a running operation to stop; it ends with reason `cancelled`. Unknown ids are ignored. */
   cancel(operationId: string): Promise<void>;
   /**

@@ -1,4 +1,4 @@
-import { bwkError, fromErrorJSON } from '../common/errors.js';
+import { bwkError, fromErrorJSON, isBulwarkError } from '../common/errors.js';
 import type { BulwarkConfig } from '../common/config.js';
 import { newId, nowIso } from '../common/ids.js';
 import type { Logger } from '../common/logging.js';
@@ -34,11 +34,14 @@ export interface ProtectionManagerDeps {
   forbiddenPaths: string[];
 }
 
-/** A started operation: its record id at once, its final record when it ends. */
+/** A started operation: its record id at once, its record once visible, its final record when it ends. */
 export interface OperationHandle<T> {
   id: string;
   operationId: string;
-  done: Promise<{ record: T; outcome: OperationOutcome }>;
+  /** The record as soon as it exists (a protect's checkpoint is created by the operation's first step). */
+  started(): Promise<T>;
+  /** The final record and how the operation ended (waiting is only started when asked for). */
+  readonly done: Promise<{ record: T; outcome: OperationOutcome }>;
 }
 
 export interface RestoreInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown>; restore_target?: string | null }
@@ -87,8 +90,8 @@ export class ProtectionManager {
     const plan = await this.plans.get(ctx, planId);
     const provider = this.deps.providers.get(plan.provider_id);
     const id = newId();
-    const outcome = this.deps.engine.execute({ operationId: id, kind: 'protect', projectId: plan.project_id, providerId: provider.id, checkpointId: id, planId: plan.id });
-    return { id, operationId: id, done: this.settle(outcome, () => new CheckpointCollection(provider.bank).mustGet(id, null)) };
+    await this.deps.engine.start({ operationId: id, kind: 'protect', projectId: plan.project_id, providerId: provider.id, checkpointId: id, planId: plan.id });
+    return this.handle(id, () => new CheckpointCollection(provider.bank).mustGet(id, null));
   }
 
   async showCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<CheckpointRecord> {
@@ -125,8 +128,8 @@ export class ProtectionManager {
       id: newId(), project_id: checkpoint.project_id, provider_id: provider.id, checkpoint_id: checkpoint.id, restore_target: input.restore_target ?? null,
       parameters, status: 'in_progress', resources_status: Object.fromEntries(resources.map((r) => [`${r.type}#${r.id}`, 'in_progress'])), resources_reason: {}, created_at: now, updated_at: now,
     });
-    const outcome = this.deps.engine.execute({ operationId: record.id, kind: 'restore', projectId: record.project_id, providerId: provider.id, checkpointId: checkpoint.id, recordId: record.id });
-    return { id: record.id, operationId: record.id, done: this.settle(outcome, () => this.showRestore({ projectId: record.project_id, admin: false }, record.id)) };
+    await this.deps.engine.start({ operationId: record.id, kind: 'restore', projectId: record.project_id, providerId: provider.id, checkpointId: checkpoint.id, recordId: record.id });
+    return this.handle(record.id, () => this.showRestore({ projectId: record.project_id, admin: false }, record.id));
   }
 
   async showRestore(ctx: RequestContext, id: string): Promise<RestoreRecord> {
@@ -149,8 +152,8 @@ export class ProtectionManager {
       id: newId(), project_id: checkpoint.project_id, provider_id: provider.id, checkpoint_id: checkpoint.id, parameters, status: 'in_progress',
       resources_status: Object.fromEntries(resources.map((r) => [`${r.type}#${r.id}`, 'in_progress'])), resources_reason: {}, created_at: now, updated_at: now,
     });
-    const outcome = this.deps.engine.execute({ operationId: record.id, kind: 'verify', projectId: record.project_id, providerId: provider.id, checkpointId: checkpoint.id, recordId: record.id });
-    return { id: record.id, operationId: record.id, done: this.settle(outcome, () => this.showVerification({ projectId: record.project_id, admin: false }, record.id)) };
+    await this.deps.engine.start({ operationId: record.id, kind: 'verify', projectId: record.project_id, providerId: provider.id, checkpointId: checkpoint.id, recordId: record.id });
+    return this.handle(record.id, () => this.showVerification({ projectId: record.project_id, admin: false }, record.id));
   }
 
   async showVerification(ctx: RequestContext, id: string): Promise<VerificationRecord> {
@@ -163,13 +166,59 @@ export class ProtectionManager {
     return this.deps.store.listVerifications({ ...q, projectId: visibleProject(ctx) });
   }
 
+  /**
+   * An operation by id (a protect's checkpoint id, a restore's or verification's id): its kind, the
+   * status of its record, and whether the engine still runs it (null when the engine cannot tell).
+   */
+  async showOperation(ctx: RequestContext, id: string): Promise<OperationView> {
+    const running = this.deps.engine.isRunning ? await this.deps.engine.isRunning(id) : null;
+    const checkpoint = await this.findCheckpoint(ctx, id).catch(() => null);
+    if (checkpoint) return { id, kind: 'protect', status: checkpoint.record.status, running, record: checkpoint.record };
+    const restore = await this.deps.store.getRestore(visibleProject(ctx), id);
+    if (restore) return { id, kind: 'restore', status: restore.status, running, record: restore };
+    const verification = await this.deps.store.getVerification(visibleProject(ctx), id);
+    if (verification) return { id, kind: 'verify', status: verification.status, running, record: verification };
+    throw bwkError('BWK_ERR_OPERATION_NOT_FOUND', { id });
+  }
+
+  /** Waits until an operation's record reaches a final status, following it from any process. */
+  async waitOperation(ctx: RequestContext, id: string, pollMs = 500): Promise<OperationView> {
+    for (;;) {
+      const view = await this.showOperation(ctx, id);
+      if (FINAL.has(view.status)) return view;
+      if (this.deps.engine.durable && view.running) await this.deps.engine.wait(id).catch(() => undefined);
+      else await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
   /** Cancels a running operation (by operation id); it ends `error`/`fail` with reason `cancelled`. */
   cancel(operationId: string): Promise<void> { return this.deps.engine.cancel(operationId); }
 
-  private async settle<T>(outcome: Promise<OperationOutcome>, read: () => Promise<T>): Promise<{ record: T; outcome: OperationOutcome }> {
-    const o = await outcome;
-    if (o.status === 'not_started' && o.error) throw fromErrorJSON(o.error);
-    return { record: await read(), outcome: o };
+  private handle<T>(id: string, read: () => Promise<T>): OperationHandle<T> {
+    let done: Promise<{ record: T; outcome: OperationOutcome }> | undefined;
+    const settle = async () => {
+      const o = await this.deps.engine.wait(id);
+      if (o.status === 'not_started' && o.error) throw fromErrorJSON(o.error);
+      return { record: await read(), outcome: o };
+    };
+    const engine = this.deps.engine;
+    return {
+      id, operationId: id,
+      get done() { done ??= settle(); return done; },
+      async started() {
+        for (;;) {
+          try {
+            return await read();
+          } catch (err) {
+            if (!isBulwarkError(err) || !/NOT_FOUND$/.test(err.code)) throw err;
+          }
+          // Not visible yet: either its first step is still running, or it failed before creating it.
+          if (engine.isRunning && !(await engine.isRunning(id))) { done ??= settle(); return (await done).record; }
+          if (!engine.isRunning) { done ??= settle(); return (await done).record; }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
+    };
   }
 
   private async readableCheckpoint(ctx: RequestContext, id: string, providerId: string | undefined, action: string) {
@@ -189,6 +238,16 @@ export class ProtectionManager {
     }
     throw bwkError('BWK_ERR_CHECKPOINT_NOT_FOUND', { id });
   }
+}
+
+const FINAL = new Set(['available', 'error', 'deleted', 'success', 'fail']);
+
+export interface OperationView {
+  id: string;
+  kind: 'protect' | 'restore' | 'verify';
+  status: string;
+  running: boolean | null;
+  record: CheckpointRecord | RestoreRecord | VerificationRecord;
 }
 
 function graphResources(c: CheckpointRecord): Resource[] {

@@ -1,4 +1,4 @@
-import { reasonOf } from '../../common/errors.js';
+import { bwkError, reasonOf } from '../../common/errors.js';
 import type { BulwarkConfig } from '../../common/config.js';
 import type { Logger } from '../../common/logging.js';
 import type { Engine, OperationOutcome, OperationRequest } from '../engine.js';
@@ -14,7 +14,9 @@ import { runFlow } from './flow-runner.js';
  */
 export class LocalEngine implements Engine {
   readonly name = 'local';
+  readonly durable = false;
   private readonly running = new Map<string, { abort: AbortController; done: Promise<OperationOutcome> }>();
+  private readonly finished = new Map<string, Promise<OperationOutcome>>();
 
   constructor(private readonly steps: OperationSteps, private readonly config: BulwarkConfig,
     private readonly events: OperationEvents, private readonly logger: Logger) {}
@@ -23,9 +25,26 @@ export class LocalEngine implements Engine {
     const existing = this.running.get(request.operationId);
     if (existing) return existing.done; // one run per operation id, like a Temporal workflow id
     const abort = new AbortController();
-    const done = this.run(request, abort).finally(() => this.running.delete(request.operationId));
+    const done = this.run(request, abort).finally(() => {
+      this.running.delete(request.operationId);
+      // Kept for a late wait(); bounded so a long-lived process does not grow without end.
+      this.finished.set(request.operationId, done);
+      if (this.finished.size > 1000) this.finished.delete(this.finished.keys().next().value!);
+    });
     this.running.set(request.operationId, { abort, done });
     return done;
+  }
+
+  async start(request: OperationRequest): Promise<void> {
+    void this.execute(request).catch((err: unknown) => this.logger.error('operation crashed', { operation: request.operationId, error: reasonOf(err) }));
+  }
+
+  wait(operationId: string): Promise<OperationOutcome> {
+    const running = this.running.get(operationId) ?? (this.finished.has(operationId) ? { done: this.finished.get(operationId)! } : undefined);
+    if (!running) {
+      return Promise.reject(bwkError('BWK_ERR_INVALID_INPUT', { reason: `operation ${operationId} is not running in this process: the local engine runs an operation inside the process that started it (follow its record instead)` }));
+    }
+    return running.done;
   }
 
   private async run(request: OperationRequest, abort: AbortController): Promise<OperationOutcome> {

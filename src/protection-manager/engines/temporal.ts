@@ -15,6 +15,7 @@ import { workflowSettings } from './workflow-settings.js';
  */
 export class TemporalEngine implements Engine {
   readonly name = 'temporal';
+  readonly durable = true;
 
   private constructor(private readonly connection: Connection, private readonly client: Client,
     private readonly config: BulwarkConfig, private readonly logger: Logger) {}

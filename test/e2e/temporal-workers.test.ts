@@ -1,0 +1,113 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliJson, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/paths.js';
+import type { Daemon } from '../helpers/processes.js';
+import { startDaemon, waitFor } from '../helpers/processes.js';
+import { requireService, temporalAddress } from '../helpers/services.js';
+import { writeRecorderProvider } from '../helpers/test-provider.js';
+
+/** A provider id of its own, so this suite's provider never clashes with another's. */
+const TEMPORAL_PROVIDER_ID = '5e7e57e5-0000-4000-8000-0000000a7e51';
+
+interface Rec { id: string; status: string; extra_info?: { reason?: string }; resources_status?: Record<string, string> }
+type HookLine = { kind: string; id: string; hook: string; pid: number };
+
+const READY = /serving task queue/;
+
+describe('e2e: temporal engine with real worker and agent processes', function () {
+  this.timeout(240_000);
+  const home = tempDir('temporal');
+  const log = join(home.path, 'hooks.log');
+  const daemons: Daemon[] = [];
+  const lines = (): HookLine[] => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean)
+    .map((l) => l.split(' ')).map(([kind, id, hook, pid]) => ({ kind: kind!, id: id!, hook: hook!, pid: Number(pid) }));
+  const start = async (args: string[]) => { const d = await startDaemon(home.path, args, READY); daemons.push(d); return d; };
+
+  before(function () {
+    const address = requireService(this, 'TEMPORAL_ADDRESS', temporalAddress());
+    writeFileSync(log, '');
+    writeFileSync(join(home.path, 'bulwark.yaml'), [
+      'engine: temporal',
+      'temporal:',
+      `  address: ${address}`,
+      `  task_queue: bulwark-e2e-${randomUUID().slice(0, 8)}`,
+      '  heartbeat_timeout_ms: 2000',
+      '  agent_schedule_to_start_timeout_ms: 3000',
+      '  shutdown_grace_time_ms: 1000',
+      'local_engine:',
+      '  retry: {max_attempts: 5, initial_delay_ms: 200, max_delay_ms: 1000}',
+      '',
+    ].join('\n'));
+    writeRecorderProvider(home.path, { logFile: log, id: TEMPORAL_PROVIDER_ID });
+  });
+  after(async () => {
+    await Promise.all(daemons.map((d) => d.kill().catch(() => undefined)));
+    home.cleanup();
+  });
+
+  it('a protect survives a SIGKILLed worker: a new worker completes it, and the data verifies', async () => {
+    const first = await start(['worker']);
+    const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '--name', 'slow', '--provider', TEMPORAL_PROVIDER_ID,
+      '--resource', 'test.recorder=slow', '--resource', 'test.recorder=quick', '--parameters', JSON.stringify({ 'test.recorder#slow': { delay_ms: 10_000 } })]);
+    const started = await cliJson<Rec>(home.path, ['checkpoint', 'create', '--plan', plan.id, '--no-wait']);
+    expect(started.status).to.equal('protecting');
+    await waitFor('the slow main hook to start on the first worker', () => lines().find((l) => l.kind === 'protect' && l.id === 'slow' && l.hook === 'main' && l.pid === first.pid));
+    await first.kill();
+
+    const second = await start(['worker']);
+    const waited = await runCli(home.path, ['operation', 'wait', started.id]);
+    expect(waited.code, waited.stderr).to.equal(0);
+    const final = waited.json<{ status: string; record: Rec }>();
+    expect(final.status).to.equal('available');
+    expect(lines().some((l) => l.kind === 'protect' && l.id === 'slow' && l.hook === 'complete' && l.pid === second.pid)).to.equal(true);
+    const verification = await cliJson<Rec>(home.path, ['verification', 'create', '--checkpoint', started.id]);
+    expect(verification.status).to.equal('success');
+    expect(verification.resources_status).to.deep.equal({ 'test.recorder#quick': 'success', 'test.recorder#slow': 'success' });
+  });
+
+  it('a restore survives a SIGKILLed worker too', async () => {
+    const [checkpoint] = await cliJson<Rec[]>(home.path, ['checkpoint', 'list', '--status', 'available']);
+    const worker = daemons[daemons.length - 1]!;
+    const started = await cliJson<Rec>(home.path, ['restore', 'create', '--checkpoint', checkpoint!.id, '--no-wait',
+      '--parameters', JSON.stringify({ 'test.recorder#slow': { delay_ms: 8_000 } })]);
+    expect(started.status).to.equal('in_progress');
+    await waitFor('the restore main hook to start', () => lines().find((l) => l.kind === 'restore' && l.id === 'slow' && l.hook === 'main' && l.pid === worker.pid));
+    await worker.kill();
+    const next = await start(['worker']);
+    const waited = await runCli(home.path, ['operation', 'wait', started.id]);
+    expect(waited.code, waited.stderr).to.equal(0);
+    expect(waited.json<{ status: string }>().status).to.equal('success');
+    expect(lines().some((l) => l.kind === 'restore' && l.id === 'slow' && l.hook === 'main' && l.pid === next.pid)).to.equal(true);
+  });
+
+  it('routes a resource planned with node: a to `bulwark agent --node a` only', async () => {
+    const agent = await start(['agent', '--node', 'a']);
+    const worker = daemons.filter((d) => d.child.exitCode === null && d !== agent).pop()!;
+    writeFileSync(log, '');
+    const planFile = join(home.path, 'routed.yaml');
+    writeFileSync(planFile, `name: routed\nprovider_id: ${TEMPORAL_PROVIDER_ID}\nresources:\n  - {type: test.recorder, id: central}\n  - {type: test.recorder, id: remote, node: a}\n`);
+    const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '-f', planFile]);
+    const checkpoint = await cliJson<Rec>(home.path, ['checkpoint', 'create', '--plan', plan.id]);
+    expect(checkpoint.status).to.equal('available');
+    const remote = lines().filter((l) => l.id === 'remote');
+    const central = lines().filter((l) => l.id === 'central');
+    expect(remote.map((l) => l.hook)).to.deep.equal(['prepare_begin', 'prepare_finish', 'main', 'complete']);
+    expect(new Set(remote.map((l) => l.pid))).to.deep.equal(new Set([agent.pid]));
+    expect(new Set(central.map((l) => l.pid))).to.deep.equal(new Set([worker.pid]));
+    expect(await agent.stop()).to.equal(0);
+  });
+
+  it('with no agent for a node, the operation fails naming the node after schedule-to-start', async () => {
+    const planFile = join(home.path, 'orphan.yaml');
+    writeFileSync(planFile, `name: orphan\nprovider_id: ${TEMPORAL_PROVIDER_ID}\nresources:\n  - {type: test.recorder, id: lonely, node: nowhere}\n`);
+    const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '-f', planFile]);
+    const r = await runCli(home.path, ['checkpoint', 'create', '--plan', plan.id]);
+    expect(r.code).to.equal(1);
+    const checkpoint = r.json<Rec>();
+    expect(checkpoint.status).to.equal('error');
+    expect(checkpoint.extra_info?.reason).to.match(/BWK_ERR_AGENT_UNAVAILABLE/).and.to.include('"nowhere"').and.to.include('bulwark agent --node nowhere');
+  });
+});

@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { CLI } from './paths.js';
+
+export interface Daemon {
+  child: ChildProcess;
+  pid: number;
+  output(): string;
+  /** SIGKILL, then wait for the exit. */
+  kill(): Promise<void>;
+  /** SIGTERM (graceful), then wait for the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts a long-running CLI process (`worker`, `agent`) and resolves once it printed `ready`. */
+export async function startDaemon(home: string, args: string[], ready: RegExp, limitMs = 60_000): Promise<Daemon> {
+  const child = spawn(process.execPath, [CLI, '--home', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} not ready after ${limitMs} ms: ${text}`)), limitMs);
+    const onData = (d: Buffer) => {
+      text += d.toString();
+      if (ready.test(text)) { clearTimeout(timer); resolve(); }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => { clearTimeout(timer); reject(new Error(`${args.join(' ')} exited ${code} before ready: ${text}`)); });
+  });
+  return {
+    child, pid: child.pid!, output: () => text,
+    async kill() { child.kill('SIGKILL'); await exited; },
+    async stop() { child.kill('SIGTERM'); return exited; },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `check` returns a value: waiting for a state change, not asserting a duration. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, limitMs = 60_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
