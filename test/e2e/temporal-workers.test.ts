@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliJson, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
@@ -98,6 +98,22 @@ describe('e2e: temporal engine with real worker and agent processes', function (
     expect(new Set(remote.map((l) => l.pid))).to.deep.equal(new Set([agent.pid]));
     expect(new Set(central.map((l) => l.pid))).to.deep.equal(new Set([worker.pid]));
     expect(await agent.stop()).to.equal(0);
+  });
+
+  it('`operation cancel` stops a running protect: checkpoint error with reason cancelled, no lease held', async () => {
+    const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '--name', 'cancel-me', '--provider', TEMPORAL_PROVIDER_ID,
+      '--resource', 'test.recorder=long', '--parameters', JSON.stringify({ 'test.recorder#long': { delay_ms: 120_000 } })]);
+    const started = await cliJson<Rec>(home.path, ['checkpoint', 'create', '--plan', plan.id, '--no-wait']);
+    await waitFor('the long main hook to start', () => lines().find((l) => l.kind === 'protect' && l.id === 'long' && l.hook === 'main'));
+    const cancel = await runCli(home.path, ['operation', 'cancel', started.id]);
+    expect(cancel.code, cancel.stderr).to.equal(0);
+    const waited = await runCli(home.path, ['operation', 'wait', started.id]);
+    expect(waited.code).to.equal(1);
+    const final = waited.json<{ status: string; running: boolean; record: Rec }>();
+    expect(final.status).to.equal('error');
+    expect(final.record.extra_info?.reason).to.match(/BWK_ERR_OPERATION_CANCELLED/);
+    expect(readdirSync(join(home.path, 'bank', 'leases')).filter((n) => n.includes(started.id))).to.deep.equal([]);
+    expect(lines().some((l) => l.kind === 'protect' && l.id === 'long' && l.hook === 'complete'), 'complete never ran').to.equal(false);
   });
 
   it('with no agent for a node, the operation fails naming the node after schedule-to-start', async () => {
