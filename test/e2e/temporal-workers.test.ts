@@ -51,10 +51,10 @@ describe('e2e: temporal engine with real worker and agent processes', function (
   it('a protect survives a SIGKILLed worker: a new worker completes it, and the data verifies', async () => {
     const first = await start(['worker']);
     const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '--name', 'slow', '--provider', TEMPORAL_PROVIDER_ID,
-      '--resource', 'test.recorder=slow', '--resource', 'test.recorder=quick', '--parameters', JSON.stringify({ 'test.recorder#slow': { delay_ms: 10_000 } })]);
+      '--resource', 'test.recorder=slow', '--resource', 'test.recorder=quick', '--parameters', JSON.stringify({ 'test.recorder#slow': { steps: 20, step_ms: 500 } })]);
     const started = await cliJson<Rec>(home.path, ['checkpoint', 'create', '--plan', plan.id, '--no-wait']);
     expect(started.status).to.equal('protecting');
-    await waitFor('the slow main hook to start on the first worker', () => lines().find((l) => l.kind === 'protect' && l.id === 'slow' && l.hook === 'main' && l.pid === first.pid));
+    await waitFor('a few steps done on the first worker', () => lines().find((l) => l.kind === 'step' && l.id === 'slow' && l.hook === '5' && l.pid === first.pid));
     await first.kill();
 
     const second = await start(['worker']);
@@ -63,6 +63,11 @@ describe('e2e: temporal engine with real worker and agent processes', function (
     const final = waited.json<{ status: string; record: Rec }>();
     expect(final.status).to.equal('available');
     expect(lines().some((l) => l.kind === 'protect' && l.id === 'slow' && l.hook === 'complete' && l.pid === second.pid)).to.equal(true);
+    // The retried hook resumed from its last heartbeat instead of starting over, and no step was lost.
+    const steps = lines().filter((l) => l.kind === 'step' && l.id === 'slow');
+    const resumedAt = Number(steps.find((l) => l.pid === second.pid)!.hook);
+    expect(resumedAt, 'first step on the new worker').to.be.greaterThan(0);
+    expect(new Set(steps.map((l) => Number(l.hook)))).to.deep.equal(new Set(Array.from({ length: 20 }, (_, i) => i)));
     const verification = await cliJson<Rec>(home.path, ['verification', 'create', '--checkpoint', started.id]);
     expect(verification.status).to.equal('success');
     expect(verification.resources_status).to.deep.equal({ 'test.recorder#quick': 'success', 'test.recorder#slow': 'success' });
