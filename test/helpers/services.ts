@@ -11,3 +11,9 @@ export function requireService(ctx: Mocha.Context, name: string, value: string |
 }
 
 export const temporalAddress = (): string | undefined => process.env.TEMPORAL_ADDRESS;
+
+/** The machine's services (see the developers' brief); overridable per environment. */
+export const pgUrl = (): string => process.env.BULWARK_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const mariadbUrl = (): string => process.env.BULWARK_TEST_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306/test';
+export const redisUrl = (): string => process.env.BULWARK_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const amqpUrl = (): string => process.env.BULWARK_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
