@@ -9,7 +9,7 @@ export interface PlanFile {
   /** Provider UUID or name. */
   provider_id?: string;
   provider?: string;
-  resources: Array<{ type: string; id: string; name?: string; extra_info?: Record<string, unknown>; node?: string }>;
+  resources: Array<{ type: string; id: string; name?: string; extra_info?: Record<string, unknown>; node?: string; consistency?: unknown }>;
   parameters?: Record<string, unknown>;
 }
 
@@ -24,7 +24,7 @@ const PLAN_FILE_SCHEMA = {
       type: 'array', minItems: 1,
       items: {
         type: 'object', additionalProperties: false, required: ['type', 'id'],
-        properties: { type: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, extra_info: { type: 'object' }, node: { type: 'string' } },
+        properties: { type: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, extra_info: { type: 'object' }, node: { type: 'string' }, consistency: { type: 'object' } },
       },
     },
     parameters: { type: 'object' },

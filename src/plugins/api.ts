@@ -22,6 +22,11 @@ export interface Resource {
    * resource's hooks with the temporal engine. Dependents inherit it.
    */
   node?: string;
+  /**
+   * Set in a plan entry, not by plugins: quiesce/unquiesce commands run around this resource's
+   * protect `main` hook (see docs/consistency.md). Plugins never see it.
+   */
+  consistency?: unknown;
 }
 
 export interface PluginEnvironment {

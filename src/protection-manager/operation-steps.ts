@@ -16,6 +16,8 @@ import { expandResourceGraph } from './flow/resource-graph.js';
 import { hookContext, loadSavedInfo, saveInfoFn } from './operation-context.js';
 import { findLiveUser } from './leases.js';
 import { dependentsVia } from './dependents.js';
+import type { ConsistencyHooks } from './consistency.js';
+import { runConsistencyCommand } from './consistency.js';
 
 export interface StepsDeps {
   providers: ProviderRegistry;
@@ -51,7 +53,16 @@ export interface TasksResult {
 
 const METHOD: Record<HookName, keyof Operation> = { prepare_begin: 'prepareBegin', prepare_finish: 'prepareFinish', main: 'main', complete: 'complete' };
 
-interface State { provider: Provider; graph: ResourceGraph; parameters: Record<string, unknown> }
+interface State {
+  provider: Provider;
+  graph: ResourceGraph;
+  parameters: Record<string, unknown>;
+  /** Quiesce/unquiesce commands of the plan's entries, by ref (protect only). */
+  consistency: Map<string, ConsistencyHooks>;
+}
+
+const consistencyOf = (resources: Resource[]): Map<string, ConsistencyHooks> =>
+  new Map(resources.filter((r) => r.consistency !== undefined).map((r) => [`${r.type}#${r.id}`, r.consistency as ConsistencyHooks]));
 
 /**
  * The steps of every operation — begin (lease, records, flow graph), one hook task, finish — as
@@ -102,7 +113,7 @@ export class OperationSteps {
       });
       const graph = await expandResourceGraph(plan.resources, dependentsVia(this.deps.providers, provider, req.projectId));
       await checkpoints.update(req.checkpointId, () => ({ resource_graph: graph }));
-      return { provider, graph, parameters: plan.parameters };
+      return { provider, graph, parameters: plan.parameters, consistency: consistencyOf(plan.resources) };
     }
     const checkpoint = await checkpoints.mustGet(req.checkpointId, req.projectId);
     if (req.kind === 'delete') {
@@ -113,7 +124,7 @@ export class OperationSteps {
         await checkpoints.update(req.checkpointId, () => ({ status: checkpoint.status }), 'delete');
         throw bwkError('BWK_ERR_CHECKPOINT_IN_USE', { id: req.checkpointId, user });
       }
-      return { provider, graph: checkpoint.resource_graph ?? { roots: [], nodes: [] }, parameters: {} };
+      return { provider, graph: checkpoint.resource_graph ?? { roots: [], nodes: [] }, parameters: {}, consistency: new Map() };
     }
     if (checkpoint.status !== 'available') {
       throw bwkError('BWK_ERR_CHECKPOINT_STATE', { id: checkpoint.id, status: checkpoint.status, action: req.kind, allowed: 'available' });
@@ -122,7 +133,7 @@ export class OperationSteps {
       ? await this.deps.store.getRestore(req.projectId, req.recordId ?? '')
       : await this.deps.store.getVerification(req.projectId, req.recordId ?? '');
     if (!record) throw bwkError(req.kind === 'restore' ? 'BWK_ERR_RESTORE_NOT_FOUND' : 'BWK_ERR_VERIFICATION_NOT_FOUND', { id: req.recordId ?? '' });
-    return { provider, graph: checkpoint.resource_graph ?? { roots: [], nodes: [] }, parameters: record.parameters };
+    return { provider, graph: checkpoint.resource_graph ?? { roots: [], nodes: [] }, parameters: record.parameters, consistency: new Map() };
   }
 
   private flowOf(kind: OperationKind, state: State): FlowGraph {
@@ -156,7 +167,8 @@ export class OperationSteps {
     if (req.kind === 'protect') parameters = (await this.deps.store.getPlan(req.projectId, req.planId ?? ''))?.parameters ?? {};
     if (req.kind === 'restore') parameters = (await this.deps.store.getRestore(req.projectId, req.recordId ?? ''))?.parameters ?? {};
     if (req.kind === 'verify') parameters = (await this.deps.store.getVerification(req.projectId, req.recordId ?? ''))?.parameters ?? {};
-    const state = { provider, graph: checkpoint.resource_graph ?? { roots: [], nodes: [] }, parameters };
+    const consistency = req.kind === 'protect' ? consistencyOf(checkpoint.protection_plan.resources) : new Map<string, ConsistencyHooks>();
+    const state = { provider, graph: checkpoint.resource_graph ?? { roots: [], nodes: [] }, parameters, consistency };
     this.cache.set(req.operationId, state);
     return state;
   }
@@ -171,7 +183,44 @@ export class OperationSteps {
     const fn = op?.[METHOD[task.hook]] as ((ctx: unknown) => Promise<void>) | undefined;
     if (!op || !fn) return;
     const ctx = await this.contextFor(req, state, resource, signal, resume);
-    await fn.call(op, ctx);
+    const hooks = req.kind === 'protect' && task.hook === 'main' ? state.consistency.get(task.ref) : undefined;
+    if (!hooks) {
+      await fn.call(op, ctx);
+      return;
+    }
+    await this.consistently(task.ref, hooks, signal, () => fn.call(op, ctx));
+  }
+
+  /**
+   * Runs a protect's data step between the entry's `pre` and `post` commands. A failed `pre` with
+   * on_error fail skips the data step, so nothing is captured unquiesced; `post` runs whenever `pre`
+   * ran, even after a failed data step, so the application is never left quiesced.
+   */
+  private async consistently(ref: string, hooks: ConsistencyHooks, signal: AbortSignal, step: () => Promise<void>): Promise<void> {
+    const logger = this.deps.logger.child({ resource: ref });
+    const attempt = async (phase: 'pre' | 'post') => {
+      const spec = hooks[phase];
+      if (!spec) return;
+      try {
+        await runConsistencyCommand(ref, phase, spec, signal, logger);
+      } catch (err) {
+        if (spec.on_error === 'fail') throw err;
+        logger.warn('consistency command failed; continuing as configured', { phase, error: reasonOf(err) });
+      }
+    };
+    await attempt('pre');
+    let failure: unknown;
+    try {
+      await step();
+    } catch (err) {
+      failure = err;
+    }
+    try {
+      await attempt('post');
+    } catch (err) {
+      failure ??= err;
+    }
+    if (failure !== undefined) throw failure;
   }
 
   private async contextFor(req: OperationRequest, state: State, resource: Resource, signal: AbortSignal, resume?: ResumeChannel) {

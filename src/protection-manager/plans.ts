@@ -6,6 +6,7 @@ import type { Provider, ProviderRegistry } from '../providers/registry.js';
 import type { PlanRecord } from '../store/records.js';
 import type { CatalogStore } from '../store/port.js';
 import { dependentsVia } from './dependents.js';
+import { checkConsistency } from './consistency.js';
 import { expandResourceGraph } from './flow/resource-graph.js';
 import type { RequestContext } from './request.js';
 import { visibleProject } from './request.js';
@@ -14,7 +15,7 @@ export interface PlanInput {
   name: string;
   description?: string;
   provider_id: string;
-  resources: Array<{ type: string; id: string; name?: string; extra_info?: Record<string, unknown>; node?: string }>;
+  resources: Array<{ type: string; id: string; name?: string; extra_info?: Record<string, unknown>; node?: string; consistency?: unknown }>;
   parameters?: Record<string, unknown>;
 }
 
@@ -95,6 +96,7 @@ export class PlanService {
         type: shown.type, id: shown.id, name: r.name ?? shown.name,
         ...(r.extra_info ?? shown.extra_info ? { extra_info: r.extra_info ?? shown.extra_info } : {}),
         ...(r.node !== undefined ? { node: r.node } : {}),
+        ...(r.consistency !== undefined ? { consistency: checkConsistency(ref, r.consistency) } : {}),
       });
     }
     validateParameters('plan', provider, resources, input.parameters ?? {});

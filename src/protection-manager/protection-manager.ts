@@ -21,6 +21,8 @@ import { recoverAbandonedOperations } from './recovery.js';
 import type { RequestContext } from './request.js';
 import { visibleProject } from './request.js';
 import { listAcrossBanks } from './checkpoint-listing.js';
+import type { ProtectionService, ProviderView } from './service.js';
+import { isUuid } from '../common/ids.js';
 
 export interface ProtectionManagerDeps {
   config: BulwarkConfig;
@@ -51,7 +53,7 @@ export interface VerifyInput { checkpoint_id: string; provider_id?: string; para
  * The protection service: every adapter (CLI, REST, RPC) builds a request and calls one method
  * here. Validation happens before anything is written; operations run on the Engine.
  */
-export class ProtectionManager {
+export class ProtectionManager implements ProtectionService {
   readonly plans: PlanService;
   readonly protectables: ProtectableService;
 
@@ -76,8 +78,34 @@ export class ProtectionManager {
     });
   }
 
-  listProviders(): Provider[] { return this.deps.providers.list(); }
-  showProvider(id: string): Provider { return this.deps.providers.get(id); }
+  async listProviders(_ctx?: RequestContext): Promise<ProviderView[]> { return this.deps.providers.list().map(providerView); }
+  async showProvider(_ctx: RequestContext, id: string): Promise<ProviderView> {
+    const byName = isUuid(id) ? [] : this.deps.providers.list().filter((p) => p.name === id);
+    return providerView(byName.length === 1 ? byName[0]! : this.deps.providers.get(id));
+  }
+
+  async protectableTypes(_ctx: RequestContext): Promise<string[]> { return this.protectables.types(); }
+  async showProtectableType(_ctx: RequestContext, type: string) { return this.protectables.showType(type); }
+  listProtectableInstances(ctx: RequestContext, type: string, parameters: unknown) { return this.protectables.instances(ctx, type, parameters); }
+  showProtectableInstance(ctx: RequestContext, type: string, id: string) { return this.protectables.instance(ctx, type, id); }
+
+  async startProtect(ctx: RequestContext, input: { plan_id: string; provider_id?: string }): Promise<CheckpointRecord> {
+    const handle = await this.protect(ctx, input.plan_id);
+    return handle.started();
+  }
+
+  async startRestore(ctx: RequestContext, input: RestoreInput): Promise<RestoreRecord> {
+    return (await this.restore(ctx, input)).started();
+  }
+
+  async startVerify(ctx: RequestContext, input: VerifyInput): Promise<VerificationRecord> {
+    return (await this.verify(ctx, input)).started();
+  }
+
+  async cancelOperation(ctx: RequestContext, id: string): Promise<void> {
+    await this.showOperation(ctx, id); // not found unless it is the caller's
+    await this.cancel(id);
+  }
 
   createPlan(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> { return this.plans.create(ctx, input); }
   showPlan(ctx: RequestContext, id: string): Promise<PlanRecord> { return this.plans.get(ctx, id); }
@@ -213,8 +241,7 @@ export class ProtectionManager {
             if (!isBulwarkError(err) || !/NOT_FOUND$/.test(err.code)) throw err;
           }
           // Not visible yet: either its first step is still running, or it failed before creating it.
-          if (engine.isRunning && !(await engine.isRunning(id))) { done ??= settle(); return (await done).record; }
-          if (!engine.isRunning) { done ??= settle(); return (await done).record; }
+          if (!engine.isRunning || !(await engine.isRunning(id))) { done ??= settle(); return (await done).record; }
           await new Promise((r) => setTimeout(r, 100));
         }
       },
@@ -248,6 +275,10 @@ export interface OperationView {
   status: string;
   running: boolean | null;
   record: CheckpointRecord | RestoreRecord | VerificationRecord;
+}
+
+function providerView(p: Provider): ProviderView {
+  return { id: p.id, name: p.name, description: p.description, extended_info_schema: p.extendedInfoSchema() };
 }
 
 function graphResources(c: CheckpointRecord): Resource[] {

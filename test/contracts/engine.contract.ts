@@ -144,6 +144,37 @@ export function describeEngineContract(name: string, engineConfig: string, optio
       expect(gone).to.equal('BWK_ERR_CHECKPOINT_NOT_FOUND');
     });
 
+    it('runs consistency commands around the data step; a failed pre skips it and fails the resource', async () => {
+      await open();
+      const sh = (line: string, exit = 0) => ['sh', '-c', `echo "${line}" >> "$1"; echo "quiesce said no" >&2; exit ${exit}`, 'sh', log];
+      const quiesced = await app.manager.createPlan(ctx, {
+        name: 'quiesced', provider_id: TEST_PROVIDER_ID,
+        resources: [{ type: 'test.recorder', id: 'q', consistency: { pre: { command: sh('consistency q pre 0') }, post: { command: sh('consistency q post 0') } } }],
+      });
+      expect((await (await app.manager.protect(ctx, quiesced.id)).done).record.status).to.equal('available');
+      expect(position('consistency', 'q', 'pre')).to.be.lessThan(position('protect', 'q', 'main'));
+      expect(position('protect', 'q', 'main')).to.be.lessThan(position('consistency', 'q', 'post'));
+
+      writeFileSync(log, '');
+      const refused = await app.manager.createPlan(ctx, {
+        name: 'refused', provider_id: TEST_PROVIDER_ID,
+        resources: [{ type: 'test.recorder', id: 'r', consistency: { pre: { command: sh('consistency r pre 0', 3) }, post: { command: sh('consistency r post 0') } } }],
+      });
+      const { record } = await (await app.manager.protect(ctx, refused.id)).done;
+      expect(record.status).to.equal('error');
+      expect(record.extra_info.resources_reason?.['test.recorder#r']).to.match(/BWK_ERR_CONSISTENCY_HOOK_FAILED/).and.to.include('exited 3').and.to.include('quiesce said no');
+      expect(position('protect', 'r', 'main'), 'data step skipped').to.equal(-1);
+      expect(position('consistency', 'r', 'post')).to.equal(-1);
+
+      writeFileSync(log, '');
+      const tolerant = await app.manager.createPlan(ctx, {
+        name: 'tolerant', provider_id: TEST_PROVIDER_ID,
+        resources: [{ type: 'test.recorder', id: 't', consistency: { pre: { command: sh('consistency t pre 0', 1), on_error: 'continue' } } }],
+      });
+      expect((await (await app.manager.protect(ctx, tolerant.id)).done).record.status).to.equal('available');
+      expect(position('protect', 't', 'main')).to.be.greaterThan(-1);
+    });
+
     it('refuses a plan whose resource graph has a cycle, naming it, and stores nothing', async () => {
       writeRecorderProvider(home.path, { logFile: log, dependents: { a: ['b'], b: ['c'], c: ['a'] } });
       await open();

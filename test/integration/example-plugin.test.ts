@@ -43,7 +43,7 @@ describe('docs example plugin (examples/plugins/single-file.mjs)', function () {
   });
 
   it('exposes its schemas in the provider extended_info_schema and enforces them', async () => {
-    const schema = app.manager.showProvider('0e8a1b52-5d2c-4d8e-9a55-3f1c2b7e9d10').extendedInfoSchema();
+    const schema = (await app.manager.showProvider(ctx, '0e8a1b52-5d2c-4d8e-9a55-3f1c2b7e9d10')).extended_info_schema;
     expect(Object.keys(schema.restore_schema)).to.deep.equal(['example.file']);
     expect(Object.keys(schema.saved_info_schema)).to.deep.equal(['example.file']);
     const [cp] = await app.manager.listCheckpoints(ctx, {});

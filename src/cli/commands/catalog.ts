@@ -1,21 +1,19 @@
 import type { Command } from 'commander';
-import type { Provider } from '../../providers/registry.js';
 import type { CliContext } from '../context.js';
 import { collect, parseJsonOption, parseLimit, parseResourceOption, readTextFile, resolveProviderId } from '../context.js';
 import { parsePlanFile } from '../plan-file.js';
 
 type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
 
-const providerView = (p: Provider) => ({ id: p.id, name: p.name, description: p.description, extended_info_schema: p.extendedInfoSchema() });
 
 /** `provider`, `protectable` and `plan` commands: discovery and plan management. */
 export function registerCatalogCommands(program: Command, run: Run): void {
   const provider = program.command('provider').description('providers: which plugins and bank protect a plan');
-  provider.command('list').description('list providers').action(run((cli) => cli.withApp(async (app) => {
-    cli.out.result(app.manager.listProviders().map(providerView), ['id', 'name', 'description']);
+  provider.command('list').description('list providers').action(run((cli) => cli.withApp(async (app, req) => {
+    cli.out.result(await app.manager.listProviders(req), ['id', 'name', 'description']);
   })));
-  provider.command('show <id>').description('show a provider (UUID or name) with its extended_info_schema').action((id: string) => run((cli) => cli.withApp(async (app) => {
-    cli.out.result(providerView(app.manager.showProvider(resolveProviderId(app, id))));
+  provider.command('show <id>').description('show a provider (UUID or name) with its extended_info_schema').action((id: string) => run((cli) => cli.withApp(async (app, req) => {
+    cli.out.result(await app.manager.showProvider(req, id));
   }))());
 
   const protectable = program.command('protectable').description('discover what can be protected');

@@ -82,6 +82,11 @@ export class LocalEngine implements Engine {
     return this.steps.bankOf(request.providerId);
   }
 
+  /** Whether this process is running the operation (local operations live only in their process). */
+  async isRunning(operationId: string): Promise<boolean> {
+    return this.running.has(operationId);
+  }
+
   async cancel(operationId: string): Promise<void> {
     this.running.get(operationId)?.abort.abort();
   }
