@@ -22,6 +22,8 @@ export interface BulwarkConfig {
   restore: { allowed_target_paths: string[] };
   log: { level: LogLevel; file: string };
   temporal: TemporalConfig;
+  api: { host: string; port: number; body_limit_bytes: number };
+  rpc: { transport: 'in-process' | 'amqp'; url: string; password_env?: string; queue: string; timeout_ms: number };
 }
 
 export interface TemporalConfig {
@@ -69,7 +71,7 @@ export const CONFIG_SCHEMA = {
     },
     catalog: {
       type: 'object', additionalProperties: false, default: {},
-      properties: { url: { type: 'string', pattern: '^sqlite:', default: 'sqlite:catalog.db' } },
+      properties: { url: { type: 'string', pattern: '^(sqlite:|postgres(ql)?://)', default: 'sqlite:catalog.db' } },
     },
     restore: {
       type: 'object', additionalProperties: false, default: {},
@@ -100,6 +102,24 @@ export const CONFIG_SCHEMA = {
         shutdown_force_time_ms: { type: 'integer', minimum: 0, default: 60000 },
         max_concurrent_activities: { type: 'integer', minimum: 1, maximum: 1000, default: 8 },
         continue_as_new_after_events: { type: 'integer', minimum: 0, default: 0 },
+      },
+    },
+    api: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8780 },
+        body_limit_bytes: { type: 'integer', minimum: 1024, maximum: 104857600, default: 1048576 },
+      },
+    },
+    rpc: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        transport: { enum: ['in-process', 'amqp'], default: 'in-process' },
+        url: { type: 'string', pattern: '^amqps?://', default: 'amqp://guest@127.0.0.1:5672' },
+        password_env: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+        queue: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', default: 'bulwark.protection' },
+        timeout_ms: { type: 'integer', minimum: 100, default: 60000 },
       },
     },
     log: {

@@ -1,14 +1,18 @@
 import { homePath } from '../common/config.js';
 import { bwkError } from '../common/errors.js';
 import type { CatalogStore } from './port.js';
+import { openPostgresStore } from './postgres.js';
 import { openSqliteStore, SQLITE_MEMORY } from './sqlite.js';
 
 const SQLITE_SCHEME = 'sqlite:';
-const USAGE = 'use "sqlite:<path>" (relative to the Bulwark home, e.g. sqlite:catalog.db) or "sqlite::memory:"';
+const POSTGRES_URL = /^postgres(ql)?:\/\//;
+const USAGE = 'use "sqlite:<path>" (relative to the Bulwark home, e.g. sqlite:catalog.db), "sqlite::memory:" '
+  + 'or "postgres://<user>@<host>[:<port>]/<database>"';
 
 /**
  * Opens the catalog named by `catalog.url`: `sqlite:<path>` (a relative path is resolved against the
- * Bulwark home) or `sqlite::memory:` (private to this process, gone when it exits — for tests).
+ * Bulwark home), `sqlite::memory:` (private to this process, gone when it exits — for tests), or a
+ * PostgreSQL URL, `postgres://...` or `postgresql://...` (shared by every process of a deployment).
  */
 export function openCatalogStore(url: string, home: string): Promise<CatalogStore> {
   if (url.startsWith(SQLITE_SCHEME)) {
@@ -17,7 +21,8 @@ export function openCatalogStore(url: string, home: string): Promise<CatalogStor
     if (path.trim() === '') return Promise.reject(invalid(`catalog.url "${url}" names no database file: ${USAGE}`));
     return openSqliteStore(homePath(home, path));
   }
-  // Only the scheme is echoed: a future postgres URL may carry a password.
+  if (POSTGRES_URL.test(url)) return openPostgresStore(url);
+  // Only the scheme is echoed: the URL may carry a password.
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? '(none)';
   return Promise.reject(invalid(`catalog.url scheme ${scheme} is not supported: ${USAGE}`));
 }

@@ -1,9 +1,9 @@
 /**
  * The CatalogStore implemented on any kysely dialect. Only portable SQL is used (no JSON operators,
  * no upserts; `returning` exists in SQLite and PostgreSQL), so the PostgreSQL adapter can reuse this
- * class as is and differ only in its connection setup.
+ * class and differ only in its connection setup and in `KyselyStoreOptions`.
  */
-import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import { bwkError } from '../common/errors.js';
 import { nowIso } from '../common/ids.js';
 import type {
@@ -32,12 +32,30 @@ type Filters = Partial<Record<'provider_id' | 'status' | 'checkpoint_id', string
 
 const KIND: Record<Table, string> = { plans: 'plan', restores: 'restore', verifications: 'verification' };
 
+/** What differs between dialects beyond the SQL kysely already writes for each. */
+export interface KyselyStoreOptions {
+  /**
+   * A collation that compares text byte by byte, applied wherever listings order or compare
+   * created_at and id, so pages come in the same order on every engine. Absent for SQLite, whose
+   * default (BINARY) already does; PostgreSQL passes "C", as its default follows the server's locale.
+   */
+  bytewiseCollation?: string;
+}
+
+/** The columns listings order by; the first is the primary sort key. */
+type OrderColumn = 'created_at' | 'id';
+
 export class KyselyCatalogStore implements CatalogStore {
   readonly #db: Kysely<Database>;
+  readonly #orderKey: (column: OrderColumn) => RawBuilder<string>;
   #closed = false;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, options: KyselyStoreOptions = {}) {
     this.#db = db;
+    const collation = options.bytewiseCollation;
+    this.#orderKey = collation === undefined
+      ? (column) => sql<string>`${sql.ref(column)}`
+      : (column) => sql<string>`${sql.ref(column)} collate ${sql.id(collation)}`;
   }
 
   createPlan(plan: PlanRecord): Promise<PlanRecord> {
@@ -156,8 +174,8 @@ export class KyselyCatalogStore implements CatalogStore {
     for (const [column, value] of Object.entries(filters) as [keyof Filters, string | undefined][]) {
       if (value !== undefined) query = query.where(sql.ref(column), '=', value);
     }
-    if (after !== null) query = query.where(afterPosition(after, sort));
-    query = query.orderBy('created_at', sort).orderBy('id', sort);
+    if (after !== null) query = query.where(afterPosition(after, sort, this.#orderKey));
+    query = query.orderBy(this.#orderKey('created_at'), sort).orderBy(this.#orderKey('id'), sort);
     if (limit !== undefined) query = query.limit(limit);
     const rows = await query.execute();
     return rows.map((row) => codec.fromRow(row));
@@ -183,11 +201,12 @@ interface Position {
 /**
  * Keyset condition "strictly after `p` in (created_at, id) order", spelled out with OR/AND instead of
  * a row-value comparison so every dialect accepts it, and correct for records sharing a created_at.
+ * It compares with the same collation the listing orders by, or a page could skip or repeat records.
  */
-function afterPosition(p: Position, sort: 'asc' | 'desc'): Expression<SqlBool> {
+function afterPosition(p: Position, sort: 'asc' | 'desc', key: (column: OrderColumn) => RawBuilder<string>): Expression<SqlBool> {
   const op = sort === 'asc' ? sql.raw('>') : sql.raw('<');
-  const createdAt = sql.ref('created_at');
-  return sql<SqlBool>`(${createdAt} ${op} ${p.created_at} or (${createdAt} = ${p.created_at} and ${sql.ref('id')} ${op} ${p.id}))`;
+  const createdAt = key('created_at');
+  return sql<SqlBool>`(${createdAt} ${op} ${p.created_at} or (${createdAt} = ${p.created_at} and ${key('id')} ${op} ${p.id}))`;
 }
 
 function checkSort(sort: unknown): 'asc' | 'desc' {
