@@ -6,6 +6,8 @@
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import { bwkError } from '../common/errors.js';
 import { nowIso } from '../common/ids.js';
+import { KyselyTokenStore } from './tokens.js';
+import type { TokenDatabase, TokenStore } from './tokens.js';
 import type {
   CatalogStore, ListOperationsQuery, ListPlansQuery, PageQuery, PlanPatch, RestorePatch, VerificationPatch,
 } from './port.js';
@@ -50,8 +52,11 @@ export class KyselyCatalogStore implements CatalogStore {
   readonly #orderKey: (column: OrderColumn) => RawBuilder<string>;
   #closed = false;
 
+  readonly tokens: TokenStore;
+
   constructor(db: Kysely<Database>, options: KyselyStoreOptions = {}) {
     this.#db = db;
+    this.tokens = new KyselyTokenStore(db as unknown as Kysely<TokenDatabase>);
     const collation = options.bytewiseCollation;
     this.#orderKey = collation === undefined
       ? (column) => sql<string>`${sql.ref(column)}`

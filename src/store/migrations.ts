@@ -62,9 +62,28 @@ const m0001Catalog: Migration = {
   },
 };
 
+/** API tokens: only their SHA-256 is stored (src/store/tokens.ts). */
+const m0002Tokens: Migration = {
+  async up(db) {
+    await db.schema.createTable('tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('project_id', 'text', (c) => c.notNull())
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('tokens_project_idx').on('tokens').column('project_id').execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('tokens').execute();
+  },
+};
+
 /** Every catalog migration, by name; names sort in the order they must run. */
 export const CATALOG_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_catalog': m0001Catalog,
+  '0002_tokens': m0002Tokens,
 });
 
 /** Serves CATALOG_MIGRATIONS from memory: no migration files to find at run time, bundling stays simple. */

@@ -1,3 +1,4 @@
+import type { TokenStore } from './tokens.js';
 import type { OperationStatus, PlanRecord, RestoreRecord, VerificationRecord } from './records.js';
 
 /**
@@ -40,6 +41,9 @@ export type RestorePatch = Partial<Pick<RestoreRecord, 'status' | 'resources_sta
 export type VerificationPatch = Partial<Pick<VerificationRecord, 'status' | 'resources_status' | 'resources_reason'>>;
 
 export interface CatalogStore {
+  /** API tokens (stored hashed), in the same database. */
+  readonly tokens: TokenStore;
+
   /**
    * Stores a new plan exactly as given (the caller sets id and timestamps) and returns it as stored.
    * An id that already exists is BWK_ERR_INVALID_INPUT.

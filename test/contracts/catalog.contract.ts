@@ -84,6 +84,25 @@ export function describeCatalogContract(name: string, make: () => Promise<Catalo
     beforeEach(async () => { h = await make(); store = h.store; });
     afterEach(async () => { await h.cleanup(); });
 
+    it('tokens: created with a secret shown once, found by it, listed per project without it, revoked', async () => {
+      const a = await store.tokens.createToken({ project_id: 'proj-a', role: 'member', description: 'ci' });
+      const admin = await store.tokens.createToken({ project_id: 'ops', role: 'admin' });
+      expect(a.token).to.match(/^bwk_[A-Za-z0-9_-]{40,}$/);
+      expect(await store.tokens.findToken(a.token)).to.deep.equal(a.record);
+      expect(await store.tokens.findToken(`${a.token}x`)).to.equal(null);
+      expect(await store.tokens.findToken('not-a-token')).to.equal(null);
+      const listed = await store.tokens.listTokens('proj-a');
+      expect(listed).to.deep.equal([a.record]);
+      expect(JSON.stringify(listed)).to.not.include(a.token.slice(4));
+      expect((await store.tokens.listTokens(null)).map((t) => t.id).sort()).to.deep.equal([a.record.id, admin.record.id].sort());
+      await store.tokens.deleteToken(a.record.id);
+      expect(await store.tokens.findToken(a.token)).to.equal(null);
+      const err = await store.tokens.deleteToken(a.record.id).then(() => null, (e: { code: string }) => e.code);
+      expect(err).to.equal('BWK_ERR_TOKEN_NOT_FOUND');
+      const bad = await store.tokens.createToken({ project_id: 'p', role: 'root' as 'admin' }).then(() => null, (e: { code: string }) => e.code);
+      expect(bad).to.equal('BWK_ERR_INVALID_INPUT');
+    });
+
     describe('round trips', () => {
       it('stores a plan and returns it with its JSON fields exactly as given', async () => {
         const p = plan();

@@ -79,9 +79,9 @@ describe('SQLite catalog adapter', () => {
     const raw = new Sqlite(file, { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).to.equal('wal');
-      expect(raw.prepare('select name from kysely_migration').all()).to.deep.equal([{ name: '0001_catalog' }]);
+      expect(raw.prepare('select name from kysely_migration').all()).to.deep.equal([{ name: '0001_catalog' }, { name: '0002_tokens' }]);
       const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
-      expect(tables).to.deep.equal([{ name: 'plans' }, { name: 'restores' }, { name: 'verifications' }]);
+      expect(tables).to.deep.equal([{ name: 'plans' }, { name: 'restores' }, { name: 'tokens' }, { name: 'verifications' }]);
     } finally {
       raw.close();
     }

@@ -79,9 +79,9 @@ describe('PostgreSQL catalog adapter', () => {
     expect((await third.getPlan(null, p.id))?.name).to.equal('p');
     expect(await second!.listPlans({ projectId: null })).to.have.length(1);
     await withServer(database.url, async (c) => {
-      expect((await c.query('select name from kysely_migration order by name')).rows).to.deep.equal([{ name: '0001_catalog' }]);
+      expect((await c.query('select name from kysely_migration order by name')).rows).to.deep.equal([{ name: '0001_catalog' }, { name: '0002_tokens' }]);
       const tables = await c.query("select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kysely%' order by 1");
-      expect(tables.rows.map((r: { table_name: string }) => r.table_name)).to.deep.equal(['plans', 'restores', 'verifications']);
+      expect(tables.rows.map((r: { table_name: string }) => r.table_name)).to.deep.equal(['plans', 'restores', 'tokens', 'verifications']);
     });
   });
 
