@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerOperationCommands } from './commands/operations.js';
 import { registerEngineCommands } from './commands/engine.js';
+import { registerServiceCommands } from './commands/service.js';
 import { CliContext } from './context.js';
 import { createOutput } from './output.js';
 
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<void> {
   registerCatalogCommands(program, run);
   registerOperationCommands(program, run);
   registerEngineCommands(program, run);
+  registerServiceCommands(program, run);
 
   try {
     await program.parseAsync(argv);

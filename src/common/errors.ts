@@ -27,6 +27,7 @@ export const ERRORS = {
   BWK_ERR_CATALOG_UNUSABLE: spec(500, 'catalog {location} cannot be used: {reason}'),
 
   BWK_ERR_PROVIDER_NOT_FOUND: spec(404, 'provider {id} not found (known providers: {known})'),
+  BWK_ERR_PROVIDER_UNKNOWN: spec(400, 'provider_id {id} names no provider (known providers: {known})'),
   BWK_ERR_PROVIDER_INVALID: spec(400, 'provider file {file}:{line}: {reason}'),
   BWK_ERR_PLUGIN_NOT_INSTALLED: spec(400, 'provider file {file}:{line}: plugin "{name}" is not installed (installed: {installed})'),
   BWK_ERR_PLUGIN_LOAD_FAILED: spec(400, 'provider file {file}:{line}: plugin module "{module}" could not be loaded: {reason}'),

@@ -71,6 +71,10 @@ export class PlanService {
     const name = typeof input.name === 'string' ? input.name.trim() : '';
     if (!name || name.length > 255) throw bwkError('BWK_ERR_PLAN_INVALID', { reason: 'name must be 1 to 255 characters' });
     if (typeof input.provider_id !== 'string') throw bwkError('BWK_ERR_PLAN_INVALID', { reason: 'provider_id is required' });
+    if (!this.providers.providers.has(input.provider_id.toLowerCase())) {
+      // In a request body an unknown provider is bad input (400), unlike GET /providers/{id} (404).
+      throw bwkError('BWK_ERR_PROVIDER_UNKNOWN', { id: input.provider_id, known: this.providers.list().map((p) => `${p.id} (${p.name})`).join(', ') });
+    }
     const provider = this.providers.get(input.provider_id);
     if (!Array.isArray(input.resources) || input.resources.length === 0) {
       throw bwkError('BWK_ERR_PLAN_INVALID', { reason: 'a plan needs at least one resource (--resource TYPE=ID)' });

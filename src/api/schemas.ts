@@ -1,0 +1,102 @@
+/**
+ * Request schemas of the REST API. They validate requests (unknown fields and wrong types are 400s)
+ * and generate /openapi.json, so the reference can never disagree with what is enforced.
+ */
+const uuid = { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' } as const;
+const object = { type: 'object' } as const;
+
+export const projectParams = { type: 'object', required: ['project_id'], properties: { project_id: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' } } } as const;
+export const idParams = { type: 'object', required: ['project_id', 'id'], properties: { ...projectParams.properties, id: uuid } } as const;
+export const providerParams = { type: 'object', required: ['project_id', 'provider_id'], properties: { ...projectParams.properties, provider_id: uuid } } as const;
+export const providerIdParams = { type: 'object', required: ['project_id', 'provider_id', 'id'], properties: { ...providerParams.properties, id: uuid } } as const;
+
+export const pageQuery = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 1000 },
+    marker: { type: 'string' },
+    sort: { type: 'string', pattern: '^[a-z_]+(:(asc|desc))?$', description: 'created_at:desc (default) or created_at:asc' },
+    all_tenants: { type: 'integer', enum: [0, 1] },
+  },
+} as const;
+
+export const operationListQuery = {
+  ...pageQuery,
+  properties: { ...pageQuery.properties, status: { enum: ['in_progress', 'success', 'fail'] }, checkpoint_id: uuid },
+} as const;
+
+export const checkpointListQuery = {
+  ...pageQuery,
+  properties: {
+    ...pageQuery.properties,
+    plan_id: uuid,
+    status: { enum: ['protecting', 'available', 'error', 'deleting'] },
+    start_date: { type: 'string', description: 'created at or after (ISO-8601)' },
+    end_date: { type: 'string', description: 'created at or before (ISO-8601)' },
+  },
+} as const;
+
+const resource = {
+  type: 'object', additionalProperties: false, required: ['id', 'type'],
+  properties: { id: { type: 'string', minLength: 1 }, type: { type: 'string', minLength: 1 }, name: { type: 'string' }, extra_info: { type: ['object', 'null'] }, node: { type: 'string' }, consistency: { type: 'object' } },
+} as const;
+
+export const planCreateBody = {
+  type: 'object', additionalProperties: false, required: ['plan'],
+  properties: {
+    plan: {
+      type: 'object', additionalProperties: false, required: ['name', 'provider_id', 'resources'],
+      properties: {
+        name: { type: 'string', minLength: 1, maxLength: 255 }, description: { type: ['string', 'null'], maxLength: 4096 },
+        provider_id: uuid, resources: { type: 'array', minItems: 1, maxItems: 10000, items: resource }, parameters: object,
+      },
+    },
+  },
+} as const;
+
+export const planUpdateBody = {
+  type: 'object', additionalProperties: false, required: ['plan'],
+  properties: {
+    plan: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        name: { type: 'string', minLength: 1, maxLength: 255 }, description: { type: 'string', maxLength: 4096 },
+        status: { enum: ['suspended', 'started'] }, resources: { type: 'array', minItems: 1, items: resource }, parameters: object,
+      },
+    },
+  },
+} as const;
+
+export const checkpointCreateBody = {
+  type: 'object', additionalProperties: false, required: ['checkpoint'],
+  properties: { checkpoint: { type: 'object', additionalProperties: false, required: ['plan_id'], properties: { plan_id: uuid, extra_info: { type: ['object', 'null'] } } } },
+} as const;
+
+export const restoreCreateBody = {
+  type: 'object', additionalProperties: false, required: ['restore'],
+  properties: {
+    restore: {
+      type: 'object', additionalProperties: false, required: ['checkpoint_id'],
+      properties: {
+        provider_id: uuid, checkpoint_id: uuid, restore_target: { type: ['string', 'null'] },
+        restore_auth: { type: 'null', description: 'not accepted: credentials live in provider configuration, never in requests' },
+        parameters: object,
+      },
+    },
+  },
+} as const;
+
+export const verificationCreateBody = {
+  type: 'object', additionalProperties: false, required: ['verification'],
+  properties: {
+    verification: {
+      type: 'object', additionalProperties: false, required: ['checkpoint_id'],
+      properties: { provider_id: uuid, checkpoint_id: uuid, parameters: object },
+    },
+  },
+} as const;
+
+export const instancesQuery = {
+  type: 'object', additionalProperties: false,
+  properties: { parameters: { type: 'string', description: 'JSON object of listing parameters, e.g. {"path": "/srv"}' } },
+} as const;

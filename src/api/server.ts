@@ -1,0 +1,45 @@
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../common/logging.js';
+import type { OperationEvents } from '../protection-manager/events.js';
+import type { ProtectionService } from '../protection-manager/service.js';
+import type { TokenVerifier } from './auth.js';
+import { authenticate } from './auth.js';
+import { errorHandler } from './errors.js';
+import { OpenApiCollector, renderDocs } from './openapi.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { operationRoutes } from './routes/operations.js';
+import { validatorCompiler } from './validation.js';
+
+export interface ApiOptions {
+  service: ProtectionService;
+  tokens: TokenVerifier;
+  events: OperationEvents;
+  logger: Logger;
+  /** Largest accepted request body, bytes. */
+  bodyLimit: number;
+  version: string;
+}
+
+/**
+ * The REST API: Karbor's v1 shape under /v1/{project_id}. Routes are thin: they validate, build the
+ * request and call the ProtectionService (in-process or over RPC); errors become `{code, message}`.
+ */
+export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({ bodyLimit: opts.bodyLimit, logger: false, routerOptions: { maxParamLength: 4096, ignoreTrailingSlash: true } });
+  const openapi = new OpenApiCollector();
+  app.addHook('onRoute', openapi.onRoute);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler(opts.logger));
+  app.setNotFoundHandler((req, reply) => { void reply.status(404).send({ code: 'BWK_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }); });
+
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', authenticate(opts.tokens));
+    catalogRoutes(v1, opts.service);
+    operationRoutes(v1, opts.service, opts.events);
+  });
+  app.get('/openapi.json', async () => openapi.document(opts.version));
+  app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderDocs(openapi.document(opts.version))));
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  return app;
+}

@@ -1,0 +1,85 @@
+/**
+ * The built-in `redis` plugin: protects the keys of one database of a configured Redis instance
+ * (`redis.instance`) with SCAN + DUMP into a bank section, and restores, verifies and deletes them.
+ * Uses only the public plugin API, like a third-party plugin would.
+ *
+ *   plugins:
+ *     - name: redis
+ *       options:
+ *         instances:
+ *           cache: {host: 127.0.0.1, port: 6379, db: 0, username: backup, password_env: BULWARK_REDIS_CACHE_PASSWORD}
+ */
+import { PLUGIN_API_VERSION } from '../api.js';
+import type {
+  BankSection, DeleteContext, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource,
+  ResourceSchemas, RestoreContext, VerifyContext,
+} from '../api.js';
+import { bwkError } from '../../common/errors.js';
+import { PLUGIN_NAME, parseOptions } from './config.js';
+import type { InstanceConfig } from './config.js';
+import { RESOURCE_TYPE } from './meta.js';
+import { protectInstance } from './protect.js';
+import { RedisInstanceProtectable } from './protectable.js';
+import { restoreInstance, restoreTarget } from './restore.js';
+import { REDIS_INSTANCE_SCHEMAS } from './schemas.js';
+import { verifyInstance } from './verify.js';
+
+/** Removes every object of the section (a checkpoint being deleted, or a failed protect). */
+async function deleteSection(bank: BankSection): Promise<void> {
+  for (const name of await bank.list()) await bank.delete(name);
+}
+
+export class RedisInstanceProtection implements ProtectionPlugin {
+  constructor(private readonly instances: ReadonlyMap<string, InstanceConfig>) {}
+
+  supportedResourceTypes(): string[] {
+    return [RESOURCE_TYPE];
+  }
+
+  schemas(resourceType: string): ResourceSchemas {
+    if (resourceType !== RESOURCE_TYPE) {
+      throw bwkError('BWK_ERR_RESOURCE_TYPE_UNKNOWN', { type: resourceType, provider: `${PLUGIN_NAME} plugin`, supported: RESOURCE_TYPE });
+    }
+    return REDIS_INSTANCE_SCHEMAS;
+  }
+
+  getProtectOperation(_resource: Resource): Operation<ProtectContext> {
+    return {
+      main: (ctx) => protectInstance(ctx, this.instances),
+      revert: (ctx) => deleteSection(ctx.bank),
+    };
+  }
+
+  getRestoreOperation(_resource: Resource): Operation<RestoreContext> {
+    return { main: (ctx) => restoreInstance(ctx, this.instances) };
+  }
+
+  getVerifyOperation(_resource: Resource): Operation<VerifyContext> {
+    return { main: verifyInstance };
+  }
+
+  getDeleteOperation(_resource: Resource): Operation<DeleteContext> {
+    return { main: (ctx) => deleteSection(ctx.bank) };
+  }
+
+  /** Refuses a restore into an instance this provider does not configure, before anything runs. */
+  checkRestore(resource: Resource, parameters: Record<string, unknown>): void {
+    restoreTarget(parameters, resource.id, this.instances);
+  }
+}
+
+export const redisPlugin: PluginDefinition = {
+  apiVersion: PLUGIN_API_VERSION,
+  name: PLUGIN_NAME,
+  description: 'Protects the keys of a Redis database (every type, with TTLs) via SCAN and DUMP, and restores them with RESTORE.',
+  create(env) {
+    // Validated once here, so a bad provider file fails at start-up, not at the first checkpoint.
+    const instances = parseOptions(env.options, env.home, env.providerId);
+    return {
+      protection: new RedisInstanceProtection(instances),
+      protectables: [new RedisInstanceProtectable(instances)],
+    };
+  },
+};
+
+export default redisPlugin;

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { BulwarkConfig } from '../common/config.js';
+import type { Logger } from '../common/logging.js';
+import type { TokenVerifier } from '../api/auth.js';
+import { buildApi } from '../api/server.js';
+import type { OperationEvents } from '../protection-manager/events.js';
+import type { ProtectionService } from '../protection-manager/service.js';
+import type { TokenStore } from '../store/tokens.js';
+
+export const tokenVerifier = (tokens: TokenStore): TokenVerifier => ({
+  async verify(secret) {
+    const t = await tokens.findToken(secret);
+    return t ? { tokenId: t.id, projectId: t.project_id, role: t.role } : null;
+  },
+});
+
+/** Builds the API and listens on api.host:api.port (port 0: any free port; the bound URL is returned). */
+export async function listenApi(deps: { config: BulwarkConfig; service: ProtectionService; tokens: TokenStore; events: OperationEvents; logger: Logger; version: string }): Promise<{ app: FastifyInstance; url: string }> {
+  const app = await buildApi({
+    service: deps.service, tokens: tokenVerifier(deps.tokens), events: deps.events, logger: deps.logger,
+    bodyLimit: deps.config.api.body_limit_bytes, version: deps.version,
+  });
+  await app.listen({ host: deps.config.api.host, port: deps.config.api.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : deps.config.api.port;
+  const url = `http://${deps.config.api.host.includes(':') ? `[${deps.config.api.host}]` : deps.config.api.host}:${port}`;
+  deps.logger.info('API listening', { url });
+  return { app, url };
+}
