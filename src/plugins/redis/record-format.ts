@@ -153,7 +153,7 @@ export function displayKey(key: Buffer): string {
   let text: string;
   try {
     text = utf8Strict.decode(key);
-    if (/[\x00-\x1f\x7f]/.test(text)) throw new Error('control characters');
+    if ([...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new Error('control characters');
   } catch {
     text = [...key].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
   }
