@@ -35,6 +35,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
 
   await app.register(async (v1) => {
     v1.addHook('onRequest', authenticate(opts.tokens));
+    // Who the token is: lets clients (the CLI in --url mode) find their project.
+    v1.get('/v1/identity', { schema: { tags: ['identity'] } }, async (req) => ({ project_id: req.principal!.projectId, role: req.principal!.role }));
     catalogRoutes(v1, opts.service);
     operationRoutes(v1, opts.service, opts.events);
   });

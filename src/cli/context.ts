@@ -4,10 +4,22 @@ import { openBulwark, resolveHome } from '../app.js';
 import { bwkError } from '../common/errors.js';
 import { isUuid } from '../common/ids.js';
 import type { RequestContext } from '../protection-manager/request.js';
+import type { ProtectionService } from '../protection-manager/service.js';
+import { HttpProtectionService } from './http-service.js';
 import type { Output, OutputFormat } from './output.js';
 import { createOutput } from './output.js';
 
-export interface GlobalOptions { home?: string; output?: string }
+export interface GlobalOptions { home?: string; output?: string; url?: string }
+
+/** A command's view of Bulwark: embedded (an app in this process) or remote (a server's REST API). */
+export interface CliSession {
+  service: ProtectionService;
+  ctx: RequestContext;
+  /** Present when embedded: progress events, the engine, the catalog. */
+  app?: BulwarkApp;
+  /** Whether an operation outlives this CLI process (remote server, or the temporal engine). */
+  durable: boolean;
+}
 
 /** What every command gets: the output, and the app opened on demand (and closed after). */
 export class CliContext {
@@ -22,7 +34,30 @@ export class CliContext {
     }
   }
 
+  /** The server to talk to: --url or BULWARK_URL; undefined runs embedded. */
+  get url(): string | undefined {
+    return this.globals.url ?? process.env.BULWARK_URL ?? undefined;
+  }
+
+  /**
+   * Runs a command against the service: the REST API when a URL is set (token from BULWARK_TOKEN —
+   * never a flag, so it stays out of process listings), otherwise an embedded app.
+   */
+  async withService<T>(fn: (s: CliSession) => Promise<T>): Promise<T> {
+    const url = this.url;
+    if (url) {
+      const token = process.env.BULWARK_TOKEN;
+      if (!token) throw bwkError('BWK_ERR_UNAUTHORIZED');
+      const service = new HttpProtectionService(url, token);
+      const who = await service.identity();
+      return fn({ service, ctx: { projectId: who.project_id, admin: who.role === 'admin' }, durable: true });
+    }
+    return this.withApp((app, ctx) => fn({ service: app.manager, ctx, app, durable: app.engine.durable }));
+  }
+
+  /** Commands that only make sense on the machine that holds the data (serve, worker, token). */
   async withApp<T>(fn: (app: BulwarkApp, req: RequestContext) => Promise<T>, options: { runWorker?: boolean } = {}): Promise<T> {
+    if (this.url) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'this command runs where Bulwark\'s home is, not against --url/BULWARK_URL: unset it' });
     const app = await openBulwark(resolveHome(this.globals.home), options);
     try {
       return await fn(app, { projectId: app.config.project, admin: false });
@@ -46,11 +81,9 @@ export function parseJsonOption(name: string, text: string | undefined): Record<
 }
 
 /** Accepts a provider's UUID or its name (`fs-directory`): names are what people remember. */
-export function resolveProviderId(app: BulwarkApp, ref: string): string {
+export async function resolveProviderId(s: CliSession, ref: string): Promise<string> {
   if (isUuid(ref)) return ref;
-  const byName = app.providers.list().filter((p) => p.name === ref);
-  if (byName.length === 1) return byName[0]!.id;
-  return app.providers.get(ref).id; // throws BWK_ERR_PROVIDER_NOT_FOUND listing what exists
+  return (await s.service.showProvider(s.ctx, ref)).id; // by name; BWK_ERR_PROVIDER_NOT_FOUND lists what exists
 }
 
 export function readTextFile(path: string): string {

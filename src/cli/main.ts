@@ -15,13 +15,14 @@ export async function main(argv: string[]): Promise<void> {
     .description('Bulwark: protect, restore and verify data into checkpoints')
     .option('--home <dir>', 'Bulwark home (default: $BULWARK_HOME or ~/.bulwark)')
     .option('-o, --output <format>', 'table or json', 'table')
+    .option('--url <url>', 'talk to a Bulwark server (default: $BULWARK_URL; token from $BULWARK_TOKEN)')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
 
   let pending: Promise<void> | undefined;
   const run = (fn: (cli: CliContext) => Promise<void>) => () => {
     pending = (async () => {
-      const globals = program.opts<{ home?: string; output?: string }>();
+      const globals = program.opts<{ home?: string; output?: string; url?: string }>();
       let cli: CliContext;
       try {
         cli = new CliContext(globals);

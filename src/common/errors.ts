@@ -66,6 +66,7 @@ export const ERRORS = {
   BWK_ERR_TOOL_FAILED: spec(502, '{target}: {tool} failed ({status}): {stderr}'),
   BWK_ERR_TASK_TIMEOUT: spec(504, 'task {task} timed out after {timeout_ms} ms', true),
   BWK_ERR_AGENT_UNAVAILABLE: spec(503, 'no agent for node "{node}" picked up {task} within {timeout_ms} ms: start `bulwark agent --node {node}` on that node'),
+  BWK_ERR_SERVICE_UNAVAILABLE: spec(503, 'the Bulwark service at {url} cannot be reached: {reason}', true),
   BWK_ERR_ENGINE_UNAVAILABLE: spec(503, 'the {engine} engine cannot be reached at {address}: {reason}', true),
   BWK_ERR_RPC_UNAVAILABLE: spec(503, 'RPC transport {address} is unavailable: {reason}', true),
   BWK_ERR_RPC_TIMEOUT: spec(504, 'RPC call {method} on queue {queue} got no reply within {timeout_ms} ms: check that a server consumes {queue}; the call may still run, so retry with the same idempotency key'),

@@ -11,3 +11,12 @@ describe('docs/plugin-authoring.md', () => {
     expect(block![1]).to.equal(readFileSync(join(REPO_ROOT, 'examples', 'plugins', 'single-file.mjs'), 'utf8'));
   });
 });
+
+describe('README service walkthrough', () => {
+  it('shows exactly the script that test/e2e/service-walkthrough.test.ts runs', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const block = /<!-- walkthrough:begin -->\n```bash\n([\s\S]*?)```\n<!-- walkthrough:end -->/.exec(readme);
+    expect(block, 'walkthrough block').to.not.equal(null);
+    expect(block![1]).to.equal(readFileSync(join(REPO_ROOT, 'docs', 'examples', 'service-walkthrough.sh'), 'utf8'));
+  });
+});

@@ -23,7 +23,7 @@ async function serve(cli: CliContext, app: BulwarkApp, role: { role: 'worker' } 
   cli.out.note(`bulwark ${role.role} stopped`);
 }
 
-/** `worker`, `agent` and `operation` commands: the processes and controls of the temporal engine. */
+/** `worker` and `agent`: the processes of the temporal engine. */
 export function registerEngineCommands(program: Command, run: Run): void {
   program.command('worker').description('run a Temporal worker: operation workflows and their activities (engine: temporal)')
     .action(run((cli) => cli.withApp((app) => serve(cli, app, { role: 'worker' }), { runWorker: false })));
@@ -33,23 +33,4 @@ export function registerEngineCommands(program: Command, run: Run): void {
       if (!/^[A-Za-z0-9_.-]{1,64}$/.test(opts.node)) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: '--node must be 1-64 letters, digits, "_", "." or "-"' });
       await serve(cli, app, { role: 'agent', node: opts.node });
     }, { runWorker: false }))());
-
-  const operation = program.command('operation').description('follow or stop running operations');
-  operation.command('show <id>').description('an operation (checkpoint, restore or verification id) and its state')
-    .action((id: string) => run((cli) => cli.withApp(async (app, req) => {
-      cli.out.result(await app.manager.showOperation(req, id));
-    }))());
-  operation.command('wait <id>').description('wait until an operation ends; exits 1 if it ended error/fail')
-    .action((id: string) => run((cli) => cli.withApp(async (app, req) => {
-      const view = await app.manager.waitOperation(req, id);
-      cli.out.result(view);
-      if (view.status === 'error' || view.status === 'fail') cli.exitCode = 1;
-    }))());
-  operation.command('cancel <id>').description('cancel a running operation: it ends error/fail with reason cancelled')
-    .action((id: string) => run((cli) => cli.withApp(async (app, req) => {
-      requireTemporal(app, 'operation cancel');
-      await app.manager.showOperation(req, id); // 404 for what is not yours
-      await app.manager.cancel(id);
-      cli.out.result({ id, cancel_requested: true });
-    }))());
 }

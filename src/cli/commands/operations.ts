@@ -1,41 +1,60 @@
 import type { Command } from 'commander';
-import type { BulwarkApp } from '../../app.js';
 import type { CheckpointStatus } from '../../checkpoints/model.js';
-import type { OperationHandle } from '../../protection-manager/protection-manager.js';
-import type { OperationStatus } from '../../store/records.js';
 import { bwkError } from '../../common/errors.js';
-import type { CliContext } from '../context.js';
+import type { OperationView } from '../../protection-manager/protection-manager.js';
+import type { OperationStatus } from '../../store/records.js';
+import type { CliContext, CliSession } from '../context.js';
 import { parseDateOption, parseJsonOption, parseLimit, resolveProviderId } from '../context.js';
 import { showProgress } from '../progress.js';
 
 type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
 
+const FINAL = new Set(['available', 'error', 'deleted', 'success', 'fail']);
 const FAILED = new Set(['error', 'fail']);
 const CHECKPOINT_COLUMNS = ['id', 'status', 'protection_plan', 'provider_id', 'created_at'];
 const OPERATION_COLUMNS = ['id', 'checkpoint_id', 'status', 'created_at'];
 
+/** `BWK_ERR_X: message` (how records keep reasons) back into a code and a message. */
+function splitReason(reason: string | undefined): { code: string; message: string } {
+  const m = /^(BWK_ERR_[A-Z_]+): ([\s\S]*)$/.exec(reason ?? '');
+  return m ? { code: m[1]!, message: m[2]! } : { code: 'BWK_ERR_OPERATION_FAILED', message: reason ?? 'see the record' };
+}
+
+function reasonOf(view: OperationView): string | undefined {
+  const record = view.record as { extra_info?: { reason?: string }; resources_reason?: Record<string, string> };
+  return record.extra_info?.reason ?? Object.values(record.resources_reason ?? {})[0];
+}
+
+/** Polls an operation until its record reaches a final status (embedded: fast; remote: every 500 ms). */
+async function untilFinal(s: CliSession, id: string): Promise<OperationView> {
+  for (;;) {
+    const view = await s.service.showOperation(s.ctx, id);
+    if (FINAL.has(view.status)) return view;
+    await new Promise((r) => setTimeout(r, s.app ? 100 : 500));
+  }
+}
+
 /**
- * Waits for an operation with a progress bar on a terminal. Ctrl-C cancels it (it ends with reason
- * `cancelled`) rather than killing the process mid-write.
+ * Prints a started operation's record: at once with --no-wait, else when it ends (with a progress
+ * bar on a terminal when embedded). A failed end also goes to stderr as {code, message}, exit 1.
+ * Ctrl-C cancels the operation (it ends error/fail, reason cancelled) rather than abandoning it.
  */
-async function follow<T extends { id: string; status: string }>(cli: CliContext, app: BulwarkApp, kind: string, handle: OperationHandle<T>, wait = true): Promise<void> {
+async function follow(cli: CliContext, s: CliSession, kind: string, record: { id: string }, wait: boolean): Promise<void> {
   if (!wait) {
-    // The durable engine runs it without us: print the record as it is now and leave.
-    cli.out.result(await handle.started());
-    cli.out.note(`follow it with: bulwark operation wait ${handle.operationId}`);
+    cli.out.result(record);
+    cli.out.note(`follow it with: bulwark operation wait ${record.id}`);
     return;
   }
-  const stop = showProgress(app.events, handle.operationId);
-  const onSigint = () => { cli.out.note('\ncancelling...'); void app.manager.cancel(handle.operationId); };
+  const stop = s.app ? showProgress(s.app.events, record.id) : () => undefined;
+  const onSigint = () => { cli.out.note('\ncancelling...'); void s.service.cancelOperation(s.ctx, record.id).catch(() => undefined); };
   process.on('SIGINT', onSigint);
   try {
-    const { record, outcome } = await handle.done;
-    cli.out.result(record);
-    if (FAILED.has(record.status)) {
-      // The record is the result (stdout); why it failed goes to stderr, coded like any other failure.
+    const view = await untilFinal(s, record.id);
+    cli.out.result(view.record);
+    if (FAILED.has(view.status)) {
       cli.exitCode = 1;
-      const cause = outcome.error ?? { code: 'BWK_ERR_OPERATION_FAILED', message: 'see resources_reason' };
-      cli.out.error(Object.assign(new Error(`${kind} ${record.id} ended ${record.status}: ${cause.message}`), { code: cause.code }));
+      const cause = splitReason(reasonOf(view));
+      cli.out.error(Object.assign(new Error(`${kind} ${record.id} ended ${view.status}: ${cause.message}`), { code: cause.code }));
     }
   } finally {
     process.off('SIGINT', onSigint);
@@ -43,75 +62,10 @@ async function follow<T extends { id: string; status: string }>(cli: CliContext,
   }
 }
 
-export function registerOperationCommands(program: Command, run: Run): void {
-  const checkpoint = program.command('checkpoint').description('checkpoints: protected copies of a plan\'s resources');
-  checkpoint.command('create').description('protect a plan now and wait for the checkpoint').requiredOption('--plan <id>', 'plan id')
-    .option('--no-wait', 'return at once with the checkpoint `protecting` (temporal engine)')
-    .action((opts: { plan: string; wait: boolean }) => run((cli) => cli.withApp(async (app, req) => {
-      requireDurableForNoWait(app, opts.wait);
-      await follow(cli, app, 'checkpoint', await app.manager.protect(req, opts.plan), opts.wait);
-    }))());
-  checkpoint.command('list').description('list checkpoints, newest first')
-    .option('--plan <id>').option('--provider <id>').option('--status <status>').option('--since <time>').option('--until <time>')
-    .option('--limit <n>').option('--marker <id>', 'id of the last checkpoint of the previous page').option('--sort <dir>', 'desc (default) or asc')
-    .action((opts: Record<string, string | undefined>) => run((cli) => cli.withApp(async (app, req) => {
-      const limit = parseLimit(opts.limit);
-      const since = parseDateOption('--since', opts.since);
-      const until = parseDateOption('--until', opts.until);
-      if (opts.sort !== undefined && opts.sort !== 'asc' && opts.sort !== 'desc') throw Object.assign(new Error(`--sort must be asc or desc, not "${opts.sort}"`), { code: 'BWK_ERR_INVALID_INPUT' });
-      const list = await app.manager.listCheckpoints(req, {
-        ...(opts.plan ? { planId: opts.plan } : {}), ...(opts.provider ? { providerId: resolveProviderId(app, opts.provider) } : {}),
-        ...(opts.status ? { status: opts.status as CheckpointStatus } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}),
-        ...(limit ? { limit } : {}), ...(opts.marker ? { marker: opts.marker } : {}), ...(opts.sort ? { sort: opts.sort as 'asc' | 'desc' } : {}),
-      });
-      cli.out.result(cli.out.format === 'json' ? list : list.map((c) => ({ ...c, protection_plan: c.protection_plan.name })), CHECKPOINT_COLUMNS);
-    }))());
-  checkpoint.command('show <id>').description('show a checkpoint').action((id: string) => run((cli) => cli.withApp(async (app, req) => {
-    cli.out.result(await app.manager.showCheckpoint(req, id));
-  }))());
-  checkpoint.command('delete <id>').description('delete a checkpoint and its data').action((id: string) => run((cli) => cli.withApp(async (app, req) => {
-    await app.manager.deleteCheckpoint(req, id);
-    cli.out.result({ id, status: 'deleted' });
-  }))());
-
-  const restore = program.command('restore').description('restores of checkpoints');
-  restore.command('create').description('restore a checkpoint and wait').requiredOption('--checkpoint <id>')
-    .option('--parameters <json>', 'restore parameters, e.g. {"fs.directory": {"target_path": "/srv/restored"}}')
-    .option('--no-wait', 'return at once with the restore `in_progress` (temporal engine)')
-    .action((opts: { checkpoint: string; parameters?: string; wait: boolean }) => run((cli) => cli.withApp(async (app, req) => {
-      requireDurableForNoWait(app, opts.wait);
-      const parameters = parseJsonOption('--parameters', opts.parameters);
-      await follow(cli, app, 'restore', await app.manager.restore(req, { checkpoint_id: opts.checkpoint, ...(parameters ? { parameters } : {}) }), opts.wait);
-    }))());
-  restore.command('list').description('list restores').option('--status <s>').option('--checkpoint <id>').option('--limit <n>').option('--marker <id>')
-    .action((opts: Record<string, string | undefined>) => run((cli) => cli.withApp(async (app, req) => {
-      cli.out.result(await app.manager.listRestores(req, listQuery(opts)), OPERATION_COLUMNS);
-    }))());
-  restore.command('show <id>').description('show a restore').action((id: string) => run((cli) => cli.withApp(async (app, req) => {
-    cli.out.result(await app.manager.showRestore(req, id));
-  }))());
-
-  const verification = program.command('verification').description('verifications: read a checkpoint back and check every byte');
-  verification.command('create').description('verify a checkpoint and wait').requiredOption('--checkpoint <id>').option('--parameters <json>')
-    .option('--no-wait', 'return at once with the verification `in_progress` (temporal engine)')
-    .action((opts: { checkpoint: string; parameters?: string; wait: boolean }) => run((cli) => cli.withApp(async (app, req) => {
-      requireDurableForNoWait(app, opts.wait);
-      const parameters = parseJsonOption('--parameters', opts.parameters);
-      await follow(cli, app, 'verification', await app.manager.verify(req, { checkpoint_id: opts.checkpoint, ...(parameters ? { parameters } : {}) }), opts.wait);
-    }))());
-  verification.command('list').description('list verifications').option('--status <s>').option('--checkpoint <id>').option('--limit <n>').option('--marker <id>')
-    .action((opts: Record<string, string | undefined>) => run((cli) => cli.withApp(async (app, req) => {
-      cli.out.result(await app.manager.listVerifications(req, listQuery(opts)), OPERATION_COLUMNS);
-    }))());
-  verification.command('show <id>').description('show a verification').action((id: string) => run((cli) => cli.withApp(async (app, req) => {
-    cli.out.result(await app.manager.showVerification(req, id));
-  }))());
-}
-
 /** The local engine runs an operation inside the CLI process: leaving early would abandon it. */
-function requireDurableForNoWait(app: BulwarkApp, wait: boolean): void {
-  if (!wait && !app.engine.durable) {
-    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--no-wait needs the temporal engine: the ${app.engine.name} engine runs the operation inside this process, which must stay until it ends` });
+function requireDurableForNoWait(s: CliSession, wait: boolean): void {
+  if (!wait && !s.durable) {
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: '--no-wait needs an operation that outlives this command: the temporal engine, or a server (--url); the local engine runs it inside this process' });
   }
 }
 
@@ -121,4 +75,76 @@ function listQuery(opts: Record<string, string | undefined>) {
     ...(opts.status ? { status: opts.status as OperationStatus } : {}), ...(opts.checkpoint ? { checkpointId: opts.checkpoint } : {}),
     ...(limit ? { limit } : {}), ...(opts.marker ? { marker: opts.marker } : {}),
   };
+}
+
+export function registerOperationCommands(program: Command, run: Run): void {
+  const checkpoint = program.command('checkpoint').description('checkpoints: protected copies of a plan\'s resources');
+  checkpoint.command('create').description('protect a plan now and wait for the checkpoint').requiredOption('--plan <id>', 'plan id')
+    .option('--no-wait', 'return at once with the checkpoint `protecting` (temporal engine or --url)')
+    .action((opts: { plan: string; wait: boolean }) => run((cli) => cli.withService(async (s) => {
+      requireDurableForNoWait(s, opts.wait);
+      await follow(cli, s, 'checkpoint', await s.service.startProtect(s.ctx, { plan_id: opts.plan }), opts.wait);
+    }))());
+  checkpoint.command('list').description('list checkpoints, newest first')
+    .option('--plan <id>').option('--provider <id>').option('--status <status>').option('--since <time>').option('--until <time>')
+    .option('--limit <n>').option('--marker <id>', 'id of the last checkpoint of the previous page').option('--sort <dir>', 'desc (default) or asc')
+    .action((opts: Record<string, string | undefined>) => run((cli) => cli.withService(async (s) => {
+      const limit = parseLimit(opts.limit);
+      const since = parseDateOption('--since', opts.since);
+      const until = parseDateOption('--until', opts.until);
+      if (opts.sort !== undefined && opts.sort !== 'asc' && opts.sort !== 'desc') throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--sort must be asc or desc, not "${opts.sort}"` });
+      const list = await s.service.listCheckpoints(s.ctx, {
+        ...(opts.plan ? { planId: opts.plan } : {}), ...(opts.provider ? { providerId: await resolveProviderId(s, opts.provider) } : {}),
+        ...(opts.status ? { status: opts.status as CheckpointStatus } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}),
+        ...(limit ? { limit } : {}), ...(opts.marker ? { marker: opts.marker } : {}), ...(opts.sort ? { sort: opts.sort as 'asc' | 'desc' } : {}),
+      });
+      cli.out.result(cli.out.format === 'json' ? list : list.map((c) => ({ ...c, protection_plan: c.protection_plan.name })), CHECKPOINT_COLUMNS);
+    }))());
+  checkpoint.command('show <id>').description('show a checkpoint').action((id: string) => run((cli) => cli.withService(async (s) => {
+    cli.out.result(await s.service.showCheckpoint(s.ctx, id));
+  }))());
+  checkpoint.command('delete <id>').description('delete a checkpoint and its data').action((id: string) => run((cli) => cli.withService(async (s) => {
+    await s.service.deleteCheckpoint(s.ctx, id);
+    cli.out.result({ id, status: 'deleted' });
+  }))());
+
+  for (const [noun, kind] of [['restore', 'restore'], ['verification', 'verify']] as const) {
+    const group = program.command(noun).description(noun === 'restore' ? 'restores of checkpoints' : 'verifications: read a checkpoint back and check every byte');
+    group.command('create').description(`${noun === 'restore' ? 'restore' : 'verify'} a checkpoint and wait`).requiredOption('--checkpoint <id>')
+      .option('--parameters <json>', noun === 'restore' ? 'restore parameters, e.g. {"fs.directory": {"target_path": "/srv/restored"}}' : 'verification parameters')
+      .option('--no-wait', `return at once with the ${noun} \`in_progress\` (temporal engine or --url)`)
+      .action((opts: { checkpoint: string; parameters?: string; wait: boolean }) => run((cli) => cli.withService(async (s) => {
+        requireDurableForNoWait(s, opts.wait);
+        const parameters = parseJsonOption('--parameters', opts.parameters);
+        const input = { checkpoint_id: opts.checkpoint, ...(parameters ? { parameters } : {}) };
+        const record = kind === 'restore' ? await s.service.startRestore(s.ctx, input) : await s.service.startVerify(s.ctx, input);
+        await follow(cli, s, noun, record, opts.wait);
+      }))());
+    group.command('list').description(`list ${noun}s`).option('--status <s>').option('--checkpoint <id>').option('--limit <n>').option('--marker <id>')
+      .action((opts: Record<string, string | undefined>) => run((cli) => cli.withService(async (s) => {
+        const q = listQuery(opts);
+        cli.out.result(kind === 'restore' ? await s.service.listRestores(s.ctx, q) : await s.service.listVerifications(s.ctx, q), OPERATION_COLUMNS);
+      }))());
+    group.command('show <id>').description(`show a ${noun}`).action((id: string) => run((cli) => cli.withService(async (s) => {
+      cli.out.result(kind === 'restore' ? await s.service.showRestore(s.ctx, id) : await s.service.showVerification(s.ctx, id));
+    }))());
+  }
+
+  const operation = program.command('operation').description('follow or stop running operations');
+  operation.command('show <id>').description('an operation (checkpoint, restore or verification id) and its state')
+    .action((id: string) => run((cli) => cli.withService(async (s) => {
+      cli.out.result(await s.service.showOperation(s.ctx, id));
+    }))());
+  operation.command('wait <id>').description('wait until an operation ends; exits 1 if it ended error/fail')
+    .action((id: string) => run((cli) => cli.withService(async (s) => {
+      const view = await untilFinal(s, id);
+      cli.out.result(view);
+      if (FAILED.has(view.status)) cli.exitCode = 1;
+    }))());
+  operation.command('cancel <id>').description('cancel a running operation: it ends error/fail with reason cancelled')
+    .action((id: string) => run((cli) => cli.withService(async (s) => {
+      if (!s.durable) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'with the local engine an operation runs inside the command that started it: interrupt that command (Ctrl-C)' });
+      await s.service.cancelOperation(s.ctx, id);
+      cli.out.result({ id, cancel_requested: true });
+    }))());
 }

@@ -1,0 +1,117 @@
+import type { CheckpointQuery } from '../checkpoints/collection.js';
+import type { CheckpointRecord } from '../checkpoints/model.js';
+import { bwkError, fromErrorJSON } from '../common/errors.js';
+import type { ErrorJSON } from '../common/errors.js';
+import type { PlanInput, PlanUpdate } from '../protection-manager/plans.js';
+import type { ProtectableInstance } from '../protection-manager/protectables.js';
+import type { OperationView, RestoreInput, VerifyInput } from '../protection-manager/protection-manager.js';
+import type { RequestContext } from '../protection-manager/request.js';
+import type { ProtectionService, ProviderView } from '../protection-manager/service.js';
+import type { ListOperationsQuery, ListPlansQuery } from '../store/port.js';
+import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/records.js';
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/**
+ * The ProtectionService over the REST API (`--url` / BULWARK_URL): the CLI's commands run unchanged
+ * against a server, with its token's project. Errors come back as the server's `{code, message}`.
+ */
+export class HttpProtectionService implements ProtectionService {
+  constructor(private readonly base: string, private readonly token: string) {}
+
+  /** The token's project and role, from the server. */
+  async identity(): Promise<{ project_id: string; role: 'admin' | 'member' }> {
+    return this.request('GET', '/v1/identity') as Promise<{ project_id: string; role: 'admin' | 'member' }>;
+  }
+
+  private async request(method: Method, path: string, body?: unknown): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.base), {
+        method, headers: { 'x-auth-token': this.token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(120_000),
+      });
+    } catch (err) {
+      throw bwkError('BWK_ERR_SERVICE_UNAVAILABLE', { url: this.base, reason: (err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message });
+    }
+    const text = await res.text();
+    const json = text ? JSON.parse(text) as unknown : undefined;
+    if (!res.ok) throw fromErrorJSON((json as ErrorJSON | undefined) ?? { code: 'BWK_ERR_INTERNAL', message: `HTTP ${res.status}` });
+    return json;
+  }
+
+  private p(ctx: RequestContext, rest: string, query: Record<string, unknown> = {}): string {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries({ ...query, ...(ctx.allProjects ? { all_tenants: 1 } : {}) }) as Array<[string, unknown]>) {
+      if (v !== undefined) qs.set(k, v instanceof Date ? v.toISOString() : String(v));
+    }
+    const s = qs.toString();
+    return `/v1/${encodeURIComponent(ctx.projectId)}${rest}${s ? `?${s}` : ''}`;
+  }
+
+  private page(q: { limit?: number; marker?: string; sort?: 'asc' | 'desc' } = {}) {
+    return { limit: q.limit, marker: q.marker, sort: q.sort ? `created_at:${q.sort}` : undefined };
+  }
+
+  async listProviders(ctx: RequestContext): Promise<ProviderView[]> { return ((await this.request('GET', this.p(ctx, '/providers'))) as { providers: ProviderView[] }).providers; }
+  async showProvider(ctx: RequestContext, id: string): Promise<ProviderView> { return ((await this.request('GET', this.p(ctx, `/providers/${encodeURIComponent(id)}`))) as { provider: ProviderView }).provider; }
+  async protectableTypes(ctx: RequestContext): Promise<string[]> { return ((await this.request('GET', this.p(ctx, '/protectables'))) as { protectable_type: string[] }).protectable_type; }
+  async showProtectableType(ctx: RequestContext, type: string) { return ((await this.request('GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}`))) as { protectable_type: { name: string; dependent_types: string[] } }).protectable_type; }
+  async listProtectableInstances(ctx: RequestContext, type: string, parameters: unknown): Promise<ProtectableInstance[]> {
+    return ((await this.request('GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}/instances`, { parameters: JSON.stringify(parameters ?? {}) }))) as { instances: ProtectableInstance[] }).instances;
+  }
+  async showProtectableInstance(ctx: RequestContext, type: string, id: string): Promise<ProtectableInstance> {
+    return ((await this.request('GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}/instances/${encodeURIComponent(id)}`))) as { instance: ProtectableInstance }).instance;
+  }
+
+  async createPlan(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> { return ((await this.request('POST', this.p(ctx, '/plans'), { plan: input })) as { plan: PlanRecord }).plan; }
+  async listPlans(ctx: RequestContext, q: Omit<ListPlansQuery, 'projectId'> = {}): Promise<PlanRecord[]> { return ((await this.request('GET', this.p(ctx, '/plans', this.page(q)))) as { plans: PlanRecord[] }).plans; }
+  async showPlan(ctx: RequestContext, id: string): Promise<PlanRecord> { return ((await this.request('GET', this.p(ctx, `/plans/${id}`))) as { plan: PlanRecord }).plan; }
+  async updatePlan(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> { return ((await this.request('PUT', this.p(ctx, `/plans/${id}`), { plan: patch })) as { plan: PlanRecord }).plan; }
+  async deletePlan(ctx: RequestContext, id: string): Promise<void> { await this.request('DELETE', this.p(ctx, `/plans/${id}`)); }
+
+  async startProtect(ctx: RequestContext, input: { plan_id: string; provider_id?: string }): Promise<CheckpointRecord> {
+    const provider = input.provider_id ?? (await this.showPlan(ctx, input.plan_id)).provider_id;
+    return ((await this.request('POST', this.p(ctx, `/providers/${provider}/checkpoints`), { checkpoint: { plan_id: input.plan_id } })) as { checkpoint: CheckpointRecord }).checkpoint;
+  }
+
+  async listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]> {
+    const providers = q.providerId ? [q.providerId] : q.planId ? [(await this.showPlan(ctx, q.planId)).provider_id] : (await this.listProviders(ctx)).map((p) => p.id);
+    const query = { ...this.page(q), plan_id: q.planId, status: q.status, start_date: q.since, end_date: q.until };
+    const lists = await Promise.all(providers.map(async (p) => ((await this.request('GET', this.p(ctx, `/providers/${p}/checkpoints`, query))) as { checkpoints: CheckpointRecord[] }).checkpoints));
+    // Several providers: one list, in the requested order (each provider already paged by the same marker and limit).
+    const sign = q.sort === 'asc' ? 1 : -1;
+    const merged = lists.flat().sort((a, b) => sign * (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1));
+    return q.limit !== undefined ? merged.slice(0, q.limit) : merged;
+  }
+
+  /** Finds which provider holds a checkpoint: the API addresses checkpoints under their provider. */
+  private async providerOf(ctx: RequestContext, id: string, providerId?: string): Promise<string> {
+    if (providerId) return providerId;
+    return (await this.showOperation(ctx, id)).record.provider_id;
+  }
+
+  async showCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<CheckpointRecord> {
+    const provider = await this.providerOf(ctx, id, providerId);
+    return ((await this.request('GET', this.p(ctx, `/providers/${provider}/checkpoints/${id}`))) as { checkpoint: CheckpointRecord }).checkpoint;
+  }
+
+  async deleteCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<void> {
+    await this.request('DELETE', this.p(ctx, `/providers/${await this.providerOf(ctx, id, providerId)}/checkpoints/${id}`));
+  }
+
+  async startRestore(ctx: RequestContext, input: RestoreInput): Promise<RestoreRecord> { return ((await this.request('POST', this.p(ctx, '/restores'), { restore: input })) as { restore: RestoreRecord }).restore; }
+  async listRestores(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<RestoreRecord[]> {
+    return ((await this.request('GET', this.p(ctx, '/restores', { ...this.page(q), status: q.status, checkpoint_id: q.checkpointId }))) as { restores: RestoreRecord[] }).restores;
+  }
+  async showRestore(ctx: RequestContext, id: string): Promise<RestoreRecord> { return ((await this.request('GET', this.p(ctx, `/restores/${id}`))) as { restore: RestoreRecord }).restore; }
+
+  async startVerify(ctx: RequestContext, input: VerifyInput): Promise<VerificationRecord> { return ((await this.request('POST', this.p(ctx, '/verifications'), { verification: input })) as { verification: VerificationRecord }).verification; }
+  async listVerifications(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<VerificationRecord[]> {
+    return ((await this.request('GET', this.p(ctx, '/verifications', { ...this.page(q), status: q.status, checkpoint_id: q.checkpointId }))) as { verifications: VerificationRecord[] }).verifications;
+  }
+  async showVerification(ctx: RequestContext, id: string): Promise<VerificationRecord> { return ((await this.request('GET', this.p(ctx, `/verifications/${id}`))) as { verification: VerificationRecord }).verification; }
+
+  async showOperation(ctx: RequestContext, id: string): Promise<OperationView> { return ((await this.request('GET', this.p(ctx, `/operations/${id}`))) as { operation: OperationView }).operation; }
+  async cancelOperation(ctx: RequestContext, id: string): Promise<void> { await this.request('POST', this.p(ctx, `/operations/${id}/cancel`)); }
+}
