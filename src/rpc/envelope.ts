@@ -1,0 +1,81 @@
+import { bwkError, fromErrorJSON, isErrorJSON, toErrorJSON, type ErrorJSON } from '../common/errors.js';
+import type { RpcHandler } from './port.js';
+
+/**
+ * The wire format both adapters use, so the in-process transport round-trips through exactly the JSON the
+ * AMQP one sends: a request `{method, params, meta}` and a reply `{ok, result}` or `{ok:false, error}`.
+ */
+export interface RpcRequest {
+  method: string;
+  params: unknown;
+  meta: { idempotencyKey?: string };
+}
+
+export type RpcReply = { ok: true; result?: unknown } | { ok: false; error: ErrorJSON };
+
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+export const DEFAULT_PREFETCH = 10;
+export const EVENTS_EXCHANGE = 'bulwark.events';
+
+/** Serializes a request; non-JSON params (cycles, BigInt) are the caller's mistake, reported before sending. */
+export function encodeRequest(method: string, params: unknown, idempotencyKey: string | undefined): string {
+  if (typeof method !== 'string' || method === '') throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC method must be a non-empty string' });
+  try {
+    return JSON.stringify({ method, params, meta: idempotencyKey === undefined ? {} : { idempotencyKey } });
+  } catch (err) {
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `RPC params for ${method} cannot be sent as JSON: ${(err as Error).message}` });
+  }
+}
+
+/** Parses a request a server received; anything malformed is answered with BWK_ERR_INVALID_INPUT, not retried. */
+export function decodeRequest(text: string): RpcRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC request is not JSON' });
+  }
+  const v = value as Partial<RpcRequest> | null;
+  if (typeof v !== 'object' || v === null || typeof v.method !== 'string' || typeof v.meta !== 'object' || v.meta === null) {
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC request must be {method, params, meta}' });
+  }
+  const key = v.meta.idempotencyKey;
+  if (key !== undefined && typeof key !== 'string') throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC idempotencyKey must be a string' });
+  return { method: v.method, params: v.params, meta: key === undefined ? {} : { idempotencyKey: key } };
+}
+
+/** Runs `handler` and captures its outcome as a reply; never rejects, so a handler bug cannot crash a server. */
+export async function invokeHandler(handler: RpcHandler, request: RpcRequest): Promise<RpcReply> {
+  try {
+    const result = await handler(request.method, request.params, { ...request.meta });
+    const text = JSON.stringify(result);
+    return text === undefined ? { ok: true } : { ok: true, result: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { ok: false, error: toErrorJSON(err) };
+  }
+}
+
+export const errorReply = (err: unknown): RpcReply => ({ ok: false, error: toErrorJSON(err) });
+
+export function encodeReply(reply: RpcReply): string {
+  return JSON.stringify(reply);
+}
+
+/** The caller's side of a reply: the result, or the handler's error rebuilt so `code` survives. */
+export function settleReply(text: string): unknown {
+  let reply: unknown;
+  try {
+    reply = JSON.parse(text);
+  } catch {
+    throw bwkError('BWK_ERR_INTERNAL', { reason: 'RPC reply is not JSON' });
+  }
+  const r = reply as Partial<{ ok: boolean; result: unknown; error: unknown }> | null;
+  if (r?.ok === true) return r.result;
+  if (r?.ok === false && isErrorJSON(r.error)) throw fromErrorJSON(r.error);
+  throw bwkError('BWK_ERR_INTERNAL', { reason: 'RPC reply must be {ok, result} or {ok: false, error}' });
+}
+
+/** Event payloads are copied through JSON like everything else; undefined travels as null. */
+export function encodeEvent(event: unknown): string {
+  return JSON.stringify(event) ?? 'null';
+}

@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import amqp from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import { silentLogger } from '../../src/common/logging.js';
+import { AmqpTransport } from '../../src/rpc/amqp.js';
+import { createTransport } from '../../src/rpc/factory.js';
+import { InProcessTransport } from '../../src/rpc/in-process.js';
+import { amqpUrl, requireService } from '../helpers/services.js';
+import { rejectsWith } from './bank.contract.js';
+import { describeRpcContract } from './rpc.contract.js';
+
+const uniqueQueue = (label: string): string => `test-rpc-${label}-${randomUUID()}`;
+
+describeRpcContract('InProcessTransport', async () => {
+  const transport = new InProcessTransport();
+  return { server: transport, client: transport, queue: uniqueQueue, cleanup: () => transport.close() };
+});
+
+describe('AMQP contract prerequisites', function () {
+  it('has a RabbitMQ to run against', function () { requireService(this, 'RabbitMQ', amqpUrl()); });
+});
+
+describeRpcContract('AmqpTransport', async () => {
+  // Two connections, as a caller process and a server process would have.
+  const server = await AmqpTransport.connect(amqpUrl(), silentLogger, { connectionName: 'bulwark-test-server' });
+  const client = await AmqpTransport.connect(amqpUrl(), silentLogger, { connectionName: 'bulwark-test-client' });
+  const queues: string[] = [];
+  return {
+    server,
+    client,
+    queue: (label) => { const q = uniqueQueue(label); queues.push(q); return q; },
+    async cleanup() {
+      await client.close();
+      await server.close();
+      // Request queues are durable: remove this test's ones from the shared broker.
+      const conn = await amqp.connect(amqpUrl());
+      try {
+        const ch = await conn.createChannel();
+        for (const q of queues) await ch.deleteQueue(q);
+      } finally {
+        await conn.close();
+      }
+    },
+  };
+});
+
+describe('createTransport', () => {
+  it('builds in-process and AMQP transports and refuses unknown types or bad URLs', async () => {
+    const local = await createTransport({ type: 'in-process' }, silentLogger);
+    expect(local).to.be.instanceOf(InProcessTransport);
+    await local.close();
+    const remote = await createTransport({ type: 'amqp', url: amqpUrl() }, silentLogger);
+    expect(remote).to.be.instanceOf(AmqpTransport);
+    await remote.close();
+    const err = await rejectsWith(createTransport({ type: 'zeromq' } as never, silentLogger), 'BWK_ERR_INVALID_INPUT');
+    expect(err.message).to.contain('zeromq').and.to.contain('in-process, amqp');
+    await rejectsWith(createTransport({ type: 'amqp', url: 'http://x' }, silentLogger), 'BWK_ERR_INVALID_INPUT');
+  });
+});
