@@ -1,9 +1,10 @@
 import type { PluginDefinition } from './api.js';
 import { fsDirectoryPlugin } from './fs/index.js';
 import { noopPlugin } from './noop/index.js';
+import { postgresPlugin } from './postgres/index.js';
 import { redisPlugin } from './redis/index.js';
 
 /** Plugins shipped with Bulwark, by the name provider files use. */
 export const BUILTIN_PLUGINS: ReadonlyMap<string, PluginDefinition> = new Map(
-  [fsDirectoryPlugin, noopPlugin, redisPlugin].map((p) => [p.name, p]),
+  [fsDirectoryPlugin, noopPlugin, redisPlugin, postgresPlugin].map((p) => [p.name, p]),
 );

@@ -1,0 +1,68 @@
+/**
+ * `meta.json` of a dump stored in a bank section: written only after the dump tool exited 0 and the
+ * dump object was stored whole, so its presence is what marks a complete dump. It records the dump's
+ * size and SHA-256, which restore and verify check before trusting a byte of it.
+ */
+import type { BankSection } from '../api.js';
+import { bwkError, isBulwarkError } from '../../common/errors.js';
+
+export const META_OBJECT = 'meta.json';
+export const DUMP_META_FORMAT = 'bulwark.db-dump';
+export const DUMP_META_VERSION = 1;
+
+export interface DumpMeta {
+  format: typeof DUMP_META_FORMAT;
+  version: number;
+  /** Name of the dump object in the section. */
+  object: string;
+  size: number;
+  sha256: string;
+  /** The tool that wrote it, and its `--version` line. */
+  tool: string;
+  tool_version: string;
+  created_at: string;
+  /** Plugin-specific facts (server, database, encoding...). */
+  source: Record<string, unknown>;
+}
+
+/** BWK_ERR_DATA_CORRUPT naming the resource. */
+export function corrupt(label: string, reason: string): Error {
+  return bwkError('BWK_ERR_DATA_CORRUPT', { resource: label, reason });
+}
+
+const isHex64 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+
+/** Reads and checks `meta.json`; a missing or malformed one means the dump is unusable. */
+export async function loadDumpMeta(bank: BankSection, label: string, metaObject = META_OBJECT): Promise<DumpMeta> {
+  let raw: Buffer;
+  try {
+    raw = await bank.get(metaObject);
+  } catch (err) {
+    if (isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) throw corrupt(label, `${metaObject} is missing: the dump never completed`);
+    throw err;
+  }
+  let meta: Partial<DumpMeta>;
+  try {
+    meta = JSON.parse(raw.toString('utf8')) as Partial<DumpMeta>;
+  } catch {
+    throw corrupt(label, `${metaObject} is not valid JSON`);
+  }
+  if (meta === null || typeof meta !== 'object' || meta.format !== DUMP_META_FORMAT || meta.version !== DUMP_META_VERSION) {
+    throw corrupt(label, `${metaObject} is not a ${DUMP_META_FORMAT} v${DUMP_META_VERSION} record`);
+  }
+  if (typeof meta.object !== 'string' || meta.object === '' || !Number.isSafeInteger(meta.size) || (meta.size ?? -1) < 0 || !isHex64(meta.sha256)) {
+    throw corrupt(label, `${metaObject} lacks a valid object name, size or SHA-256`);
+  }
+  return meta as DumpMeta;
+}
+
+/**
+ * meta.json sits beside the dump; the checkpoint's saved info (written by protect, kept apart) must
+ * agree with it, so rewriting both the dump and its meta.json does not go unnoticed.
+ */
+export function checkSavedInfo(label: string, meta: DumpMeta, savedInfo: Record<string, unknown> | null): void {
+  if (savedInfo === null) return;
+  if (savedInfo.sha256 !== meta.sha256 || savedInfo.size !== meta.size) {
+    throw corrupt(label, 'meta.json does not match the size and SHA-256 saved with the checkpoint');
+  }
+}
