@@ -3,6 +3,7 @@ import { registerCatalogCommands } from './commands/catalog.js';
 import { registerOperationCommands } from './commands/operations.js';
 import { registerEngineCommands } from './commands/engine.js';
 import { registerServiceCommands } from './commands/service.js';
+import { registerDistributedCommands } from './commands/distributed.js';
 import { CliContext } from './context.js';
 import { createOutput } from './output.js';
 
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<void> {
   registerOperationCommands(program, run);
   registerEngineCommands(program, run);
   registerServiceCommands(program, run);
+  registerDistributedCommands(program, run);
 
   try {
     await program.parseAsync(argv);

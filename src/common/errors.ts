@@ -72,6 +72,7 @@ export const ERRORS = {
   BWK_ERR_RPC_TIMEOUT: spec(504, 'RPC call {method} on queue {queue} got no reply within {timeout_ms} ms: check that a server consumes {queue}; the call may still run, so retry with the same idempotency key'),
   BWK_ERR_RPC_METHOD_UNKNOWN: spec(400, 'RPC method "{method}" is not served on queue {queue} (known: {known})'),
   BWK_ERR_OPERATION_NOT_FOUND: spec(404, 'operation {id} not found (give a checkpoint, restore or verification id)'),
+  BWK_ERR_OPERATION_EXISTS: spec(409, 'operation {id} already ran or is running: it is not started again'),
   BWK_ERR_OPERATION_CANCELLED: spec(409, 'operation {id} was cancelled'),
   BWK_ERR_OPERATION_ABANDONED: spec(500, 'operation {id} was abandoned: its process stopped and its lease expired at {expired_at}'),
   BWK_ERR_OPERATION_FAILED: spec(500, '{kind} {id} ended {status}: {reason}'),

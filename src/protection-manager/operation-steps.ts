@@ -1,4 +1,4 @@
-import { bwkError, reasonOf, toBulwarkError } from '../common/errors.js';
+import { bwkError, isBulwarkError, reasonOf, toBulwarkError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
 import type { Lease } from '../bank/port.js';
 import { operationLeaseOwner } from '../bank/layout.js';
@@ -95,6 +95,11 @@ export class OperationSteps {
       const nodes = Object.fromEntries(state.graph.nodes.filter((n) => n.node !== undefined).map((n) => [n.ref, n.node!]));
       return { flow, lease, nodes };
     } catch (err) {
+      if (isBulwarkError(err, 'BWK_ERR_OPERATION_EXISTS')) {
+        // Not ours to record: the first run of this operation id owns its records.
+        await provider.bank.releaseLease(lease).catch(() => undefined);
+        throw err;
+      }
       await this.finish(req, { status: 'failed', failed: [], skipped: [], error: err }, lease);
       throw err;
     }
@@ -105,6 +110,8 @@ export class OperationSteps {
     if (req.kind === 'protect') {
       const plan = await this.deps.store.getPlan(req.projectId, req.planId ?? '');
       if (!plan) throw bwkError('BWK_ERR_PLAN_NOT_FOUND', { id: req.planId ?? '' });
+      // With the lease held, an existing record means this operation id already ran: never run it twice.
+      if (await checkpoints.get(req.checkpointId, null)) throw bwkError('BWK_ERR_OPERATION_EXISTS', { id: req.operationId });
       const now = new Date().toISOString();
       await checkpoints.create({
         id: req.checkpointId, project_id: req.projectId, provider_id: provider.id, status: 'protecting',

@@ -22,7 +22,7 @@ import type { RequestContext } from './request.js';
 import { visibleProject } from './request.js';
 import { listAcrossBanks } from './checkpoint-listing.js';
 import type { ProtectionService, ProviderView } from './service.js';
-import { isUuid } from '../common/ids.js';
+import { assertUuid, isUuid } from '../common/ids.js';
 
 export interface ProtectionManagerDeps {
   config: BulwarkConfig;
@@ -46,8 +46,9 @@ export interface OperationHandle<T> {
   readonly done: Promise<{ record: T; outcome: OperationOutcome }>;
 }
 
-export interface RestoreInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown>; restore_target?: string | null }
-export interface VerifyInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown> }
+/** `operation_id` (a UUID chosen by the caller) makes the request idempotent: a repeat returns the first. */
+export interface RestoreInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown>; restore_target?: string | null; operation_id?: string }
+export interface VerifyInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown>; operation_id?: string }
 
 /**
  * The protection service: every adapter (CLI, REST, RPC) builds a request and calls one method
@@ -89,8 +90,8 @@ export class ProtectionManager implements ProtectionService {
   listProtectableInstances(ctx: RequestContext, type: string, parameters: unknown) { return this.protectables.instances(ctx, type, parameters); }
   showProtectableInstance(ctx: RequestContext, type: string, id: string) { return this.protectables.instance(ctx, type, id); }
 
-  async startProtect(ctx: RequestContext, input: { plan_id: string; provider_id?: string }): Promise<CheckpointRecord> {
-    const handle = await this.protect(ctx, input.plan_id);
+  async startProtect(ctx: RequestContext, input: { plan_id: string; provider_id?: string; operation_id?: string }): Promise<CheckpointRecord> {
+    const handle = await this.protect(ctx, input.plan_id, input.operation_id);
     return handle.started();
   }
 
@@ -114,10 +115,14 @@ export class ProtectionManager implements ProtectionService {
   deletePlan(ctx: RequestContext, id: string): Promise<void> { return this.plans.delete(ctx, id); }
 
   /** Starts a protect of a plan: a new checkpoint, `protecting` until the operation ends. */
-  async protect(ctx: RequestContext, planId: string): Promise<OperationHandle<CheckpointRecord>> {
+  async protect(ctx: RequestContext, planId: string, operationId?: string): Promise<OperationHandle<CheckpointRecord>> {
     const plan = await this.plans.get(ctx, planId);
     const provider = this.deps.providers.get(plan.provider_id);
-    const id = newId();
+    const id = operationId === undefined ? newId() : assertUuid('operation', operationId);
+    // A repeated request (an RPC redelivery) finds its operation instead of starting another.
+    if (operationId !== undefined && await new CheckpointCollection(provider.bank).get(id, null)) {
+      return this.handle(id, () => new CheckpointCollection(provider.bank).mustGet(id, null));
+    }
     await this.deps.engine.start({ operationId: id, kind: 'protect', projectId: plan.project_id, providerId: provider.id, checkpointId: id, planId: plan.id });
     return this.handle(id, () => new CheckpointCollection(provider.bank).mustGet(id, null));
   }
@@ -142,6 +147,9 @@ export class ProtectionManager implements ProtectionService {
   }
 
   async restore(ctx: RequestContext, input: RestoreInput): Promise<OperationHandle<RestoreRecord>> {
+    if (input.operation_id !== undefined && await this.deps.store.getRestore(null, assertUuid('operation', input.operation_id))) {
+      return this.handle(input.operation_id, () => this.showRestore(ctx, input.operation_id!));
+    }
     const { record: checkpoint, provider } = await this.readableCheckpoint(ctx, input.checkpoint_id, input.provider_id, 'restore');
     const parameters = input.parameters ?? {};
     const resources = graphResources(checkpoint);
@@ -153,7 +161,7 @@ export class ProtectionManager implements ProtectionService {
     }
     const now = nowIso();
     const record = await this.deps.store.createRestore({
-      id: newId(), project_id: checkpoint.project_id, provider_id: provider.id, checkpoint_id: checkpoint.id, restore_target: input.restore_target ?? null,
+      id: input.operation_id ?? newId(), project_id: checkpoint.project_id, provider_id: provider.id, checkpoint_id: checkpoint.id, restore_target: input.restore_target ?? null,
       parameters, status: 'in_progress', resources_status: Object.fromEntries(resources.map((r) => [`${r.type}#${r.id}`, 'in_progress'])), resources_reason: {}, created_at: now, updated_at: now,
     });
     await this.deps.engine.start({ operationId: record.id, kind: 'restore', projectId: record.project_id, providerId: provider.id, checkpointId: checkpoint.id, recordId: record.id });
@@ -171,13 +179,16 @@ export class ProtectionManager implements ProtectionService {
   }
 
   async verify(ctx: RequestContext, input: VerifyInput): Promise<OperationHandle<VerificationRecord>> {
+    if (input.operation_id !== undefined && await this.deps.store.getVerification(null, assertUuid('operation', input.operation_id))) {
+      return this.handle(input.operation_id, () => this.showVerification(ctx, input.operation_id!));
+    }
     const { record: checkpoint, provider } = await this.readableCheckpoint(ctx, input.checkpoint_id, input.provider_id, 'verify');
     const parameters = input.parameters ?? {};
     const resources = graphResources(checkpoint);
     validateParameters('verify', provider, resources, parameters);
     const now = nowIso();
     const record = await this.deps.store.createVerification({
-      id: newId(), project_id: checkpoint.project_id, provider_id: provider.id, checkpoint_id: checkpoint.id, parameters, status: 'in_progress',
+      id: input.operation_id ?? newId(), project_id: checkpoint.project_id, provider_id: provider.id, checkpoint_id: checkpoint.id, parameters, status: 'in_progress',
       resources_status: Object.fromEntries(resources.map((r) => [`${r.type}#${r.id}`, 'in_progress'])), resources_reason: {}, created_at: now, updated_at: now,
     });
     await this.deps.engine.start({ operationId: record.id, kind: 'verify', projectId: record.project_id, providerId: provider.id, checkpointId: checkpoint.id, recordId: record.id });

@@ -43,7 +43,7 @@ export interface ProtectionService {
   deletePlan(ctx: RequestContext, id: string): Promise<void>;
 
   /** Starts protecting a plan; returns the new checkpoint (`protecting`). */
-  startProtect(ctx: RequestContext, input: { plan_id: string; provider_id?: string; idempotency_key?: string }): Promise<CheckpointRecord>;
+  startProtect(ctx: RequestContext, input: { plan_id: string; provider_id?: string; operation_id?: string }): Promise<CheckpointRecord>;
   listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]>;
   showCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<CheckpointRecord>;
   /** Deletes a checkpoint and its data; BWK_ERR_CHECKPOINT_IN_USE (409) while a restore reads it. */
