@@ -44,7 +44,7 @@ export const BUILTIN_PROVIDER_DIR = new URL('../../../config/providers/', import
 export class ProviderRegistry {
   private constructor(
     readonly providers: ReadonlyMap<string, Provider>,
-    /** Every protectable type any provider brings (first provider wins), for discovery. */
+    /** Every protectable type any provider brings (the last loaded wins: home providers over built-ins), for discovery. */
     readonly protectables: ReadonlyMap<string, ProtectablePlugin>,
     private readonly banks: BankPlugin[],
   ) {}
@@ -62,7 +62,9 @@ export class ProviderRegistry {
           throw bwkError('BWK_ERR_PROVIDER_INVALID', { file: provider.file, line: 1, reason: `id ${provider.id} is already used by ${clash.file}` });
         }
         providers.set(provider.id, provider);
-        for (const [type, p] of provider.protectables) if (!protectables.has(type)) protectables.set(type, p);
+        // Discovery of a type uses the last provider that brings it: <home>/providers load after the
+        // built-ins, so an operator's provider (its servers, its instances) wins over the defaults.
+        for (const [type, p] of provider.protectables) protectables.set(type, p);
       }
     }
     return new ProviderRegistry(providers, protectables, [...banks.values()]);
