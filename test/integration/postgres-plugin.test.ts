@@ -67,15 +67,11 @@ describe('postgres plugin: round trip, conflicts, verify (real PostgreSQL)', fun
     const listed = await provider.protectables.get('postgres.database')!.listResources({ projectId: 'default', parameters: { server: 'main' } });
     expect(listed.map((r) => r.id)).to.include(`main/${source}`);
     expect(listed.map((r) => r.id).filter((id) => /^main\/template[01]$/.test(id))).to.deep.equal([]);
-    // The registry serves each type from the first provider that brings it (the built-in one, server
-    // `local`), so discovery through the manager needs the test server to be the built-in's.
-    const url = new URL(pgUrl());
-    if (url.hostname === '127.0.0.1' && (url.port || '5432') === '5432' && !url.password) {
-      const instances = await app.manager.protectables.instances(ctx, 'postgres.database', { server: 'local' });
-      expect(instances.map((r) => r.id)).to.include(`local/${source}`);
-      const server = await app.manager.protectables.instance(ctx, 'postgres.server', 'local');
-      expect(server.dependent_resources.map((r) => r.id)).to.include(`local/${source}`);
-    }
+    // Discovery through the manager reaches the operator's provider (server `main`), not the built-in one.
+    const instances = await app.manager.protectables.instances(ctx, 'postgres.database', { server: 'main' });
+    expect(instances.map((r) => r.id)).to.include(`main/${source}`);
+    const server = await app.manager.protectables.instance(ctx, 'postgres.server', 'main');
+    expect(server.dependent_resources.map((r) => r.id)).to.include(`main/${source}`);
     const missing = await app.manager.createPlan(ctx, { name: 'x', provider_id: PG_PROVIDER_ID, resources: [{ type: 'postgres.database', id: `main/${source}_missing` }] })
       .then(() => null, (e: { code: string }) => e.code);
     expect(missing).to.equal('BWK_ERR_RESOURCE_NOT_FOUND');
