@@ -7,6 +7,7 @@ import type { ProtectableInstance } from '../protection-manager/protectables.js'
 import type { OperationView, RestoreInput, VerifyInput } from '../protection-manager/protection-manager.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import type { ProtectionService, ProviderView } from '../protection-manager/service.js';
+import type { OperationLog } from '../protection-manager/operation-logs.js';
 import type { ListOperationsQuery, ListPlansQuery } from '../store/port.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/records.js';
 
@@ -114,4 +115,7 @@ export class HttpProtectionService implements ProtectionService {
 
   async showOperation(ctx: RequestContext, id: string): Promise<OperationView> { return ((await this.request('GET', this.p(ctx, `/operations/${id}`))) as { operation: OperationView }).operation; }
   async cancelOperation(ctx: RequestContext, id: string): Promise<void> { await this.request('POST', this.p(ctx, `/operations/${id}/cancel`)); }
+  async listOperationLogs(ctx: RequestContext, q: { limit?: number; marker?: string; sort?: 'asc' | 'desc' } = {}): Promise<OperationLog[]> {
+    return ((await this.request('GET', this.p(ctx, '/operation_logs', this.page(q)))) as { operation_logs: OperationLog[] }).operation_logs;
+  }
 }

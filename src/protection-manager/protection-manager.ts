@@ -22,6 +22,8 @@ import type { RequestContext } from './request.js';
 import { visibleProject } from './request.js';
 import { listAcrossBanks } from './checkpoint-listing.js';
 import type { ProtectionService, ProviderView } from './service.js';
+import type { OperationLog } from './operation-logs.js';
+import { logOfCheckpoint, logOfRecord, pageLogs } from './operation-logs.js';
 import { assertUuid, isUuid } from '../common/ids.js';
 
 export interface ProtectionManagerDeps {
@@ -228,6 +230,16 @@ export class ProtectionManager implements ProtectionService {
       if (this.deps.engine.durable && view.running) await this.deps.engine.wait(id).catch(() => undefined);
       else await new Promise((r) => setTimeout(r, pollMs));
     }
+  }
+
+  /** Karbor's operation logs: every protect, restore and verification of the caller's project. */
+  async listOperationLogs(ctx: RequestContext, q: { limit?: number; marker?: string; sort?: 'asc' | 'desc' } = {}): Promise<OperationLog[]> {
+    const [checkpoints, restores, verifications] = await Promise.all([
+      this.listCheckpoints(ctx, {}), this.listRestores(ctx), this.listVerifications(ctx),
+    ]);
+    return pageLogs([
+      ...checkpoints.map(logOfCheckpoint), ...restores.map((r) => logOfRecord('restore', r)), ...verifications.map((v) => logOfRecord('verify', v)),
+    ], q);
   }
 
   /** Cancels a running operation (by operation id); it ends `error`/`fail` with reason `cancelled`. */

@@ -7,6 +7,7 @@ import type { PlanInput, PlanUpdate } from './plans.js';
 import type { ProtectableInstance } from './protectables.js';
 import type { OperationView, RestoreInput, VerifyInput } from './protection-manager.js';
 import type { RequestContext } from './request.js';
+import type { OperationLog } from './operation-logs.js';
 
 /** A provider as callers see it (Karbor's shape). */
 export interface ProviderView {
@@ -61,6 +62,8 @@ export interface ProtectionService {
 
   /** An operation (checkpoint, restore or verification id) and whether it still runs. */
   showOperation(ctx: RequestContext, id: string): Promise<OperationView>;
+  /** Karbor's operation logs (derived from the records: a status is what the operation did). */
+  listOperationLogs(ctx: RequestContext, q?: { limit?: number; marker?: string; sort?: 'asc' | 'desc' }): Promise<OperationLog[]>;
   /** Cancels a running operation of the caller's project. */
   cancelOperation(ctx: RequestContext, id: string): Promise<void>;
 }

@@ -19,7 +19,7 @@ const METHODS = {
   create_plan: 'createPlan', list_plans: 'listPlans', show_plan: 'showPlan', update_plan: 'updatePlan', delete_plan: 'deletePlan',
   list_checkpoints: 'listCheckpoints', show_checkpoint: 'showCheckpoint', delete_checkpoint: 'deleteCheckpoint',
   list_restores: 'listRestores', show_restore: 'showRestore', list_verifications: 'listVerifications', show_verification: 'showVerification',
-  show_operation: 'showOperation', cancel_operation: 'cancelOperation',
+  show_operation: 'showOperation', cancel_operation: 'cancelOperation', list_operation_logs: 'listOperationLogs',
 } as const satisfies Record<string, keyof ProtectionService>;
 
 type Kind = 'protect' | 'restore' | 'verify';
@@ -99,6 +99,7 @@ export class RpcProtectionService implements ProtectionService {
   showVerification(ctx: RequestContext, id: string) { return this.call<Awaited<ReturnType<ProtectionService['showVerification']>>>('show_verification', ctx, [id]); }
   showOperation(ctx: RequestContext, id: string) { return this.call<Awaited<ReturnType<ProtectionService['showOperation']>>>('show_operation', ctx, [id]); }
   cancelOperation(ctx: RequestContext, id: string) { return this.call<void>('cancel_operation', ctx, [id]); }
+  listOperationLogs(ctx: RequestContext, q?: Parameters<ProtectionService['listOperationLogs']>[1]) { return this.call<Awaited<ReturnType<ProtectionService['listOperationLogs']>>>('list_operation_logs', ctx, [q ?? {}]); }
 }
 
 /**

@@ -87,7 +87,7 @@ describe('REST API tenancy', function () {
       expect(r.status, `${what} ${url}: ${JSON.stringify(r.body)}`).to.equal(404);
       expect(r.body.code, what).to.match(/^BWK_ERR_[A-Z_]+_NOT_FOUND$/);
     }
-    for (const url of ['/v1/proj-b/plans', `/v1/proj-b/providers/${NOOP}/checkpoints`, '/v1/proj-b/restores', '/v1/proj-b/verifications']) {
+    for (const url of ['/v1/proj-b/plans', `/v1/proj-b/providers/${NOOP}/checkpoints`, '/v1/proj-b/restores', '/v1/proj-b/verifications', '/v1/proj-b/operation_logs']) {
       const r = await call(tokenB, 'GET', url);
       expect(r.status, url).to.equal(200);
       expect(Object.values(r.body)[0], url).to.deep.equal([]);
@@ -95,6 +95,9 @@ describe('REST API tenancy', function () {
     const mine = await call(tokenA, 'GET', `/v1/proj-a/plans/${planId}`);
     expect((mine.body.plan as { name: string }).name).to.equal('a-plan');
     expect((await call(tokenA, 'GET', `/v1/proj-a/providers/${NOOP}/checkpoints`)).body.checkpoints).to.have.length(1);
+    const logs = (await call(tokenA, 'GET', '/v1/proj-a/operation_logs')).body.operation_logs as Array<{ operation_type: string; status: string; checkpoint_id: string }>;
+    expect(logs.map((l) => l.operation_type).sort()).to.deep.equal(['protect', 'restore', 'verify']);
+    expect(logs.every((l) => l.status === 'success' && l.checkpoint_id === checkpointId)).to.equal(true);
   });
 
   it('a member cannot list across tenants; an admin can', async () => {

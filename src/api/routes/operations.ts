@@ -5,7 +5,7 @@ import type { ProtectionService } from '../../protection-manager/service.js';
 import type { OperationStatus } from '../../store/records.js';
 import { requestContext } from '../auth.js';
 import {
-  checkpointCreateBody, checkpointListQuery, idParams, operationListQuery, providerIdParams, providerParams, restoreCreateBody, verificationCreateBody,
+  checkpointCreateBody, checkpointListQuery, idParams, operationListQuery, pageQuery, providerIdParams, providerParams, restoreCreateBody, verificationCreateBody,
 } from '../schemas.js';
 import { dateOf, pageOf } from './paging.js';
 
@@ -70,6 +70,9 @@ export function operationRoutes(app: FastifyInstance, service: ProtectionService
     return { verification: await service.showVerification(requestContext(req), (req.params as P).id) };
   });
 
+  app.get('/v1/:project_id/operation_logs', { schema: { tags: ['operation_logs'], querystring: pageQuery } }, async (req) => {
+    return { operation_logs: await service.listOperationLogs(requestContext(req), pageOf(req.query)) };
+  });
   app.get('/v1/:project_id/operations/:id', { schema: { tags: ['operations'], params: idParams } }, async (req) => {
     return { operation: await service.showOperation(requestContext(req), (req.params as P).id) };
   });
