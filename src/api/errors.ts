@@ -5,6 +5,12 @@ import type { Logger } from '../common/logging.js';
 import { describeSchemaError, sortSchemaErrors } from '../common/schema.js';
 
 /**
+ * `{code, message}`, preceded by the same pair under `error`: OpenStack clients (Karbor's
+ * python-karborclient) read the message from the body's first value, which must be an object.
+ */
+export const errorBody = (code: string, message: string) => ({ error: { code, message }, code, message });
+
+/**
  * Every error leaves the API as `{code, message}` with the registry's HTTP status. Framework errors
  * (malformed JSON, body too large, schema violations) are mapped to coded 400s first.
  */
@@ -25,6 +31,6 @@ export function errorHandler(logger: Logger) {
       e = toBulwarkError(err);
     }
     if (e.status >= 500) logger.error('API request failed', { method: request.method, url: request.routeOptions.url, code: e.code, error: e.message });
-    void reply.status(e.status).send({ code: e.code, message: e.message });
+    void reply.status(e.status).send(errorBody(e.code, e.message));
   };
 }

@@ -69,7 +69,13 @@ export const planUpdateBody = {
 
 export const checkpointCreateBody = {
   type: 'object', additionalProperties: false, required: ['checkpoint'],
-  properties: { checkpoint: { type: 'object', additionalProperties: false, required: ['plan_id'], properties: { plan_id: uuid, extra_info: { type: ['object', 'null'] } } } },
+  properties: {
+    checkpoint: {
+      type: 'object', additionalProperties: false, required: ['plan_id'],
+      // Karbor's client spells it extra-info.
+      properties: { plan_id: uuid, extra_info: { type: ['object', 'null'] }, 'extra-info': { type: ['object', 'null'] } },
+    },
+  },
 } as const;
 
 export const restoreCreateBody = {

@@ -5,7 +5,7 @@ import type { OperationEvents } from '../protection-manager/events.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { TokenVerifier } from './auth.js';
 import { authenticate } from './auth.js';
-import { errorHandler } from './errors.js';
+import { errorBody, errorHandler } from './errors.js';
 import { OpenApiCollector, renderDocs } from './openapi.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { operationRoutes } from './routes/operations.js';
@@ -31,7 +31,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', openapi.onRoute);
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler(opts.logger));
-  app.setNotFoundHandler((req, reply) => { void reply.status(404).send({ code: 'BWK_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }); });
+  app.setNotFoundHandler((req, reply) => { void reply.status(404).send(errorBody('BWK_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)); });
 
   await app.register(async (v1) => {
     v1.addHook('onRequest', authenticate(opts.tokens));

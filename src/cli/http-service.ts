@@ -13,6 +13,10 @@ import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/rec
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
+/** The API sends resource_graph as a JSON string (Karbor's form); the CLI shows it as an object. */
+const graphDecoded = (c: CheckpointRecord): CheckpointRecord =>
+  (typeof c.resource_graph === 'string' ? { ...c, resource_graph: JSON.parse(c.resource_graph) as CheckpointRecord['resource_graph'] } : c);
+
 /**
  * The ProtectionService over the REST API (`--url` / BULWARK_URL): the CLI's commands run unchanged
  * against a server, with its token's project. Errors come back as the server's `{code, message}`.
@@ -73,13 +77,13 @@ export class HttpProtectionService implements ProtectionService {
 
   async startProtect(ctx: RequestContext, input: { plan_id: string; provider_id?: string }): Promise<CheckpointRecord> {
     const provider = input.provider_id ?? (await this.showPlan(ctx, input.plan_id)).provider_id;
-    return ((await this.request('POST', this.p(ctx, `/providers/${provider}/checkpoints`), { checkpoint: { plan_id: input.plan_id } })) as { checkpoint: CheckpointRecord }).checkpoint;
+    return graphDecoded(((await this.request('POST', this.p(ctx, `/providers/${provider}/checkpoints`), { checkpoint: { plan_id: input.plan_id } })) as { checkpoint: CheckpointRecord }).checkpoint);
   }
 
   async listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]> {
     const providers = q.providerId ? [q.providerId] : q.planId ? [(await this.showPlan(ctx, q.planId)).provider_id] : (await this.listProviders(ctx)).map((p) => p.id);
     const query = { ...this.page(q), plan_id: q.planId, status: q.status, start_date: q.since, end_date: q.until };
-    const lists = await Promise.all(providers.map(async (p) => ((await this.request('GET', this.p(ctx, `/providers/${p}/checkpoints`, query))) as { checkpoints: CheckpointRecord[] }).checkpoints));
+    const lists = await Promise.all(providers.map(async (p) => ((await this.request('GET', this.p(ctx, `/providers/${p}/checkpoints`, query))) as { checkpoints: CheckpointRecord[] }).checkpoints.map(graphDecoded)));
     // Several providers: one list, in the requested order (each provider already paged by the same marker and limit).
     const sign = q.sort === 'asc' ? 1 : -1;
     const merged = lists.flat().sort((a, b) => sign * (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1));
@@ -94,7 +98,7 @@ export class HttpProtectionService implements ProtectionService {
 
   async showCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<CheckpointRecord> {
     const provider = await this.providerOf(ctx, id, providerId);
-    return ((await this.request('GET', this.p(ctx, `/providers/${provider}/checkpoints/${id}`))) as { checkpoint: CheckpointRecord }).checkpoint;
+    return graphDecoded(((await this.request('GET', this.p(ctx, `/providers/${provider}/checkpoints/${id}`))) as { checkpoint: CheckpointRecord }).checkpoint);
   }
 
   async deleteCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<void> {
@@ -113,7 +117,10 @@ export class HttpProtectionService implements ProtectionService {
   }
   async showVerification(ctx: RequestContext, id: string): Promise<VerificationRecord> { return ((await this.request('GET', this.p(ctx, `/verifications/${id}`))) as { verification: VerificationRecord }).verification; }
 
-  async showOperation(ctx: RequestContext, id: string): Promise<OperationView> { return ((await this.request('GET', this.p(ctx, `/operations/${id}`))) as { operation: OperationView }).operation; }
+  async showOperation(ctx: RequestContext, id: string): Promise<OperationView> {
+    const view = ((await this.request('GET', this.p(ctx, `/operations/${id}`))) as { operation: OperationView }).operation;
+    return view.kind === 'protect' ? { ...view, record: graphDecoded(view.record as CheckpointRecord) } : view;
+  }
   async cancelOperation(ctx: RequestContext, id: string): Promise<void> { await this.request('POST', this.p(ctx, `/operations/${id}/cancel`)); }
   async listOperationLogs(ctx: RequestContext, q: { limit?: number; marker?: string; sort?: 'asc' | 'desc' } = {}): Promise<OperationLog[]> {
     return ((await this.request('GET', this.p(ctx, '/operation_logs', this.page(q)))) as { operation_logs: OperationLog[] }).operation_logs;

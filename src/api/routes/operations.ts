@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { CheckpointStatus } from '../../checkpoints/model.js';
+import type { CheckpointRecord, CheckpointStatus } from '../../checkpoints/model.js';
 import type { OperationEvents } from '../../protection-manager/events.js';
 import type { ProtectionService } from '../../protection-manager/service.js';
 import type { OperationStatus } from '../../store/records.js';
@@ -10,6 +10,12 @@ import {
 import { dateOf, pageOf } from './paging.js';
 
 type P = { project_id: string; provider_id: string; id: string };
+
+/**
+ * Karbor's API returns a checkpoint's resource_graph as a JSON string, and its client decodes it as
+ * one; the CLI and RPC keep it an object (src/cli/http-service.ts decodes it back).
+ */
+export const karborCheckpoint = (c: CheckpointRecord) => ({ ...c, resource_graph: c.resource_graph === null ? null : JSON.stringify(c.resource_graph) });
 const FINAL = new Set(['available', 'error', 'deleted', 'success', 'fail']);
 
 /** Checkpoints (protect, list, show, delete), restores, verifications and live operation events. */
@@ -22,16 +28,16 @@ export function operationRoutes(app: FastifyInstance, service: ProtectionService
       ...pageOf(req.query), providerId: (req.params as P).provider_id,
       ...(q.plan_id ? { planId: q.plan_id } : {}), ...(q.status ? { status: q.status } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}),
     });
-    return { checkpoints };
+    return { checkpoints: checkpoints.map(karborCheckpoint) };
   });
   app.post('/v1/:project_id/providers/:provider_id/checkpoints', { schema: { tags: ['checkpoints'], params: providerParams, body: checkpointCreateBody } }, async (req, reply) => {
     const { checkpoint } = req.body as { checkpoint: { plan_id: string } };
     const created = await service.startProtect(requestContext(req), { plan_id: checkpoint.plan_id, provider_id: (req.params as P).provider_id });
-    return reply.status(202).send({ checkpoint: created });
+    return reply.status(202).send({ checkpoint: karborCheckpoint(created) });
   });
   app.get('/v1/:project_id/providers/:provider_id/checkpoints/:id', { schema: { tags: ['checkpoints'], params: providerIdParams } }, async (req) => {
     const p = req.params as P;
-    return { checkpoint: await service.showCheckpoint(requestContext(req), p.id, p.provider_id) };
+    return { checkpoint: karborCheckpoint(await service.showCheckpoint(requestContext(req), p.id, p.provider_id)) };
   });
   app.delete('/v1/:project_id/providers/:provider_id/checkpoints/:id', { schema: { tags: ['checkpoints'], params: providerIdParams } }, async (req, reply) => {
     const p = req.params as P;
@@ -74,7 +80,8 @@ export function operationRoutes(app: FastifyInstance, service: ProtectionService
     return { operation_logs: await service.listOperationLogs(requestContext(req), pageOf(req.query)) };
   });
   app.get('/v1/:project_id/operations/:id', { schema: { tags: ['operations'], params: idParams } }, async (req) => {
-    return { operation: await service.showOperation(requestContext(req), (req.params as P).id) };
+    const view = await service.showOperation(requestContext(req), (req.params as P).id);
+    return { operation: view.kind === 'protect' ? { ...view, record: karborCheckpoint(view.record as CheckpointRecord) } : view };
   });
   app.post('/v1/:project_id/operations/:id/cancel', { schema: { tags: ['operations'], params: idParams } }, async (req, reply) => {
     await service.cancelOperation(requestContext(req), (req.params as P).id);
