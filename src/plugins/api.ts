@@ -179,14 +179,23 @@ export interface ProtectableContext {
 export interface ProtectablePlugin {
   /** The resource type this protectable lists. */
   resourceType(): string;
-  /** Types whose resources can have resources of this type as dependents. */
+  /**
+   * Types whose resources this protectable is asked for dependents of (`dependentResources`):
+   * usually the types whose resources can have resources of this type as dependents.
+   */
   parentResourceTypes(): string[];
   /** Schema of the parameters `listResources` accepts. */
   listParametersSchema?(): JsonSchema;
   listResources(ctx: ProtectableContext): Promise<Resource[]>;
   /** One resource by id. Throw an error with code BWK_ERR_RESOURCE_NOT_FOUND when it does not exist. */
   showResource(ctx: ProtectableContext, id: string): Promise<Resource>;
-  /** Resources of this type that depend on `parent` (a postgres.server's databases). */
+  /**
+   * Resources that depend on `parent` (a postgres.server's databases): in a flow, `parent`'s
+   * prepare_begin runs before theirs and their complete before `parent`'s. Usually of this type; a
+   * grouping protectable (app.stack) may return resources of other types to order other plugins'
+   * resources. Every dependent's type must be protected by the provider the plan uses, else the plan
+   * is refused (BWK_ERR_PLAN_INVALID) rather than the resource silently left unprotected.
+   */
   dependentResources(ctx: ProtectableContext, parent: Resource): Promise<Resource[]>;
 }
 

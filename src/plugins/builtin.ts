@@ -1,4 +1,5 @@
 import type { PluginDefinition } from './api.js';
+import { appStackPlugin } from './app-stack/index.js';
 import { fsDirectoryPlugin } from './fs/index.js';
 import { noopPlugin } from './noop/index.js';
 import { postgresPlugin } from './postgres/index.js';
@@ -6,5 +7,5 @@ import { redisPlugin } from './redis/index.js';
 
 /** Plugins shipped with Bulwark, by the name provider files use. */
 export const BUILTIN_PLUGINS: ReadonlyMap<string, PluginDefinition> = new Map(
-  [fsDirectoryPlugin, noopPlugin, redisPlugin, postgresPlugin].map((p) => [p.name, p]),
+  [fsDirectoryPlugin, noopPlugin, redisPlugin, postgresPlugin, appStackPlugin].map((p) => [p.name, p]),
 );

@@ -1,3 +1,4 @@
+import { bwkError } from '../common/errors.js';
 import type { Resource } from '../plugins/api.js';
 import type { Provider, ProviderRegistry } from '../providers/registry.js';
 
@@ -12,8 +13,19 @@ export function dependentsVia(registry: ProviderRegistry, provider: Provider, pr
     const out: Resource[] = [];
     for (const [type, p] of protectables) {
       if (!provider.protection.has(type) || !p.parentResourceTypes().includes(parent.type)) continue;
-      out.push(...await p.dependentResources({ projectId, parameters: {} }, parent));
+      for (const dependent of await p.dependentResources({ projectId, parameters: {} }, parent)) {
+        // A dependent of another type (app.stack's members) with no protection here would get no tasks: refuse, never skip.
+        if (!provider.protection.has(dependent.type)) throw unprotectedDependent(provider, type, parent, dependent);
+        out.push(dependent);
+      }
     }
     return out;
   };
+}
+
+function unprotectedDependent(provider: Provider, protectable: string, parent: Resource, dependent: Resource): Error {
+  const supported = [...provider.protection.keys()].sort().join(', ');
+  return bwkError('BWK_ERR_PLAN_INVALID', {
+    reason: `the ${protectable} protectable gives ${dependent.type}#${dependent.id} as a dependent of ${parent.type}#${parent.id}, but provider ${provider.name} (${provider.id}) protects no "${dependent.type}" (supported: ${supported}): add a plugin for that type to the provider, or remove the resource from the ${protectable} options`,
+  });
 }

@@ -118,8 +118,9 @@ describe('db plugin toolkit', function () {
 
     it('a cancelled dump throws the cancellation and stores nothing', async () => {
       const ac = new AbortController();
-      const running = dumpToBank({ ...spec('seq 1 100; sleep 600'), signal: ac.signal });
-      setImmediate(() => ac.abort(Object.assign(new Error('operation cancelled'), { code: 'BWK_ERR_OPERATION_CANCELLED' })));
+      const running = dumpToBank({ ...spec('seq 1 100; sleep 600; echo never'), signal: ac.signal });
+      // Abort once the shell has started its `sleep` child (which inherits stdout): the case that used to hang.
+      setTimeout(() => ac.abort(Object.assign(new Error('operation cancelled'), { code: 'BWK_ERR_OPERATION_CANCELLED' })), 300);
       const err = await rejection(running);
       expect(err?.code).to.equal('BWK_ERR_OPERATION_CANCELLED');
       expect(await section.list()).to.deep.equal([]);

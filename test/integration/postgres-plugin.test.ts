@@ -96,6 +96,14 @@ describe('postgres plugin: round trip, conflicts, verify (real PostgreSQL)', fun
     expect(await fingerprint(source)).to.deep.equal(changed);
   });
 
+  it('restores in the prepare_begin hook with phase: prepare (for stacks whose files depend on it)', async () => {
+    const copy = uniqueName('bwk_pg_early');
+    created.push(copy);
+    const record = await restore({ target_database: copy, phase: 'prepare' });
+    expect(record.status, JSON.stringify(record.resources_reason)).to.equal('success');
+    expect(await fingerprint(copy)).to.deep.equal(original);
+  });
+
   it('conflict "fail" refuses an existing target before touching it; "drop" replaces it', async () => {
     await withDb(source, (c) => c.query("insert into settings values (100, '\"must survive a refused restore\"')"));
     const before = await fingerprint(source);

@@ -156,6 +156,13 @@ export function runTool(command: string, args: readonly string[], options: ToolO
       }
     });
     child.once('close', (code, signal) => settle(code, signal));
+    // A killed tool may leave a child of its own holding stdout open (a shell's `sleep`), and then
+    // 'close' would wait for that child: once a cancelled tool has exited, stop waiting for its pipes.
+    child.once('exit', () => {
+      if (!aborted) return;
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    });
   });
   return { pid: child.pid, stdout, exited, kill };
 }

@@ -39,7 +39,13 @@ export class PostgresProtection implements ProtectionPlugin {
 
   getRestoreOperation(resource: Resource): Operation<RestoreContext> {
     // Globals (roles) are not replayed automatically: they are cluster-wide; globals.sql is for psql -f by hand.
-    return resource.type === PG_DATABASE ? { main: (ctx) => restoreDatabase(this.tools, ctx) } : {};
+    if (resource.type !== PG_DATABASE) return {};
+    // `phase: prepare` restores in prepare_begin: with Karbor ordering every dependent resource (an
+    // app.stack's files) starts its hooks only after that, so the database is back before them.
+    const inPhase = (phase: string) => async (ctx: RestoreContext) => {
+      if ((ctx.parameters.phase ?? 'main') === phase) await restoreDatabase(this.tools, ctx);
+    };
+    return { prepareBegin: inPhase('prepare'), main: inPhase('main') };
   }
 
   getVerifyOperation(resource: Resource): Operation<VerifyContext> {

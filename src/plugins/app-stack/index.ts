@@ -1,0 +1,71 @@
+/**
+ * The built-in `app.stack` plugin: a logical application that groups resources of other plugins'
+ * families (a database, the directory of files that reference it, a cache...) with explicit
+ * dependencies between them. Options: see options.ts. It uses only the public plugin API.
+ *
+ * Resource graph: the stack is the parent of its roots, and a member M with `depends_on: [D]` is a
+ * dependent (child) of D (see protectable.ts). The stack itself stores no data: it has no hooks, so it
+ * gets no tasks, but it is a protected type so plans can name it, and its members travel with it.
+ *
+ * What the ordering guarantees, with Karbor's flow semantics (ARCHITECTURE.md "The flow graph"):
+ *   - D.prepare_begin finishes before any hook of M starts (D.prepare_begin → M.prepare_begin → M...);
+ *   - every hook of M finishes before D.complete starts (... M.complete → D.complete);
+ *   - D.main and M.main are NOT ordered: main hooks of different resources run in parallel.
+ * So "restore the database before the files that reference it" holds only for work a plugin does in
+ * prepareBegin (or, for work that must come after its dependents, in complete). A plugin that does
+ * all its restore work in main (postgres.database, fs.directory today) is restored in parallel with
+ * its dependents; the stack then orders their prepare/complete hooks and nothing else.
+ * test/integration/app-stack.test.ts shows both: a parent whose prepare_begin has ended before any
+ * dependent's hook starts, and mains that the flow graph leaves unordered.
+ */
+import { PLUGIN_API_VERSION } from '../api.js';
+import type {
+  DeleteContext, JsonSchema, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource, ResourceSchemas,
+  RestoreContext, VerifyContext,
+} from '../api.js';
+import { bwkError } from '../../common/errors.js';
+import { APP_STACK, parseStacks } from './options.js';
+import { AppStackProtectable } from './protectable.js';
+
+const EMPTY: JsonSchema = { type: 'object', additionalProperties: false, properties: {} };
+const SCHEMAS: ResourceSchemas = { options: EMPTY, restore: EMPTY, verify: EMPTY };
+
+/** A stack has no data of its own: every operation on it is empty, its members do the work. */
+export class AppStackProtection implements ProtectionPlugin {
+  supportedResourceTypes(): string[] {
+    return [APP_STACK];
+  }
+
+  schemas(resourceType: string): ResourceSchemas {
+    if (resourceType !== APP_STACK) throw bwkError('BWK_ERR_RESOURCE_TYPE_UNKNOWN', { type: resourceType, provider: 'app.stack plugin', supported: APP_STACK });
+    return SCHEMAS;
+  }
+
+  getProtectOperation(_resource: Resource): Operation<ProtectContext> {
+    return {};
+  }
+
+  getRestoreOperation(_resource: Resource): Operation<RestoreContext> {
+    return {};
+  }
+
+  getVerifyOperation(_resource: Resource): Operation<VerifyContext> {
+    return {};
+  }
+
+  getDeleteOperation(_resource: Resource): Operation<DeleteContext> {
+    return {};
+  }
+}
+
+export const appStackPlugin: PluginDefinition = {
+  apiVersion: PLUGIN_API_VERSION,
+  name: APP_STACK,
+  description: 'Groups resources of other plugins into an application with explicit dependencies (depends_on), which order their prepare and complete hooks.',
+  create: (env) => ({
+    protection: new AppStackProtection(),
+    protectables: [new AppStackProtectable(parseStacks(env.providerId, env.options))],
+  }),
+};
+
+export default appStackPlugin;
