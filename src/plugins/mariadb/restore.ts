@@ -1,0 +1,137 @@
+/**
+ * Restore `main` of a mariadb.database. MariaDB has no RENAME DATABASE, RENAME TABLE cannot move views
+ * or tables with triggers to another database, and routines and events cannot be moved at all, so the
+ * postgres plugin's "build aside, then rename into place" is not available. Instead:
+ *   1. meta.json, the dump's SHA-256 and its header and trailer are checked (a full read) first;
+ *   2. an existing target with conflict "fail" is refused before it is touched;
+ *   3. a target that does not exist is created and loaded directly; on failure it is dropped again, so
+ *      it is absent as before (CREATE DATABASE without IF NOT EXISTS: a database someone else created
+ *      meanwhile makes the restore fail and is never ours to drop);
+ *   4. an existing target with conflict "drop" is replaced only once the dump has been proven to load
+ *      into a temporary database (`bwk_restore_<hex>`, always dropped): then the target is dropped,
+ *      created and loaded again. Should that second load fail, the partial target is dropped too: the
+ *      checkpoint still holds the data and the restore can simply be run again.
+ * Loading is the `mariadb` client with the dump on stdin, hash-checked again as it streams.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RestoreContext, RestorePolicy, Resource } from '../api.js';
+import { PluginError } from '../api.js';
+import { bwkError, reasonOf } from '../../common/errors.js';
+import { runToolOnDump } from '../db/bank-to-tool.js';
+import type { StoredDump } from '../db/bank-to-tool.js';
+import { abortError } from '../db/dump-to-bank.js';
+import { describeExit, succeeded } from '../db/run-tool.js';
+import { checkSqlDump } from './dump-format.js';
+import { clientArgs, isDatabaseCharset } from './mariadb-tools.js';
+import type { DatabaseCharset, MariaDbTools } from './mariadb-tools.js';
+import type { MariaDbServer } from './options.js';
+import { labelOf } from './protect.js';
+import { databaseIdOf, parseDatabaseId } from './protectable.js';
+import { MARIADB_DATABASE, SYSTEM_DATABASES } from './schemas.js';
+import { loadMariaDbMeta } from './verify.js';
+
+interface RestoreTarget { server: MariaDbServer; database: string; conflict: 'fail' | 'drop' }
+
+const invalid = (resource: Resource, reason: string): Error =>
+  bwkError('BWK_ERR_PARAMETERS_INVALID', { kind: 'restore', key: `${MARIADB_DATABASE}#${resource.id}`, reason });
+
+/** Refuses, before a restore record exists, an unconfigured target server or a system database as target. */
+export function checkMariaDbRestore(tools: MariaDbTools, resource: Resource, parameters: Record<string, unknown>, _policy: RestorePolicy): void {
+  if (resource.type !== MARIADB_DATABASE) return;
+  const name = parameters.target_server;
+  if (typeof name === 'string' && !tools.servers.has(name)) {
+    throw invalid(resource, `target_server "${name}" is not configured (configured: ${[...tools.servers.keys()].join(', ')})`);
+  }
+  const database = typeof parameters.target_database === 'string' ? parameters.target_database : parseDatabaseId(resource.id)?.database ?? null;
+  if (database !== null && SYSTEM_DATABASES.has(database.toLowerCase())) throw invalid(resource, `"${database}" is a system database of the server and cannot be a restore target`);
+}
+
+function targetOf(tools: MariaDbTools, ctx: RestoreContext): RestoreTarget {
+  const source = databaseIdOf(ctx.resource.id);
+  const p = ctx.parameters;
+  const database = typeof p.target_database === 'string' ? p.target_database : source.database;
+  // Checked again here: checkRestore is advisory for callers that skip it.
+  if (SYSTEM_DATABASES.has(database.toLowerCase())) throw invalid(ctx.resource, `"${database}" is a system database of the server and cannot be a restore target`);
+  return {
+    server: tools.server(typeof p.target_server === 'string' ? p.target_server : source.server, MARIADB_DATABASE, ctx.resource.id),
+    database,
+    conflict: p.conflict === 'drop' ? 'drop' : 'fail',
+  };
+}
+
+const describeTarget = (server: MariaDbServer, database: string): string => `database "${database}" on server "${server.name}"`;
+
+export async function restoreDatabase(tools: MariaDbTools, ctx: RestoreContext): Promise<void> {
+  const label = labelOf(MARIADB_DATABASE, ctx.resource.id);
+  const target = targetOf(tools, ctx);
+  const meta = await loadMariaDbMeta(ctx.bank, label, ctx.savedInfo);
+  const stored: StoredDump = { bank: ctx.bank, meta, label, signal: ctx.signal, progress: (p) => ctx.progress({ ...p, message: 'restoring' }) };
+  await checkSqlDump({ ...stored, progress: (p) => ctx.progress({ ...p, message: 'checking the dump' }) });
+  const existing = await tools.databaseCharset(target.server, target.database, ctx.signal);
+  if (existing && target.conflict === 'fail') {
+    throw new PluginError(`restore target ${describeTarget(target.server, target.database)} already exists; pass conflict "drop" to replace it, or choose another target_database`, { code: 'BWK_ERR_RESTORE_CONFLICT' });
+  }
+  const recorded = meta.source.charset;
+  const charset: DatabaseCharset | null = isDatabaseCharset(recorded) ? recorded : existing;
+  if (existing) {
+    const aside = `bwk_restore_${randomBytes(8).toString('hex')}`;
+    try {
+      await tools.createDatabase(target.server, aside, charset, ctx.signal);
+    } catch (err) {
+      throw restoreFailed(label, target, `the temporary database "${aside}" the dump is first loaded into could not be created, so the existing target was not changed (the user needs CREATE and DROP on bwk_restore_%): ${reasonOf(err)}`);
+    }
+    try {
+      await load(tools, stored, target.server, aside, describeTarget(target.server, target.database), 'the dump did not load into a temporary database, so the existing target was not changed');
+    } finally {
+      await dropQuietly(tools, ctx, target.server, aside);
+    }
+    try {
+      await tools.dropDatabase(target.server, target.database, ctx.signal);
+    } catch (err) {
+      throw restoreFailed(label, target, `the existing database could not be dropped (it may be partly dropped; the checkpoint is intact, retry): ${reasonOf(err)}`);
+    }
+  }
+  try {
+    await tools.createDatabase(target.server, target.database, charset, ctx.signal);
+  } catch (err) {
+    // Without an existing target this is usually someone else's database appearing meanwhile: left alone.
+    if (!existing) throw err;
+    throw restoreFailed(label, target, `the existing database was dropped but could not be created again (the checkpoint is intact, retry): ${reasonOf(err)}`);
+  }
+  try {
+    await load(tools, stored, target.server, target.database, describeTarget(target.server, target.database),
+      existing ? 'the existing database had been replaced; the partial restore was dropped, retry the restore' : 'the partial restore was dropped, so the target is absent as before');
+  } catch (err) {
+    await dropQuietly(tools, ctx, target.server, target.database);
+    throw err;
+  }
+  ctx.progress({ done: meta.size, total: meta.size, unit: 'bytes' });
+}
+
+function restoreFailed(label: string, target: RestoreTarget, reason: string): Error {
+  return bwkError('BWK_ERR_RESTORE_FAILED', { resource: label, target: describeTarget(target.server, target.database), reason });
+}
+
+/**
+ * Feeds the dump to the `mariadb` client connected to `database`. `--binary-mode` keeps data bytes as
+ * they are and turns off the client's own commands (`\!` runs a shell) except DELIMITER, which the
+ * dump needs for triggers and routines; a large max-allowed-packet leaves the server's the only limit.
+ */
+async function load(tools: MariaDbTools, stored: StoredDump, server: MariaDbServer, database: string, target: string, outcome: string): Promise<void> {
+  const session = await tools.session(server);
+  const args = [...clientArgs(server), '--batch', '--binary-mode', `--connect-timeout=${server.connect_timeout}`, '--max-allowed-packet=1073741824', `--database=${database}`];
+  const { exit } = await runToolOnDump(stored, 'mariadb', args, { env: session.env, secrets: session.secrets });
+  if (succeeded(exit)) return;
+  throw abortError(stored.signal) ?? bwkError('BWK_ERR_RESTORE_FAILED', {
+    resource: stored.label, target, reason: `mariadb ${describeExit(exit)}; ${outcome}. Its last output: ${exit.stderr || '(none)'}`,
+  });
+}
+
+async function dropQuietly(tools: MariaDbTools, ctx: RestoreContext, server: MariaDbServer, database: string): Promise<void> {
+  try {
+    // Not ctx.signal: cleanup after a cancellation must still run.
+    await tools.dropDatabase(server, database, AbortSignal.timeout(60_000));
+  } catch (err) {
+    ctx.logger.warn('mariadb: could not drop a database left by a failed restore', { database, error: reasonOf(err) });
+  }
+}
