@@ -13,7 +13,7 @@ import { bwkError } from '../../common/errors.js';
 import { MariaDbTools } from './mariadb-tools.js';
 import { parseMariaDbOptions } from './options.js';
 import { clearSection, protectDatabase } from './protect.js';
-import { MariaDbDatabaseProtectable, MariaDbServerProtectable } from './protectable.js';
+import { mariadbProtectables } from './protectable.js';
 import { checkMariaDbRestore, restoreDatabase } from './restore.js';
 import { MARIADB_DATABASE, MARIADB_DATABASE_SCHEMAS, MARIADB_SERVER, MARIADB_SERVER_SCHEMAS } from './schemas.js';
 import { verifyDatabase } from './verify.js';
@@ -61,7 +61,7 @@ export const mariadbPlugin: PluginDefinition = {
     const tools = new MariaDbTools(parseMariaDbOptions(env.providerId, env.options).servers);
     return {
       protection: new MariaDbProtection(tools),
-      protectables: [new MariaDbServerProtectable(tools), new MariaDbDatabaseProtectable(tools)],
+      protectables: mariadbProtectables(tools),
     };
   },
 };

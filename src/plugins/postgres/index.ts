@@ -13,7 +13,7 @@ import { bwkError } from '../../common/errors.js';
 import { parsePgOptions } from './options.js';
 import { PgTools } from './pg-tools.js';
 import { clearSection, protectDatabase, protectGlobals } from './protect.js';
-import { PgDatabaseProtectable, PgServerProtectable } from './protectable.js';
+import { postgresProtectables } from './protectable.js';
 import { checkPgRestore, restoreDatabase } from './restore.js';
 import { PG_DATABASE, PG_DATABASE_SCHEMAS, PG_SERVER, PG_SERVER_SCHEMAS } from './schemas.js';
 import { verifyDatabase, verifyServer } from './verify.js';
@@ -70,7 +70,7 @@ export const postgresPlugin: PluginDefinition = {
     const tools = new PgTools(options.servers);
     return {
       protection: new PostgresProtection(tools, options.globals),
-      protectables: [new PgServerProtectable(tools), new PgDatabaseProtectable(tools)],
+      protectables: postgresProtectables(tools),
     };
   },
 };
