@@ -140,8 +140,9 @@ describe('db plugin toolkit', function () {
       expect(existsSync(file.path)).to.equal(false);
 
       flipByte(join(dir.path, 'bank', 'cp', 'db', 'dump'));
-      for (const attempt of [checkDump(stored), runToolOnDump(stored, 'wc', ['-c'], { env }), dumpToTempFile(stored)]) {
-        const err = await rejection(attempt);
+      // One read path at a time: a rejection must have its handler before it settles.
+      for (const attempt of [() => checkDump(stored), () => runToolOnDump(stored, 'wc', ['-c'], { env }), () => dumpToTempFile(stored)]) {
+        const err = await rejection(attempt());
         expect(err?.code).to.equal('BWK_ERR_DATA_CORRUPT');
         expect(err?.message).to.include('test.db#one: stored data is corrupt: dump does not match the SHA-256');
       }
