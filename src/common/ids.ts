@@ -32,8 +32,3 @@ export function sortableTimestamp(date: Date): string {
   return date.toISOString().replace(/[-:.]/g, '');
 }
 
-export function parseSortableTimestamp(ts: string): Date {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/.exec(ts);
-  if (!m) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `bad index timestamp "${ts}"` });
-  return new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`);
-}

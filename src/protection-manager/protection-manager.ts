@@ -122,7 +122,7 @@ export class ProtectionManager implements ProtectionService {
     const provider = this.deps.providers.get(plan.provider_id);
     const id = operationId === undefined ? newId() : assertUuid('operation', operationId);
     // A repeated request (an RPC redelivery) finds its operation instead of starting another.
-    if (operationId !== undefined && await new CheckpointCollection(provider.bank).get(id, null)) {
+    if (operationId !== undefined && await new CheckpointCollection(provider.bank).get(id, plan.project_id)) {
       return this.handle(id, () => new CheckpointCollection(provider.bank).mustGet(id, null));
     }
     await this.deps.engine.start({ operationId: id, kind: 'protect', projectId: plan.project_id, providerId: provider.id, checkpointId: id, planId: plan.id });
@@ -149,25 +149,8 @@ export class ProtectionManager implements ProtectionService {
   }
 
   async restore(ctx: RequestContext, input: RestoreInput): Promise<OperationHandle<RestoreRecord>> {
-    if (input.operation_id !== undefined && await this.deps.store.getRestore(null, assertUuid('operation', input.operation_id))) {
-      return this.handle(input.operation_id, () => this.showRestore(ctx, input.operation_id!));
-    }
-    const { record: checkpoint, provider } = await this.readableCheckpoint(ctx, input.checkpoint_id, input.provider_id, 'restore');
-    const parameters = input.parameters ?? {};
-    const resources = graphResources(checkpoint);
-    validateParameters('restore', provider, resources, parameters);
-    const policy: RestorePolicy = { allowedTargetPaths: this.deps.config.restore.allowed_target_paths, forbiddenPaths: this.deps.forbiddenPaths };
-    for (const r of resources) {
-      const plugin = provider.protection.get(r.type);
-      await plugin?.checkRestore?.(r, resolveParameters('restore', provider, r, parameters), policy);
-    }
-    const now = nowIso();
-    const record = await this.deps.store.createRestore({
-      id: input.operation_id ?? newId(), project_id: checkpoint.project_id, provider_id: provider.id, checkpoint_id: checkpoint.id, restore_target: input.restore_target ?? null,
-      parameters, status: 'in_progress', resources_status: Object.fromEntries(resources.map((r) => [`${r.type}#${r.id}`, 'in_progress'])), resources_reason: {}, created_at: now, updated_at: now,
-    });
-    await this.deps.engine.start({ operationId: record.id, kind: 'restore', projectId: record.project_id, providerId: provider.id, checkpointId: checkpoint.id, recordId: record.id });
-    return this.handle(record.id, () => this.showRestore({ projectId: record.project_id, admin: false }, record.id));
+    return this.startReading('restore', ctx, input, (extra) => this.deps.store.createRestore({ ...extra, restore_target: input.restore_target ?? null }),
+      (id) => this.deps.store.getRestore(visibleProject(ctx), id), (id) => this.showRestore(ctx, id));
   }
 
   async showRestore(ctx: RequestContext, id: string): Promise<RestoreRecord> {
@@ -181,20 +164,35 @@ export class ProtectionManager implements ProtectionService {
   }
 
   async verify(ctx: RequestContext, input: VerifyInput): Promise<OperationHandle<VerificationRecord>> {
-    if (input.operation_id !== undefined && await this.deps.store.getVerification(null, assertUuid('operation', input.operation_id))) {
-      return this.handle(input.operation_id, () => this.showVerification(ctx, input.operation_id!));
-    }
-    const { record: checkpoint, provider } = await this.readableCheckpoint(ctx, input.checkpoint_id, input.provider_id, 'verify');
+    return this.startReading('verify', ctx, input, (extra) => this.deps.store.createVerification(extra),
+      (id) => this.deps.store.getVerification(visibleProject(ctx), id), (id) => this.showVerification(ctx, id));
+  }
+
+  /**
+   * Restore and verify alike: validate everything (checkpoint available, parameters against the
+   * plugins' schemas, the restore policy) before the record is created, then start the operation.
+   * A caller-chosen `operation_id` that already has a record returns that operation (idempotency).
+   */
+  private async startReading<T extends { id: string; project_id: string }>(
+    kind: 'restore' | 'verify', ctx: RequestContext, input: VerifyInput,
+    create: (record: VerificationRecord) => Promise<T>, existing: (id: string) => Promise<T | null>, show: (id: string) => Promise<T>,
+  ): Promise<OperationHandle<T>> {
+    if (input.operation_id !== undefined && await existing(assertUuid('operation', input.operation_id))) return this.handle(input.operation_id, () => show(input.operation_id!));
+    const { record: checkpoint, provider } = await this.readableCheckpoint(ctx, input.checkpoint_id, input.provider_id, kind);
     const parameters = input.parameters ?? {};
     const resources = graphResources(checkpoint);
-    validateParameters('verify', provider, resources, parameters);
+    validateParameters(kind, provider, resources, parameters);
+    if (kind === 'restore') {
+      const policy: RestorePolicy = { allowedTargetPaths: this.deps.config.restore.allowed_target_paths, forbiddenPaths: this.deps.forbiddenPaths };
+      for (const r of resources) await provider.protection.get(r.type)?.checkRestore?.(r, resolveParameters('restore', provider, r, parameters), policy);
+    }
     const now = nowIso();
-    const record = await this.deps.store.createVerification({
+    const record = await create({
       id: input.operation_id ?? newId(), project_id: checkpoint.project_id, provider_id: provider.id, checkpoint_id: checkpoint.id, parameters, status: 'in_progress',
       resources_status: Object.fromEntries(resources.map((r) => [`${r.type}#${r.id}`, 'in_progress'])), resources_reason: {}, created_at: now, updated_at: now,
     });
-    await this.deps.engine.start({ operationId: record.id, kind: 'verify', projectId: record.project_id, providerId: provider.id, checkpointId: checkpoint.id, recordId: record.id });
-    return this.handle(record.id, () => this.showVerification({ projectId: record.project_id, admin: false }, record.id));
+    await this.deps.engine.start({ operationId: record.id, kind, projectId: record.project_id, providerId: provider.id, checkpointId: checkpoint.id, recordId: record.id });
+    return this.handle(record.id, () => show(record.id));
   }
 
   async showVerification(ctx: RequestContext, id: string): Promise<VerificationRecord> {
@@ -220,16 +218,6 @@ export class ProtectionManager implements ProtectionService {
     const verification = await this.deps.store.getVerification(visibleProject(ctx), id);
     if (verification) return { id, kind: 'verify', status: verification.status, running, record: verification };
     throw bwkError('BWK_ERR_OPERATION_NOT_FOUND', { id });
-  }
-
-  /** Waits until an operation's record reaches a final status, following it from any process. */
-  async waitOperation(ctx: RequestContext, id: string, pollMs = 500): Promise<OperationView> {
-    for (;;) {
-      const view = await this.showOperation(ctx, id);
-      if (FINAL.has(view.status)) return view;
-      if (this.deps.engine.durable && view.running) await this.deps.engine.wait(id).catch(() => undefined);
-      else await new Promise((r) => setTimeout(r, pollMs));
-    }
   }
 
   /** Karbor's operation logs: every protect, restore and verification of the caller's project. */
@@ -289,8 +277,6 @@ export class ProtectionManager implements ProtectionService {
     throw bwkError('BWK_ERR_CHECKPOINT_NOT_FOUND', { id });
   }
 }
-
-const FINAL = new Set(['available', 'error', 'deleted', 'success', 'fail']);
 
 export interface OperationView {
   id: string;

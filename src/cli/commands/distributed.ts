@@ -10,13 +10,10 @@ import { transportFromConfig } from '../../server/transport.js';
 import { openCatalogStore } from '../../store/factory.js';
 import { bwkError } from '../../common/errors.js';
 import type { CliContext } from '../context.js';
+import { stopSignal } from '../stop-signal.js';
 
 type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
 
-const stopSignal = () => new Promise<void>((resolve) => {
-  process.once('SIGTERM', () => resolve());
-  process.once('SIGINT', () => resolve());
-});
 
 /** The distributed processes: `protection-service` (runs operations) and `api` (serves HTTP), joined by RPC. */
 export function registerDistributedCommands(program: Command, run: Run): void {

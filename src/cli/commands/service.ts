@@ -3,16 +3,11 @@ import { bwkError } from '../../common/errors.js';
 import { listenApi } from '../../server/api-server.js';
 import { VERSION } from '../../common/version.js';
 import type { CliContext } from '../context.js';
+import { stopSignal } from '../stop-signal.js';
 import { parseLimit } from '../context.js';
 
 type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
 
-/** Resolves on SIGTERM or SIGINT: long-running commands stop cleanly on either. */
-const stopSignal = () => new Promise<string>((resolve) => {
-  const on = (sig: string) => () => resolve(sig);
-  process.once('SIGTERM', on('SIGTERM'));
-  process.once('SIGINT', on('SIGINT'));
-});
 
 /** `serve` (the embedded all-in-one) and `token` management. */
 export function registerServiceCommands(program: Command, run: Run): void {

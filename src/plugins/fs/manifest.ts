@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { BankSection } from '../api.js';
 import { bwkError } from '../../common/errors.js';
+import { readSealedMeta, sealMeta } from '../sealed-meta.js';
 import type { BulwarkError } from '../../common/errors.js';
 
 export const DATA_OBJECT = 'data';
@@ -132,31 +133,12 @@ export function decodeEntry(line: string): Entry | string {
   }
 }
 
-/** meta.json bytes: the body plus `meta_sha256`, the SHA-256 of the body's compact JSON. */
-export function encodeMeta(body: MetaBody): string {
-  return JSON.stringify({ ...body, meta_sha256: sha256Hex(JSON.stringify(body)) });
-}
+/** meta.json bytes: the body sealed with its own SHA-256. */
+export const encodeMeta = (body: MetaBody): string => sealMeta(body);
 
 /** Reads and checks meta.json: canonical JSON, self-hash, known format and version. */
 export async function loadMeta(bank: BankSection, label: string): Promise<MetaBody> {
-  if ((await bank.stat(META_OBJECT)) === null) {
-    throw corrupt(label, `${META_OBJECT} is missing: the checkpoint was not completed (protect it again)`);
-  }
-  const raw = (await bank.get(META_OBJECT)).toString('utf8');
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(raw) as Record<string, unknown>;
-  } catch {
-    throw corrupt(label, `${META_OBJECT} is not valid JSON`);
-  }
-  const { meta_sha256: selfHash, ...body } = parsed;
-  if (JSON.stringify(parsed) !== raw || typeof selfHash !== 'string' || sha256Hex(JSON.stringify(body)) !== selfHash) {
-    throw corrupt(label, `${META_OBJECT} does not match its own SHA-256`);
-  }
-  const meta = body as unknown as MetaBody;
-  if (meta.format !== FORMAT_NAME || meta.version !== FORMAT_VERSION) {
-    throw corrupt(label, `${META_OBJECT} describes format ${String(meta.format)} v${String(meta.version)}, expected ${FORMAT_NAME} v${FORMAT_VERSION}`);
-  }
+  const meta = await readSealedMeta(bank, META_OBJECT, label, { name: FORMAT_NAME, version: FORMAT_VERSION }) as unknown as MetaBody;
   if (!isNat(meta.data?.size) || !isNat(meta.manifest?.size) || !isNat(meta.manifest?.entries)
     || typeof meta.data.sha256 !== 'string' || typeof meta.manifest.sha256 !== 'string') {
     throw corrupt(label, `${META_OBJECT} lacks sizes or hashes of the data and manifest objects`);

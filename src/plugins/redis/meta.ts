@@ -3,9 +3,9 @@
  * the count, size and SHA-256 of the `records` object, plus a SHA-256 of its own body. Protect writes
  * it last, so its presence marks a complete checkpoint.
  */
-import { createHash } from 'node:crypto';
 import type { BankSection } from '../api.js';
 import { bwkError } from '../../common/errors.js';
+import { readSealedMeta, sealMeta } from '../sealed-meta.js';
 import type { BulwarkError } from '../../common/errors.js';
 import { RECORDS_OBJECT, RecordReader } from './record-format.js';
 import type { KeyRecord } from './record-format.js';
@@ -33,34 +33,14 @@ export function corrupt(label: string, reason: string): BulwarkError {
   return bwkError('BWK_ERR_DATA_CORRUPT', { resource: label, reason });
 }
 
-const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
 const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-/** meta.json bytes: the body plus `meta_sha256`, the SHA-256 of the body's compact JSON. */
-export function encodeMeta(body: MetaBody): string {
-  return JSON.stringify({ ...body, meta_sha256: sha256Hex(JSON.stringify(body)) });
-}
+/** meta.json bytes: the body sealed with its own SHA-256. */
+export const encodeMeta = (body: MetaBody): string => sealMeta(body);
 
 /** Reads and checks meta.json: present, canonical JSON, self-hash, known format, sane fields. */
 export async function loadMeta(bank: BankSection, label: string): Promise<MetaBody> {
-  if ((await bank.stat(META_OBJECT)) === null) {
-    throw corrupt(label, `${META_OBJECT} is missing: the checkpoint was not completed (protect it again)`);
-  }
-  const raw = (await bank.get(META_OBJECT)).toString('utf8');
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(raw) as Record<string, unknown>;
-  } catch {
-    throw corrupt(label, `${META_OBJECT} is not valid JSON`);
-  }
-  const { meta_sha256: selfHash, ...body } = parsed;
-  if (JSON.stringify(parsed) !== raw || typeof selfHash !== 'string' || sha256Hex(JSON.stringify(body)) !== selfHash) {
-    throw corrupt(label, `${META_OBJECT} does not match its own SHA-256`);
-  }
-  const meta = body as unknown as MetaBody;
-  if (meta.format !== FORMAT_NAME || meta.version !== FORMAT_VERSION) {
-    throw corrupt(label, `${META_OBJECT} describes format ${String(meta.format)} v${String(meta.version)}, expected ${FORMAT_NAME} v${FORMAT_VERSION}`);
-  }
+  const meta = await readSealedMeta(bank, META_OBJECT, label, { name: FORMAT_NAME, version: FORMAT_VERSION }) as unknown as MetaBody;
   const r = meta.records;
   if (typeof r !== 'object' || r === null || r.object !== RECORDS_OBJECT || !isNat(r.count) || !isNat(r.bytes)
     || typeof r.sha256 !== 'string' || !isNat(meta.db)) {
