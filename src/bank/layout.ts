@@ -12,6 +12,9 @@ import { sortableTimestamp } from '../common/ids.js';
  *   indices/by-provider/<provider>/<project>/<ts>@<id>
  *   indices/by-date/<yyyy-mm-dd>/<ts>@<id>
  *   leases/<owner>                                        lease of a running operation
+ *   chunks/config.json                                    chunk store: chunker, encryption (no secrets)
+ *   chunks/packs/<pack>                                   chunks stored back to back
+ *   chunks/index/<pack>                                   what a pack holds; written after the pack
  */
 
 export const CHECKPOINTS = 'checkpoints/';
@@ -23,6 +26,17 @@ export const resourcePrefix = (checkpointId: string, resourceKey: string): strin
   `${checkpointPrefix(checkpointId)}resources/${resourceKey}/`;
 
 export const leaseKey = (owner: string): string => `${LEASES}${owner}`;
+
+export const CHUNK_CONFIG = 'chunks/config.json';
+export const PACKS = 'chunks/packs/';
+export const PACK_INDEXES = 'chunks/index/';
+export const packKey = (pack: string): string => `${PACKS}${pack}`;
+export const packIndexKey = (pack: string): string => `${PACK_INDEXES}${pack}`;
+/** Pack names start with their creation time, so GC can tell packs written since a lease began. */
+export const newPackName = (now: Date, random: string): string => `${sortableTimestamp(now)}-${random}`;
+export const packCreatedAt = (pack: string): string => pack.slice(0, pack.indexOf('-'));
+/** The lease `bulwark bank gc` holds: one collector per bank at a time. */
+export const GC_LEASE_OWNER = 'bank-gc';
 
 /** `type#id` — the key Karbor uses in parameters and resources_status. */
 export const resourceRef = (type: string, id: string): string => `${type}#${id}`;

@@ -46,6 +46,12 @@ export interface BankPlugin {
   /** Reads a whole object. Throws BWK_ERR_BANK_OBJECT_NOT_FOUND when absent. */
   getObject(key: string): Promise<Buffer>;
 
+  /**
+   * Reads `length` bytes at `offset` (one chunk out of a pack). Throws BWK_ERR_BANK_OBJECT_NOT_FOUND
+   * when absent and BWK_ERR_BANK_IO when the object is shorter than the range asks.
+   */
+  getObjectRange(key: string, offset: number, length: number): Promise<Buffer>;
+
   /** Opens an object for streaming reads. Throws BWK_ERR_BANK_OBJECT_NOT_FOUND when absent. */
   getObjectStream(key: string): Promise<Readable>;
 

@@ -1,7 +1,10 @@
-import type { Readable } from 'node:stream';
-import type { BankSection } from '../plugins/api.js';
+import { Readable } from 'node:stream';
+import type { BankSection, ChunkRef, ChunkedWriter } from '../plugins/api.js';
 import { bwkError } from '../common/errors.js';
 import type { BankPlugin } from './port.js';
+import type { ChunkStore } from './chunks/store.js';
+import { corruptError } from './chunks/store.js';
+import { decodeChunkList, encodeChunkList, isChunkList } from './chunks/chunk-list.js';
 
 /** Checks a plugin-supplied name so a section can never reach outside its prefix. */
 function checkName(name: string): string {
@@ -11,18 +14,107 @@ function checkName(name: string): string {
   return name;
 }
 
-/** A BankSection over one prefix of a bank (a resource's data in one checkpoint). */
+/**
+ * A BankSection over one prefix of a bank (a resource's data in one checkpoint). Streams become chunk
+ * lists in the bank's chunk store; small objects are stored whole, sealed on an encrypted bank.
+ */
 export class PrefixedBankSection implements BankSection {
-  constructor(private readonly bank: BankPlugin, readonly prefix: string) {}
+  /** @param label how errors name the resource (`fs.directory#/srv/www`). */
+  constructor(private readonly bank: BankPlugin, private readonly store: ChunkStore, readonly prefix: string, private readonly label: string) {}
 
-  put(name: string, data: Buffer | string): Promise<void> { return this.bank.putObject(this.prefix + checkName(name), data); }
-  putStream(name: string, source: Readable | AsyncIterable<Buffer>): Promise<{ size: number }> { return this.bank.putObjectStream(this.prefix + checkName(name), source); }
-  get(name: string): Promise<Buffer> { return this.bank.getObject(this.prefix + checkName(name)); }
-  getStream(name: string): Promise<Readable> { return this.bank.getObjectStream(this.prefix + checkName(name)); }
-  stat(name: string): Promise<{ size: number } | null> { return this.bank.statObject(this.prefix + checkName(name)); }
-  delete(name: string): Promise<void> { return this.bank.deleteObject(this.prefix + checkName(name)); }
+  private key(name: string): string {
+    return this.prefix + checkName(name);
+  }
+
+  private async plain(name: string): Promise<Buffer> {
+    const key = this.key(name);
+    return this.store.decodeObject(key, await this.bank.getObject(key));
+  }
+
+  private listOf(name: string, plain: Buffer): ChunkRef[] {
+    const list = decodeChunkList(plain);
+    if (typeof list === 'string') throw corruptError(this.label, `${name}: ${list}`);
+    return list.chunks;
+  }
+
+  async put(name: string, data: Buffer | string): Promise<void> {
+    const key = this.key(name);
+    await this.bank.putObject(key, await this.store.encodeObject(key, Buffer.from(data)));
+  }
+
+  async putStream(name: string, source: Readable | AsyncIterable<Buffer>): Promise<{ size: number }> {
+    this.key(name);
+    const writer = await this.chunkedWriter();
+    await writer.write(source);
+    return writer.commit(name);
+  }
+
+  async get(name: string): Promise<Buffer> {
+    const plain = await this.plain(name);
+    if (!isChunkList(plain)) return plain;
+    const parts: Buffer[] = [];
+    for await (const chunk of this.readChunks(this.listOf(name, plain))) parts.push(chunk);
+    return Buffer.concat(parts);
+  }
+
+  async getStream(name: string): Promise<Readable> {
+    const plain = await this.plain(name);
+    if (!isChunkList(plain)) return Readable.from([plain], { objectMode: false });
+    return Readable.from(this.readChunks(this.listOf(name, plain)), { objectMode: false });
+  }
+
+  async stat(name: string): Promise<{ size: number } | null> {
+    const key = this.key(name);
+    if ((await this.bank.statObject(key)) === null) return null;
+    const plain = await this.plain(name);
+    if (!isChunkList(plain)) return { size: plain.length };
+    const list = decodeChunkList(plain);
+    if (typeof list === 'string') throw corruptError(this.label, `${name}: ${list}`);
+    return { size: list.size };
+  }
+
+  delete(name: string): Promise<void> {
+    return this.bank.deleteObject(this.key(name));
+  }
+
   async list(prefix = ''): Promise<string[]> {
     const keys = await this.bank.listObjects(this.prefix + prefix);
     return keys.map((k) => k.slice(this.prefix.length));
+  }
+
+  async chunkedWriter(): Promise<ChunkedWriter> {
+    const writer = await this.store.writer();
+    const refs: ChunkRef[] = [];
+    const store = this.store;
+    return {
+      get length() { return refs.length; },
+      async write(source) {
+        const out = await writer.write(source);
+        refs.push(...out);
+        return out;
+      },
+      async reuse(more) {
+        if (!(await store.hasAll(more))) return false;
+        refs.push(...more);
+        return true;
+      },
+      commit: async (name) => {
+        const key = this.key(name);
+        await writer.flush();
+        // A reused chunk could have been collected since `reuse` looked (its checkpoint deleted and GC run).
+        if (!(await store.hasAll(refs))) throw corruptError(this.label, `${name}: a reused chunk vanished from the bank while the protect ran (run it again)`);
+        const list = encodeChunkList(refs);
+        await this.bank.putObject(key, await store.encodeObject(key, list));
+        return { size: refs.reduce((n, r) => n + r.size, 0), chunks: refs.length };
+      },
+    };
+  }
+
+  async getChunkList(name: string): Promise<ChunkRef[]> {
+    return this.listOf(name, await this.plain(name));
+  }
+
+  readChunks(refs: readonly ChunkRef[], signal?: AbortSignal): AsyncIterable<Buffer> {
+    return this.store.read(refs, this.label, signal);
   }
 }

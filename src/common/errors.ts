@@ -56,6 +56,10 @@ export const ERRORS = {
   BWK_ERR_BANK_KEY_INVALID: spec(400, 'bank key "{key}" is invalid: {reason}'),
   BWK_ERR_BANK_OBJECT_NOT_FOUND: spec(404, 'bank object {key} not found'),
   BWK_ERR_BANK_IO: spec(503, 'bank I/O failed on {key}: {reason}', true),
+  BWK_ERR_BANK_KEY_REQUIRED: spec(400, 'bank {bank} is encrypted: set bank.encryption (passphrase_env or key_file) in the provider file to use it'),
+  BWK_ERR_BANK_KEY_WRONG: spec(403, 'bank {bank}: the configured encryption key does not open this bank (wrong passphrase or key file); nothing was read or written'),
+  BWK_ERR_BANK_NOT_ENCRYPTED: spec(400, 'bank {bank} was created without encryption but the provider file sets bank.encryption: remove it, or protect into a new bank'),
+  BWK_ERR_BANK_CHECK_FAILED: spec(422, 'bank {bank} check found problems: {summary}. Run `bulwark bank check --read-data` for details'),
   BWK_ERR_LEASE_HELD: spec(409, 'lease {owner} is held until {expires_at}', true),
   BWK_ERR_LEASE_LOST: spec(409, 'lease {owner} was lost (expired or taken over): the operation stops to keep data safe'),
 

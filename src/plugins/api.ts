@@ -87,16 +87,50 @@ export interface Operation<C extends HookContext = HookContext> {
   revert?(ctx: C): Promise<void>;
 }
 
-/** This resource's data inside one checkpoint; names are relative (`manifest.json`, `data/0001`). */
+/** A piece of content in the bank's chunk store: its id (BLAKE3, keyed on an encrypted bank) and plaintext size. */
+export interface ChunkRef {
+  id: string;
+  size: number;
+}
+
+/**
+ * Builds one chunked object out of several streams (one per file) and chunks reused from an earlier
+ * checkpoint. Each `write` starts new chunk boundaries, so a file's chunks do not depend on its
+ * neighbours; nothing is visible until `commit`.
+ */
+export interface ChunkedWriter {
+  /** Chunks, deduplicates, compresses and (on an encrypted bank) encrypts a stream; returns its chunks in order. */
+  write(source: Readable | AsyncIterable<Uint8Array>): Promise<ChunkRef[]>;
+  /** Appends chunks already in the bank; false (and nothing appended) when one of them is gone. */
+  reuse(refs: readonly ChunkRef[]): Promise<boolean>;
+  /** Chunks appended so far (the next `write` or `reuse` starts at this position). */
+  readonly length: number;
+  /** Makes every chunk durable and stores the list under `name`. */
+  commit(name: string): Promise<{ size: number; chunks: number }>;
+}
+
+/**
+ * This resource's data inside one checkpoint; names are relative (`manifest.json`, `data/0001`).
+ * Streams go through the bank's chunk store (deduplicated across checkpoints, compressed, encrypted
+ * when the bank is); small objects written with `put` are stored whole (encrypted when the bank is).
+ * Every read checks what it returns: a chunk that does not match its id is BWK_ERR_DATA_CORRUPT.
+ */
 export interface BankSection {
   put(name: string, data: Buffer | string): Promise<void>;
   putStream(name: string, source: Readable | AsyncIterable<Buffer>): Promise<{ size: number }>;
   get(name: string): Promise<Buffer>;
   getStream(name: string): Promise<Readable>;
+  /** Logical size (what `get`/`getStream` return), or null when absent. */
   stat(name: string): Promise<{ size: number } | null>;
   /** Names (relative to the section) starting with `prefix`, sorted. */
   list(prefix?: string): Promise<string[]>;
   delete(name: string): Promise<void>;
+  /** A writer for one chunked object made of several streams and reused chunks. */
+  chunkedWriter(): Promise<ChunkedWriter>;
+  /** The chunks of an object written with `putStream` or a ChunkedWriter. */
+  getChunkList(name: string): Promise<ChunkRef[]>;
+  /** The plaintext of these chunks in order, read ahead in parallel and checked chunk by chunk. */
+  readChunks(refs: readonly ChunkRef[], signal?: AbortSignal): AsyncIterable<Buffer>;
 }
 
 export interface Progress {
@@ -131,6 +165,11 @@ export interface HookContext {
 export interface ProtectContext extends HookContext {
   /** Stores metadata with the checkpoint, validated against the `saved_info` schema. */
   saveInfo(info: Record<string, unknown>): Promise<void>;
+  /**
+   * This resource's section in the newest available checkpoint of the same plan, or null: what a
+   * plugin reads to skip unchanged data (read only; its chunks can be reused with ChunkedWriter.reuse).
+   */
+  previous: BankSection | null;
 }
 
 export interface RestoreContext extends HookContext {

@@ -8,6 +8,12 @@ import type { Provider } from '../providers/registry.js';
 import type { OperationEvents } from './events.js';
 import type { OperationRequest } from './engine.js';
 
+/** A resource's section of one checkpoint, through the bank's chunk store. */
+export function sectionFor(provider: Provider, checkpointId: string, resource: Resource): PrefixedBankSection {
+  const prefix = resourcePrefix(checkpointId, resourceKey(resource.type, resource.id));
+  return new PrefixedBankSection(provider.bank, provider.chunks, prefix, `${resource.type}#${resource.id}`);
+}
+
 /** Builds the context a plugin hook receives: its bank section, parameters, progress and saved info. */
 export function hookContext(args: {
   request: OperationRequest; provider: Provider; resource: Resource; parameters: Record<string, unknown>;
@@ -21,7 +27,7 @@ export function hookContext(args: {
     projectId: request.projectId,
     resource,
     parameters: args.parameters,
-    bank: new PrefixedBankSection(provider.bank, resourcePrefix(request.checkpointId, resourceKey(resource.type, resource.id))),
+    bank: sectionFor(provider, request.checkpointId, resource),
     signal: args.signal,
     logger: args.logger.child({ resource: ref }),
     progress: (p) => args.events.publish({ type: 'progress', operationId: request.operationId, resource: ref, ...p }),

@@ -13,7 +13,7 @@ import type { FlowGraph, FlowTask } from './flow/flow-graph.js';
 import { buildFlowGraph, taskRef } from './flow/flow-graph.js';
 import type { ResourceGraph } from './flow/resource-graph.js';
 import { expandResourceGraph } from './flow/resource-graph.js';
-import { hookContext, loadSavedInfo, saveInfoFn } from './operation-context.js';
+import { hookContext, loadSavedInfo, saveInfoFn, sectionFor } from './operation-context.js';
 import { findLiveUser } from './leases.js';
 import { dependentsVia } from './dependents.js';
 import type { ConsistencyHooks } from './consistency.js';
@@ -59,6 +59,8 @@ interface State {
   parameters: Record<string, unknown>;
   /** Quiesce/unquiesce commands of the plan's entries, by ref (protect only). */
   consistency: Map<string, ConsistencyHooks>;
+  /** The newest available checkpoint of the plan before this one (protect only): plugins skip unchanged data. */
+  previousCheckpointId?: string | null;
 }
 
 const consistencyOf = (resources: Resource[]): Map<string, ConsistencyHooks> =>
@@ -120,7 +122,8 @@ export class OperationSteps {
       });
       const graph = await expandResourceGraph(plan.resources, dependentsVia(this.deps.providers, provider, req.projectId));
       await checkpoints.update(req.checkpointId, () => ({ resource_graph: graph }));
-      return { provider, graph, parameters: plan.parameters, consistency: consistencyOf(plan.resources) };
+      const [previous] = await checkpoints.list({ projectId: req.projectId, planId: plan.id, providerId: provider.id, status: 'available', limit: 1 });
+      return { provider, graph, parameters: plan.parameters, consistency: consistencyOf(plan.resources), previousCheckpointId: previous?.id ?? null };
     }
     const checkpoint = await checkpoints.mustGet(req.checkpointId, req.projectId);
     if (req.kind === 'delete') {
@@ -234,7 +237,10 @@ export class OperationSteps {
     const kind = req.kind === 'verify' ? 'verify' : req.kind === 'restore' ? 'restore' : 'plan';
     const parameters = req.kind === 'delete' ? {} : resolveParameters(kind, state.provider, resource, state.parameters);
     const base = hookContext({ request: req, provider: state.provider, resource, parameters, signal, logger: this.deps.logger.child({ operation: req.operationId }), events: this.deps.events, resume });
-    if (req.kind === 'protect') return { ...base, saveInfo: saveInfoFn(state.provider, req.checkpointId, resource) };
+    if (req.kind === 'protect') {
+      const previous = state.previousCheckpointId ? sectionFor(state.provider, state.previousCheckpointId, resource) : null;
+      return { ...base, saveInfo: saveInfoFn(state.provider, req.checkpointId, resource), previous };
+    }
     if (req.kind === 'restore') return { ...base, restoreId: req.recordId, savedInfo: await loadSavedInfo(state.provider, req.checkpointId, resource) };
     if (req.kind === 'verify') return { ...base, verificationId: req.recordId, savedInfo: await loadSavedInfo(state.provider, req.checkpointId, resource) };
     return base;

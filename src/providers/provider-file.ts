@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { bwkError } from '../common/errors.js';
 import { compileSchema, describeSchemaError, errorPointer, sortSchemaErrors } from '../common/schema.js';
 import { parseYamlSource, YamlSyntaxError } from '../common/yaml-source.js';
+import type { ChunkStoreSpec } from '../bank/chunks/config.js';
 
 /** A provider file as written by an operator (config/providers/*.yaml or <home>/providers/*.yaml). */
 export interface ProviderFile {
@@ -9,7 +10,7 @@ export interface ProviderFile {
   name: string;
   description: string;
   plugins: Array<{ name: string; module?: string; options: Record<string, unknown> }>;
-  bank: { type: string; options: Record<string, unknown> };
+  bank: { type: string; options: Record<string, unknown> } & ChunkStoreSpec;
 }
 
 /** Where each part of a provider file came from, for error messages. */
@@ -39,7 +40,22 @@ export const PROVIDER_FILE_SCHEMA = {
     },
     bank: {
       type: 'object', additionalProperties: false, required: ['type'],
-      properties: { type: { type: 'string', minLength: 1 }, options: { type: 'object', default: {} } },
+      properties: {
+        type: { type: 'string', minLength: 1 },
+        options: { type: 'object', default: {} },
+        // Secrets are named, never written here: an environment variable or a key file (0600).
+        encryption: {
+          type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1,
+          properties: { passphrase_env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, key_file: { type: 'string', pattern: '^/' } },
+        },
+        compression: { type: 'object', additionalProperties: false, properties: { level: { type: 'integer', minimum: 0, maximum: 19 } } },
+        chunking: {
+          type: 'object', additionalProperties: false,
+          properties: { min_size: { type: 'integer', minimum: 64 }, avg_size: { type: 'integer', minimum: 128 }, max_size: { type: 'integer', maximum: 67108864 } },
+        },
+        pack_size: { type: 'integer', minimum: 65536, maximum: 1073741824 },
+        workers: { type: 'integer', minimum: 1, maximum: 64 },
+      },
     },
   },
 } as const;

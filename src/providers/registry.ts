@@ -5,6 +5,7 @@ import type { Logger } from '../common/logging.js';
 import { ajv } from '../common/schema.js';
 import type { BankPlugin } from '../bank/port.js';
 import { createBank } from '../bank/factory.js';
+import { ChunkStore } from '../bank/chunks/store.js';
 import type { ProtectablePlugin, ProtectionPlugin, ResourceSchemas } from '../plugins/api.js';
 import { loadPluginDefinition } from './plugin-loader.js';
 import { readProviderFile } from './provider-file.js';
@@ -23,6 +24,8 @@ export interface Provider {
   description: string;
   file: string;
   bank: BankPlugin;
+  /** The bank's chunk store (encryption, deduplication); plugin sections write through it. */
+  chunks: ChunkStore;
   /** Protection plugin per resource type. */
   protection: ReadonlyMap<string, ProtectionPlugin>;
   /** Protectables this provider's plugins bring, per resource type. */
@@ -46,13 +49,13 @@ export class ProviderRegistry {
     readonly providers: ReadonlyMap<string, Provider>,
     /** Every protectable type any provider brings (the last loaded wins: home providers over built-ins), for discovery. */
     readonly protectables: ReadonlyMap<string, ProtectablePlugin>,
-    private readonly banks: BankPlugin[],
+    private readonly banks: BankOfProvider[],
   ) {}
 
   static async load(opts: RegistryOptions): Promise<ProviderRegistry> {
     const providers = new Map<string, Provider>();
     const protectables = new Map<string, ProtectablePlugin>();
-    const banks = new Map<string, BankPlugin>();
+    const banks = new Map<string, BankOfProvider>();
     for (const dir of opts.directories) {
       if (!existsSync(dir)) continue;
       for (const name of readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort()) {
@@ -87,11 +90,19 @@ export class ProviderRegistry {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.banks.map((b) => b.close()));
+    await Promise.all(this.banks.map(async (b) => { await b.chunks.close(); await b.bank.close(); }));
   }
 }
 
-async function loadProvider(file: string, opts: RegistryOptions, banks: Map<string, BankPlugin>): Promise<Provider> {
+interface BankOfProvider {
+  bank: BankPlugin;
+  chunks: ChunkStore;
+}
+
+/** How messages name a bank: its directory for the fs bank, else its type. */
+const bankLabel = (bank: BankPlugin): string => ('rootDir' in bank && typeof bank.rootDir === 'string' ? bank.rootDir : bank.kind);
+
+async function loadProvider(file: string, opts: RegistryOptions, banks: Map<string, BankOfProvider>): Promise<Provider> {
   const { provider: spec, source } = readProviderFile(file);
   const protection = new Map<string, ProtectionPlugin>();
   const protectables = new Map<string, ProtectablePlugin>();
@@ -111,15 +122,19 @@ async function loadProvider(file: string, opts: RegistryOptions, banks: Map<stri
     for (const p of instance.protectables ?? []) if (!protectables.has(p.resourceType())) protectables.set(p.resourceType(), p);
   }
   const bankKey = JSON.stringify(spec.bank);
-  let bank = banks.get(bankKey);
-  if (!bank) {
+  let entry = banks.get(bankKey);
+  if (!entry) {
+    let bank: BankPlugin;
     try {
       bank = createBank(spec.bank, opts.home);
     } catch (err) {
       throw bwkError('BWK_ERR_PROVIDER_INVALID', { file, line: source.lineOf('/bank'), reason: (err as Error).message });
     }
-    banks.set(bankKey, bank);
+    const { type: _type, options: _options, ...chunkSpec } = spec.bank;
+    entry = { bank, chunks: new ChunkStore(bank, chunkSpec, bankLabel(bank)) };
+    banks.set(bankKey, entry);
   }
+  const { bank, chunks } = entry;
   const extended = (): ExtendedInfoSchema => {
     const out: ExtendedInfoSchema = { options_schema: {}, restore_schema: {}, saved_info_schema: {}, verify_schema: {} };
     for (const [type, s] of [...schemas.entries()].sort(([a], [b]) => a.localeCompare(b))) {
@@ -131,7 +146,7 @@ async function loadProvider(file: string, opts: RegistryOptions, banks: Map<stri
     return out;
   };
   return {
-    id: spec.id, name: spec.name, description: spec.description, file, bank, protection, protectables,
+    id: spec.id, name: spec.name, description: spec.description, file, bank, chunks, protection, protectables,
     schemas: (type) => schemas.get(type) ?? {},
     extendedInfoSchema: extended,
   };

@@ -113,6 +113,16 @@ export function describeBankContract(name: string, make: () => Promise<BankFixtu
         expect((await bank.getObject('o/k')).toString()).to.equal('third');
       });
 
+      it('reads byte ranges (a chunk out of a pack) and refuses ranges past the end', async () => {
+        const data = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) & 0xff));
+        await bank.putObject('packs/p1', data);
+        expect((await bank.getObjectRange('packs/p1', 0, 10)).equals(data.subarray(0, 10))).to.equal(true);
+        expect((await bank.getObjectRange('packs/p1', 1000, 3096)).equals(data.subarray(1000))).to.equal(true);
+        expect((await bank.getObjectRange('packs/p1', 17, 0)).length).to.equal(0);
+        await rejectsWith(bank.getObjectRange('packs/p1', 4000, 97), 'BWK_ERR_BANK_IO');
+        await rejectsWith(bank.getObjectRange('packs/missing', 0, 1), 'BWK_ERR_BANK_OBJECT_NOT_FOUND');
+      });
+
       it('reports missing objects: NOT_FOUND on get and getStream, null on stat', async () => {
         await rejectsWith(bank.getObject('missing/key'), 'BWK_ERR_BANK_OBJECT_NOT_FOUND');
         await rejectsWith(bank.getObjectStream('missing/key'), 'BWK_ERR_BANK_OBJECT_NOT_FOUND');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { FsBank } from '../../src/bank/adapters/fs.js';
 import { PrefixedBankSection } from '../../src/bank/section.js';
+import { ChunkStore } from '../../src/bank/chunks/store.js';
 import { checkDump, dumpToTempFile, runToolOnDump } from '../../src/plugins/db/bank-to-tool.js';
 import { loadDumpMeta } from '../../src/plugins/db/dump-meta.js';
 import { dumpToBank } from '../../src/plugins/db/dump-to-bank.js';
@@ -91,7 +92,7 @@ describe('db plugin toolkit', function () {
   });
 
   describe('dumpToBank and reading back', () => {
-    const section = new PrefixedBankSection(bank, 'cp/db/');
+    const section = new PrefixedBankSection(bank, new ChunkStore(bank, {}, 'test'), 'cp/db/', 'test.db#one');
     const spec = (script: string) => ({
       bank: section, signal: never, label: 'test.db#one', object: 'dump', command: 'sh', args: ['-c', script], env, secrets: ['s3cr3t'],
       toolVersion: 'sh', source: { database: 'one' },

@@ -159,7 +159,7 @@ describe('mariadb plugin: round trip, conflicts, verify (real MariaDB)', functio
     const provider = app.providers.get(MARIADB_PROVIDER_ID);
     const resource = { type: 'mariadb.database', id: `main/${source}`, name: source };
     const plugin = provider.protection.get('mariadb.database')!;
-    const bank = new PrefixedBankSection(provider.bank, `test-structure-${source}/`);
+    const bank = new PrefixedBankSection(provider.bank, provider.chunks, `test-structure-${source}/`, `mariadb.database#main/${source}`);
     const good = readFileSync(join(sectionDir(checkpoint.id), 'dump.sql'));
     const meta = JSON.parse(readFileSync(join(sectionDir(checkpoint.id), 'meta.json'), 'utf8')) as Record<string, unknown>;
     const run = async (dump: Buffer) => {

@@ -164,13 +164,13 @@ describe('postgres plugin: failed dumps and secrets (real PostgreSQL)', function
     const provider = app.providers.get(PG_PROVIDER_ID);
     const plugin = provider.protection.get('postgres.server')!;
     const resource = { type: 'postgres.server', id: 'main', name: 'main' };
-    const bank = new PrefixedBankSection(provider.bank, 'test-globals/');
+    const bank = new PrefixedBankSection(provider.bank, provider.chunks, 'test-globals/', 'postgres.server#main');
     let saved: Record<string, unknown> | null = null;
     const base = {
       operationId: 'op', checkpointId: 'cp', projectId: 'default', resource, parameters: {}, bank, signal: new AbortController().signal,
       logger: silentLogger, progress: () => undefined, resumeState: null, saveResumeState: () => undefined,
     };
-    await plugin.getProtectOperation(resource).main!({ ...base, saveInfo: async (info) => { saved = info; } });
+    await plugin.getProtectOperation(resource).main!({ ...base, previous: null, saveInfo: async (info) => { saved = info; } });
     expect(saved).to.have.property('format', 'sql');
     const sql = (await bank.get('globals.sql')).toString('utf8');
     expect(sql).to.match(new RegExp(`CREATE ROLE ${role}`));

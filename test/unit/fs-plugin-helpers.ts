@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { MemoryBank } from '../../src/bank/adapters/memory.js';
 import { PrefixedBankSection } from '../../src/bank/section.js';
+import { ChunkStore } from '../../src/bank/chunks/store.js';
+import type { ChunkStoreSpec } from '../../src/bank/chunks/config.js';
 import { compileSchema } from '../../src/common/schema.js';
 import { silentLogger } from '../../src/common/logging.js';
 import type {
@@ -37,9 +39,12 @@ export class TempDirs {
   }
 }
 
-export function newSection(): { bank: MemoryBank; section: BankSection } {
-  const bank = new MemoryBank();
-  return { bank, section: new PrefixedBankSection(bank, `checkpoints/x/resources/y-${Math.random().toString(36).slice(2)}/`) };
+/** A section over a fresh MemoryBank and its chunk store (pass `store` to share a bank between checkpoints). */
+export function newSection(store?: ChunkStore, spec: ChunkStoreSpec = {}): { bank: MemoryBank; store: ChunkStore; section: BankSection } {
+  const chunks = store ?? new ChunkStore(new MemoryBank(), spec, 'memory');
+  const bank = chunks.bank as MemoryBank;
+  const section = new PrefixedBankSection(bank, chunks, `checkpoints/x${Math.random().toString(36).slice(2)}/resources/y/`, 'fs.directory#test');
+  return { bank, store: chunks, section };
 }
 
 export const dirResource = (path: string): Resource => ({ type: 'fs.directory', id: path, name: path.split('/').pop() || '/' });
@@ -67,11 +72,14 @@ export interface Run {
   savedInfo: Record<string, unknown> | null;
 }
 
-export async function protect(p: ProtectionPlugin, resource: Resource, bank: BankSection, params: Record<string, unknown> = {}, signal?: AbortSignal): Promise<Run> {
+export async function protect(
+  p: ProtectionPlugin, resource: Resource, bank: BankSection, params: Record<string, unknown> = {}, signal?: AbortSignal, previous: BankSection | null = null,
+): Promise<Run> {
   const schemas = p.schemas('fs.directory');
   const run: Run = { progress: [], savedInfo: null };
   const ctx: ProtectContext = {
     ...baseContext(resource, bank, validated(schemas.options, params), run.progress, signal),
+    previous,
     saveInfo: async (info) => {
       const validate = compileSchema(schemas.saved_info ?? {});
       if (!validate(info)) throw new Error(`saveInfo does not match the saved_info schema: ${JSON.stringify(validate.errors)}`);

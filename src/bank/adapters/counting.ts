@@ -9,11 +9,15 @@ export interface BankCounts {
   lists: number;
   /** Keys returned by all listObjects calls together. */
   keysListed: number;
+  /** getObjectRange calls (also counted in objectsRead). */
+  rangeReads: number;
   /** putObject + putObjectStream calls. */
   objectsWritten: number;
+  /** Bytes of all writes together (what a checkpoint costs the bank). */
+  bytesWritten: number;
 }
 
-const zero = (): BankCounts => ({ objectsRead: 0, lists: 0, keysListed: 0, objectsWritten: 0 });
+const zero = (): BankCounts => ({ objectsRead: 0, lists: 0, keysListed: 0, rangeReads: 0, objectsWritten: 0, bytesWritten: 0 });
 
 /**
  * A decorator that passes every call to another bank and counts reads, writes and listings. Tests use
@@ -35,17 +39,26 @@ export class CountingBank implements BankPlugin {
 
   putObject(key: string, data: Buffer | string): Promise<void> {
     this.counts.objectsWritten++;
+    this.counts.bytesWritten += Buffer.byteLength(data);
     return this.inner.putObject(key, data);
   }
 
-  putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>): Promise<ObjectStat> {
+  async putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>): Promise<ObjectStat> {
     this.counts.objectsWritten++;
-    return this.inner.putObjectStream(key, source);
+    const stat = await this.inner.putObjectStream(key, source);
+    this.counts.bytesWritten += stat.size;
+    return stat;
   }
 
   getObject(key: string): Promise<Buffer> {
     this.counts.objectsRead++;
     return this.inner.getObject(key);
+  }
+
+  getObjectRange(key: string, offset: number, length: number): Promise<Buffer> {
+    this.counts.objectsRead++;
+    this.counts.rangeReads++;
+    return this.inner.getObjectRange(key, offset, length);
   }
 
   getObjectStream(key: string): Promise<Readable> {

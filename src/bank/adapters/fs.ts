@@ -8,7 +8,7 @@ import { bwkError } from '../../common/errors.js';
 import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
 import { ABSENT, errno, ioError, putError, syncDir, writeAll } from './fs-io.js';
 import { FsLeaseStore } from './fs-leases.js';
-import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareKeys, toBuffer } from './memory.js';
+import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareKeys, shortRange, toBuffer } from './memory.js';
 
 /**
  * The filesystem bank: one file per key under `rootDir`. Every write goes to a `.tmp-*` file in the
@@ -52,6 +52,30 @@ export class FsBank implements BankPlugin {
       return await readFile(this.pathOf(key));
     } catch (err) {
       throw this.readError(key, err);
+    }
+  }
+
+  async getObjectRange(key: string, offset: number, length: number): Promise<Buffer> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.pathOf(key), 'r');
+    } catch (err) {
+      throw this.readError(key, err);
+    }
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) throw shortRange(key, offset, length, offset + done);
+        done += bytesRead;
+      }
+      return buf;
+    } catch (err) {
+      if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('BWK_')) throw err;
+      throw ioError(key, err);
+    } finally {
+      await fh.close();
     }
   }
 

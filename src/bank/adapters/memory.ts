@@ -113,6 +113,12 @@ export class MemoryBank implements BankPlugin {
     return Buffer.from(this.mustGet(key));
   }
 
+  async getObjectRange(key: string, offset: number, length: number): Promise<Buffer> {
+    const data = this.mustGet(key);
+    if (offset + length > data.length) throw shortRange(key, offset, length, data.length);
+    return Buffer.from(data.subarray(offset, offset + length));
+  }
+
   async getObjectStream(key: string): Promise<Readable> {
     const data = Buffer.from(this.mustGet(key));
     function* pieces(): Generator<Buffer> {
@@ -193,4 +199,9 @@ export class MemoryBank implements BankPlugin {
   private writeLease(key: string, lease: Lease): void {
     this.objects.set(key, Buffer.from(JSON.stringify(lease)));
   }
+}
+
+/** A range read past the end of an object: the object is not what its index says. */
+export function shortRange(key: string, offset: number, length: number, size: number): Error {
+  return bwkError('BWK_ERR_BANK_IO', { key, reason: `range ${offset}+${length} lies beyond the object's ${size} bytes` });
 }

@@ -1,8 +1,8 @@
 /**
- * Protect: walks the directory and streams it into the bank section (format in manifest.ts). File
- * contents flow from disk to `data` through an async generator, so the bank pulls at its own pace and
- * memory stays constant; manifest lines are spooled to a local temp file meanwhile and uploaded after
- * `data`, so no second bank upload has to run concurrently (a bank adapter may serialize uploads).
+ * Protect: walks the directory and streams every file into the bank's chunk store (format in
+ * manifest.ts). A file whose size, mtime, inode and ctime match the previous checkpoint of the same
+ * plan is not read at all: its chunks are reused. Manifest lines are spooled to a local temp file and
+ * stored after the data, so the bank sees one stream at a time and memory stays constant.
  */
 import { constants, createReadStream } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
@@ -12,15 +12,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import type { ProtectContext } from '../api.js';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
+import type { ChunkedWriter, ProtectContext } from '../api.js';
 import { bwkError } from '../../common/errors.js';
 import { DATA_OBJECT, FORMAT_NAME, FORMAT_VERSION, MANIFEST_OBJECT, META_OBJECT, encodeEntry, encodeMeta, displayPath } from './manifest.js';
 import type { EntryBase } from './manifest.js';
+import { loadPrevious } from './previous.js';
 import { compileExcludes, walkTree } from './walk.js';
 import type { SkipKind } from './walk.js';
 import { directoryIdProblem } from './protectable.js';
 
-const READ_CHUNK = 1024 * 1024;
+/** Files are read in blocks this big; each block is a fresh buffer, since the chunker keeps slices of it. */
+const READ_BLOCK = 4 * 1024 * 1024;
 const SPOOL_FLUSH = 64 * 1024;
 const PROGRESS_EVERY = 8 * 1024 * 1024;
 /** saved_info lists at most this many skipped entries (plus the total count), to stay small. */
@@ -32,6 +35,9 @@ export interface SavedInfo {
   directories: number;
   symlinks: number;
   bytes: number;
+  /** Files found unchanged since the previous checkpoint and not read. */
+  unchanged_files: number;
+  unchanged_bytes: number;
   skipped: { path: string; kind: SkipKind }[];
   skipped_count: number;
 }
@@ -93,10 +99,16 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
   // A retry must not leave a previous attempt's meta pointing at this attempt's data.
   await ctx.bank.delete(META_OBJECT);
 
+  const previous = await loadPrevious(ctx);
+  const writer: ChunkedWriter = await ctx.bank.chunkedWriter();
   const spool = await ManifestSpool.create();
-  const info: SavedInfo = { files: 0, directories: 0, symlinks: 0, bytes: 0, skipped: [], skipped_count: 0 };
-  const dataHash = createHash('sha256');
+  const info: SavedInfo = { files: 0, directories: 0, symlinks: 0, bytes: 0, unchanged_files: 0, unchanged_bytes: 0, skipped: [], skipped_count: 0 };
   let reported = 0;
+  const progress = (): void => {
+    if (info.bytes - reported < PROGRESS_EVERY) return;
+    reported = info.bytes;
+    ctx.progress({ done: info.bytes, unit: 'bytes' });
+  };
 
   const skip = (rel: Buffer, kind: SkipKind): void => {
     info.skipped_count++;
@@ -104,8 +116,25 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
     ctx.logger.warn('fs.directory: entry not archived', { resource: root, path: displayPath(rel), kind });
   };
 
-  /** Yields one file's bytes as read (the file may change meanwhile: what was read is what is stored). */
-  async function* fileData(item: { rel: Buffer; abs: Buffer }): AsyncGenerator<Buffer> {
+  /** Reuses the previous checkpoint's chunks of a file that has not changed; false when it must be read. */
+  async function reuseUnchanged(item: { rel: Buffer; stat: BigIntStats }): Promise<boolean> {
+    const prev = previous?.files.get(item.rel.toString('latin1'));
+    const st = item.stat;
+    if (prev === undefined || BigInt(prev.size) !== st.size || prev.mtimeNs !== st.mtimeNs || prev.ino !== st.ino || prev.ctimeNs !== st.ctimeNs) return false;
+    const first = writer.length;
+    const [from, count] = prev.chunks;
+    if (!(await writer.reuse(previous!.refs.slice(from, from + count)))) return false;
+    await spool.add(encodeEntry({ ...baseOf(item.rel, st), type: 'file', offset: info.bytes, size: prev.size, blake3: prev.blake3, chunks: [first, count], ino: st.ino, ctimeNs: st.ctimeNs }));
+    info.files++;
+    info.bytes += prev.size;
+    info.unchanged_files++;
+    info.unchanged_bytes += prev.size;
+    progress();
+    return true;
+  }
+
+  async function storeFile(item: { rel: Buffer; abs: Buffer; stat: BigIntStats }): Promise<void> {
+    if (await reuseUnchanged(item)) return;
     let fh: FileHandle;
     try {
       // O_NOFOLLOW/O_NONBLOCK: the path may have become a symlink or a FIFO since lstat.
@@ -119,32 +148,33 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
       const st = await fh.stat({ bigint: true });
       if (!st.isFile()) return skip(item.rel, 'vanished');
       const offset = info.bytes;
-      const hash = createHash('sha256');
+      const hash = new Blake3Hasher();
       let size = 0;
-      for (;;) {
-        ctx.signal.throwIfAborted();
-        const buf = Buffer.allocUnsafe(READ_CHUNK);
-        const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
-        if (bytesRead === 0) break;
-        const chunk = buf.subarray(0, bytesRead);
-        hash.update(chunk);
-        dataHash.update(chunk);
-        size += bytesRead;
-        info.bytes += bytesRead;
-        yield chunk;
-        if (info.bytes - reported >= PROGRESS_EVERY) {
-          reported = info.bytes;
-          ctx.progress({ done: info.bytes, unit: 'bytes' });
+      // What was read is what is stored, even if the file changes meanwhile (its ctime tells the next run).
+      async function* content(): AsyncGenerator<Buffer> {
+        for (;;) {
+          ctx.signal.throwIfAborted();
+          const buf = Buffer.allocUnsafeSlow(READ_BLOCK);
+          const { bytesRead } = await fh.read(buf, 0, READ_BLOCK, null);
+          if (bytesRead === 0) return;
+          const block = buf.subarray(0, bytesRead);
+          hash.update(block);
+          size += bytesRead;
+          info.bytes += bytesRead;
+          yield block;
+          progress();
         }
       }
+      const first = writer.length;
+      const refs = await writer.write(content());
       info.files++;
-      await spool.add(encodeEntry({ ...baseOf(item.rel, st), type: 'file', offset, size, sha256: hash.digest('hex') }));
+      await spool.add(encodeEntry({ ...baseOf(item.rel, st), type: 'file', offset, size, blake3: hash.digest('hex'), chunks: [first, refs.length], ino: st.ino, ctimeNs: st.ctimeNs }));
     } finally {
       await fh.close();
     }
   }
 
-  async function* archiveData(): AsyncGenerator<Buffer> {
+  try {
     for await (const item of walkTree(root, excludes, ctx.signal)) {
       switch (item.kind) {
         case 'dir':
@@ -156,19 +186,16 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
           await spool.add(encodeEntry({ ...baseOf(item.rel, item.stat), type: 'symlink', link: item.link }));
           break;
         case 'file':
-          yield* fileData(item);
+          await storeFile(item);
           break;
         case 'skip':
           skip(item.rel, item.skip);
           break;
       }
     }
-  }
-
-  try {
-    const { size } = await ctx.bank.putStream(DATA_OBJECT, archiveData());
-    if (size !== info.bytes) {
-      throw bwkError('BWK_ERR_BANK_IO', { key: DATA_OBJECT, reason: `the bank stored ${size} bytes of ${info.bytes} sent` });
+    const data = await writer.commit(DATA_OBJECT);
+    if (data.size !== info.bytes) {
+      throw bwkError('BWK_ERR_BANK_IO', { key: DATA_OBJECT, reason: `the bank stored ${data.size} bytes of ${info.bytes} sent` });
     }
     await spool.close();
     const manifestSize = spool.size;
@@ -180,7 +207,7 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
       format: FORMAT_NAME,
       version: FORMAT_VERSION,
       source: root,
-      data: { object: DATA_OBJECT, size: info.bytes, sha256: dataHash.digest('hex') },
+      data: { object: DATA_OBJECT, size: info.bytes, chunks: data.chunks },
       manifest: { object: MANIFEST_OBJECT, size: manifestSize, sha256: spool.hash.digest('hex'), entries: spool.entries },
     }));
   } finally {

@@ -1,17 +1,20 @@
 /**
- * The on-bank format of an `fs.directory` checkpoint. Three objects per resource section:
+ * The on-bank format (v2) of an `fs.directory` checkpoint. Three objects per resource section:
  *
- *   data            every regular file's content, back to back, in manifest order
- *   manifest.jsonl  one JSON object per line per entry (dir, file, symlink), in walk order (parents first)
- *   meta.json       format/version, source path, size + SHA-256 of `data` and `manifest.jsonl`, and a
- *                   SHA-256 of its own body — written last, so its presence marks a complete archive
+ *   data            a chunk list: every regular file's chunks, file after file, in manifest order (each
+ *                   file starts a new chunk, so an unchanged file's chunks are reused as they are)
+ *   manifest.jsonl  (chunked) one JSON object per line per entry (dir, file, symlink), in walk order
+ *   meta.json       format/version, source path, sizes of `data` and `manifest.jsonl`, the manifest's
+ *                   SHA-256 and a SHA-256 of its own body — written last: its presence marks a complete archive
  *
  * Paths and link targets are bytes on Linux: `path`/`link` hold them when they are valid UTF-8, else
  * `path_b64`/`link_b64` hold the raw bytes. The root directory itself is the entry ".".
- * File entries carry `offset` (must equal the sum of the sizes before it), `size` and `sha256`.
+ * File entries carry `offset` (must equal the sum of the sizes before it), `size`, `blake3` (of the
+ * content), `chunks` ([first, count] in `data`) and `ino`/`ctime_ns`, which with size and mtime tell
+ * the next protect that the file is unchanged and need not be read.
  */
 import { createHash } from 'node:crypto';
-import type { BankSection } from '../api.js';
+import type { BankSection, ChunkRef } from '../api.js';
 import { bwkError } from '../../common/errors.js';
 import { readSealedMeta, sealMeta } from '../sealed-meta.js';
 import type { BulwarkError } from '../../common/errors.js';
@@ -20,13 +23,23 @@ export const DATA_OBJECT = 'data';
 export const MANIFEST_OBJECT = 'manifest.jsonl';
 export const META_OBJECT = 'meta.json';
 export const FORMAT_NAME = 'bulwark.fs.directory';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 /** A manifest line decoded. `path` is relative (".", "a", "a/b") as raw bytes. */
 export type Entry =
   | (EntryBase & { type: 'dir' })
-  | (EntryBase & { type: 'file'; offset: number; size: number; sha256: string })
+  | (EntryBase & FileFields & { type: 'file' })
   | (EntryBase & { type: 'symlink'; link: Buffer });
+
+export interface FileFields {
+  offset: number;
+  size: number;
+  blake3: string;
+  /** First chunk in `data` and number of chunks. */
+  chunks: [number, number];
+  ino: bigint;
+  ctimeNs: bigint;
+}
 
 export interface EntryBase {
   path: Buffer;
@@ -42,7 +55,7 @@ export interface MetaBody {
   format: string;
   version: number;
   source: string;
-  data: { object: string; size: number; sha256: string };
+  data: { object: string; size: number; chunks: number };
   manifest: { object: string; size: number; sha256: string; entries: number };
 }
 
@@ -54,6 +67,21 @@ export function corrupt(label: string, reason: string): BulwarkError {
 }
 
 export const sha256Hex = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+
+/**
+ * Checks a file entry's chunk range against the `data` list: it must start where the previous file's
+ * ended and its chunks must add up to its size, so reading `data` in order yields each file exactly.
+ * Returns the index after the range, or a reason.
+ */
+export function checkFileChunks(e: FileFields, refs: readonly ChunkRef[], expectedFirst: number): number | string {
+  const [first, count] = e.chunks;
+  if (first !== expectedFirst) return `its chunks start at ${first} in ${DATA_OBJECT}, expected ${expectedFirst}`;
+  if (first + count > refs.length) return `its chunks run past the end of ${DATA_OBJECT}`;
+  let size = 0;
+  for (let i = first; i < first + count; i++) size += refs[i]!.size;
+  if (size !== e.size) return `its chunks hold ${size} bytes, its size is ${e.size}`;
+  return first + count;
+}
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
@@ -82,7 +110,8 @@ function bytesField(name: string, value: Buffer): Record<string, string> {
 /** One manifest line (with its trailing newline). */
 export function encodeEntry(e: Entry): string {
   const base = { type: e.type, ...bytesField('path', e.path), mode: e.mode, uid: e.uid, gid: e.gid, mtime_ns: e.mtimeNs.toString() };
-  const extra = e.type === 'file' ? { offset: e.offset, size: e.size, sha256: e.sha256 }
+  const extra = e.type === 'file'
+    ? { offset: e.offset, size: e.size, blake3: e.blake3, chunks: e.chunks, ino: e.ino.toString(), ctime_ns: e.ctimeNs.toString() }
     : e.type === 'symlink' ? bytesField('link', e.link) : {};
   return JSON.stringify({ ...base, ...extra }) + '\n';
 }
@@ -121,8 +150,15 @@ export function decodeEntry(line: string): Entry | string {
       return { ...base, type: 'dir' };
     case 'file':
       if (!isNat(r.offset) || !isNat(r.size)) return '"offset" and "size" must be non-negative integers';
-      if (typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256)) return '"sha256" must be 64 hex digits';
-      return { ...base, type: 'file', offset: r.offset, size: r.size, sha256: r.sha256 };
+      if (typeof r.blake3 !== 'string' || !/^[0-9a-f]{64}$/.test(r.blake3)) return '"blake3" must be 64 hex digits';
+      if (!Array.isArray(r.chunks) || r.chunks.length !== 2 || !r.chunks.every(isNat)) return '"chunks" must be [first, count]';
+      if (typeof r.ino !== 'string' || !/^\d{1,30}$/.test(r.ino) || typeof r.ctime_ns !== 'string' || !/^-?\d{1,30}$/.test(r.ctime_ns)) {
+        return '"ino" and "ctime_ns" must be decimal strings';
+      }
+      return {
+        ...base, type: 'file', offset: r.offset, size: r.size, blake3: r.blake3, chunks: [r.chunks[0], r.chunks[1]] as [number, number],
+        ino: BigInt(r.ino), ctimeNs: BigInt(r.ctime_ns),
+      };
     case 'symlink': {
       const link = decodeBytes(r, 'link');
       if (typeof link === 'string') return link;
@@ -139,8 +175,8 @@ export const encodeMeta = (body: MetaBody): string => sealMeta(body);
 /** Reads and checks meta.json: canonical JSON, self-hash, known format and version. */
 export async function loadMeta(bank: BankSection, label: string): Promise<MetaBody> {
   const meta = await readSealedMeta(bank, META_OBJECT, label, { name: FORMAT_NAME, version: FORMAT_VERSION }) as unknown as MetaBody;
-  if (!isNat(meta.data?.size) || !isNat(meta.manifest?.size) || !isNat(meta.manifest?.entries)
-    || typeof meta.data.sha256 !== 'string' || typeof meta.manifest.sha256 !== 'string') {
+  if (!isNat(meta.data?.size) || !isNat(meta.data?.chunks) || !isNat(meta.manifest?.size) || !isNat(meta.manifest?.entries)
+    || typeof meta.manifest.sha256 !== 'string') {
     throw corrupt(label, `${META_OBJECT} lacks sizes or hashes of the data and manifest objects`);
   }
   return meta;
@@ -191,4 +227,15 @@ export async function* readManifest(bank: BankSection, meta: MetaBody, label: st
     throw corrupt(label, `${MANIFEST_OBJECT} does not match the size and SHA-256 recorded in ${META_OBJECT}`);
   }
   if (count !== meta.manifest.entries) throw corrupt(label, `${MANIFEST_OBJECT} has ${count} entries, ${META_OBJECT} says ${meta.manifest.entries}`);
+}
+
+/** The `data` chunk list, checked against meta.json's size and chunk count. */
+export async function loadDataList(bank: BankSection, meta: MetaBody, label: string): Promise<ChunkRef[]> {
+  if ((await bank.stat(DATA_OBJECT)) === null) throw corrupt(label, `${DATA_OBJECT} is missing`);
+  const refs = await bank.getChunkList(DATA_OBJECT);
+  const size = refs.reduce((n, r) => n + r.size, 0);
+  if (size !== meta.data.size || refs.length !== meta.data.chunks) {
+    throw corrupt(label, `${DATA_OBJECT} holds ${refs.length} chunks and ${size} bytes, meta.json says ${meta.data.chunks} and ${meta.data.size}`);
+  }
+  return refs;
 }

@@ -4,10 +4,10 @@
  * conflicts with what the target already holds. Two passes over the manifest keep memory bounded
  * (only the archive's symlink paths are held).
  */
-import type { BankSection } from '../api.js';
+import type { BankSection, ChunkRef } from '../api.js';
 import { bwkError } from '../../common/errors.js';
 import { ArchivedSymlinks, assertEntryPath } from './entry-path.js';
-import { DATA_OBJECT, corrupt, displayPath, loadMeta, readManifest } from './manifest.js';
+import { DATA_OBJECT, checkFileChunks, corrupt, displayPath, loadDataList, loadMeta, readManifest } from './manifest.js';
 import type { MetaBody } from './manifest.js';
 import type { ConflictMode } from './restore-target.js';
 import { checkAncestors, diskKind, joinRoot, symlinkOnDisk } from './safe-fs.js';
@@ -15,6 +15,8 @@ import type { DiskKind } from './safe-fs.js';
 
 export interface Preflight {
   meta: MetaBody;
+  /** The `data` chunk list, checked against the manifest's files. */
+  refs: ChunkRef[];
   symlinks: ArchivedSymlinks;
   /** Whether the target root existed (as a directory) before the restore. */
   rootExisted: boolean;
@@ -28,24 +30,27 @@ const isRoot = (rel: Buffer): boolean => rel.length === 1 && rel[0] === 0x2e;
  */
 export async function preflightRestore(bank: BankSection, label: string, root: string, mode: ConflictMode, signal: AbortSignal): Promise<Preflight> {
   const meta = await loadMeta(bank, label);
-  const stored = await bank.stat(DATA_OBJECT);
-  if (stored === null || stored.size !== meta.data.size) {
-    throw corrupt(label, `${DATA_OBJECT} holds ${stored === null ? 'nothing' : `${stored.size} bytes`}, meta.json says ${meta.data.size} bytes`);
-  }
+  const refs = await loadDataList(bank, meta, label);
 
   // Pass 1: the whole manifest is read (and its hash checked) before any entry is trusted.
   const symlinks = new ArchivedSymlinks();
   let offset = 0;
+  let chunk = 0;
   for await (const entry of readManifest(bank, meta, label)) {
     signal.throwIfAborted();
     assertEntryPath(entry, root);
     symlinks.add(entry);
     if (entry.type === 'file') {
       if (entry.offset !== offset) throw corrupt(label, `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${offset}`);
+      const next = checkFileChunks(entry, refs, chunk);
+      if (typeof next === 'string') throw corrupt(label, `file "${displayPath(entry.path)}": ${next}`);
+      chunk = next;
       offset += entry.size;
     }
   }
-  if (offset !== meta.data.size) throw corrupt(label, `the manifest's files add up to ${offset} bytes, ${DATA_OBJECT} holds ${meta.data.size}`);
+  if (offset !== meta.data.size || chunk !== refs.length) {
+    throw corrupt(label, `the manifest's files add up to ${offset} bytes in ${chunk} chunks, ${DATA_OBJECT} holds ${meta.data.size} in ${refs.length}`);
+  }
 
   const rootBuf = Buffer.from(root, 'utf8');
   const rootKind = await diskKind(rootBuf);
@@ -81,5 +86,5 @@ export async function preflightRestore(bank: BankSection, label: string, root: s
     }
   }
   if (conflicts > 0) throw bwkError('BWK_ERR_RESTORE_CONFLICT', { target: root, count: conflicts, first });
-  return { meta, symlinks, rootExisted };
+  return { meta, refs, symlinks, rootExisted };
 }

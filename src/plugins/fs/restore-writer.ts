@@ -1,13 +1,16 @@
 /**
- * Restore `main`: after the preflight passes, streams `data` sequentially and recreates the tree.
- * Each file goes to a temp name in its directory and is renamed into place only when its SHA-256
- * matches, so a corrupt file never lands. Directory modes and times are applied last, deepest first,
+ * Restore `main`: after the preflight passes, reads `data`'s chunks in order (the chunk store reads
+ * ahead in parallel) and recreates the tree. Each file goes to a temp name in its directory and is
+ * renamed into place only when its BLAKE3 matches, so a corrupt file never lands. Runs of zeros are
+ * not written but left as holes, so sparse files (VM images, databases) stay sparse. Directory modes and times are applied last, deepest first,
  * because creating children changes a directory's mtime (and a 0555 directory could not be filled).
  */
 import { constants } from 'node:fs';
 import { lchown, lutimes, mkdir, open, rename, symlink, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { RestoreContext } from '../api.js';
 import { bwkError } from '../../common/errors.js';
 import { ByteReader } from './byte-reader.js';
@@ -69,9 +72,31 @@ async function restoreDir(w: Writer, e: DirEntry, rootExisted: boolean): Promise
   w.dirs.push(e);
 }
 
-async function writeAll(fh: FileHandle, chunk: Buffer): Promise<void> {
+const HOLE_BLOCK = 64 * 1024;
+const ZEROS = Buffer.alloc(HOLE_BLOCK);
+
+async function writeAt(fh: FileHandle, data: Buffer, position: number): Promise<void> {
   let done = 0;
-  while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+  while (done < data.length) done += (await fh.write(data, done, data.length - done, position + done)).bytesWritten;
+}
+
+/**
+ * Writes `chunk` at `position`, skipping 64 KiB blocks of zeros (the file is truncated to its full
+ * size at the end, so skipped blocks read back as zeros and take no disk space).
+ */
+async function writeSparse(fh: FileHandle, chunk: Buffer, position: number): Promise<void> {
+  let runStart = -1;
+  for (let at = 0; at < chunk.length; at += HOLE_BLOCK) {
+    const block = chunk.subarray(at, at + HOLE_BLOCK);
+    const zero = block.length === HOLE_BLOCK ? block.equals(ZEROS) : block.equals(ZEROS.subarray(0, block.length));
+    if (zero) {
+      if (runStart >= 0) await writeAt(fh, chunk.subarray(runStart, at), position + runStart);
+      runStart = -1;
+    } else if (runStart < 0) {
+      runStart = at;
+    }
+  }
+  if (runStart >= 0) await writeAt(fh, chunk.subarray(runStart), position + runStart);
 }
 
 async function restoreFile(w: Writer, e: Entry & { type: 'file' }, onBytes: () => void): Promise<void> {
@@ -81,15 +106,18 @@ async function restoreFile(w: Writer, e: Entry & { type: 'file' }, onBytes: () =
   const fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   let closed = false;
   try {
-    const hash = createHash('sha256');
+    const hash = new Blake3Hasher();
+    let position = 0;
     for await (const chunk of w.reader.take(e.size, short)) {
       hash.update(chunk);
-      await writeAll(fh, chunk);
+      await writeSparse(fh, chunk, position);
+      position += chunk.length;
       onBytes();
     }
-    if (hash.digest('hex') !== e.sha256) {
-      throw corrupt(w.label, `file "${displayPath(e.path)}" does not match its SHA-256 in the checkpoint; it was not restored`);
+    if (hash.digest('hex') !== e.blake3) {
+      throw corrupt(w.label, `file "${displayPath(e.path)}" does not match its BLAKE3 in the checkpoint; it was not restored`);
     }
+    await fh.truncate(e.size);
     // chown before chmod: chown clears setuid/setgid bits.
     if (w.setOwner) await fh.chown(e.uid, e.gid);
     await fh.chmod(e.mode);
@@ -153,7 +181,7 @@ export async function restoreDirectory(ctx: RestoreContext): Promise<void> {
     label,
     mode: params.conflict,
     setOwner: params.restoreOwner && process.getuid?.() === 0,
-    reader: new ByteReader(await ctx.bank.getStream(DATA_OBJECT)),
+    reader: new ByteReader(Readable.from(ctx.bank.readChunks(pre.refs, ctx.signal), { objectMode: false })),
     dirs: [],
   };
   let reported = 0;

@@ -36,6 +36,8 @@ export const FS_DIRECTORY_SCHEMAS: ResourceSchemas = {
       directories: { type: 'integer', minimum: 0, description: 'Including the protected directory itself.' },
       symlinks: { type: 'integer', minimum: 0 },
       bytes: { type: 'integer', minimum: 0 },
+      unchanged_files: { type: 'integer', minimum: 0, description: 'Files unchanged since the previous checkpoint (size, mtime, inode, ctime): not read, their chunks reused.' },
+      unchanged_bytes: { type: 'integer', minimum: 0 },
       skipped: {
         type: 'array',
         description: 'Entries not archived (sockets, FIFOs, devices, entries that vanished while walking); at most 1000 are listed.',

@@ -1,13 +1,15 @@
 /**
  * Verify: reads every byte of the archive back from the bank and checks meta.json's self-hash, the
- * manifest's and the data object's size and SHA-256, every file's SHA-256 and every entry path (an
- * archive that restore would refuse is not a usable checkpoint either).
+ * manifest's size and SHA-256, every chunk against its id (the chunk store does that on read), every
+ * file's chunk range and BLAKE3, and every entry path (an archive that restore would refuse is not a
+ * usable checkpoint either).
  */
-import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { VerifyContext } from '../api.js';
 import { ByteReader } from './byte-reader.js';
 import { ArchivedSymlinks, entryPathProblem } from './entry-path.js';
-import { DATA_OBJECT, corrupt, displayPath, loadMeta, readManifest, resourceLabel } from './manifest.js';
+import { DATA_OBJECT, checkFileChunks, corrupt, displayPath, loadDataList, loadMeta, readManifest, resourceLabel } from './manifest.js';
 
 const PROGRESS_EVERY = 8 * 1024 * 1024;
 
@@ -15,13 +17,11 @@ const PROGRESS_EVERY = 8 * 1024 * 1024;
 export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
   const label = resourceLabel(ctx.resource.id);
   const meta = await loadMeta(ctx.bank, label);
-  const stored = await ctx.bank.stat(DATA_OBJECT);
-  if (stored === null) throw corrupt(label, `${DATA_OBJECT} is missing`);
-  if (stored.size !== meta.data.size) throw corrupt(label, `${DATA_OBJECT} holds ${stored.size} bytes, meta.json says ${meta.data.size}`);
+  const refs = await loadDataList(ctx.bank, meta, label);
 
-  const reader = new ByteReader(await ctx.bank.getStream(DATA_OBJECT));
+  const reader = new ByteReader(Readable.from(ctx.bank.readChunks(refs, ctx.signal), { objectMode: false }));
   const short = (): Error => corrupt(label, `${DATA_OBJECT} ended after ${reader.position} of ${meta.data.size} bytes`);
-  const dataHash = createHash('sha256');
+  let chunk = 0;
   const symlinks = new ArchivedSymlinks();
   const badFiles: string[] = [];
   let reported = 0;
@@ -35,13 +35,13 @@ export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
       if (entry.offset !== reader.position) {
         throw corrupt(label, `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${reader.position}`);
       }
-      const hash = createHash('sha256');
-      for await (const chunk of reader.take(entry.size, short)) {
-        hash.update(chunk);
-        dataHash.update(chunk);
-      }
+      const next = checkFileChunks(entry, refs, chunk);
+      if (typeof next === 'string') throw corrupt(label, `file "${displayPath(entry.path)}": ${next}`);
+      chunk = next;
+      const hash = new Blake3Hasher();
+      for await (const piece of reader.take(entry.size, short)) hash.update(piece);
       // Keep reading after a bad file so the whole-object checks still run and the count is complete.
-      if (hash.digest('hex') !== entry.sha256) badFiles.push(displayPath(entry.path));
+      if (hash.digest('hex') !== entry.blake3) badFiles.push(displayPath(entry.path));
       if (reader.position - reported >= PROGRESS_EVERY) {
         reported = reader.position;
         ctx.progress({ done: reported, total: meta.data.size, unit: 'bytes' });
@@ -52,10 +52,10 @@ export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
     reader.close();
   }
   if (badFiles.length > 0) {
-    throw corrupt(label, `file "${badFiles[0]}" does not match its SHA-256${badFiles.length > 1 ? ` (${badFiles.length} files are bad)` : ''}`);
+    throw corrupt(label, `file "${badFiles[0]}" does not match its BLAKE3${badFiles.length > 1 ? ` (${badFiles.length} files are bad)` : ''}`);
   }
-  if (reader.position !== meta.data.size || dataHash.digest('hex') !== meta.data.sha256) {
-    throw corrupt(label, `${DATA_OBJECT} does not match the size and SHA-256 recorded in meta.json`);
+  if (reader.position !== meta.data.size || chunk !== refs.length) {
+    throw corrupt(label, `the manifest's files cover ${reader.position} bytes in ${chunk} chunks of ${DATA_OBJECT}'s ${meta.data.size} in ${refs.length}`);
   }
   // Entries listed before the symlink they lie under are only caught once every symlink is known.
   if (symlinks.count > 0) {

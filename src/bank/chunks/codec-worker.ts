@@ -1,0 +1,68 @@
+/**
+ * A worker thread of the codec pool (pool.ts): hashes, compresses, encrypts and opens chunks off the
+ * main thread, which keeps reading files and writing packs meanwhile. A hashed chunk stays here until
+ * the main thread, having looked its id up, asks for it to be sealed (new) or dropped (a duplicate),
+ * so a chunk crosses threads once.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ChunkCorruptError, chunkId, openChunk, sealChunk } from './codec.js';
+import type { CodecKeys } from './codec.js';
+
+export type WorkerRequest =
+  | { t: 'hash'; job: number; data: Uint8Array }
+  | { t: 'seal'; job: number; level: number }
+  | { t: 'drop'; job: number }
+  | { t: 'open'; job: number; blob: Uint8Array; id: string };
+
+export type WorkerReply =
+  | { job: number; id: string }
+  | { job: number; blob: Uint8Array }
+  | { job: number; data: Uint8Array }
+  | { job: number; corrupt: string }
+  | { job: number; error: string }
+  | { job: number; dropped: true };
+
+const keys = workerData as CodecKeys;
+const held = new Map<number, { data: Uint8Array; id: string }>();
+const port = parentPort!;
+
+/** Whether a buffer owns its whole ArrayBuffer, so transferring it detaches nothing else. */
+const owns = (b: Uint8Array): boolean => b.byteOffset === 0 && b.buffer.byteLength === b.byteLength;
+
+function reply(msg: WorkerReply, transfer?: Uint8Array): void {
+  if (transfer !== undefined && owns(transfer) && transfer.buffer instanceof ArrayBuffer) port.postMessage(msg, [transfer.buffer]);
+  else port.postMessage(msg);
+}
+
+port.on('message', (m: WorkerRequest) => {
+  try {
+    switch (m.t) {
+      case 'hash': {
+        const id = chunkId(m.data, keys.idKey);
+        held.set(m.job, { data: m.data, id });
+        reply({ job: m.job, id });
+        break;
+      }
+      case 'seal': {
+        const h = held.get(m.job);
+        if (h === undefined) throw new Error(`job ${m.job} is not held`);
+        held.delete(m.job);
+        const blob = sealChunk(h.data, h.id, m.level, keys);
+        reply({ job: m.job, blob }, blob);
+        break;
+      }
+      case 'drop':
+        held.delete(m.job);
+        reply({ job: m.job, dropped: true });
+        break;
+      case 'open': {
+        const data = openChunk(m.blob, m.id, keys);
+        reply({ job: m.job, data }, data);
+        break;
+      }
+    }
+  } catch (err) {
+    if (err instanceof ChunkCorruptError) reply({ job: m.job, corrupt: err.message });
+    else reply({ job: m.job, error: err instanceof Error ? err.message : String(err) });
+  }
+});

@@ -1,0 +1,128 @@
+/**
+ * How one chunk becomes the bytes stored in a pack, and back. Pure and synchronous: the worker
+ * threads run it (codec-worker.ts), and bank check runs it in place.
+ *
+ *   plain bank:      [flags][payload]
+ *   encrypted bank:  [nonce 12][AES-256-GCM([flags][payload])][tag 16], additional data = the chunk id
+ *
+ * flags bit 0: payload is zstd-compressed. The chunk id is BLAKE3 of the plaintext (keyed on an
+ * encrypted bank), and reading always recomputes it: a chunk comes back exactly as written or not at
+ * all. Binding the ciphertext to its id means a blob copied under another id fails authentication.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { Blake3Hasher, blake3 } from '@napi-rs/blake-hash';
+
+export interface CodecKeys {
+  idKey: Buffer | null;
+  encKey: Buffer | null;
+}
+
+const FLAG_ZSTD = 1;
+const NONCE = 12;
+const TAG = 16;
+/** Chunks above this size are first judged on a sample, so incompressible data costs little. */
+const SAMPLE_ABOVE = 256 * 1024;
+const SAMPLE = 64 * 1024;
+
+/** Thrown when stored bytes do not decode to the chunk they are filed under. */
+export class ChunkCorruptError extends Error {
+  constructor(readonly id: string, reason: string) {
+    super(`chunk ${id}: ${reason}`);
+  }
+}
+
+export function chunkId(data: Uint8Array, idKey: Buffer | null): string {
+  if (idKey === null) return blake3(data).toString('hex');
+  return Blake3Hasher.newKeyed(idKey).update(data).digest('hex');
+}
+
+function compress(data: Uint8Array, level: number): Buffer | null {
+  if (level <= 0 || data.length < 64) return null;
+  const params = { params: { [zc.ZSTD_c_compressionLevel]: level } };
+  // Random-looking data (already compressed or encrypted files) would cost a full zstd pass for nothing.
+  if (data.length > SAMPLE_ABOVE && zstdCompressSync(data.subarray(0, SAMPLE), params).length > SAMPLE * 0.97) return null;
+  const out = zstdCompressSync(data, params);
+  return out.length < data.length ? out : null;
+}
+
+/** The stored form of a chunk. */
+export function sealChunk(data: Uint8Array, id: string, level: number, keys: CodecKeys): Buffer {
+  const packed = compress(data, level);
+  const flags = Buffer.from([packed === null ? 0 : FLAG_ZSTD]);
+  const payload = packed ?? data;
+  if (keys.encKey === null) return Buffer.concat([flags, payload]);
+  const nonce = randomBytes(NONCE);
+  const cipher = createCipheriv('aes-256-gcm', keys.encKey, nonce);
+  cipher.setAAD(Buffer.from(`chunk:${id}`));
+  const head = cipher.update(flags);
+  const body = cipher.update(payload);
+  const tail = cipher.final();
+  return Buffer.concat([nonce, head, body, tail, cipher.getAuthTag()]);
+}
+
+/** The plaintext of a stored chunk, checked against its id; throws ChunkCorruptError otherwise. */
+export function openChunk(blob: Uint8Array, id: string, keys: CodecKeys): Buffer {
+  let inner: Buffer;
+  if (keys.encKey === null) {
+    inner = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  } else {
+    if (blob.length < NONCE + TAG + 1) throw new ChunkCorruptError(id, 'stored blob is too short');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', keys.encKey, blob.subarray(0, NONCE));
+      decipher.setAAD(Buffer.from(`chunk:${id}`));
+      decipher.setAuthTag(blob.subarray(blob.length - TAG));
+      inner = Buffer.concat([decipher.update(blob.subarray(NONCE, blob.length - TAG)), decipher.final()]);
+    } catch {
+      throw new ChunkCorruptError(id, 'authentication failed (the stored bytes were altered, or belong to another chunk)');
+    }
+  }
+  if (inner.length < 1) throw new ChunkCorruptError(id, 'stored blob is empty');
+  const flags = inner[0]!;
+  let data: Buffer;
+  if (flags === FLAG_ZSTD) {
+    try {
+      data = zstdDecompressSync(inner.subarray(1));
+    } catch {
+      throw new ChunkCorruptError(id, 'compressed payload does not decompress');
+    }
+  } else if (flags === 0) {
+    data = inner.subarray(1);
+  } else {
+    throw new ChunkCorruptError(id, `unknown flags ${flags}`);
+  }
+  if (chunkId(data, keys.idKey) !== id) throw new ChunkCorruptError(id, 'content does not match its id');
+  return data;
+}
+
+const ENVELOPE_MAGIC = Buffer.from('BWKE1\n');
+
+/**
+ * Seals a small object (a chunk list, an index, a plugin's meta.json) on an encrypted bank.
+ * `aad` names where it is stored, so an object moved to another key fails to open.
+ */
+export function sealObject(data: Buffer, aad: string, encKey: Buffer): Buffer {
+  const nonce = randomBytes(NONCE);
+  const cipher = createCipheriv('aes-256-gcm', encKey, nonce);
+  cipher.setAAD(Buffer.from(aad));
+  return Buffer.concat([ENVELOPE_MAGIC, nonce, cipher.update(data), cipher.final(), cipher.getAuthTag()]);
+}
+
+export const isSealedObject = (data: Buffer): boolean => data.subarray(0, ENVELOPE_MAGIC.length).equals(ENVELOPE_MAGIC);
+
+/** Opens a sealed object; null when it is not authentic (altered, moved, or another key). */
+export function openObject(data: Buffer, aad: string, encKey: Buffer): Buffer | null {
+  const head = ENVELOPE_MAGIC.length;
+  if (!isSealedObject(data) || data.length < head + NONCE + TAG) return null;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', encKey, data.subarray(head, head + NONCE));
+    decipher.setAAD(Buffer.from(aad));
+    decipher.setAuthTag(data.subarray(data.length - TAG));
+    return Buffer.concat([decipher.update(data.subarray(head + NONCE, data.length - TAG)), decipher.final()]);
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes sealObject adds to an object (for logical sizes). */
+export const SEALED_OVERHEAD = ENVELOPE_MAGIC.length + NONCE + TAG;

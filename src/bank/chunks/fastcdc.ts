@@ -1,0 +1,127 @@
+/**
+ * FastCDC content-defined chunking (Xia et al., USENIX ATC 2016): a gear rolling hash, cut-point
+ * skipping below the minimum size and normalized chunking (a stricter mask before the average size, a
+ * looser one after). Boundaries depend only on the bytes near them, so inserting or deleting bytes
+ * early in a stream changes the chunks around the edit and leaves the rest identical: that is what
+ * makes a second checkpoint of slightly changed data cheap.
+ *
+ * Pure and streaming: `push` takes any piece of the stream and returns where chunks end inside it.
+ */
+import { createHash } from 'node:crypto';
+
+export interface ChunkerParams {
+  minSize: number;
+  avgSize: number;
+  maxSize: number;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Defaults for large files and dumps: few, big chunks keep the index small and reads sequential. */
+export const DEFAULT_CHUNKER: ChunkerParams = { minSize: 512 * KiB, avgSize: 1 * MiB, maxSize: 8 * MiB };
+
+/** The reason a parameter set is unusable, or null. */
+export function chunkerParamsProblem(p: ChunkerParams): string | null {
+  const ints = [p.minSize, p.avgSize, p.maxSize].every((v) => Number.isSafeInteger(v) && v > 0);
+  if (!ints) return 'chunk sizes must be positive integers';
+  if (!(p.minSize >= 64 && p.minSize < p.avgSize && p.avgSize < p.maxSize)) return 'chunk sizes must satisfy 64 <= min < avg < max';
+  if ((p.avgSize & (p.avgSize - 1)) !== 0) return 'the average chunk size must be a power of two';
+  if (p.maxSize > 64 * MiB) return 'the maximum chunk size is 64 MiB';
+  return null;
+}
+
+/**
+ * 256 fixed pseudo-random 32-bit values. Derived from SHA-256 of a constant so every Bulwark build
+ * (and every bank) cuts the same data at the same places; changing them would break deduplication
+ * against existing checkpoints.
+ */
+const GEAR: Uint32Array = (() => {
+  const table = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    table[i] = createHash('sha256').update(`bulwark-fastcdc-gear-${i}`).digest().readUInt32BE(0);
+  }
+  return table;
+})();
+
+/**
+ * A mask of `bits` one-bits in the high part of the word: a gear hash's high bits depend on the last
+ * 32 bytes, its low bits only on the last few, so high bits give a proper rolling window.
+ */
+function highMask(bits: number): number {
+  return (((1 << bits) - 1) << (32 - bits)) >>> 0;
+}
+
+export class Chunker {
+  /** Bytes of the current (unfinished) chunk seen so far. */
+  private pos = 0;
+  private hash = 0;
+  private readonly maskS: number;
+  private readonly maskL: number;
+
+  constructor(readonly params: ChunkerParams = DEFAULT_CHUNKER) {
+    const problem = chunkerParamsProblem(params);
+    if (problem !== null) throw new RangeError(problem);
+    const bits = Math.round(Math.log2(params.avgSize));
+    // Normalization level 2, as in the paper: 2 bits stricter before the average, 2 looser after.
+    this.maskS = highMask(Math.min(bits + 2, 31));
+    this.maskL = highMask(Math.max(bits - 2, 1));
+  }
+
+  /**
+   * Feeds the next piece of the stream; returns the offsets in `data` where chunks end (exclusive).
+   * Bytes after the last offset belong to a chunk that continues into the next piece (or ends at
+   * the end of the stream, which only the caller knows).
+   */
+  push(data: Uint8Array): number[] {
+    const cuts: number[] = [];
+    const { minSize, avgSize, maxSize } = this.params;
+    const { maskS, maskL } = this;
+    const gear = GEAR;
+    const n = data.length;
+    let i = 0;
+    while (i < n) {
+      // Cut-point skipping: no chunk ends before minSize, so those bytes are not even hashed.
+      if (this.pos < minSize) {
+        const skip = Math.min(minSize - this.pos, n - i);
+        this.pos += skip;
+        i += skip;
+        if (this.pos < minSize) break;
+        this.hash = 0;
+      }
+      let h = this.hash;
+      let p = this.pos;
+      let cut = false;
+      while (i < n && p < avgSize) {
+        h = ((h << 1) + gear[data[i]!]!) >>> 0;
+        i++;
+        p++;
+        if ((h & maskS) === 0) { cut = true; break; }
+      }
+      if (!cut) {
+        while (i < n && p < maxSize) {
+          h = ((h << 1) + gear[data[i]!]!) >>> 0;
+          i++;
+          p++;
+          if ((h & maskL) === 0) { cut = true; break; }
+        }
+        if (p >= maxSize) cut = true;
+      }
+      if (cut) {
+        cuts.push(i);
+        this.pos = 0;
+        this.hash = 0;
+      } else {
+        this.pos = p;
+        this.hash = h;
+      }
+    }
+    return cuts;
+  }
+
+  /** Starts over, for the next stream (each file is chunked on its own). */
+  reset(): void {
+    this.pos = 0;
+    this.hash = 0;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Collects sealed chunks into a pack and stores it once it reaches the target size: one bank write
+ * (and one fsync on the fs bank) per ~16 MiB instead of one per chunk. The pack is stored first and
+ * its index after, so a crash in between leaves an unindexed pack, never an index entry without
+ * bytes. At most one pack is being stored while the next fills: the writer waits for it, which is
+ * the back-pressure that keeps memory bounded.
+ */
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { BankPlugin } from '../port.js';
+import { newPackName, packIndexKey, packKey } from '../layout.js';
+import { encodePackIndex } from './pack-index.js';
+import type { PackIndex } from './pack-index.js';
+
+export interface PackSink {
+  bank: BankPlugin;
+  packSize: number;
+  /** Seals index objects on an encrypted bank. */
+  encode(key: string, data: Buffer): Buffer;
+  /** Called once a pack and its index are stored: its chunks are now durable. */
+  committed(index: PackIndex): void;
+}
+
+export class PackWriter {
+  private blobs: Buffer[] = [];
+  private entries: PackIndex['chunks'] = [];
+  private bytes = 0;
+  private storing: Promise<void> = Promise.resolve();
+  /** Stored bytes of all packs written, for statistics. */
+  storedBytes = 0;
+
+  constructor(private readonly sink: PackSink) {}
+
+  /** Appends a sealed chunk; resolves when it is buffered (not yet durable: see `flush`). */
+  async add(id: string, blob: Buffer, size: number): Promise<void> {
+    this.entries.push([id, this.bytes, blob.length, size]);
+    this.blobs.push(blob);
+    this.bytes += blob.length;
+    if (this.bytes >= this.sink.packSize) await this.rotate();
+  }
+
+  private async rotate(): Promise<void> {
+    const blobs = this.blobs;
+    const entries = this.entries;
+    this.blobs = [];
+    this.entries = [];
+    this.bytes = 0;
+    const previous = this.storing;
+    await previous;
+    this.storing = this.store(blobs, entries);
+    // Marked handled here; the next rotate or flush awaits it and rethrows a failure.
+    this.storing.catch(() => undefined);
+  }
+
+  private async store(blobs: Buffer[], entries: PackIndex['chunks']): Promise<void> {
+    if (entries.length === 0) return;
+    const pack = newPackName(new Date(), randomBytes(8).toString('hex'));
+    const { size } = await this.sink.bank.putObjectStream(packKey(pack), Readable.from(blobs));
+    this.storedBytes += size;
+    const index: PackIndex = { pack, chunks: entries };
+    const key = packIndexKey(pack);
+    await this.sink.bank.putObject(key, this.sink.encode(key, encodePackIndex(index)));
+    this.sink.committed(index);
+  }
+
+  /** Stores the partial pack and waits for every store: afterwards every added chunk is durable. */
+  async flush(): Promise<void> {
+    await this.rotate();
+    await this.storing;
+  }
+}

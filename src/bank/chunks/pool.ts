@@ -1,0 +1,117 @@
+/**
+ * The codec worker pool: one worker thread per core by default. Jobs go to the worker with the fewest
+ * jobs in flight; a held chunk (hashed, awaiting seal or drop) stays with its worker. Workers keep the
+ * process alive only while they have work, so a CLI exits when it is done.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { ChunkCorruptError } from './codec.js';
+import type { CodecKeys } from './codec.js';
+import type { WorkerReply, WorkerRequest } from './codec-worker.js';
+
+interface Pending {
+  resolve(reply: WorkerReply): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+export interface HashedChunk {
+  id: string;
+  /** Seals the held chunk (compress + encrypt) and returns the stored bytes. */
+  seal(level: number): Promise<Buffer>;
+  /** Lets the worker forget the held chunk (it is already stored). */
+  drop(): void;
+}
+
+const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+export class CodecPool {
+  private readonly slots: (Slot | undefined)[] = [];
+  private nextJob = 1;
+  private closed = false;
+
+  constructor(private readonly keys: CodecKeys, readonly size = Math.max(1, availableParallelism())) {}
+
+  private spawn(index: number): Slot {
+    const worker = new Worker(new URL('./codec-worker.js', import.meta.url), { workerData: this.keys });
+    const slot: Slot = { worker, pending: new Map() };
+    worker.unref();
+    worker.on('message', (reply: WorkerReply) => {
+      const p = slot.pending.get(reply.job);
+      if (p === undefined) return;
+      slot.pending.delete(reply.job);
+      if (slot.pending.size === 0) worker.unref();
+      p.resolve(reply);
+    });
+    const fail = (err: Error): void => {
+      // A dead worker loses its held chunks: every job it had fails, and the next job gets a new worker.
+      if (this.slots[index] === slot) this.slots[index] = undefined;
+      for (const p of slot.pending.values()) p.reject(err);
+      slot.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`codec worker exited (code ${code})`)));
+    this.slots[index] = slot;
+    return slot;
+  }
+
+  private pick(): Slot {
+    if (this.closed) throw new Error('codec pool is closed');
+    let best: Slot | undefined;
+    for (let i = 0; i < this.size; i++) {
+      const slot = this.slots[i] ?? this.spawn(i);
+      if (best === undefined || slot.pending.size < best.pending.size) best = slot;
+    }
+    return best!;
+  }
+
+  private call(slot: Slot, req: WorkerRequest, transfer?: ArrayBuffer[]): Promise<WorkerReply> {
+    return new Promise((resolve, reject) => {
+      if (!this.slots.includes(slot)) return reject(new Error('codec worker is gone'));
+      slot.pending.set(req.job, { resolve, reject });
+      slot.worker.ref();
+      slot.worker.postMessage(req, transfer);
+    });
+  }
+
+  private static unwrap(reply: WorkerReply): WorkerReply {
+    if ('error' in reply) throw new Error(`codec worker: ${reply.error}`);
+    if ('corrupt' in reply) throw new ChunkCorruptError(reply.corrupt.replace(/^chunk (\S+):.*$/s, '$1'), reply.corrupt.replace(/^chunk \S+: /, ''));
+    return reply;
+  }
+
+  /**
+   * Hashes a chunk in a worker, which keeps it until `seal` or `drop`. A buffer that owns its whole
+   * ArrayBuffer is moved, not copied (the caller must not use it afterwards).
+   */
+  async hash(data: Uint8Array): Promise<HashedChunk> {
+    const slot = this.pick();
+    const job = this.nextJob++;
+    const movable = data.byteOffset === 0 && data.buffer.byteLength === data.byteLength && data.buffer instanceof ArrayBuffer;
+    const reply = CodecPool.unwrap(await this.call(slot, { t: 'hash', job, data }, movable ? [data.buffer] : undefined));
+    const id = (reply as { id: string }).id;
+    return {
+      id,
+      seal: async (level) => toBuffer((CodecPool.unwrap(await this.call(slot, { t: 'seal', job, level })) as { blob: Uint8Array }).blob),
+      drop: () => { void this.call(slot, { t: 'drop', job }).catch(() => undefined); },
+    };
+  }
+
+  /** Opens a stored chunk in a worker: decrypt, decompress, check the id (ChunkCorruptError if not). */
+  async open(blob: Buffer, id: string): Promise<Buffer> {
+    const slot = this.pick();
+    const reply = CodecPool.unwrap(await this.call(slot, { t: 'open', job: this.nextJob++, blob, id }));
+    return toBuffer((reply as { data: Uint8Array }).data);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const slots = this.slots.filter((s): s is Slot => s !== undefined);
+    this.slots.length = 0;
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The content-addressed chunk store of one bank: every plugin's data goes through it (via the bank
+ * section). Opening it reads or creates `chunks/config.json`, derives the keys, starts the codec
+ * workers and loads the pack indexes; all of that happens once per process and bank, on first use.
+ */
+import type { BankPlugin } from '../port.js';
+import { packKey } from '../layout.js';
+import { bwkError, isBulwarkError } from '../../common/errors.js';
+import type { ChunkRef } from '../../plugins/api.js';
+import { ChunkCorruptError, isSealedObject, openObject, sealObject } from './codec.js';
+import type { CodecKeys } from './codec.js';
+import { openConfig } from './config.js';
+import type { ChunkStoreSpec, StoredConfig } from './config.js';
+import { ChunkIndex } from './pack-index.js';
+import { ChunkWriter } from './chunk-writer.js';
+import { CodecPool } from './pool.js';
+
+const MiB = 1024 * 1024;
+const DEFAULT_PACK_SIZE = 16 * MiB;
+const DEFAULT_LEVEL = 3;
+/** Restore and verify keep this many chunks (and at most READ_AHEAD_BYTES) in flight. */
+const READ_AHEAD = 32;
+const READ_AHEAD_BYTES = 64 * MiB;
+
+interface Opened {
+  config: StoredConfig;
+  keys: CodecKeys;
+  pool: CodecPool;
+  index: ChunkIndex;
+}
+
+export const corruptError = (resource: string, reason: string): Error => bwkError('BWK_ERR_DATA_CORRUPT', { resource, reason });
+
+export class ChunkStore {
+  private opened: Promise<Opened> | undefined;
+
+  constructor(readonly bank: BankPlugin, readonly spec: ChunkStoreSpec, readonly label: string) {}
+
+  private open(): Promise<Opened> {
+    this.opened ??= (async () => {
+      const { config, keys } = await openConfig(this.bank, this.spec, this.label);
+      const codecKeys: CodecKeys = { idKey: keys?.idKey ?? null, encKey: keys?.encKey ?? null };
+      const index = new ChunkIndex(this.bank, (key, raw) => this.decodeWith(codecKeys, key, raw));
+      await index.refresh();
+      return { config, keys: codecKeys, pool: new CodecPool(codecKeys, this.spec.workers), index };
+    })();
+    // A failed open (wrong key, bank down) is retried by the next caller rather than cached forever.
+    this.opened.catch(() => { this.opened = undefined; });
+    return this.opened;
+  }
+
+  /** Checks the configured key against the bank (and creates the store's config on first use). */
+  async ready(): Promise<StoredConfig> {
+    return (await this.open()).config;
+  }
+
+  get encrypted(): Promise<boolean> {
+    return this.open().then((o) => o.keys.encKey !== null);
+  }
+
+  private decodeWith(keys: CodecKeys, key: string, raw: Buffer): Buffer {
+    if (keys.encKey === null) {
+      if (isSealedObject(raw)) throw corruptError(`bank ${this.label}`, `${key} is encrypted but this bank is not`);
+      return raw;
+    }
+    const plain = openObject(raw, key, keys.encKey);
+    if (plain === null) throw corruptError(`bank ${this.label}`, `${key} fails authentication (altered, moved from another key, or not written by this bank)`);
+    return plain;
+  }
+
+  /** An object's stored form: sealed with the bank key (bound to `key`) on an encrypted bank, else as is. */
+  async encodeObject(key: string, data: Buffer): Promise<Buffer> {
+    const { keys } = await this.open();
+    return keys.encKey === null ? data : sealObject(data, key, keys.encKey);
+  }
+
+  async decodeObject(key: string, raw: Buffer): Promise<Buffer> {
+    return this.decodeWith((await this.open()).keys, key, raw);
+  }
+
+  /** Reads index objects other processes wrote since the last look. */
+  async refresh(): Promise<ChunkIndex> {
+    const o = await this.open();
+    await o.index.refresh();
+    return o.index;
+  }
+
+  async index(): Promise<ChunkIndex> {
+    return (await this.open()).index;
+  }
+
+  async pool(): Promise<CodecPool> {
+    return (await this.open()).pool;
+  }
+
+  /** A writer with its own pack; `flush` it before recording the refs it returned anywhere. */
+  async writer(): Promise<ChunkWriter> {
+    const o = await this.open();
+    await o.index.refresh();
+    return new ChunkWriter({
+      pool: o.pool,
+      chunker: o.config.chunker,
+      level: this.spec.compression?.level ?? DEFAULT_LEVEL,
+      has: (id) => o.index.has(id),
+      sink: {
+        bank: this.bank,
+        packSize: this.spec.pack_size ?? DEFAULT_PACK_SIZE,
+        encode: (key, data) => (o.keys.encKey === null ? data : sealObject(data, key, o.keys.encKey)),
+        committed: (index) => o.index.add(index),
+      },
+    });
+  }
+
+  /** Whether every chunk is in the bank (refreshing the index once if one seems missing). */
+  async hasAll(refs: readonly ChunkRef[]): Promise<boolean> {
+    const o = await this.open();
+    if (refs.every((r) => o.index.has(r.id))) return true;
+    await o.index.refresh();
+    return refs.every((r) => o.index.has(r.id));
+  }
+
+  /** One chunk's plaintext, checked against its id; BWK_ERR_DATA_CORRUPT naming `resource` otherwise. */
+  async readChunk(ref: ChunkRef, resource: string): Promise<Buffer> {
+    const o = await this.open();
+    let loc = o.index.get(ref.id);
+    if (loc === undefined) {
+      await o.index.refresh();
+      loc = o.index.get(ref.id);
+      if (loc === undefined) throw corruptError(resource, `chunk ${ref.id} is missing from the bank`);
+    }
+    let blob: Buffer;
+    try {
+      blob = await this.bank.getObjectRange(packKey(loc.pack), loc.offset, loc.length);
+    } catch (err) {
+      if (isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) throw corruptError(resource, `pack ${loc.pack} holding chunk ${ref.id} is missing`);
+      throw err;
+    }
+    let data: Buffer;
+    try {
+      data = await o.pool.open(blob, ref.id);
+    } catch (err) {
+      if (err instanceof ChunkCorruptError) throw corruptError(resource, err.message);
+      throw err;
+    }
+    if (data.length !== ref.size) throw corruptError(resource, `chunk ${ref.id} holds ${data.length} bytes, ${ref.size} expected`);
+    return data;
+  }
+
+  /** The chunks' plaintext in order, read ahead in parallel, each checked before it is yielded. */
+  async *read(refs: readonly ChunkRef[], resource: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    const ahead: Promise<Buffer>[] = [];
+    let next = 0;
+    let aheadBytes = 0;
+    const fill = (): void => {
+      while (next < refs.length && ahead.length < READ_AHEAD && (ahead.length === 0 || aheadBytes + refs[next]!.size <= READ_AHEAD_BYTES)) {
+        const ref = refs[next++]!;
+        aheadBytes += ref.size;
+        const p = this.readChunk(ref, resource);
+        p.catch(() => undefined);
+        ahead.push(p);
+      }
+    };
+    try {
+      fill();
+      while (ahead.length > 0) {
+        signal?.throwIfAborted();
+        const data = await ahead.shift()!;
+        aheadBytes -= data.length;
+        fill();
+        yield data;
+      }
+    } finally {
+      await Promise.allSettled(ahead);
+    }
+  }
+
+  async close(): Promise<void> {
+    const opened = this.opened;
+    this.opened = undefined;
+    if (opened) await opened.then((o) => o.pool.close(), () => undefined);
+  }
+}
