@@ -15,6 +15,8 @@ import { sortableTimestamp } from '../common/ids.js';
  *   chunks/config.json                                    chunk store: chunker, encryption (no secrets)
  *   chunks/packs/<pack>                                   chunks stored back to back
  *   chunks/index/<pack>                                   what a pack holds; written after the pack
+ *   chunks/fossils/<pack>                                 a pack GC found unused, kept until no operation
+ *                                                         that could still reference it is running
  */
 
 export const CHECKPOINTS = 'checkpoints/';
@@ -32,6 +34,8 @@ export const PACKS = 'chunks/packs/';
 export const PACK_INDEXES = 'chunks/index/';
 export const packKey = (pack: string): string => `${PACKS}${pack}`;
 export const packIndexKey = (pack: string): string => `${PACK_INDEXES}${pack}`;
+export const FOSSILS = 'chunks/fossils/';
+export const fossilKey = (pack: string): string => `${FOSSILS}${pack}`;
 /** Pack names start with their creation time, so GC can tell packs written since a lease began. */
 export const newPackName = (now: Date, random: string): string => `${sortableTimestamp(now)}-${random}`;
 export const packCreatedAt = (pack: string): string => pack.slice(0, pack.indexOf('-'));

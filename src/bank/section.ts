@@ -42,7 +42,7 @@ export class PrefixedBankSection implements BankSection {
     await this.bank.putObject(key, await this.store.encodeObject(key, Buffer.from(data)));
   }
 
-  async putStream(name: string, source: Readable | AsyncIterable<Buffer>): Promise<{ size: number }> {
+  async putStream(name: string, source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ size: number }> {
     this.key(name);
     const writer = await this.chunkedWriter();
     await writer.write(source);

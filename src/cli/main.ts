@@ -3,6 +3,7 @@ import { registerCatalogCommands } from './commands/catalog.js';
 import { registerOperationCommands } from './commands/operations.js';
 import { registerEngineCommands } from './commands/engine.js';
 import { registerServiceCommands } from './commands/service.js';
+import { registerBankCommands } from './commands/bank.js';
 import { registerDistributedCommands } from './commands/distributed.js';
 import { CliContext } from './context.js';
 import { createOutput } from './output.js';
@@ -46,6 +47,7 @@ export async function main(argv: string[]): Promise<void> {
   registerOperationCommands(program, run);
   registerEngineCommands(program, run);
   registerServiceCommands(program, run);
+  registerBankCommands(program, run);
   registerDistributedCommands(program, run);
 
   try {

@@ -100,7 +100,7 @@ export interface ChunkRef {
  */
 export interface ChunkedWriter {
   /** Chunks, deduplicates, compresses and (on an encrypted bank) encrypts a stream; returns its chunks in order. */
-  write(source: Readable | AsyncIterable<Uint8Array>): Promise<ChunkRef[]>;
+  write(source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<ChunkRef[]>;
   /** Appends chunks already in the bank; false (and nothing appended) when one of them is gone. */
   reuse(refs: readonly ChunkRef[]): Promise<boolean>;
   /** Chunks appended so far (the next `write` or `reuse` starts at this position). */
@@ -117,7 +117,7 @@ export interface ChunkedWriter {
  */
 export interface BankSection {
   put(name: string, data: Buffer | string): Promise<void>;
-  putStream(name: string, source: Readable | AsyncIterable<Buffer>): Promise<{ size: number }>;
+  putStream(name: string, source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ size: number }>;
   get(name: string): Promise<Buffer>;
   getStream(name: string): Promise<Readable>;
   /** Logical size (what `get`/`getStream` return), or null when absent. */

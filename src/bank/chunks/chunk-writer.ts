@@ -81,7 +81,7 @@ export class ChunkWriter {
    * afresh with each stream, so a file's chunks do not depend on the file before it. The chunks
    * are durable only after `flush`.
    */
-  async write(source: Readable | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<ChunkRef[]> {
+  async write(source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<ChunkRef[]> {
     const chunker = new Chunker(this.deps.chunker);
     const refs: ChunkRef[] = [];
     const inflight: { index: number; done: Promise<ChunkRef> }[] = [];
@@ -104,7 +104,7 @@ export class ChunkWriter {
       if (inflight.length >= this.window) await settleOldest();
     };
     try {
-      for await (const piece of source as AsyncIterable<Uint8Array | string>) {
+      for await (const piece of source as AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>) {
         signal?.throwIfAborted();
         const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
         let start = 0;

@@ -14,6 +14,7 @@ import type { ChunkStoreSpec, StoredConfig } from './config.js';
 import { ChunkIndex } from './pack-index.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { CodecPool } from './pool.js';
+import type { PackSink } from './pack-writer.js';
 
 const MiB = 1024 * 1024;
 const DEFAULT_PACK_SIZE = 16 * MiB;
@@ -93,21 +94,28 @@ export class ChunkStore {
     return (await this.open()).pool;
   }
 
+  /** Where packs go: this bank, its pack size, index objects sealed like every other object. */
+  async packSink(): Promise<PackSink> {
+    const o = await this.open();
+    return {
+      bank: this.bank,
+      packSize: this.spec.pack_size ?? DEFAULT_PACK_SIZE,
+      encode: (key, data) => (o.keys.encKey === null ? data : sealObject(data, key, o.keys.encKey)),
+      committed: (index) => o.index.add(index),
+    };
+  }
+
   /** A writer with its own pack; `flush` it before recording the refs it returned anywhere. */
   async writer(): Promise<ChunkWriter> {
     const o = await this.open();
+    // Fresh, so packs GC turned into fossils since the last look are not deduplicated against.
     await o.index.refresh();
     return new ChunkWriter({
       pool: o.pool,
       chunker: o.config.chunker,
       level: this.spec.compression?.level ?? DEFAULT_LEVEL,
       has: (id) => o.index.has(id),
-      sink: {
-        bank: this.bank,
-        packSize: this.spec.pack_size ?? DEFAULT_PACK_SIZE,
-        encode: (key, data) => (o.keys.encKey === null ? data : sealObject(data, key, o.keys.encKey)),
-        committed: (index) => o.index.add(index),
-      },
+      sink: await this.packSink(),
     });
   }
 
@@ -132,8 +140,12 @@ export class ChunkStore {
     try {
       blob = await this.bank.getObjectRange(packKey(loc.pack), loc.offset, loc.length);
     } catch (err) {
-      if (isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) throw corruptError(resource, `pack ${loc.pack} holding chunk ${ref.id} is missing`);
-      throw err;
+      if (!isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) throw err;
+      // GC may have moved the chunk to a new pack since this process read the index.
+      await o.index.refresh();
+      const moved = o.index.get(ref.id);
+      if (moved === undefined || moved.pack === loc.pack) throw corruptError(resource, `pack ${loc.pack} holding chunk ${ref.id} is missing`);
+      blob = await this.bank.getObjectRange(packKey(moved.pack), moved.offset, moved.length);
     }
     let data: Buffer;
     try {
