@@ -84,28 +84,24 @@ export class PrefixedBankSection implements BankSection {
 
   async chunkedWriter(): Promise<ChunkedWriter> {
     const writer = await this.store.writer();
-    const refs: ChunkRef[] = [];
     const store = this.store;
     return {
-      get length() { return refs.length; },
+      get length() { return writer.length; },
       async write(source) {
-        const out = await writer.write(source);
-        refs.push(...out);
-        return out;
+        const w = await writer.write(source);
+        return { chunks: w.count, size: w.size };
       },
       async reuse(more) {
         if (!(await store.hasAll(more))) return false;
-        refs.push(...more);
+        writer.append(more);
         return true;
       },
       commit: async (name) => {
         const key = this.key(name);
-        await writer.flush();
-        // A reused chunk could have been collected since `reuse` looked (its checkpoint deleted and GC run).
-        if (!(await store.hasAll(refs))) throw corruptError(this.label, `${name}: a reused chunk vanished from the bank while the protect ran (run it again)`);
+        const refs = await writer.finish();
         const list = encodeChunkList(refs);
         await this.bank.putObject(key, await store.encodeObject(key, list));
-        return { size: refs.reduce((n, r) => n + r.size, 0), chunks: refs.length };
+        return { size: refs.reduce((n, r) => n + r.size, 0), chunks: refs.length, refs };
       },
     };
   }

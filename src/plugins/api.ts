@@ -99,14 +99,18 @@ export interface ChunkRef {
  * neighbours; nothing is visible until `commit`.
  */
 export interface ChunkedWriter {
-  /** Chunks, deduplicates, compresses and (on an encrypted bank) encrypts a stream; returns its chunks in order. */
-  write(source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<ChunkRef[]>;
+  /**
+   * Chunks, deduplicates, compresses and (on an encrypted bank) encrypts a stream, appending its
+   * chunks; returns how many chunks and bytes it added (their ids are known by `commit`). Resolves
+   * once the stream is read: chunks of consecutive streams are processed in parallel.
+   */
+  write(source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ chunks: number; size: number }>;
   /** Appends chunks already in the bank; false (and nothing appended) when one of them is gone. */
   reuse(refs: readonly ChunkRef[]): Promise<boolean>;
   /** Chunks appended so far (the next `write` or `reuse` starts at this position). */
   readonly length: number;
-  /** Makes every chunk durable and stores the list under `name`. */
-  commit(name: string): Promise<{ size: number; chunks: number }>;
+  /** Makes every chunk durable and stores the list under `name`; returns the list. */
+  commit(name: string): Promise<{ size: number; chunks: number; refs: ChunkRef[] }>;
 }
 
 /**

@@ -55,7 +55,7 @@ async function readPack(store: ChunkStore, pack: PackIndex, report: CheckReport)
   }
   report.packs_read++;
   report.bytes_read += data.length;
-  await Promise.all(pack.chunks.map(async ([id, offset, length, size]) => {
+  const one = async ([id, offset, length, size]: PackIndex['chunks'][number]): Promise<void> => {
     const fail = (reason: string): void => {
       report.corrupt_chunks++;
       if (report.corrupt.length < LISTED) report.corrupt.push({ id, pack: pack.pack, reason });
@@ -68,7 +68,10 @@ async function readPack(store: ChunkStore, pack: PackIndex, report: CheckReport)
       if (err instanceof ChunkCorruptError) fail(err.message);
       else throw err;
     }
-  }));
+  };
+  // A few chunks per worker in flight: enough to keep them busy, not a pack's worth of copies at once.
+  const batch = pool.size * 4;
+  for (let i = 0; i < pack.chunks.length; i += batch) await Promise.all(pack.chunks.slice(i, i + batch).map(one));
 }
 
 export async function checkBank(store: ChunkStore, options: CheckOptions = {}): Promise<CheckReport> {

@@ -1,8 +1,9 @@
 /**
  * Turns streams into stored chunks. The main thread reads and cuts (FastCDC); the codec workers hash;
  * chunks the bank already holds are dropped without being compressed; new ones are sealed by the
- * workers and appended to this writer's pack. A bounded window of chunks is in flight at once, so
- * memory stays constant and a slow bank slows the reader down.
+ * workers and appended to this writer's pack. One bounded window of chunks is in flight across all
+ * the streams of a writer (a directory's small files overlap instead of waiting for each other),
+ * so memory stays constant and a slow bank slows the reader down.
  */
 import type { Readable } from 'node:stream';
 import type { ChunkRef } from '../../plugins/api.js';
@@ -30,7 +31,14 @@ export interface WriteStats {
   newBytes: number;
 }
 
-/** Copies a chunk into a buffer of its own, so it can be handed to a worker without detaching anything else. */
+/** Where one stream's chunks are in the writer's list. */
+export interface Written {
+  first: number;
+  count: number;
+  size: number;
+}
+
+/** Copies a chunk into a buffer of its own, so it can be moved to a worker without detaching anything else. */
 function own(parts: Uint8Array[], length: number): Uint8Array {
   const out = new Uint8Array(new ArrayBuffer(length));
   let at = 0;
@@ -45,6 +53,9 @@ export class ChunkWriter {
   private readonly pack: PackWriter;
   /** Ids this writer has stored or is storing: a repeat within one writer is a dedup hit too. */
   private readonly mine = new Set<string>();
+  /** Every chunk in order; a slot is filled when its id is known. */
+  private readonly refs: (ChunkRef | undefined)[] = [];
+  private readonly inflight: { index: number; done: Promise<ChunkRef> }[] = [];
   readonly stats: WriteStats = { bytes: 0, chunks: 0, newChunks: 0, newBytes: 0 };
 
   constructor(private readonly deps: WriterDeps) {
@@ -52,7 +63,12 @@ export class ChunkWriter {
   }
 
   private get window(): number {
-    return this.deps.pool.size * 2 + 2;
+    return this.deps.pool.size * 4 + 4;
+  }
+
+  /** Chunks appended so far (written or reused). */
+  get length(): number {
+    return this.refs.length;
   }
 
   private async store(data: Uint8Array): Promise<ChunkRef> {
@@ -76,62 +92,78 @@ export class ChunkWriter {
     return { id, size };
   }
 
+  private async settleOldest(): Promise<void> {
+    const oldest = this.inflight.shift()!;
+    this.refs[oldest.index] = await oldest.done;
+  }
+
+  private async emit(chunk: Uint8Array): Promise<void> {
+    this.stats.chunks++;
+    this.stats.bytes += chunk.length;
+    const done = this.store(chunk);
+    done.catch(() => undefined);
+    this.inflight.push({ index: this.refs.length, done });
+    this.refs.push(undefined);
+    if (this.inflight.length >= this.window) await this.settleOldest();
+  }
+
   /**
-   * Chunks one stream (one file, one dump) and returns its chunk refs in order. Boundaries start
-   * afresh with each stream, so a file's chunks do not depend on the file before it. The chunks
-   * are durable only after `flush`.
+   * Chunks one stream (one file, one dump) and appends its chunks. Boundaries start afresh with each
+   * stream, so a file's chunks do not depend on the file before it. Resolves once the stream is read
+   * (its chunks may still be in flight); `finish` waits for them.
    */
-  async write(source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<ChunkRef[]> {
+  async write(source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<Written> {
     const chunker = new Chunker(this.deps.chunker);
-    const refs: ChunkRef[] = [];
-    const inflight: { index: number; done: Promise<ChunkRef> }[] = [];
+    const first = this.refs.length;
+    let size = 0;
     let parts: Uint8Array[] = [];
     let partsLength = 0;
-    const settleOldest = async (): Promise<void> => {
-      const oldest = inflight.shift()!;
-      refs[oldest.index] = await oldest.done;
-    };
-    const emit = async (): Promise<void> => {
+    const cut = async (): Promise<void> => {
       const chunk = own(parts, partsLength);
       parts = [];
       partsLength = 0;
-      this.stats.chunks++;
-      this.stats.bytes += chunk.length;
-      const done = this.store(chunk);
-      done.catch(() => undefined);
-      inflight.push({ index: refs.length, done });
-      refs.push(undefined as unknown as ChunkRef);
-      if (inflight.length >= this.window) await settleOldest();
+      await this.emit(chunk);
     };
-    try {
-      for await (const piece of source as AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>) {
-        signal?.throwIfAborted();
-        const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
-        let start = 0;
-        for (const cut of chunker.push(buf)) {
-          parts.push(buf.subarray(start, cut));
-          partsLength += cut - start;
-          start = cut;
-          await emit();
-        }
-        if (start < buf.length) {
-          parts.push(buf.subarray(start));
-          partsLength += buf.length - start;
-        }
+    for await (const piece of source as AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>) {
+      signal?.throwIfAborted();
+      const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
+      size += buf.length;
+      let start = 0;
+      for (const end of chunker.push(buf)) {
+        parts.push(buf.subarray(start, end));
+        partsLength += end - start;
+        start = end;
+        await cut();
       }
-      if (partsLength > 0) await emit();
-      while (inflight.length > 0) await settleOldest();
-    } catch (err) {
-      // Let the chunks already handed to workers finish or fail before the caller moves on.
-      await Promise.allSettled(inflight.map((f) => f.done));
-      throw err;
+      if (start < buf.length) {
+        parts.push(buf.subarray(start));
+        partsLength += buf.length - start;
+      }
     }
-    return refs;
+    if (partsLength > 0) await cut();
+    return { first, count: this.refs.length - first, size };
   }
 
-  /** Stores the open pack: after this, every chunk `write` returned is in the bank. */
-  async flush(): Promise<void> {
+  /** Appends chunks already in the bank. */
+  append(refs: readonly ChunkRef[]): void {
+    for (const r of refs) this.refs.push(r);
+  }
+
+  /** Waits for every chunk in flight and stores the open pack: returns the complete, durable list. */
+  async finish(): Promise<ChunkRef[]> {
+    try {
+      while (this.inflight.length > 0) await this.settleOldest();
+    } finally {
+      await Promise.allSettled(this.inflight.map((f) => f.done));
+    }
     await this.pack.flush();
+    return this.refs as ChunkRef[];
+  }
+
+  /** Lets chunks in flight settle after a failure, so no worker job outlives the operation. */
+  async abandon(): Promise<void> {
+    await Promise.allSettled(this.inflight.map((f) => f.done));
+    this.inflight.length = 0;
   }
 
   get storedBytes(): number {

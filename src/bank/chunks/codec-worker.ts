@@ -26,12 +26,14 @@ const keys = workerData as CodecKeys;
 const held = new Map<number, { data: Uint8Array; id: string }>();
 const port = parentPort!;
 
-/** Whether a buffer owns its whole ArrayBuffer, so transferring it detaches nothing else. */
-const owns = (b: Uint8Array): boolean => b.byteOffset === 0 && b.buffer.byteLength === b.byteLength;
-
-function reply(msg: WorkerReply, transfer?: Uint8Array): void {
-  if (transfer !== undefined && owns(transfer) && transfer.buffer instanceof ArrayBuffer) port.postMessage(msg, [transfer.buffer]);
-  else port.postMessage(msg);
+/**
+ * Posts a reply, moving `field`'s bytes. They are copied into a fresh buffer first: a view would clone
+ * its whole ArrayBuffer, and buffers made by zlib and crypto cannot be moved at all.
+ */
+function reply(msg: WorkerReply, field?: 'blob' | 'data'): void {
+  if (field === undefined) return port.postMessage(msg);
+  const bytes = new Uint8Array((msg as unknown as Record<string, Uint8Array>)[field]!);
+  port.postMessage({ ...msg, [field]: bytes }, [bytes.buffer]);
 }
 
 port.on('message', (m: WorkerRequest) => {
@@ -48,7 +50,7 @@ port.on('message', (m: WorkerRequest) => {
         if (h === undefined) throw new Error(`job ${m.job} is not held`);
         held.delete(m.job);
         const blob = sealChunk(h.data, h.id, m.level, keys);
-        reply({ job: m.job, blob }, blob);
+        reply({ job: m.job, blob }, 'blob');
         break;
       }
       case 'drop':
@@ -57,7 +59,7 @@ port.on('message', (m: WorkerRequest) => {
         break;
       case 'open': {
         const data = openChunk(m.blob, m.id, keys);
-        reply({ job: m.job, data }, data);
+        reply({ job: m.job, data }, 'data');
         break;
       }
     }

@@ -29,6 +29,16 @@ export interface HashedChunk {
 
 const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
+/**
+ * The bytes in a buffer of their own. Posting a view clones its whole ArrayBuffer (a 16 MiB pack
+ * for one small chunk), so views are copied out and the copy is moved, not cloned.
+ */
+function exact(u: Uint8Array): Uint8Array {
+  if (u.byteOffset === 0 && u.buffer.byteLength === u.byteLength && u.buffer instanceof ArrayBuffer) return u;
+  // Not u.slice(): on a Buffer that is a view, not a copy.
+  return new Uint8Array(u);
+}
+
 export class CodecPool {
   private readonly slots: (Slot | undefined)[] = [];
   private nextJob = 1;
@@ -74,7 +84,12 @@ export class CodecPool {
       if (!this.slots.includes(slot)) return reject(new Error('codec worker is gone'));
       slot.pending.set(req.job, { resolve, reject });
       slot.worker.ref();
-      slot.worker.postMessage(req, transfer);
+      try {
+        slot.worker.postMessage(req, transfer);
+      } catch {
+        // Some buffers (made by native code) cannot be moved: cloning them is correct, only slower.
+        slot.worker.postMessage(req);
+      }
     });
   }
 
@@ -85,14 +100,14 @@ export class CodecPool {
   }
 
   /**
-   * Hashes a chunk in a worker, which keeps it until `seal` or `drop`. A buffer that owns its whole
-   * ArrayBuffer is moved, not copied (the caller must not use it afterwards).
+   * Hashes a chunk in a worker, which keeps it until `seal` or `drop`. The buffer is moved when it
+   * owns its ArrayBuffer: the caller must not use it afterwards.
    */
   async hash(data: Uint8Array): Promise<HashedChunk> {
     const slot = this.pick();
     const job = this.nextJob++;
-    const movable = data.byteOffset === 0 && data.buffer.byteLength === data.byteLength && data.buffer instanceof ArrayBuffer;
-    const reply = CodecPool.unwrap(await this.call(slot, { t: 'hash', job, data }, movable ? [data.buffer] : undefined));
+    const movable = exact(data);
+    const reply = CodecPool.unwrap(await this.call(slot, { t: 'hash', job, data: movable }, [movable.buffer as ArrayBuffer]));
     const id = (reply as { id: string }).id;
     return {
       id,
@@ -104,7 +119,8 @@ export class CodecPool {
   /** Opens a stored chunk in a worker: decrypt, decompress, check the id (ChunkCorruptError if not). */
   async open(blob: Buffer, id: string): Promise<Buffer> {
     const slot = this.pick();
-    const reply = CodecPool.unwrap(await this.call(slot, { t: 'open', job: this.nextJob++, blob, id }));
+    const movable = exact(blob);
+    const reply = CodecPool.unwrap(await this.call(slot, { t: 'open', job: this.nextJob++, blob: movable, id }, [movable.buffer as ArrayBuffer]));
     return toBuffer((reply as { data: Uint8Array }).data);
   }
 

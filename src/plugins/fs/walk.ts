@@ -56,7 +56,11 @@ interface Frame {
   rel: Buffer | null;
   names: Buffer[];
   next: number;
+  /** lstat calls started ahead, by index in `names`. */
+  stats: Map<number, Promise<BigIntStats>>;
 }
+
+const STAT_AHEAD = 16;
 
 async function listNames(abs: Buffer): Promise<Buffer[] | null> {
   try {
@@ -79,7 +83,7 @@ export async function* walkTree(root: string, excludes: readonly Buffer[], signa
   yield { kind: 'dir', rel: DOT, abs: rootAbs, stat: rootStat };
   const rootNames = await listNames(rootAbs);
   if (rootNames === null) throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type: 'fs.directory', id: root, reason: 'it disappeared while being protected' });
-  const stack: Frame[] = [{ abs: rootAbs, rel: null, names: rootNames, next: 0 }];
+  const stack: Frame[] = [{ abs: rootAbs, rel: null, names: rootNames, next: 0, stats: new Map() }];
   while (stack.length > 0) {
     signal.throwIfAborted();
     const top = stack[stack.length - 1]!;
@@ -88,12 +92,24 @@ export async function* walkTree(root: string, excludes: readonly Buffer[], signa
       stack.pop();
       continue;
     }
+    const index = top.next - 1;
     const rel = top.rel === null ? name : Buffer.concat([top.rel, SLASH, name]);
     if (isExcluded(rel, excludes)) continue;
     const abs = Buffer.concat([top.abs, SLASH, name]);
+    // lstat the next few siblings ahead: each call is a thread-pool round trip, so overlapping them
+    // matters for directories of many small files.
+    for (let k = index; k < Math.min(top.names.length, index + STAT_AHEAD); k++) {
+      if (!top.stats.has(k)) {
+        const p = lstat(Buffer.concat([top.abs, SLASH, top.names[k]!]), { bigint: true });
+        p.catch(() => undefined);
+        top.stats.set(k, p);
+      }
+    }
+    const pending = top.stats.get(index)!;
+    top.stats.delete(index);
     let st: BigIntStats;
     try {
-      st = await lstat(abs, { bigint: true });
+      st = await pending;
     } catch (err) {
       if (isGone(err)) { yield { kind: 'skip', rel, abs, skip: 'vanished' }; continue; }
       throw err;
@@ -102,7 +118,7 @@ export async function* walkTree(root: string, excludes: readonly Buffer[], signa
       const names = await listNames(abs);
       if (names === null) { yield { kind: 'skip', rel, abs, skip: 'vanished' }; continue; }
       yield { kind: 'dir', rel, abs, stat: st };
-      stack.push({ abs, rel, names, next: 0 });
+      stack.push({ abs, rel, names, next: 0, stats: new Map() });
     } else if (st.isFile()) {
       yield { kind: 'file', rel, abs, stat: st };
     } else if (st.isSymbolicLink()) {

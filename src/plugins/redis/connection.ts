@@ -3,7 +3,7 @@
  * connection held between operations would leak when the provider is unloaded. Reconnection is off:
  * a dropped connection fails the hook (and the engine retries it) instead of silently replaying.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { PluginError } from '../api.js';
 import { describeInstance, readPassword } from './config.js';
 import type { InstanceConfig } from './config.js';
@@ -38,6 +38,8 @@ function unreachable(inst: InstanceConfig, db: number, resource: string, reason:
  * `signal` disconnects, which fails any command in flight at once.
  */
 export async function openSession(inst: InstanceConfig, db: number, resource: string, signal?: AbortSignal): Promise<RedisSession> {
+  // ioredis is loaded when a Redis resource is first used, not whenever the built-in providers are.
+  const { Redis } = await import('ioredis');
   signal?.throwIfAborted();
   const password = await readPassword(inst);
   const client = new Redis({
