@@ -121,8 +121,9 @@ export class OperationSteps {
         created_at: now, updated_at: now, extra_info: { operation_id: req.operationId },
       });
       const graph = await expandResourceGraph(plan.resources, dependentsVia(this.deps.providers, provider, req.projectId));
-      await checkpoints.update(req.checkpointId, () => ({ resource_graph: graph }));
       const [previous] = await checkpoints.list({ projectId: req.projectId, planId: plan.id, providerId: provider.id, status: 'available', limit: 1 });
+      // Recorded, so a worker that did not run `begin` (Temporal) finds the same base for change detection.
+      await checkpoints.update(req.checkpointId, (c) => ({ resource_graph: graph, extra_info: { ...c.extra_info, base_checkpoint_id: previous?.id ?? null } }));
       return { provider, graph, parameters: plan.parameters, consistency: consistencyOf(plan.resources), previousCheckpointId: previous?.id ?? null };
     }
     const checkpoint = await checkpoints.mustGet(req.checkpointId, req.projectId);
@@ -178,7 +179,8 @@ export class OperationSteps {
     if (req.kind === 'restore') parameters = (await this.deps.store.getRestore(req.projectId, req.recordId ?? ''))?.parameters ?? {};
     if (req.kind === 'verify') parameters = (await this.deps.store.getVerification(req.projectId, req.recordId ?? ''))?.parameters ?? {};
     const consistency = req.kind === 'protect' ? consistencyOf(checkpoint.protection_plan.resources) : new Map<string, ConsistencyHooks>();
-    const state = { provider, graph: checkpoint.resource_graph ?? { roots: [], nodes: [] }, parameters, consistency };
+    const base = checkpoint.extra_info?.['base_checkpoint_id'];
+    const state: State = { provider, graph: checkpoint.resource_graph ?? { roots: [], nodes: [] }, parameters, consistency, previousCheckpointId: typeof base === 'string' ? base : null };
     this.cache.set(req.operationId, state);
     return state;
   }
