@@ -91,6 +91,13 @@ export interface BankPlugin {
    */
   breakLease(owner: string, token: string): Promise<boolean>;
 
+  /**
+   * Removes the leftovers of writes that never completed (a process killed mid-upload) in the
+   * "directory" `prefix` (ending in `/`) that are older than `olderThan`; returns how many. Optional:
+   * stores without visible partial writes (memory, S3 multipart with lifecycle rules) omit it.
+   */
+  removeStaleTemporaries?(prefix: string, olderThan: Date): Promise<number>;
+
   /** Releases adapter resources (handles, connections). */
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { bwkError } from '../common/errors.js';
 import type { BankPlugin } from './port.js';
 import type { ChunkStore } from './chunks/store.js';
 import { corruptError } from './chunks/store.js';
-import { decodeChunkList, encodeChunkList, isChunkList } from './chunks/chunk-list.js';
+import { decodeChunkList, decodeIndirectList, isChunkList, isIndirectList } from './chunks/chunk-list.js';
 
 /** Checks a plugin-supplied name so a section can never reach outside its prefix. */
 function checkName(name: string): string {
@@ -31,10 +31,8 @@ export class PrefixedBankSection implements BankSection {
     return this.store.decodeObject(key, await this.bank.getObject(key));
   }
 
-  private listOf(name: string, plain: Buffer): ChunkRef[] {
-    const list = decodeChunkList(plain);
-    if (typeof list === 'string') throw corruptError(this.label, `${name}: ${list}`);
-    return list.chunks;
+  private async listOf(name: string, plain: Buffer): Promise<ChunkRef[]> {
+    return (await this.store.resolveList(plain, this.label, name)).chunks;
   }
 
   async put(name: string, data: Buffer | string): Promise<void> {
@@ -53,14 +51,14 @@ export class PrefixedBankSection implements BankSection {
     const plain = await this.plain(name);
     if (!isChunkList(plain)) return plain;
     const parts: Buffer[] = [];
-    for await (const chunk of this.readChunks(this.listOf(name, plain))) parts.push(chunk);
+    for await (const chunk of this.readChunks(await this.listOf(name, plain))) parts.push(chunk);
     return Buffer.concat(parts);
   }
 
   async getStream(name: string): Promise<Readable> {
     const plain = await this.plain(name);
     if (!isChunkList(plain)) return Readable.from([plain], { objectMode: false });
-    return Readable.from(this.readChunks(this.listOf(name, plain)), { objectMode: false });
+    return Readable.from(this.readChunks(await this.listOf(name, plain)), { objectMode: false });
   }
 
   async stat(name: string): Promise<{ size: number } | null> {
@@ -68,6 +66,11 @@ export class PrefixedBankSection implements BankSection {
     if ((await this.bank.statObject(key)) === null) return null;
     const plain = await this.plain(name);
     if (!isChunkList(plain)) return { size: plain.length };
+    if (isIndirectList(plain)) {
+      const indirect = decodeIndirectList(plain);
+      if (typeof indirect === 'string') throw corruptError(this.label, `${name}: ${indirect}`);
+      return { size: indirect.size };
+    }
     const list = decodeChunkList(plain);
     if (typeof list === 'string') throw corruptError(this.label, `${name}: ${list}`);
     return { size: list.size };
@@ -99,8 +102,8 @@ export class PrefixedBankSection implements BankSection {
       commit: async (name) => {
         const key = this.key(name);
         const refs = await writer.finish();
-        const list = encodeChunkList(refs);
-        await this.bank.putObject(key, await store.encodeObject(key, list));
+        await store.ensureLive(refs, this.label);
+        await store.putList(key, refs, this.label);
         return { size: refs.reduce((n, r) => n + r.size, 0), chunks: refs.length, refs };
       },
     };

@@ -48,13 +48,16 @@ export function saveInfoFn(provider: Provider, checkpointId: string, resource: R
         throw bwkError('BWK_ERR_PLUGIN_INVALID', { name: resource.type, reason: `saveInfo does not match its saved_info schema: ${describeSchemaError(e)}` });
       }
     }
-    await provider.bank.putObject(savedInfoKey(checkpointId, resourceKey(resource.type, resource.id)), JSON.stringify(info));
+    // Sealed on an encrypted bank: saved info can hold paths (fs.directory's skipped entries).
+    const key = savedInfoKey(checkpointId, resourceKey(resource.type, resource.id));
+    await provider.bank.putObject(key, await provider.chunks.encodeObject(key, Buffer.from(JSON.stringify(info))));
   };
 }
 
 export async function loadSavedInfo(provider: Provider, checkpointId: string, resource: Resource): Promise<Record<string, unknown> | null> {
   try {
-    const raw = await provider.bank.getObject(savedInfoKey(checkpointId, resourceKey(resource.type, resource.id)));
+    const key = savedInfoKey(checkpointId, resourceKey(resource.type, resource.id));
+    const raw = await provider.chunks.decodeObject(key, await provider.bank.getObject(key));
     return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
   } catch (err) {
     if (isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) return null;

@@ -87,6 +87,8 @@ export class OperationSteps {
   /** Takes the operation's lease, marks its records in progress and returns the flow graph to run. */
   async begin(req: OperationRequest): Promise<Begun> {
     const provider = this.deps.providers.get(req.providerId);
+    // A missing or wrong bank key is refused before the operation writes anything (lease, record).
+    await provider.chunks.ready();
     const lease = await provider.bank.acquireLease(operationLeaseOwner(req.operationId), this.deps.leaseTtlMs, { ...req, engine: this.deps.engineName, startedAt: new Date().toISOString() });
     try {
       const state = await this.prepare(req, provider);

@@ -125,6 +125,7 @@ export class ProtectionManager implements ProtectionService {
     if (operationId !== undefined && await new CheckpointCollection(provider.bank).get(id, plan.project_id)) {
       return this.handle(id, () => new CheckpointCollection(provider.bank).mustGet(id, null));
     }
+    await provider.chunks.ready();
     await this.deps.engine.start({ operationId: id, kind: 'protect', projectId: plan.project_id, providerId: provider.id, checkpointId: id, planId: plan.id });
     return this.handle(id, () => new CheckpointCollection(provider.bank).mustGet(id, null));
   }
@@ -186,6 +187,8 @@ export class ProtectionManager implements ProtectionService {
       const policy: RestorePolicy = { allowedTargetPaths: this.deps.config.restore.allowed_target_paths, forbiddenPaths: this.deps.forbiddenPaths };
       for (const r of resources) await provider.protection.get(r.type)?.checkRestore?.(r, resolveParameters('restore', provider, r, parameters), policy);
     }
+    // A missing or wrong bank key is refused here, before a record exists that would wait for an operation.
+    await provider.chunks.ready();
     const now = nowIso();
     const record = await create({
       id: input.operation_id ?? newId(), project_id: checkpoint.project_id, provider_id: provider.id, checkpoint_id: checkpoint.id, parameters, status: 'in_progress',

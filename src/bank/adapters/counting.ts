@@ -50,6 +50,10 @@ export class CountingBank implements BankPlugin {
     return stat;
   }
 
+  removeStaleTemporaries(prefix: string, olderThan: Date): Promise<number> {
+    return this.inner.removeStaleTemporaries?.(prefix, olderThan) ?? Promise.resolve(0);
+  }
+
   getObject(key: string): Promise<Buffer> {
     this.counts.objectsRead++;
     return this.inner.getObject(key);

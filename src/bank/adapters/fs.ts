@@ -208,6 +208,27 @@ export class FsBank implements BankPlugin {
     }
   }
 
+  async removeStaleTemporaries(prefix: string, olderThan: Date): Promise<number> {
+    assertValidPrefix(prefix);
+    const dir = prefix === '' ? this.rootDir : this.pathOf(prefix.replace(/\/$/, ''));
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if (ABSENT.has(errno(err))) return 0;
+      throw ioError(prefix, err);
+    }
+    let removed = 0;
+    for (const name of names) {
+      // Lease lock files share the prefix but are the lease store's business.
+      if (!name.startsWith(TEMP_PREFIX) || name.startsWith(`${TEMP_PREFIX}lock-`)) continue;
+      const st = await lstat(join(dir, name)).catch(() => null);
+      if (st === null || !st.isFile() || st.mtimeMs >= olderThan.getTime()) continue;
+      await unlink(join(dir, name)).then(() => { removed++; }, (err: unknown) => { if (!ABSENT.has(errno(err))) throw ioError(prefix, err); });
+    }
+    return removed;
+  }
+
   /** Depth-first in key order, skipping subtrees entirely before the marker, stopping at the limit. */
   private async walk(dirPath: string, keyPrefix: string, namePrefix: string,
     opts: { desc: boolean; marker: string | undefined; limit: number }, out: string[]): Promise<void> {

@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import { FOSSILS, PACKS, packKey } from '../layout.js';
 import { ChunkCorruptError } from './codec.js';
 import { collectReferences } from './references.js';
-import { readFossil } from './gc.js';
+import { readFossil } from './fossils.js';
 import type { PackIndex } from './pack-index.js';
 import type { ChunkStore } from './store.js';
 

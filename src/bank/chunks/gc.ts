@@ -12,12 +12,12 @@
  * Packs written since the oldest running operation began are not even considered, and GC holds an
  * exclusive lease, so two collectors never race each other.
  */
-import { GC_LEASE_OWNER, PACKS, fossilKey, FOSSILS, packCreatedAt, packIndexKey, packKey } from '../layout.js';
+import { GC_LEASE_OWNER, PACKS, PACK_INDEXES, fossilKey, FOSSILS, packCreatedAt, packIndexKey, packKey } from '../layout.js';
 import type { Lease } from '../port.js';
 import { sortableTimestamp } from '../../common/ids.js';
 import { bwkError, isBulwarkError } from '../../common/errors.js';
 import { collectReferences } from './references.js';
-import { encodePackIndex } from './pack-index.js';
+import { readFossil, restoreFossil, writeFossil } from './fossils.js';
 import type { PackIndex } from './pack-index.js';
 import { PackWriter } from './pack-writer.js';
 import type { ChunkStore } from './store.js';
@@ -42,14 +42,8 @@ export interface GcReport {
   bytes_freed: number;
   /** Packs too new to judge: written since the oldest running operation began. */
   packs_too_new: number;
-}
-
-interface Fossil {
-  pack: string;
-  fossilized_at: string;
-  /** Operations running when the pack became a fossil (lease owner and token). */
-  waiting_for: { owner: string; token: string }[];
-  index: PackIndex;
+  /** Leftovers of pack writes a killed process never finished. */
+  temporaries_deleted: number;
 }
 
 export interface GcOptions {
@@ -63,16 +57,6 @@ export interface GcOptions {
 
 async function liveOperations(store: ChunkStore, now: number): Promise<Lease[]> {
   return (await store.bank.listLeases()).filter((l) => OPERATION_LEASE.test(l.owner) && l.expiresAt > now);
-}
-
-export async function readFossil(store: ChunkStore, pack: string): Promise<Fossil | null> {
-  const key = fossilKey(pack);
-  try {
-    return JSON.parse((await store.decodeObject(key, await store.bank.getObject(key))).toString('utf8')) as Fossil;
-  } catch (err) {
-    if (isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) return null;
-    throw err;
-  }
 }
 
 export async function collectGarbage(store: ChunkStore, options: GcOptions = {}): Promise<GcReport> {
@@ -93,7 +77,7 @@ async function sweep(store: ChunkStore, now: () => Date, skewMs: number): Promis
   const bank = store.bank;
   const report: GcReport = {
     referenced_chunks: 0, packs_before: 0, packs_fossilized: 0, packs_repacked: 0, fossils_deleted: 0, fossils_restored: 0,
-    fossils_waiting: 0, orphan_packs_deleted: 0, chunks_removed: 0, bytes_freed: 0, packs_too_new: 0,
+    fossils_waiting: 0, orphan_packs_deleted: 0, chunks_removed: 0, bytes_freed: 0, packs_too_new: 0, temporaries_deleted: 0,
   };
   const started = now();
   const running = await liveOperations(store, started.getTime());
@@ -115,9 +99,7 @@ async function sweep(store: ChunkStore, now: () => Date, skewMs: number): Promis
     const fossil = await readFossil(store, key.slice(FOSSILS.length));
     if (fossil === null) continue;
     if (fossil.index.chunks.some(([id]) => refs.ids.has(id) && !index.has(id))) {
-      const ik = packIndexKey(fossil.pack);
-      await bank.putObject(ik, await store.encodeObject(ik, encodePackIndex(fossil.index)));
-      await bank.deleteObject(fossilKey(fossil.pack));
+      await restoreFossil(store, fossil);
       report.fossils_restored++;
     } else if (fossil.waiting_for.some((w) => stillRunning.has(`${w.owner}\0${w.token}`))) {
       report.fossils_waiting++;
@@ -154,9 +136,7 @@ async function sweep(store: ChunkStore, now: () => Date, skewMs: number): Promis
   const afterRunning = await liveOperations(store, now().getTime());
   for (const pack of made) {
     const packName = pack.pack;
-    const fossil: Fossil = { pack: packName, fossilized_at: now().toISOString(), waiting_for: afterRunning.map((l) => ({ owner: l.owner, token: l.token })), index: pack };
-    const fk = fossilKey(packName);
-    await bank.putObject(fk, await store.encodeObject(fk, Buffer.from(JSON.stringify(fossil))));
+    await writeFossil(store, { pack: packName, fossilized_at: now().toISOString(), waiting_for: afterRunning.map((l) => ({ owner: l.owner, token: l.token })), index: pack });
     await bank.deleteObject(packIndexKey(packName));
     report.packs_fossilized++;
   }
@@ -185,5 +165,8 @@ async function sweep(store: ChunkStore, now: () => Date, skewMs: number): Promis
     await bank.deleteObject(key);
     report.orphan_packs_deleted++;
   }
+  // Half-written packs of a killed writer (the fs bank's temp files), as old as the cut-off.
+  const cutoffDate = new Date(oldest - skewMs);
+  for (const prefix of [PACKS, PACK_INDEXES]) report.temporaries_deleted += (await bank.removeStaleTemporaries?.(prefix, cutoffDate)) ?? 0;
   return report;
 }

@@ -5,7 +5,8 @@
  */
 import { CHECKPOINTS } from '../layout.js';
 import type { ChunkStore } from './store.js';
-import { decodeChunkList, isChunkList } from './chunk-list.js';
+import { decodeIndirectList, isChunkList, isIndirectList } from './chunk-list.js';
+import type { ChunkRef } from '../../plugins/api.js';
 
 export interface References {
   ids: Set<string>;
@@ -33,13 +34,17 @@ export async function collectReferences(store: ChunkStore): Promise<References> 
         return;
       }
       if (!isChunkList(plain)) return;
-      const list = decodeChunkList(plain);
-      if (typeof list === 'string') {
-        out.unreadable.push({ key, reason: list });
+      let chunks: ChunkRef[];
+      try {
+        // An indirect list's own chunks are referenced too.
+        const own = isIndirectList(plain) ? (decodeIndirectList(plain) as { list?: ChunkRef[] }).list ?? [] : [];
+        chunks = [...own, ...(await store.resolveList(plain, `bank ${store.label}`, key)).chunks];
+      } catch (err) {
+        out.unreadable.push({ key, reason: (err as Error).message });
         return;
       }
       out.lists++;
-      for (const c of list.chunks) {
+      for (const c of chunks) {
         if (!out.ids.has(c.id)) out.firstSeen.set(c.id, key);
         out.ids.add(c.id);
       }

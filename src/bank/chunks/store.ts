@@ -12,11 +12,22 @@ import type { CodecKeys } from './codec.js';
 import { openConfig } from './config.js';
 import type { ChunkStoreSpec, StoredConfig } from './config.js';
 import { ChunkIndex } from './pack-index.js';
+import type { ChunkLocation } from './pack-index.js';
+import { listFossils, restoreFossil } from './fossils.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { CodecPool } from './pool.js';
+import type { ChunkerParams } from './fastcdc.js';
+import { INDIRECT_ABOVE, decodeChunkList, decodeIndirectList, encodeChunkList, encodeIndirectList, isIndirectList } from './chunk-list.js';
+import type { ChunkList } from './chunk-list.js';
 import type { PackSink } from './pack-writer.js';
 
 const MiB = 1024 * 1024;
+/**
+ * Chunk lists are cut finer than data: a list changes where files changed, and small chunks keep
+ * the rest of it shared with the previous checkpoint. Fixed, not configurable: changing them only
+ * costs list deduplication.
+ */
+const LIST_CHUNKER: ChunkerParams = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
 const DEFAULT_PACK_SIZE = 16 * MiB;
 const DEFAULT_LEVEL = 3;
 /** Restore and verify keep this many chunks (and at most READ_AHEAD_BYTES) in flight. */
@@ -105,14 +116,47 @@ export class ChunkStore {
     };
   }
 
+  /**
+   * The chunks a stored chunk list names, following an indirect list through its own chunks.
+   * `plain` is the object's decoded bytes; `where` names it in errors.
+   */
+  async resolveList(plain: Buffer, resource: string, where: string): Promise<ChunkList> {
+    if (!isIndirectList(plain)) {
+      const direct = decodeChunkList(plain);
+      if (typeof direct === 'string') throw corruptError(resource, `${where}: ${direct}`);
+      return direct;
+    }
+    const indirect = decodeIndirectList(plain);
+    if (typeof indirect === 'string') throw corruptError(resource, `${where}: ${indirect}`);
+    const parts: Buffer[] = [];
+    for await (const part of this.read(indirect.list, resource)) parts.push(part);
+    const direct = decodeChunkList(Buffer.concat(parts));
+    if (typeof direct === 'string') throw corruptError(resource, `${where}: ${direct}`);
+    if (direct.size !== indirect.size || direct.chunks.length !== indirect.count) throw corruptError(resource, `${where}: its stored list does not match its size and count`);
+    return direct;
+  }
+
+  /** Stores a chunk list under `key` (indirectly when long); every chunk must already be durable. */
+  async putList(key: string, refs: readonly ChunkRef[], resource: string): Promise<void> {
+    let body = encodeChunkList(refs);
+    if (body.length > INDIRECT_ABOVE) {
+      const w = await this.writer(LIST_CHUNKER);
+      await w.write([body]);
+      const list = await w.finish();
+      await this.ensureLive(list, resource);
+      body = encodeIndirectList({ size: refs.reduce((n, r) => n + r.size, 0), count: refs.length, list });
+    }
+    await this.bank.putObject(key, await this.encodeObject(key, body));
+  }
+
   /** A writer with its own pack; `flush` it before recording the refs it returned anywhere. */
-  async writer(): Promise<ChunkWriter> {
+  async writer(chunker?: ChunkerParams): Promise<ChunkWriter> {
     const o = await this.open();
     // Fresh, so packs GC turned into fossils since the last look are not deduplicated against.
     await o.index.refresh();
     return new ChunkWriter({
       pool: o.pool,
-      chunker: o.config.chunker,
+      chunker: chunker ?? o.config.chunker,
       level: this.spec.compression?.level ?? DEFAULT_LEVEL,
       has: (id) => o.index.has(id),
       sink: await this.packSink(),
@@ -127,15 +171,45 @@ export class ChunkStore {
     return refs.every((r) => o.index.has(r.id));
   }
 
+  /**
+   * Before a chunk list is recorded: every chunk must be in a live pack. A chunk this writer
+   * deduplicated against, or reused, may since have become a fossil (GC ran meanwhile): its fossil is
+   * put back, which is safe because GC keeps a fossil's bytes while an operation that was running
+   * when it was made (this one) still runs. A chunk found nowhere fails the write.
+   */
+  async ensureLive(refs: readonly ChunkRef[], resource: string): Promise<void> {
+    const o = await this.open();
+    await o.index.refresh();
+    let missing = new Set(refs.filter((r) => !o.index.has(r.id)).map((r) => r.id));
+    if (missing.size === 0) return;
+    for (const fossil of await listFossils(this)) {
+      if (!fossil.index.chunks.some(([id]) => missing.has(id))) continue;
+      await restoreFossil(this, fossil);
+      o.index.add(fossil.index);
+    }
+    missing = new Set([...missing].filter((id) => !o.index.has(id)));
+    if (missing.size > 0) throw corruptError(resource, `chunk ${[...missing][0]} vanished from the bank while the operation ran (${missing.size} chunk(s)); run it again`);
+  }
+
+  /** Where a chunk is: a live pack, or (GC ran since the reference was recorded) a fossil's pack. */
+  private async locate(o: Opened, id: string): Promise<ChunkLocation | undefined> {
+    let loc = o.index.get(id);
+    if (loc !== undefined) return loc;
+    await o.index.refresh();
+    loc = o.index.get(id);
+    if (loc !== undefined) return loc;
+    for (const fossil of await listFossils(this)) {
+      const hit = fossil.index.chunks.find(([cid]) => cid === id);
+      if (hit) return { pack: fossil.pack, offset: hit[1], length: hit[2], size: hit[3] };
+    }
+    return undefined;
+  }
+
   /** One chunk's plaintext, checked against its id; BWK_ERR_DATA_CORRUPT naming `resource` otherwise. */
   async readChunk(ref: ChunkRef, resource: string): Promise<Buffer> {
     const o = await this.open();
-    let loc = o.index.get(ref.id);
-    if (loc === undefined) {
-      await o.index.refresh();
-      loc = o.index.get(ref.id);
-      if (loc === undefined) throw corruptError(resource, `chunk ${ref.id} is missing from the bank`);
-    }
+    const loc = await this.locate(o, ref.id);
+    if (loc === undefined) throw corruptError(resource, `chunk ${ref.id} is missing from the bank`);
     let blob: Buffer;
     try {
       blob = await this.bank.getObjectRange(packKey(loc.pack), loc.offset, loc.length);
