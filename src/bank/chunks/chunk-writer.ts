@@ -38,16 +38,6 @@ export interface Written {
   size: number;
 }
 
-/** Copies a chunk into a buffer of its own, so it can be moved to a worker without detaching anything else. */
-function own(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(new ArrayBuffer(length));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 export class ChunkWriter {
   private readonly pack: PackWriter;
@@ -56,6 +46,12 @@ export class ChunkWriter {
   /** Every chunk in order; a slot is filled when its id is known. */
   private readonly refs: (ChunkRef | undefined)[] = [];
   private readonly inflight: { index: number; done: Promise<ChunkRef> }[] = [];
+  /**
+   * Where a chunk spanning pieces of the stream is assembled. Nothing keeps a reference to a piece
+   * once it is processed, so a caller may reuse its read buffer (and memory stays flat: fresh
+   * buffers per read would pile up as garbage faster than the collector frees them).
+   */
+  private assembly: Uint8Array | null = null;
   readonly stats: WriteStats = { bytes: 0, chunks: 0, newChunks: 0, newBytes: 0 };
 
   constructor(private readonly deps: WriterDeps) {
@@ -116,12 +112,23 @@ export class ChunkWriter {
     const chunker = new Chunker(this.deps.chunker);
     const first = this.refs.length;
     let size = 0;
-    let parts: Uint8Array[] = [];
-    let partsLength = 0;
-    const cut = async (): Promise<void> => {
-      const chunk = own(parts, partsLength);
-      parts = [];
-      partsLength = 0;
+    let held = 0;
+    const hold = (bytes: Uint8Array): void => {
+      this.assembly ??= new Uint8Array(this.deps.chunker.maxSize);
+      this.assembly.set(bytes, held);
+      held += bytes.length;
+    };
+    // Each chunk is copied once into a buffer of its own, which then moves to a worker.
+    const cut = async (piece: Uint8Array): Promise<void> => {
+      let chunk: Uint8Array;
+      if (held === 0) {
+        chunk = new Uint8Array(piece);
+      } else {
+        chunk = new Uint8Array(held + piece.length);
+        chunk.set(this.assembly!.subarray(0, held));
+        chunk.set(piece, held);
+        held = 0;
+      }
       await this.emit(chunk);
     };
     for await (const piece of source as AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>) {
@@ -130,17 +137,12 @@ export class ChunkWriter {
       size += buf.length;
       let start = 0;
       for (const end of chunker.push(buf)) {
-        parts.push(buf.subarray(start, end));
-        partsLength += end - start;
+        await cut(buf.subarray(start, end));
         start = end;
-        await cut();
       }
-      if (start < buf.length) {
-        parts.push(buf.subarray(start));
-        partsLength += buf.length - start;
-      }
+      if (start < buf.length) hold(buf.subarray(start));
     }
-    if (partsLength > 0) await cut();
+    if (held > 0) await cut(new Uint8Array(0));
     return { first, count: this.refs.length - first, size };
   }
 

@@ -23,7 +23,7 @@ import type { WalkItem } from './walk.js';
 import type { SkipKind } from './walk.js';
 import { directoryIdProblem } from './protectable.js';
 
-/** Files are read in blocks this big; each block is a fresh buffer, since the chunker keeps slices of it. */
+/** Large files are read in blocks this big, into one buffer reused for every block and file. */
 const READ_BLOCK = 4 * 1024 * 1024;
 /**
  * Files up to this size are read whole, several at a time ahead of the one being stored: a small
@@ -172,6 +172,7 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
   await ctx.bank.delete(META_OBJECT);
 
   const previous = await loadPrevious(ctx);
+  let readBuffer: Buffer | undefined;
   const writer: ChunkedWriter = await ctx.bank.chunkedWriter();
   const spool = await ManifestSpool.create();
   const info: SavedInfo = { files: 0, directories: 0, symlinks: 0, bytes: 0, unchanged_files: 0, unchanged_bytes: 0, skipped: [], skipped_count: 0 };
@@ -246,13 +247,13 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
       const hash = new Blake3Hasher();
       let size = 0;
       // What was read is what is stored, even if the file changes meanwhile (its ctime tells the next run).
-      // Small files get a buffer their size (+1 to see the end in one read), not a 4 MiB one.
-      const blockSize = Math.min(READ_BLOCK, Number(st.size) + 1);
+      // The chunk writer copies what it keeps before asking for the next block: one buffer serves all reads.
+      readBuffer ??= Buffer.allocUnsafeSlow(READ_BLOCK);
+      const buf = readBuffer;
       async function* content(): AsyncGenerator<Buffer> {
         for (;;) {
           ctx.signal.throwIfAborted();
-          const buf = Buffer.allocUnsafeSlow(blockSize);
-          const { bytesRead } = await fh.read(buf, 0, blockSize, null);
+          const { bytesRead } = await fh.read(buf, 0, READ_BLOCK, null);
           if (bytesRead === 0) return;
           const block = buf.subarray(0, bytesRead);
           hash.update(block);
