@@ -11,10 +11,8 @@ import { BUILTIN_PROVIDER_DIR, ProviderRegistry } from './providers/registry.js'
 import { openCatalogStore } from './store/factory.js';
 import type { CatalogStore } from './store/port.js';
 import { LocalEngine } from './protection-manager/engines/local.js';
-import { TemporalEngine } from './protection-manager/engines/temporal.js';
 import type { Engine } from './protection-manager/engine.js';
 import type { RunningWorker } from './protection-manager/worker.js';
-import { startWorker } from './protection-manager/worker.js';
 import type { OperationEvents } from './protection-manager/events.js';
 import { InProcessEvents } from './protection-manager/events.js';
 import { OperationSteps } from './protection-manager/operation-steps.js';
@@ -61,9 +59,18 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
   let engine: Engine;
   let worker: RunningWorker | undefined;
   try {
-    engine = config.engine === 'temporal' ? await TemporalEngine.connect(config, home, logger) : new LocalEngine(steps, config, events, logger);
+    // The Temporal SDK (client and worker) is loaded only by a home whose engine is temporal.
+    if (config.engine === 'temporal') {
+      const { TemporalEngine } = await import('./protection-manager/engines/temporal.js');
+      engine = await TemporalEngine.connect(config, home, logger);
+    } else {
+      engine = new LocalEngine(steps, config, events, logger);
+    }
     // `temporal.run_worker`: this process also serves the task queue (all-in-one, tests, a laptop).
-    if (config.engine === 'temporal' && (options.runWorker ?? config.temporal.run_worker)) worker = await startWorker({ role: 'worker' }, { config, home, steps, logger });
+    if (config.engine === 'temporal' && (options.runWorker ?? config.temporal.run_worker)) {
+      const { startWorker } = await import('./protection-manager/worker.js');
+      worker = await startWorker({ role: 'worker' }, { config, home, steps, logger });
+    }
   } catch (err) {
     await store.close();
     await providers.close();

@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { BulwarkApp } from '../app.js';
-import { openBulwark, resolveHome } from '../app.js';
 import { bwkError } from '../common/errors.js';
 import { isUuid } from '../common/ids.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import type { ProtectionService } from '../protection-manager/service.js';
-import { HttpProtectionService } from './http-service.js';
 import type { Output, OutputFormat } from './output.js';
 import { createOutput } from './output.js';
 
@@ -48,6 +46,7 @@ export class CliContext {
     if (url) {
       const token = process.env.BULWARK_TOKEN;
       if (!token) throw bwkError('BWK_ERR_UNAUTHORIZED');
+      const { HttpProtectionService } = await import('./http-service.js');
       const service = new HttpProtectionService(url, token);
       const who = await service.identity();
       return fn({ service, ctx: { projectId: who.project_id, admin: who.role === 'admin' }, durable: true });
@@ -58,6 +57,8 @@ export class CliContext {
   /** Commands that only make sense on the machine that holds the data (serve, worker, token). */
   async withApp<T>(fn: (app: BulwarkApp, req: RequestContext) => Promise<T>, options: { runWorker?: boolean } = {}): Promise<T> {
     if (this.url) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'this command runs where Bulwark\'s home is, not against --url/BULWARK_URL: unset it' });
+    // The embedded app (catalog, providers, engine) is loaded only by a command that opens it, not by --help or --url.
+    const { openBulwark, resolveHome } = await import('../app.js');
     const app = await openBulwark(resolveHome(this.globals.home), options);
     try {
       return await fn(app, { projectId: app.config.project, admin: false });

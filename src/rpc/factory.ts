@@ -1,6 +1,6 @@
 import { bwkError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
-import { AmqpTransport, type AmqpTransportOptions } from './amqp.js';
+import type { AmqpTransportOptions } from './amqp.js';
 import { InProcessTransport } from './in-process.js';
 import type { RpcTransport } from './port.js';
 
@@ -19,6 +19,7 @@ export async function createTransport(spec: TransportSpec, logger: Logger): Prom
     if (typeof url !== 'string' || !/^amqps?:\/\//.test(url)) {
       throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC transport "amqp" needs a url like amqp://user:password@host:5672/vhost' });
     }
+    const { AmqpTransport } = await import('./amqp.js'); // amqplib: only for an AMQP transport
     return AmqpTransport.connect(url, logger, (spec as { options?: AmqpTransportOptions }).options);
   }
   throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `RPC transport type ${JSON.stringify(type)} is unknown (known types: ${KNOWN.join(', ')})` });

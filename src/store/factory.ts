@@ -1,7 +1,6 @@
 import { homePath } from '../common/config.js';
 import { bwkError } from '../common/errors.js';
 import type { CatalogStore } from './port.js';
-import { openPostgresStore } from './postgres.js';
 import { openSqliteStore, SQLITE_MEMORY } from './sqlite.js';
 
 const SQLITE_SCHEME = 'sqlite:';
@@ -21,7 +20,8 @@ export function openCatalogStore(url: string, home: string): Promise<CatalogStor
     if (path.trim() === '') return Promise.reject(invalid(`catalog.url "${url}" names no database file: ${USAGE}`));
     return openSqliteStore(homePath(home, path));
   }
-  if (POSTGRES_URL.test(url)) return openPostgresStore(url);
+  // pg is loaded only for a PostgreSQL catalog.
+  if (POSTGRES_URL.test(url)) return import('./postgres.js').then(({ openPostgresStore }) => openPostgresStore(url));
   // Only the scheme is echoed: the URL may carry a password.
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? '(none)';
   return Promise.reject(invalid(`catalog.url scheme ${scheme} is not supported: ${USAGE}`));

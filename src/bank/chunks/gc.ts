@@ -15,7 +15,7 @@
 import { GC_LEASE_OWNER, PACKS, PACK_INDEXES, fossilKey, FOSSILS, packCreatedAt, packIndexKey, packKey } from '../layout.js';
 import type { Lease } from '../port.js';
 import { sortableTimestamp } from '../../common/ids.js';
-import { bwkError, isBulwarkError } from '../../common/errors.js';
+import { bwkError } from '../../common/errors.js';
 import { collectReferences } from './references.js';
 import { readFossil, restoreFossil, writeFossil } from './fossils.js';
 import type { PackIndex } from './pack-index.js';

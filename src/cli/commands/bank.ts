@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { bwkError } from '../../common/errors.js';
-import { checkBank } from '../../bank/chunks/check.js';
-import { collectGarbage } from '../../bank/chunks/gc.js';
 import type { CliContext } from '../context.js';
 
 type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
@@ -27,6 +25,7 @@ export function registerBankCommands(program: Command, run: Run): void {
       const percent = parsePercent(opts.percent);
       if (percent !== undefined && !opts.readData) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: '--percent needs --read-data' });
       const provider = app.providers.get(opts.provider ?? DEFAULT_PROVIDER);
+      const { checkBank } = await import('../../bank/chunks/check.js');
       const report = await checkBank(provider.chunks, { readData: opts.readData === true, ...(percent !== undefined ? { percent } : {}) });
       cli.out.result(report);
       if (!report.ok) {
@@ -44,6 +43,7 @@ export function registerBankCommands(program: Command, run: Run): void {
       const skew = Number(opts.clockSkew);
       if (!Number.isFinite(skew) || skew < 0) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: '--clock-skew must be a number of seconds >= 0' });
       const provider = app.providers.get(opts.provider ?? DEFAULT_PROVIDER);
+      const { collectGarbage } = await import('../../bank/chunks/gc.js');
       cli.out.result(await collectGarbage(provider.chunks, { skewMs: skew * 1000 }));
     }))());
 }

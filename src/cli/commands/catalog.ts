@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { collect, parseJsonOption, parseLimit, parseResourceOption, readTextFile, resolveProviderId } from '../context.js';
-import { parsePlanFile } from '../plan-file.js';
 
 type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
 
@@ -38,7 +37,7 @@ export function registerCatalogCommands(program: Command, run: Run): void {
     .option('--parameters <json>', 'plan parameters: {"<type>": {...}, "<type>#<id>": {...}}')
     .option('-f, --file <plan.yaml>', 'read the plan from a YAML file')
     .action((opts: { name?: string; description?: string; provider?: string; resource: string[]; parameters?: string; file?: string }) => run((cli) => cli.withService(async (session) => {
-      const input = opts.file ? parsePlanFile(readTextFile(opts.file), opts.file) : {
+      const input = opts.file ? (await import('../plan-file.js')).parsePlanFile(readTextFile(opts.file), opts.file) : {
         name: opts.name ?? '', description: opts.description, provider_id: opts.provider ?? '',
         resources: parseResourceOption(opts.resource), parameters: parseJsonOption('--parameters', opts.parameters),
       };

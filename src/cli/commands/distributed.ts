@@ -1,13 +1,4 @@
 import type { Command } from 'commander';
-import { resolveHome } from '../../app.js';
-import { loadConfig, homePath } from '../../common/config.js';
-import { createLogger, fileSink } from '../../common/logging.js';
-import { VERSION } from '../../common/version.js';
-import { InProcessEvents } from '../../protection-manager/events.js';
-import { bridgeEventsIn, bridgeEventsOut, RpcProtectionService, serveProtection } from '../../rpc/protection-rpc.js';
-import { listenApi } from '../../server/api-server.js';
-import { transportFromConfig } from '../../server/transport.js';
-import { openCatalogStore } from '../../store/factory.js';
 import { bwkError } from '../../common/errors.js';
 import type { CliContext } from '../context.js';
 import { stopSignal } from '../stop-signal.js';
@@ -20,6 +11,10 @@ export function registerDistributedCommands(program: Command, run: Run): void {
   program.command('protection-service').description('serve the protection service on the RPC queue (rpc.*); run several to share the load')
     .option('--prefetch <n>', 'requests handled at once by this process', '8')
     .action((opts: { prefetch: string }) => run((cli) => cli.withApp(async (app) => {
+      // The RPC layer (amqplib) is loaded only by the distributed processes.
+      const [{ transportFromConfig }, { bridgeEventsOut, serveProtection }] = await Promise.all([
+        import('../../server/transport.js'), import('../../rpc/protection-rpc.js'),
+      ]);
       const transport = await transportFromConfig(app.config, app.logger);
       try {
         const prefetch = Number(opts.prefetch);
@@ -39,6 +34,14 @@ export function registerDistributedCommands(program: Command, run: Run): void {
   program.command('api').description('serve the REST API, calling protection services over RPC (rpc.*)')
     .option('--port <n>', 'override api.port (0: any free port)')
     .action((opts: { port?: string }) => run(async (cli) => {
+      const [
+        { resolveHome }, { loadConfig, homePath }, { createLogger, fileSink }, { VERSION }, { InProcessEvents },
+        { bridgeEventsIn, RpcProtectionService }, { listenApi }, { transportFromConfig }, { openCatalogStore },
+      ] = await Promise.all([
+        import('../../app.js'), import('../../common/config.js'), import('../../common/logging.js'), import('../../common/version.js'),
+        import('../../protection-manager/events.js'), import('../../rpc/protection-rpc.js'), import('../../server/api-server.js'),
+        import('../../server/transport.js'), import('../../store/factory.js'),
+      ]);
       const home = resolveHome(cli.globals.home);
       const base = loadConfig(home);
       const config = opts.port === undefined ? base : { ...base, api: { ...base.api, port: Number(opts.port) } };

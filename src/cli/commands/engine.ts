@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { BulwarkApp } from '../../app.js';
 import { bwkError } from '../../common/errors.js';
-import { startWorker } from '../../protection-manager/worker.js';
 import type { CliContext } from '../context.js';
 
 type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
@@ -15,6 +14,7 @@ function requireTemporal(app: BulwarkApp, what: string): void {
 /** Runs a worker until SIGTERM/SIGINT, which drain it within temporal.shutdown_grace_time_ms. */
 async function serve(cli: CliContext, app: BulwarkApp, role: { role: 'worker' } | { role: 'agent'; node: string }): Promise<void> {
   requireTemporal(app, `bulwark ${role.role}`);
+  const { startWorker } = await import('../../protection-manager/worker.js'); // the Temporal worker SDK: only here
   const worker = await startWorker(role, { config: app.config, home: app.home, steps: app.steps, logger: app.logger });
   const queue = role.role === 'worker' ? app.config.temporal.task_queue : `bulwark-agent-${role.node}`;
   cli.out.note(`bulwark ${role.role} (pid ${process.pid}) serving task queue ${queue} at ${app.config.temporal.address}; SIGTERM drains and stops`);
