@@ -15,6 +15,8 @@ import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareKeys, shortRange
  * target directory, is fsynced and renamed over the key, so readers see the old or the new object and a
  * crash leaves at most an unlisted temp file (names starting `.tmp-` are never keys). Leases: fs-leases.ts.
  */
+const RANGE_HANDLES = 32;
+
 export class FsBank implements BankPlugin {
   readonly kind = 'fs';
 
@@ -55,10 +57,44 @@ export class FsBank implements BankPlugin {
     }
   }
 
+  /**
+   * Open handles of objects read by range (packs, read chunk after chunk during a restore): opening
+   * and closing the file for every chunk cost more than the read. Objects are replaced by rename, so
+   * a cached handle may read the object it opened after a newer one was published; callers of range
+   * reads (the chunk store) only read immutable, content-checked objects.
+   */
+  private readonly rangeHandles = new Map<string, Promise<FileHandle>>();
+
+  private rangeHandle(key: string): Promise<FileHandle> {
+    let h = this.rangeHandles.get(key);
+    if (h !== undefined) {
+      this.rangeHandles.delete(key);
+      this.rangeHandles.set(key, h);
+      return h;
+    }
+    h = open(this.pathOf(key), 'r');
+    h.catch(() => this.rangeHandles.delete(key));
+    this.rangeHandles.set(key, h);
+    if (this.rangeHandles.size > RANGE_HANDLES) {
+      const [oldest, p] = this.rangeHandles.entries().next().value as [string, Promise<FileHandle>];
+      this.rangeHandles.delete(oldest);
+      // Closed a moment later, so a read still using it finishes first.
+      setTimeout(() => { void p.then((f) => f.close()).catch(() => undefined); }, 1000).unref();
+    }
+    return h;
+  }
+
+  private async dropRangeHandle(key: string): Promise<void> {
+    const h = this.rangeHandles.get(key);
+    if (h === undefined) return;
+    this.rangeHandles.delete(key);
+    await h.then((f) => f.close()).catch(() => undefined);
+  }
+
   async getObjectRange(key: string, offset: number, length: number): Promise<Buffer> {
     let fh: FileHandle;
     try {
-      fh = await open(this.pathOf(key), 'r');
+      fh = await this.rangeHandle(key);
     } catch (err) {
       throw this.readError(key, err);
     }
@@ -74,8 +110,6 @@ export class FsBank implements BankPlugin {
     } catch (err) {
       if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('BWK_')) throw err;
       throw ioError(key, err);
-    } finally {
-      await fh.close();
     }
   }
 
@@ -119,6 +153,7 @@ export class FsBank implements BankPlugin {
 
   async deleteObject(key: string): Promise<void> {
     const path = this.pathOf(key);
+    await this.dropRangeHandle(key);
     try {
       await unlink(path);
     } catch (err) {
@@ -157,7 +192,8 @@ export class FsBank implements BankPlugin {
   }
 
   async close(): Promise<void> {
-    // Every call opens and closes its own files: nothing is held between calls.
+    // Only range reads keep files open between calls.
+    await Promise.all([...this.rangeHandles.keys()].map((k) => this.dropRangeHandle(k)));
   }
 
   private pathOf(key: string): string {
@@ -171,6 +207,7 @@ export class FsBank implements BankPlugin {
   /** Writes a whole object to a temp file beside `key` and renames it over the key. */
   private async publish(key: string, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
     const path = this.pathOf(key);
+    await this.dropRangeHandle(key);
     const tmp = await this.writeTemp(key, fill);
     try {
       await rename(tmp, path);

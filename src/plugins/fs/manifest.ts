@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BankSection, ChunkRef } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError, isBulwarkError } from '../../common/errors.js';
 import { readSealedMeta, sealMeta } from '../sealed-meta.js';
 import type { BulwarkError } from '../../common/errors.js';
 
@@ -64,6 +64,14 @@ export const resourceLabel = (id: string): string => `fs.directory#${id}`;
 
 export function corrupt(label: string, reason: string): BulwarkError {
   return bwkError('BWK_ERR_DATA_CORRUPT', { resource: label, reason });
+}
+
+/** A chunk that failed its check while a file was read, reported as that file's corruption. */
+export function corruptInFile(label: string, path: Buffer, err: unknown): unknown {
+  if (!isBulwarkError(err, 'BWK_ERR_DATA_CORRUPT')) return err;
+  const reason = typeof err.details?.['reason'] === 'string' ? err.details['reason'] : err.message;
+  if (reason.startsWith('file "')) return err;
+  return corrupt(label, `file "${displayPath(path)}" cannot be read back: ${reason}`);
 }
 
 export const sha256Hex = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');

@@ -5,7 +5,7 @@
  * not written but left as holes, so sparse files (VM images, databases) stay sparse. Directory modes and times are applied last, deepest first,
  * because creating children changes a directory's mtime (and a 0555 directory could not be filled).
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { lchown, lutimes, mkdir, open, rename, symlink, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +15,7 @@ import type { RestoreContext } from '../api.js';
 import { bwkError } from '../../common/errors.js';
 import { ByteReader } from './byte-reader.js';
 import { assertEntryPath } from './entry-path.js';
-import { DATA_OBJECT, corrupt, displayPath, readManifest, resourceLabel } from './manifest.js';
+import { DATA_OBJECT, corrupt, corruptInFile, displayPath, readManifest, resourceLabel } from './manifest.js';
 import type { Entry } from './manifest.js';
 import { preflightRestore } from './restore-preflight.js';
 import { parseRestoreParams, realpathLoose } from './restore-target.js';
@@ -35,7 +35,16 @@ interface Writer {
   reader: ByteReader;
   /** Directories whose metadata is applied at the end. */
   dirs: DirEntry[];
+  /** Ancestor directories already checked to be real directories (not symlinks) during this restore. */
+  verifiedDirs: Set<string>;
 }
+
+/**
+ * Files up to this size are written with synchronous calls: about eight file-system calls per file
+ * through the thread pool cost more main-thread time than the writes themselves (the data is in
+ * memory and lands in the page cache, so nothing blocks for long).
+ */
+const SMALL_FILE = 1024 * 1024;
 
 const tempName = (dir: Buffer): Buffer => joinRoot(dir, Buffer.from(`.bwk-restore-${randomBytes(8).toString('hex')}.tmp`));
 
@@ -45,7 +54,7 @@ function raceConflict(w: Writer, e: Entry, why: string): Error {
 
 /** Decides what to do with an entry given what is on disk; `skip` consumes nothing by itself. */
 async function placement(w: Writer, e: Entry): Promise<'create' | 'replace' | 'skip'> {
-  const blocked = await ensureParentDirs(w.rootBuf, e.path, w.root);
+  const blocked = await ensureParentDirs(w.rootBuf, e.path, w.root, w.verifiedDirs);
   if (blocked !== null) {
     if (w.mode === 'skip') return 'skip';
     throw raceConflict(w, e, `"${displayPath(blocked)}" is not a directory`);
@@ -99,16 +108,15 @@ async function writeSparse(fh: FileHandle, chunk: Buffer, position: number): Pro
   if (runStart >= 0) await writeAt(fh, chunk.subarray(runStart), position + runStart);
 }
 
-async function restoreFile(w: Writer, e: Entry & { type: 'file' }, onBytes: () => void): Promise<void> {
-  const short = (): Error => corrupt(w.label, `${DATA_OBJECT} ended before the end of file "${displayPath(e.path)}"`);
-  if ((await placement(w, e)) === 'skip') return w.reader.skip(e.size, short);
+/** Writes one file from its chunks to a temp name, checks its BLAKE3, then renames it into place. */
+async function writeFile(w: Writer, e: Entry & { type: 'file' }, content: AsyncIterable<Buffer> | Iterable<Buffer>, onBytes: () => void): Promise<void> {
   const temp = tempName(joinRoot(w.rootBuf, parentOf(e.path)));
   const fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   let closed = false;
   try {
     const hash = new Blake3Hasher();
     let position = 0;
-    for await (const chunk of w.reader.take(e.size, short)) {
+    for await (const chunk of content) {
       hash.update(chunk);
       await writeSparse(fh, chunk, position);
       position += chunk.length;
@@ -129,6 +137,51 @@ async function restoreFile(w: Writer, e: Entry & { type: 'file' }, onBytes: () =
   } catch (err) {
     if (!closed) await fh.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function restoreFile(w: Writer, e: Entry & { type: 'file' }, onBytes: () => void): Promise<void> {
+  const short = (): Error => corrupt(w.label, `${DATA_OBJECT} ended before the end of file "${displayPath(e.path)}"`);
+  if (e.size > SMALL_FILE) {
+    if ((await placement(w, e)) === 'skip') return w.reader.skip(e.size, short);
+    return writeFile(w, e, w.reader.take(e.size, short), onBytes);
+  }
+  const parts: Buffer[] = [];
+  for await (const chunk of w.reader.take(e.size, short)) parts.push(chunk);
+  const how = await placement(w, e);
+  if (how === 'skip') return;
+  const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  // Checked before anything is written: a corrupt file never reaches the disk, not even as a temp file.
+  if (new Blake3Hasher().update(data).digest('hex') !== e.blake3) {
+    throw corrupt(w.label, `file "${displayPath(e.path)}" does not match its BLAKE3 in the checkpoint; it was not restored`);
+  }
+  writeSmallFile(w, e, data, how === 'create');
+  onBytes();
+}
+
+/**
+ * writeFile for a small file already in memory and checked, with synchronous calls (see SMALL_FILE).
+ * A new file is created in place (O_EXCL: never over something that appeared meanwhile): its content
+ * is known good, so the temp name and rename only serve replacing an existing file.
+ */
+function writeSmallFile(w: Writer, e: Entry & { type: 'file' }, data: Buffer, inPlace: boolean): void {
+  const final = joinRoot(w.rootBuf, e.path);
+  const temp = inPlace ? final : tempName(joinRoot(w.rootBuf, parentOf(e.path)));
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  let closed = false;
+  try {
+    let done = 0;
+    while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+    if (w.setOwner) fchownSync(fd, e.uid, e.gid);
+    fchmodSync(fd, e.mode);
+    futimesSync(fd, Date.now() / 1000, nsToSeconds(e.mtimeNs));
+    closed = true;
+    closeSync(fd);
+    if (!inPlace) renameSync(temp, final);
+  } catch (err) {
+    if (!closed) try { closeSync(fd); } catch { /* already failing */ }
+    try { unlinkSync(temp); } catch { /* best effort */ }
     throw err;
   }
 }
@@ -183,6 +236,7 @@ export async function restoreDirectory(ctx: RestoreContext): Promise<void> {
     setOwner: params.restoreOwner && process.getuid?.() === 0,
     reader: new ByteReader(Readable.from(ctx.bank.readChunks(pre.refs, ctx.signal), { objectMode: false })),
     dirs: [],
+    verifiedDirs: new Set(),
   };
   let reported = 0;
   const onBytes = (): void => {
@@ -197,7 +251,7 @@ export async function restoreDirectory(ctx: RestoreContext): Promise<void> {
       assertEntryPath(e, root);
       pre.symlinks.assertNotBelowLink(e, root);
       if (e.type === 'dir') await restoreDir(w, e, pre.rootExisted);
-      else if (e.type === 'file') await restoreFile(w, e, onBytes);
+      else if (e.type === 'file') await restoreFile(w, e, onBytes).catch((err: unknown) => { throw corruptInFile(label, e.path, err); });
       else await restoreSymlink(w, e);
     }
   } finally {

@@ -69,20 +69,27 @@ export async function checkAncestors(root: Buffer, rel: Buffer, cache?: Map<stri
  * archive's own directory entries set final modes later). Throws BWK_ERR_UNSAFE_ENTRY on a symlink;
  * returns the first non-directory ancestor, if any, for the caller's conflict rule.
  */
-export async function ensureParentDirs(root: Buffer, rel: Buffer, target: string): Promise<Buffer | null> {
+export async function ensureParentDirs(root: Buffer, rel: Buffer, target: string, verified?: Set<string>): Promise<Buffer | null> {
   for (const a of ancestors(rel)) {
+    // Directories this restore already checked or made are not looked at again for every file below them.
+    const seen = verified === undefined ? undefined : a.toString('latin1');
+    if (seen !== undefined && verified!.has(seen)) continue;
     const path = joinRoot(root, a);
     let kind = await diskKind(path);
     if (kind === 'missing') {
       try {
         await mkdir(path, { mode: 0o700 });
+        if (seen !== undefined) verified!.add(seen);
         continue;
       } catch (err) {
         if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
         kind = await diskKind(path);
       }
     }
-    if (kind === 'dir') continue;
+    if (kind === 'dir') {
+      if (seen !== undefined) verified!.add(seen);
+      continue;
+    }
     if (kind === 'symlink') throw symlinkOnDisk(rel, a, target);
     return a;
   }

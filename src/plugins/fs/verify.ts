@@ -9,7 +9,7 @@ import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { VerifyContext } from '../api.js';
 import { ByteReader } from './byte-reader.js';
 import { ArchivedSymlinks, entryPathProblem } from './entry-path.js';
-import { DATA_OBJECT, checkFileChunks, corrupt, displayPath, loadDataList, loadMeta, readManifest, resourceLabel } from './manifest.js';
+import { DATA_OBJECT, checkFileChunks, corrupt, corruptInFile, displayPath, loadDataList, loadMeta, readManifest, resourceLabel } from './manifest.js';
 
 const PROGRESS_EVERY = 8 * 1024 * 1024;
 
@@ -39,7 +39,11 @@ export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
       if (typeof next === 'string') throw corrupt(label, `file "${displayPath(entry.path)}": ${next}`);
       chunk = next;
       const hash = new Blake3Hasher();
-      for await (const piece of reader.take(entry.size, short)) hash.update(piece);
+      try {
+        for await (const piece of reader.take(entry.size, short)) hash.update(piece);
+      } catch (err) {
+        throw corruptInFile(label, entry.path, err);
+      }
       // Keep reading after a bad file so the whole-object checks still run and the count is complete.
       if (hash.digest('hex') !== entry.blake3) badFiles.push(displayPath(entry.path));
       if (reader.position - reported >= PROGRESS_EVERY) {
