@@ -172,7 +172,7 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
   await ctx.bank.delete(META_OBJECT);
 
   const previous = await loadPrevious(ctx);
-  let readBuffer: Buffer | undefined;
+  let readBuffers: [Buffer, Buffer] | undefined;
   const writer: ChunkedWriter = await ctx.bank.chunkedWriter();
   const spool = await ManifestSpool.create();
   const info: SavedInfo = { files: 0, directories: 0, symlinks: 0, bytes: 0, unchanged_files: 0, unchanged_bytes: 0, skipped: [], skipped_count: 0 };
@@ -247,20 +247,27 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
       const hash = new Blake3Hasher();
       let size = 0;
       // What was read is what is stored, even if the file changes meanwhile (its ctime tells the next run).
-      // The chunk writer copies what it keeps before asking for the next block: one buffer serves all reads.
-      readBuffer ??= Buffer.allocUnsafeSlow(READ_BLOCK);
-      const buf = readBuffer;
+      // Two buffers serve every read: the next block is read while this one is chunked and hashed
+      // (the chunk writer copies what it keeps before it asks for the next block).
+      readBuffers ??= [Buffer.allocUnsafeSlow(READ_BLOCK), Buffer.allocUnsafeSlow(READ_BLOCK)];
+      let [current, spare] = readBuffers;
       async function* content(): AsyncGenerator<Buffer> {
+        let position = 0;
+        let pending = fh.read(current, 0, READ_BLOCK, position);
         for (;;) {
           ctx.signal.throwIfAborted();
-          const { bytesRead } = await fh.read(buf, 0, READ_BLOCK, null);
+          const { bytesRead } = await pending;
           if (bytesRead === 0) return;
-          const block = buf.subarray(0, bytesRead);
+          position += bytesRead;
+          const block = current.subarray(0, bytesRead);
+          pending = fh.read(spare, 0, READ_BLOCK, position);
+          pending.catch(() => undefined);
           hash.update(block);
           size += bytesRead;
           info.bytes += bytesRead;
           yield block;
           progress();
+          [current, spare] = [spare, current];
         }
       }
       const first = writer.length;
