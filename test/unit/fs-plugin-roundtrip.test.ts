@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { silentLogger } from '../../src/common/logging.js';
-import type { BankSection, ProtectionPlugin } from '../../src/plugins/api.js';
+import type { BankSection, ChunkedWriter, ProtectionPlugin } from '../../src/plugins/api.js';
 import {
-  TempDirs, dirResource, expectCode, loadPlugin, newSection, protect, restore, snapshotTree, verify,
+  TempDirs, closeStores, dirResource, expectCode, loadPlugin, newSection, protect, restore, snapshotTree, verify,
 } from './fs-plugin-helpers.js';
 import type { TreeEntry } from './fs-plugin-helpers.js';
 
@@ -78,6 +78,7 @@ describe('fs.directory plugin: protect and restore round trip', function () {
   });
 
   afterEach(() => temps.cleanup());
+  after(() => closeStores());
 
   it('restores every file byte-for-byte with modes, owners, mtimes, symlinks, empty dirs and non-UTF-8 names', async () => {
     const before = snapshotTree(src);
@@ -221,34 +222,45 @@ describe('fs.directory plugin: a file that changes size while it is read', funct
   });
 
   afterEach(() => temps.cleanup());
+  after(() => closeStores());
 
-  /** The real section, except that `change` runs once the bank has received the first chunk of `data`. */
+  /**
+   * The real section, except that `change` runs once the chunked writer of `data` has received the
+   * first block the plugin read (the plugin reads 4 MiB blocks and starts reading the next one while
+   * the current one is processed, so the change affects the file from the third block on).
+   * Only once: the manifest's putStream goes through this section's chunkedWriter too.
+   */
   function changingSection(inner: BankSection, change: () => void): BankSection {
+    let first = true;
     return Object.assign(Object.create(inner) as BankSection, {
-      putStream: (name: string, source: AsyncIterable<Buffer>) => {
-        if (name !== 'data') return inner.putStream(name, source);
-        async function* relay(): AsyncGenerator<Buffer> {
-          let first = true;
-          for await (const chunk of source) {
-            yield chunk;
-            if (first) change();
-            first = false;
-          }
-        }
-        return inner.putStream(name, relay());
+      chunkedWriter: async (): Promise<ChunkedWriter> => {
+        const writer = await inner.chunkedWriter();
+        return Object.assign(Object.create(writer) as ChunkedWriter, {
+          write: (source: AsyncIterable<Uint8Array>) => {
+            async function* relay(): AsyncGenerator<Uint8Array> {
+              for await (const block of source) {
+                yield block;
+                if (first) change();
+                first = false;
+              }
+            }
+            return writer.write(relay());
+          },
+        });
       },
     });
   }
 
+  const MiB = 1024 * 1024;
   for (const [what, change, expectedSize] of [
-    ['grows', (f: string) => fs.appendFileSync(f, 'grown tail'), 3 * 1024 * 1024 + 10],
-    ['shrinks', (f: string) => fs.truncateSync(f, 1536 * 1024), 1536 * 1024],
+    ['grows', (f: string) => fs.appendFileSync(f, 'grown tail'), 16 * MiB + 10],
+    ['shrinks', (f: string) => fs.truncateSync(f, 10 * MiB), 10 * MiB],
   ] as const) {
     it(`stores the bytes actually read when the file ${what}, and they verify and restore`, async () => {
       const src = temps.make();
       const file = join(src, 'moving.bin');
-      fs.writeFileSync(file, randomBytes(3 * 1024 * 1024));
-      const { section: inner } = newSection();
+      fs.writeFileSync(file, randomBytes(16 * MiB));
+      const { section: inner } = newSection({ dir: src });
       const section = changingSection(inner, () => change(file));
       const run = await protect(protection, dirResource(src), section);
       expect(run.savedInfo).to.include({ files: 1, bytes: expectedSize });
