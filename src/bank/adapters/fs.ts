@@ -16,6 +16,7 @@ import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareKeys, shortRange
  * crash leaves at most an unlisted temp file (names starting `.tmp-` are never keys). Leases: fs-leases.ts.
  */
 const RANGE_HANDLES = 32;
+const RANGE_IDLE_MS = 1000;
 
 export class FsBank implements BankPlugin {
   readonly kind = 'fs';
@@ -59,36 +60,50 @@ export class FsBank implements BankPlugin {
 
   /**
    * Open handles of objects read by range (packs, read chunk after chunk during a restore): opening
-   * and closing the file for every chunk cost more than the read. Objects are replaced by rename, so
-   * a cached handle may read the object it opened after a newer one was published; callers of range
-   * reads (the chunk store) only read immutable, content-checked objects.
+   * and closing the file for every chunk cost more than the read. A handle idle for RANGE_IDLE_MS is
+   * closed, so a later operation (a verify) reads what is on disk then, not an inode that was
+   * replaced or deleted meanwhile; writes and deletes through this bank drop it at once.
    */
-  private readonly rangeHandles = new Map<string, Promise<FileHandle>>();
+  private readonly rangeHandles = new Map<string, { fh: Promise<FileHandle>; used: number }>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   private rangeHandle(key: string): Promise<FileHandle> {
-    let h = this.rangeHandles.get(key);
-    if (h !== undefined) {
+    const now = Date.now();
+    const cached = this.rangeHandles.get(key);
+    if (cached !== undefined) {
+      cached.used = now;
+      return cached.fh;
+    }
+    const fh = open(this.pathOf(key), 'r');
+    fh.catch(() => this.rangeHandles.delete(key));
+    this.rangeHandles.set(key, { fh, used: now });
+    if (this.rangeHandles.size > RANGE_HANDLES) this.closeIdle(Infinity);
+    this.sweeper ??= setInterval(() => this.closeIdle(RANGE_IDLE_MS), RANGE_IDLE_MS / 2).unref();
+    return fh;
+  }
+
+  /** Closes handles unused for `idleMs` (all but the most recent RANGE_HANDLES / 2 when Infinity). */
+  private closeIdle(idleMs: number): void {
+    const now = Date.now();
+    const entries = [...this.rangeHandles.entries()].sort((a, b) => a[1].used - b[1].used);
+    const excess = idleMs === Infinity ? entries.length - RANGE_HANDLES / 2 : 0;
+    entries.forEach(([key, h], i) => {
+      if (i >= excess && now - h.used < idleMs) return;
       this.rangeHandles.delete(key);
-      this.rangeHandles.set(key, h);
-      return h;
-    }
-    h = open(this.pathOf(key), 'r');
-    h.catch(() => this.rangeHandles.delete(key));
-    this.rangeHandles.set(key, h);
-    if (this.rangeHandles.size > RANGE_HANDLES) {
-      const [oldest, p] = this.rangeHandles.entries().next().value as [string, Promise<FileHandle>];
-      this.rangeHandles.delete(oldest);
       // Closed a moment later, so a read still using it finishes first.
-      setTimeout(() => { void p.then((f) => f.close()).catch(() => undefined); }, 1000).unref();
+      setTimeout(() => { void h.fh.then((f) => f.close()).catch(() => undefined); }, RANGE_IDLE_MS).unref();
+    });
+    if (this.rangeHandles.size === 0 && this.sweeper !== undefined) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
     }
-    return h;
   }
 
   private async dropRangeHandle(key: string): Promise<void> {
     const h = this.rangeHandles.get(key);
     if (h === undefined) return;
     this.rangeHandles.delete(key);
-    await h.then((f) => f.close()).catch(() => undefined);
+    await h.fh.then((f) => f.close()).catch(() => undefined);
   }
 
   async getObjectRange(key: string, offset: number, length: number): Promise<Buffer> {
@@ -193,6 +208,8 @@ export class FsBank implements BankPlugin {
 
   async close(): Promise<void> {
     // Only range reads keep files open between calls.
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     await Promise.all([...this.rangeHandles.keys()].map((k) => this.dropRangeHandle(k)));
   }
 
