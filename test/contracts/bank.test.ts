@@ -21,20 +21,22 @@ describeBankContract('MemoryBank', async () => ({ bank: new MemoryBank(), cleanu
 describeBankContract('CountingBank over MemoryBank', async () => ({ bank: new CountingBank(new MemoryBank()), cleanup: async () => undefined }));
 
 describe('CountingBank counts', () => {
-  it('counts reads, writes, lists and listed keys, and resets', async () => {
+  it('counts reads, range reads, writes, written bytes, lists and listed keys, and resets', async () => {
     const bank = new CountingBank(new MemoryBank());
     await bank.putObject('a/1', 'x');
     await bank.putObject('a/2', 'y');
     await bank.putObjectStream('b/1', Readable.from([Buffer.from('z')]));
+    await bank.putObject('p/1', 'pack bytes');
     await bank.getObject('a/1');
     await (await bank.getObjectStream('a/2')).toArray();
+    expect((await bank.getObjectRange('p/1', 5, 5)).toString()).to.equal('bytes');
     await bank.statObject('a/1');
     expect(await bank.listObjects('a/')).to.have.length(2);
     expect(await bank.listObjects('', { limit: 1 })).to.have.length(1);
-    expect(bank.counts).to.deep.equal({ objectsRead: 2, lists: 2, keysListed: 3, objectsWritten: 3 });
+    expect(bank.counts).to.deep.equal({ objectsRead: 3, lists: 2, keysListed: 3, rangeReads: 1, objectsWritten: 4, bytesWritten: 13 });
     expect(bank.kind).to.equal('counting(memory)');
     bank.reset();
-    expect(bank.counts).to.deep.equal({ objectsRead: 0, lists: 0, keysListed: 0, objectsWritten: 0 });
+    expect(bank.counts).to.deep.equal({ objectsRead: 0, lists: 0, keysListed: 0, rangeReads: 0, objectsWritten: 0, bytesWritten: 0 });
     expect((await bank.getObject('b/1')).toString()).to.equal('z');
     expect(bank.counts.objectsRead).to.equal(1);
   });

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { cliJson, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
-import { appendManifestEntry, resourceDir } from '../helpers/bank-files.js';
+import { appendManifestEntry } from '../helpers/bank-files.js';
 
 interface OpRecord { id: string; status: string; resources_reason: Record<string, string> }
 
@@ -87,7 +87,7 @@ describe('e2e: bad input is refused with a clear, coded error and changes nothin
   it('a crafted archive entry with ../ restores nothing', async () => {
     const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '--name', 'crafted', '--provider', 'fs-directory', '--resource', `fs.directory=${source}`]);
     const cp = await cliJson<{ id: string }>(home.path, ['checkpoint', 'create', '--plan', plan.id]);
-    appendManifestEntry(resourceDir(home.path, cp.id), { type: 'dir', path: '../escaped', mode: 0o755, uid: 0, gid: 0, mtime_ns: '0' });
+    await appendManifestEntry(home.path, cp.id, { type: 'dir', path: '../escaped', mode: 0o755, uid: 0, gid: 0, mtime_ns: '0' });
     const target = join(allowed, 'crafted');
     const r = await runCli(home.path, ['restore', 'create', '--checkpoint', cp.id, '--parameters', JSON.stringify({ 'fs.directory': { target_path: target } })]);
     expect(r.code).to.equal(1);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { cliJson, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
-import { flipByte, resourceDir } from '../helpers/bank-files.js';
+import { flipChunkByte, homeBank, resourceSectionPrefix } from '../helpers/bank-files.js';
 
 interface OpRecord { id: string; status: string; resources_status: Record<string, string>; resources_reason: Record<string, string> }
 
@@ -22,8 +22,8 @@ describe('e2e: a byte changed in the bank is caught by verify and restore', func
     writeFileSync(join(source, 'z.txt'), 'zulu\n');
     const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '--name', 'rot', '--provider', 'fs-directory', '--resource', `fs.directory=${source}`]);
     checkpointId = (await cliJson<{ id: string }>(home.path, ['checkpoint', 'create', '--plan', plan.id])).id;
-    // payload.bin sits in the middle of the data object: flip a byte inside it.
-    flipByte(join(resourceDir(home.path, checkpointId), 'data'), 6 + 1000);
+    // payload.bin follows a.txt (6 bytes) in the data object: flip a stored byte of its chunk in its pack.
+    await flipChunkByte(homeBank(home.path), resourceSectionPrefix(home.path, checkpointId), 'data', 6 + 1000);
   });
   after(() => { home.cleanup(); work.cleanup(); });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { CLI } from './paths.js';
@@ -44,5 +45,19 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await sleep(everyMs);
+  }
+}
+
+/**
+ * Bytes a process has written so far (`wchar` of /proc/<pid>/io: every write, to files and pipes);
+ * null when it is gone or cannot be looked at. A dump tool's output to Bulwark's pipe shows here long
+ * before the bank stores any of it (chunks reach the bank in packs).
+ */
+export function writtenBytes(pid: number | string): number | null {
+  try {
+    const m = /^wchar:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
   }
 }

@@ -12,7 +12,7 @@ import { dumpToBank } from '../../src/plugins/db/dump-to-bank.js';
 import { STDERR_TAIL_BYTES, describeExit, runTool, runToolCollect } from '../../src/plugins/db/run-tool.js';
 import { readPassword, toolEnv } from '../../src/plugins/db/server-config.js';
 import type { DbServer } from '../../src/plugins/db/server-config.js';
-import { flipByte } from '../helpers/bank-files.js';
+import { flipChunkByte } from '../helpers/bank-files.js';
 import { tempDir } from '../helpers/paths.js';
 
 /**
@@ -92,7 +92,9 @@ describe('db plugin toolkit', function () {
   });
 
   describe('dumpToBank and reading back', () => {
-    const section = new PrefixedBankSection(bank, new ChunkStore(bank, {}, 'test'), 'cp/db/', 'test.db#one');
+    const store = new ChunkStore(bank, {}, 'test');
+    const section = new PrefixedBankSection(bank, store, 'cp/db/', 'test.db#one');
+    after(() => store.close());
     const spec = (script: string) => ({
       bank: section, signal: never, label: 'test.db#one', object: 'dump', command: 'sh', args: ['-c', script], env, secrets: ['s3cr3t'],
       toolVersion: 'sh', source: { database: 'one' },
@@ -140,12 +142,26 @@ describe('db plugin toolkit', function () {
       await file.dispose();
       expect(existsSync(file.path)).to.equal(false);
 
-      flipByte(join(dir.path, 'bank', 'cp', 'db', 'dump'));
+      // A well-formed dump object (its chunks check out) whose bytes are not the ones meta.json vouches for.
+      const good = await section.get('dump');
+      const altered = Buffer.from(good);
+      const mid = Math.floor(altered.length / 2);
+      altered[mid] = altered[mid]! ^ 0x01;
+      await section.putStream('dump', Readable.from([altered]));
       // One read path at a time: a rejection must have its handler before it settles.
       for (const attempt of [() => checkDump(stored), () => runToolOnDump(stored, 'wc', ['-c'], { env }), () => dumpToTempFile(stored)]) {
         const err = await rejection(attempt());
         expect(err?.code).to.equal('BWK_ERR_DATA_CORRUPT');
         expect(err?.message).to.include('test.db#one: stored data is corrupt: dump does not match the SHA-256');
+      }
+      // One byte flipped where the dump's bytes are stored (a chunk in its pack): caught on every read path too.
+      await section.putStream('dump', Readable.from([good]));
+      await checkDump(stored);
+      const spot = await flipChunkByte(bank, 'cp/db/', 'dump');
+      for (const attempt of [() => checkDump(stored), () => runToolOnDump(stored, 'wc', ['-c'], { env }), () => dumpToTempFile(stored)]) {
+        const err = await rejection(attempt());
+        expect(err?.code).to.equal('BWK_ERR_DATA_CORRUPT');
+        expect(err?.message).to.include('test.db#one: stored data is corrupt').and.to.include(spot.id);
       }
       await section.delete('meta.json');
       expect((await rejection(loadDumpMeta(section, 'test.db#one')))?.message).to.include('meta.json is missing: the dump never completed');

@@ -1,17 +1,19 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BulwarkApp } from '../../src/app.js';
 import { openBulwark } from '../../src/app.js';
-import { resourceKey } from '../../src/bank/layout.js';
+import { resourceKey, resourcePrefix } from '../../src/bank/layout.js';
+import { PrefixedBankSection } from '../../src/bank/section.js';
 import type { CheckpointRecord } from '../../src/checkpoints/model.js';
 import type { RequestContext } from '../../src/protection-manager/request.js';
 import {
   MARIADB_PROVIDER_ID, createDb, databasesLike, dbExists, dropDb, fingerprint, literal, quote, sql, startClient, uniqueName, writeMariaDbProvider,
 } from '../helpers/mariadb-fixture.js';
+import { chunkPlaintexts, homeBank } from '../helpers/bank-files.js';
 import { tempDir } from '../helpers/paths.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor, writtenBytes } from '../helpers/processes.js';
 import { mariadbUrl, requireService } from '../helpers/services.js';
 
 /** Every file under `dir`, recursively. */
@@ -76,6 +78,11 @@ describe('mariadb plugin: failed dumps and secrets (real MariaDB)', function () 
   };
   const plan = (db: string) => app.manager.createPlan(ctx, { name: db, provider_id: MARIADB_PROVIDER_ID, resources: [{ type: 'mariadb.database', id: `main/${db}` }] });
   const sectionDir = (cp: string, db: string) => join(home.path, 'bank', 'checkpoints', cp, 'resources', resourceKey('mariadb.database', `main/${db}`));
+  /** The section protect wrote for `db` in checkpoint `cp`, read through the app's own chunk store. */
+  const storedSection = (cp: string, db: string): PrefixedBankSection => {
+    const provider = app.providers.get(MARIADB_PROVIDER_ID);
+    return new PrefixedBankSection(provider.bank, provider.chunks, resourcePrefix(cp, resourceKey('mariadb.database', `main/${db}`)), `mariadb.database#main/${db}`);
+  };
   const storedNames = (cp: string, db: string): string[] => {
     try {
       return readdirSync(sectionDir(cp, db)).filter((n) => !n.startsWith('.tmp-'));
@@ -134,16 +141,20 @@ describe('mariadb plugin: failed dumps and secrets (real MariaDB)', function () 
     expect(reason).to.include(`Unknown database '${db}'`);
   });
 
-  it('a dump whose connection is killed mid-stream (header already in the bank) never becomes available', async () => {
+  it('a dump whose connection is killed mid-stream (header already streamed out) never becomes available', async () => {
     const db = await bigDb(20_000);
     const p = await plan(db);
     const lock = await holdWriteLock(db, 'big');
     try {
       const handle = await app.manager.protect(ctx, p.id);
-      const cpId = (await handle.started()).id;
+      await handle.started();
       const connection = await dumpWaitingOnLock(db);
-      await waitFor('the dump\'s first bytes in the bank', () => (readdirSync(sectionDir(cpId, db))
-        .some((n) => n.startsWith('.tmp-') && statSync(join(sectionDir(cpId, db), n)).size > 0) ? true : undefined));
+      // Its output has begun (the bank sees the dump's chunks only in whole packs, so mariadb-dump's own
+      // written bytes are the signal): the kill lands mid-stream.
+      await waitFor('the dump\'s first bytes on their way to the bank', () => {
+        const dumper = processes().find((x) => x.argv[0]?.endsWith('mariadb-dump') && x.argv.includes(db));
+        return dumper !== undefined && (writtenBytes(dumper.pid) ?? 0) > 0 ? true : undefined;
+      });
       await sql(`KILL CONNECTION ${Number(connection)};`);
       const cp = (await handle.done).record;
       const reason = expectFailedDump(cp, db);
@@ -176,7 +187,7 @@ describe('mariadb plugin: failed dumps and secrets (real MariaDB)', function () 
       expect(storedNames(cp.id, db).sort()).to.deep.equal(['dump.sql', 'meta.json']);
       const meta = JSON.parse(readFileSync(join(sectionDir(cp.id, db), 'meta.json'), 'utf8')) as Record<string, unknown>;
       expect(meta.tool_version).to.match(/^mariadb-dump\s+Ver /);
-      expect(readFileSync(join(sectionDir(cp.id, db), 'dump.sql'), 'utf8')).to.include('INSERT INTO `big` VALUES');
+      expect((await storedSection(cp.id, db).get('dump.sql')).toString('utf8')).to.include('INSERT INTO `big` VALUES');
     } finally {
       if (!released) await lock.release();
     }
@@ -212,5 +223,9 @@ describe('mariadb plugin: failed dumps and secrets (real MariaDB)', function () 
     const files = filesUnder(home.path);
     expect(files, 'the log and the catalog are among the files searched').to.include.members([join(home.path, 'logs', 'bulwark.log'), join(home.path, 'catalog.db')]);
     expect(files.filter((f) => readFileSync(f).includes(password))).to.deep.equal([]);
+    // Stored chunks are compressed: search what they hold, too.
+    const inChunks: string[] = [];
+    for await (const c of chunkPlaintexts(homeBank(home.path))) if (c.data.includes(password)) inChunks.push(`${c.pack}: ${c.id}`);
+    expect(inChunks).to.deep.equal([]);
   });
 });

@@ -2,14 +2,15 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { BulwarkApp } from '../../src/app.js';
 import { openBulwark } from '../../src/app.js';
-import { resourceKey } from '../../src/bank/layout.js';
+import { resourceKey, resourcePrefix } from '../../src/bank/layout.js';
 import { PrefixedBankSection } from '../../src/bank/section.js';
 import type { CheckpointRecord } from '../../src/checkpoints/model.js';
 import { silentLogger } from '../../src/common/logging.js';
 import type { RequestContext } from '../../src/protection-manager/request.js';
-import { flipByte } from '../helpers/bank-files.js';
+import { flipChunkByte, flipPlainByte, homeBank } from '../helpers/bank-files.js';
 import {
   MARIADB_PROVIDER_ID, createDb, databasesLike, dbExists, dropDb, fingerprint, populate, sql, uniqueName, writeMariaDbProvider,
 } from '../helpers/mariadb-fixture.js';
@@ -40,6 +41,12 @@ describe('mariadb plugin: round trip, conflicts, verify (real MariaDB)', functio
     return (await (await app.manager.protect(ctx, plan.id)).done).record;
   };
   const sectionDir = (checkpointId: string) => join(home.path, 'bank', 'checkpoints', checkpointId, 'resources', resourceKey('mariadb.database', `main/${source}`));
+  const sectionPrefix = (checkpointId: string) => resourcePrefix(checkpointId, resourceKey('mariadb.database', `main/${source}`));
+  /** The section protect wrote, read through the app's own chunk store. */
+  const stored = (checkpointId: string) => {
+    const provider = app.providers.get(MARIADB_PROVIDER_ID);
+    return new PrefixedBankSection(provider.bank, provider.chunks, sectionPrefix(checkpointId), ref);
+  };
   const newName = (): string => {
     const name = uniqueName();
     created.push(name);
@@ -84,15 +91,16 @@ describe('mariadb plugin: round trip, conflicts, verify (real MariaDB)', functio
     expect(missing).to.equal('BWK_ERR_RESOURCE_NOT_FOUND');
   });
 
-  it('stores a mariadb-dump without CREATE DATABASE, with meta.json recording the charset', () => {
-    const dump = readFileSync(join(sectionDir(checkpoint.id), 'dump.sql'), 'utf8');
+  it('stores a mariadb-dump without CREATE DATABASE, with meta.json recording the charset', async () => {
+    const bytes = await stored(checkpoint.id).get('dump.sql');
+    const dump = bytes.toString('utf8');
     expect(dump).to.not.match(/^CREATE DATABASE/m);
     expect(dump).to.not.match(/^USE /m);
     expect(dump).to.match(/-- Dump completed/);
     const meta = JSON.parse(readFileSync(join(sectionDir(checkpoint.id), 'meta.json'), 'utf8')) as Record<string, unknown>;
     expect(meta).to.include({ object: 'dump.sql', tool: 'mariadb-dump' });
     expect(meta.source).to.deep.equal({ server: 'main', database: source, format: 'sql', charset: { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' } });
-    expect(meta.sha256).to.equal(createHash('sha256').update(readFileSync(join(sectionDir(checkpoint.id), 'dump.sql'))).digest('hex'));
+    expect(meta.sha256).to.equal(createHash('sha256').update(bytes).digest('hex'));
   });
 
   it('protect → drop the database → restore gives back identical data', async () => {
@@ -143,7 +151,8 @@ describe('mariadb plugin: round trip, conflicts, verify (real MariaDB)', functio
     expect(cp.status).to.equal('available');
     expect((await verify(cp.id)).status).to.equal('success');
 
-    flipByte(join(sectionDir(cp.id), 'dump.sql'));
+    // One byte flipped where the dump is stored (a chunk in its pack).
+    const spot = await flipChunkByte(homeBank(home.path), sectionPrefix(cp.id), 'dump.sql');
     const failed = await verify(cp.id);
     expect(failed.status).to.equal('fail');
     expect(failed.resources_reason[ref]).to.match(/BWK_ERR_DATA_CORRUPT/).and.to.include(ref);
@@ -151,7 +160,20 @@ describe('mariadb plugin: round trip, conflicts, verify (real MariaDB)', functio
     const target = newName();
     const refused = await restore({ target_database: target }, cp.id);
     expect(refused.status).to.equal('fail');
-    expect(refused.resources_reason[ref]).to.match(/BWK_ERR_DATA_CORRUPT.*does not match the SHA-256/);
+    expect(refused.resources_reason[ref]).to.match(/BWK_ERR_DATA_CORRUPT/).and.to.include(ref).and.to.include(spot.id);
+    expect(await dbExists(target), 'nothing was restored').to.equal(false);
+    // Flipped back: the chunk may be shared with other checkpoints of this database (deduplication).
+    await flipChunkByte(homeBank(home.path), sectionPrefix(cp.id), 'dump.sql');
+    expect((await verify(cp.id)).status).to.equal('success');
+
+    // One byte changed in the dump itself, stored well-formed: only the dump's SHA-256 in meta.json catches it.
+    await flipPlainByte(stored(cp.id), 'dump.sql');
+    const altered = await verify(cp.id);
+    expect(altered.status).to.equal('fail');
+    expect(altered.resources_reason[ref]).to.match(/BWK_ERR_DATA_CORRUPT.*does not match the SHA-256/).and.to.include(ref);
+    const refusedAltered = await restore({ target_database: target }, cp.id);
+    expect(refusedAltered.status).to.equal('fail');
+    expect(refusedAltered.resources_reason[ref]).to.match(/BWK_ERR_DATA_CORRUPT.*does not match the SHA-256/);
     expect(await dbExists(target), 'nothing was restored').to.equal(false);
   });
 
@@ -160,10 +182,10 @@ describe('mariadb plugin: round trip, conflicts, verify (real MariaDB)', functio
     const resource = { type: 'mariadb.database', id: `main/${source}`, name: source };
     const plugin = provider.protection.get('mariadb.database')!;
     const bank = new PrefixedBankSection(provider.bank, provider.chunks, `test-structure-${source}/`, `mariadb.database#main/${source}`);
-    const good = readFileSync(join(sectionDir(checkpoint.id), 'dump.sql'));
-    const meta = JSON.parse(readFileSync(join(sectionDir(checkpoint.id), 'meta.json'), 'utf8')) as Record<string, unknown>;
+    const good = await stored(checkpoint.id).get('dump.sql');
+    const meta = JSON.parse((await stored(checkpoint.id).get('meta.json')).toString('utf8')) as Record<string, unknown>;
     const run = async (dump: Buffer) => {
-      await bank.put('dump.sql', dump);
+      await bank.putStream('dump.sql', Readable.from([dump]));
       await bank.put('meta.json', JSON.stringify({ ...meta, size: dump.length, sha256: createHash('sha256').update(dump).digest('hex') }));
       return plugin.getVerifyOperation(resource).main!({
         operationId: 'op', checkpointId: 'cp', projectId: 'default', resource, parameters: {}, bank, signal: new AbortController().signal,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { BulwarkApp } from '../../src/app.js';
@@ -10,7 +10,9 @@ import { PrefixedBankSection } from '../../src/bank/section.js';
 import { silentLogger } from '../../src/common/logging.js';
 import type { CheckpointRecord } from '../../src/checkpoints/model.js';
 import type { RequestContext } from '../../src/protection-manager/request.js';
+import { chunkPlaintexts, homeBank } from '../helpers/bank-files.js';
 import { tempDir } from '../helpers/paths.js';
+import { writtenBytes } from '../helpers/processes.js';
 import {
   PG_PROVIDER_ID, addBigTable, admin, createDb, dropDb, populate, uniqueName, urlFor, waitFor, writePgProvider,
 } from '../helpers/postgres-fixture.js';
@@ -104,17 +106,12 @@ describe('postgres plugin: failed dumps and secrets (real PostgreSQL)', function
     await addBigTable(db, 1_000_000);
     const p = await plan(db);
     const handle = await app.manager.protect(ctx, p.id);
-    const cpId = (await handle.started()).id;
-    // Bytes already in the bank's temp object and a COPY still running: the cut lands mid-stream.
+    await handle.started();
+    // Output already flowing into Bulwark and a COPY still running: the cut lands mid-stream. (The bank
+    // itself sees the dump's chunks only in whole packs, so pg_dump's own written bytes are the signal.)
     const pid = await waitFor('pg_dump copying the big table after output began', async () => {
-      const streamed = (() => {
-        try {
-          return readdirSync(sectionDir(cpId, db)).some((n) => n.startsWith('.tmp-') && statSync(join(sectionDir(cpId, db), n)).size > 0);
-        } catch {
-          return false;
-        }
-      })();
-      if (!streamed) return null;
+      const dumper = processes().find((x) => x.argv[0]?.endsWith('pg_dump') && x.argv.some((a) => a.includes(db)));
+      if (dumper === undefined || !((writtenBytes(dumper.pid) ?? 0) > 0)) return null;
       const r = await admin<{ pid: number }>("select pid from pg_stat_activity where datname = $1 and application_name = 'pg_dump' and query ilike 'copy public.big %'", [db]);
       return r.rows[0]?.pid ?? null;
     });
@@ -188,5 +185,9 @@ describe('postgres plugin: failed dumps and secrets (real PostgreSQL)', function
     const files = filesUnder(home.path);
     expect(files, 'the log and the catalog are among the files searched').to.include.members([join(home.path, 'logs', 'bulwark.log'), join(home.path, 'catalog.db')]);
     expect(files.filter((f) => readFileSync(f).includes(password))).to.deep.equal([]);
+    // Stored chunks are compressed: search what they hold, too.
+    const inChunks: string[] = [];
+    for await (const c of chunkPlaintexts(homeBank(home.path))) if (c.data.includes(password)) inChunks.push(`${c.pack}: ${c.id}`);
+    expect(inChunks).to.deep.equal([]);
   });
 });

@@ -4,10 +4,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BulwarkApp } from '../../src/app.js';
 import { openBulwark } from '../../src/app.js';
-import { resourceKey } from '../../src/bank/layout.js';
+import { resourceKey, resourcePrefix } from '../../src/bank/layout.js';
+import { PrefixedBankSection } from '../../src/bank/section.js';
 import type { CheckpointRecord } from '../../src/checkpoints/model.js';
 import type { RequestContext } from '../../src/protection-manager/request.js';
-import { flipByte } from '../helpers/bank-files.js';
+import { flipChunkByte, flipPlainByte, homeBank } from '../helpers/bank-files.js';
 import { supportsIcuDatabases } from '../helpers/pg-database.js';
 import { tempDir } from '../helpers/paths.js';
 import {
@@ -38,6 +39,13 @@ describe('postgres plugin: round trip, conflicts, verify (real PostgreSQL)', fun
     return (await (await app.manager.protect(ctx, plan.id)).done).record;
   };
   const dumpFile = (checkpointId: string) => join(home.path, 'bank', 'checkpoints', checkpointId, 'resources', resourceKey('postgres.database', `main/${source}`), 'dump');
+  const ref = `postgres.database#main/${source}`;
+  const sectionPrefix = (checkpointId: string) => resourcePrefix(checkpointId, resourceKey('postgres.database', `main/${source}`));
+  /** The section protect wrote, read through the app's own chunk store. */
+  const stored = (checkpointId: string) => {
+    const provider = app.providers.get(PG_PROVIDER_ID);
+    return new PrefixedBankSection(provider.bank, provider.chunks, sectionPrefix(checkpointId), ref);
+  };
 
   before(async function () {
     requireService(this, 'BULWARK_TEST_PG_URL', pgUrl());
@@ -131,28 +139,41 @@ describe('postgres plugin: round trip, conflicts, verify (real PostgreSQL)', fun
     expect(cp.status).to.equal('available');
     expect((await verify(cp.id)).status).to.equal('success');
 
-    flipByte(dumpFile(cp.id));
+    // One byte flipped where the dump is stored (a chunk in its pack).
+    const spot = await flipChunkByte(homeBank(home.path), sectionPrefix(cp.id), 'dump');
     const failed = await verify(cp.id);
     expect(failed.status).to.equal('fail');
-    const reason = failed.resources_reason[`postgres.database#main/${source}`];
+    const reason = failed.resources_reason[ref];
     expect(reason).to.match(/BWK_ERR_DATA_CORRUPT/);
-    expect(reason).to.include(`postgres.database#main/${source}`);
+    expect(reason).to.include(ref);
 
     const target = uniqueName('bwk_pg_corrupt');
     created.push(target);
     const refused = await restore({ target_database: target }, cp.id);
     expect(refused.status).to.equal('fail');
-    expect(refused.resources_reason[`postgres.database#main/${source}`]).to.match(/BWK_ERR_DATA_CORRUPT.*does not match the SHA-256/);
+    expect(refused.resources_reason[ref]).to.match(/BWK_ERR_DATA_CORRUPT/).and.to.include(ref).and.to.include(spot.id);
+    expect(await dbExists(target), 'nothing was restored').to.equal(false);
+    // Flipped back: the chunk may be shared with the first checkpoint's dump (deduplication).
+    await flipChunkByte(homeBank(home.path), sectionPrefix(cp.id), 'dump');
+    expect((await verify(cp.id)).status).to.equal('success');
+
+    // One byte changed in the dump itself, stored well-formed: only the dump's SHA-256 in meta.json catches it.
+    const bytes = await flipPlainByte(stored(cp.id), 'dump');
+    const altered = await verify(cp.id);
+    expect(altered.status).to.equal('fail');
+    expect(altered.resources_reason[ref]).to.match(/BWK_ERR_DATA_CORRUPT.*does not match the SHA-256/).and.to.include(ref);
+    const refusedAltered = await restore({ target_database: target }, cp.id);
+    expect(refusedAltered.status).to.equal('fail');
+    expect(refusedAltered.resources_reason[ref]).to.match(/BWK_ERR_DATA_CORRUPT.*does not match the SHA-256/);
     expect(await dbExists(target), 'nothing was restored').to.equal(false);
 
     // Re-sealing meta.json over the altered dump (as someone with write access to the bank could)
     // is caught by the saved info the checkpoint keeps apart.
     const metaFile = join(dumpFile(cp.id), '..', 'meta.json');
-    const bytes = readFileSync(dumpFile(cp.id));
     writeFileSync(metaFile, JSON.stringify({ ...JSON.parse(readFileSync(metaFile, 'utf8')), sha256: createHash('sha256').update(bytes).digest('hex') }));
     const resealed = await verify(cp.id);
     expect(resealed.status).to.equal('fail');
-    expect(resealed.resources_reason[`postgres.database#main/${source}`]).to.match(/BWK_ERR_DATA_CORRUPT.*saved with the checkpoint/);
+    expect(resealed.resources_reason[ref]).to.match(/BWK_ERR_DATA_CORRUPT.*saved with the checkpoint/);
     expect(existsSync(dumpFile(checkpoint.id)), 'the first checkpoint still has its dump').to.equal(true);
   });
 

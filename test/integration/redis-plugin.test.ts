@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { openBulwark } from '../../src/app.js';
 import type { BulwarkApp } from '../../src/app.js';
 import type { RequestContext } from '../../src/protection-manager/request.js';
-import { flipByte, resourceDir } from '../helpers/bank-files.js';
+import { chunkListOf, chunkPlaintexts, flipChunkByte, flipPlainByte, homeBank, resourceSectionPrefix } from '../helpers/bank-files.js';
+import { PrefixedBankSection } from '../../src/bank/section.js';
 import { tempDir } from '../helpers/paths.js';
 import { BINARY_KEY, SEEDED_BY_TYPE, comparable, seedAllTypes, snapshot } from '../helpers/redis-data.js';
 import { redisUrl, requireService } from '../helpers/services.js';
@@ -168,15 +169,31 @@ describe('redis plugin (redis.instance)', function () {
     const cp = await protect();
     expect((await verify(cp.id)).status).to.equal('success');
 
-    const records = join(resourceDir(home.path, cp.id), 'records');
-    flipByte(records, Math.floor(statSync(records).size * 0.7));
+    // A stored byte of the chunk holding the records' 70th percentile, in its pack: verify must read that far.
+    const prefix = resourceSectionPrefix(home.path, cp.id);
+    const at = Math.floor((await chunkListOf(homeBank(home.path), prefix, 'records')).size * 0.7);
+    const spot = await flipChunkByte(homeBank(home.path), prefix, 'records', at);
     const failed = await verify(cp.id);
     expect(failed.status).to.equal('fail');
-    expect(reasons(failed)).to.match(/BWK_ERR_DATA_CORRUPT/).and.to.include('redis.instance#src');
+    expect(reasons(failed)).to.match(/BWK_ERR_DATA_CORRUPT/).and.to.include('redis.instance#src').and.to.include(spot.id);
 
     const refused = await restore(cp.id, { target_db: ALT_DB });
     expect(refused.status).to.equal('fail');
     expect(reasons(refused)).to.match(/BWK_ERR_DATA_CORRUPT/);
+    expect(await alt.dbsize(), 'nothing restored from a corrupt checkpoint').to.equal(0);
+
+    // Flipped back (its chunks may be shared with other checkpoints), then one byte of the records
+    // themselves changed and stored well-formed: only the records' own SHA-256 in meta.json catches it.
+    await flipChunkByte(homeBank(home.path), prefix, 'records', at);
+    expect((await verify(cp.id)).status).to.equal('success');
+    const provider = app.providers.get(PROVIDER_ID);
+    await flipPlainByte(new PrefixedBankSection(provider.bank, provider.chunks, prefix, 'redis.instance#src'), 'records', at);
+    const altered = await verify(cp.id);
+    expect(altered.status).to.equal('fail');
+    expect(reasons(altered)).to.match(/BWK_ERR_DATA_CORRUPT/).and.to.include('redis.instance#src');
+    const refusedAltered = await restore(cp.id, { target_db: ALT_DB });
+    expect(refusedAltered.status).to.equal('fail');
+    expect(reasons(refusedAltered)).to.match(/BWK_ERR_DATA_CORRUPT/);
     expect(await alt.dbsize(), 'nothing restored from a corrupt checkpoint').to.equal(0);
   });
 
@@ -227,6 +244,11 @@ describe('redis plugin (redis.instance)', function () {
       const bytes = readFileSync(f);
       expect(bytes.includes(Buffer.from(secret)), `${f} holds the password`).to.equal(false);
       expect(bytes.includes(Buffer.from(wrongSecret)), `${f} holds the wrong password`).to.equal(false);
+    }
+    // Stored chunks are compressed: search what they hold, too.
+    for await (const c of chunkPlaintexts(homeBank(home.path))) {
+      expect(c.data.includes(Buffer.from(secret)), `chunk ${c.id} in pack ${c.pack} holds the password`).to.equal(false);
+      expect(c.data.includes(Buffer.from(wrongSecret)), `chunk ${c.id} in pack ${c.pack} holds the wrong password`).to.equal(false);
     }
   });
 

@@ -400,6 +400,23 @@ describe('chunk store', function () {
       expect(refs.map((r) => r.id)).to.include(missing![1]);
     });
 
+    it('a truncated pack fails the read with BWK_ERR_DATA_CORRUPT naming the resource, not a bank I/O error', async () => {
+      const store = open(new MemoryBank(), { chunking: SMALL_CHUNKS });
+      const section = sectionOf(store, LABEL);
+      await section.putStream('data', streamOf(payload));
+      const refs = await section.getChunkList('data');
+      const loc = await locate(store, refs.at(-1)!.id);
+      const key = packKey(loc.pack);
+      const whole = await store.bank.getObject(key);
+      await store.bank.putObject(key, whole.subarray(0, loc.offset + loc.length - 10));
+      const err = await expectCode(section.get('data'), 'BWK_ERR_DATA_CORRUPT');
+      // Chunks land in a pack in the order their sealing finishes: the cut may catch a later one too.
+      const hit = /holding chunk ([0-9a-f]{64}) is truncated/.exec(err.message);
+      expect(err.message).to.contain(LABEL);
+      expect(hit, err.message).to.not.equal(null);
+      expect(refs.map((r) => r.id)).to.include(hit![1]);
+    });
+
     it('a chunk list that does not add up is BWK_ERR_DATA_CORRUPT, not wrong data', async () => {
       const store = open(new MemoryBank(), { chunking: SMALL_CHUNKS });
       const section = sectionOf(store, LABEL);

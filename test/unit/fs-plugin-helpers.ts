@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { expect } from 'chai';
+import { blake3 } from '@napi-rs/blake-hash';
 import { MemoryBank } from '../../src/bank/adapters/memory.js';
 import { PrefixedBankSection } from '../../src/bank/section.js';
 import { ChunkStore } from '../../src/bank/chunks/store.js';
@@ -17,6 +19,7 @@ import type {
   BankSection, HookContext, ProtectablePlugin, ProtectContext, ProtectionPlugin, Progress, Resource, RestoreContext, VerifyContext,
 } from '../../src/plugins/api.js';
 import { fsDirectoryPlugin } from '../../src/plugins/fs/index.js';
+import { resourceLabel } from '../../src/plugins/fs/manifest.js';
 
 export async function loadPlugin(): Promise<{ protection: ProtectionPlugin; protectable: ProtectablePlugin }> {
   const instance = await fsDirectoryPlugin.create({ home: os.tmpdir(), providerId: 'test-provider', options: {}, logger: silentLogger });
@@ -39,12 +42,37 @@ export class TempDirs {
   }
 }
 
-/** A section over a fresh MemoryBank and its chunk store (pass `store` to share a bank between checkpoints). */
-export function newSection(store?: ChunkStore, spec: ChunkStoreSpec = {}): { bank: MemoryBank; store: ChunkStore; section: BankSection } {
-  const chunks = store ?? new ChunkStore(new MemoryBank(), spec, 'memory');
+/** Chunk stores newSection created; `closeStores()` (in an `after` hook) stops their codec workers. */
+const openStores = new Set<ChunkStore>();
+
+export async function closeStores(): Promise<void> {
+  const stores = [...openStores];
+  openStores.clear();
+  await Promise.all(stores.map((s) => s.close()));
+}
+
+export interface SectionOptions {
+  /** Share a bank (and its chunk store) between checkpoints; default: a fresh MemoryBank. */
+  store?: ChunkStore;
+  spec?: ChunkStoreSpec;
+  /** The directory the section holds: errors then name the resource as the engine's sections do (`fs.directory#<dir>`). */
+  dir?: string;
+}
+
+/**
+ * A section over a fresh MemoryBank and its chunk store (pass `store` to share a bank between
+ * checkpoints, `dir` to label it like the engine labels the section of that directory).
+ */
+export function newSection(opts: ChunkStore | SectionOptions = {}, spec: ChunkStoreSpec = {}): {
+  bank: MemoryBank; store: ChunkStore; section: BankSection; prefix: string;
+} {
+  const o: SectionOptions = opts instanceof ChunkStore ? { store: opts, spec } : { spec, ...opts };
+  const chunks = o.store ?? new ChunkStore(new MemoryBank(), o.spec ?? {}, 'memory');
+  openStores.add(chunks);
   const bank = chunks.bank as MemoryBank;
-  const section = new PrefixedBankSection(bank, chunks, `checkpoints/x${Math.random().toString(36).slice(2)}/resources/y/`, 'fs.directory#test');
-  return { bank, store: chunks, section };
+  const prefix = `checkpoints/x${Math.random().toString(36).slice(2)}/resources/y/`;
+  const section = new PrefixedBankSection(bank, chunks, prefix, o.dir === undefined ? 'fs.directory#test' : resourceLabel(o.dir));
+  return { bank, store: chunks, section, prefix };
 }
 
 export const dirResource = (path: string): Resource => ({ type: 'fs.directory', id: path, name: path.split('/').pop() || '/' });
@@ -175,32 +203,38 @@ export interface CraftEntry {
 }
 
 /**
- * Writes an archive in the plugin's documented format (manifest.jsonl lines, data, meta.json with
- * correct sizes and hashes), as someone with write access to the bank could.
+ * Writes an archive in the plugin's documented format (v2, docs/fs-directory.md), built by hand
+ * through the real section API as someone with write access to the bank could: `data` is a chunk
+ * list with each file's chunks written by its own `write`, manifest lines carry each file's offset,
+ * size, BLAKE3 and chunk range, and meta.json is sealed with correct sizes and hashes. Only the
+ * restore's own checks can stop what it holds.
  */
 export async function craftArchive(section: BankSection, source: string, entries: CraftEntry[]): Promise<void> {
   const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
-  const data: Buffer[] = [];
+  const writer = await section.chunkedWriter();
   let offset = 0;
-  const lines = entries.map((e) => {
+  const lines: string[] = [];
+  for (const e of entries) {
     const base = { type: e.type, path: e.path, mode: e.type === 'file' ? 0o644 : 0o755, uid: 0, gid: 0, mtime_ns: '1600000000000000000' };
     if (e.type === 'file') {
       const bytes = Buffer.from(e.content ?? '');
-      data.push(bytes);
-      const line = { ...base, offset, size: bytes.length, sha256: sha(bytes) };
+      const first = writer.length;
+      const { chunks } = await writer.write(Readable.from([bytes]));
+      lines.push(JSON.stringify({
+        ...base, offset, size: bytes.length, blake3: blake3(bytes).toString('hex'), chunks: [first, chunks], ino: String(1000 + lines.length), ctime_ns: base.mtime_ns,
+      }));
       offset += bytes.length;
-      return JSON.stringify(line);
+    } else {
+      lines.push(JSON.stringify(e.type === 'symlink' ? { ...base, link: e.link ?? '' } : base));
     }
-    return JSON.stringify(e.type === 'symlink' ? { ...base, link: e.link ?? '' } : base);
-  });
-  const manifest = lines.map((l) => `${l}\n`).join('');
-  const dataBytes = Buffer.concat(data);
-  await section.put('data', dataBytes);
-  await section.put('manifest.jsonl', manifest);
+  }
+  const data = await writer.commit('data');
+  const manifest = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
+  const { size: manifestSize } = await section.putStream('manifest.jsonl', Readable.from([manifest]));
   const body = {
-    format: 'bulwark.fs.directory', version: 1, source,
-    data: { object: 'data', size: dataBytes.length, sha256: sha(dataBytes) },
-    manifest: { object: 'manifest.jsonl', size: Buffer.byteLength(manifest), sha256: sha(manifest), entries: lines.length },
+    format: 'bulwark.fs.directory', version: 2, source,
+    data: { object: 'data', size: data.size, chunks: data.chunks },
+    manifest: { object: 'manifest.jsonl', size: manifestSize, sha256: sha(manifest), entries: lines.length },
   };
   await section.put('meta.json', JSON.stringify({ ...body, meta_sha256: sha(JSON.stringify(body)) }));
 }

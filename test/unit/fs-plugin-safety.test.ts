@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { BankSection, ProtectionPlugin, RestorePolicy } from '../../src/plugins/api.js';
-import { TempDirs, craftArchive, dirResource, expectCode, loadPlugin, newSection, restore, verify } from './fs-plugin-helpers.js';
+import { TempDirs, closeStores, craftArchive, dirResource, expectCode, loadPlugin, newSection, restore, verify } from './fs-plugin-helpers.js';
 import type { CraftEntry } from './fs-plugin-helpers.js';
 
 describe('fs.directory plugin: restore never writes outside its target', function () {
@@ -18,7 +18,7 @@ describe('fs.directory plugin: restore never writes outside its target', functio
   });
 
   beforeEach(() => {
-    ({ section } = newSection());
+    ({ section } = newSection({ dir: '/src' }));
     base = temps.make();
     target = join(base, 'target');
     outside = join(base, 'outside');
@@ -27,6 +27,7 @@ describe('fs.directory plugin: restore never writes outside its target', functio
   });
 
   afterEach(() => temps.cleanup());
+  after(() => closeStores());
 
   /** Valid entries first, so a restore that wrote as it went would leave something behind. */
   const benign: CraftEntry[] = [
@@ -90,7 +91,7 @@ describe('fs.directory plugin: restore never writes outside its target', functio
       [...benign, { type: 'file', path: 'real/inner/deep/file', content: 'x' }],
     ];
     for (const entries of variants) {
-      ({ section } = newSection());
+      ({ section } = newSection({ dir: '/src' }));
       await craftArchive(section, '/src', entries);
       for (const conflict of ['fail', 'skip', 'overwrite']) {
         const err = await expectCode(restore(protection, dirResource('/src'), section, { target_path: target, conflict }), 'BWK_ERR_UNSAFE_ENTRY');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { bwkError } from '../../common/errors.js';
+import { bwkError, isBulwarkError } from '../../common/errors.js';
 import { LEASES, leaseKey } from '../layout.js';
 import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
 
@@ -203,5 +203,8 @@ export class MemoryBank implements BankPlugin {
 
 /** A range read past the end of an object: the object is not what its index says. */
 export function shortRange(key: string, offset: number, length: number, size: number): Error {
-  return bwkError('BWK_ERR_BANK_IO', { key, reason: `range ${offset}+${length} lies beyond the object's ${size} bytes` });
+  return bwkError('BWK_ERR_BANK_IO', { key, reason: `range ${offset}+${length} lies beyond the object's ${size} bytes` }, { details: { short_range: true } });
 }
+
+/** Whether a range read failed because the object is shorter than the range (truncated), not because I/O failed. */
+export const isShortRange = (err: unknown): boolean => isBulwarkError(err, 'BWK_ERR_BANK_IO') && err.details?.['short_range'] === true;

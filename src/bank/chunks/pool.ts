@@ -49,7 +49,6 @@ export class CodecPool {
   private spawn(index: number): Slot {
     const worker = new Worker(new URL('./codec-worker.js', import.meta.url), { workerData: this.keys });
     const slot: Slot = { worker, pending: new Map() };
-    worker.unref();
     worker.on('message', (reply: WorkerReply) => {
       const p = slot.pending.get(reply.job);
       if (p === undefined) return;
@@ -65,6 +64,8 @@ export class CodecPool {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`codec worker exited (code ${code})`)));
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
     this.slots[index] = slot;
     return slot;
   }

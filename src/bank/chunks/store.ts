@@ -5,6 +5,7 @@
  */
 import type { BankPlugin } from '../port.js';
 import { packKey } from '../layout.js';
+import { isShortRange } from '../adapters/memory.js';
 import { bwkError, isBulwarkError } from '../../common/errors.js';
 import type { ChunkRef } from '../../plugins/api.js';
 import { ChunkCorruptError, isSealedObject, openObject, sealObject } from './codec.js';
@@ -214,6 +215,7 @@ export class ChunkStore {
     try {
       blob = await this.bank.getObjectRange(packKey(loc.pack), loc.offset, loc.length);
     } catch (err) {
+      if (isShortRange(err)) throw corruptError(resource, `pack ${loc.pack} holding chunk ${ref.id} is truncated`);
       if (!isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) throw err;
       // GC may have moved the chunk to a new pack since this process read the index.
       await o.index.refresh();
