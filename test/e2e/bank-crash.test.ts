@@ -10,25 +10,15 @@ import { join } from 'node:path';
 import { cliJson, runCli, spawnCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
-import { snapshotTree } from '../helpers/tree.js';
+import { snapshotTree, treeBytes } from '../helpers/tree.js';
+import type { GcReport } from '../../src/bank/chunks/gc.js';
+import type { CheckReport } from '../../src/bank/chunks/check.js';
 
 interface Checkpoint { id: string; status: string; extra_info: { reason?: string } }
 interface OpRecord { id: string; status: string; resources_reason: Record<string, string> }
-interface CheckReport { ok: boolean; packs: number; chunks: number; missing_chunks: number; corrupt_chunks: number; orphan_packs: number; packs_read: number; bytes_read: number; damaged_packs: unknown[]; unreadable: unknown[] }
-interface GcReport { orphan_packs_deleted: number; fossils_deleted: number; fossils_waiting: number; bytes_freed: number }
 
 const MiB = 1024 * 1024;
 
-/** Bytes of every file below `dir` (directories not counted). */
-function treeBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    const st = lstatSync(path);
-    total += st.isDirectory() ? treeBytes(path) : st.size;
-  }
-  return total;
-}
 
 /** The fs bank writes every object as `.tmp-<uuid>` beside its key, then renames it. */
 const isTemp = (name: string): boolean => name.startsWith('.tmp-');

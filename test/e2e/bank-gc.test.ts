@@ -7,35 +7,22 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliJson, runCli, spawnCli } from '../helpers/cli.js';
 import { RECORDER_PLUGIN, tempDir } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
-import { snapshotTree } from '../helpers/tree.js';
+import { treeBytes, snapshotTree } from '../helpers/tree.js';
 import type { EntrySnapshot } from '../helpers/tree.js';
+import type { GcReport } from '../../src/bank/chunks/gc.js';
+import type { CheckReport } from '../../src/bank/chunks/check.js';
 
 interface Checkpoint { id: string; status: string; extra_info: { reason?: string } }
 interface OpRecord { id: string; status: string; resources_status: Record<string, string>; resources_reason: Record<string, string> }
-interface GcReport {
-  referenced_chunks: number; packs_before: number; packs_fossilized: number; packs_repacked: number; fossils_deleted: number;
-  fossils_restored: number; fossils_waiting: number; orphan_packs_deleted: number; chunks_removed: number; bytes_freed: number; packs_too_new: number;
-}
-interface CheckReport { ok: boolean; packs: number; chunks: number; missing_chunks: number; corrupt_chunks: number; fossils: number; orphan_packs: number; packs_read: number; unused_chunks: number }
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-/** Bytes of every file below `dir` (directories not counted). */
-function treeBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    const st = lstatSync(path);
-    total += st.isDirectory() ? treeBytes(path) : st.size;
-  }
-  return total;
-}
 
 /** A restored tree equal to a snapshot of its source (mtimes within 1 µs: Node's utimes). */
 function expectTreeEquals(restored: string, want: Map<string, EntrySnapshot>): void {

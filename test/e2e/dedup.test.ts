@@ -12,26 +12,16 @@ import { closeSync, copyFileSync, fstatSync, lstatSync, mkdirSync, openSync, rea
 import { dirname, join } from 'node:path';
 import { cliJson, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
-import { snapshotTree } from '../helpers/tree.js';
+import { treeBytes, snapshotTree } from '../helpers/tree.js';
+import type { CheckReport } from '../../src/bank/chunks/check.js';
 
 interface Checkpoint { id: string; status: string; extra_info: { reason?: string } }
 interface OpRecord { id: string; status: string; resources_status: Record<string, string>; resources_reason: Record<string, string> }
 interface SavedInfo { files: number; bytes: number; unchanged_files: number; unchanged_bytes: number; skipped: { path: string; kind: string }[] }
-interface CheckReport { ok: boolean; missing_chunks: number; corrupt_chunks: number; packs_read: number; chunks: number }
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-/** Bytes of every file below `dir` (what `du -b` counts for files; directories are not counted). */
-function treeBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    const st = lstatSync(path);
-    total += st.isDirectory() ? treeBytes(path) : st.size;
-  }
-  return total;
-}
 
 /** Every file below `dir` with a hash of its content, for "nothing changed" comparisons. */
 function fileHashes(dir: string, rel = ''): Map<string, string> {

@@ -32,3 +32,14 @@ export function snapshotTree(root: string): Map<string, EntrySnapshot> {
 }
 
 export const joinPath = join;
+
+/** Bytes of every file below `dir` (what `du -b` counts for files; directories are not counted). */
+export function treeBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    const st = lstatSync(path);
+    total += st.isDirectory() ? treeBytes(path) : st.size;
+  }
+  return total;
+}

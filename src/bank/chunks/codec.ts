@@ -33,8 +33,10 @@ export class ChunkCorruptError extends Error {
 }
 
 export function chunkId(data: Uint8Array, idKey: Buffer | null): string {
-  if (idKey === null) return blake3(data).toString('hex');
-  return Blake3Hasher.newKeyed(idKey).update(data).digest('hex');
+  // A Buffer view of the same memory: the binding's types want a Buffer.
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (idKey === null) return blake3(bytes).toString('hex');
+  return Blake3Hasher.newKeyed(idKey).update(bytes).digest('hex');
 }
 
 function compress(data: Uint8Array, level: number): Buffer | null {
