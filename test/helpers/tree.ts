@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { expect } from 'chai';
 
 /** What must survive a protect/restore: type, bytes (hash), link target, mode, mtime, owner. */
 export interface EntrySnapshot {
@@ -42,4 +43,18 @@ export function treeBytes(dir: string): number {
     total += st.isDirectory() ? treeBytes(path) : st.size;
   }
   return total;
+}
+
+/**
+ * Asserts a restored tree equals a snapshot of its source: the same entries, types, bytes, modes and
+ * owners; mtimes within 1 µs (Node's utimes takes seconds as a double, ~240 ns resolution today).
+ */
+export function expectTreeMatches(restored: string, want: Map<string, EntrySnapshot>): void {
+  const got = snapshotTree(restored);
+  expect([...got.keys()].sort()).to.deep.equal([...want.keys()].sort());
+  for (const [path, entry] of want) {
+    const g = got.get(path)!;
+    expect(Math.abs(Number(BigInt(g.mtimeNs) - BigInt(entry.mtimeNs))), `${path} mtime`).to.be.below(1000);
+    expect({ ...g, mtimeNs: '' }, path).to.deep.equal({ ...entry, mtimeNs: '' });
+  }
 }

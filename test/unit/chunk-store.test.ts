@@ -309,7 +309,7 @@ describe('chunk store', function () {
       expect(await bank.listObjects('checkpoints/')).to.deep.equal([]);
       // Once the variable is set, the first writer creates an encrypted store.
       const ok = open(bank, ENC);
-      expect(await ok.encrypted).to.equal(true);
+      expect((await ok.ready()).encryption !== null).to.equal(true);
     });
 
     it('encryption configured on a bank created without it is refused with BWK_ERR_BANK_NOT_ENCRYPTED', async () => {

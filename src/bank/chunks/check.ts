@@ -6,10 +6,10 @@
  * they cost space, not data, and GC removes them.
  */
 import { randomInt } from 'node:crypto';
-import { FOSSILS, PACKS, packKey } from '../layout.js';
+import { PACKS, packKey } from '../layout.js';
 import { ChunkCorruptError } from './codec.js';
 import { collectReferences } from './references.js';
-import { readFossil } from './fossils.js';
+import { listFossils } from './fossils.js';
 import type { PackIndex } from './pack-index.js';
 import type { ChunkStore } from './store.js';
 
@@ -86,7 +86,8 @@ export async function checkBank(store: ChunkStore, options: CheckOptions = {}): 
   report.chunks = index.chunkCount;
 
   const stored = new Set((await store.bank.listObjects(PACKS)).map((k) => k.slice(PACKS.length)));
-  const fossils = new Set((await store.bank.listObjects(FOSSILS)).map((k) => k.slice(FOSSILS.length)));
+  const fossilRecords = await listFossils(store);
+  const fossils = new Set(fossilRecords.map((f) => f.pack));
   report.fossils = fossils.size;
   for (const pack of packs) {
     if (!stored.has(pack.pack)) {
@@ -105,8 +106,7 @@ export async function checkBank(store: ChunkStore, options: CheckOptions = {}): 
   report.unreadable.push(...refs.unreadable);
   report.referenced_chunks = refs.ids.size;
   // A referenced chunk in a fossil is safe: the next GC puts its pack back.
-  const fossilIds = new Set<string>();
-  for (const pack of fossils) for (const [id] of (await readFossil(store, pack))?.index.chunks ?? []) fossilIds.add(id);
+  const fossilIds = new Set(fossilRecords.flatMap((f) => f.index.chunks.map(([id]) => id)));
   for (const id of refs.ids) {
     if (index.has(id) || fossilIds.has(id)) continue;
     report.missing_chunks++;

@@ -22,18 +22,8 @@ export interface WriterDeps {
   sink: PackSink;
 }
 
-export interface WriteStats {
-  /** Plaintext bytes chunked. */
-  bytes: number;
-  chunks: number;
-  /** Chunks this writer stored (the rest were already in the bank or earlier in this writer). */
-  newChunks: number;
-  newBytes: number;
-}
-
-/** Where one stream's chunks are in the writer's list. */
+/** What one stream added to the writer's list. */
 export interface Written {
-  first: number;
   count: number;
   size: number;
 }
@@ -52,7 +42,6 @@ export class ChunkWriter {
    * buffers per read would pile up as garbage faster than the collector frees them).
    */
   private assembly: Uint8Array | null = null;
-  readonly stats: WriteStats = { bytes: 0, chunks: 0, newChunks: 0, newBytes: 0 };
 
   constructor(private readonly deps: WriterDeps) {
     this.pack = new PackWriter(deps.sink);
@@ -78,8 +67,6 @@ export class ChunkWriter {
     this.mine.add(id);
     try {
       const blob = await hashed.seal(this.deps.level);
-      this.stats.newChunks++;
-      this.stats.newBytes += size;
       await this.pack.add(id, blob, size);
     } catch (err) {
       this.mine.delete(id);
@@ -94,8 +81,6 @@ export class ChunkWriter {
   }
 
   private async emit(chunk: Uint8Array): Promise<void> {
-    this.stats.chunks++;
-    this.stats.bytes += chunk.length;
     const done = this.store(chunk);
     done.catch(() => undefined);
     this.inflight.push({ index: this.refs.length, done });
@@ -143,7 +128,7 @@ export class ChunkWriter {
       if (start < buf.length) hold(buf.subarray(start));
     }
     if (held > 0) await cut(new Uint8Array(0));
-    return { first, count: this.refs.length - first, size };
+    return { count: this.refs.length - first, size };
   }
 
   /** Appends chunks already in the bank. */
@@ -160,15 +145,5 @@ export class ChunkWriter {
     }
     await this.pack.flush();
     return this.refs as ChunkRef[];
-  }
-
-  /** Lets chunks in flight settle after a failure, so no worker job outlives the operation. */
-  async abandon(): Promise<void> {
-    await Promise.allSettled(this.inflight.map((f) => f.done));
-    this.inflight.length = 0;
-  }
-
-  get storedBytes(): number {
-    return this.pack.storedBytes;
   }
 }

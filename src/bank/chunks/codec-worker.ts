@@ -18,7 +18,7 @@ export type WorkerReply =
   | { job: number; id: string }
   | { job: number; blob: Uint8Array }
   | { job: number; data: Uint8Array }
-  | { job: number; corrupt: string }
+  | { job: number; corrupt: { id: string; reason: string } }
   | { job: number; error: string }
   | { job: number; dropped: true };
 
@@ -64,7 +64,7 @@ port.on('message', (m: WorkerRequest) => {
       }
     }
   } catch (err) {
-    if (err instanceof ChunkCorruptError) reply({ job: m.job, corrupt: err.message });
+    if (err instanceof ChunkCorruptError) reply({ job: m.job, corrupt: { id: err.id, reason: err.reason } });
     else reply({ job: m.job, error: err instanceof Error ? err.message : String(err) });
   }
 });

@@ -4,7 +4,7 @@
  * (gc.ts). Readers and writers that meet a chunk only a fossil holds read it from there, and a writer
  * that committed a reference to one puts the fossil back.
  */
-import { FOSSILS, fossilKey, packIndexKey } from '../layout.js';
+import { FOSSILS, fossilKey, packIndexKey, packKey } from '../layout.js';
 import { isBulwarkError } from '../../common/errors.js';
 import { encodePackIndex } from './pack-index.js';
 import type { PackIndex } from './pack-index.js';
@@ -48,4 +48,12 @@ export async function restoreFossil(store: ChunkStore, fossil: Fossil): Promise<
   const key = packIndexKey(fossil.pack);
   await store.bank.putObject(key, await store.encodeObject(key, encodePackIndex(fossil.index)));
   await store.bank.deleteObject(fossilKey(fossil.pack));
+}
+
+/** Deletes a fossil for good: its pack's bytes first, then the record. Returns the bytes freed. */
+export async function deleteFossil(store: ChunkStore, pack: string): Promise<number> {
+  const size = (await store.bank.statObject(packKey(pack)))?.size ?? 0;
+  await store.bank.deleteObject(packKey(pack));
+  await store.bank.deleteObject(fossilKey(pack));
+  return size;
 }

@@ -12,12 +12,12 @@
  * Packs written since the oldest running operation began are not even considered, and GC holds an
  * exclusive lease, so two collectors never race each other.
  */
-import { GC_LEASE_OWNER, PACKS, PACK_INDEXES, fossilKey, FOSSILS, packCreatedAt, packIndexKey, packKey } from '../layout.js';
+import { GC_LEASE_OWNER, PACKS, PACK_INDEXES, FOSSILS, packCreatedAt, packIndexKey, packKey } from '../layout.js';
 import type { Lease } from '../port.js';
 import { sortableTimestamp } from '../../common/ids.js';
 import { bwkError } from '../../common/errors.js';
 import { collectReferences } from './references.js';
-import { readFossil, restoreFossil, writeFossil } from './fossils.js';
+import { deleteFossil, listFossils, readFossil, restoreFossil, writeFossil } from './fossils.js';
 import type { PackIndex } from './pack-index.js';
 import { PackWriter } from './pack-writer.js';
 import type { ChunkStore } from './store.js';
@@ -95,18 +95,14 @@ async function sweep(store: ChunkStore, now: () => Date, skewMs: number): Promis
 
   // Step 2 first, for fossils of earlier runs: put back what is referenced again, delete what nobody can need.
   const stillRunning = new Set(running.map((l) => `${l.owner}\0${l.token}`));
-  for (const key of await bank.listObjects(FOSSILS)) {
-    const fossil = await readFossil(store, key.slice(FOSSILS.length));
-    if (fossil === null) continue;
+  for (const fossil of await listFossils(store)) {
     if (fossil.index.chunks.some(([id]) => refs.ids.has(id) && !index.has(id))) {
       await restoreFossil(store, fossil);
       report.fossils_restored++;
     } else if (fossil.waiting_for.some((w) => stillRunning.has(`${w.owner}\0${w.token}`))) {
       report.fossils_waiting++;
     } else {
-      report.bytes_freed += (await bank.statObject(packKey(fossil.pack)))?.size ?? 0;
-      await bank.deleteObject(packKey(fossil.pack));
-      await bank.deleteObject(fossilKey(fossil.pack));
+      report.bytes_freed += await deleteFossil(store, fossil.pack);
       report.fossils_deleted++;
     }
   }
@@ -135,20 +131,17 @@ async function sweep(store: ChunkStore, now: () => Date, skewMs: number): Promis
   // Fossils wait for every operation running now (they might have loaded an index listing these packs).
   const afterRunning = await liveOperations(store, now().getTime());
   for (const pack of made) {
-    const packName = pack.pack;
-    await writeFossil(store, { pack: packName, fossilized_at: now().toISOString(), waiting_for: afterRunning.map((l) => ({ owner: l.owner, token: l.token })), index: pack });
-    await bank.deleteObject(packIndexKey(packName));
+    await writeFossil(store, { pack: pack.pack, fossilized_at: now().toISOString(), waiting_for: afterRunning.map((l) => ({ owner: l.owner, token: l.token })), index: pack });
+    await bank.deleteObject(packIndexKey(pack.pack));
     report.packs_fossilized++;
   }
   // Operations are checked after the indexes moved: one that began later loaded an index without these packs.
   const runningNow = await liveOperations(store, now().getTime());
   if (runningNow.length === 0) {
-    for (const { pack: packName } of made) {
-      const fresh = await readFossil(store, packName);
-      if (fresh === null) continue;
-      report.bytes_freed += (await bank.statObject(packKey(packName)))?.size ?? 0;
-      await bank.deleteObject(packKey(packName));
-      await bank.deleteObject(fossilKey(packName));
+    for (const { pack } of made) {
+      // Still a fossil: a writer finishing meanwhile may have put it back.
+      if ((await readFossil(store, pack)) === null) continue;
+      report.bytes_freed += await deleteFossil(store, pack);
       report.fossils_deleted++;
     }
   } else {
@@ -156,11 +149,11 @@ async function sweep(store: ChunkStore, now: () => Date, skewMs: number): Promis
   }
 
   // Packs with neither index nor fossil are the leftovers of a writer that died between the two.
-  const known = new Set([...indexes.map((i) => i.pack), ...(await bank.listObjects(FOSSILS)).map((k) => k.slice(FOSSILS.length))]);
   await store.refresh();
+  const known = new Set([...index.indexes().map((i) => i.pack), ...(await bank.listObjects(FOSSILS)).map((k) => k.slice(FOSSILS.length))]);
   for (const key of await bank.listObjects(PACKS)) {
     const pack = key.slice(PACKS.length);
-    if (known.has(pack) || index.indexes().some((i) => i.pack === pack) || packCreatedAt(pack) >= cutoff) continue;
+    if (known.has(pack) || packCreatedAt(pack) >= cutoff) continue;
     report.bytes_freed += (await bank.statObject(key))?.size ?? 0;
     await bank.deleteObject(key);
     report.orphan_packs_deleted++;

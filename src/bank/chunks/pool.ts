@@ -96,7 +96,7 @@ export class CodecPool {
 
   private static unwrap(reply: WorkerReply): WorkerReply {
     if ('error' in reply) throw new Error(`codec worker: ${reply.error}`);
-    if ('corrupt' in reply) throw new ChunkCorruptError(reply.corrupt.replace(/^chunk (\S+):.*$/s, '$1'), reply.corrupt.replace(/^chunk \S+: /, ''));
+    if ('corrupt' in reply) throw new ChunkCorruptError(reply.corrupt.id, reply.corrupt.reason);
     return reply;
   }
 

@@ -5,7 +5,7 @@
  */
 import { CHECKPOINTS } from '../layout.js';
 import type { ChunkStore } from './store.js';
-import { decodeIndirectList, isChunkList, isIndirectList } from './chunk-list.js';
+import { isChunkList } from './chunk-list.js';
 import type { ChunkRef } from '../../plugins/api.js';
 
 export interface References {
@@ -36,9 +36,8 @@ export async function collectReferences(store: ChunkStore): Promise<References> 
       if (!isChunkList(plain)) return;
       let chunks: ChunkRef[];
       try {
-        // An indirect list's own chunks are referenced too.
-        const own = isIndirectList(plain) ? (decodeIndirectList(plain) as { list?: ChunkRef[] }).list ?? [] : [];
-        chunks = [...own, ...(await store.resolveList(plain, `bank ${store.label}`, key)).chunks];
+        const list = await store.resolveList(plain, `bank ${store.label}`, key);
+        chunks = [...list.listChunks, ...list.chunks];
       } catch (err) {
         out.unreadable.push({ key, reason: (err as Error).message });
         return;

@@ -67,10 +67,6 @@ export class ChunkStore {
     return (await this.open()).config;
   }
 
-  get encrypted(): Promise<boolean> {
-    return this.open().then((o) => o.keys.encKey !== null);
-  }
-
   private decodeWith(keys: CodecKeys, key: string, raw: Buffer): Buffer {
     if (keys.encKey === null) {
       if (isSealedObject(raw)) throw corruptError(`bank ${this.label}`, `${key} is encrypted but this bank is not`);
@@ -118,14 +114,15 @@ export class ChunkStore {
   }
 
   /**
-   * The chunks a stored chunk list names, following an indirect list through its own chunks.
-   * `plain` is the object's decoded bytes; `where` names it in errors.
+   * The chunks a stored chunk list names, following an indirect list through its own chunks (which
+   * `listChunks` returns: they are referenced too). `plain` is the object's decoded bytes; `where`
+   * names it in errors.
    */
-  async resolveList(plain: Buffer, resource: string, where: string): Promise<ChunkList> {
+  async resolveList(plain: Buffer, resource: string, where: string): Promise<ChunkList & { listChunks: ChunkRef[] }> {
     if (!isIndirectList(plain)) {
       const direct = decodeChunkList(plain);
       if (typeof direct === 'string') throw corruptError(resource, `${where}: ${direct}`);
-      return direct;
+      return { ...direct, listChunks: [] };
     }
     const indirect = decodeIndirectList(plain);
     if (typeof indirect === 'string') throw corruptError(resource, `${where}: ${indirect}`);
@@ -134,7 +131,7 @@ export class ChunkStore {
     const direct = decodeChunkList(Buffer.concat(parts));
     if (typeof direct === 'string') throw corruptError(resource, `${where}: ${direct}`);
     if (direct.size !== indirect.size || direct.chunks.length !== indirect.count) throw corruptError(resource, `${where}: its stored list does not match its size and count`);
-    return direct;
+    return { ...direct, listChunks: indirect.list };
   }
 
   /** Stores a chunk list under `key` (indirectly when long); every chunk must already be durable. */
