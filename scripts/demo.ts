@@ -9,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// `npm run demo` starts here, not at bin/bulwark.js, so it makes the same Node check first: on an
+// unsupported Node it stops with that one line rather than a failed first step.
+const nodeCheck = new URL('../../bin/node-check.js', import.meta.url).href;
+((await import(nodeCheck)) as { exitUnlessSupportedNode(): void }).exitUnlessSupportedNode();
+
 const CLI = fileURLToPath(new URL('../../bin/bulwark.js', import.meta.url));
 const base = mkdtempSync(join(tmpdir(), 'bulwark-demo-'));
 const home = join(base, 'home');
