@@ -20,17 +20,17 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': ['error', {
         patterns: [
           { group: ['node:*', 'fs', 'fs/*', 'path', 'child_process', 'crypto', 'os', 'stream', 'net', 'http', 'https', 'worker_threads'], message: 'workflow code runs in a deterministic sandbox: no node builtins.' },
-          { regex: '^\\.\\./src/(?!protection-manager/flow/)', allowTypeImports: true, message: 'workflows may import only src/protection-manager/flow/ (pure) at run time; use `import type` for the rest.' },
+          { regex: '^\\.\\./src/(?!core/)', allowTypeImports: true, message: 'workflows may import only src/core/ (pure) at run time; use `import type` for the rest.' },
           { group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'workflow code may use @temporalio/workflow and @temporalio/common only.' },
         ],
       }],
     },
   },
   {
-    // The flow module is shared with Temporal workflow code, which runs in a sandbox without node builtins.
-    files: ['src/protection-manager/flow/**/*.ts'],
+    // The core is shared with Temporal workflow code, which runs in a sandbox without node builtins.
+    files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'path', 'child_process', 'crypto', 'os', 'stream'], message: 'flow/ must stay pure: it is bundled into Temporal workflows.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'path', 'child_process', 'crypto', 'os', 'stream'], message: 'src/core/ must stay pure: it is bundled into Temporal workflows.' }] }],
     },
   },
 );

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BulwarkConfig } from './common/config.js';
 import { homePath, loadConfig } from './common/config.js';
-import { bwkError } from './common/errors.js';
+import { bwkError } from './core/errors.js';
 import type { Logger } from './common/logging.js';
 import { createLogger, fileSink } from './common/logging.js';
 import { FsBank } from './bank/adapters/fs.js';

@@ -8,12 +8,12 @@ import {
   ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure,
   continueAsNew, isCancellation, proxyActivities, sleep, workflowInfo,
 } from '@temporalio/workflow';
-import type { ErrorJSON } from '../src/common/errors.js';
+import type { ErrorJSON } from '../src/core/errors.js';
 import type { Lease } from '../src/bank/port.js';
 import type { OperationActivities, WorkflowTasksResult } from '../src/protection-manager/activities.js';
 import type { OperationOutcome, OperationRequest } from '../src/protection-manager/engine.js';
-import type { FlowTask } from '../src/protection-manager/flow/flow-graph.js';
-import { dependentsOf, readyTasks } from '../src/protection-manager/flow/flow-graph.js';
+import type { FlowTask } from '../src/core/flow-graph.js';
+import { FlowProgress, type FlowProgressSnapshot } from '../src/core/flow-progress.js';
 import type { Begun } from '../src/protection-manager/operation-steps.js';
 
 export interface WorkflowSettings {
@@ -29,11 +29,8 @@ export interface WorkflowSettings {
 }
 
 /** Progress carried across continue-as-new. */
-export interface WorkflowProgress {
+export interface WorkflowProgress extends FlowProgressSnapshot<ErrorJSON> {
   begun: Begun;
-  done: string[];
-  failed: Array<{ taskId: string; error: ErrorJSON }>;
-  skipped: string[];
 }
 
 export interface OperationWorkflowInput {
@@ -94,10 +91,7 @@ export async function operationWorkflow(input: OperationWorkflowInput): Promise<
   }
   const { flow, nodes } = begun;
   let lease: Lease = begun.lease;
-  const done = new Set(input.progress?.done ?? []);
-  const failed = [...(input.progress?.failed ?? [])];
-  const skipped = new Set(input.progress?.skipped ?? []);
-  const failedIds = new Set(failed.map((f) => f.taskId));
+  const progress = new FlowProgress<ErrorJSON>(flow, input.progress);
   let cancelled = false;
   let leaseLost: ErrorJSON | undefined;
   let stopForContinue = false;
@@ -137,7 +131,7 @@ export async function operationWorkflow(input: OperationWorkflowInput): Promise<
       const running = new Map<string, Promise<[string, TaskResult]>>();
       for (;;) {
         if (!cancelled && !stopForContinue && !tasksScope.consideredCancelled) {
-          for (const task of readyTasks(flow, done, new Set(running.keys()), new Set([...failedIds, ...skipped]))) {
+          for (const task of progress.ready(new Set(running.keys()))) {
             if (running.size >= settings.maxParallel) break;
             running.set(task.id, runOne(task));
           }
@@ -145,13 +139,9 @@ export async function operationWorkflow(input: OperationWorkflowInput): Promise<
         if (running.size === 0) break;
         const [id, result] = await Promise.race(running.values());
         running.delete(id);
-        if (result.ok) done.add(id);
+        if (result.ok) progress.succeeded(id);
         else if (result.cancelled || tasksScope.consideredCancelled) cancelled = true;
-        else {
-          failed.push({ taskId: id, error: result.error });
-          failedIds.add(id);
-          for (const d of dependentsOf(flow, id)) if (!done.has(d) && !running.has(d)) skipped.add(d);
-        }
+        else progress.failed(id, result.error);
         if (!stopForContinue && shouldContinue()) stopForContinue = true;
       }
     });
@@ -162,14 +152,14 @@ export async function operationWorkflow(input: OperationWorkflowInput): Promise<
   renewScope.cancel();
   await renewing;
 
-  const unfinished = flow.tasks.filter((t) => !done.has(t.id) && !failedIds.has(t.id) && !skipped.has(t.id));
-  if (stopForContinue && !cancelled && leaseLost === undefined && unfinished.length > 0) {
-    await continueAsNew<typeof operationWorkflow>({ request, settings, progress: { begun: { ...begun, lease }, done: [...done], failed, skipped: [...skipped] } });
+  if (stopForContinue && !cancelled && leaseLost === undefined && progress.unfinished().length > 0) {
+    await continueAsNew<typeof operationWorkflow>({ request, settings, progress: { begun: { ...begun, lease }, ...progress.snapshot() } });
   }
-  for (const t of unfinished) skipped.add(t.id);
+  progress.skipUnfinished();
+  const failed = progress.failures;
   const result: WorkflowTasksResult = {
     status: cancelled && leaseLost === undefined ? 'cancelled' : failed.length > 0 || leaseLost !== undefined ? 'failed' : 'success',
-    failed, skipped: [...skipped], ...(leaseLost ? { error: leaseLost } : {}),
+    failed, skipped: progress.skipped, ...(leaseLost ? { error: leaseLost } : {}),
   };
   // Runs even when the workflow is cancelled: the operation must end recorded, its lease released.
   return CancellationScope.nonCancellable(() => control.finish(request, result, leaseLost ? null : lease));

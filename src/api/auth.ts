@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import type { RequestContext } from '../protection-manager/request.js';
 
 export type Role = 'admin' | 'member';

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorObject } from 'ajv';
-import { bwkError, toBulwarkError } from '../common/errors.js';
+import { bwkError, toBulwarkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { describeSchemaError, sortSchemaErrors } from '../common/schema.js';
 

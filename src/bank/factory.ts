@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import { FsBank } from './adapters/fs.js';
 import { MemoryBank } from './adapters/memory.js';
 import type { BankPlugin } from './port.js';

@@ -42,9 +42,6 @@ export const packCreatedAt = (pack: string): string => pack.slice(0, pack.indexO
 /** The lease `bulwark bank gc` holds: one collector per bank at a time. */
 export const GC_LEASE_OWNER = 'bank-gc';
 
-/** `type#id` — the key Karbor uses in parameters and resources_status. */
-export const resourceRef = (type: string, id: string): string => `${type}#${id}`;
-
 /**
  * A bank-safe, bounded-length directory name for a resource: ids are arbitrary (absolute paths,
  * URLs), so the name is the type plus a hash of the id; the id itself is stored inside.

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { BankSection, ChunkRef, ChunkedWriter } from '../plugins/api.js';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import type { BankPlugin } from './port.js';
 import type { ChunkStore } from './chunks/store.js';
 import { corruptError } from './chunks/store.js';

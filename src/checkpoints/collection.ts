@@ -1,4 +1,4 @@
-import { bwkError, isBulwarkError } from '../common/errors.js';
+import { bwkError, isBulwarkError } from '../core/errors.js';
 import { sortableTimestamp } from '../common/ids.js';
 import type { BankPlugin } from '../bank/port.js';
 import {

@@ -1,6 +1,6 @@
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import type { Resource } from '../plugins/api.js';
-import type { ResourceGraph } from '../protection-manager/flow/resource-graph.js';
+import type { ResourceGraph } from '../core/resource-graph.js';
 
 /**
  * Checkpoint states (Karbor's, kept): protect `protecting → available | error`;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { BulwarkApp } from '../app.js';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import { isUuid } from '../common/ids.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import type { ProtectionService } from '../protection-manager/service.js';

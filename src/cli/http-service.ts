@@ -1,7 +1,7 @@
 import type { CheckpointQuery } from '../checkpoints/collection.js';
 import type { CheckpointRecord } from '../checkpoints/model.js';
-import { bwkError, fromErrorJSON } from '../common/errors.js';
-import type { ErrorJSON } from '../common/errors.js';
+import { bwkError, fromErrorJSON } from '../core/errors.js';
+import type { ErrorJSON } from '../core/errors.js';
 import type { PlanInput, PlanUpdate } from '../protection-manager/plans.js';
 import type { ProtectableInstance } from '../protection-manager/protectables.js';
 import type { OperationView, RestoreInput, VerifyInput } from '../protection-manager/protection-manager.js';

@@ -1,4 +1,4 @@
-import { toErrorJSON } from '../common/errors.js';
+import { toErrorJSON } from '../core/errors.js';
 
 export type OutputFormat = 'table' | 'json';
 

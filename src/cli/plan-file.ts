@@ -1,4 +1,4 @@
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import { compileSchema, describeSchemaError, errorPointer, sortSchemaErrors } from '../common/schema.js';
 import { parseYamlSource, YamlSyntaxError } from '../common/yaml-source.js';
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { bwkError } from './errors.js';
+import { bwkError } from '../core/errors.js';
 import type { LogLevel } from './logging.js';
 import { compileSchema, describeSchemaError, errorPointer, sortSchemaErrors } from './schema.js';
 import { parseYamlSource, YamlSyntaxError } from './yaml-source.js';

@@ -1,4 +1,4 @@
-import { ERRORS } from './errors.js';
+import { ERRORS } from '../core/errors.js';
 
 /** docs/errors.md, rendered from the registry. */
 export function renderErrorsDoc(): string {
@@ -15,7 +15,7 @@ export function renderErrorsDoc(): string {
     'the others fail the task at once. Plugins may throw errors carrying any of these codes, and',
     '`retryable: true` to ask for a retry.',
     '',
-    'This file is generated from `src/common/errors.ts` by `npm run docs:errors`.',
+    'This file is generated from `src/core/errors.ts` by `npm run docs:errors`.',
     '',
     '| code | HTTP | retryable | message |',
     '| --- | --- | --- | --- |',

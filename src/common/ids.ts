@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { bwkError } from './errors.js';
+import { bwkError } from '../core/errors.js';
 
 export const DEFAULT_PROJECT = 'default';
 

@@ -5,29 +5,17 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from '../common/logging.js';
+import type { Resource } from '../core/resource.js';
+
+// The pure core's resource, reference and hook names are part of the public API.
+export type { Resource } from '../core/resource.js';
+export { resourceRef } from '../core/resource.js';
+export { HOOK_NAMES, type HookName } from '../core/hooks.js';
 
 export const PLUGIN_API_VERSION = 1;
 
 /** A JSON Schema (draft-07 / 2019-09 subset Ajv understands). */
 export type JsonSchema = Record<string, unknown>;
-
-/** Something that can be protected: a directory, a database... `id` is unique within its type. */
-export interface Resource {
-  type: string;
-  id: string;
-  name: string;
-  extra_info?: Record<string, unknown>;
-  /**
-   * Set in a plan entry, not by plugins: the node whose agent (`bulwark agent --node N`) runs this
-   * resource's hooks with the temporal engine. Dependents inherit it.
-   */
-  node?: string;
-  /**
-   * Set in a plan entry, not by plugins: quiesce/unquiesce commands run around this resource's
-   * protect `main` hook (see docs/consistency.md). Plugins never see it.
-   */
-  consistency?: unknown;
-}
 
 export interface PluginEnvironment {
   /** The Bulwark home directory. */
@@ -66,8 +54,6 @@ export interface ResourceSchemas {
   verify?: JsonSchema;
 }
 
-export type HookName = 'prepare_begin' | 'prepare_finish' | 'main' | 'complete';
-export const HOOK_NAMES: readonly HookName[] = ['prepare_begin', 'prepare_finish', 'main', 'complete'];
 
 /**
  * One operation (protect, restore, verify or delete) on one resource. Every hook is optional; a

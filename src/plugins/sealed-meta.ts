@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BankSection } from './api.js';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 
 const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
 

@@ -1,10 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { isRetryable, toErrorJSON } from '../common/errors.js';
-import type { ErrorJSON } from '../common/errors.js';
+import { isRetryable, toErrorJSON } from '../core/errors.js';
+import type { ErrorJSON } from '../core/errors.js';
 import type { Lease } from '../bank/port.js';
 import type { OperationOutcome, OperationRequest } from './engine.js';
-import type { FlowTask } from './flow/flow-graph.js';
+import type { FlowTask } from '../core/flow-graph.js';
 import type { Begun, OperationSteps } from './operation-steps.js';
 
 /** What the workflow hands `finish`: task failures already in wire form. */

@@ -1,4 +1,4 @@
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import type { BankPlugin } from '../bank/port.js';
 import type { CheckpointQuery } from '../checkpoints/collection.js';
 import { CheckpointCollection } from '../checkpoints/collection.js';

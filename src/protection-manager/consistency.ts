@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { compileSchema, describeSchemaError, sortSchemaErrors } from '../common/schema.js';
 

@@ -1,5 +1,5 @@
-import { bwkError } from '../common/errors.js';
-import type { Resource } from '../plugins/api.js';
+import { bwkError } from '../core/errors.js';
+import { resourceRef, type Resource } from '../core/resource.js';
 import type { Provider, ProviderRegistry } from '../providers/registry.js';
 
 /**
@@ -26,6 +26,6 @@ export function dependentsVia(registry: ProviderRegistry, provider: Provider, pr
 function unprotectedDependent(provider: Provider, protectable: string, parent: Resource, dependent: Resource): Error {
   const supported = [...provider.protection.keys()].sort().join(', ');
   return bwkError('BWK_ERR_PLAN_INVALID', {
-    reason: `the ${protectable} protectable gives ${dependent.type}#${dependent.id} as a dependent of ${parent.type}#${parent.id}, but provider ${provider.name} (${provider.id}) protects no "${dependent.type}" (supported: ${supported}): add a plugin for that type to the provider, or remove the resource from the ${protectable} options`,
+    reason: `the ${protectable} protectable gives ${resourceRef(dependent)} as a dependent of ${resourceRef(parent)}, but provider ${provider.name} (${provider.id}) protects no "${dependent.type}" (supported: ${supported}): add a plugin for that type to the provider, or remove the resource from the ${protectable} options`,
   });
 }

@@ -1,4 +1,4 @@
-import type { ErrorJSON } from '../common/errors.js';
+import type { ErrorJSON } from '../core/errors.js';
 
 export type OperationKind = 'protect' | 'restore' | 'verify' | 'delete';
 

@@ -1,4 +1,4 @@
-import { bwkError, reasonOf } from '../common/errors.js';
+import { bwkError, reasonOf } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import type { BankPlugin, Lease } from '../bank/port.js';
 

@@ -1,4 +1,4 @@
-import { bwkError, isBulwarkError } from '../common/errors.js';
+import { bwkError, isBulwarkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { compileSchema, describeSchemaError, sortSchemaErrors } from '../common/schema.js';
 import { resourceKey, resourcePrefix, savedInfoKey } from '../bank/layout.js';

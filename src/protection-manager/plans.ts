@@ -1,13 +1,13 @@
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import { newId, nowIso } from '../common/ids.js';
-import type { Resource } from '../plugins/api.js';
+import { resourceRef, type Resource } from '../core/resource.js';
 import { isObject, validateParameters } from '../providers/parameters.js';
 import type { Provider, ProviderRegistry } from '../providers/registry.js';
 import type { PlanRecord } from '../store/records.js';
 import type { CatalogStore } from '../store/port.js';
 import { dependentsVia } from './dependents.js';
 import { checkConsistency } from './consistency.js';
-import { expandResourceGraph } from './flow/resource-graph.js';
+import { expandResourceGraph } from '../core/resource-graph.js';
 import type { RequestContext } from './request.js';
 import { visibleProject } from './request.js';
 
@@ -87,7 +87,7 @@ export class PlanService {
         throw bwkError('BWK_ERR_PLAN_INVALID', { reason: 'each resource needs a string "type" and a non-empty "id"' });
       }
       if (!provider.protection.has(r.type)) throw bwkError('BWK_ERR_RESOURCE_TYPE_UNKNOWN', { type: r.type, provider: `${provider.name} (${provider.id})`, supported });
-      const ref = `${r.type}#${r.id}`;
+      const ref = resourceRef(r);
       if (seen.has(ref)) throw bwkError('BWK_ERR_PLAN_INVALID', { reason: `resource ${ref} is listed twice` });
       seen.add(ref);
       const protectable = provider.protectables.get(r.type) ?? this.providers.protectables.get(r.type);

@@ -1,4 +1,4 @@
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import { compileSchema, describeSchemaError, sortSchemaErrors } from '../common/schema.js';
 import type { Resource } from '../plugins/api.js';
 import { isObject } from '../providers/parameters.js';

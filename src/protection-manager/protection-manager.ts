@@ -1,4 +1,4 @@
-import { bwkError, fromErrorJSON, isBulwarkError } from '../common/errors.js';
+import { bwkError, fromErrorJSON, isBulwarkError } from '../core/errors.js';
 import type { BulwarkConfig } from '../common/config.js';
 import { newId, nowIso } from '../common/ids.js';
 import type { Logger } from '../common/logging.js';

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { BulwarkConfig } from '../common/config.js';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { createActivities } from './activities.js';
 import { temporalTls } from './engines/temporal-connection.js';

@@ -1,6 +1,7 @@
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import { compileSchema, describeSchemaError, sortSchemaErrors } from '../common/schema.js';
-import type { Resource, ResourceSchemas } from '../plugins/api.js';
+import { resourceRef, type Resource } from '../core/resource.js';
+import type { ResourceSchemas } from '../plugins/api.js';
 import type { Provider } from './registry.js';
 
 /**
@@ -22,7 +23,7 @@ function parseKey(key: string): Key {
 /** Merges `<type>` and `<type>#<id>` parameters for one resource (resource-specific wins). */
 export function mergedParameters(parameters: Record<string, unknown>, resource: { type: string; id: string }): Record<string, unknown> {
   const byType = parameters[resource.type];
-  const byResource = parameters[`${resource.type}#${resource.id}`];
+  const byResource = parameters[resourceRef(resource)];
   return { ...(isObject(byType) ? byType : {}), ...(isObject(byResource) ? byResource : {}) };
 }
 
@@ -54,7 +55,7 @@ export function validateParameters(kind: ParameterKind, provider: Provider, reso
     for (const id of ids) {
       // Deep copy: Ajv fills defaults in place, also inside nested objects the caller still owns.
       const merged = structuredClone(mergedParameters(parameters, { type, id }));
-      checkAgainst(schema, merged, kind, parameters[`${type}#${id}`] !== undefined ? `${type}#${id}` : type);
+      checkAgainst(schema, merged, kind, parameters[resourceRef({ type, id })] !== undefined ? resourceRef({ type, id }) : type);
     }
     if (ids.size === 0 && parameters[type] !== undefined) checkAgainst(schema, structuredClone(parameters[type]), kind, type);
   }
@@ -64,7 +65,7 @@ export function validateParameters(kind: ParameterKind, provider: Provider, reso
 export function resolveParameters(kind: ParameterKind, provider: Provider, resource: Resource, parameters: Record<string, unknown>): Record<string, unknown> {
   const merged = structuredClone(mergedParameters(parameters, resource));
   const schema = provider.schemas(resource.type)[SCHEMA_OF[kind]];
-  checkAgainst(schema, merged, kind, `${resource.type}#${resource.id}`);
+  checkAgainst(schema, merged, kind, resourceRef(resource));
   return merged;
 }
 

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import type { PluginDefinition } from '../plugins/api.js';
 import { PLUGIN_API_VERSION } from '../plugins/api.js';
 import { BUILTIN_PLUGINS } from '../plugins/builtin.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import { compileSchema, describeSchemaError, errorPointer, sortSchemaErrors } from '../common/schema.js';
 import { parseYamlSource, YamlSyntaxError } from '../common/yaml-source.js';
 import type { ChunkStoreSpec } from '../bank/chunks/config.js';

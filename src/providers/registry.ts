@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { ajv } from '../common/schema.js';
 import type { BankPlugin } from '../bank/port.js';

@@ -1,6 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import { bwkError, type BulwarkError } from '../common/errors.js';
+import { bwkError, type BulwarkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { AmqpLink, type ReconnectOptions } from './amqp-link.js';
 import { AmqpQueueServer, type Attachment } from './amqp-server.js';

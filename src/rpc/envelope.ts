@@ -1,4 +1,4 @@
-import { bwkError, fromErrorJSON, isErrorJSON, toErrorJSON, type ErrorJSON } from '../common/errors.js';
+import { bwkError, fromErrorJSON, isErrorJSON, toErrorJSON, type ErrorJSON } from '../core/errors.js';
 import type { RpcHandler } from './port.js';
 
 /**

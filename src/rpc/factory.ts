@@ -1,4 +1,4 @@
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import type { AmqpTransportOptions } from './amqp.js';
 import { InProcessTransport } from './in-process.js';

@@ -1,4 +1,4 @@
-import { isRetryable } from '../common/errors.js';
+import { isRetryable } from '../core/errors.js';
 import type { RpcReply } from './envelope.js';
 
 /**

@@ -1,4 +1,4 @@
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../common/logging.js';
 import {
   DEFAULT_CALL_TIMEOUT_MS, DEFAULT_PREFETCH, decodeRequest, encodeEvent, encodeReply, encodeRequest, errorReply,

@@ -1,4 +1,4 @@
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import type { OperationEvents } from '../protection-manager/events.js';
 import type { RequestContext } from '../protection-manager/request.js';

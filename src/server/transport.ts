@@ -1,5 +1,5 @@
 import type { BulwarkConfig } from '../common/config.js';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { createTransport } from '../rpc/factory.js';
 import type { RpcTransport } from '../rpc/port.js';

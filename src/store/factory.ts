@@ -1,5 +1,5 @@
 import { homePath } from '../common/config.js';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import type { CatalogStore } from './port.js';
 import { openSqliteStore, SQLITE_MEMORY } from './sqlite.js';
 

@@ -4,7 +4,7 @@
  * class and differ only in its connection setup and in `KyselyStoreOptions`.
  */
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import { nowIso } from '../common/ids.js';
 import { KyselyTokenStore } from './tokens.js';
 import type { TokenDatabase, TokenStore } from './tokens.js';

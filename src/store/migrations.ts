@@ -8,7 +8,7 @@
  */
 import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 
 /** Columns restores and verifications share; restores add restore_target. */
 function operationTable(db: Kysely<unknown>, table: string) {

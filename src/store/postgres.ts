@@ -4,7 +4,7 @@
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { bwkError, isBulwarkError } from '../common/errors.js';
+import { bwkError, isBulwarkError } from '../core/errors.js';
 import { KyselyCatalogStore, type Database } from './kysely-store.js';
 import { migrateCatalog } from './migrations.js';
 import type { CatalogStore } from './port.js';

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { bwkError, isBulwarkError } from '../common/errors.js';
+import { bwkError, isBulwarkError } from '../core/errors.js';
 import { KyselyCatalogStore, type Database } from './kysely-store.js';
 import { migrateCatalog } from './migrations.js';
 import type { CatalogStore } from './port.js';

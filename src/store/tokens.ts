@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { bwkError } from '../common/errors.js';
+import { bwkError } from '../core/errors.js';
 import { newId, nowIso } from '../common/ids.js';
 
 export type TokenRole = 'admin' | 'member';

@@ -3,7 +3,7 @@
  * `reopen`, when the adapter is persistent, opens a second store on the same database.
  */
 import { expect } from 'chai';
-import { isBulwarkError } from '../../src/common/errors.js';
+import { isBulwarkError } from '../../src/core/errors.js';
 import { newId } from '../../src/common/ids.js';
 import type { CatalogStore } from '../../src/store/port.js';
 import type { OperationStatus, PlanRecord, RestoreRecord, VerificationRecord } from '../../src/store/records.js';

@@ -3,7 +3,7 @@ import Sqlite from 'better-sqlite3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isBulwarkError } from '../../src/common/errors.js';
+import { isBulwarkError } from '../../src/core/errors.js';
 import { openCatalogStore } from '../../src/store/factory.js';
 import type { CatalogStore } from '../../src/store/port.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { bwkError } from '../../src/common/errors.js';
+import { bwkError } from '../../src/core/errors.js';
 import type { RpcHandler, RpcTransport } from '../../src/rpc/port.js';
 import { waitFor } from '../helpers/processes.js';
 import { rejectsWith } from './bank.contract.js';

@@ -3,8 +3,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BulwarkApp } from '../../src/app.js';
 import { openBulwark } from '../../src/app.js';
-import { HOOK_ORDER, buildFlowGraph, dependentsOf, flowTaskId } from '../../src/protection-manager/flow/flow-graph.js';
-import type { ResourceGraph } from '../../src/protection-manager/flow/resource-graph.js';
+import { buildFlowGraph, dependentsOf, flowTaskId } from '../../src/core/flow-graph.js';
+import { HOOK_NAMES } from '../../src/core/hooks.js';
+import type { ResourceGraph } from '../../src/core/resource-graph.js';
 import type { RequestContext } from '../../src/protection-manager/request.js';
 import { RECORDER_PLUGIN, tempDir } from '../helpers/paths.js';
 
@@ -97,7 +98,7 @@ describe('app.stack plugin: members ordered across families by their prepare and
       expectBefore(entries, `${child} complete:end`, 'db complete');
     }
     for (const id of ['db', 'files', 'cache']) {
-      for (let i = 1; i < HOOK_ORDER.length; i++) expectBefore(entries, `${id} ${HOOK_ORDER[i - 1]}:end`, `${id} ${HOOK_ORDER[i]}`);
+      for (let i = 1; i < HOOK_NAMES.length; i++) expectBefore(entries, `${id} ${HOOK_NAMES[i - 1]}:end`, `${id} ${HOOK_NAMES[i]}`);
     }
   });
 
@@ -119,11 +120,11 @@ describe('app.stack plugin: members ordered across families by their prepare and
 
   it('the flow graph orders prepare_begin and complete across members, and leaves the mains unordered', async () => {
     const checkpoint = await protectPlan([{ type: 'app.stack', id: 'shop' }]);
-    const flow = buildFlowGraph(checkpoint.resource_graph!, (ref) => (ref.startsWith('app.stack#') ? [] : HOOK_ORDER));
-    const task = (id: string, hook: (typeof HOOK_ORDER)[number]) => flowTaskId(`${R}#${id}`, hook);
+    const flow = buildFlowGraph(checkpoint.resource_graph!, (ref) => (ref.startsWith('app.stack#') ? [] : HOOK_NAMES));
+    const task = (id: string, hook: (typeof HOOK_NAMES)[number]) => flowTaskId(`${R}#${id}`, hook);
     const afterDbPrepare = dependentsOf(flow, task('db', 'prepare_begin'));
     for (const child of ['files', 'cache']) {
-      for (const hook of HOOK_ORDER) expect(afterDbPrepare, `${child} ${hook} waits for db prepare_begin`).to.include(task(child, hook));
+      for (const hook of HOOK_NAMES) expect(afterDbPrepare, `${child} ${hook} waits for db prepare_begin`).to.include(task(child, hook));
       expect(dependentsOf(flow, task(child, 'main'))).to.include(task('db', 'complete'));
       expect(dependentsOf(flow, task(child, 'main')), `${child} main does not wait for db main`).not.to.include(task('db', 'main'));
       expect(dependentsOf(flow, task('db', 'main')), `db main does not wait for ${child} main`).not.to.include(task(child, 'main'));

@@ -1,7 +1,7 @@
 // PostgreSQL-only behaviour the shared contract cannot express: server errors, several processes on one database, collations.
 import { expect } from 'chai';
 import { createServer } from 'node:net';
-import { isBulwarkError } from '../../src/common/errors.js';
+import { isBulwarkError } from '../../src/core/errors.js';
 import { newId } from '../../src/common/ids.js';
 import { openCatalogStore } from '../../src/store/factory.js';
 import type { CatalogStore } from '../../src/store/port.js';

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import {
   BulwarkError, bwkError, ERRORS, formatMessage, fromErrorJSON, isBulwarkError, isRetryable, reasonOf, toBulwarkError, toErrorJSON,
-} from '../../src/common/errors.js';
-import type { ErrorCode } from '../../src/common/errors.js';
+} from '../../src/core/errors.js';
+import type { ErrorCode } from '../../src/core/errors.js';
 import { PluginError } from '../../src/plugins/api.js';
 
 const errnoError = (code: string): Error => Object.assign(new Error(`${code} on socket`), { code });

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { bwkError } from '../../src/common/errors.js';
+import { bwkError } from '../../src/core/errors.js';
 import { HOOK_NAMES } from '../../src/plugins/api.js';
 import { backoffDelay, runFlow, type FlowEvent, type RunFlowOptions, type TaskFn } from '../../src/protection-manager/engines/flow-runner.js';
-import { buildFlowGraph, type FlowGraph } from '../../src/protection-manager/flow/flow-graph.js';
-import type { ResourceGraph, ResourceNode } from '../../src/protection-manager/flow/resource-graph.js';
+import { buildFlowGraph, type FlowGraph } from '../../src/core/flow-graph.js';
+import type { ResourceGraph, ResourceNode } from '../../src/core/resource-graph.js';
 
 const node = (ref: string, children: string[] = []): ResourceNode => ({ ref, type: ref.split('#')[0]!, id: ref.split('#')[1]!, name: ref, children });
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { Resource } from '../../src/plugins/api.js';
-import { expandResourceGraph, findCycle, type GraphLike } from '../../src/protection-manager/flow/resource-graph.js';
+import { expandResourceGraph, findCycle, type GraphLike } from '../../src/core/resource-graph.js';
 
 const res = (ref: string): Resource => {
   const [type, id] = ref.split('#') as [string, string];

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { bwkError, toErrorJSON } from '../../src/common/errors.js';
+import { bwkError, toErrorJSON } from '../../src/core/errors.js';
 import { backoffDelay, maskUrl, scrubber } from '../../src/rpc/amqp-link.js';
 import type { RpcReply } from '../../src/rpc/envelope.js';
 import { IdempotencyCache } from '../../src/rpc/idempotency.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import type { ProtectionService } from '../../protection-manager/service.js';
 import { requestContext } from '../auth.js';
 import { idParams, instancesQuery, pageQuery, planCreateBody, planUpdateBody, projectParams } from '../schemas.js';

@@ -1,4 +1,4 @@
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 
 /** Karbor's `limit`, `marker` and `sort=created_at:desc` as a store query. */
 export function pageOf(query: unknown): { limit?: number; marker?: string; sort?: 'asc' | 'desc' } {

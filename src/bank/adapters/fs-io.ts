@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { bwkError, isBulwarkError } from '../../common/errors.js';
+import { bwkError, isBulwarkError } from '../../core/errors.js';
 
 /** Small filesystem helpers shared by the fs bank's object and lease code. */
 

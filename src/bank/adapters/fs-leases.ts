@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { LEASES, leaseKey } from '../layout.js';
 import type { Lease } from '../port.js';
 import { ABSENT, errno, ioError, sleep, syncDir } from './fs-io.js';

@@ -4,7 +4,7 @@ import { lstat, mkdir, open, readFile, readdir, rename, rmdir, stat, unlink, typ
 import { dirname, join, sep } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
 import { ABSENT, errno, ioError, putError, syncDir, writeAll } from './fs-io.js';
 import { FsLeaseStore } from './fs-leases.js';

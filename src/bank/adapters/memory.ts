@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { bwkError, isBulwarkError } from '../../common/errors.js';
+import { bwkError, isBulwarkError } from '../../core/errors.js';
 import { LEASES, leaseKey } from '../layout.js';
 import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
 

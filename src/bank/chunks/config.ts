@@ -6,7 +6,7 @@
  */
 import type { BankPlugin } from '../port.js';
 import { CHUNK_CONFIG } from '../layout.js';
-import { bwkError, isBulwarkError } from '../../common/errors.js';
+import { bwkError, isBulwarkError } from '../../core/errors.js';
 import { DEFAULT_CHUNKER, chunkerParamsProblem } from './fastcdc.js';
 import type { ChunkerParams } from './fastcdc.js';
 import { deriveKeys, newKdfParams, readSecret } from './keys.js';

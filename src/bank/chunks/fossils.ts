@@ -5,7 +5,7 @@
  * that committed a reference to one puts the fossil back.
  */
 import { FOSSILS, fossilKey, packIndexKey, packKey } from '../layout.js';
-import { isBulwarkError } from '../../common/errors.js';
+import { isBulwarkError } from '../../core/errors.js';
 import { encodePackIndex } from './pack-index.js';
 import type { PackIndex } from './pack-index.js';
 import type { ChunkStore } from './store.js';

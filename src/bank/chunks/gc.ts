@@ -15,7 +15,7 @@
 import { GC_LEASE_OWNER, PACKS, PACK_INDEXES, FOSSILS, packCreatedAt, packIndexKey, packKey } from '../layout.js';
 import type { Lease } from '../port.js';
 import { sortableTimestamp } from '../../common/ids.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { collectReferences } from './references.js';
 import { deleteFossil, listFossils, readFossil, restoreFossil, writeFossil } from './fossils.js';
 import type { PackIndex } from './pack-index.js';

@@ -7,7 +7,7 @@
 import { hkdfSync, randomBytes, scrypt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 
 /** Where the operator keeps the secret: never in a file Bulwark writes, never on a command line. */
 export interface EncryptionSpec {

@@ -6,7 +6,7 @@
 import type { BankPlugin } from '../port.js';
 import { packKey } from '../layout.js';
 import { isShortRange } from '../adapters/memory.js';
-import { bwkError, isBulwarkError } from '../../common/errors.js';
+import { bwkError, isBulwarkError } from '../../core/errors.js';
 import type { ChunkRef } from '../../plugins/api.js';
 import { ChunkCorruptError, isSealedObject, openObject, sealObject } from './codec.js';
 import type { CodecKeys } from './codec.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { BulwarkApp } from '../../app.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 
 type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CheckpointStatus } from '../../checkpoints/model.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import type { OperationView } from '../../protection-manager/protection-manager.js';
 import type { OperationStatus } from '../../store/records.js';
 import type { CliContext, CliSession } from '../context.js';

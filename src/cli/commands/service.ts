@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import { stopSignal } from '../stop-signal.js';
 import { parseLimit } from '../context.js';

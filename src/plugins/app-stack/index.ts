@@ -23,7 +23,7 @@ import type {
   DeleteContext, JsonSchema, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource, ResourceSchemas,
   RestoreContext, VerifyContext,
 } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { APP_STACK, parseStacks } from './options.js';
 import { AppStackProtectable } from './protectable.js';
 

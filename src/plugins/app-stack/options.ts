@@ -11,8 +11,8 @@
  * member, or a cycle (within a stack or across stacks: the edges are one graph, see protectable.ts),
  * is refused here, so a provider that loads never yields a stack the flow graph would reject.
  */
-import type { JsonSchema } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { resourceRef, type JsonSchema } from '../api.js';
+import { bwkError } from '../../core/errors.js';
 import { compileSchema, describeSchemaError, sortSchemaErrors } from '../../common/schema.js';
 
 export const APP_STACK = 'app.stack';
@@ -69,8 +69,6 @@ export const APP_STACK_OPTIONS_SCHEMA: JsonSchema = {
   },
 };
 
-export const refOf = (type: string, id: string): string => `${type}#${id}`;
-
 type RawStacks = Record<string, { description?: string; resources: Array<{ type: string; id: string; depends_on: string[] }> }>;
 
 /** Validates the options and returns the stacks by name. Errors name the provider and the field. */
@@ -85,7 +83,7 @@ export function parseStacks(providerId: string, options: Record<string, unknown>
     const members: StackMember[] = [];
     const refs = new Set<string>();
     for (const [i, m] of raw.resources.entries()) {
-      const ref = refOf(m.type, m.id);
+      const ref = resourceRef(m);
       if (m.type === APP_STACK) throw fail(`stacks.${name}.resources[${i}]: ${ref}: a stack cannot be a member of a stack; list its resources instead`);
       if (refs.has(ref)) throw fail(`stacks.${name}.resources[${i}]: ${ref} is listed twice`);
       refs.add(ref);

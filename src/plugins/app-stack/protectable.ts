@@ -11,9 +11,9 @@
  * `postgres.database#main/shop` also gets the members that depend on it, as a plan holding a
  * postgres.server gets its databases.
  */
-import type { ProtectableContext, ProtectablePlugin, Resource } from '../api.js';
-import { bwkError } from '../../common/errors.js';
-import { APP_STACK, refOf } from './options.js';
+import { resourceRef, type ProtectableContext, type ProtectablePlugin, type Resource } from '../api.js';
+import { bwkError } from '../../core/errors.js';
+import { APP_STACK } from './options.js';
 import type { Stack, StackMember } from './options.js';
 
 const byRef = (a: { ref: string }, b: { ref: string }): number => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0);
@@ -61,7 +61,7 @@ export class AppStackProtectable implements ProtectablePlugin {
 
   async dependentResources(_ctx: ProtectableContext, parent: Resource): Promise<Resource[]> {
     const roots = parent.type === APP_STACK ? (this.stacks.get(parent.id)?.members ?? []).filter((m) => m.depends_on.length === 0) : [];
-    const dependents = this.dependentsOf.get(refOf(parent.type, parent.id)) ?? [];
+    const dependents = this.dependentsOf.get(resourceRef(parent)) ?? [];
     return [...roots, ...dependents].sort(byRef).map(memberResource);
   }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BankSection, Progress } from '../api.js';
-import { isBulwarkError } from '../../common/errors.js';
+import { isBulwarkError } from '../../core/errors.js';
 import { corrupt } from './dump-meta.js';
 import type { DumpMeta } from './dump-meta.js';
 import { runToolCollect } from './run-tool.js';

@@ -4,7 +4,7 @@
  * size and SHA-256, which restore and verify check before trusting a byte of it.
  */
 import type { BankSection } from '../api.js';
-import { bwkError, isBulwarkError } from '../../common/errors.js';
+import { bwkError, isBulwarkError } from '../../core/errors.js';
 
 export const META_OBJECT = 'meta.json';
 export const DUMP_META_FORMAT = 'bulwark.db-dump';

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BankSection, Progress } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { META_OBJECT, DUMP_META_FORMAT, DUMP_META_VERSION } from './dump-meta.js';
 import type { DumpMeta } from './dump-meta.js';
 import { describeExit, runTool, succeeded } from './run-tool.js';

@@ -5,7 +5,7 @@
  * a database that exists.
  */
 import type { JsonSchema, ProtectableContext, ProtectablePlugin, Resource } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 
 /** Listing and lookups are quick queries; this only stops a wedged server from hanging a request. */
 const QUERY_TIMEOUT_MS = 120_000;

@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { JsonSchema } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { compileSchema, describeSchemaError, sortSchemaErrors } from '../../common/schema.js';
 
 export interface DbServer {

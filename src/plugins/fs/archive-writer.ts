@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { ChunkedWriter, ProtectContext } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { DATA_OBJECT, FORMAT_NAME, FORMAT_VERSION, MANIFEST_OBJECT, META_OBJECT, encodeEntry, encodeMeta, displayPath } from './manifest.js';
 import type { EntryBase } from './manifest.js';
 import { loadPrevious } from './previous.js';

@@ -3,8 +3,8 @@
  * manifest could name `../etc/passwd`, `/etc/passwd`, or `link/file` under an archived symlink
  * `link -> /etc`. Every path is checked here before a restore writes anything.
  */
-import { bwkError } from '../../common/errors.js';
-import type { BulwarkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
+import type { BulwarkError } from '../../core/errors.js';
 import { displayPath } from './manifest.js';
 import type { Entry } from './manifest.js';
 

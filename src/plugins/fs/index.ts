@@ -7,7 +7,7 @@ import type {
   BankSection, DeleteContext, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource,
   ResourceSchemas, RestoreContext, RestorePolicy, VerifyContext,
 } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { protectDirectory } from './archive-writer.js';
 import { FS_DIRECTORY, FsDirectoryProtectable } from './protectable.js';
 import { checkRestoreTarget } from './restore-target.js';

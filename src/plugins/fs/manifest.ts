@@ -15,9 +15,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { BankSection, ChunkRef } from '../api.js';
-import { bwkError, isBulwarkError } from '../../common/errors.js';
+import { bwkError, isBulwarkError } from '../../core/errors.js';
 import { readSealedMeta, sealMeta } from '../sealed-meta.js';
-import type { BulwarkError } from '../../common/errors.js';
+import type { BulwarkError } from '../../core/errors.js';
 
 export const DATA_OBJECT = 'data';
 export const MANIFEST_OBJECT = 'manifest.jsonl';

@@ -4,7 +4,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, posix } from 'node:path';
 import type { JsonSchema, ProtectableContext, ProtectablePlugin, Resource } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { utf8OrNull } from './manifest.js';
 
 export const FS_DIRECTORY = 'fs.directory';

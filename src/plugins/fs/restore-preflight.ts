@@ -5,7 +5,7 @@
  * (only the archive's symlink paths are held).
  */
 import type { BankSection, ChunkRef } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { ArchivedSymlinks, assertEntryPath } from './entry-path.js';
 import { DATA_OBJECT, checkFileChunks, corrupt, displayPath, loadDataList, loadMeta, readManifest } from './manifest.js';
 import type { MetaBody } from './manifest.js';

@@ -5,7 +5,7 @@
 import { realpath } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Resource, RestorePolicy } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 
 export type ConflictMode = 'fail' | 'skip' | 'overwrite';
 const CONFLICT_MODES: readonly ConflictMode[] = ['fail', 'skip', 'overwrite'];

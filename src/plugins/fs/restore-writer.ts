@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { RestoreContext } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { ByteReader } from './byte-reader.js';
 import { assertEntryPath } from './entry-path.js';
 import { DATA_OBJECT, corrupt, corruptInFile, displayPath, readManifest, resourceLabel } from './manifest.js';

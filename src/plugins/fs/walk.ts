@@ -5,7 +5,7 @@
  */
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 
 export type SkipKind = 'socket' | 'fifo' | 'block_device' | 'character_device' | 'vanished' | 'unknown';
 

@@ -9,7 +9,7 @@ import type {
   DeleteContext, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource, ResourceSchemas,
   RestoreContext, RestorePolicy, VerifyContext,
 } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { MariaDbTools } from './mariadb-tools.js';
 import { parseMariaDbOptions } from './options.js';
 import { clearSection, protectDatabase } from './protect.js';

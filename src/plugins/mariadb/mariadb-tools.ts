@@ -5,7 +5,7 @@
  * SQL only as backquoted identifiers or hex literals, and results come back hex-encoded, so no database
  * name can break a statement or the parsing of the client's tab-separated output.
  */
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { describeExit, runToolCollect, succeeded } from '../db/run-tool.js';
 import { readPassword, toolEnv } from '../db/server-config.js';
 import type { MariaDbServer } from './options.js';

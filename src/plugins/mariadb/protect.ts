@@ -3,7 +3,7 @@
  * without CREATE DATABASE or USE so it can be loaded under any name, streamed into the bank by
  * dumpToBank (hashed on the way, meta.json written last, nothing kept if the tool fails).
  */
-import type { BankSection, ProtectContext } from '../api.js';
+import { resourceRef, type BankSection, type ProtectContext } from '../api.js';
 import { dumpToBank } from '../db/dump-to-bank.js';
 import { clientArgs } from './mariadb-tools.js';
 import type { MariaDbTools } from './mariadb-tools.js';
@@ -13,7 +13,6 @@ import { MARIADB_DATABASE } from './schemas.js';
 export const DUMP_OBJECT = 'dump.sql';
 export const DUMP_TOOL = 'mariadb-dump';
 
-export const labelOf = (type: string, id: string): string => `${type}#${id}`;
 
 /** Removes every object of the section (checkpoint deletion, or what a failed protect left). */
 export async function clearSection(bank: BankSection): Promise<void> {
@@ -32,7 +31,7 @@ export function dumpArgs(tools: MariaDbTools, serverName: string, database: stri
 
 /** Protect `main` of one mariadb.database. */
 export async function protectDatabase(tools: MariaDbTools, ctx: ProtectContext): Promise<void> {
-  const label = labelOf(MARIADB_DATABASE, ctx.resource.id);
+  const label = resourceRef({ type: MARIADB_DATABASE, id: ctx.resource.id });
   const parsed = databaseIdOf(ctx.resource.id);
   const server = tools.server(parsed.server, MARIADB_DATABASE, ctx.resource.id);
   const session = await tools.session(server);

@@ -15,8 +15,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RestoreContext, RestorePolicy, Resource } from '../api.js';
-import { PluginError } from '../api.js';
-import { bwkError, reasonOf } from '../../common/errors.js';
+import { PluginError, resourceRef } from '../api.js';
+import { bwkError, reasonOf } from '../../core/errors.js';
 import { runToolOnDump } from '../db/bank-to-tool.js';
 import type { StoredDump } from '../db/bank-to-tool.js';
 import { abortError } from '../db/dump-to-bank.js';
@@ -25,7 +25,6 @@ import { checkSqlDump } from './dump-format.js';
 import { clientArgs, isDatabaseCharset } from './mariadb-tools.js';
 import type { DatabaseCharset, MariaDbTools } from './mariadb-tools.js';
 import type { MariaDbServer } from './options.js';
-import { labelOf } from './protect.js';
 import { databaseIdOf, parseDatabaseId } from './protectable.js';
 import { MARIADB_DATABASE, SYSTEM_DATABASES } from './schemas.js';
 import { loadMariaDbMeta } from './verify.js';
@@ -33,7 +32,7 @@ import { loadMariaDbMeta } from './verify.js';
 interface RestoreTarget { server: MariaDbServer; database: string; conflict: 'fail' | 'drop' }
 
 const invalid = (resource: Resource, reason: string): Error =>
-  bwkError('BWK_ERR_PARAMETERS_INVALID', { kind: 'restore', key: `${MARIADB_DATABASE}#${resource.id}`, reason });
+  bwkError('BWK_ERR_PARAMETERS_INVALID', { kind: 'restore', key: resourceRef({ type: MARIADB_DATABASE, id: resource.id }), reason });
 
 /** Refuses, before a restore record exists, an unconfigured target server or a system database as target. */
 export function checkMariaDbRestore(tools: MariaDbTools, resource: Resource, parameters: Record<string, unknown>, _policy: RestorePolicy): void {
@@ -62,7 +61,7 @@ function targetOf(tools: MariaDbTools, ctx: RestoreContext): RestoreTarget {
 const describeTarget = (server: MariaDbServer, database: string): string => `database "${database}" on server "${server.name}"`;
 
 export async function restoreDatabase(tools: MariaDbTools, ctx: RestoreContext): Promise<void> {
-  const label = labelOf(MARIADB_DATABASE, ctx.resource.id);
+  const label = resourceRef({ type: MARIADB_DATABASE, id: ctx.resource.id });
   const target = targetOf(tools, ctx);
   const meta = await loadMariaDbMeta(ctx.bank, label, ctx.savedInfo);
   const stored: StoredDump = { bank: ctx.bank, meta, label, signal: ctx.signal, progress: (p) => ctx.progress({ ...p, message: 'restoring' }) };

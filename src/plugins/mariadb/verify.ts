@@ -2,12 +2,12 @@
  * Verify reads the data back rather than trusting a flag: the dump's size and SHA-256 against
  * meta.json and the checkpoint's saved info, and mariadb-dump's header and trailer around it.
  */
-import type { BankSection, VerifyContext } from '../api.js';
+import { resourceRef, type BankSection, type VerifyContext } from '../api.js';
 import type { StoredDump } from '../db/bank-to-tool.js';
 import { checkSavedInfo, corrupt, loadDumpMeta } from '../db/dump-meta.js';
 import type { DumpMeta } from '../db/dump-meta.js';
 import { checkSqlDump } from './dump-format.js';
-import { DUMP_OBJECT, labelOf } from './protect.js';
+import { DUMP_OBJECT } from './protect.js';
 import { MARIADB_DATABASE } from './schemas.js';
 
 /** meta.json of a mariadb.database section, checked against the checkpoint's saved info. */
@@ -19,7 +19,7 @@ export async function loadMariaDbMeta(bank: BankSection, label: string, savedInf
 }
 
 export async function verifyDatabase(ctx: VerifyContext): Promise<void> {
-  const label = labelOf(MARIADB_DATABASE, ctx.resource.id);
+  const label = resourceRef({ type: MARIADB_DATABASE, id: ctx.resource.id });
   const meta = await loadMariaDbMeta(ctx.bank, label, ctx.savedInfo);
   const stored: StoredDump = { bank: ctx.bank, meta, label, signal: ctx.signal, progress: (p) => ctx.progress(p) };
   await checkSqlDump(stored);

@@ -1,5 +1,5 @@
 import type { BankSection, Operation, PluginDefinition, ProtectablePlugin, ProtectionPlugin, Resource } from '../api.js';
-import { PLUGIN_API_VERSION, PluginError } from '../api.js';
+import { PLUGIN_API_VERSION, PluginError, resourceRef } from '../api.js';
 
 /**
  * `noop`: protects nothing but exercises every hook, so flows, providers and engines can be tested
@@ -26,7 +26,7 @@ function verifyOperation(): Operation {
       const present = await ctx.bank.list();
       for (const hook of ['prepare_begin', 'prepare_finish', 'main', 'complete']) {
         if (!present.includes(`${hook}.json`)) {
-          throw new PluginError(`${ctx.resource.type}#${ctx.resource.id}: marker of hook ${hook} is missing from the bank`, { code: 'BWK_ERR_DATA_CORRUPT' });
+          throw new PluginError(`${resourceRef(ctx.resource)}: marker of hook ${hook} is missing from the bank`, { code: 'BWK_ERR_DATA_CORRUPT' });
         }
       }
     },

@@ -9,7 +9,7 @@ import type {
   DeleteContext, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource, ResourceSchemas,
   RestoreContext, RestorePolicy, VerifyContext,
 } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { parsePgOptions } from './options.js';
 import { PgTools } from './pg-tools.js';
 import { clearSection, protectDatabase, protectGlobals } from './protect.js';

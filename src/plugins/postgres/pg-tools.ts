@@ -4,7 +4,7 @@
  * and SQL fed to psql on stdin with values passed as psql variables (`:'name'`, `:"name"`), so no
  * database name is ever spliced into SQL text.
  */
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { readPassword, toolEnv } from '../db/server-config.js';
 import { describeExit, runToolCollect, succeeded } from '../db/run-tool.js';
 import type { PgServer } from './options.js';

@@ -2,8 +2,8 @@
  * Protect: `pg_dump --format=custom` of a database, or `pg_dumpall --globals-only` of a server,
  * streamed into the bank by dumpToBank (hashed on the way, meta.json written last).
  */
-import type { BankSection, ProtectContext } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { resourceRef, type BankSection, type ProtectContext } from '../api.js';
+import { bwkError } from '../../core/errors.js';
 import { dumpToBank } from '../db/dump-to-bank.js';
 import { connectionArgs } from './pg-tools.js';
 import type { PgTools } from './pg-tools.js';
@@ -13,7 +13,6 @@ import { PG_DATABASE, PG_SERVER } from './schemas.js';
 export const DUMP_OBJECT = 'dump';
 export const GLOBALS_OBJECT = 'globals.sql';
 
-export const labelOf = (type: string, id: string): string => `${type}#${id}`;
 
 /** Removes every object of the section (checkpoint deletion, or what a failed protect left). */
 export async function clearSection(bank: BankSection): Promise<void> {
@@ -22,7 +21,7 @@ export async function clearSection(bank: BankSection): Promise<void> {
 
 /** Protect `main` of one postgres.database. */
 export async function protectDatabase(tools: PgTools, ctx: ProtectContext): Promise<void> {
-  const label = labelOf(PG_DATABASE, ctx.resource.id);
+  const label = resourceRef({ type: PG_DATABASE, id: ctx.resource.id });
   const parsed = parseDatabaseId(ctx.resource.id);
   if (!parsed) throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type: PG_DATABASE, id: ctx.resource.id, reason: 'the id must be "<server>/<database>"' });
   const server = tools.server(parsed.server, PG_DATABASE, ctx.resource.id);
@@ -45,7 +44,7 @@ export async function protectGlobals(tools: PgTools, ctx: ProtectContext): Promi
   const session = await tools.session(server);
   const toolVersion = await tools.toolVersion('pg_dumpall', ctx.signal);
   const { size, sha256 } = await dumpToBank({
-    bank: ctx.bank, signal: ctx.signal, progress: (p) => ctx.progress(p), label: labelOf(PG_SERVER, server.name), object: GLOBALS_OBJECT,
+    bank: ctx.bank, signal: ctx.signal, progress: (p) => ctx.progress(p), label: resourceRef({ type: PG_SERVER, id: server.name }), object: GLOBALS_OBJECT,
     command: 'pg_dumpall', args: ['--globals-only', '--no-password', ...connectionArgs(server, server.maintenance_database)],
     env: session.env, secrets: session.secrets, toolVersion,
     source: { server: server.name, format: 'sql' },

@@ -9,8 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RestoreContext, RestorePolicy, Resource } from '../api.js';
-import { PluginError } from '../api.js';
-import { bwkError, reasonOf } from '../../common/errors.js';
+import { PluginError, resourceRef } from '../api.js';
+import { bwkError, reasonOf } from '../../core/errors.js';
 import { checkDump, dumpToTempFile, runToolOnDump } from '../db/bank-to-tool.js';
 import type { StoredDump } from '../db/bank-to-tool.js';
 import { checkSavedInfo, corrupt, loadDumpMeta } from '../db/dump-meta.js';
@@ -20,7 +20,7 @@ import type { ToolExit } from '../db/run-tool.js';
 import type { PgServer } from './options.js';
 import { connectionArgs } from './pg-tools.js';
 import type { DatabaseProperties, PgTools } from './pg-tools.js';
-import { DUMP_OBJECT, labelOf } from './protect.js';
+import { DUMP_OBJECT } from './protect.js';
 import { parseDatabaseId } from './protectable.js';
 import { PG_DATABASE } from './schemas.js';
 
@@ -31,7 +31,7 @@ export function checkPgRestore(tools: PgTools, resource: Resource, parameters: R
   if (resource.type !== PG_DATABASE) return;
   const name = parameters.target_server;
   if (typeof name === 'string' && !tools.servers.has(name)) {
-    throw bwkError('BWK_ERR_PARAMETERS_INVALID', { kind: 'restore', key: `${PG_DATABASE}#${resource.id}`, reason: `target_server "${name}" is not configured (configured: ${[...tools.servers.keys()].join(', ')})` });
+    throw bwkError('BWK_ERR_PARAMETERS_INVALID', { kind: 'restore', key: resourceRef({ type: PG_DATABASE, id: resource.id }), reason: `target_server "${name}" is not configured (configured: ${[...tools.servers.keys()].join(', ')})` });
   }
 }
 
@@ -59,7 +59,7 @@ function toolReason(exit: ToolExit): string {
 }
 
 export async function restoreDatabase(tools: PgTools, ctx: RestoreContext): Promise<void> {
-  const label = labelOf(PG_DATABASE, ctx.resource.id);
+  const label = resourceRef({ type: PG_DATABASE, id: ctx.resource.id });
   const target = targetOf(tools, ctx);
   const meta = await loadDumpMeta(ctx.bank, label);
   if (meta.object !== DUMP_OBJECT) throw corrupt(label, `meta.json names object "${meta.object}", expected "${DUMP_OBJECT}"`);

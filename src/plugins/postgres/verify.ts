@@ -3,17 +3,17 @@
  * meta.json, then `pg_restore --list`, which parses the archive's table of contents (a dump that
  * hashes right but is not an archive pg_restore can read is no backup either).
  */
-import type { VerifyContext } from '../api.js';
+import { resourceRef, type VerifyContext } from '../api.js';
 import { checkDump, runToolOnDump } from '../db/bank-to-tool.js';
 import { checkSavedInfo, corrupt, loadDumpMeta, META_OBJECT } from '../db/dump-meta.js';
 import { abortError } from '../db/dump-to-bank.js';
 import { describeExit, succeeded } from '../db/run-tool.js';
 import { toolEnv } from '../db/server-config.js';
-import { DUMP_OBJECT, GLOBALS_OBJECT, labelOf } from './protect.js';
+import { DUMP_OBJECT, GLOBALS_OBJECT } from './protect.js';
 import { PG_DATABASE, PG_SERVER } from './schemas.js';
 
 export async function verifyDatabase(ctx: VerifyContext): Promise<void> {
-  const label = labelOf(PG_DATABASE, ctx.resource.id);
+  const label = resourceRef({ type: PG_DATABASE, id: ctx.resource.id });
   const meta = await loadDumpMeta(ctx.bank, label);
   if (meta.object !== DUMP_OBJECT) throw corrupt(label, `meta.json names object "${meta.object}", expected "${DUMP_OBJECT}"`);
   checkSavedInfo(label, meta, ctx.savedInfo);
@@ -31,7 +31,7 @@ export async function verifyDatabase(ctx: VerifyContext): Promise<void> {
 
 /** A server section holds a globals dump only when `globals: true` was set when it was protected. */
 export async function verifyServer(ctx: VerifyContext): Promise<void> {
-  const label = labelOf(PG_SERVER, ctx.resource.id);
+  const label = resourceRef({ type: PG_SERVER, id: ctx.resource.id });
   const names = await ctx.bank.list();
   if (names.length === 0) return;
   if (!names.includes(META_OBJECT)) throw corrupt(label, `${names.join(', ')} stored without ${META_OBJECT}: the globals dump never completed`);

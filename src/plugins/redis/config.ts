@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { compileSchema, describeSchemaError, pointerToPath, sortSchemaErrors } from '../../common/schema.js';
 import type { JsonSchema } from '../api.js';
 

@@ -14,7 +14,7 @@ import type {
   BankSection, DeleteContext, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource,
   ResourceSchemas, RestoreContext, VerifyContext,
 } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { PLUGIN_NAME, parseOptions } from './config.js';
 import type { InstanceConfig } from './config.js';
 import { RESOURCE_TYPE } from './meta.js';

@@ -3,10 +3,10 @@
  * the count, size and SHA-256 of the `records` object, plus a SHA-256 of its own body. Protect writes
  * it last, so its presence marks a complete checkpoint.
  */
-import type { BankSection } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { resourceRef, type BankSection } from '../api.js';
+import { bwkError } from '../../core/errors.js';
 import { readSealedMeta, sealMeta } from '../sealed-meta.js';
-import type { BulwarkError } from '../../common/errors.js';
+import type { BulwarkError } from '../../core/errors.js';
 import { RECORDS_OBJECT, RecordReader } from './record-format.js';
 import type { KeyRecord } from './record-format.js';
 
@@ -27,7 +27,7 @@ export interface MetaBody {
 }
 
 /** `redis.instance#cache` — how every error names the resource. */
-export const resourceLabel = (id: string): string => `${RESOURCE_TYPE}#${id}`;
+export const resourceLabel = (id: string): string => resourceRef({ type: RESOURCE_TYPE, id });
 
 export function corrupt(label: string, reason: string): BulwarkError {
   return bwkError('BWK_ERR_DATA_CORRUPT', { resource: label, reason });

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ProtectContext } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { requireInstance } from './config.js';
 import type { InstanceConfig } from './config.js';
 import { serverVersion, withSession } from './connection.js';

@@ -3,7 +3,7 @@
  * id = the instance name. Showing one pings it, so a plan cannot name an instance Bulwark cannot reach.
  */
 import type { JsonSchema, ProtectableContext, ProtectablePlugin, Resource } from '../api.js';
-import { bwkError, isBulwarkError } from '../../common/errors.js';
+import { bwkError, isBulwarkError } from '../../core/errors.js';
 import { requireInstance } from './config.js';
 import type { InstanceConfig } from './config.js';
 import { serverVersion, withSession } from './connection.js';

@@ -7,7 +7,7 @@
  */
 import type { RestoreContext } from '../api.js';
 import { PluginError } from '../api.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import { describeInstance } from './config.js';
 import type { InstanceConfig } from './config.js';
 import { withSession } from './connection.js';

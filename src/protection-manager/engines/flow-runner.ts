@@ -2,8 +2,9 @@
  * Runs a FlowGraph in-process: the local engine's scheduler. Ordering decisions (what is ready, what a
  * failure skips) come from flow/, the same functions a Temporal workflow uses, so both engines agree.
  */
-import { bwkError, isRetryable } from '../../common/errors.js';
-import { dependentsOf, readyTasks, topologicalOrder, type FlowGraph, type FlowTask } from '../flow/flow-graph.js';
+import { bwkError, isRetryable } from '../../core/errors.js';
+import { topologicalOrder, type FlowGraph, type FlowTask } from '../../core/flow-graph.js';
+import { FlowProgress } from '../../core/flow-progress.js';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included; 1 means no retry. */
@@ -76,13 +77,9 @@ export async function runFlow(flow: FlowGraph, run: TaskFn, options: RunFlowOpti
       // An observer's bug must not turn into a task failure or a stuck run.
     }
   };
-  const done = new Set<string>();
-  const failedOrSkipped = new Set<string>();
-  const outcome: FlowOutcome = { status: 'success', succeeded: [], failed: [], skipped: [] };
-  const skip = (taskId: string): void => {
-    failedOrSkipped.add(taskId);
-    outcome.skipped.push(taskId);
-    emit({ type: 'task_skipped', taskId });
+  const progress = new FlowProgress<unknown>(flow);
+  const skipped = (ids: string[]): void => {
+    for (const taskId of ids) emit({ type: 'task_skipped', taskId });
   };
   const running = new Map<string, { controller: AbortController; finished: Promise<{ task: FlowTask; result: AttemptResult }> }>();
   const cancel = options.signal;
@@ -95,7 +92,7 @@ export async function runFlow(flow: FlowGraph, run: TaskFn, options: RunFlowOpti
   try {
     for (;;) {
       if (!cancelled) {
-        for (const task of readyTasks(flow, done, new Set(running.keys()), failedOrSkipped)) {
+        for (const task of progress.ready(new Set(running.keys()))) {
           if (running.size >= options.maxParallel) break;
           const controller = new AbortController();
           const finished = runTask(task, run, controller.signal, options, emit).then((result) => ({ task, result }));
@@ -105,22 +102,16 @@ export async function runFlow(flow: FlowGraph, run: TaskFn, options: RunFlowOpti
       if (running.size === 0) break;
       const { task, result } = await Promise.race([...running.values()].map((r) => r.finished));
       running.delete(task.id);
-      if (result.ok) {
-        done.add(task.id);
-        outcome.succeeded.push(task.id);
-      } else {
-        failedOrSkipped.add(task.id);
-        outcome.failed.push({ taskId: task.id, error: result.error });
-        for (const dependent of dependentsOf(flow, task.id)) if (!failedOrSkipped.has(dependent)) skip(dependent);
-      }
+      if (result.ok) progress.succeeded(task.id);
+      else skipped(progress.failed(task.id, result.error));
     }
   } finally {
     cancel?.removeEventListener('abort', onCancel);
   }
   // Only cancellation leaves tasks behind: it stopped them from starting.
-  for (const t of flow.tasks) if (!done.has(t.id) && !failedOrSkipped.has(t.id)) skip(t.id);
-  outcome.status = cancelled ? 'cancelled' : outcome.failed.length > 0 ? 'failed' : 'success';
-  return outcome;
+  skipped(progress.skipUnfinished());
+  const status = cancelled ? 'cancelled' : progress.failures.length > 0 ? 'failed' : 'success';
+  return { status, succeeded: progress.succeededIds, failed: progress.failures, skipped: progress.skipped };
 }
 
 /** All attempts of one task; `signal` is the task's, aborted on cancellation. Never rejects. */

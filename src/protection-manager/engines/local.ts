@@ -1,4 +1,4 @@
-import { bwkError, reasonOf } from '../../common/errors.js';
+import { bwkError, reasonOf } from '../../core/errors.js';
 import type { BulwarkConfig } from '../../common/config.js';
 import type { Logger } from '../../common/logging.js';
 import type { Engine, OperationOutcome, OperationRequest } from '../engine.js';

@@ -1,7 +1,7 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { BulwarkConfig } from '../../common/config.js';
-import { bwkError } from '../../common/errors.js';
+import { bwkError } from '../../core/errors.js';
 import type { Logger } from '../../common/logging.js';
 import type { Engine, OperationOutcome, OperationRequest } from '../engine.js';
 import type { operationWorkflow } from '../../../workflows/operation.js';

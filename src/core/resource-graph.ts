@@ -4,8 +4,8 @@
  * rebuilt into a flow graph inside Temporal workflows, so nothing here may touch node builtins.
  */
 import { Graph, alg } from '@dagrejs/graphlib';
-import { bwkError } from '../../common/errors.js';
-import type { Resource } from '../../plugins/api.js';
+import { bwkError } from './errors.js';
+import { resourceRef, type Resource } from './resource.js';
 
 export interface ResourceNode {
   /** `type#id`. */
@@ -32,26 +32,20 @@ export interface GraphLike {
   nodes: ReadonlyArray<{ ref: string; children: readonly string[] }>;
 }
 
-/**
- * `type#id`, the same key as bank/layout.ts `resourceRef`; that module uses node:crypto and cannot be
- * bundled into workflows, so the one-line rule is repeated here.
- */
-export const resourceRefOf = (r: { type: string; id: string }): string => `${r.type}#${r.id}`;
-
 /** Code-unit order: unlike localeCompare it is the same on every machine, which replay needs. */
 export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function uniqueByRef(resources: readonly Resource[]): Resource[] {
   const seen = new Map<string, Resource>();
   for (const r of resources) {
-    const ref = resourceRefOf(r);
+    const ref = resourceRef(r);
     if (!seen.has(ref)) seen.set(ref, r);
   }
   return [...seen.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, r]) => r);
 }
 
 function toNode(r: Resource): ResourceNode {
-  const node: ResourceNode = { ref: resourceRefOf(r), type: r.type, id: r.id, name: r.name, children: [] };
+  const node: ResourceNode = { ref: resourceRef(r), type: r.type, id: r.id, name: r.name, children: [] };
   if (r.extra_info !== undefined) node.extra_info = r.extra_info;
   if (r.node !== undefined) node.node = r.node;
   return node;
@@ -73,7 +67,7 @@ export async function expandResourceGraph(
   const nodes = new Map<string, ResourceNode>();
   const queue: Resource[] = [];
   const enqueue = (r: Resource): void => {
-    const ref = resourceRefOf(r);
+    const ref = resourceRef(r);
     if (nodes.has(ref)) return;
     nodes.set(ref, toNode(r));
     queue.push(r);
@@ -83,7 +77,7 @@ export async function expandResourceGraph(
     const parent = queue[i]!;
     // A dependent runs where its parent runs (a server's databases on the server's node) unless it says otherwise.
     const children = uniqueByRef(await dependents(parent)).map((c) => (c.node === undefined && parent.node !== undefined ? { ...c, node: parent.node } : c));
-    nodes.get(resourceRefOf(parent))!.children = children.map(resourceRefOf);
+    nodes.get(resourceRef(parent))!.children = children.map(resourceRef);
     children.forEach(enqueue);
   }
   const sorted = [...nodes.values()].sort((a, b) => compareStrings(a.ref, b.ref));

@@ -4,8 +4,8 @@
  * Temporal workflow build, store and replay the very same graph.
  */
 import { Graph } from '@dagrejs/graphlib';
-import { bwkError } from '../../common/errors.js';
-import type { HookName } from '../../plugins/api.js';
+import { bwkError } from './errors.js';
+import { HOOK_NAMES, type HookName } from './hooks.js';
 import { assertAcyclic, compareStrings, findCycle, type ResourceGraph } from './resource-graph.js';
 
 export interface FlowTask {
@@ -21,11 +21,6 @@ export interface FlowGraph {
   /** `[before, after]` pairs, transitively reduced, sorted. */
   edges: Array<[string, string]>;
 }
-
-/** Hook order within one resource; a copy of plugins/api.ts HOOK_NAMES, which is a value and not pure to import. */
-export const HOOK_ORDER = ['prepare_begin', 'prepare_finish', 'main', 'complete'] as const satisfies readonly HookName[];
-// Compile-time guard: a hook added to HookName but not here fails the build.
-const _everyHookOrdered: [Exclude<HookName, (typeof HOOK_ORDER)[number]>] extends [never] ? true : false = true;
 
 export const flowTaskId = (ref: string, hook: HookName): string => `${ref}|${hook}`;
 
@@ -49,11 +44,11 @@ export function buildFlowGraph(graph: ResourceGraph, hooksOf: (ref: string) => r
   const present = new Map<string, FlowTask>();
   for (const node of [...graph.nodes].sort((a, b) => compareStrings(a.ref, b.ref))) {
     const implemented = new Set(hooksOf(node.ref));
-    HOOK_ORDER.forEach((hook, i) => {
+    HOOK_NAMES.forEach((hook, i) => {
       const id = flowTaskId(node.ref, hook);
       full.setNode(id);
       if (implemented.has(hook)) present.set(id, { id, ref: node.ref, hook });
-      if (i > 0) full.setEdge(flowTaskId(node.ref, HOOK_ORDER[i - 1]!), id);
+      if (i > 0) full.setEdge(flowTaskId(node.ref, HOOK_NAMES[i - 1]!), id);
     });
     for (const child of node.children) {
       if (!refs.has(child)) {
