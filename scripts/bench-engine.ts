@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openBulwark } from '../src/app.js';
+import { openBulwark } from '../src/processes/app.js';
 
 const { values } = parseArgs({ options: { resources: { type: 'string', default: '500' }, parallel: { type: 'string', default: '32' } } });
 const count = Number(values.resources);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { openBulwark } from '../src/app.js';
+import { openBulwark } from '../src/processes/app.js';
 import { writeRecorderProvider, TEST_PROVIDER_ID } from '../test/helpers/test-provider.js';
 
 const address = process.env.TEMPORAL_ADDRESS;

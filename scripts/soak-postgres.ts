@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openBulwark } from '../src/app.js';
+import { openBulwark } from '../src/processes/app.js';
 import { resourceKey } from '../src/bank/layout.js';
 import { PG_PROVIDER_ID, admin, createDb, dropDb, withDb, writePgProvider } from '../test/helpers/postgres-fixture.js';
 import { pgUrl } from '../test/helpers/services.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { BulwarkApp } from '../app.js';
+import type { BulwarkApp } from '../processes/app.js';
 import { bwkError } from '../core/errors.js';
 import { isUuid } from '../common/ids.js';
 import type { RequestContext } from '../protection-manager/request.js';
@@ -58,7 +58,7 @@ export class CliContext {
   async withApp<T>(fn: (app: BulwarkApp, req: RequestContext) => Promise<T>, options: { runWorker?: boolean } = {}): Promise<T> {
     if (this.url) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'this command runs where Bulwark\'s home is, not against --url/BULWARK_URL: unset it' });
     // The embedded app (catalog, providers, engine) is loaded only by a command that opens it, not by --help or --url.
-    const { openBulwark, resolveHome } = await import('../app.js');
+    const { openBulwark, resolveHome } = await import('../processes/app.js');
     const app = await openBulwark(resolveHome(this.globals.home), options);
     try {
       return await fn(app, { projectId: app.config.project, admin: false });

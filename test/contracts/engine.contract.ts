@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BulwarkApp } from '../../src/app.js';
-import { openBulwark } from '../../src/app.js';
+import type { BulwarkApp } from '../../src/processes/app.js';
+import { openBulwark } from '../../src/processes/app.js';
 import type { RequestContext } from '../../src/protection-manager/request.js';
 import { tempDir } from '../helpers/paths.js';
 import { requireService } from '../helpers/services.js';

@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { openBulwark } from '../../src/app.js';
-import type { BulwarkApp } from '../../src/app.js';
+import { openBulwark } from '../../src/processes/app.js';
+import type { BulwarkApp } from '../../src/processes/app.js';
 import { buildApi } from '../../src/api/server.js';
-import { tokenVerifier } from '../../src/server/api-server.js';
+import { tokenVerifier } from '../../src/api/listen.js';
 import { tempDir } from '../helpers/paths.js';
 
 const FS = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';

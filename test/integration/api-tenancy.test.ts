@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import { openBulwark } from '../../src/app.js';
-import type { BulwarkApp } from '../../src/app.js';
+import { openBulwark } from '../../src/processes/app.js';
+import type { BulwarkApp } from '../../src/processes/app.js';
 import { buildApi } from '../../src/api/server.js';
-import { tokenVerifier } from '../../src/server/api-server.js';
+import { tokenVerifier } from '../../src/api/listen.js';
 import { tempDir } from '../helpers/paths.js';
 
 const NOOP = 'b766f37c-d011-4026-8228-28730d734a3f';

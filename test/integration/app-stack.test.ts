@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BulwarkApp } from '../../src/app.js';
-import { openBulwark } from '../../src/app.js';
+import type { BulwarkApp } from '../../src/processes/app.js';
+import { openBulwark } from '../../src/processes/app.js';
 import { buildFlowGraph, dependentsOf, flowTaskId } from '../../src/core/flow-graph.js';
 import { HOOK_NAMES } from '../../src/core/hooks.js';
 import type { ResourceGraph } from '../../src/core/resource-graph.js';

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openBulwark } from '../../src/app.js';
-import type { BulwarkApp } from '../../src/app.js';
+import { openBulwark } from '../../src/processes/app.js';
+import type { BulwarkApp } from '../../src/processes/app.js';
 import { REPO_ROOT, tempDir } from '../helpers/paths.js';
 
 /** The plugin shown in docs/plugin-authoring.md works as documented, loaded by path from a provider file. */

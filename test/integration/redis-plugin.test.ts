@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { openBulwark } from '../../src/app.js';
-import type { BulwarkApp } from '../../src/app.js';
+import { openBulwark } from '../../src/processes/app.js';
+import type { BulwarkApp } from '../../src/processes/app.js';
 import type { RequestContext } from '../../src/protection-manager/request.js';
 import { chunkListOf, chunkPlaintexts, flipChunkByte, flipPlainByte, homeBank, resourceSectionPrefix } from '../helpers/bank-files.js';
 import { PrefixedBankSection } from '../../src/bank/section.js';

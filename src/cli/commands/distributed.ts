@@ -13,7 +13,7 @@ export function registerDistributedCommands(program: Command, run: Run): void {
     .action((opts: { prefetch: string }) => run((cli) => cli.withApp(async (app) => {
       // The RPC layer (amqplib) is loaded only by the distributed processes.
       const [{ transportFromConfig }, { bridgeEventsOut, serveProtection }] = await Promise.all([
-        import('../../server/transport.js'), import('../../rpc/protection-rpc.js'),
+        import('../../processes/transport.js'), import('../../rpc/protection-rpc.js'),
       ]);
       const transport = await transportFromConfig(app.config, app.logger);
       try {
@@ -38,9 +38,9 @@ export function registerDistributedCommands(program: Command, run: Run): void {
         { resolveHome }, { loadConfig, homePath }, { createLogger, fileSink }, { VERSION }, { InProcessEvents },
         { bridgeEventsIn, RpcProtectionService }, { listenApi }, { transportFromConfig }, { openCatalogStore },
       ] = await Promise.all([
-        import('../../app.js'), import('../../common/config.js'), import('../../common/logging.js'), import('../../common/version.js'),
-        import('../../protection-manager/events.js'), import('../../rpc/protection-rpc.js'), import('../../server/api-server.js'),
-        import('../../server/transport.js'), import('../../store/factory.js'),
+        import('../../processes/app.js'), import('../../common/config.js'), import('../../common/logging.js'), import('../../common/version.js'),
+        import('../../protection-manager/events.js'), import('../../rpc/protection-rpc.js'), import('../../api/listen.js'),
+        import('../../processes/transport.js'), import('../../store/factory.js'),
       ]);
       const home = resolveHome(cli.globals.home);
       const base = loadConfig(home);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { BulwarkApp } from '../../app.js';
+import type { BulwarkApp } from '../../processes/app.js';
 import { bwkError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 

@@ -16,7 +16,7 @@ export function registerServiceCommands(program: Command, run: Run): void {
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: '--port must be 0-65535' });
       const config = port === undefined ? app.config : { ...app.config, api: { ...app.config.api, port } };
       // The API server (fastify and its plugins) is loaded only by the commands that serve it.
-      const [{ listenApi }, { VERSION }] = await Promise.all([import('../../server/api-server.js'), import('../../common/version.js')]);
+      const [{ listenApi }, { VERSION }] = await Promise.all([import('../../api/listen.js'), import('../../common/version.js')]);
       const { app: api, url } = await listenApi({ config, service: app.manager, tokens: app.store.tokens, events: app.events, logger: app.logger, version: VERSION });
       cli.out.note(`bulwark serve (pid ${process.pid}) listening on ${url} (engine ${app.config.engine}); SIGTERM stops`);
       process.stdout.write(`${JSON.stringify({ url, pid: process.pid })}\n`);

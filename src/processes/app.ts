@@ -1,22 +1,22 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { BulwarkConfig } from './common/config.js';
-import { homePath, loadConfig } from './common/config.js';
-import { bwkError } from './core/errors.js';
-import type { Logger } from './common/logging.js';
-import { createLogger, fileSink } from './common/logging.js';
-import { FsBank } from './bank/adapters/fs.js';
-import { BUILTIN_PROVIDER_DIR, ProviderRegistry } from './providers/registry.js';
-import { openCatalogStore } from './store/factory.js';
-import type { CatalogStore } from './store/port.js';
-import { LocalEngine } from './protection-manager/engines/local.js';
-import type { Engine } from './protection-manager/engine.js';
-import type { RunningWorker } from './protection-manager/worker.js';
-import type { OperationEvents } from './protection-manager/events.js';
-import { InProcessEvents } from './protection-manager/events.js';
-import { OperationSteps } from './protection-manager/operation-steps.js';
-import { ProtectionManager } from './protection-manager/protection-manager.js';
+import type { BulwarkConfig } from '../common/config.js';
+import { homePath, loadConfig } from '../common/config.js';
+import { bwkError } from '../core/errors.js';
+import type { Logger } from '../common/logging.js';
+import { createLogger, fileSink } from '../common/logging.js';
+import { FsBank } from '../bank/adapters/fs.js';
+import { BUILTIN_PROVIDER_DIR, ProviderRegistry } from '../providers/registry.js';
+import { openCatalogStore } from '../store/factory.js';
+import type { CatalogStore } from '../store/port.js';
+import { LocalEngine } from '../protection-manager/engines/local.js';
+import type { Engine } from '../protection-manager/engine.js';
+import type { RunningWorker } from '../protection-manager/worker.js';
+import type { OperationEvents } from '../protection-manager/events.js';
+import { InProcessEvents } from '../protection-manager/events.js';
+import { OperationSteps } from '../protection-manager/operation-steps.js';
+import { ProtectionManager } from '../protection-manager/protection-manager.js';
 
 /** The embedded Bulwark: one process, local engine, SQLite catalog, banks from the providers. */
 export interface BulwarkApp {
@@ -61,14 +61,14 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
   try {
     // The Temporal SDK (client and worker) is loaded only by a home whose engine is temporal.
     if (config.engine === 'temporal') {
-      const { TemporalEngine } = await import('./protection-manager/engines/temporal.js');
+      const { TemporalEngine } = await import('../protection-manager/engines/temporal.js');
       engine = await TemporalEngine.connect(config, home, logger);
     } else {
       engine = new LocalEngine(steps, config, events, logger);
     }
     // `temporal.run_worker`: this process also serves the task queue (all-in-one, tests, a laptop).
     if (config.engine === 'temporal' && (options.runWorker ?? config.temporal.run_worker)) {
-      const { startWorker } = await import('./protection-manager/worker.js');
+      const { startWorker } = await import('../protection-manager/worker.js');
       worker = await startWorker({ role: 'worker' }, { config, home, steps, logger });
     }
   } catch (err) {

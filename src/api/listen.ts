@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { BulwarkConfig } from '../common/config.js';
 import type { Logger } from '../common/logging.js';
-import type { TokenVerifier } from '../api/auth.js';
-import { buildApi } from '../api/server.js';
+import type { TokenVerifier } from './auth.js';
+import { buildApi } from './server.js';
 import type { OperationEvents } from '../protection-manager/events.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { TokenStore } from '../store/tokens.js';
