@@ -1,22 +1,29 @@
 import type { ErrorJSON } from '../core/errors.js';
 
-export type OperationKind = 'protect' | 'restore' | 'verify' | 'delete';
-
-/**
- * Everything an engine needs to run one operation; small and serializable so it can be a Temporal
- * workflow argument. Records it refers to were created (or validated) by the ProtectionManager.
- */
-export interface OperationRequest {
+interface RequestBase {
   operationId: string;
-  kind: OperationKind;
   projectId: string;
   providerId: string;
   checkpointId: string;
-  /** protect: the plan being protected. */
-  planId?: string;
-  /** restore / verify: the restore or verification record. */
-  recordId?: string;
 }
+
+/** Protect a plan into the new checkpoint `checkpointId`. */
+export interface ProtectRequest extends RequestBase { kind: 'protect'; planId: string }
+/** Restore a checkpoint as the restore record `recordId` asks. */
+export interface RestoreRequest extends RequestBase { kind: 'restore'; recordId: string }
+/** Verify a checkpoint for the verification record `recordId`. */
+export interface VerifyRequest extends RequestBase { kind: 'verify'; recordId: string }
+/** Delete a checkpoint and its data. */
+export interface DeleteRequest extends RequestBase { kind: 'delete' }
+
+/**
+ * Everything an engine needs to run one operation; small and serializable so it can be a Temporal
+ * workflow argument and a lease's data. Records it refers to were created (or validated) by the
+ * ProtectionManager. Field names are stable: leases and workflow histories of earlier builds hold them.
+ */
+export type OperationRequest = ProtectRequest | RestoreRequest | VerifyRequest | DeleteRequest;
+
+export type OperationKind = OperationRequest['kind'];
 
 export interface OperationOutcome {
   operationId: string;
@@ -28,7 +35,7 @@ export interface OperationOutcome {
 
 /**
  * The Engine port: runs operations (start → hook tasks in flow-graph order → finish, or fail).
- * `local` runs them in this process; `temporal` (later) as durable workflows. Both must pass
+ * `local` runs them in this process; `temporal` as durable workflows. Both must pass
  * test/contracts/engine.contract.ts.
  */
 export interface Engine {

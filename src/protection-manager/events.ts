@@ -3,14 +3,22 @@ import type { OperationKind } from './engine.js';
 
 /**
  * What an operation tells the world while it runs. The CLI draws its progress bar from these; the
- * REST API's SSE stream and the AMQP topic exchange (later issues) subscribe to the same bus.
+ * REST API's SSE stream and the AMQP topic exchange subscribe to the same bus.
  */
+/** Whom an operation concerns; `planId` is absent only when an operation failed before its plan was known. */
+export interface OperationSubject {
+  projectId: string;
+  providerId: string;
+  checkpointId: string;
+  planId?: string;
+}
+
 export type OperationEvent =
-  | { type: 'operation_started'; operationId: string; kind: OperationKind; total_tasks: number }
+  | ({ type: 'operation_started'; operationId: string; kind: OperationKind; total_tasks: number } & OperationSubject)
   | { type: 'task_started' | 'task_succeeded' | 'task_skipped'; operationId: string; task: string; resource: string }
   | { type: 'task_failed' | 'task_retrying'; operationId: string; task: string; resource: string; reason: string; attempt?: number }
   | { type: 'progress'; operationId: string; resource: string; done: number; total?: number; unit?: string; message?: string }
-  | { type: 'operation_finished'; operationId: string; kind: OperationKind; status: string; reason?: string };
+  | ({ type: 'operation_finished'; operationId: string; kind: OperationKind; status: string; reason?: string } & OperationSubject);
 
 /** The event port: publish, and subscribe for as long as one cares. */
 export interface OperationEvents {

@@ -2,10 +2,12 @@ import { bwkError, reasonOf } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { operationLeaseOwner } from '../bank/layout.js';
 import type { BankPlugin, Lease } from '../bank/port.js';
-import { CheckpointCollection } from '../checkpoints/collection.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { CatalogStore } from '../store/port.js';
 import type { OperationRequest } from './engine.js';
+import { kindOf } from './operations/index.js';
+import type { Abandoned } from './operations/kind.js';
+import { failReadingRecord } from './operations/reading.js';
 
 export interface RecoveryReport {
   checkpoints: string[];
@@ -55,8 +57,8 @@ export async function recoverAbandonedOperations(deps: RecoveryDeps): Promise<Re
       if (!stale(r.created_at)) continue;
       const provider = deps.providers.providers.get(r.provider_id);
       if (provider && (await provider.bank.getLease(operationLeaseOwner(r.id)))) continue;
-      await failRecord(kind, r.project_id, r.id, r.created_at, deps.store);
-      (kind === 'restore' ? report.restores : report.verifications).push(r.id);
+      const reason = reasonOf(bwkError('BWK_ERR_OPERATION_ABANDONED', { id: r.id, expired_at: r.created_at }));
+      note(report, await failReadingRecord(kind, deps.store, r.project_id, r.id, reason));
     }
   }
   if (report.checkpoints.length + report.restores.length + report.verifications.length > 0) {
@@ -65,35 +67,12 @@ export async function recoverAbandonedOperations(deps: RecoveryDeps): Promise<Re
   return report;
 }
 
-async function recoverOne(bank: BankPlugin, lease: Lease, deps: { store: CatalogStore }, report: RecoveryReport): Promise<void> {
+async function recoverOne(bank: BankPlugin, lease: Lease, deps: RecoveryDeps, report: RecoveryReport): Promise<void> {
   const req = lease.data as unknown as OperationRequest;
-  const expiredAt = new Date(lease.expiresAt).toISOString();
-  const reason = reasonOf(bwkError('BWK_ERR_OPERATION_ABANDONED', { id: req.operationId, expired_at: expiredAt }));
-  if (req.kind === 'protect' || req.kind === 'delete') {
-    const checkpoints = new CheckpointCollection(bank);
-    const record = await checkpoints.get(req.checkpointId, null);
-    if (!record) return;
-    // The creator may have died between the record and its index entries: make it listable, so it can be deleted.
-    await checkpoints.writeIndexes(record);
-    if (record.status === 'protecting' || record.status === 'deleting') {
-      await checkpoints.update(record.id, () => ({ status: 'error', extra_info: { reason, finished_at: new Date().toISOString() } }), 'recover');
-      report.checkpoints.push(record.id);
-    }
-    return;
-  }
-  if (req.recordId && await failRecord(req.kind, req.projectId, req.recordId, expiredAt, deps.store)) {
-    (req.kind === 'restore' ? report.restores : report.verifications).push(req.recordId);
-  }
+  const reason = reasonOf(bwkError('BWK_ERR_OPERATION_ABANDONED', { id: req.operationId, expired_at: new Date(lease.expiresAt).toISOString() }));
+  note(report, await kindOf(req).abandon(req, bank, deps, reason));
 }
 
-async function failRecord(kind: 'restore' | 'verify', projectId: string, id: string, since: string, store: CatalogStore): Promise<boolean> {
-  const get = kind === 'restore' ? store.getRestore(projectId, id) : store.getVerification(projectId, id);
-  const record = await get;
-  if (!record || record.status !== 'in_progress') return false;
-  const reason = reasonOf(bwkError('BWK_ERR_OPERATION_ABANDONED', { id, expired_at: since }));
-  const resources_reason = Object.fromEntries(Object.keys(record.resources_status).map((k) => [k, reason]));
-  const patch = { status: 'fail' as const, resources_status: Object.fromEntries(Object.keys(record.resources_status).map((k) => [k, 'fail'])), resources_reason: { ...resources_reason, '(operation)': reason } };
-  if (kind === 'restore') await store.updateRestore(projectId, id, patch);
-  else await store.updateVerification(projectId, id, patch);
-  return true;
-}
+const note = (report: RecoveryReport, failed: Abandoned): void => {
+  if (failed) report[failed.list].push(failed.id);
+};

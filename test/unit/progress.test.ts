@@ -11,17 +11,19 @@ function terminal(isTTY: boolean) {
   return { stream, text: () => text };
 }
 
+const SUBJECT = { projectId: 'p', providerId: 'prov', checkpointId: 'op-1', planId: 'plan' };
+
 describe('CLI progress bar', () => {
   it('draws tasks and bytes on a terminal, for its own operation only', () => {
     const events = new InProcessEvents();
     const tty = terminal(true);
     const stop = showProgress(events, 'op-1', tty.stream);
-    events.publish({ type: 'operation_started', operationId: 'op-1', kind: 'protect', total_tasks: 2 });
+    events.publish({ type: 'operation_started', operationId: 'op-1', kind: 'protect', total_tasks: 2, ...SUBJECT });
     events.publish({ type: 'task_started', operationId: 'op-1', task: 'fs.directory#/a|main', resource: 'fs.directory#/a' });
     events.publish({ type: 'progress', operationId: 'op-1', resource: 'fs.directory#/a', done: 512 * 1024, total: 1024 * 1024, unit: 'bytes' });
     events.publish({ type: 'progress', operationId: 'op-2', resource: 'x', done: 9, total: 9, unit: 'bytes' });
     events.publish({ type: 'task_succeeded', operationId: 'op-1', task: 'fs.directory#/a|main', resource: 'fs.directory#/a' });
-    events.publish({ type: 'operation_finished', operationId: 'op-1', kind: 'protect', status: 'available' });
+    events.publish({ type: 'operation_finished', operationId: 'op-1', kind: 'protect', status: 'available', ...SUBJECT });
     stop();
     const frames = tty.text().split('\r').filter(Boolean);
     expect(frames.some((f) => f.includes('[############------------] 0/2 tasks 512.0 KiB/1.0 MiB'))).to.equal(true);
@@ -34,7 +36,7 @@ describe('CLI progress bar', () => {
     const events = new InProcessEvents();
     const pipe = terminal(false);
     const stop = showProgress(events, 'op-1', pipe.stream);
-    events.publish({ type: 'operation_started', operationId: 'op-1', kind: 'protect', total_tasks: 1 });
+    events.publish({ type: 'operation_started', operationId: 'op-1', kind: 'protect', total_tasks: 1, ...SUBJECT });
     stop();
     expect(pipe.text()).to.equal('');
   });
