@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { BankPlugin } from '../../src/bank/port.js';
+import { sleep } from '../helpers/wait.js';
 
 /** A bank to test and how to dispose of it; `make` is called once per test so tests never share state. */
 export interface BankFixture {
@@ -47,7 +48,6 @@ function lazySource(seed: string, chunks: number, chunkSize: number, failAfter =
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export const INVALID_KEYS = ['', '/a', 'a/', 'a//b', '.', '..', 'a/./b', 'a/../b', '../escape', 'a\\b', 'a\0b',
   '.tmp-x', 'a/.tmp-123/b', 'x'.repeat(1025)];

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { bwkError } from '../../src/core/errors.js';
 import type { RpcHandler, RpcTransport } from '../../src/rpc/port.js';
-import { waitFor } from '../helpers/processes.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { rejectsWith } from './bank.contract.js';
 
 /**
@@ -23,7 +23,6 @@ function gate(): { wait: Promise<void>; open(): void } {
   return { wait, open };
 }
 
-const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const until = (what: string, check: () => boolean): Promise<true> => waitFor(what, () => (check() ? true : undefined), 20_000, 10);
 
 /** The RpcTransport contract (src/rpc/port.ts): every adapter runs it. */
@@ -121,7 +120,7 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
       const q = f.queue('many');
       await f.server.serve(q, async (_m, params) => {
         const { i } = params as { i: number };
-        await pause((i * 7) % 13);
+        await sleep((i * 7) % 13);
         return { i, square: i * i };
       }, { prefetch: 20 });
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => f.client.call(q, 'square', { i })));
@@ -131,7 +130,7 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
     it('shares one queue between competing servers', async () => {
       const q = f.queue('shared');
       const counts = [0, 0];
-      const handler = (n: 0 | 1): RpcHandler => async () => { counts[n] = (counts[n] ?? 0) + 1; await pause(5); return n; };
+      const handler = (n: 0 | 1): RpcHandler => async () => { counts[n] = (counts[n] ?? 0) + 1; await sleep(5); return n; };
       await f.server.serve(q, handler(0), { prefetch: 1 });
       await f.server.serve(q, handler(1), { prefetch: 1 });
       const answers = await Promise.all(Array.from({ length: 20 }, () => f.client.call<number>(q, 'work', {})));
@@ -144,7 +143,7 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
     it('keeps a request sent before any server until one serves the queue', async () => {
       const q = f.queue('early');
       const answer = f.client.call(q, 'hello', { to: 'later server' }, { timeoutMs: 20_000 });
-      await pause(50);
+      await sleep(50);
       await f.server.serve(q, async (_m, params) => params);
       expect(await answer).to.deep.equal({ to: 'later server' });
     });
@@ -220,7 +219,7 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
     it('closes cleanly: waiting calls fail at once, later use is refused', async () => {
       const q = f.queue('closing');
       const waiting = rejectsWith(f.client.call(q, 'nobody-serves', {}, { timeoutMs: 60_000 }), 'BWK_ERR_RPC_UNAVAILABLE');
-      await pause(20);
+      await sleep(20);
       await f.client.close();
       const err = await waiting;
       expect(err.message).to.contain('closed');

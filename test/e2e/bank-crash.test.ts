@@ -9,7 +9,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { cliJson, runCli, spawnCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 import { expectTreeMatches, snapshotTree, treeBytes } from '../helpers/tree.js';
 import type { GcReport } from '../../src/bank/chunks/gc.js';
 import type { CheckReport } from '../../src/bank/chunks/check.js';

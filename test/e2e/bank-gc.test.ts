@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { cliJson, runCli, spawnCli } from '../helpers/cli.js';
 import { RECORDER_PLUGIN, tempDir } from '../helpers/paths.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 import { expectTreeMatches, snapshotTree, treeBytes } from '../helpers/tree.js';
 import type { EntrySnapshot } from '../helpers/tree.js';
 import type { GcReport } from '../../src/bank/chunks/gc.js';

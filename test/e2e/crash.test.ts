@@ -4,21 +4,9 @@ import { join } from 'node:path';
 import { cliJson, runCli, spawnCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import { TEST_PROVIDER_ID, writeRecorderProvider } from '../helpers/test-provider.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 interface Checkpoint { id: string; status: string; extra_info: { reason?: string } }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `check` returns a value (a state change, not a timing assertion); fails after `limitMs`. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, limitMs = 30_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 describe('e2e: the CLI killed during a protect leaves nothing stuck', function () {
   this.timeout(120_000);
@@ -40,7 +28,7 @@ describe('e2e: the CLI killed during a protect leaves nothing stuck', function (
     const protecting = await waitFor('the checkpoint to be protecting', async () => {
       const list = await cliJson<Checkpoint[]>(home.path, ['checkpoint', 'list', '--plan', plan.id]);
       return list[0]?.status === 'protecting' ? list[0] : undefined;
-    });
+    }, 30_000);
     // A listing while the owner is alive must not steal its live lease.
     await sleep(2500);
     expect((await cliJson<Checkpoint>(home.path, ['checkpoint', 'show', protecting.id])).status).to.equal('protecting');
@@ -51,7 +39,7 @@ describe('e2e: the CLI killed during a protect leaves nothing stuck', function (
     const failed = await waitFor('recovery to mark the checkpoint error', async () => {
       const c = (await cliJson<Checkpoint[]>(home.path, ['checkpoint', 'list', '--plan', plan.id]))[0];
       return c?.status === 'error' ? c : undefined;
-    });
+    }, 30_000);
     expect(failed.id).to.equal(protecting.id);
     expect(failed.extra_info.reason).to.match(/BWK_ERR_OPERATION_ABANDONED/);
 

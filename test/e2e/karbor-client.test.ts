@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { cliJson } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import type { Daemon } from '../helpers/processes.js';
-import { startDaemon, waitFor } from '../helpers/processes.js';
+import { startDaemon } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 import { requireService } from '../helpers/services.js';
 
 const FS = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';

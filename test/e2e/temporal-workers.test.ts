@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { cliJson, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import type { Daemon } from '../helpers/processes.js';
-import { startDaemon, waitFor } from '../helpers/processes.js';
+import { startDaemon } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 import { requireService, temporalAddress } from '../helpers/services.js';
 import { writeRecorderProvider } from '../helpers/test-provider.js';
 

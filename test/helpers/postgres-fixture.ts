@@ -109,14 +109,3 @@ export function writePgProvider(home: string, options: { passwordEnv?: string; u
     'bank:', '  type: fs', '  options: {path: bank}', '',
   ].join('\n'));
 }
-
-/** Polls `probe` until it returns a value, failing (not hanging) after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null && v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

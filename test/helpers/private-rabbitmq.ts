@@ -9,6 +9,7 @@ import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from './wait.js';
 
 export interface PrivateRabbit {
   /** amqp://user:password@127.0.0.1:port — the password is random and only ever written to the temp config. */
@@ -114,7 +115,7 @@ export async function startPrivateRabbit(binDir: string): Promise<PrivateRabbit>
         break;
       } catch (err) {
         if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
       }
     }
   } catch (err) {

@@ -35,18 +35,8 @@ export async function startDaemon(home: string, args: string[], ready: RegExp, l
   };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `check` returns a value: waiting for a state change, not asserting a duration. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, limitMs = 60_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+// Kept for callers that still import it from here (test/e2e/distributed.test.ts); it lives in wait.ts.
+export { waitFor } from './wait.js';
 
 /**
  * Bytes a process has written so far (`wchar` of /proc/<pid>/io: every write, to files and pipes);

@@ -5,6 +5,7 @@ import type { BulwarkApp } from '../../src/processes/app.js';
 import { buildApi } from '../../src/api/server.js';
 import { tokenVerifier } from '../../src/api/listen.js';
 import { tempDir } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 
 const NOOP = 'b766f37c-d011-4026-8228-28730d734a3f';
 
@@ -25,14 +26,11 @@ describe('REST API tenancy', function () {
     const r = await api.inject({ method, url, headers: { 'x-auth-token': token }, ...(payload !== undefined ? { payload: payload as object } : {}) });
     return { status: r.statusCode, body: r.body ? JSON.parse(r.body) as Record<string, unknown> : {} };
   };
-  const waitDone = async (url: string, key: string) => {
-    for (;;) {
-      const r = await call(tokenA, 'GET', url);
-      const status = (r.body[key] as { status: string }).status;
-      if (!['protecting', 'in_progress'].includes(status)) return status;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-  };
+  const waitDone = (url: string, key: string) => waitFor(`${key} ${url} to finish`, async () => {
+    const r = await call(tokenA, 'GET', url);
+    const status = (r.body[key] as { status: string }).status;
+    return ['protecting', 'in_progress'].includes(status) ? undefined : status;
+  }, 60_000, 50);
 
   before(async () => {
     app = await openBulwark(home.path);

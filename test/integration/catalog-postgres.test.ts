@@ -9,6 +9,7 @@ import { openPostgresStore } from '../../src/store/postgres.js';
 import type { PlanRecord } from '../../src/store/records.js';
 import { createTempDatabase, supportsIcuDatabases, withServer, type TempDatabase } from '../helpers/pg-database.js';
 import { pgUrl, requireService } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PASSWORD = 's3cret-Pw';
 
@@ -46,14 +47,9 @@ async function connectionsTo(database: string): Promise<number> {
   });
 }
 
-/** Polls `probe` until it returns true; fails (rather than hangs) after `attempts` tries. */
-async function eventually(what: string, probe: () => Promise<boolean>, attempts = 200): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`${what}: still not true after ${attempts} attempts`);
-}
+/** Resolves once the server holds no connection on `database`; the server lets go of them in its own time. */
+const connectionsGone = (what: string, database: string): Promise<true> =>
+  waitFor(what, async () => ((await connectionsTo(database)) === 0 ? true : undefined), 5_000, 25);
 
 describe('PostgreSQL catalog adapter', () => {
   let database: TempDatabase;
@@ -140,10 +136,10 @@ describe('PostgreSQL catalog adapter', () => {
     expect(await connectionsTo(database.name)).to.be.greaterThan(0);
     // An idle pooled connection killed by the server raises an 'error' event on the pool: unhandled, it would crash mocha.
     await withServer(pgUrl(), (c) => c.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [database.name]));
-    await eventually('terminated connections gone', async () => (await connectionsTo(database.name)) === 0);
+    await connectionsGone('terminated connections gone', database.name);
     expect(await store.listPlans({ projectId: null })).to.have.length(1);
     await store.close();
-    await eventually('connections released by close()', async () => (await connectionsTo(database.name)) === 0);
+    await connectionsGone('connections released by close()', database.name);
   });
 
   describe('on a database whose default collation sorts linguistically', () => {

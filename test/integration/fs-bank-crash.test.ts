@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsBank } from '../../src/bank/adapters/fs.js';
 import { rejectsWith } from '../contracts/bank.contract.js';
+import { sleep } from '../helpers/wait.js';
 
 /** The built adapter, as a separate process would load it. */
 const FS_BANK_URL = new URL('../../src/bank/adapters/fs.js', import.meta.url).href;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A writer that streams ~200 MB, slowly, into `crash/key`; it is killed long before it could finish. */
 const WRITER = `

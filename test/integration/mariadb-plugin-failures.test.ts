@@ -13,8 +13,9 @@ import {
 } from '../helpers/mariadb-fixture.js';
 import { chunkPlaintexts, homeBank } from '../helpers/bank-files.js';
 import { tempDir } from '../helpers/paths.js';
-import { waitFor, writtenBytes } from '../helpers/processes.js';
+import { writtenBytes } from '../helpers/processes.js';
 import { mariadbUrl, requireService } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {

@@ -14,9 +14,10 @@ import { chunkPlaintexts, homeBank } from '../helpers/bank-files.js';
 import { tempDir } from '../helpers/paths.js';
 import { writtenBytes } from '../helpers/processes.js';
 import {
-  PG_PROVIDER_ID, addBigTable, admin, createDb, dropDb, populate, uniqueName, urlFor, waitFor, writePgProvider,
+  PG_PROVIDER_ID, addBigTable, admin, createDb, dropDb, populate, uniqueName, urlFor, writePgProvider,
 } from '../helpers/postgres-fixture.js';
 import { pgUrl, requireService } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
@@ -114,7 +115,7 @@ describe('postgres plugin: failed dumps and secrets (real PostgreSQL)', function
       if (dumper === undefined || !((writtenBytes(dumper.pid) ?? 0) > 0)) return null;
       const r = await admin<{ pid: number }>("select pid from pg_stat_activity where datname = $1 and application_name = 'pg_dump' and query ilike 'copy public.big %'", [db]);
       return r.rows[0]?.pid ?? null;
-    });
+    }, 60_000, 10);
     await admin('select pg_terminate_backend($1)', [pid]);
     const cp = (await handle.done).record;
     const reason = expectFailedDump(cp, db);
@@ -131,11 +132,11 @@ describe('postgres plugin: failed dumps and secrets (real PostgreSQL)', function
       await blocker.query('begin; lock table orders in access exclusive mode');
       const p = await plan(db);
       const handle = await app.manager.protect(ctx, p.id);
-      const dumper = await waitFor('pg_dump to start', async () => processes().find((x) => x.argv[0]?.endsWith('pg_dump') && x.argv.some((a) => a.includes(db))) ?? null);
+      const dumper = await waitFor('pg_dump to start', async () => processes().find((x) => x.argv[0]?.endsWith('pg_dump') && x.argv.some((a) => a.includes(db))) ?? null, 60_000, 10);
       await waitFor('pg_dump to wait on the lock', async () => {
         const r = await admin("select 1 from pg_stat_activity where datname = $1 and application_name = 'pg_dump' and wait_event_type = 'Lock'", [db]);
         return r.rowCount === 1 ? true : null;
-      });
+      }, 60_000, 10);
       expect(dumper.argv).to.include('--format=custom');
       const leaks = processes().filter((x) => x.argv.some((a) => a.includes(password)));
       expect(leaks.map((x) => `${x.pid}: ${x.argv.join(' ')}`)).to.deep.equal([]);

@@ -3,11 +3,9 @@ import { expect } from 'chai';
 import { createLogger, type Logger } from '../../src/common/logging.js';
 import { AmqpTransport } from '../../src/rpc/amqp.js';
 import { rejectsWith } from '../contracts/bank.contract.js';
-import { waitFor } from '../helpers/processes.js';
 import { freePort, rabbitmqBinDir, startPrivateRabbit, type PrivateRabbit } from '../helpers/private-rabbitmq.js';
 import { requireService } from '../helpers/services.js';
-
-const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { sleep, waitFor } from '../helpers/wait.js';
 
 class Hang extends Error {}
 
@@ -47,7 +45,7 @@ describe('AmqpTransport with a private RabbitMQ', function () {
         const key = meta.idempotencyKey ?? 'none';
         runs.set(key, (runs.get(key) ?? 0) + 1);
         const { n } = params as { n: number };
-        await pause(5 + (n % 20));
+        await sleep(5 + (n % 20));
         return { n };
       }, { prefetch: 4 });
       const events: unknown[] = [];
@@ -76,7 +74,7 @@ describe('AmqpTransport with a private RabbitMQ', function () {
         await r.ctl('stop_app');
         const settledWhileDown = settled;
         // Down long enough for calls to pile up waiting for the broker (not an assertion on time).
-        await pause(1_500);
+        await sleep(1_500);
         await r.ctl('start_app');
         return settledWhileDown;
       })();

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { openBulwark } from '../../src/processes/app.js';
 import type { BulwarkApp } from '../../src/processes/app.js';
 import { tempDir } from '../helpers/paths.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 import { requireService, temporalAddress } from '../helpers/services.js';
 import { TEST_PROVIDER_ID, writeRecorderProvider } from '../helpers/test-provider.js';
 

@@ -5,6 +5,7 @@ import { HOOK_NAMES } from '../../src/plugins/api.js';
 import { backoffDelay, runFlow, type FlowEvent, type RunFlowOptions, type TaskFn } from '../../src/protection-manager/engines/flow-runner.js';
 import { buildFlowGraph, type FlowGraph } from '../../src/core/flow-graph.js';
 import type { ResourceGraph, ResourceNode } from '../../src/core/resource-graph.js';
+import { sleep } from '../helpers/wait.js';
 
 const node = (ref: string, children: string[] = []): ResourceNode => ({ ref, type: ref.split('#')[0]!, id: ref.split('#')[1]!, name: ref, children });
 
@@ -23,8 +24,6 @@ const options = (over: Partial<RunFlowOptions> = {}): RunFlowOptions => ({
   ...over,
 });
 
-const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Settles when `signal` aborts, rejecting with its reason, the way a well-behaved plugin stops. */
 const untilAborted = (signal: AbortSignal): Promise<void> =>
   new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
@@ -35,7 +34,7 @@ describe('flow runner', () => {
   before(() => process.on('unhandledRejection', onUnhandled));
   after(() => process.off('unhandledRejection', onUnhandled));
   afterEach(async () => {
-    await tick(5); // let abandoned attempts settle inside this test's window
+    await sleep(5); // let abandoned attempts settle inside this test's window
     expect(unhandled, 'unhandled rejections').to.deep.equal([]);
   });
 
@@ -44,7 +43,7 @@ describe('flow runner', () => {
     const log: string[] = [];
     const outcome = await runFlow(flow, async (task) => {
       log.push(`start ${task.id}`);
-      await tick(task.id.length % 3);
+      await sleep(task.id.length % 3);
       log.push(`end ${task.id}`);
     }, options({ maxParallel: 3 }));
     expect(outcome.status).to.equal('success');
@@ -65,7 +64,7 @@ describe('flow runner', () => {
       let peak = 0;
       const outcome = await runFlow(independentFlow(9), async () => {
         peak = Math.max(peak, ++now);
-        await tick(1);
+        await sleep(1);
         now--;
       }, options({ maxParallel }));
       expect(outcome.succeeded).to.have.length(9);
