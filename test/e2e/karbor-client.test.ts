@@ -7,7 +7,7 @@ import { tempDir } from '../helpers/paths.js';
 import type { Daemon } from '../helpers/processes.js';
 import { startDaemon } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
-import { requireService } from '../helpers/services.js';
+import { requirePrerequisite } from '../helpers/services.js';
 
 const FS = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 const karborBinary = (): string | undefined => {
@@ -24,7 +24,7 @@ describe('e2e: OpenStack Karbor client against bulwark serve', function () {
   let karbor: (...args: string[]) => { code: number | null; out: string };
 
   before(async function () {
-    const bin = requireService(this, 'karbor client (apt-get install python3-karborclient)', karborBinary());
+    const bin = requirePrerequisite(this, 'karbor client (apt-get install python3-karborclient)', karborBinary());
     serve = await startDaemon(home.path, ['serve', '--port', '0'], /"url":"[^"]+"/);
     const url = (JSON.parse(/\{"url".*\}/.exec(serve.output())![0]) as { url: string }).url;
     const { token } = await cliJson<{ token: string }>(home.path, ['token', 'create', '--project', 'kp', '--role', 'member']);

@@ -28,7 +28,7 @@ describe('e2e: temporal engine with real worker and agent processes', function (
   const start = async (args: string[]) => { const d = await startDaemon(home.path, args, READY); daemons.push(d); return d; };
 
   before(function () {
-    const address = requireService(this, 'TEMPORAL_ADDRESS', temporalAddress());
+    const address = requireService(this, 'Temporal (TEMPORAL_ADDRESS)', temporalAddress());
     writeFileSync(log, '');
     writeFileSync(join(home.path, 'bulwark.yaml'), [
       'engine: temporal',

@@ -8,7 +8,7 @@ import type { CatalogStore } from '../../src/store/port.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import type { PlanRecord } from '../../src/store/records.js';
 import { createTempDatabase, supportsIcuDatabases, withServer, type TempDatabase } from '../helpers/pg-database.js';
-import { pgUrl, requireService } from '../helpers/services.js';
+import { pgUrl, requirePrerequisite, requireService } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
 
 const PASSWORD = 's3cret-Pw';
@@ -145,7 +145,7 @@ describe('PostgreSQL catalog adapter', () => {
   describe('on a database whose default collation sorts linguistically', () => {
     let icu: TempDatabase | undefined;
     before(async function () {
-      requireService(this, 'PostgreSQL 15+ with ICU collations', (await supportsIcuDatabases(pgUrl())) ? 'yes' : undefined);
+      requirePrerequisite(this, 'PostgreSQL 15+ with ICU collations', (await supportsIcuDatabases(pgUrl())) ? 'yes' : undefined);
     });
     afterEach(async () => {
       for (const s of opened.splice(0)) await s.close();

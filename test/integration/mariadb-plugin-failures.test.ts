@@ -117,7 +117,7 @@ describe('mariadb plugin: failed dumps and secrets (real MariaDB)', function () 
   };
 
   before(async function () {
-    requireService(this, 'BULWARK_TEST_MARIADB_URL', mariadbUrl());
+    requireService(this, 'MariaDB', mariadbUrl());
     await sql(`CREATE USER ${account} IDENTIFIED BY '${password}';`);
     // Restores build their proof copy in bwk_restore_<hex>: the user may create those, nothing else.
     await sql(`GRANT ALL PRIVILEGES ON \`bwk\\_restore\\_%\`.* TO ${account};`);

@@ -54,7 +54,7 @@ describe('mariadb plugin: round trip, conflicts, verify (real MariaDB)', functio
   };
 
   before(async function () {
-    requireService(this, 'BULWARK_TEST_MARIADB_URL', mariadbUrl());
+    requireService(this, 'MariaDB', mariadbUrl());
     await createDb(source);
     await populate(source);
     original = await fingerprint(source);

@@ -78,7 +78,7 @@ describe('postgres plugin: failed dumps and secrets (real PostgreSQL)', function
   };
 
   before(async function () {
-    requireService(this, 'BULWARK_TEST_PG_URL', pgUrl());
+    requireService(this, 'PostgreSQL', pgUrl());
     await admin(`create role ${pg.escapeIdentifier(role)} login password ${pg.escapeLiteral(password)} superuser`);
     process.env[passwordEnv] = password;
     writePgProvider(home.path, { user: role, passwordEnv, globals: true });

@@ -48,7 +48,7 @@ describe('postgres plugin: round trip, conflicts, verify (real PostgreSQL)', fun
   };
 
   before(async function () {
-    requireService(this, 'BULWARK_TEST_PG_URL', pgUrl());
+    requireService(this, 'PostgreSQL', pgUrl());
     await createDb(source);
     await populate(source);
     original = await fingerprint(source);

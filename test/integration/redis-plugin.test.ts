@@ -45,14 +45,9 @@ describe('redis plugin (redis.instance)', function () {
   });
 
   before(async function () {
-    try {
-      await src.connect();
-      await alt.connect();
-    } catch {
-      src.disconnect();
-      alt.disconnect();
-      requireService(this, `Redis at ${redisUrl()} (BULWARK_TEST_REDIS_URL)`, undefined);
-    }
+    requireService(this, 'Redis', redisUrl());
+    await src.connect();
+    await alt.connect();
     await src.call('ACL', 'SETUSER', user, 'on', `>${secret}`, '~*', '+@all');
     home = tempDir('redis-plugin');
     const instances = {

@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../../src/common/logging.js';
 import { AmqpTransport } from '../../src/rpc/amqp.js';
 import { rejectsWith } from '../contracts/bank.contract.js';
 import { freePort, rabbitmqBinDir, startPrivateRabbit, type PrivateRabbit } from '../helpers/private-rabbitmq.js';
-import { requireService } from '../helpers/services.js';
+import { requirePrerequisite } from '../helpers/services.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 class Hang extends Error {}
@@ -28,7 +28,7 @@ describe('AmqpTransport with a private RabbitMQ', function () {
   let rabbit: PrivateRabbit | undefined;
 
   before(async function () {
-    const bin = requireService(this, 'rabbitmq-server (for a private broker; set BULWARK_TEST_RABBITMQ_BIN)', rabbitmqBinDir());
+    const bin = requirePrerequisite(this, 'rabbitmq-server (for a private broker; set BULWARK_TEST_RABBITMQ_BIN)', rabbitmqBinDir());
     rabbit = await startPrivateRabbit(bin);
   });
   after(async () => { await rabbit?.stop(); });

@@ -19,7 +19,7 @@ describe('temporal engine: continue-as-new', function () {
   let connection: Connection;
 
   before(async function () {
-    const address = requireService(this, 'TEMPORAL_ADDRESS', temporalAddress());
+    const address = requireService(this, 'Temporal (TEMPORAL_ADDRESS)', temporalAddress());
     const ids = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, '0')}`);
     writeRecorderProvider(home.path, { logFile: join(home.path, 'hooks.log'), dependents: { root: ids } });
     writeFileSync(join(home.path, 'bulwark.yaml'), [
