@@ -25,10 +25,14 @@ function gate(): { wait: Promise<void>; open(): void } {
 
 const until = (what: string, check: () => boolean): Promise<true> => waitFor(what, () => (check() ? true : undefined), 20_000, 10);
 
-/** The RpcTransport contract (src/rpc/port.ts): every adapter runs it. */
-export function describeRpcContract(name: string, make: () => Promise<RpcFixture>): void {
+/**
+ * The RpcTransport contract (src/rpc/port.ts): every adapter runs it. `requires` checks, before any
+ * test, what the adapter needs (a broker that answers), so a missing one fails or skips by name.
+ */
+export function describeRpcContract(name: string, make: () => Promise<RpcFixture>, options: { requires?: (ctx: Mocha.Context) => void } = {}): void {
   describe(`RpcTransport contract: ${name}`, function () {
     let f: RpcFixture;
+    if (options.requires) before(function () { options.requires!(this); });
     beforeEach(async () => { f = await make(); });
     afterEach(async () => { await f.cleanup(); });
 

@@ -16,10 +16,6 @@ describeRpcContract('InProcessTransport', async () => {
   return { server: transport, client: transport, queue: uniqueQueue, cleanup: () => transport.close() };
 });
 
-describe('AMQP contract prerequisites', function () {
-  it('has a RabbitMQ to run against', function () { requireService(this, 'RabbitMQ', amqpUrl()); });
-});
-
 describeRpcContract('AmqpTransport', async () => {
   // Two connections, as a caller process and a server process would have.
   const server = await AmqpTransport.connect(amqpUrl(), silentLogger, { connectionName: 'bulwark-test-server' });
@@ -42,9 +38,11 @@ describeRpcContract('AmqpTransport', async () => {
       }
     },
   };
-});
+}, { requires: (ctx) => { requireService(ctx, 'RabbitMQ', amqpUrl()); } });
 
 describe('createTransport', () => {
+  before(function () { requireService(this, 'RabbitMQ', amqpUrl()); });
+
   it('builds in-process and AMQP transports and refuses unknown types or bad URLs', async () => {
     const local = await createTransport({ type: 'in-process' }, silentLogger);
     expect(local).to.be.instanceOf(InProcessTransport);
