@@ -2,10 +2,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { bwkError } from '../../core/errors.js';
+import { TEMP_PREFIX } from '../key-rules.js';
 import { LEASES, leaseKey } from '../layout.js';
+import { leaseHeld, leaseLost, parseLease } from '../lease-rules.js';
 import type { Lease } from '../port.js';
 import { ABSENT, errno, ioError, sleep, syncDir } from './fs-io.js';
-import { TEMP_PREFIX, leaseHeld, leaseLost, parseLease } from './memory.js';
 
 /** What the lease store needs from the fs bank. */
 export interface LeaseFiles {

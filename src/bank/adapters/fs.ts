@@ -5,10 +5,11 @@ import { dirname, join, sep } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { bwkError } from '../../core/errors.js';
+import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareKeys } from '../key-rules.js';
+import { shortRange, toBuffer } from '../object-rules.js';
 import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
 import { ABSENT, errno, ioError, putError, syncDir, writeAll } from './fs-io.js';
 import { FsLeaseStore } from './fs-leases.js';
-import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareKeys, shortRange, toBuffer } from './memory.js';
 
 /**
  * The filesystem bank: one file per key under `rootDir`. Every write goes to a `.tmp-*` file in the

@@ -1,87 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { bwkError, isBulwarkError } from '../../core/errors.js';
+import { bwkError } from '../../core/errors.js';
+import { assertValidKey, assertValidPrefix, compareKeys, pageKeys } from '../key-rules.js';
 import { LEASES, leaseKey } from '../layout.js';
+import { leaseHeld, leaseLost, parseLease } from '../lease-rules.js';
+import { shortRange, toBuffer } from '../object-rules.js';
 import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
-
-/*
- * Key rules shared by every adapter live here (the memory adapter is the reference one), so the fs
- * adapter and this one refuse exactly the same keys and list in exactly the same order.
- */
-
-/** Names starting with this are an adapter's own scratch files (temp writes, lease tombstones). */
-export const TEMP_PREFIX = '.tmp-';
-export const MAX_KEY_LENGTH = 1024;
-
-function keyProblem(key: string): string | null {
-  if (typeof key !== 'string' || key === '') return 'keys are non-empty strings';
-  if (key.length > MAX_KEY_LENGTH) return `keys are at most ${MAX_KEY_LENGTH} characters`;
-  if (key.includes('\0') || key.includes('\\')) return 'keys contain no NUL or backslash';
-  if (key.startsWith('/') || key.endsWith('/')) return 'keys neither start nor end with "/"';
-  for (const segment of key.split('/')) {
-    if (segment === '' || segment === '.' || segment === '..') return 'keys have no empty, "." or ".." segments';
-    if (segment.startsWith(TEMP_PREFIX)) return `segments starting with "${TEMP_PREFIX}" are reserved for the bank's temp files`;
-  }
-  return null;
-}
-
-/** Throws BWK_ERR_BANK_KEY_INVALID unless `key` is a valid object key; returns it. */
-export function assertValidKey(key: string): string {
-  const problem = keyProblem(key);
-  if (problem !== null) throw bwkError('BWK_ERR_BANK_KEY_INVALID', { key: String(key).slice(0, 200), reason: problem });
-  return key;
-}
-
-/**
- * A list prefix is a key that may end anywhere: '' and 'a/' are fine, but complete segments obey the
- * key rules so a prefix can never name something outside the bank.
- */
-export function assertValidPrefix(prefix: string): string {
-  if (typeof prefix !== 'string') throw bwkError('BWK_ERR_BANK_KEY_INVALID', { key: String(prefix), reason: 'prefixes are strings' });
-  if (prefix === '') return prefix;
-  const slash = prefix.lastIndexOf('/');
-  const problem = prefix.length > MAX_KEY_LENGTH ? `prefixes are at most ${MAX_KEY_LENGTH} characters`
-      : prefix.includes('\0') || prefix.includes('\\') ? 'prefixes contain no NUL or backslash'
-        : slash >= 0 ? keyProblem(prefix.slice(0, slash)) : null;
-  if (problem !== null) throw bwkError('BWK_ERR_BANK_KEY_INVALID', { key: String(prefix).slice(0, 200), reason: problem });
-  return prefix;
-}
-
-/** Applies marker, sort and limit to keys already filtered by prefix and sorted ascending. */
-export function pageKeys(sortedAsc: string[], options: ListOptions = {}): string[] {
-  const desc = options.sort === 'desc';
-  const { marker, limit } = options;
-  let keys = marker === undefined ? sortedAsc : sortedAsc.filter((k) => (desc ? k < marker : k > marker));
-  if (desc) keys = keys.slice().reverse();
-  return limit === undefined ? keys : keys.slice(0, Math.max(0, limit));
-}
-
-/** JS string order (UTF-16 code units), the order every adapter lists in. */
-export const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/** Parses a stored lease; null when the bytes are not a lease (treated as no valid lease). */
-export function parseLease(bytes: Buffer | string): Lease | null {
-  try {
-    const v = JSON.parse(bytes.toString()) as Partial<Lease>;
-    if (typeof v.owner !== 'string' || typeof v.token !== 'string' || typeof v.expiresAt !== 'number') return null;
-    const data = v.data && typeof v.data === 'object' ? v.data : {};
-    return { owner: v.owner, token: v.token, expiresAt: v.expiresAt, data };
-  } catch {
-    return null;
-  }
-}
-
-export const leaseHeld = (lease: Lease): Error =>
-  bwkError('BWK_ERR_LEASE_HELD', { owner: lease.owner, expires_at: new Date(lease.expiresAt).toISOString() });
-
-export const leaseLost = (owner: string): Error => bwkError('BWK_ERR_LEASE_LOST', { owner });
-
-export function toBuffer(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `bank streams carry bytes, got a chunk of type ${typeof chunk}` });
-}
 
 const READ_CHUNK = 64 * 1024;
 
@@ -200,11 +124,3 @@ export class MemoryBank implements BankPlugin {
     this.objects.set(key, Buffer.from(JSON.stringify(lease)));
   }
 }
-
-/** A range read past the end of an object: the object is not what its index says. */
-export function shortRange(key: string, offset: number, length: number, size: number): Error {
-  return bwkError('BWK_ERR_BANK_IO', { key, reason: `range ${offset}+${length} lies beyond the object's ${size} bytes` }, { details: { short_range: true } });
-}
-
-/** Whether a range read failed because the object is shorter than the range (truncated), not because I/O failed. */
-export const isShortRange = (err: unknown): boolean => isBulwarkError(err, 'BWK_ERR_BANK_IO') && err.details?.['short_range'] === true;

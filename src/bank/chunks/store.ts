@@ -5,7 +5,7 @@
  */
 import type { BankPlugin } from '../port.js';
 import { packKey } from '../layout.js';
-import { isShortRange } from '../adapters/memory.js';
+import { isShortRange } from '../object-rules.js';
 import { bwkError, isBulwarkError } from '../../core/errors.js';
 import type { ChunkRef } from '../../plugins/api.js';
 import { ChunkCorruptError, isSealedObject, openObject, sealObject } from './codec.js';
