@@ -26,6 +26,8 @@ export const checkpointPrefix = (id: string): string => `${CHECKPOINTS}${id}/`;
 export const checkpointIndexKey = (id: string): string => `${checkpointPrefix(id)}index.json`;
 export const resourcePrefix = (checkpointId: string, resourceKey: string): string =>
   `${checkpointPrefix(checkpointId)}resources/${resourceKey}/`;
+/** Whether a key lies under some resourcePrefix: only plugin data can hold chunk lists. */
+export const isResourceDataKey = (key: string): boolean => key.startsWith(CHECKPOINTS) && key.includes('/resources/');
 
 export const leaseKey = (owner: string): string => `${LEASES}${owner}`;
 

@@ -27,8 +27,7 @@ export class PrefixedBankSection implements BankSection {
   }
 
   private async plain(name: string): Promise<Buffer> {
-    const key = this.key(name);
-    return this.store.decodeObject(key, await this.bank.getObject(key));
+    return this.store.getSealed(this.key(name));
   }
 
   private async listOf(name: string, plain: Buffer): Promise<ChunkRef[]> {
@@ -36,8 +35,7 @@ export class PrefixedBankSection implements BankSection {
   }
 
   async put(name: string, data: Buffer | string): Promise<void> {
-    const key = this.key(name);
-    await this.bank.putObject(key, await this.store.encodeObject(key, Buffer.from(data)));
+    await this.store.putSealed(this.key(name), Buffer.from(data));
   }
 
   async putStream(name: string, source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ size: number }> {

@@ -6,7 +6,7 @@
  * they cost space, not data, and GC removes them.
  */
 import { randomInt } from 'node:crypto';
-import { PACKS, packKey } from '../layout.js';
+import { PACKS, packIndexKey, packKey } from '../layout.js';
 import { ChunkCorruptError } from './codec.js';
 import { collectReferences } from './references.js';
 import { listFossils } from './fossils.js';
@@ -80,7 +80,7 @@ export async function checkBank(store: ChunkStore, options: CheckOptions = {}): 
     damaged_packs: [], unreadable: [], unused_chunks: 0, orphan_packs: 0, fossils: 0, packs_read: 0, bytes_read: 0,
   };
   const index = await store.index();
-  await index.refresh((pack, reason) => report.unreadable.push({ key: `chunks/index/${pack}`, reason }));
+  await index.refresh((pack, reason) => report.unreadable.push({ key: packIndexKey(pack), reason }));
   const packs = index.indexes();
   report.packs = packs.length;
   report.chunks = index.chunkCount;

@@ -4,11 +4,21 @@
  * (gc.ts). Readers and writers that meet a chunk only a fossil holds read it from there, and a writer
  * that committed a reference to one puts the fossil back.
  */
+import type { BankPlugin } from '../port.js';
 import { FOSSILS, fossilKey, packIndexKey, packKey } from '../layout.js';
 import { isBulwarkError } from '../../core/errors.js';
 import { encodePackIndex } from './pack-index.js';
 import type { PackIndex } from './pack-index.js';
-import type { ChunkStore } from './store.js';
+
+/**
+ * What fossils need of the chunk store, declared here rather than imported: the store itself reads
+ * and restores fossils, and the two modules must not depend on each other.
+ */
+export interface SealedObjects {
+  readonly bank: BankPlugin;
+  putSealed(key: string, data: Buffer): Promise<void>;
+  getSealed(key: string): Promise<Buffer>;
+}
 
 export interface Fossil {
   pack: string;
@@ -18,23 +28,21 @@ export interface Fossil {
   index: PackIndex;
 }
 
-export async function readFossil(store: ChunkStore, pack: string): Promise<Fossil | null> {
-  const key = fossilKey(pack);
+export async function readFossil(store: SealedObjects, pack: string): Promise<Fossil | null> {
   try {
-    return JSON.parse((await store.decodeObject(key, await store.bank.getObject(key))).toString('utf8')) as Fossil;
+    return JSON.parse((await store.getSealed(fossilKey(pack))).toString('utf8')) as Fossil;
   } catch (err) {
     if (isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) return null;
     throw err;
   }
 }
 
-export async function writeFossil(store: ChunkStore, fossil: Fossil): Promise<void> {
-  const key = fossilKey(fossil.pack);
-  await store.bank.putObject(key, await store.encodeObject(key, Buffer.from(JSON.stringify(fossil))));
+export async function writeFossil(store: SealedObjects, fossil: Fossil): Promise<void> {
+  await store.putSealed(fossilKey(fossil.pack), Buffer.from(JSON.stringify(fossil)));
 }
 
 /** Every fossil in the bank. */
-export async function listFossils(store: ChunkStore): Promise<Fossil[]> {
+export async function listFossils(store: SealedObjects): Promise<Fossil[]> {
   const out: Fossil[] = [];
   for (const key of await store.bank.listObjects(FOSSILS)) {
     const f = await readFossil(store, key.slice(FOSSILS.length));
@@ -44,14 +52,13 @@ export async function listFossils(store: ChunkStore): Promise<Fossil[]> {
 }
 
 /** Puts a fossil's index back (index first, then the fossil record goes): its chunks are live again. */
-export async function restoreFossil(store: ChunkStore, fossil: Fossil): Promise<void> {
-  const key = packIndexKey(fossil.pack);
-  await store.bank.putObject(key, await store.encodeObject(key, encodePackIndex(fossil.index)));
+export async function restoreFossil(store: SealedObjects, fossil: Fossil): Promise<void> {
+  await store.putSealed(packIndexKey(fossil.pack), encodePackIndex(fossil.index));
   await store.bank.deleteObject(fossilKey(fossil.pack));
 }
 
 /** Deletes a fossil for good: its pack's bytes first, then the record. Returns the bytes freed. */
-export async function deleteFossil(store: ChunkStore, pack: string): Promise<number> {
+export async function deleteFossil(store: SealedObjects, pack: string): Promise<number> {
   const size = (await store.bank.statObject(packKey(pack)))?.size ?? 0;
   await store.bank.deleteObject(packKey(pack));
   await store.bank.deleteObject(fossilKey(pack));

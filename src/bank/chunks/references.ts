@@ -3,7 +3,7 @@
  * found by reading the objects of every resource section, whatever plugin wrote them; nothing about
  * a plugin's own format is needed.
  */
-import { CHECKPOINTS } from '../layout.js';
+import { CHECKPOINTS, isResourceDataKey } from '../layout.js';
 import type { ChunkStore } from './store.js';
 import { isChunkList } from './chunk-list.js';
 import type { ChunkRef } from '../../plugins/api.js';
@@ -20,13 +20,13 @@ export interface References {
 const PARALLEL = 16;
 
 export async function collectReferences(store: ChunkStore): Promise<References> {
-  const keys = (await store.bank.listObjects(CHECKPOINTS)).filter((k) => k.includes('/resources/'));
+  const keys = (await store.bank.listObjects(CHECKPOINTS)).filter(isResourceDataKey);
   const out: References = { ids: new Set(), unreadable: [], lists: 0, firstSeen: new Map() };
   for (let i = 0; i < keys.length; i += PARALLEL) {
     await Promise.all(keys.slice(i, i + PARALLEL).map(async (key) => {
       let plain: Buffer;
       try {
-        plain = await store.decodeObject(key, await store.bank.getObject(key));
+        plain = await store.getSealed(key);
       } catch (err) {
         // Deleted meanwhile (a checkpoint being deleted): it references nothing any more.
         if ((err as { code?: string }).code === 'BWK_ERR_BANK_OBJECT_NOT_FOUND') return;

@@ -87,6 +87,19 @@ export class ChunkStore {
     return this.decodeWith((await this.open()).keys, key, raw);
   }
 
+  /**
+   * Stores a whole object (a record, a chunk list) in its stored form: sealed and bound to `key` on an
+   * encrypted bank, so it cannot be read without the key nor moved to another key unnoticed.
+   */
+  async putSealed(key: string, data: Buffer): Promise<void> {
+    await this.bank.putObject(key, await this.encodeObject(key, data));
+  }
+
+  /** An object putSealed stored; BWK_ERR_DATA_CORRUPT when it was altered, moved or is not this bank's. */
+  async getSealed(key: string): Promise<Buffer> {
+    return this.decodeObject(key, await this.bank.getObject(key));
+  }
+
   /** Reads index objects other processes wrote since the last look. */
   async refresh(): Promise<ChunkIndex> {
     const o = await this.open();
@@ -144,7 +157,7 @@ export class ChunkStore {
       await this.ensureLive(list, resource);
       body = encodeIndirectList({ size: refs.reduce((n, r) => n + r.size, 0), count: refs.length, list });
     }
-    await this.bank.putObject(key, await this.encodeObject(key, body));
+    await this.putSealed(key, body);
   }
 
   /** A writer with its own pack; `flush` it before recording the refs it returned anywhere. */
