@@ -4,7 +4,7 @@
  * salt and a key check. Secrets are never in it. It is written once, by whoever writes to the bank
  * first, under a lease so two first writers cannot record two salts.
  */
-import type { BankPlugin } from '../port.js';
+import type { BankPlugin, Lease } from '../port.js';
 import { CHUNK_CONFIG } from '../layout.js';
 import { bwkError, isBulwarkError } from '../../core/errors.js';
 import { DEFAULT_CHUNKER, chunkerParamsProblem } from './fastcdc.js';
@@ -79,6 +79,27 @@ async function keysFor(config: StoredConfig, spec: ChunkStoreSpec, label: string
   return keys;
 }
 
+const INIT_LEASE_TTL_MS = 60_000;
+
+/**
+ * The lease under which the config is created, or the config once another process has written it.
+ * Two processes opening a new bank at once (two protection services given their first protects) are
+ * normal: the second waits for the first rather than failing with BWK_ERR_LEASE_HELD.
+ */
+async function initLease(bank: BankPlugin, label: string): Promise<{ lease: Lease } | { config: StoredConfig }> {
+  const deadline = Date.now() + 2 * INIT_LEASE_TTL_MS;
+  for (;;) {
+    try {
+      return { lease: await bank.acquireLease(INIT_LEASE, INIT_LEASE_TTL_MS, { purpose: 'creating the chunk store config' }) };
+    } catch (err) {
+      if (!isBulwarkError(err, 'BWK_ERR_LEASE_HELD') || Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+    const config = await readConfig(bank, label);
+    if (config !== null) return { config };
+  }
+}
+
 /**
  * Reads the bank's chunk-store config, creating it on first use from `spec`; derives the keys and
  * refuses a missing or wrong key, or a key for a bank that was created unencrypted.
@@ -87,7 +108,10 @@ export async function openConfig(bank: BankPlugin, spec: ChunkStoreSpec, label: 
   const existing = await readConfig(bank, label);
   if (existing !== null) return { config: existing, keys: await keysFor(existing, spec, label) };
   const chunker = chunkerOf(spec);
-  const lease = await bank.acquireLease(INIT_LEASE, 60_000, { purpose: 'creating the chunk store config' });
+  const waited = await initLease(bank, label);
+  // Another process created the config while this one waited for its lease.
+  if ('config' in waited) return { config: waited.config, keys: await keysFor(waited.config, spec, label) };
+  const { lease } = waited;
   try {
     const raced = await readConfig(bank, label);
     if (raced !== null) return { config: raced, keys: await keysFor(raced, spec, label) };
