@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { withServer } from './pg-database.js';
 import { pgUrl } from './services.js';
 
 export const PG_PROVIDER_ID = '7a1c0de5-0000-4000-8000-00000000b0b0';
@@ -18,15 +19,7 @@ export function urlFor(database: string): string {
   return url.toString();
 }
 
-export async function withDb<T>(database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: urlFor(database) });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
+export const withDb = <T>(database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> => withServer(urlFor(database), fn);
 
 /** Runs SQL on the server's `postgres` database. */
 export const admin = <T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<pg.QueryResult<T>> =>
