@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mariadbUrl } from './services.js';
+import { waitFor } from './wait.js';
 
 export const MARIADB_PROVIDER_ID = '7a1c0de5-0000-4000-8000-00000000db0b';
 
@@ -141,3 +142,46 @@ export function writeMariaDbProvider(home: string, options: { user?: string; pas
     'bank:', '  type: fs', '  options: {path: bank}', '',
   ].join('\n'));
 }
+
+/** Two tables for dump timing: `a_first` is dumped whole (and flushed into the bank) before mariadb-dump reaches `big`. */
+export async function addDumpTables(database: string, rows: number): Promise<void> {
+  await sql(`SET SESSION max_recursive_iterations = ${rows + 10};
+    CREATE TABLE a_first (id INT PRIMARY KEY) ENGINE=InnoDB;
+    INSERT INTO a_first VALUES (1), (2), (3);
+    CREATE TABLE big (id INT PRIMARY KEY, v CHAR(64)) ENGINE=InnoDB;
+    INSERT INTO big WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${rows}) SELECT n, SHA2(n, 256) FROM s;`, database);
+}
+
+/**
+ * Holds `LOCK TABLES <table> WRITE` in a client session: mariadb-dump, even with --single-transaction,
+ * then waits on the table's metadata lock when it reads the rows, so it stays running (its header
+ * already written) until release() — no timing involved. release() may be called more than once.
+ */
+export async function holdWriteLock(database: string, table: string): Promise<{ release(): Promise<void> }> {
+  const client = startClient(database);
+  let out = '';
+  client.stdout!.on('data', (d: Buffer) => { out += d.toString('utf8'); });
+  const closed = new Promise<void>((resolve) => client.on('close', () => resolve()));
+  client.stdin!.write(`LOCK TABLES ${quote(table)} WRITE;\nSELECT 'locked';\n`);
+  try {
+    await waitFor('the write lock', () => (out.includes('locked') ? true : undefined));
+  } catch (err) {
+    client.kill();
+    throw err;
+  }
+  let released = false;
+  return {
+    release: async () => {
+      if (released) return;
+      released = true;
+      client.stdin!.end('UNLOCK TABLES;\n');
+      await closed;
+    },
+  };
+}
+
+/** The connection id of `user`'s mariadb-dump of `database` once it waits on a table lock. */
+export const dumpWaitingOnLock = (user: string, database: string): Promise<string> => waitFor('mariadb-dump to wait on the table lock', async () => {
+  const rows = await sql(`SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ${literal(database)} AND USER = ${literal(user)} AND STATE = 'Waiting for table metadata lock';`);
+  return rows[0]?.[0];
+});

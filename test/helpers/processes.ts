@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { CLI } from './paths.js';
@@ -50,4 +50,20 @@ export function writtenBytes(pid: number | string): number | null {
   } catch {
     return null;
   }
+}
+
+/** `{pid, argv}` of every process we may read (others vanish or are unreadable mid-scan: skipped). */
+export function runningProcesses(): Array<{ pid: string; argv: string[] }> {
+  const out: Array<{ pid: string; argv: string[] }> = [];
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      out.push({ pid, argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '') });
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** The `NAME=value` entries a process was started with. */
+export function processEnvironment(pid: number | string): string[] {
+  return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter((v) => v !== '');
 }
