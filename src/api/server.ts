@@ -22,6 +22,24 @@ export interface ApiOptions {
 }
 
 /**
+ * `Content-Type: application/json` with no body is what many clients send on DELETE and POST
+ * actions (the README walkthrough's own header file does): it means "no body", not malformed JSON.
+ * Non-empty bodies keep fastify's parser, which refuses `__proto__` and `constructor` keys.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    parseJson(req, text, done);
+  });
+}
+
+/**
  * The REST API: Karbor's v1 shape under /v1/{project_id}. Routes are thin: they validate, build the
  * request and call the ProtectionService (in-process or over RPC); errors become `{code, message}`.
  */
@@ -31,6 +49,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', openapi.onRoute);
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler(opts.logger));
+  acceptEmptyJsonBodies(app);
   app.setNotFoundHandler((req, reply) => { void reply.status(404).send(errorBody('BWK_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)); });
 
   await app.register(async (v1) => {
