@@ -3,7 +3,7 @@
  * imports something the sandbox cannot run (a node builtin, a module with side effects) fails here,
  * in CI, instead of at a worker's start.
  */
-import { workflowBundle, WORKFLOWS_PATH } from '../src/protection-manager/worker.js';
+import { workflowBundle, WORKFLOWS_PATH } from '../src/protection-manager/engines/temporal-worker.js';
 
 try {
   const { code } = await workflowBundle();

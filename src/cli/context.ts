@@ -4,10 +4,15 @@ import { bwkError } from '../core/errors.js';
 import { isUuid } from '../common/ids.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import type { ProtectionService } from '../protection-manager/service.js';
+import type { RunningProcess } from '../processes/process.js';
 import type { Output, OutputFormat } from './output.js';
 import { createOutput } from './output.js';
+import { stopSignal } from './stop-signal.js';
 
 export interface GlobalOptions { home?: string; output?: string; url?: string }
+
+/** How a command's action runs: given the command's body, the function commander calls. */
+export type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
 
 /** A command's view of Bulwark: embedded (an app in this process) or remote (a server's REST API). */
 export interface CliSession {
@@ -46,7 +51,7 @@ export class CliContext {
     if (url) {
       const token = process.env.BULWARK_TOKEN;
       if (!token) throw bwkError('BWK_ERR_UNAUTHORIZED');
-      const { HttpProtectionService } = await import('./http-service.js');
+      const { HttpProtectionService } = await import('../api/client.js');
       const service = new HttpProtectionService(url, token);
       const who = await service.identity();
       return fn({ service, ctx: { projectId: who.project_id, admin: who.role === 'admin' }, durable: true });
@@ -54,12 +59,33 @@ export class CliContext {
     return this.withApp((app, ctx) => fn({ service: app.manager, ctx, app, durable: app.engine.durable }));
   }
 
-  /** Commands that only make sense on the machine that holds the data (serve, worker, token). */
-  async withApp<T>(fn: (app: BulwarkApp, req: RequestContext) => Promise<T>, options: { runWorker?: boolean } = {}): Promise<T> {
+  /** The Bulwark home of a command that runs where the data is (serve, worker, token), never against --url. */
+  async localHome(): Promise<string> {
     if (this.url) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'this command runs where Bulwark\'s home is, not against --url/BULWARK_URL: unset it' });
+    const { resolveHome } = await import('../processes/app.js');
+    return resolveHome(this.globals.home);
+  }
+
+  /**
+   * Runs a long-lived process module until SIGTERM/SIGINT (or until it ends on its own), writing its
+   * note to stderr and its ready line to stdout.
+   */
+  async runProcess(process: RunningProcess): Promise<void> {
+    this.out.note(process.note);
+    if (process.ready) globalThis.process.stdout.write(`${JSON.stringify(process.ready)}\n`);
+    try {
+      await (process.done ?? stopSignal());
+    } finally {
+      await process.stop();
+    }
+  }
+
+  /** Commands that only make sense on the machine that holds the data (bank upkeep, token). */
+  async withApp<T>(fn: (app: BulwarkApp, req: RequestContext) => Promise<T>): Promise<T> {
+    const home = await this.localHome();
     // The embedded app (catalog, providers, engine) is loaded only by a command that opens it, not by --help or --url.
-    const { openBulwark, resolveHome } = await import('../processes/app.js');
-    const app = await openBulwark(resolveHome(this.globals.home), options);
+    const { openBulwark } = await import('../processes/app.js');
+    const app = await openBulwark(home);
     try {
       return await fn(app, { projectId: app.config.project, admin: false });
     } finally {
@@ -111,6 +137,14 @@ export function parseDateOption(name: string, text: string | undefined): Date | 
   const d = new Date(text);
   if (Number.isNaN(d.getTime())) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${name} must be an ISO-8601 date or time (2026-11-22 or 2026-11-22T10:00:00Z), not "${text}"` });
   return d;
+}
+
+/** `--port`: 0 (any free port) to 65535, for every command that listens. */
+export function parsePort(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 0 || n > 65535) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--port must be a whole number from 0 to 65535 (0: any free port), not "${text}"` });
+  return n;
 }
 
 export function parseLimit(text: string | undefined): number | undefined {

@@ -28,6 +28,7 @@ export const ERRORS = {
 
   BWK_ERR_PROVIDER_NOT_FOUND: spec(404, 'provider {id} not found (known providers: {known})'),
   BWK_ERR_PROVIDER_UNKNOWN: spec(400, 'provider_id {id} names no provider (known providers: {known})'),
+  BWK_ERR_PROVIDER_MISMATCH: spec(400, 'plan {plan} is protected by provider {plan_provider}, not {provider}: protect it under provider {plan_provider}, or change the plan\'s provider'),
   BWK_ERR_PROVIDER_INVALID: spec(400, 'provider file {file}:{line}: {reason}'),
   BWK_ERR_PLUGIN_NOT_INSTALLED: spec(400, 'provider file {file}:{line}: plugin "{name}" is not installed (installed: {installed})'),
   BWK_ERR_PLUGIN_LOAD_FAILED: spec(400, 'provider file {file}:{line}: plugin module "{module}" could not be loaded: {reason}'),
@@ -179,13 +180,13 @@ export function fromErrorJSON(json: ErrorJSON): BulwarkError {
   return err;
 }
 
-/** A short reason string for records (`resources_reason`, `extra_info.reason`). */
 /** An error already in wire form (`{code, message}`), as activities and RPC hand them over. */
 export function isErrorJSON(v: unknown): v is ErrorJSON {
   return typeof v === 'object' && v !== null && !(v instanceof Error)
     && typeof (v as ErrorJSON).code === 'string' && typeof (v as ErrorJSON).message === 'string';
 }
 
+/** A short reason string for records (`resources_reason`, `extra_info.reason`). */
 export function reasonOf(err: unknown): string {
   if (isErrorJSON(err)) return `${err.code}: ${err.message}`;
   if (isBulwarkError(err)) return `${err.code}: ${err.message}`;

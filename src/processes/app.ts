@@ -12,7 +12,7 @@ import { openCatalogStore } from '../store/factory.js';
 import type { CatalogStore } from '../store/port.js';
 import { LocalEngine } from '../protection-manager/engines/local.js';
 import type { Engine } from '../protection-manager/engine.js';
-import type { RunningWorker } from '../protection-manager/worker.js';
+import type { RunningWorker } from '../protection-manager/engines/temporal-worker.js';
 import type { OperationEvents } from '../protection-manager/events.js';
 import { InProcessEvents } from '../protection-manager/events.js';
 import { OperationSteps } from '../protection-manager/operation-steps.js';
@@ -68,7 +68,7 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
     }
     // `temporal.run_worker`: this process also serves the task queue (all-in-one, tests, a laptop).
     if (config.engine === 'temporal' && (options.runWorker ?? config.temporal.run_worker)) {
-      const { startWorker } = await import('../protection-manager/worker.js');
+      const { startWorker } = await import('../protection-manager/engines/temporal-worker.js');
       worker = await startWorker({ role: 'worker' }, { config, home, steps, logger });
     }
   } catch (err) {

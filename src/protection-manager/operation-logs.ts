@@ -1,25 +1,7 @@
+import { bwkError } from '../core/errors.js';
 import type { CheckpointRecord } from '../checkpoints/model.js';
 import type { RestoreRecord, VerificationRecord } from '../store/records.js';
-
-/**
- * Karbor's operation log, derived from the records themselves, so its status is what the operation
- * did — `success` only once a checkpoint is available or a restore succeeded (Karbor logged "success"
- * when the API accepted a request) — and nothing is dropped (Karbor kept five).
- */
-export interface OperationLog {
-  id: string;
-  project_id: string;
-  operation_type: 'protect' | 'restore' | 'verify';
-  provider_id: string;
-  plan_id: string | null;
-  checkpoint_id: string;
-  restore_id: string | null;
-  verification_id: string | null;
-  status: 'running' | 'success' | 'error';
-  started_at: string;
-  ended_at: string | null;
-  error_info: string | null;
-}
+import type { LogQuery, OperationLog } from './service.js';
 
 const statusOf = (s: string): OperationLog['status'] => (s === 'available' || s === 'success' ? 'success' : s === 'error' || s === 'fail' ? 'error' : 'running');
 
@@ -43,9 +25,12 @@ export function logOfRecord(kind: 'restore' | 'verify', r: RestoreRecord | Verif
 }
 
 /** Newest first (or oldest first), after `marker`, at most `limit`. */
-export function pageLogs(logs: OperationLog[], q: { limit?: number; marker?: string; sort?: 'asc' | 'desc' }): OperationLog[] {
+export function pageLogs(logs: OperationLog[], q: LogQuery): OperationLog[] {
   const sign = q.sort === 'asc' ? 1 : -1;
   const sorted = [...logs].sort((a, b) => sign * (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const from = q.marker === undefined ? 0 : sorted.findIndex((l) => l.id === q.marker) + 1;
+  const at = q.marker === undefined ? -1 : sorted.findIndex((l) => l.id === q.marker);
+  // Like every other list: an unknown marker is the caller's mistake, not a reason to start over at page 1.
+  if (q.marker !== undefined && at < 0) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `marker ${q.marker} not found among the operation logs you can list: pass the id of the last log of the previous page` });
+  const from = at + 1;
   return sorted.slice(from, q.limit === undefined ? undefined : from + q.limit);
 }

@@ -9,17 +9,8 @@ import { dependentsVia } from './dependents.js';
 import { checkConsistency } from './consistency.js';
 import { expandResourceGraph } from '../core/resource-graph.js';
 import type { RequestContext } from './request.js';
+import type { PlanInput, PlanUpdate } from './service.js';
 import { visibleProject } from './request.js';
-
-export interface PlanInput {
-  name: string;
-  description?: string;
-  provider_id: string;
-  resources: Array<{ type: string; id: string; name?: string; extra_info?: Record<string, unknown>; node?: string; consistency?: unknown }>;
-  parameters?: Record<string, unknown>;
-}
-
-export type PlanUpdate = Partial<Pick<PlanInput, 'name' | 'description' | 'resources' | 'parameters'>> & { status?: 'suspended' | 'started' };
 
 /**
  * Plans: validated in full before anything is stored — provider, resource types, that each resource

@@ -4,11 +4,7 @@ import type { Resource } from '../plugins/api.js';
 import { isObject } from '../providers/parameters.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { RequestContext } from './request.js';
-
-/** Karbor's protectable instance: a resource with its dependent resources. */
-export interface ProtectableInstance extends Resource {
-  dependent_resources: Resource[];
-}
+import type { ProtectableInstance } from './service.js';
 
 /** Discovery: which resource types exist, and which resources of a type are there to protect. */
 export class ProtectableService {

@@ -13,7 +13,6 @@ import type { CatalogStore } from '../store/port.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/records.js';
 import type { Engine, OperationOutcome } from './engine.js';
 import type { OperationEvents } from './events.js';
-import type { PlanInput, PlanUpdate } from './plans.js';
 import { PlanService } from './plans.js';
 import { ProtectableService } from './protectables.js';
 import type { RecoveryReport } from './recovery.js';
@@ -21,8 +20,9 @@ import { recoverAbandonedOperations } from './recovery.js';
 import type { RequestContext } from './request.js';
 import { visibleProject } from './request.js';
 import { listAcrossBanks } from './checkpoint-listing.js';
-import type { ProtectionService, ProviderView } from './service.js';
-import type { OperationLog } from './operation-logs.js';
+import type {
+  LogQuery, OperationLog, OperationView, PlanInput, PlanUpdate, ProtectInput, ProtectionService, ProviderView, RestoreInput, VerifyInput,
+} from './service.js';
 import { logOfCheckpoint, logOfRecord, pageLogs } from './operation-logs.js';
 import { assertUuid, isUuid } from '../common/ids.js';
 
@@ -47,10 +47,6 @@ export interface OperationHandle<T> {
   /** The final record and how the operation ended (waiting is only started when asked for). */
   readonly done: Promise<{ record: T; outcome: OperationOutcome }>;
 }
-
-/** `operation_id` (a UUID chosen by the caller) makes the request idempotent: a repeat returns the first. */
-export interface RestoreInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown>; restore_target?: string | null; operation_id?: string }
-export interface VerifyInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown>; operation_id?: string }
 
 /**
  * The protection service: every adapter (CLI, REST, RPC) builds a request and calls one method
@@ -92,8 +88,8 @@ export class ProtectionManager implements ProtectionService {
   listProtectableInstances(ctx: RequestContext, type: string, parameters: unknown) { return this.protectables.instances(ctx, type, parameters); }
   showProtectableInstance(ctx: RequestContext, type: string, id: string) { return this.protectables.instance(ctx, type, id); }
 
-  async startProtect(ctx: RequestContext, input: { plan_id: string; provider_id?: string; operation_id?: string }): Promise<CheckpointRecord> {
-    const handle = await this.protect(ctx, input.plan_id, input.operation_id);
+  async startProtect(ctx: RequestContext, input: ProtectInput): Promise<CheckpointRecord> {
+    const handle = await this.protect(ctx, input.plan_id, input.operation_id, input.provider_id);
     return handle.started();
   }
 
@@ -116,9 +112,17 @@ export class ProtectionManager implements ProtectionService {
   updatePlan(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> { return this.plans.update(ctx, id, patch); }
   deletePlan(ctx: RequestContext, id: string): Promise<void> { return this.plans.delete(ctx, id); }
 
-  /** Starts a protect of a plan: a new checkpoint, `protecting` until the operation ends. */
-  async protect(ctx: RequestContext, planId: string, operationId?: string): Promise<OperationHandle<CheckpointRecord>> {
+  /**
+   * Starts a protect of a plan: a new checkpoint, `protecting` until the operation ends. A provider
+   * named by the caller must be the plan's: the checkpoint lands in that provider's bank, and a
+   * caller who named another one would look for it there.
+   */
+  async protect(ctx: RequestContext, planId: string, operationId?: string, providerId?: string): Promise<OperationHandle<CheckpointRecord>> {
     const plan = await this.plans.get(ctx, planId);
+    if (providerId !== undefined && providerId !== plan.provider_id) {
+      const named = this.deps.providers.get(providerId); // BWK_ERR_PROVIDER_NOT_FOUND for a provider that does not exist
+      throw bwkError('BWK_ERR_PROVIDER_MISMATCH', { plan: plan.id, plan_provider: plan.provider_id, provider: named.id });
+    }
     const provider = this.deps.providers.get(plan.provider_id);
     const id = operationId === undefined ? newId() : assertUuid('operation', operationId);
     // A repeated request (an RPC redelivery) finds its operation instead of starting another.
@@ -224,7 +228,7 @@ export class ProtectionManager implements ProtectionService {
   }
 
   /** Karbor's operation logs: every protect, restore and verification of the caller's project. */
-  async listOperationLogs(ctx: RequestContext, q: { limit?: number; marker?: string; sort?: 'asc' | 'desc' } = {}): Promise<OperationLog[]> {
+  async listOperationLogs(ctx: RequestContext, q: LogQuery = {}): Promise<OperationLog[]> {
     const [checkpoints, restores, verifications] = await Promise.all([
       this.listCheckpoints(ctx, {}), this.listRestores(ctx), this.listVerifications(ctx),
     ]);
@@ -279,14 +283,6 @@ export class ProtectionManager implements ProtectionService {
     }
     throw bwkError('BWK_ERR_CHECKPOINT_NOT_FOUND', { id });
   }
-}
-
-export interface OperationView {
-  id: string;
-  kind: 'protect' | 'restore' | 'verify';
-  status: string;
-  running: boolean | null;
-  record: CheckpointRecord | RestoreRecord | VerificationRecord;
 }
 
 function providerView(p: Provider): ProviderView {

@@ -1,13 +1,15 @@
+/**
+ * The ProtectionService port: what the protection service offers its adapters (REST routes, the RPC
+ * server, the CLI), with its own input and output types. Implementations (the in-process
+ * ProtectionManager, the RPC and HTTP clients) import them from here.
+ */
 import type { CheckpointQuery } from '../checkpoints/collection.js';
 import type { CheckpointRecord } from '../checkpoints/model.js';
+import type { Resource } from '../core/resource.js';
 import type { ExtendedInfoSchema } from '../providers/registry.js';
 import type { ListOperationsQuery, ListPlansQuery } from '../store/port.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/records.js';
-import type { PlanInput, PlanUpdate } from './plans.js';
-import type { ProtectableInstance } from './protectables.js';
-import type { OperationView, RestoreInput, VerifyInput } from './protection-manager.js';
 import type { RequestContext } from './request.js';
-import type { OperationLog } from './operation-logs.js';
 
 /** A provider as callers see it (Karbor's shape). */
 export interface ProviderView {
@@ -17,10 +19,65 @@ export interface ProviderView {
   extended_info_schema: ExtendedInfoSchema;
 }
 
+/** Karbor's protectable instance: a resource with its dependent resources. */
+export interface ProtectableInstance extends Resource {
+  dependent_resources: Resource[];
+}
+
+export interface PlanInput {
+  name: string;
+  description?: string;
+  provider_id: string;
+  resources: Array<{ type: string; id: string; name?: string; extra_info?: Record<string, unknown>; node?: string; consistency?: unknown }>;
+  parameters?: Record<string, unknown>;
+}
+
+export type PlanUpdate = Partial<Pick<PlanInput, 'name' | 'description' | 'resources' | 'parameters'>> & { status?: 'suspended' | 'started' };
+
 /**
- * What the protection service offers its adapters (REST routes, RPC handlers, the CLI). Every
- * argument and result is plain JSON, so the same interface is served in-process and over RabbitMQ.
- * `start*` methods return once the operation's record exists; they do not wait for the operation.
+ * `operation_id` (a UUID chosen by the caller) makes a start idempotent: a repeat returns the first.
+ * `provider_id`, when given, must be the plan's (Karbor addresses checkpoints under their provider).
+ */
+export interface ProtectInput { plan_id: string; provider_id?: string; operation_id?: string }
+export interface RestoreInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown>; restore_target?: string | null; operation_id?: string }
+export interface VerifyInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown>; operation_id?: string }
+
+/** An operation as `operation show` sees it: its record, and whether its engine still runs it. */
+export interface OperationView {
+  id: string;
+  kind: 'protect' | 'restore' | 'verify';
+  status: string;
+  /** null when the engine cannot tell (a local operation of another process). */
+  running: boolean | null;
+  record: CheckpointRecord | RestoreRecord | VerificationRecord;
+}
+
+/**
+ * Karbor's operation log, derived from the records themselves, so its status is what the operation
+ * did — `success` only once a checkpoint is available or a restore succeeded (Karbor logged "success"
+ * when the API accepted a request) — and nothing is dropped (Karbor kept five).
+ */
+export interface OperationLog {
+  id: string;
+  project_id: string;
+  operation_type: 'protect' | 'restore' | 'verify';
+  provider_id: string;
+  plan_id: string | null;
+  checkpoint_id: string;
+  restore_id: string | null;
+  verification_id: string | null;
+  status: 'running' | 'success' | 'error';
+  started_at: string;
+  ended_at: string | null;
+  error_info: string | null;
+}
+
+export interface LogQuery { limit?: number; marker?: string; sort?: 'asc' | 'desc' }
+
+/**
+ * Every argument and result is plain JSON, so the same interface is served in-process, over RabbitMQ
+ * and over HTTP. `start*` methods return once the operation's record exists; they do not wait for the
+ * operation. Every method's name over RPC is in service-methods.ts.
  */
 export interface ProtectionService {
   /** Every provider, sorted by name. */
@@ -38,32 +95,42 @@ export interface ProtectionService {
 
   /** Validates and stores a plan; nothing is stored when any part is invalid. */
   createPlan(ctx: RequestContext, input: PlanInput): Promise<PlanRecord>;
+  /** The caller's plans, newest first unless `sort` says otherwise. */
   listPlans(ctx: RequestContext, q?: Omit<ListPlansQuery, 'projectId'>): Promise<PlanRecord[]>;
+  /** One plan; BWK_ERR_PLAN_NOT_FOUND unless it is the caller's. */
   showPlan(ctx: RequestContext, id: string): Promise<PlanRecord>;
+  /** Validates the changed plan in full before storing it. */
   updatePlan(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord>;
+  /** Deletes a plan (its checkpoints stay). */
   deletePlan(ctx: RequestContext, id: string): Promise<void>;
 
   /** Starts protecting a plan; returns the new checkpoint (`protecting`). */
-  startProtect(ctx: RequestContext, input: { plan_id: string; provider_id?: string; operation_id?: string }): Promise<CheckpointRecord>;
+  startProtect(ctx: RequestContext, input: ProtectInput): Promise<CheckpointRecord>;
+  /** Checkpoints across the providers' banks, newest first; marker/limit page them. */
   listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]>;
+  /** One checkpoint, looked up in `providerId`'s bank or in every bank. */
   showCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<CheckpointRecord>;
   /** Deletes a checkpoint and its data; BWK_ERR_CHECKPOINT_IN_USE (409) while a restore reads it. */
   deleteCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<void>;
 
   /** Starts a restore; returns its record (`in_progress`). */
   startRestore(ctx: RequestContext, input: RestoreInput): Promise<RestoreRecord>;
+  /** The caller's restores, newest first. */
   listRestores(ctx: RequestContext, q?: Omit<ListOperationsQuery, 'projectId'>): Promise<RestoreRecord[]>;
+  /** One restore; BWK_ERR_RESTORE_NOT_FOUND unless it is the caller's. */
   showRestore(ctx: RequestContext, id: string): Promise<RestoreRecord>;
 
   /** Starts a verification; returns its record (`in_progress`). */
   startVerify(ctx: RequestContext, input: VerifyInput): Promise<VerificationRecord>;
+  /** The caller's verifications, newest first. */
   listVerifications(ctx: RequestContext, q?: Omit<ListOperationsQuery, 'projectId'>): Promise<VerificationRecord[]>;
+  /** One verification; BWK_ERR_VERIFICATION_NOT_FOUND unless it is the caller's. */
   showVerification(ctx: RequestContext, id: string): Promise<VerificationRecord>;
 
   /** An operation (checkpoint, restore or verification id) and whether it still runs. */
   showOperation(ctx: RequestContext, id: string): Promise<OperationView>;
   /** Karbor's operation logs (derived from the records: a status is what the operation did). */
-  listOperationLogs(ctx: RequestContext, q?: { limit?: number; marker?: string; sort?: 'asc' | 'desc' }): Promise<OperationLog[]>;
+  listOperationLogs(ctx: RequestContext, q?: LogQuery): Promise<OperationLog[]>;
   /** Cancels a running operation of the caller's project. */
   cancelOperation(ctx: RequestContext, id: string): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
-import { workflowBundle } from '../../src/protection-manager/worker.js';
+import { workflowBundle } from '../../src/protection-manager/engines/temporal-worker.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 /**

@@ -13,7 +13,7 @@ type P = { project_id: string; provider_id: string; id: string };
 
 /**
  * Karbor's API returns a checkpoint's resource_graph as a JSON string, and its client decodes it as
- * one; the CLI and RPC keep it an object (src/cli/http-service.ts decodes it back).
+ * one; the CLI and RPC keep it an object (src/api/client.ts decodes it back).
  */
 export const karborCheckpoint = (c: CheckpointRecord) => ({ ...c, resource_graph: c.resource_graph === null ? null : JSON.stringify(c.resource_graph) });
 const FINAL = new Set(['available', 'error', 'deleted', 'success', 'fail']);

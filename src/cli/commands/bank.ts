@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { bwkError } from '../../core/errors.js';
-import type { CliContext } from '../context.js';
-
-type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
+import type { Run } from '../context.js';
 
 /** The built-in fs-directory provider: its bank (<home>/bank) is the one every built-in provider shares. */
 const DEFAULT_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';

@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
-import type { CliContext } from '../context.js';
+import type { Run } from '../context.js';
 import { collect, parseJsonOption, parseLimit, parseResourceOption, readTextFile, resolveProviderId } from '../context.js';
-
-type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
-
 
 /** `provider`, `protectable` and `plan` commands: discovery and plan management. */
 export function registerCatalogCommands(program: Command, run: Run): void {

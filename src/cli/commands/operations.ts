@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
 import type { CheckpointStatus } from '../../checkpoints/model.js';
 import { bwkError } from '../../core/errors.js';
-import type { OperationView } from '../../protection-manager/protection-manager.js';
+import type { OperationView } from '../../protection-manager/service.js';
 import type { OperationStatus } from '../../store/records.js';
-import type { CliContext, CliSession } from '../context.js';
+import type { CliContext, CliSession, Run } from '../context.js';
 import { parseDateOption, parseJsonOption, parseLimit, resolveProviderId } from '../context.js';
 import { showProgress } from '../progress.js';
-
-type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
 
 const FINAL = new Set(['available', 'error', 'deleted', 'success', 'fail']);
 const FAILED = new Set(['error', 'fail']);

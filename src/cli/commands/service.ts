@@ -1,28 +1,17 @@
 import type { Command } from 'commander';
-import { bwkError } from '../../core/errors.js';
-import type { CliContext } from '../context.js';
-import { stopSignal } from '../stop-signal.js';
-import { parseLimit } from '../context.js';
-
-type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
-
+import type { Run } from '../context.js';
+import { parseLimit, parsePort } from '../context.js';
 
 /** `serve` (the embedded all-in-one) and `token` management. */
 export function registerServiceCommands(program: Command, run: Run): void {
   program.command('serve').description('run the all-in-one service: REST API (api.host:api.port, default 127.0.0.1:8780) with the configured engine')
     .option('--port <n>', 'override api.port (0: any free port)')
-    .action((opts: { port?: string }) => run((cli) => cli.withApp(async (app) => {
-      const port = opts.port === undefined ? undefined : Number(opts.port);
-      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: '--port must be 0-65535' });
-      const config = port === undefined ? app.config : { ...app.config, api: { ...app.config.api, port } };
+    .action((opts: { port?: string }) => run(async (cli) => {
+      const port = parsePort(opts.port);
       // The API server (fastify and its plugins) is loaded only by the commands that serve it.
-      const [{ listenApi }, { VERSION }] = await Promise.all([import('../../api/listen.js'), import('../../common/version.js')]);
-      const { app: api, url } = await listenApi({ config, service: app.manager, tokens: app.store.tokens, events: app.events, logger: app.logger, version: VERSION });
-      cli.out.note(`bulwark serve (pid ${process.pid}) listening on ${url} (engine ${app.config.engine}); SIGTERM stops`);
-      process.stdout.write(`${JSON.stringify({ url, pid: process.pid })}\n`);
-      await stopSignal();
-      await api.close();
-    }))());
+      const { startEmbedded } = await import('../../processes/embedded.js');
+      await cli.runProcess(await startEmbedded({ home: await cli.localHome(), ...(port === undefined ? {} : { port }) }));
+    })());
 
   const token = program.command('token').description('API tokens: each bound to one project and a role');
   token.command('create').description('create a token; its secret is printed once').requiredOption('--project <id>').requiredOption('--role <role>', 'admin or member')

@@ -1,14 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import type { BulwarkConfig } from '../common/config.js';
-import { bwkError } from '../core/errors.js';
-import type { Logger } from '../common/logging.js';
-import { createActivities } from './activities.js';
-import { temporalTls } from './engines/temporal-connection.js';
-import type { OperationSteps } from './operation-steps.js';
+import type { BulwarkConfig } from '../../common/config.js';
+import { bwkError } from '../../core/errors.js';
+import type { Logger } from '../../common/logging.js';
+import { createActivities } from '../activities.js';
+import { temporalTls } from './temporal-connection.js';
+import type { OperationSteps } from '../operation-steps.js';
 
 /** The compiled workflow entry point (dist/workflows/index.js). */
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../../workflows/index.js', import.meta.url));
 
 let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
 let sdkLogger: Logger | undefined;

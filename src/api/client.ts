@@ -2,12 +2,10 @@ import type { CheckpointQuery } from '../checkpoints/collection.js';
 import type { CheckpointRecord } from '../checkpoints/model.js';
 import { bwkError, fromErrorJSON } from '../core/errors.js';
 import type { ErrorJSON } from '../core/errors.js';
-import type { PlanInput, PlanUpdate } from '../protection-manager/plans.js';
-import type { ProtectableInstance } from '../protection-manager/protectables.js';
-import type { OperationView, RestoreInput, VerifyInput } from '../protection-manager/protection-manager.js';
 import type { RequestContext } from '../protection-manager/request.js';
-import type { ProtectionService, ProviderView } from '../protection-manager/service.js';
-import type { OperationLog } from '../protection-manager/operation-logs.js';
+import type {
+  LogQuery, OperationLog, OperationView, PlanInput, PlanUpdate, ProtectableInstance, ProtectInput, ProtectionService, ProviderView, RestoreInput, VerifyInput,
+} from '../protection-manager/service.js';
 import type { ListOperationsQuery, ListPlansQuery } from '../store/port.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/records.js';
 
@@ -18,8 +16,9 @@ const graphDecoded = (c: CheckpointRecord): CheckpointRecord =>
   (typeof c.resource_graph === 'string' ? { ...c, resource_graph: JSON.parse(c.resource_graph) as CheckpointRecord['resource_graph'] } : c);
 
 /**
- * The ProtectionService over the REST API (`--url` / BULWARK_URL): the CLI's commands run unchanged
- * against a server, with its token's project. Errors come back as the server's `{code, message}`.
+ * The ProtectionService over the REST API (`--url` / BULWARK_URL), beside the routes it mirrors: the
+ * CLI's commands run unchanged against a server, with its token's project. Errors come back as the
+ * server's `{code, message}`.
  */
 export class HttpProtectionService implements ProtectionService {
   constructor(private readonly base: string, private readonly token: string) {}
@@ -75,7 +74,7 @@ export class HttpProtectionService implements ProtectionService {
   async updatePlan(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> { return ((await this.request('PUT', this.p(ctx, `/plans/${id}`), { plan: patch })) as { plan: PlanRecord }).plan; }
   async deletePlan(ctx: RequestContext, id: string): Promise<void> { await this.request('DELETE', this.p(ctx, `/plans/${id}`)); }
 
-  async startProtect(ctx: RequestContext, input: { plan_id: string; provider_id?: string }): Promise<CheckpointRecord> {
+  async startProtect(ctx: RequestContext, input: ProtectInput): Promise<CheckpointRecord> {
     const provider = input.provider_id ?? (await this.showPlan(ctx, input.plan_id)).provider_id;
     return graphDecoded(((await this.request('POST', this.p(ctx, `/providers/${provider}/checkpoints`), { checkpoint: { plan_id: input.plan_id } })) as { checkpoint: CheckpointRecord }).checkpoint);
   }
@@ -122,7 +121,7 @@ export class HttpProtectionService implements ProtectionService {
     return view.kind === 'protect' ? { ...view, record: graphDecoded(view.record as CheckpointRecord) } : view;
   }
   async cancelOperation(ctx: RequestContext, id: string): Promise<void> { await this.request('POST', this.p(ctx, `/operations/${id}/cancel`)); }
-  async listOperationLogs(ctx: RequestContext, q: { limit?: number; marker?: string; sort?: 'asc' | 'desc' } = {}): Promise<OperationLog[]> {
+  async listOperationLogs(ctx: RequestContext, q: LogQuery = {}): Promise<OperationLog[]> {
     return ((await this.request('GET', this.p(ctx, '/operation_logs', this.page(q)))) as { operation_logs: OperationLog[] }).operation_logs;
   }
 }

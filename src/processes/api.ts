@@ -1,0 +1,35 @@
+/**
+ * `bulwark api`, the distributed front door: the REST API, calling protection services over RPC,
+ * with their operation events fed from `bulwark.events` to its SSE streams. It opens no provider
+ * or bank: only the catalog (for tokens) and the transport.
+ */
+import { homePath, loadConfig } from '../common/config.js';
+import { createLogger, fileSink } from '../common/logging.js';
+import { VERSION } from '../common/version.js';
+import { listenApi } from '../api/listen.js';
+import { InProcessEvents } from '../protection-manager/events.js';
+import { bridgeEventsIn } from '../rpc/event-bridge.js';
+import { rpcProtectionService } from '../rpc/protection-rpc.js';
+import { openCatalogStore } from '../store/factory.js';
+import { withApiPort } from './options.js';
+import { Held, type RunningProcess } from './process.js';
+import { transportFromConfig } from './transport.js';
+
+export async function startApi(opts: { home: string; port?: number }): Promise<RunningProcess> {
+  const config = withApiPort(loadConfig(opts.home), opts.port);
+  const logger = createLogger(fileSink(homePath(opts.home, config.log.file)), config.log.level, { pid: process.pid, process: 'api' });
+  const held = new Held();
+  return held.starting(async () => {
+    const store = held.add(await openCatalogStore(config.catalog.url, opts.home), (s) => s.close());
+    const transport = held.add(await transportFromConfig(config, logger), (t) => t.close());
+    const events = new InProcessEvents();
+    held.add(await bridgeEventsIn(transport, events), (unbridge) => unbridge());
+    const service = rpcProtectionService(transport, config.rpc.queue, config.rpc.timeout_ms);
+    const { url } = held.add(await listenApi({ config, service, tokens: store.tokens, events, logger, version: VERSION }), (api) => api.app.close());
+    return {
+      note: `bulwark api (pid ${process.pid}) listening on ${url}; calling ${config.rpc.queue} over ${config.rpc.transport}`,
+      ready: { url, pid: process.pid },
+      stop: () => held.release(),
+    };
+  });
+}

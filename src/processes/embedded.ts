@@ -1,0 +1,30 @@
+/**
+ * `bulwark serve`, the all-in-one process: the app (catalog, providers, engine), the REST API over it
+ * in-process, and its operation events on the configured transport's `bulwark.events`.
+ */
+import { VERSION } from '../common/version.js';
+import { listenApi } from '../api/listen.js';
+import { bridgeEventsOut } from '../rpc/event-bridge.js';
+import { openBulwark } from './app.js';
+import { Held, type RunningProcess } from './process.js';
+import { transportFromConfig } from './transport.js';
+import { withApiPort } from './options.js';
+
+export async function startEmbedded(opts: { home: string; port?: number }): Promise<RunningProcess> {
+  const held = new Held();
+  return held.starting(async () => {
+    const app = held.add(await openBulwark(opts.home), (a) => a.close());
+    const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
+    held.add(bridgeEventsOut(app.events, transport), (unbridge) => unbridge());
+    const config = withApiPort(app.config, opts.port);
+    const { url } = held.add(
+      await listenApi({ config, service: app.manager, tokens: app.store.tokens, events: app.events, logger: app.logger, version: VERSION }),
+      (api) => api.app.close(),
+    );
+    return {
+      note: `bulwark serve (pid ${process.pid}) listening on ${url} (engine ${app.config.engine}); SIGTERM stops`,
+      ready: { url, pid: process.pid },
+      stop: () => held.release(),
+    };
+  });
+}
