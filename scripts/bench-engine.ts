@@ -21,7 +21,7 @@ async function run(engine: 'local' | 'temporal'): Promise<{ ms: number; tasks: n
   try {
     writeFileSync(join(home, 'bulwark.yaml'), [
       `engine: ${engine}`,
-      `local_engine: {max_parallel: ${parallel}}`,
+      `tasks: {max_parallel: ${parallel}}`,
       ...(engine === 'temporal' ? [`temporal: {address: "${process.env.TEMPORAL_ADDRESS}", task_queue: bench-${randomUUID().slice(0, 8)}, run_worker: true, max_concurrent_activities: ${parallel}}`] : []),
       '',
     ].join('\n'));

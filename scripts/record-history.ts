@@ -22,7 +22,7 @@ if (!address) {
 const outDir = fileURLToPath(new URL('../../test/fixtures/histories/', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'bwk-record-'));
 writeRecorderProvider(home, { dependents: { a: ['b', 'c'], b: ['d'] } });
-writeFileSync(join(home, 'bulwark.yaml'), `engine: temporal\ntemporal: {address: "${address}", task_queue: record-${randomUUID().slice(0, 8)}, run_worker: true}\nlocal_engine: {max_parallel: 2, retry: {max_attempts: 2, initial_delay_ms: 10, max_delay_ms: 20}}\n`);
+writeFileSync(join(home, 'bulwark.yaml'), `engine: temporal\ntemporal: {address: "${address}", task_queue: record-${randomUUID().slice(0, 8)}, run_worker: true}\ntasks: {max_parallel: 2, retry: {max_attempts: 2, initial_delay_ms: 10, max_delay_ms: 20}}\n`);
 const app = await openBulwark(home);
 const connection = await Connection.connect({ address });
 const client = new Client({ connection });

@@ -12,9 +12,10 @@ import { parseYamlSource, YamlSyntaxError } from './yaml-source.js';
 export interface BulwarkConfig {
   project: string;
   engine: 'local' | 'temporal';
-  local_engine: {
+  /** How hook tasks run, on either engine (was `local_engine`, a name that said less than it does). */
+  tasks: {
     max_parallel: number;
-    task_timeout_ms: number;
+    timeout_ms: number;
     retry: { max_attempts: number; initial_delay_ms: number; max_delay_ms: number };
   };
   lease: { ttl_ms: number; renew_interval_ms: number };
@@ -41,25 +42,47 @@ export interface TemporalConfig {
   continue_as_new_after_events: number;
 }
 
+const RETRY_SCHEMA = {
+  type: 'object', additionalProperties: false, default: {},
+  properties: {
+    max_attempts: { type: 'integer', minimum: 1, maximum: 100, default: 3 },
+    initial_delay_ms: { type: 'integer', minimum: 0, default: 1000 },
+    max_delay_ms: { type: 'integer', minimum: 0, default: 30000 },
+  },
+} as const;
+
+/**
+ * Keys kept under their old names, each with the schema it had and how it maps onto today's: a file
+ * written for an earlier build keeps working, and says so once per process (docs/configuration.md).
+ */
+const DEPRECATED = {
+  local_engine: {
+    schema: {
+      type: 'object', additionalProperties: false,
+      properties: { max_parallel: { type: 'integer', minimum: 1, maximum: 256 }, task_timeout_ms: { type: 'integer', minimum: 100 }, retry: RETRY_SCHEMA },
+    },
+    renamed: 'tasks',
+    move: (old: { max_parallel?: number; task_timeout_ms?: number; retry?: unknown }) => ({
+      ...(old.max_parallel === undefined ? {} : { max_parallel: old.max_parallel }),
+      ...(old.task_timeout_ms === undefined ? {} : { timeout_ms: old.task_timeout_ms }),
+      ...(old.retry === undefined ? {} : { retry: old.retry }),
+    }),
+    note: 'rename it to tasks (task_timeout_ms becomes timeout_ms): it sets how hook tasks run on both engines',
+  },
+} as const;
+
 export const CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
     project: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', default: 'default' },
     engine: { enum: ['local', 'temporal'], default: 'local' },
-    local_engine: {
+    tasks: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
         max_parallel: { type: 'integer', minimum: 1, maximum: 256, default: 4 },
-        task_timeout_ms: { type: 'integer', minimum: 100, default: 6 * 3600 * 1000 },
-        retry: {
-          type: 'object', additionalProperties: false, default: {},
-          properties: {
-            max_attempts: { type: 'integer', minimum: 1, maximum: 100, default: 3 },
-            initial_delay_ms: { type: 'integer', minimum: 0, default: 1000 },
-            max_delay_ms: { type: 'integer', minimum: 0, default: 30000 },
-          },
-        },
+        timeout_ms: { type: 'integer', minimum: 100, default: 6 * 3600 * 1000 },
+        retry: RETRY_SCHEMA,
       },
     },
     lease: {
@@ -132,9 +155,39 @@ export const CONFIG_SCHEMA = {
   },
 } as const;
 
+const warnings = new WeakMap<BulwarkConfig, readonly string[]>();
+
+/** What a valid config still says about itself: deprecated keys, each `file:line: key is deprecated: ...`. */
+export const configWarnings = (config: BulwarkConfig): readonly string[] => warnings.get(config) ?? [];
+
+/**
+ * Checks each deprecated key against its old schema (errors name the key the file uses), then moves
+ * it to its new name. Both names at once is refused: which one wins would be a guess.
+ */
+function renameDeprecated(value: Record<string, unknown>, file: string, lineOf: (pointer: string) => number): string[] {
+  const notes: string[] = [];
+  for (const [old, alias] of Object.entries(DEPRECATED)) {
+    if (!(old in value)) continue;
+    const where = `${file}:${lineOf(`/${old}`)}`;
+    if (alias.renamed in value) throw bwkError('BWK_ERR_CONFIG_INVALID', { file: where, reason: `${old} and ${alias.renamed} are the same setting: keep ${alias.renamed} and remove ${old}` });
+    // Validated in place, so an error names the key and line the file uses.
+    const validate = compileSchema({ type: 'object', properties: { [old]: alias.schema } });
+    const copy = { [old]: structuredClone(value[old] ?? {}) };
+    if (!validate(copy)) {
+      const e = sortSchemaErrors(validate.errors ?? [])[0]!;
+      throw bwkError('BWK_ERR_CONFIG_INVALID', { file: `${file}:${lineOf(errorPointer(e))}`, reason: describeSchemaError(e) });
+    }
+    value[alias.renamed] = alias.move(copy[old] as Parameters<typeof alias.move>[0]);
+    delete value[old];
+    notes.push(`${where}: ${old} is deprecated: ${alias.note}`);
+  }
+  return notes;
+}
+
 /** Validates raw config (already parsed) and returns it frozen with defaults filled in. */
 export function validateConfig(raw: unknown, file: string, lineOf: (pointer: string) => number = () => 1): BulwarkConfig {
   const value = raw === null || raw === undefined ? {} : structuredClone(raw);
+  const notes = value && typeof value === 'object' && !Array.isArray(value) ? renameDeprecated(value as Record<string, unknown>, file, lineOf) : [];
   const validate = compileSchema(CONFIG_SCHEMA);
   if (!validate(value)) {
     const e = sortSchemaErrors(validate.errors ?? [])[0]!;
@@ -144,7 +197,9 @@ export function validateConfig(raw: unknown, file: string, lineOf: (pointer: str
   if (cfg.lease.renew_interval_ms >= cfg.lease.ttl_ms) {
     throw bwkError('BWK_ERR_CONFIG_INVALID', { file: `${file}:${lineOf('/lease/renew_interval_ms')}`, reason: `lease.renew_interval_ms (${cfg.lease.renew_interval_ms}) must be shorter than lease.ttl_ms (${cfg.lease.ttl_ms})` });
   }
-  return deepFreeze(cfg);
+  const frozen = deepFreeze(cfg);
+  if (notes.length > 0) warnings.set(frozen, notes);
+  return frozen;
 }
 
 /**
@@ -158,12 +213,24 @@ function withEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   return value;
 }
 
+const warned = new Set<string>();
+
+/** Node's own channel for deprecations: stderr once per process (silenced by --no-deprecation). */
+function warnOnce(config: BulwarkConfig): BulwarkConfig {
+  for (const w of configWarnings(config)) {
+    if (warned.has(w)) continue;
+    warned.add(w);
+    process.emitWarning(w, { type: 'DeprecationWarning', code: 'BULWARK_DEPRECATED_CONFIG' });
+  }
+  return config;
+}
+
 export function loadConfig(home: string, env: NodeJS.ProcessEnv = process.env): BulwarkConfig {
   const file = join(home, 'bulwark.yaml');
   if (!existsSync(file)) return validateConfig(withEnv({}, env), file);
   try {
     const src = parseYamlSource(readFileSync(file, 'utf8'), file);
-    return validateConfig(withEnv(src.value, env), file, src.lineOf);
+    return warnOnce(validateConfig(withEnv(src.value, env), file, src.lineOf));
   } catch (err) {
     if (err instanceof YamlSyntaxError) throw bwkError('BWK_ERR_CONFIG_INVALID', { file: `${file}:${err.line}`, reason: err.reason });
     throw err;

@@ -11,7 +11,7 @@ export function renderErrorsDoc(): string {
     '`error: <message> [<code>]` on stderr, or `{"code": ..., "message": ...}` with `-o json`, and exits 1;',
     'the REST API answers with the HTTP status below. Match on `code`, never on the message text.',
     '',
-    '"Retryable" errors are retried by the engine with backoff (bounded by `local_engine.retry`);',
+    '"Retryable" errors are retried by the engine with backoff (bounded by `tasks.retry`);',
     'the others fail the task at once. Plugins may throw errors carrying any of these codes, and',
     '`retryable: true` to ask for a retry.',
     '',

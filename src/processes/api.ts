@@ -3,7 +3,7 @@
  * with their operation events fed from `bulwark.events` to its SSE streams. It opens no provider
  * or bank: only the catalog (for tokens) and the transport.
  */
-import { homePath, loadConfig } from '../common/config.js';
+import { configWarnings, homePath, loadConfig } from '../common/config.js';
 import { createLogger, fileSink } from '../common/logging.js';
 import { VERSION } from '../common/version.js';
 import { listenApi } from '../api/listen.js';
@@ -18,6 +18,7 @@ import { transportFromConfig } from './transport.js';
 export async function startApi(opts: { home: string; port?: number }): Promise<RunningProcess> {
   const config = withApiPort(loadConfig(opts.home), opts.port);
   const logger = createLogger(fileSink(homePath(opts.home, config.log.file)), config.log.level, { pid: process.pid, process: 'api' });
+  for (const warning of configWarnings(config)) logger.warn('deprecated configuration', { warning });
   const held = new Held();
   return held.starting(async () => {
     const store = held.add(await openCatalogStore(config.catalog.url, opts.home), (s) => s.close());

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BulwarkConfig } from '../common/config.js';
-import { homePath, loadConfig } from '../common/config.js';
+import { configWarnings, homePath, loadConfig } from '../common/config.js';
 import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { createLogger, fileSink } from '../common/logging.js';
@@ -46,6 +46,7 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
   }
   const config = loadConfig(home);
   const logger = createLogger(fileSink(homePath(home, config.log.file)), config.log.level, { pid: process.pid });
+  for (const warning of configWarnings(config)) logger.warn('deprecated configuration', { warning });
   const providers = await ProviderRegistry.load({ home, logger, directories: [BUILTIN_PROVIDER_DIR, join(home, 'providers')] });
   let store: CatalogStore;
   try {

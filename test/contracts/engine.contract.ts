@@ -49,7 +49,7 @@ export function describeEngineContract(name: string, engineConfig: string, optio
     });
 
     it('protects a resource graph in Karbor hook order and ends available', async () => {
-      await open('local_engine: {max_parallel: 3}');
+      await open('tasks: {max_parallel: 3}');
       const p = await plan();
       const { record } = await (await app.manager.protect(ctx, p.id)).done;
       expect(record.status).to.equal('available');
@@ -97,7 +97,7 @@ export function describeEngineContract(name: string, engineConfig: string, optio
     });
 
     it('retries retryable failures up to the configured attempts, and not others', async () => {
-      await open('local_engine: {retry: {max_attempts: 3, initial_delay_ms: 1, max_delay_ms: 5}}');
+      await open('tasks: {retry: {max_attempts: 3, initial_delay_ms: 1, max_delay_ms: 5}}');
       const ok = await plan({ 'test.recorder#c': { fail_hook: 'main', fail_times: 2, retryable: true } });
       expect((await (await app.manager.protect(ctx, ok.id)).done).record.status).to.equal('available');
       expect(lines().filter((l) => l.id === 'c' && l.hook === 'main')).to.have.length(3);
@@ -108,7 +108,7 @@ export function describeEngineContract(name: string, engineConfig: string, optio
     });
 
     it('a task over its timeout fails the operation with BWK_ERR_TASK_TIMEOUT', async () => {
-      await open('local_engine: {task_timeout_ms: 300, retry: {max_attempts: 1}}');
+      await open('tasks: {timeout_ms: 300, retry: {max_attempts: 1}}');
       const p = await plan({ 'test.recorder#b': { delay_ms: 30_000 } });
       const { record } = await (await app.manager.protect(ctx, p.id)).done;
       expect(record.status).to.equal('error');

@@ -26,7 +26,7 @@ describe('e2e: distributed service (api + 2 protection-services over RabbitMQ)',
     writeFileSync(log, '');
     writeFileSync(join(home.path, 'bulwark.yaml'), [
       'rpc:', '  transport: amqp', `  url: ${broker.toString()}`, '  password_env: BWK_TEST_AMQP_PASSWORD', `  queue: bulwark-e2e-${randomUUID().slice(0, 8)}`, '',
-      'local_engine: {max_parallel: 8}', '',
+      'tasks: {max_parallel: 8}', '',
     ].join('\n'));
     writeRecorderProvider(home.path, { logFile: log });
     for (let i = 0; i < 2; i++) daemons.push(await startDaemon(home.path, ['protection-service'], /"ready":true/));

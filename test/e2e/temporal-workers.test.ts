@@ -38,7 +38,7 @@ describe('e2e: temporal engine with real worker and agent processes', function (
       '  heartbeat_timeout_ms: 2000',
       '  agent_schedule_to_start_timeout_ms: 3000',
       '  shutdown_grace_time_ms: 1000',
-      'local_engine:',
+      'tasks:',
       '  retry: {max_attempts: 5, initial_delay_ms: 200, max_delay_ms: 1000}',
       '',
     ].join('\n'));

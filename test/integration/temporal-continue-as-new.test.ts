@@ -25,7 +25,7 @@ describe('temporal engine: continue-as-new', function () {
     writeFileSync(join(home.path, 'bulwark.yaml'), [
       'engine: temporal',
       `temporal: {address: "${address}", task_queue: can-${randomUUID().slice(0, 8)}, run_worker: true, continue_as_new_after_events: 60}`,
-      'local_engine: {max_parallel: 3}', '',
+      'tasks: {max_parallel: 3}', '',
     ].join('\n'));
     app = await openBulwark(home.path);
     connection = await Connection.connect({ address });

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { CONFIG_SCHEMA, loadConfig, validateConfig } from '../../src/common/config.js';
+import { CONFIG_SCHEMA, configWarnings, loadConfig, validateConfig } from '../../src/common/config.js';
 
 interface SchemaNode { default?: unknown; properties?: Record<string, SchemaNode> }
 
@@ -40,7 +40,7 @@ describe('configuration (bulwark.yaml)', () => {
     expect(cfg).to.deep.equal(schemaDefaults(CONFIG_SCHEMA as unknown as SchemaNode));
     // Spot-check the walk itself, so a schema without defaults cannot pass as `undefined == undefined`.
     expect(cfg.project).to.equal('default');
-    expect(cfg.local_engine.retry.max_attempts).to.equal(3);
+    expect(cfg.tasks.retry.max_attempts).to.equal(3);
     expect(cfg.lease.renew_interval_ms).to.be.below(cfg.lease.ttl_ms);
     expect(cfg.restore.allowed_target_paths).to.deep.equal(['/']);
   });
@@ -53,19 +53,19 @@ describe('configuration (bulwark.yaml)', () => {
   });
 
   it('keeps the defaults of everything a partial file leaves out', () => {
-    write('project: team-a\nlocal_engine:\n  retry:\n    max_attempts: 5\nlog:\n  level: debug\n');
+    write('project: team-a\ntasks:\n  retry:\n    max_attempts: 5\nlog:\n  level: debug\n');
     const cfg = loadConfig(home, {});
     const expected = schemaDefaults(CONFIG_SCHEMA as unknown as SchemaNode) as ReturnType<typeof loadConfig>;
     expect(cfg).to.deep.equal({
       ...expected,
       project: 'team-a',
-      local_engine: { ...expected.local_engine, retry: { ...expected.local_engine.retry, max_attempts: 5 } },
+      tasks: { ...expected.tasks, retry: { ...expected.tasks.retry, max_attempts: 5 } },
       log: { ...expected.log, level: 'debug' },
     });
   });
 
   it('refuses an unknown key, naming its file and line', () => {
-    const file = write('project: p\nlocal_engine:\n  max_parallel: 2\n  max_paralel: 3\n');
+    const file = write('project: p\ntasks:\n  max_parallel: 2\n  max_paralel: 3\n');
     const err = thrown(() => loadConfig(home, {}));
     expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
     expect(err.message).to.contain(`${file}:4`);
@@ -80,10 +80,10 @@ describe('configuration (bulwark.yaml)', () => {
   });
 
   it('refuses a value of the wrong type at its line', () => {
-    const file = write('lease:\n  ttl_ms: 60000\nlocal_engine:\n  max_parallel: "8"\n');
+    const file = write('lease:\n  ttl_ms: 60000\ntasks:\n  max_parallel: "8"\n');
     const err = thrown(() => loadConfig(home, {}));
     expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
-    expect(err.message).to.contain(`${file}:4`).and.to.contain('local_engine.max_parallel: must be integer');
+    expect(err.message).to.contain(`${file}:4`).and.to.contain('tasks.max_parallel: must be integer');
   });
 
   it('refuses a value outside an enum, listing the allowed ones', () => {
@@ -94,8 +94,8 @@ describe('configuration (bulwark.yaml)', () => {
   });
 
   it('refuses a value below its minimum and a top level that is not a mapping', () => {
-    expect(thrown(() => validateConfig({ local_engine: { max_parallel: 0 } }, 'cfg.yaml')).message)
-      .to.contain('cfg.yaml:1').and.to.contain('local_engine.max_parallel');
+    expect(thrown(() => validateConfig({ tasks: { max_parallel: 0 } }, 'cfg.yaml')).message)
+      .to.contain('cfg.yaml:1').and.to.contain('tasks.max_parallel');
     const err = thrown(() => validateConfig(['a'], 'cfg.yaml'));
     expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
     expect(err.message).to.contain('(top level): must be object');
@@ -129,12 +129,44 @@ describe('configuration (bulwark.yaml)', () => {
     const raw = { lease: { ttl_ms: 90000 } };
     const cfg = validateConfig(raw, 'cfg.yaml');
     expect(raw).to.deep.equal({ lease: { ttl_ms: 90000 } });
-    for (const o of [cfg, cfg.lease, cfg.local_engine, cfg.local_engine.retry, cfg.restore.allowed_target_paths, cfg.log]) {
+    for (const o of [cfg, cfg.lease, cfg.tasks, cfg.tasks.retry, cfg.restore.allowed_target_paths, cfg.log]) {
       expect(Object.isFrozen(o)).to.equal(true);
     }
     expect(() => { (cfg as { project: string }).project = 'other'; }).to.throw(TypeError);
     expect(() => { (cfg.restore.allowed_target_paths as string[]).push('/tmp'); }).to.throw(TypeError);
     // Defaults are copies: a second config is not the frozen first one.
     expect(validateConfig({}, 'cfg.yaml').restore.allowed_target_paths).not.to.equal(cfg.restore.allowed_target_paths);
+  });
+
+  describe('local_engine, the deprecated name of tasks', () => {
+    it('still configures tasks, key by key, and says so once with its file and line', () => {
+      const file = write('project: p\nlocal_engine:\n  max_parallel: 7\n  task_timeout_ms: 5000\n  retry: {max_attempts: 2}\n');
+      const cfg = loadConfig(home, {});
+      expect(cfg.tasks).to.deep.equal({ max_parallel: 7, timeout_ms: 5000, retry: { max_attempts: 2, initial_delay_ms: 1000, max_delay_ms: 30000 } });
+      expect(cfg).to.not.have.property('local_engine');
+      expect(configWarnings(cfg)).to.deep.equal([`${file}:2: local_engine is deprecated: rename it to tasks (task_timeout_ms becomes timeout_ms): it sets how hook tasks run on both engines`]);
+    });
+
+    it('keeps the defaults of what it leaves out, and a file without it warns nothing', () => {
+      write('local_engine: {max_parallel: 2}\n');
+      expect(loadConfig(home, {}).tasks).to.deep.equal({ ...(schemaDefaults(CONFIG_SCHEMA as unknown as SchemaNode) as ReturnType<typeof loadConfig>).tasks, max_parallel: 2 });
+      write('tasks: {max_parallel: 2}\n');
+      expect(configWarnings(loadConfig(home, {}))).to.deep.equal([]);
+    });
+
+    it('refuses a bad value under its own name and line', () => {
+      const file = write('project: p\nlocal_engine:\n  max_parallel: "8"\n');
+      const err = thrown(() => loadConfig(home, {}));
+      expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
+      expect(err.message).to.contain(`${file}:3`).and.to.contain('local_engine.max_parallel: must be integer');
+      expect(thrown(() => validateConfig({ local_engine: { timeout_ms: 5 } }, 'cfg.yaml')).message).to.contain('local_engine: unknown field "timeout_ms"');
+    });
+
+    it('refuses both names at once rather than guess which wins', () => {
+      const file = write('tasks: {max_parallel: 2}\nlocal_engine: {max_parallel: 3}\n');
+      const err = thrown(() => loadConfig(home, {}));
+      expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
+      expect(err.message).to.contain(`${file}:2`).and.to.contain('keep tasks and remove local_engine');
+    });
   });
 });

@@ -58,10 +58,10 @@ export class LocalEngine implements Engine {
     const keeper = new LeaseKeeper(this.getBank(request), lease, this.config.lease.ttl_ms, this.config.lease.renew_interval_ms,
       (err) => { lostError = err; abort.abort(err); }, this.logger);
     const refOf = new Map(flow.tasks.map((t) => [t.id, t.ref]));
-    const cfg = this.config.local_engine;
+    const cfg = this.config.tasks;
     const outcome = await runFlow(flow, (task, ctx) => this.steps.runTask(request, task, ctx.signal), {
       maxParallel: cfg.max_parallel,
-      taskTimeoutMs: cfg.task_timeout_ms,
+      taskTimeoutMs: cfg.timeout_ms,
       retry: { maxAttempts: cfg.retry.max_attempts, initialDelayMs: cfg.retry.initial_delay_ms, maxDelayMs: cfg.retry.max_delay_ms },
       signal: abort.signal,
       onEvent: (e) => {
