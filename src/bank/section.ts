@@ -20,7 +20,11 @@ function checkName(name: string): string {
  */
 export class PrefixedBankSection implements BankSection {
   /** @param label how errors name the resource (`fs.directory#/srv/www`). */
-  constructor(private readonly bank: BankPlugin, private readonly store: ChunkStore, readonly prefix: string, private readonly label: string) {}
+  constructor(private readonly store: ChunkStore, readonly prefix: string, private readonly label: string) {}
+
+  private get bank(): BankPlugin {
+    return this.store.bank;
+  }
 
   private key(name: string): string {
     return this.prefix + checkName(name);

@@ -3,7 +3,8 @@ import type { Logger } from '../common/logging.js';
 import { compileSchema, describeSchemaError, sortSchemaErrors } from '../common/schema.js';
 import { resourceKey, resourcePrefix, savedInfoKey } from '../bank/layout.js';
 import { PrefixedBankSection } from '../bank/section.js';
-import type { HookContext, Resource } from '../plugins/api.js';
+import { resourceRef, type Resource } from '../core/resource.js';
+import type { HookContext } from '../plugins/api.js';
 import type { Provider } from '../providers/registry.js';
 import type { OperationEvents } from './events.js';
 import type { OperationRequest } from './engine.js';
@@ -11,7 +12,7 @@ import type { OperationRequest } from './engine.js';
 /** A resource's section of one checkpoint, through the bank's chunk store. */
 export function sectionFor(provider: Provider, checkpointId: string, resource: Resource): PrefixedBankSection {
   const prefix = resourcePrefix(checkpointId, resourceKey(resource.type, resource.id));
-  return new PrefixedBankSection(provider.bank, provider.chunks, prefix, `${resource.type}#${resource.id}`);
+  return new PrefixedBankSection(provider.chunks, prefix, resourceRef(resource));
 }
 
 /** Builds the context a plugin hook receives: its bank section, parameters, progress and saved info. */
@@ -20,7 +21,7 @@ export function hookContext(args: {
   signal: AbortSignal; logger: Logger; events: OperationEvents; resume?: { state: unknown; save(state: unknown): void } | undefined;
 }): HookContext {
   const { request, provider, resource } = args;
-  const ref = `${resource.type}#${resource.id}`;
+  const ref = resourceRef(resource);
   return {
     operationId: request.operationId,
     checkpointId: request.checkpointId,
@@ -49,15 +50,13 @@ export function saveInfoFn(provider: Provider, checkpointId: string, resource: R
       }
     }
     // Sealed on an encrypted bank: saved info can hold paths (fs.directory's skipped entries).
-    const key = savedInfoKey(checkpointId, resourceKey(resource.type, resource.id));
-    await provider.bank.putObject(key, await provider.chunks.encodeObject(key, Buffer.from(JSON.stringify(info))));
+    await provider.chunks.putSealed(savedInfoKey(checkpointId, resourceKey(resource.type, resource.id)), Buffer.from(JSON.stringify(info)));
   };
 }
 
 export async function loadSavedInfo(provider: Provider, checkpointId: string, resource: Resource): Promise<Record<string, unknown> | null> {
   try {
-    const key = savedInfoKey(checkpointId, resourceKey(resource.type, resource.id));
-    const raw = await provider.chunks.decodeObject(key, await provider.bank.getObject(key));
+    const raw = await provider.chunks.getSealed(savedInfoKey(checkpointId, resourceKey(resource.type, resource.id)));
     return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
   } catch (err) {
     if (isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) return null;

@@ -72,7 +72,7 @@ export function describeDumpFailures(name: string, fixture: DatabasePluginFixtur
       sectionDir: (checkpointId, db) => join(home.path, 'bank', 'checkpoints', checkpointId, 'resources', resourceKey(type, `main/${db}`)),
       stored(checkpointId, db) {
         const provider = s.app.providers.get(fixture.providerId);
-        return new PrefixedBankSection(provider.bank, provider.chunks, resourcePrefix(checkpointId, resourceKey(type, `main/${db}`)), `${type}#main/${db}`);
+        return new PrefixedBankSection(provider.chunks, resourcePrefix(checkpointId, resourceKey(type, `main/${db}`)), `${type}#main/${db}`);
       },
       storedNames(checkpointId, db) {
         try {

@@ -160,7 +160,7 @@ function describeRoundTrip(name: string, fixture: DatabasePluginFixture, engineC
       sectionPrefix: (checkpointId) => resourcePrefix(checkpointId, resourceKey(type, `main/${source}`)),
       stored(checkpointId) {
         const provider = s.app.providers.get(fixture.providerId);
-        return new PrefixedBankSection(provider.bank, provider.chunks, s.sectionPrefix(checkpointId), s.ref);
+        return new PrefixedBankSection(provider.chunks, s.sectionPrefix(checkpointId), s.ref);
       },
     };
 

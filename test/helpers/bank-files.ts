@@ -209,7 +209,7 @@ export async function flipPlainByte(section: BankSection, name: string, at?: num
 export function openSection(target: BankPlugin | string, prefix: string, label: string, spec: ChunkStoreSpec = {}): { section: BankSection; store: ChunkStore; close(): Promise<void> } {
   const bank = typeof target === 'string' ? new FsBank(target) : target;
   const store = new ChunkStore(bank, { workers: 1, ...spec }, 'test');
-  return { section: new PrefixedBankSection(bank, store, prefix, label), store, close: () => store.close() };
+  return { section: new PrefixedBankSection(store, prefix, label), store, close: () => store.close() };
 }
 
 /**

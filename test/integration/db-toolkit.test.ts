@@ -93,7 +93,7 @@ describe('db plugin toolkit', function () {
 
   describe('dumpToBank and reading back', () => {
     const store = new ChunkStore(bank, {}, 'test');
-    const section = new PrefixedBankSection(bank, store, 'cp/db/', 'test.db#one');
+    const section = new PrefixedBankSection(store, 'cp/db/', 'test.db#one');
     after(() => store.close());
     const spec = (script: string) => ({
       bank: section, signal: never, label: 'test.db#one', object: 'dump', command: 'sh', args: ['-c', script], env, secrets: ['s3cr3t'],

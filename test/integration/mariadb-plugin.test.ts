@@ -41,7 +41,7 @@ describeDatabasePluginContract('mariadb', mariadbPlugin, {
       const provider = s.app.providers.get(MARIADB_PROVIDER_ID);
       const resource = { type: 'mariadb.database', id: `main/${s.source}`, name: s.source };
       const plugin = provider.protection.get('mariadb.database')!;
-      const bank = new PrefixedBankSection(provider.bank, provider.chunks, `test-structure-${s.source}/`, s.ref);
+      const bank = new PrefixedBankSection(provider.chunks, `test-structure-${s.source}/`, s.ref);
       const good = await s.stored(s.checkpoint.id).get('dump.sql');
       const meta = JSON.parse((await s.stored(s.checkpoint.id).get('meta.json')).toString('utf8')) as Record<string, unknown>;
       const run = async (dump: Buffer) => {

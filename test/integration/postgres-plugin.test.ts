@@ -64,7 +64,7 @@ describeDatabasePluginContract('postgres', postgresPlugin, {
       const provider = s.app.providers.get(PG_PROVIDER_ID);
       const plugin = provider.protection.get('postgres.server')!;
       const resource = { type: 'postgres.server', id: 'main', name: 'main' };
-      const bank = new PrefixedBankSection(provider.bank, provider.chunks, 'test-globals/', 'postgres.server#main');
+      const bank = new PrefixedBankSection(provider.chunks, 'test-globals/', 'postgres.server#main');
       let saved: Record<string, unknown> | null = null;
       const base = {
         operationId: 'op', checkpointId: 'cp', projectId: 'default', resource, parameters: {}, bank, signal: new AbortController().signal,

@@ -182,7 +182,7 @@ describe('redis plugin (redis.instance)', function () {
     await flipChunkByte(homeBank(home.path), prefix, 'records', at);
     expect((await verify(cp.id)).status).to.equal('success');
     const provider = app.providers.get(PROVIDER_ID);
-    await flipPlainByte(new PrefixedBankSection(provider.bank, provider.chunks, prefix, 'redis.instance#src'), 'records', at);
+    await flipPlainByte(new PrefixedBankSection(provider.chunks, prefix, 'redis.instance#src'), 'records', at);
     const altered = await verify(cp.id);
     expect(altered.status).to.equal('fail');
     expect(reasons(altered)).to.match(/BWK_ERR_DATA_CORRUPT/).and.to.include('redis.instance#src');

@@ -104,7 +104,7 @@ describe('chunk store', function () {
   };
   let n = 0;
   const sectionOf = (store: ChunkStore, label = 'test.resource#data'): PrefixedBankSection =>
-    new PrefixedBankSection(store.bank, store, `checkpoints/cp${++n}/resources/r/`, label);
+    new PrefixedBankSection(store, `checkpoints/cp${++n}/resources/r/`, label);
 
   before(() => {
     process.env[PASS_ENV] = 'correct horse battery staple';
@@ -179,7 +179,7 @@ describe('chunk store', function () {
 
     it('a fresh store over the same bank (another process) reads everything back', async () => {
       const other = open(store.bank);
-      const s = new PrefixedBankSection(store.bank, other, section.prefix, 'test.resource#data');
+      const s = new PrefixedBankSection(other, section.prefix, 'test.resource#data');
       expect((await s.get(`obj-${20 * MiB}`)).equals(data.get(20 * MiB)!)).to.equal(true);
     });
   });
@@ -243,7 +243,7 @@ describe('chunk store', function () {
     it('round-trips, also through a fresh store with the same passphrase', async () => {
       expect((await encSection.get('data')).equals(payload)).to.equal(true);
       expect((await encSection.get('meta.json')).toString()).to.contain(MARKER.toString());
-      const again = new PrefixedBankSection(encBank, open(encBank, ENC), encSection.prefix, 'test.resource#data');
+      const again = new PrefixedBankSection(open(encBank, ENC), encSection.prefix, 'test.resource#data');
       expect((await readAll(await again.getStream('data'))).equals(payload)).to.equal(true);
       expect(await again.stat('data')).to.deep.equal({ size: payload.length });
     });
@@ -279,13 +279,13 @@ describe('chunk store', function () {
     it('another passphrase is refused with BWK_ERR_BANK_KEY_WRONG, and nothing is written', async () => {
       const before = await dump(encBank);
       const wrong = open(encBank, { encryption: { passphrase_env: OTHER_PASS_ENV } });
-      const s = new PrefixedBankSection(encBank, wrong, encSection.prefix, 'test.resource#data');
+      const s = new PrefixedBankSection(wrong, encSection.prefix, 'test.resource#data');
       await expectCode(wrong.ready(), 'BWK_ERR_BANK_KEY_WRONG');
       await expectCode(s.get('data'), 'BWK_ERR_BANK_KEY_WRONG');
       await expectCode(s.stat('data'), 'BWK_ERR_BANK_KEY_WRONG');
       await expectCode(s.put('other.json', '{}'), 'BWK_ERR_BANK_KEY_WRONG');
       await expectCode(s.putStream('more', streamOf(keystream('more', 100 * KiB))), 'BWK_ERR_BANK_KEY_WRONG');
-      const elsewhere = new PrefixedBankSection(encBank, wrong, 'checkpoints/new/resources/r/', 'test.resource#data');
+      const elsewhere = new PrefixedBankSection(wrong, 'checkpoints/new/resources/r/', 'test.resource#data');
       await expectCode(elsewhere.putStream('fresh', streamOf(keystream('fresh', 10 * KiB))), 'BWK_ERR_BANK_KEY_WRONG');
       expectSameBank(await dump(encBank), before);
     });
@@ -294,7 +294,7 @@ describe('chunk store', function () {
       const before = await dump(encBank);
       const none = open(encBank, {});
       await expectCode(none.ready(), 'BWK_ERR_BANK_KEY_REQUIRED');
-      await expectCode(new PrefixedBankSection(encBank, none, encSection.prefix, 'x#y').get('data'), 'BWK_ERR_BANK_KEY_REQUIRED');
+      await expectCode(new PrefixedBankSection(none, encSection.prefix, 'x#y').get('data'), 'BWK_ERR_BANK_KEY_REQUIRED');
       const unset = open(encBank, { encryption: { passphrase_env: UNSET_ENV } });
       const err = await expectCode(unset.ready(), 'BWK_ERR_BANK_KEY_REQUIRED');
       expect(err.message).to.contain(UNSET_ENV);
@@ -388,11 +388,11 @@ describe('chunk store', function () {
       await store.bank.deleteObject(packKey(loc.pack));
       const err = await expectCode(section.get('data'), 'BWK_ERR_DATA_CORRUPT');
       expect(err.message).to.contain(LABEL).and.contain('missing');
-      const fresh = new PrefixedBankSection(store.bank, open(store.bank), section.prefix, LABEL);
+      const fresh = new PrefixedBankSection(open(store.bank), section.prefix, LABEL);
       await expectCode(readAll(await fresh.getStream('data')), 'BWK_ERR_DATA_CORRUPT');
       // The pack's index gone too: the chunk is simply missing from the bank.
       await store.bank.deleteObject(packIndexKey(loc.pack));
-      const fresher = new PrefixedBankSection(store.bank, open(store.bank), section.prefix, LABEL);
+      const fresher = new PrefixedBankSection(open(store.bank), section.prefix, LABEL);
       const err2 = await expectCode(fresher.get('data'), 'BWK_ERR_DATA_CORRUPT');
       expect(err2.message).to.contain(LABEL);
       const missing = /chunk ([0-9a-f]{64}) is missing from the bank/.exec(err2.message);
@@ -529,7 +529,7 @@ describe('chunk store', function () {
       expect(fs.existsSync(join(dir, 'chunks', 'config.json'))).to.equal(true);
 
       const reopened = new FsBank(dir);
-      const again = new PrefixedBankSection(reopened, open(reopened), section.prefix, 'test.resource#data');
+      const again = new PrefixedBankSection(open(reopened), section.prefix, 'test.resource#data');
       expect((await readAll(await again.getStream('data'))).equals(payload)).to.equal(true);
       expect((await again.get('meta.json')).toString()).to.equal('{"ok":true}');
       expect(await again.stat('data')).to.deep.equal({ size: payload.length });

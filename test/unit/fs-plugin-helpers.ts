@@ -71,7 +71,7 @@ export function newSection(opts: ChunkStore | SectionOptions = {}, spec: ChunkSt
   openStores.add(chunks);
   const bank = chunks.bank as MemoryBank;
   const prefix = `checkpoints/x${Math.random().toString(36).slice(2)}/resources/y/`;
-  const section = new PrefixedBankSection(bank, chunks, prefix, o.dir === undefined ? 'fs.directory#test' : resourceLabel(o.dir));
+  const section = new PrefixedBankSection(chunks, prefix, o.dir === undefined ? 'fs.directory#test' : resourceLabel(o.dir));
   return { bank, store: chunks, section, prefix };
 }
 

@@ -3,6 +3,7 @@
  * found by reading the objects of every resource section, whatever plugin wrote them; nothing about
  * a plugin's own format is needed.
  */
+import { isBulwarkError } from '../../core/errors.js';
 import { CHECKPOINTS, isResourceDataKey } from '../layout.js';
 import type { ChunkStore } from './store.js';
 import { isChunkList } from './chunk-list.js';
@@ -29,7 +30,7 @@ export async function collectReferences(store: ChunkStore): Promise<References> 
         plain = await store.getSealed(key);
       } catch (err) {
         // Deleted meanwhile (a checkpoint being deleted): it references nothing any more.
-        if ((err as { code?: string }).code === 'BWK_ERR_BANK_OBJECT_NOT_FOUND') return;
+        if (isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) return;
         out.unreadable.push({ key, reason: (err as Error).message });
         return;
       }

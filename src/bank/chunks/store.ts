@@ -78,11 +78,11 @@ export class ChunkStore {
   }
 
   /** An object's stored form: sealed with the bank key (bound to `key`) on an encrypted bank, else as is. */
-  async encodeObject(key: string, data: Buffer): Promise<Buffer> {
-    const { keys } = await this.open();
+  private sealWith(keys: CodecKeys, key: string, data: Buffer): Buffer {
     return keys.encKey === null ? data : sealObject(data, key, keys.encKey);
   }
 
+  /** The plaintext of an object's stored bytes already read (what getSealed does after its read). */
   async decodeObject(key: string, raw: Buffer): Promise<Buffer> {
     return this.decodeWith((await this.open()).keys, key, raw);
   }
@@ -92,7 +92,7 @@ export class ChunkStore {
    * encrypted bank, so it cannot be read without the key nor moved to another key unnoticed.
    */
   async putSealed(key: string, data: Buffer): Promise<void> {
-    await this.bank.putObject(key, await this.encodeObject(key, data));
+    await this.bank.putObject(key, this.sealWith((await this.open()).keys, key, data));
   }
 
   /** An object putSealed stored; BWK_ERR_DATA_CORRUPT when it was altered, moved or is not this bank's. */
@@ -121,7 +121,7 @@ export class ChunkStore {
     return {
       bank: this.bank,
       packSize: this.spec.pack_size ?? DEFAULT_PACK_SIZE,
-      encode: (key, data) => (o.keys.encKey === null ? data : sealObject(data, key, o.keys.encKey)),
+      encode: (key, data) => this.sealWith(o.keys, key, data),
       committed: (index) => o.index.add(index),
     };
   }
