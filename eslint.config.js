@@ -13,6 +13,11 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS config files of the tools (dependency-cruiser).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // Workflow code is replayed deterministically in Temporal's sandbox: no node builtins, and from
     // src only the pure flow module at run time (everything else as `import type`).
     files: ['workflows/**/*.ts'],

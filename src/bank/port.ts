@@ -34,6 +34,12 @@ export interface BankPlugin {
   /** Adapter name (`fs`, `memory`, ...), for messages. */
   readonly kind: string;
 
+  /**
+   * The directory of this machine's filesystem the bank keeps its objects in, when it does (`fs`):
+   * restores never write there, and messages name it. Absent for banks elsewhere (memory, S3).
+   */
+  readonly localDirectory?: string;
+
   /** Writes a whole object atomically: readers see the old object or the new one, never a mix. */
   putObject(key: string, data: Buffer | string): Promise<void>;
 

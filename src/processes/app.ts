@@ -6,11 +6,10 @@ import { configWarnings, homePath, loadConfig } from '../common/config.js';
 import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { createLogger, fileSink } from '../common/logging.js';
-import { FsBank } from '../bank/adapters/fs.js';
 import { BUILTIN_PROVIDER_DIR, ProviderRegistry } from '../providers/registry.js';
 import { openCatalogStore } from '../store/factory.js';
 import type { CatalogStore } from '../store/port.js';
-import { LocalEngine } from '../protection-manager/engines/local.js';
+import { createEngine, startInProcessWorker } from '../protection-manager/engines/factory.js';
 import type { Engine } from '../protection-manager/engine.js';
 import type { RunningWorker } from '../protection-manager/engines/temporal-worker.js';
 import type { OperationEvents } from '../protection-manager/events.js';
@@ -57,28 +56,22 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
   }
   const events = new InProcessEvents();
   const steps = new OperationSteps({ providers, store, events, logger, leaseTtlMs: config.lease.ttl_ms, engineName: config.engine });
+  const engineDeps = { config, home, steps, events, logger };
   let engine: Engine;
-  let worker: RunningWorker | undefined;
+  let worker: RunningWorker | null;
   try {
-    // The Temporal SDK (client and worker) is loaded only by a home whose engine is temporal.
-    if (config.engine === 'temporal') {
-      const { TemporalEngine } = await import('../protection-manager/engines/temporal.js');
-      engine = await TemporalEngine.connect(config, home, logger);
-    } else {
-      engine = new LocalEngine(steps, config, events, logger);
-    }
-    // `temporal.run_worker`: this process also serves the task queue (all-in-one, tests, a laptop).
-    if (config.engine === 'temporal' && (options.runWorker ?? config.temporal.run_worker)) {
-      const { startWorker } = await import('../protection-manager/engines/temporal-worker.js');
-      worker = await startWorker({ role: 'worker' }, { config, home, steps, logger });
-    }
+    engine = await createEngine(engineDeps);
+    worker = await startInProcessWorker(engineDeps, options.runWorker).catch(async (err: unknown) => {
+      await engine.close();
+      throw err;
+    });
   } catch (err) {
     await store.close();
     await providers.close();
     throw err;
   }
-  // A restore must never write into Bulwark's own state: the home and every filesystem bank.
-  const forbiddenPaths = [home, ...providers.list().map((p) => p.bank).filter((b): b is FsBank => b instanceof FsBank).map((b) => b.rootDir)];
+  // A restore must never write into Bulwark's own state: the home and every bank on this machine.
+  const forbiddenPaths = [home, ...providers.list().flatMap((p) => (p.bank.localDirectory ? [p.bank.localDirectory] : []))];
   const manager = new ProtectionManager({ config, home, providers, store, engine, events, logger, forbiddenPaths });
   if (options.recover !== false) await manager.recover();
   return {

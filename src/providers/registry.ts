@@ -100,7 +100,7 @@ interface BankOfProvider {
 }
 
 /** How messages name a bank: its directory for the fs bank, else its type. */
-const bankLabel = (bank: BankPlugin): string => ('rootDir' in bank && typeof bank.rootDir === 'string' ? bank.rootDir : bank.kind);
+const bankLabel = (bank: BankPlugin): string => bank.localDirectory ?? bank.kind;
 
 async function loadProvider(file: string, opts: RegistryOptions, banks: Map<string, BankOfProvider>): Promise<Provider> {
   const { provider: spec, source } = readProviderFile(file);

@@ -32,6 +32,10 @@ export class CountingBank implements BankPlugin {
     this.kind = `counting(${inner.kind})`;
   }
 
+  get localDirectory(): string | undefined {
+    return this.inner.localDirectory;
+  }
+
   /** Sets every counter back to zero. */
   reset(): void {
     Object.assign(this.counts, zero());

@@ -30,6 +30,10 @@ export class FsBank implements BankPlugin {
 
   constructor(readonly rootDir: string) {}
 
+  get localDirectory(): string {
+    return this.rootDir;
+  }
+
   async putObject(key: string, data: Buffer | string): Promise<void> {
     const bytes = toBuffer(data);
     await this.publish(key, (fh) => writeAll(fh, bytes).catch((err: unknown) => { throw ioError(key, err); }));
