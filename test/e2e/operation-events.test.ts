@@ -40,7 +40,7 @@ describe('e2e: operation events on bulwark.events from serve and from a Temporal
     waitFor(`checkpoint.${status} of ${checkpointId} on bulwark.events`, () => seen.find((s) => s.key === `checkpoint.${status}` && s.event.id === checkpointId)?.event, 60_000, 100);
 
   before(async function () {
-    const url = new URL(await requireService(this, 'RabbitMQ', amqpUrl()));
+    const url = new URL(requireService(this, 'RabbitMQ', amqpUrl()));
     process.env.BWK_TEST_AMQP_PASSWORD = decodeURIComponent(url.password);
     url.password = '';
     broker = url;
@@ -74,7 +74,7 @@ describe('e2e: operation events on bulwark.events from serve and from a Temporal
   });
 
   it('a Temporal worker publishes the operations it finishes, though the CLI that started them has no broker', async function () {
-    const address = await requireService(this, 'Temporal (TEMPORAL_ADDRESS)', temporalAddress());
+    const address = requireService(this, 'Temporal (TEMPORAL_ADDRESS)', temporalAddress());
     const home = homes[1]!.path;
     config(home, ['engine: temporal', 'temporal:', `  address: ${address}`, `  task_queue: bulwark-events-${randomUUID().slice(0, 8)}`]);
     writeRecorderProvider(home, { id: PROVIDER });
