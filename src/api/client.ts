@@ -1,6 +1,6 @@
 import type { CheckpointQuery } from '../checkpoints/collection.js';
 import type { CheckpointRecord } from '../checkpoints/model.js';
-import { bwkError, fromErrorJSON } from '../core/errors.js';
+import { bwkError, fromErrorJSON, isBulwarkError } from '../core/errors.js';
 import type { ErrorJSON } from '../core/errors.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import type {
@@ -80,7 +80,7 @@ export class HttpProtectionService implements ProtectionService {
   }
 
   async listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]> {
-    const providers = q.providerId ? [q.providerId] : q.planId ? [(await this.showPlan(ctx, q.planId)).provider_id] : (await this.listProviders(ctx)).map((p) => p.id);
+    const providers = q.providerId ? [q.providerId] : await this.providersOfPlan(ctx, q.planId);
     const query = { ...this.page(q), plan_id: q.planId, status: q.status, start_date: q.since, end_date: q.until };
     const lists = await Promise.all(providers.map(async (p) => ((await this.request('GET', this.p(ctx, `/providers/${p}/checkpoints`, query))) as { checkpoints: CheckpointRecord[] }).checkpoints.map(graphDecoded)));
     // Several providers: one list, in the requested order (each provider already paged by the same marker and limit).
@@ -92,7 +92,28 @@ export class HttpProtectionService implements ProtectionService {
   /** Finds which provider holds a checkpoint: the API addresses checkpoints under their provider. */
   private async providerOf(ctx: RequestContext, id: string, providerId?: string): Promise<string> {
     if (providerId) return providerId;
-    return (await this.showOperation(ctx, id)).record.provider_id;
+    const operation = await this.showOperation(ctx, id).catch((err: unknown) => {
+      if (isBulwarkError(err, 'BWK_ERR_OPERATION_NOT_FOUND')) return null;
+      throw err;
+    });
+    // Not a checkpoint the caller can see (unknown, deleted, another project's, a restore's id): say so as the service does.
+    if (operation?.kind !== 'protect') throw bwkError('BWK_ERR_CHECKPOINT_NOT_FOUND', { id });
+    return operation.record.provider_id;
+  }
+
+  /**
+   * The providers whose checkpoints a listing reads: the plan's when the caller can see the plan, every
+   * provider otherwise (a deleted plan keeps its checkpoints; another project's plan lists nothing).
+   */
+  private async providersOfPlan(ctx: RequestContext, planId: string | undefined): Promise<string[]> {
+    if (planId !== undefined) {
+      const plan = await this.showPlan(ctx, planId).catch((err: unknown) => {
+        if (isBulwarkError(err, 'BWK_ERR_PLAN_NOT_FOUND')) return null;
+        throw err;
+      });
+      if (plan) return [plan.provider_id];
+    }
+    return (await this.listProviders(ctx)).map((p) => p.id);
   }
 
   async showCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<CheckpointRecord> {

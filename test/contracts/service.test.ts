@@ -174,12 +174,5 @@ describeServiceContract('HTTP (REST API)', {
     'protect-idempotent': 'the REST API takes no operation_id (POST /providers/{id}/checkpoints has only plan_id)',
     'reading-idempotent': 'the REST API takes no operation_id (POST /restores and /verifications refuse it)',
   },
-  knownBugs: {
-    // HttpProtectionService.showCheckpoint/deleteCheckpoint without a provider id find the provider through showOperation.
-    'checkpoint-not-found': 'HttpProtectionService.showCheckpoint/deleteCheckpoint(ctx, id) with no provider id answer BWK_ERR_OPERATION_NOT_FOUND, not BWK_ERR_CHECKPOINT_NOT_FOUND',
-    'tenancy-checkpoints-any-provider': "HttpProtectionService.showCheckpoint/deleteCheckpoint(ctx, id) of another project's checkpoint answer BWK_ERR_OPERATION_NOT_FOUND, not BWK_ERR_CHECKPOINT_NOT_FOUND",
-    // HttpProtectionService.listCheckpoints({planId}) finds the provider through showPlan.
-    'protect-plan-deleted': 'HttpProtectionService.listCheckpoints({planId}) of a deleted plan throws BWK_ERR_PLAN_NOT_FOUND instead of listing its checkpoints',
-    'tenancy-checkpoints-by-plan': "HttpProtectionService.listCheckpoints({planId}) of another project's plan throws BWK_ERR_PLAN_NOT_FOUND instead of returning []",
-  },
+  knownBugs: {},
 });
