@@ -5,15 +5,10 @@ import type { ErrorJSON } from '../core/errors.js';
 import type { Lease } from '../bank/port.js';
 import type { OperationOutcome, OperationRequest } from './engine.js';
 import type { FlowTask } from '../core/flow-graph.js';
-import type { Begun, OperationSteps } from './operation-steps.js';
+import type { Begun, OperationSteps, TasksResult } from './operation-steps.js';
 
 /** What the workflow hands `finish`: task failures already in wire form. */
-export interface WorkflowTasksResult {
-  status: 'success' | 'failed' | 'cancelled';
-  failed: Array<{ taskId: string; error: ErrorJSON }>;
-  skipped: string[];
-  error?: ErrorJSON;
-}
+export type WorkflowTasksResult = TasksResult<ErrorJSON>;
 
 export interface ActivityDeps {
   steps: OperationSteps;

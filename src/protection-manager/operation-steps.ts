@@ -41,13 +41,16 @@ export interface ResumeChannel {
   save(state: unknown): void;
 }
 
-/** How the hook tasks went, as the engine reports it to `finish`. */
-export interface TasksResult {
+/**
+ * How the hook tasks went, as the engine reports it to `finish`. `E` is the form a failure arrives in:
+ * any thrown value in-process, ErrorJSON from a Temporal workflow (its history holds only JSON).
+ */
+export interface TasksResult<E = unknown> {
   status: 'success' | 'failed' | 'cancelled';
-  failed: Array<{ taskId: string; error: unknown }>;
+  failed: Array<{ taskId: string; error: E }>;
   skipped: string[];
   /** Set when the operation failed outside a task (begin, lease lost). */
-  error?: unknown;
+  error?: E;
 }
 
 /**
