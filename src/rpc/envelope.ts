@@ -27,20 +27,26 @@ export function encodeRequest(method: string, params: unknown, idempotencyKey: s
   }
 }
 
+/** A received message parsed, or `malformed(reason)` thrown: each side reports a bad message its own way. */
+function parseMessage(text: string, what: string, malformed: (reason: string) => Error): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw malformed(`${what} is not JSON`);
+  }
+}
+
+const invalidRequest = (reason: string): Error => bwkError('BWK_ERR_INVALID_INPUT', { reason });
+const invalidReply = (reason: string): Error => bwkError('BWK_ERR_INTERNAL', { reason });
+
 /** Parses a request a server received; anything malformed is answered with BWK_ERR_INVALID_INPUT, not retried. */
 export function decodeRequest(text: string): RpcRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC request is not JSON' });
-  }
-  const v = value as Partial<RpcRequest> | null;
+  const v = parseMessage(text, 'RPC request', invalidRequest) as Partial<RpcRequest> | null;
   if (typeof v !== 'object' || v === null || typeof v.method !== 'string' || typeof v.meta !== 'object' || v.meta === null) {
-    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC request must be {method, params, meta}' });
+    throw invalidRequest('RPC request must be {method, params, meta}');
   }
   const key = v.meta.idempotencyKey;
-  if (key !== undefined && typeof key !== 'string') throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC idempotencyKey must be a string' });
+  if (key !== undefined && typeof key !== 'string') throw invalidRequest('RPC idempotencyKey must be a string');
   return { method: v.method, params: v.params, meta: key === undefined ? {} : { idempotencyKey: key } };
 }
 
@@ -63,16 +69,10 @@ export function encodeReply(reply: RpcReply): string {
 
 /** The caller's side of a reply: the result, or the handler's error rebuilt so `code` survives. */
 export function settleReply(text: string): unknown {
-  let reply: unknown;
-  try {
-    reply = JSON.parse(text);
-  } catch {
-    throw bwkError('BWK_ERR_INTERNAL', { reason: 'RPC reply is not JSON' });
-  }
-  const r = reply as Partial<{ ok: boolean; result: unknown; error: unknown }> | null;
+  const r = parseMessage(text, 'RPC reply', invalidReply) as Partial<{ ok: boolean; result: unknown; error: unknown }> | null;
   if (r?.ok === true) return r.result;
   if (r?.ok === false && isErrorJSON(r.error)) throw fromErrorJSON(r.error);
-  throw bwkError('BWK_ERR_INTERNAL', { reason: 'RPC reply must be {ok, result} or {ok: false, error}' });
+  throw invalidReply('RPC reply must be {ok, result} or {ok: false, error}');
 }
 
 /** Event payloads are copied through JSON like everything else; undefined travels as null. */
