@@ -8,11 +8,11 @@
  * variable of the Bulwark process) or `password_file` (a file holding it), and read only when a tool
  * is about to run, so rotating it needs no restart and it never sits in a config object.
  */
-import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { JsonSchema } from '../api.js';
 import { bwkError } from '../../core/errors.js';
 import { compileSchema, describeSchemaError, sortSchemaErrors } from '../../common/schema.js';
+import { readPasswordFrom } from '../password.js';
 
 export interface DbServer {
   /** The name in `servers:`, used in resource ids. */
@@ -78,23 +78,12 @@ export function serversOf(servers: Record<string, Omit<DbServer, 'name'>>): Read
  */
 export async function readPassword(server: DbServer): Promise<string | undefined> {
   const fail = (reason: string): Error => bwkError('BWK_ERR_CONFIG_INVALID', { file: `server "${server.name}"`, reason });
-  if (server.password_env !== undefined) {
-    const value = process.env[server.password_env];
-    if (value === undefined || value === '') throw fail(`password_env names ${server.password_env}, which is not set in Bulwark's environment: set it, or remove password_env`);
-    return value;
-  }
-  if (server.password_file !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(server.password_file, 'utf8');
-    } catch (err) {
-      throw fail(`password_file ${server.password_file} cannot be read (${(err as { code?: string }).code ?? 'error'}): check the path and that Bulwark may read it`);
-    }
-    const value = text.replace(/\r?\n$/, '');
-    if (value === '') throw fail(`password_file ${server.password_file} is empty`);
-    return value;
-  }
-  return undefined;
+  const value = await readPasswordFrom(server, {
+    envUnset: (variable) => fail(`password_env names ${variable}, which is not set in Bulwark's environment: set it, or remove password_env`),
+    fileUnreadable: (path, code) => fail(`password_file ${path} cannot be read (${code}): check the path and that Bulwark may read it`),
+  });
+  if (value === '') throw fail(`password_file ${server.password_file} is empty`);
+  return value;
 }
 
 /**

@@ -3,11 +3,11 @@
  * where to read them (an environment variable or a file), and they are read when a connection opens,
  * so a rotated secret is picked up without a restart and never sits in a long-lived object.
  */
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { bwkError } from '../../core/errors.js';
 import { compileSchema, describeSchemaError, pointerToPath, sortSchemaErrors } from '../../common/schema.js';
 import type { JsonSchema } from '../api.js';
+import { readPasswordFrom } from '../password.js';
 
 export const PLUGIN_NAME = 'redis';
 
@@ -93,26 +93,12 @@ export function parseOptions(raw: Record<string, unknown>, home: string, provide
  * The instance's password, read now from where the options point, or undefined when none is
  * configured. Errors name the variable or file, never what it holds.
  */
-export async function readPassword(inst: InstanceConfig): Promise<string | undefined> {
-  if (inst.password_env !== undefined) {
-    const value = process.env[inst.password_env];
-    if (value === undefined || value === '') {
-      throw bwkError('BWK_ERR_CONFIG_INVALID', { file: `redis instance "${inst.name}"`, reason: `environment variable ${inst.password_env} (its password_env) is not set` });
-    }
-    return value;
-  }
-  if (inst.password_file !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(inst.password_file, 'utf8');
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      throw bwkError('BWK_ERR_CONFIG_INVALID', { file: `redis instance "${inst.name}"`, reason: `password_file ${inst.password_file} cannot be read (${String(code ?? 'error')})` });
-    }
-    // Files written with `echo` end in a newline that is not part of the password.
-    return text.replace(/\r?\n$/, '');
-  }
-  return undefined;
+export function readPassword(inst: InstanceConfig): Promise<string | undefined> {
+  const fail = (reason: string): Error => bwkError('BWK_ERR_CONFIG_INVALID', { file: `redis instance "${inst.name}"`, reason });
+  return readPasswordFrom(inst, {
+    envUnset: (variable) => fail(`environment variable ${variable} (its password_env) is not set`),
+    fileUnreadable: (path, code) => fail(`password_file ${path} cannot be read (${code})`),
+  });
 }
 
 /** `cache (127.0.0.1:6379 db 0)` — how messages name an instance. */
