@@ -12,17 +12,27 @@ const QUERY_TIMEOUT_MS = 120_000;
 
 export interface ServerLike { name: string; host: string; port: number }
 
+/** What a family's tools (PgTools, MariaDbTools) give the shared protectables. */
+export interface FamilyTools<S extends ServerLike> {
+  readonly servers: ReadonlyMap<string, S>;
+  /** The configured server, or BWK_ERR_RESOURCE_NOT_FOUND for `type#id` (by default the server's own). */
+  server(name: string, type?: string, id?: string): S;
+  listDatabases(server: S, signal: AbortSignal): Promise<string[]>;
+}
+
 /** What a family tells the shared protectables about its servers. */
 export interface DatabaseCatalog<S extends ServerLike> {
   serverType: string;
   databaseType: string;
-  servers: ReadonlyMap<string, S>;
-  /** The configured server, or BWK_ERR_RESOURCE_NOT_FOUND for `type#id`. */
-  server(name: string, type?: string, id?: string): S;
-  listDatabases(server: S, signal: AbortSignal): Promise<string[]>;
+  tools: FamilyTools<S>;
   databaseExists(server: S, database: string, signal: AbortSignal): Promise<boolean>;
   /** Why a database may not be protected by this family (a system schema), or null. */
   reserved?(database: string): string | null;
+}
+
+/** A family's protectables: its configured servers, and the databases on them. */
+export function databaseProtectables<S extends ServerLike>(catalog: DatabaseCatalog<S>): ProtectablePlugin[] {
+  return [new ServerProtectable(catalog), new DatabaseProtectable(catalog)];
 }
 
 export const databaseId = (server: string, database: string): string => `${server}/${database}`;
@@ -52,7 +62,7 @@ export class ServerProtectable<S extends ServerLike> implements ProtectablePlugi
   parentResourceTypes(): string[] { return []; }
 
   async listResources(_ctx: ProtectableContext): Promise<Resource[]> {
-    return [...this.catalog.servers.keys()].sort().map((name) => this.resource(name));
+    return [...this.catalog.tools.servers.keys()].sort().map((name) => this.resource(name));
   }
 
   async showResource(_ctx: ProtectableContext, id: string): Promise<Resource> {
@@ -64,7 +74,7 @@ export class ServerProtectable<S extends ServerLike> implements ProtectablePlugi
   }
 
   private resource(name: string): Resource {
-    const s = this.catalog.server(name);
+    const s = this.catalog.tools.server(name);
     return { type: this.catalog.serverType, id: name, name, extra_info: { host: s.host, port: s.port } };
   }
 }
@@ -87,8 +97,8 @@ export class DatabaseProtectable<S extends ServerLike> implements ProtectablePlu
     const type = this.catalog.databaseType;
     const name = ctx.parameters.server;
     if (typeof name !== 'string') throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${type} listing needs parameters {"server": "<configured server>"}` });
-    if (!this.catalog.servers.has(name)) {
-      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${type} listing: server "${name}" is not configured (configured: ${[...this.catalog.servers.keys()].join(', ')})` });
+    if (!this.catalog.tools.servers.has(name)) {
+      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${type} listing: server "${name}" is not configured (configured: ${[...this.catalog.tools.servers.keys()].join(', ')})` });
     }
     return this.databasesOf(name);
   }
@@ -96,7 +106,7 @@ export class DatabaseProtectable<S extends ServerLike> implements ProtectablePlu
   async showResource(_ctx: ProtectableContext, id: string): Promise<Resource> {
     const type = this.catalog.databaseType;
     const parsed = databaseIdOf(type, id);
-    const server = this.catalog.server(parsed.server, type, id);
+    const server = this.catalog.tools.server(parsed.server, type, id);
     const reserved = this.catalog.reserved?.(parsed.database);
     if (reserved) throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type, id, reason: reserved });
     if (!(await this.catalog.databaseExists(server, parsed.database, AbortSignal.timeout(QUERY_TIMEOUT_MS)))) {
@@ -111,8 +121,8 @@ export class DatabaseProtectable<S extends ServerLike> implements ProtectablePlu
   }
 
   private async databasesOf(serverName: string): Promise<Resource[]> {
-    const server = this.catalog.server(serverName);
-    const names = await this.catalog.listDatabases(server, AbortSignal.timeout(QUERY_TIMEOUT_MS));
+    const server = this.catalog.tools.server(serverName);
+    const names = await this.catalog.tools.listDatabases(server, AbortSignal.timeout(QUERY_TIMEOUT_MS));
     return names.map((db) => databaseResource(this.catalog.databaseType, server.name, db));
   }
 }

@@ -3,9 +3,7 @@
  * own databases (mysql, sys, information_schema, performance_schema) are not offered.
  */
 import type { ProtectablePlugin } from '../api.js';
-import type { DatabaseCatalog } from '../db/protectables.js';
-import { DatabaseProtectable, databaseIdOf as idOf, ServerProtectable } from '../db/protectables.js';
-import type { MariaDbServer } from './options.js';
+import { databaseIdOf as idOf, databaseProtectables } from '../db/protectables.js';
 import type { MariaDbTools } from './mariadb-tools.js';
 import { MARIADB_DATABASE, MARIADB_SERVER, SYSTEM_DATABASES } from './schemas.js';
 
@@ -15,12 +13,9 @@ export { parseDatabaseId } from '../db/protectables.js';
 export const databaseIdOf = (id: string) => idOf(MARIADB_DATABASE, id);
 
 export function mariadbProtectables(tools: MariaDbTools): ProtectablePlugin[] {
-  const catalog: DatabaseCatalog<MariaDbServer> = {
-    serverType: MARIADB_SERVER, databaseType: MARIADB_DATABASE, servers: tools.servers,
-    server: (name, type = MARIADB_SERVER, id = name) => tools.server(name, type, id),
-    listDatabases: (s, signal) => tools.listDatabases(s, signal),
+  return databaseProtectables({
+    serverType: MARIADB_SERVER, databaseType: MARIADB_DATABASE, tools,
     databaseExists: async (s, db, signal) => (await tools.databaseCharset(s, db, signal)) !== null,
     reserved: (db) => (SYSTEM_DATABASES.has(db.toLowerCase()) ? `"${db}" is a system database of the server, not protected by this plugin` : null),
-  };
-  return [new ServerProtectable(catalog), new DatabaseProtectable(catalog)];
+  });
 }
