@@ -23,22 +23,21 @@ import type {
   DeleteContext, JsonSchema, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource, ResourceSchemas,
   RestoreContext, VerifyContext,
 } from '../api.js';
-import { bwkError } from '../../core/errors.js';
 import { APP_STACK, parseStacks } from './options.js';
 import { AppStackProtectable } from './protectable.js';
+import { ResourceTypes } from '../resource-types.js';
 
 const EMPTY: JsonSchema = { type: 'object', additionalProperties: false, properties: {} };
-const SCHEMAS: ResourceSchemas = { options: EMPTY, restore: EMPTY, verify: EMPTY };
+const TYPES = new ResourceTypes(APP_STACK, [[APP_STACK, { options: EMPTY, restore: EMPTY, verify: EMPTY }]]);
 
 /** A stack has no data of its own: every operation on it is empty, its members do the work. */
 export class AppStackProtection implements ProtectionPlugin {
   supportedResourceTypes(): string[] {
-    return [APP_STACK];
+    return TYPES.names();
   }
 
   schemas(resourceType: string): ResourceSchemas {
-    if (resourceType !== APP_STACK) throw bwkError('BWK_ERR_RESOURCE_TYPE_UNKNOWN', { type: resourceType, provider: 'app.stack plugin', supported: APP_STACK });
-    return SCHEMAS;
+    return TYPES.schemas(resourceType);
   }
 
   getProtectOperation(_resource: Resource): Operation<ProtectContext> {

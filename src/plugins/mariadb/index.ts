@@ -9,7 +9,6 @@ import type {
   DeleteContext, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource, ResourceSchemas,
   RestoreContext, RestorePolicy, VerifyContext,
 } from '../api.js';
-import { bwkError } from '../../core/errors.js';
 import { MariaDbTools } from './mariadb-tools.js';
 import { parseMariaDbOptions } from './options.js';
 import { clearSection, protectDatabase } from './protect.js';
@@ -17,18 +16,19 @@ import { mariadbProtectables } from './protectable.js';
 import { checkMariaDbRestore, restoreDatabase } from './restore.js';
 import { MARIADB_DATABASE, MARIADB_DATABASE_SCHEMAS, MARIADB_SERVER, MARIADB_SERVER_SCHEMAS } from './schemas.js';
 import { verifyDatabase } from './verify.js';
+import { ResourceTypes } from '../resource-types.js';
+
+const TYPES = new ResourceTypes('mariadb', [[MARIADB_DATABASE, MARIADB_DATABASE_SCHEMAS], [MARIADB_SERVER, MARIADB_SERVER_SCHEMAS]]);
 
 export class MariaDbProtection implements ProtectionPlugin {
   constructor(private readonly tools: MariaDbTools) {}
 
   supportedResourceTypes(): string[] {
-    return [MARIADB_DATABASE, MARIADB_SERVER];
+    return TYPES.names();
   }
 
   schemas(resourceType: string): ResourceSchemas {
-    if (resourceType === MARIADB_DATABASE) return MARIADB_DATABASE_SCHEMAS;
-    if (resourceType === MARIADB_SERVER) return MARIADB_SERVER_SCHEMAS;
-    throw bwkError('BWK_ERR_RESOURCE_TYPE_UNKNOWN', { type: resourceType, provider: 'mariadb plugin', supported: `${MARIADB_DATABASE}, ${MARIADB_SERVER}` });
+    return TYPES.schemas(resourceType);
   }
 
   // A server's data is its databases (dependents, each with its own hooks): the server itself has no hooks.

@@ -9,7 +9,6 @@ import type {
   DeleteContext, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource, ResourceSchemas,
   RestoreContext, RestorePolicy, VerifyContext,
 } from '../api.js';
-import { bwkError } from '../../core/errors.js';
 import { parsePgOptions } from './options.js';
 import { PgTools } from './pg-tools.js';
 import { clearSection, protectDatabase, protectGlobals } from './protect.js';
@@ -17,18 +16,19 @@ import { postgresProtectables } from './protectable.js';
 import { checkPgRestore, restoreDatabase } from './restore.js';
 import { PG_DATABASE, PG_DATABASE_SCHEMAS, PG_SERVER, PG_SERVER_SCHEMAS } from './schemas.js';
 import { verifyDatabase, verifyServer } from './verify.js';
+import { ResourceTypes } from '../resource-types.js';
+
+const TYPES = new ResourceTypes('postgres', [[PG_DATABASE, PG_DATABASE_SCHEMAS], [PG_SERVER, PG_SERVER_SCHEMAS]]);
 
 export class PostgresProtection implements ProtectionPlugin {
   constructor(private readonly tools: PgTools, private readonly globals: boolean) {}
 
   supportedResourceTypes(): string[] {
-    return [PG_DATABASE, PG_SERVER];
+    return TYPES.names();
   }
 
   schemas(resourceType: string): ResourceSchemas {
-    if (resourceType === PG_DATABASE) return PG_DATABASE_SCHEMAS;
-    if (resourceType === PG_SERVER) return PG_SERVER_SCHEMAS;
-    throw bwkError('BWK_ERR_RESOURCE_TYPE_UNKNOWN', { type: resourceType, provider: 'postgres plugin', supported: `${PG_DATABASE}, ${PG_SERVER}` });
+    return TYPES.schemas(resourceType);
   }
 
   getProtectOperation(resource: Resource): Operation<ProtectContext> {

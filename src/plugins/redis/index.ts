@@ -14,7 +14,6 @@ import type {
   BankSection, DeleteContext, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource,
   ResourceSchemas, RestoreContext, VerifyContext,
 } from '../api.js';
-import { bwkError } from '../../core/errors.js';
 import { PLUGIN_NAME, parseOptions } from './config.js';
 import type { InstanceConfig } from './config.js';
 import { RESOURCE_TYPE } from './meta.js';
@@ -22,6 +21,7 @@ import { protectInstance } from './protect.js';
 import { RedisInstanceProtectable } from './protectable.js';
 import { restoreInstance, restoreTarget } from './restore.js';
 import { REDIS_INSTANCE_SCHEMAS } from './schemas.js';
+import { ResourceTypes } from '../resource-types.js';
 import { verifyInstance } from './verify.js';
 
 /** Removes every object of the section (a checkpoint being deleted, or a failed protect). */
@@ -29,18 +29,17 @@ async function deleteSection(bank: BankSection): Promise<void> {
   for (const name of await bank.list()) await bank.delete(name);
 }
 
+const TYPES = new ResourceTypes(PLUGIN_NAME, [[RESOURCE_TYPE, REDIS_INSTANCE_SCHEMAS]]);
+
 export class RedisInstanceProtection implements ProtectionPlugin {
   constructor(private readonly instances: ReadonlyMap<string, InstanceConfig>) {}
 
   supportedResourceTypes(): string[] {
-    return [RESOURCE_TYPE];
+    return TYPES.names();
   }
 
   schemas(resourceType: string): ResourceSchemas {
-    if (resourceType !== RESOURCE_TYPE) {
-      throw bwkError('BWK_ERR_RESOURCE_TYPE_UNKNOWN', { type: resourceType, provider: `${PLUGIN_NAME} plugin`, supported: RESOURCE_TYPE });
-    }
-    return REDIS_INSTANCE_SCHEMAS;
+    return TYPES.schemas(resourceType);
   }
 
   getProtectOperation(_resource: Resource): Operation<ProtectContext> {
