@@ -23,9 +23,9 @@ import type {
   DeleteContext, JsonSchema, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource, ResourceSchemas,
   RestoreContext, VerifyContext,
 } from '../api.js';
+import { ResourceTypes } from '../resource-types.js';
 import { APP_STACK, parseStacks } from './options.js';
 import { AppStackProtectable } from './protectable.js';
-import { ResourceTypes } from '../resource-types.js';
 
 const EMPTY: JsonSchema = { type: 'object', additionalProperties: false, properties: {} };
 const TYPES = new ResourceTypes(APP_STACK, [[APP_STACK, { options: EMPTY, restore: EMPTY, verify: EMPTY }]]);

@@ -3,7 +3,7 @@
  * without CREATE DATABASE or USE so it can be loaded under any name, streamed into the bank by
  * dumpToBank (hashed on the way, meta.json written last, nothing kept if the tool fails).
  */
-import { resourceRef, type BankSection, type ProtectContext } from '../api.js';
+import { resourceRef, type ProtectContext } from '../api.js';
 import { dumpToBank } from '../db/dump-to-bank.js';
 import { clientArgs } from './mariadb-tools.js';
 import type { MariaDbTools } from './mariadb-tools.js';
@@ -12,12 +12,6 @@ import { MARIADB_DATABASE } from './schemas.js';
 
 export const DUMP_OBJECT = 'dump.sql';
 export const DUMP_TOOL = 'mariadb-dump';
-
-
-/** Removes every object of the section (checkpoint deletion, or what a failed protect left). */
-export async function clearSection(bank: BankSection): Promise<void> {
-  for (const name of await bank.list()) await bank.delete(name);
-}
 
 /**
  * `--single-transaction` gives a consistent snapshot of InnoDB tables without locking writers;

@@ -2,7 +2,7 @@
  * Protect: `pg_dump --format=custom` of a database, or `pg_dumpall --globals-only` of a server,
  * streamed into the bank by dumpToBank (hashed on the way, meta.json written last).
  */
-import { resourceRef, type BankSection, type ProtectContext } from '../api.js';
+import { resourceRef, type ProtectContext } from '../api.js';
 import { bwkError } from '../../core/errors.js';
 import { dumpToBank } from '../db/dump-to-bank.js';
 import { connectionArgs } from './pg-tools.js';
@@ -12,12 +12,6 @@ import { PG_DATABASE, PG_SERVER } from './schemas.js';
 
 export const DUMP_OBJECT = 'dump';
 export const GLOBALS_OBJECT = 'globals.sql';
-
-
-/** Removes every object of the section (checkpoint deletion, or what a failed protect left). */
-export async function clearSection(bank: BankSection): Promise<void> {
-  for (const name of await bank.list()) await bank.delete(name);
-}
 
 /** Protect `main` of one postgres.database. */
 export async function protectDatabase(tools: PgTools, ctx: ProtectContext): Promise<void> {

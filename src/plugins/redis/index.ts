@@ -11,9 +11,11 @@
  */
 import { PLUGIN_API_VERSION } from '../api.js';
 import type {
-  BankSection, DeleteContext, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource,
+  DeleteContext, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource,
   ResourceSchemas, RestoreContext, VerifyContext,
 } from '../api.js';
+import { clearSection } from '../clear-section.js';
+import { ResourceTypes } from '../resource-types.js';
 import { PLUGIN_NAME, parseOptions } from './config.js';
 import type { InstanceConfig } from './config.js';
 import { RESOURCE_TYPE } from './meta.js';
@@ -21,13 +23,7 @@ import { protectInstance } from './protect.js';
 import { RedisInstanceProtectable } from './protectable.js';
 import { restoreInstance, restoreTarget } from './restore.js';
 import { REDIS_INSTANCE_SCHEMAS } from './schemas.js';
-import { ResourceTypes } from '../resource-types.js';
 import { verifyInstance } from './verify.js';
-
-/** Removes every object of the section (a checkpoint being deleted, or a failed protect). */
-async function deleteSection(bank: BankSection): Promise<void> {
-  for (const name of await bank.list()) await bank.delete(name);
-}
 
 const TYPES = new ResourceTypes(PLUGIN_NAME, [[RESOURCE_TYPE, REDIS_INSTANCE_SCHEMAS]]);
 
@@ -45,7 +41,7 @@ export class RedisInstanceProtection implements ProtectionPlugin {
   getProtectOperation(_resource: Resource): Operation<ProtectContext> {
     return {
       main: (ctx) => protectInstance(ctx, this.instances),
-      revert: (ctx) => deleteSection(ctx.bank),
+      revert: (ctx) => clearSection(ctx.bank),
     };
   }
 
@@ -58,7 +54,7 @@ export class RedisInstanceProtection implements ProtectionPlugin {
   }
 
   getDeleteOperation(_resource: Resource): Operation<DeleteContext> {
-    return { main: (ctx) => deleteSection(ctx.bank) };
+    return { main: (ctx) => clearSection(ctx.bank) };
   }
 
   /** Refuses a restore into an instance this provider does not configure, before anything runs. */
