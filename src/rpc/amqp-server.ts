@@ -1,28 +1,16 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../common/logging.js';
+import { ChannelAttachment } from './amqp-attachment.js';
 import { decodeRequest, encodeReply, errorReply, invokeHandler, type RpcReply } from './envelope.js';
 import type { IdempotencyCache } from './idempotency.js';
 import type { RpcHandler, RpcServer } from './port.js';
-
-/** Something the transport re-creates on every (re)connection: a queue server or an event subscription. */
-export interface Attachment {
-  /** The connection this is currently consuming on, if any. */
-  readonly model: ChannelModel | undefined;
-  /** Opens its channel on `model`, declares what it needs and starts consuming. */
-  attach(model: ChannelModel): Promise<void>;
-  /** Stops consuming for good and closes its channel. */
-  close(): Promise<void>;
-}
 
 /**
  * One `serve(queue)`: a channel of its own (so `prefetch` bounds this server's in-flight requests), a durable
  * queue, and manual acks sent only after the reply, so a request whose server dies is redelivered to another.
  */
-export class AmqpQueueServer implements RpcServer, Attachment {
-  model: ChannelModel | undefined;
-  private channel: Channel | undefined;
+export class AmqpQueueServer extends ChannelAttachment implements RpcServer {
   private consumerTag: string | undefined;
-  private closing = false;
   private readonly running = new Set<Promise<void>>();
 
   constructor(
@@ -30,32 +18,22 @@ export class AmqpQueueServer implements RpcServer, Attachment {
     private readonly handler: RpcHandler,
     private readonly prefetch: number,
     private readonly dedup: IdempotencyCache,
-    private readonly logger: Logger,
-    private readonly lost: (model: ChannelModel, reason: string) => void,
+    logger: Logger,
+    lost: (model: ChannelModel, reason: string) => void,
     private readonly detach: (server: AmqpQueueServer) => void,
-  ) {}
+  ) {
+    super(logger, lost, { error: 'RPC server channel error', fields: { queue }, closed: `channel serving ${queue} closed` });
+  }
 
-  async attach(model: ChannelModel): Promise<void> {
-    if (this.closing) return;
-    const ch = await model.createChannel();
-    ch.on('error', (err: Error) => this.logger.warn('RPC server channel error', { queue: this.queue, reason: err.message }));
-    ch.on('close', () => {
-      if (this.channel !== ch) return;
-      this.channel = undefined;
-      this.model = undefined;
-      if (!this.closing) this.lost(model, `channel serving ${this.queue} closed`);
-    });
-    try {
-      await ch.assertQueue(this.queue, { durable: true });
-      await ch.prefetch(this.prefetch);
-      this.channel = ch;
-      this.model = model;
-      const ok = await ch.consume(this.queue, (msg) => this.onDelivery(ch, msg), { noAck: false });
-      this.consumerTag = ok.consumerTag;
-    } catch (err) {
-      if (this.channel !== ch) await ch.close().catch(() => undefined);
-      throw err;
-    }
+  protected async declare(ch: Channel): Promise<string> {
+    await ch.assertQueue(this.queue, { durable: true });
+    await ch.prefetch(this.prefetch);
+    return this.queue;
+  }
+
+  protected async consume(ch: Channel, queue: string): Promise<void> {
+    const ok = await ch.consume(queue, (msg) => this.onDelivery(ch, msg), { noAck: false });
+    this.consumerTag = ok.consumerTag;
   }
 
   async close(): Promise<void> {
@@ -66,9 +44,7 @@ export class AmqpQueueServer implements RpcServer, Attachment {
     if (ch && this.consumerTag) await ch.cancel(this.consumerTag).catch(() => undefined);
     // Requests already delivered finish, reply and are acked before the channel goes.
     await Promise.allSettled([...this.running]);
-    this.channel = undefined;
-    this.model = undefined;
-    if (ch) await ch.close().catch(() => undefined);
+    await this.closeChannel();
   }
 
   private onDelivery(ch: Channel, msg: ConsumeMessage | null): void {
