@@ -5,8 +5,10 @@ import type { ProtectionService } from '../../protection-manager/service.js';
 import type { OperationStatus } from '../../store/records.js';
 import { requestContext } from '../auth.js';
 import {
-  checkpointCreateBody, checkpointListQuery, idParams, operationListQuery, pageQuery, providerIdParams, providerParams, restoreCreateBody, verificationCreateBody,
+  checkpointCreateBody, checkpointListQuery, idParams, operationListQuery, pageQuery, providerIdParams, providerParams, restoreCreateBody,
+  verificationCreateBody,
 } from '../schemas.js';
+import { operationEventRoutes } from './operation-events.js';
 import { dateOf, pageOf } from './paging.js';
 
 type P = { project_id: string; provider_id: string; id: string };
@@ -15,66 +17,15 @@ type P = { project_id: string; provider_id: string; id: string };
  * Karbor's API returns a checkpoint's resource_graph as a JSON string, and its client decodes it as
  * one; the CLI and RPC keep it an object (src/api/client.ts decodes it back).
  */
-export const karborCheckpoint = (c: CheckpointRecord) => ({ ...c, resource_graph: c.resource_graph === null ? null : JSON.stringify(c.resource_graph) });
-const FINAL = new Set(['available', 'error', 'deleted', 'success', 'fail']);
+export const karborCheckpoint = (c: CheckpointRecord) => ({
+  ...c, resource_graph: c.resource_graph === null ? null : JSON.stringify(c.resource_graph),
+});
 
 /** Checkpoints (protect, list, show, delete), restores, verifications and live operation events. */
 export function operationRoutes(app: FastifyInstance, service: ProtectionService, events: OperationEvents): void {
-  app.get('/v1/:project_id/providers/:provider_id/checkpoints', { schema: { tags: ['checkpoints'], params: providerParams, querystring: checkpointListQuery } }, async (req) => {
-    const q = req.query as { plan_id?: string; status?: CheckpointStatus; start_date?: string; end_date?: string };
-    const since = dateOf('start_date', q.start_date);
-    const until = dateOf('end_date', q.end_date);
-    const checkpoints = await service.listCheckpoints(requestContext(req), {
-      ...pageOf(req.query), providerId: (req.params as P).provider_id,
-      ...(q.plan_id ? { planId: q.plan_id } : {}), ...(q.status ? { status: q.status } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}),
-    });
-    return { checkpoints: checkpoints.map(karborCheckpoint) };
-  });
-  app.post('/v1/:project_id/providers/:provider_id/checkpoints', { schema: { tags: ['checkpoints'], params: providerParams, body: checkpointCreateBody } }, async (req, reply) => {
-    const { checkpoint } = req.body as { checkpoint: { plan_id: string } };
-    const created = await service.startProtect(requestContext(req), { plan_id: checkpoint.plan_id, provider_id: (req.params as P).provider_id });
-    return reply.status(202).send({ checkpoint: karborCheckpoint(created) });
-  });
-  app.get('/v1/:project_id/providers/:provider_id/checkpoints/:id', { schema: { tags: ['checkpoints'], params: providerIdParams } }, async (req) => {
-    const p = req.params as P;
-    return { checkpoint: karborCheckpoint(await service.showCheckpoint(requestContext(req), p.id, p.provider_id)) };
-  });
-  app.delete('/v1/:project_id/providers/:provider_id/checkpoints/:id', { schema: { tags: ['checkpoints'], params: providerIdParams } }, async (req, reply) => {
-    const p = req.params as P;
-    await service.deleteCheckpoint(requestContext(req), p.id, p.provider_id);
-    return reply.status(202).send();
-  });
-
-  app.get('/v1/:project_id/restores', { schema: { tags: ['restores'], querystring: operationListQuery } }, async (req) => {
-    const q = req.query as { status?: OperationStatus; checkpoint_id?: string };
-    return { restores: await service.listRestores(requestContext(req), { ...pageOf(req.query), ...(q.status ? { status: q.status } : {}), ...(q.checkpoint_id ? { checkpointId: q.checkpoint_id } : {}) }) };
-  });
-  app.post('/v1/:project_id/restores', { schema: { tags: ['restores'], body: restoreCreateBody } }, async (req, reply) => {
-    const { restore } = req.body as { restore: { provider_id?: string; checkpoint_id: string; restore_target?: string | null; parameters?: Record<string, unknown> } };
-    const created = await service.startRestore(requestContext(req), {
-      checkpoint_id: restore.checkpoint_id, ...(restore.provider_id ? { provider_id: restore.provider_id } : {}),
-      ...(restore.restore_target !== undefined ? { restore_target: restore.restore_target } : {}), ...(restore.parameters ? { parameters: restore.parameters } : {}),
-    });
-    return reply.status(202).send({ restore: created });
-  });
-  app.get('/v1/:project_id/restores/:id', { schema: { tags: ['restores'], params: idParams } }, async (req) => {
-    return { restore: await service.showRestore(requestContext(req), (req.params as P).id) };
-  });
-
-  app.get('/v1/:project_id/verifications', { schema: { tags: ['verifications'], querystring: operationListQuery } }, async (req) => {
-    const q = req.query as { status?: OperationStatus; checkpoint_id?: string };
-    return { verifications: await service.listVerifications(requestContext(req), { ...pageOf(req.query), ...(q.status ? { status: q.status } : {}), ...(q.checkpoint_id ? { checkpointId: q.checkpoint_id } : {}) }) };
-  });
-  app.post('/v1/:project_id/verifications', { schema: { tags: ['verifications'], body: verificationCreateBody } }, async (req, reply) => {
-    const { verification } = req.body as { verification: { provider_id?: string; checkpoint_id: string; parameters?: Record<string, unknown> } };
-    const created = await service.startVerify(requestContext(req), {
-      checkpoint_id: verification.checkpoint_id, ...(verification.provider_id ? { provider_id: verification.provider_id } : {}), ...(verification.parameters ? { parameters: verification.parameters } : {}),
-    });
-    return reply.status(202).send({ verification: created });
-  });
-  app.get('/v1/:project_id/verifications/:id', { schema: { tags: ['verifications'], params: idParams } }, async (req) => {
-    return { verification: await service.showVerification(requestContext(req), (req.params as P).id) };
-  });
+  checkpointRoutes(app, service);
+  restoreRoutes(app, service);
+  verificationRoutes(app, service);
 
   app.get('/v1/:project_id/operation_logs', { schema: { tags: ['operation_logs'], querystring: pageQuery } }, async (req) => {
     return { operation_logs: await service.listOperationLogs(requestContext(req), pageOf(req.query)) };
@@ -89,29 +40,82 @@ export function operationRoutes(app: FastifyInstance, service: ProtectionService
   });
 
   // Server-Sent Events: progress of one operation until it ends.
-  app.get('/v1/:project_id/operations/:id/events', { schema: { tags: ['operations'], params: idParams } }, async (req, reply) => {
-    const ctx = requestContext(req);
-    const id = (req.params as P).id;
-    // Subscribe before reading the status, so an end that happens in between is not missed.
-    const pending: Array<{ type: string }> = [];
-    let deliver: (e: { type: string; operationId: string }) => void = (e) => { pending.push(e); };
-    const stop = events.subscribe((e) => { if (e.operationId === id) deliver(e); });
-    let view;
-    try {
-      view = await service.showOperation(ctx, id); // 404 unless it is the caller's
-    } catch (err) {
-      stop();
-      throw err;
-    }
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    const send = (type: string, data: unknown) => res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
-    send('status', { id, kind: view.kind, status: view.status });
-    const end = () => { stop(); res.end(); };
-    if (FINAL.has(view.status)) { end(); return; }
-    deliver = (e) => { send(e.type, e); if (e.type === 'operation_finished') end(); };
-    for (const e of pending.splice(0)) deliver(e as { type: string; operationId: string });
-    req.raw.on('close', stop);
+  operationEventRoutes(app, service, events);
+}
+
+/** The filters of a restore or verification list: a page, a status, a checkpoint. */
+function operationListOf(query: unknown) {
+  const q = query as { status?: OperationStatus; checkpoint_id?: string };
+  return { ...pageOf(query), ...(q.status ? { status: q.status } : {}), ...(q.checkpoint_id ? { checkpointId: q.checkpoint_id } : {}) };
+}
+
+function checkpointRoutes(app: FastifyInstance, service: ProtectionService): void {
+  const listSchema = { tags: ['checkpoints'], params: providerParams, querystring: checkpointListQuery };
+  app.get('/v1/:project_id/providers/:provider_id/checkpoints', { schema: listSchema }, async (req) => {
+    const q = req.query as { plan_id?: string; status?: CheckpointStatus; start_date?: string; end_date?: string };
+    const since = dateOf('start_date', q.start_date);
+    const until = dateOf('end_date', q.end_date);
+    const checkpoints = await service.listCheckpoints(requestContext(req), {
+      ...pageOf(req.query), providerId: (req.params as P).provider_id,
+      ...(q.plan_id ? { planId: q.plan_id } : {}), ...(q.status ? { status: q.status } : {}),
+      ...(since ? { since } : {}), ...(until ? { until } : {}),
+    });
+    return { checkpoints: checkpoints.map(karborCheckpoint) };
+  });
+  const createSchema = { tags: ['checkpoints'], params: providerParams, body: checkpointCreateBody };
+  app.post('/v1/:project_id/providers/:provider_id/checkpoints', { schema: createSchema }, async (req, reply) => {
+    const { checkpoint } = req.body as { checkpoint: { plan_id: string } };
+    const provider_id = (req.params as P).provider_id;
+    const created = await service.startProtect(requestContext(req), { plan_id: checkpoint.plan_id, provider_id });
+    return reply.status(202).send({ checkpoint: karborCheckpoint(created) });
+  });
+  const oneSchema = () => ({ tags: ['checkpoints'], params: providerIdParams });
+  app.get('/v1/:project_id/providers/:provider_id/checkpoints/:id', { schema: oneSchema() }, async (req) => {
+    const p = req.params as P;
+    return { checkpoint: karborCheckpoint(await service.showCheckpoint(requestContext(req), p.id, p.provider_id)) };
+  });
+  app.delete('/v1/:project_id/providers/:provider_id/checkpoints/:id', { schema: oneSchema() }, async (req, reply) => {
+    const p = req.params as P;
+    await service.deleteCheckpoint(requestContext(req), p.id, p.provider_id);
+    return reply.status(202).send();
+  });
+}
+
+function restoreRoutes(app: FastifyInstance, service: ProtectionService): void {
+  app.get('/v1/:project_id/restores', { schema: { tags: ['restores'], querystring: operationListQuery } }, async (req) => {
+    return { restores: await service.listRestores(requestContext(req), operationListOf(req.query)) };
+  });
+  app.post('/v1/:project_id/restores', { schema: { tags: ['restores'], body: restoreCreateBody } }, async (req, reply) => {
+    const { restore } = req.body as {
+      restore: { provider_id?: string; checkpoint_id: string; restore_target?: string | null; parameters?: Record<string, unknown> };
+    };
+    const created = await service.startRestore(requestContext(req), {
+      checkpoint_id: restore.checkpoint_id, ...(restore.provider_id ? { provider_id: restore.provider_id } : {}),
+      ...(restore.restore_target !== undefined ? { restore_target: restore.restore_target } : {}),
+      ...(restore.parameters ? { parameters: restore.parameters } : {}),
+    });
+    return reply.status(202).send({ restore: created });
+  });
+  app.get('/v1/:project_id/restores/:id', { schema: { tags: ['restores'], params: idParams } }, async (req) => {
+    return { restore: await service.showRestore(requestContext(req), (req.params as P).id) };
+  });
+}
+
+function verificationRoutes(app: FastifyInstance, service: ProtectionService): void {
+  app.get('/v1/:project_id/verifications', { schema: { tags: ['verifications'], querystring: operationListQuery } }, async (req) => {
+    return { verifications: await service.listVerifications(requestContext(req), operationListOf(req.query)) };
+  });
+  app.post('/v1/:project_id/verifications', { schema: { tags: ['verifications'], body: verificationCreateBody } }, async (req, reply) => {
+    const { verification } = req.body as {
+      verification: { provider_id?: string; checkpoint_id: string; parameters?: Record<string, unknown> };
+    };
+    const created = await service.startVerify(requestContext(req), {
+      checkpoint_id: verification.checkpoint_id, ...(verification.provider_id ? { provider_id: verification.provider_id } : {}),
+      ...(verification.parameters ? { parameters: verification.parameters } : {}),
+    });
+    return reply.status(202).send({ verification: created });
+  });
+  app.get('/v1/:project_id/verifications/:id', { schema: { tags: ['verifications'], params: idParams } }, async (req) => {
+    return { verification: await service.showVerification(requestContext(req), (req.params as P).id) };
   });
 }
