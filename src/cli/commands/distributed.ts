@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { bwkError } from '../../core/errors.js';
 import type { Run } from '../context.js';
-import { parsePort } from '../context.js';
+import { addApiCommand } from './api-command.js';
 
 function parsePrefetch(text: string): number {
   const n = Number(text);
@@ -20,11 +20,6 @@ export function registerDistributedCommands(program: Command, run: Run): void {
       await cli.runProcess(await startProtectionService({ home: await cli.localHome(), prefetch }));
     })());
 
-  program.command('api').description('serve the REST API, calling protection services over RPC (rpc.*)')
-    .option('--port <n>', 'override api.port (0: any free port)')
-    .action((opts: { port?: string }) => run(async (cli) => {
-      const port = parsePort(opts.port);
-      const { startApi } = await import('../../processes/api.js');
-      await cli.runProcess(await startApi({ home: await cli.localHome(), ...(port === undefined ? {} : { port }) }));
-    })());
+  addApiCommand(program, run, 'api', 'serve the REST API, calling protection services over RPC (rpc.*)',
+    async () => (await import('../../processes/api.js')).startApi);
 }

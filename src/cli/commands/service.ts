@@ -1,17 +1,12 @@
 import type { Command } from 'commander';
 import type { Run } from '../context.js';
-import { parseLimit, parsePort } from '../context.js';
+import { parseLimit } from '../context.js';
+import { addApiCommand } from './api-command.js';
 
 /** `serve` (the embedded all-in-one) and `token` management. */
 export function registerServiceCommands(program: Command, run: Run): void {
-  program.command('serve').description('run the all-in-one service: REST API (api.host:api.port, default 127.0.0.1:8780) with the configured engine')
-    .option('--port <n>', 'override api.port (0: any free port)')
-    .action((opts: { port?: string }) => run(async (cli) => {
-      const port = parsePort(opts.port);
-      // The API server (fastify and its plugins) is loaded only by the commands that serve it.
-      const { startEmbedded } = await import('../../processes/embedded.js');
-      await cli.runProcess(await startEmbedded({ home: await cli.localHome(), ...(port === undefined ? {} : { port }) }));
-    })());
+  addApiCommand(program, run, 'serve', 'run the all-in-one service: REST API (api.host:api.port, default 127.0.0.1:8780) with the configured engine',
+    async () => (await import('../../processes/embedded.js')).startEmbedded);
 
   const token = program.command('token').description('API tokens: each bound to one project and a role');
   token.command('create').description('create a token; its secret is printed once').requiredOption('--project <id>').requiredOption('--role <role>', 'admin or member')

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import type { RunningProcess } from '../../processes/process.js';
+import type { Run } from '../context.js';
+import { parsePort } from '../context.js';
+
+/** A process module's start function for a process that serves the REST API. */
+export type StartApiProcess = (opts: { home: string; port?: number }) => Promise<RunningProcess>;
+
+/**
+ * Adds a command that serves the REST API until stopped (`serve`, `api`), `--port` overriding api.port.
+ * The API server (fastify and its plugins) is loaded, by `load`, only when such a command runs.
+ */
+export function addApiCommand(program: Command, run: Run, name: string, description: string, load: () => Promise<StartApiProcess>): void {
+  program.command(name).description(description)
+    .option('--port <n>', 'override api.port (0: any free port)')
+    .action((opts: { port?: string }) => run(async (cli) => {
+      const port = parsePort(opts.port);
+      const start = await load();
+      await cli.runProcess(await start({ home: await cli.localHome(), ...(port === undefined ? {} : { port }) }));
+    })());
+}
