@@ -36,71 +36,51 @@ export const checkpointListQuery = {
   },
 } as const;
 
+/** A request body holding one object under `key` (`{"plan": {...}}`): the envelope Karbor's API puts every body in. */
+const wrapped = <K extends string, S extends object>(key: K, schema: S) => ({
+  type: 'object', additionalProperties: false, required: [key], properties: { [key]: schema } as Record<K, S>,
+}) as const;
+
 const resource = {
   type: 'object', additionalProperties: false, required: ['id', 'type'],
   properties: { id: { type: 'string', minLength: 1 }, type: { type: 'string', minLength: 1 }, name: { type: 'string' }, extra_info: { type: ['object', 'null'] }, node: { type: 'string' }, consistency: { type: 'object' } },
 } as const;
 
-export const planCreateBody = {
-  type: 'object', additionalProperties: false, required: ['plan'],
+export const planCreateBody = wrapped('plan', {
+  type: 'object', additionalProperties: false, required: ['name', 'provider_id', 'resources'],
   properties: {
-    plan: {
-      type: 'object', additionalProperties: false, required: ['name', 'provider_id', 'resources'],
-      properties: {
-        name: { type: 'string', minLength: 1, maxLength: 255 }, description: { type: ['string', 'null'], maxLength: 4096 },
-        provider_id: uuid, resources: { type: 'array', minItems: 1, maxItems: 10000, items: resource }, parameters: object,
-      },
-    },
+    name: { type: 'string', minLength: 1, maxLength: 255 }, description: { type: ['string', 'null'], maxLength: 4096 },
+    provider_id: uuid, resources: { type: 'array', minItems: 1, maxItems: 10000, items: resource }, parameters: object,
   },
-} as const;
+} as const);
 
-export const planUpdateBody = {
-  type: 'object', additionalProperties: false, required: ['plan'],
+export const planUpdateBody = wrapped('plan', {
+  type: 'object', additionalProperties: false,
   properties: {
-    plan: {
-      type: 'object', additionalProperties: false,
-      properties: {
-        name: { type: 'string', minLength: 1, maxLength: 255 }, description: { type: 'string', maxLength: 4096 },
-        status: { enum: ['suspended', 'started'] }, resources: { type: 'array', minItems: 1, items: resource }, parameters: object,
-      },
-    },
+    name: { type: 'string', minLength: 1, maxLength: 255 }, description: { type: 'string', maxLength: 4096 },
+    status: { enum: ['suspended', 'started'] }, resources: { type: 'array', minItems: 1, items: resource }, parameters: object,
   },
-} as const;
+} as const);
 
-export const checkpointCreateBody = {
-  type: 'object', additionalProperties: false, required: ['checkpoint'],
-  properties: {
-    checkpoint: {
-      type: 'object', additionalProperties: false, required: ['plan_id'],
-      // Karbor's client spells it extra-info.
-      properties: { plan_id: uuid, extra_info: { type: ['object', 'null'] }, 'extra-info': { type: ['object', 'null'] } },
-    },
-  },
-} as const;
+export const checkpointCreateBody = wrapped('checkpoint', {
+  type: 'object', additionalProperties: false, required: ['plan_id'],
+  // Karbor's client spells it extra-info.
+  properties: { plan_id: uuid, extra_info: { type: ['object', 'null'] }, 'extra-info': { type: ['object', 'null'] } },
+} as const);
 
-export const restoreCreateBody = {
-  type: 'object', additionalProperties: false, required: ['restore'],
+export const restoreCreateBody = wrapped('restore', {
+  type: 'object', additionalProperties: false, required: ['checkpoint_id'],
   properties: {
-    restore: {
-      type: 'object', additionalProperties: false, required: ['checkpoint_id'],
-      properties: {
-        provider_id: uuid, checkpoint_id: uuid, restore_target: { type: ['string', 'null'] },
-        restore_auth: { type: 'null', description: 'not accepted: credentials live in provider configuration, never in requests' },
-        parameters: object,
-      },
-    },
+    provider_id: uuid, checkpoint_id: uuid, restore_target: { type: ['string', 'null'] },
+    restore_auth: { type: 'null', description: 'not accepted: credentials live in provider configuration, never in requests' },
+    parameters: object,
   },
-} as const;
+} as const);
 
-export const verificationCreateBody = {
-  type: 'object', additionalProperties: false, required: ['verification'],
-  properties: {
-    verification: {
-      type: 'object', additionalProperties: false, required: ['checkpoint_id'],
-      properties: { provider_id: uuid, checkpoint_id: uuid, parameters: object },
-    },
-  },
-} as const;
+export const verificationCreateBody = wrapped('verification', {
+  type: 'object', additionalProperties: false, required: ['checkpoint_id'],
+  properties: { provider_id: uuid, checkpoint_id: uuid, parameters: object },
+} as const);
 
 export const instancesQuery = {
   type: 'object', additionalProperties: false,
