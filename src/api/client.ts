@@ -76,7 +76,7 @@ export class HttpProtectionService implements ProtectionService {
 
   async startProtect(ctx: RequestContext, input: ProtectInput): Promise<CheckpointRecord> {
     const provider = input.provider_id ?? (await this.showPlan(ctx, input.plan_id)).provider_id;
-    return graphDecoded(((await this.request('POST', this.p(ctx, `/providers/${provider}/checkpoints`), { checkpoint: { plan_id: input.plan_id } })) as { checkpoint: CheckpointRecord }).checkpoint);
+    return graphDecoded(((await this.request('POST', this.p(ctx, `/providers/${provider}/checkpoints`), { checkpoint: { plan_id: input.plan_id, ...(input.operation_id ? { operation_id: input.operation_id } : {}) } })) as { checkpoint: CheckpointRecord }).checkpoint);
   }
 
   async listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]> {

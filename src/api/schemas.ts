@@ -62,10 +62,13 @@ export const planUpdateBody = wrapped('plan', {
   },
 } as const);
 
+/** A caller-chosen operation id makes a start idempotent: sent again (a retry after a timeout), it returns the first. */
+const operationId = { ...uuid, description: 'optional: a UUID you choose; a repeat with the same id returns the first operation instead of starting another' } as const;
+
 export const checkpointCreateBody = wrapped('checkpoint', {
   type: 'object', additionalProperties: false, required: ['plan_id'],
   // Karbor's client spells it extra-info.
-  properties: { plan_id: uuid, extra_info: { type: ['object', 'null'] }, 'extra-info': { type: ['object', 'null'] } },
+  properties: { plan_id: uuid, extra_info: { type: ['object', 'null'] }, 'extra-info': { type: ['object', 'null'] }, operation_id: operationId },
 } as const);
 
 export const restoreCreateBody = wrapped('restore', {
@@ -73,13 +76,13 @@ export const restoreCreateBody = wrapped('restore', {
   properties: {
     provider_id: uuid, checkpoint_id: uuid, restore_target: { type: ['string', 'null'] },
     restore_auth: { type: 'null', description: 'not accepted: credentials live in provider configuration, never in requests' },
-    parameters: object,
+    parameters: object, operation_id: operationId,
   },
 } as const);
 
 export const verificationCreateBody = wrapped('verification', {
   type: 'object', additionalProperties: false, required: ['checkpoint_id'],
-  properties: { provider_id: uuid, checkpoint_id: uuid, parameters: object },
+  properties: { provider_id: uuid, checkpoint_id: uuid, parameters: object, operation_id: operationId },
 } as const);
 
 export const instancesQuery = {

@@ -32,26 +32,11 @@ export interface ServiceFixture {
   close(): Promise<void>;
 }
 
-/** Every case of the contract, by name: what `unsupported` and `knownBugs` refer to. */
-export type ServiceCase =
-  | 'transport' | 'providers-list' | 'providers-show' | 'providers-unknown'
-  | 'protectables-types' | 'protectables-instances' | 'protectables-instance' | 'protectables-unknown'
-  | 'plans-create' | 'plans-update' | 'plans-delete' | 'plans-invalid'
-  | 'protect' | 'protect-provider-mismatch' | 'protect-plan-deleted' | 'protect-idempotent'
-  | 'restore' | 'verify' | 'reading-idempotent'
-  | 'operations-show' | 'operations-logs' | 'operations-cancel-unknown'
-  | 'checkpoint-delete' | 'checkpoint-not-found'
-  | 'tenancy-plans' | 'tenancy-checkpoints' | 'tenancy-checkpoints-by-plan' | 'tenancy-checkpoints-any-provider' | 'tenancy-restores' | 'tenancy-unchanged';
-
 export interface ServiceHarness {
   /** Opens the implementation on a fresh temp home (called once per suite). */
   open(): Promise<ServiceFixture>;
   /** Checked before anything else: what the implementation needs (a broker that answers). */
   requires?(ctx: Mocha.Context): void;
-  /** Cases this implementation cannot offer by design, with the one-line reason. */
-  unsupported?: Partial<Record<ServiceCase, string>>;
-  /** Cases that fail because the implementation is wrong, with the bug: skipped until src/ is fixed. */
-  knownBugs?: Partial<Record<ServiceCase, string>>;
 }
 
 const WAIT_MS = 60_000;
@@ -99,14 +84,6 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
       for (const t of temps.splice(0)) t.cleanup();
     });
 
-    /** Defines a case, or skips it with the reason the harness gives. */
-    const test = (id: ServiceCase, title: string, fn: (this: Mocha.Context) => Promise<void>): void => {
-      const unsupported = harness.unsupported?.[id];
-      const bug = harness.knownBugs?.[id];
-      if (unsupported) it.skip(`${title} — not offered: ${unsupported}`, fn);
-      else if (bug) it.skip(`${title} — KNOWN BUG: ${bug}`, fn);
-      else it(title, fn);
-    };
 
     const fsPlanInput = (planName: string) => ({
       name: planName, provider_id: FS_PROVIDER, resources: [{ type: 'fs.directory', id: source }],
@@ -159,12 +136,12 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
     const startedVerification = once(async () => a.service.startVerify(a.ctx, { checkpoint_id: (await availableCheckpoint()).id }));
     const finishedVerification = once(async () => waitVerification(a, (await startedVerification()).id));
 
-    test('transport', 'reaches the service the way the implementation says it does', async () => {
+    it('reaches the service the way the implementation says it does', async () => {
       await f.checkTransport();
     });
 
     describe('providers', () => {
-      test('providers-list', 'lists fs-directory and noop with their extended_info_schema, sorted by name', async () => {
+      it('lists fs-directory and noop with their extended_info_schema, sorted by name', async () => {
         const providers = await a.service.listProviders(a.ctx);
         const byId = new Map(providers.map((p) => [p.id, p]));
         expect(byId.get(FS_PROVIDER)).to.include({ name: 'fs-directory' });
@@ -180,20 +157,20 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect(names).to.deep.equal([...names].sort());
       });
 
-      test('providers-show', 'shows a provider by id, as the list has it', async () => {
+      it('shows a provider by id, as the list has it', async () => {
         const listed = (await a.service.listProviders(a.ctx)).find((p) => p.id === FS_PROVIDER);
         const shown = await a.service.showProvider(a.ctx, FS_PROVIDER);
         expect(shown).to.deep.equal(listed);
         expect((await a.service.showProvider(a.ctx, NOOP_PROVIDER)).name).to.equal('noop');
       });
 
-      test('providers-unknown', 'answers BWK_ERR_PROVIDER_NOT_FOUND for an unknown provider', async () => {
+      it('answers BWK_ERR_PROVIDER_NOT_FOUND for an unknown provider', async () => {
         await rejectsWith(a.service.showProvider(a.ctx, randomUUID()), 'BWK_ERR_PROVIDER_NOT_FOUND');
       });
     });
 
     describe('protectables', () => {
-      test('protectables-types', 'lists the protectable types and shows one', async () => {
+      it('lists the protectable types and shows one', async () => {
         const types = await a.service.protectableTypes(a.ctx);
         expect(types).to.include.members(['fs.directory', 'noop']);
         const shown = await a.service.showProtectableType(a.ctx, 'fs.directory');
@@ -201,7 +178,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect(shown.dependent_types).to.be.an('array');
       });
 
-      test('protectables-instances', 'lists instances with listing parameters', async () => {
+      it('lists instances with listing parameters', async () => {
         const subs = await a.service.listProtectableInstances(a.ctx, 'fs.directory', { path: source });
         expect(subs).to.deep.equal([{ type: 'fs.directory', id: join(source, 'sub'), name: 'sub', dependent_resources: [] }]);
         const noop = await a.service.listProtectableInstances(a.ctx, 'noop', {});
@@ -210,13 +187,13 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         await rejectsWith(a.service.listProtectableInstances(a.ctx, 'fs.directory', {}), 'BWK_ERR_INVALID_INPUT');
       });
 
-      test('protectables-instance', 'shows the data directory as an instance, and not a missing one', async () => {
+      it('shows the data directory as an instance, and not a missing one', async () => {
         const shown = await a.service.showProtectableInstance(a.ctx, 'fs.directory', source);
         expect(shown).to.deep.include({ type: 'fs.directory', id: source, name: basename(source), dependent_resources: [] });
         await rejectsWith(a.service.showProtectableInstance(a.ctx, 'fs.directory', join(source, 'missing')), 'BWK_ERR_RESOURCE_NOT_FOUND');
       });
 
-      test('protectables-unknown', 'answers BWK_ERR_PROTECTABLE_TYPE_UNKNOWN for an unknown type', async () => {
+      it('answers BWK_ERR_PROTECTABLE_TYPE_UNKNOWN for an unknown type', async () => {
         await rejectsWith(a.service.showProtectableType(a.ctx, 'no.such.type'), 'BWK_ERR_PROTECTABLE_TYPE_UNKNOWN');
         await rejectsWith(a.service.listProtectableInstances(a.ctx, 'no.such.type', {}), 'BWK_ERR_PROTECTABLE_TYPE_UNKNOWN');
       });
@@ -225,7 +202,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
     describe('plans', () => {
       const planned = once(() => a.service.createPlan(a.ctx, fsPlanInput('crud')));
 
-      test('plans-create', 'creates a plan and lists and shows it', async () => {
+      it('creates a plan and lists and shows it', async () => {
         const plan = await planned();
         expect(plan.id).to.be.a('string').and.match(/^[0-9a-f-]{36}$/);
         expect(plan).to.include({ name: 'crud', provider_id: FS_PROVIDER, project_id: a.ctx.projectId });
@@ -236,7 +213,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect(await a.service.showPlan(a.ctx, plan.id)).to.deep.equal(plan);
       });
 
-      test('plans-update', 'updates the name and parameters, and shows the change', async () => {
+      it('updates the name and parameters, and shows the change', async () => {
         const plan = await planned();
         const updated = await a.service.updatePlan(a.ctx, plan.id, { name: 'crud-renamed', parameters: { 'fs.directory': { exclude: ['sub'] } } });
         expect(updated).to.include({ id: plan.id, name: 'crud-renamed', provider_id: FS_PROVIDER });
@@ -247,7 +224,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect(shown.resources).to.deep.equal(plan.resources);
       });
 
-      test('plans-delete', 'deletes a plan: then it is not found and not listed', async () => {
+      it('deletes a plan: then it is not found and not listed', async () => {
         const plan = await a.service.createPlan(a.ctx, fsPlanInput('doomed'));
         await a.service.deletePlan(a.ctx, plan.id);
         await rejectsWith(a.service.showPlan(a.ctx, plan.id), 'BWK_ERR_PLAN_NOT_FOUND');
@@ -255,7 +232,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         await rejectsWith(a.service.deletePlan(a.ctx, plan.id), 'BWK_ERR_PLAN_NOT_FOUND');
       });
 
-      test('plans-invalid', 'refuses a resource type the provider does not protect, storing nothing', async () => {
+      it('refuses a resource type the provider does not protect, storing nothing', async () => {
         const before = (await a.service.listPlans(a.ctx)).map((p) => p.id).sort();
         await rejectsWith(a.service.createPlan(a.ctx, { name: 'bad', provider_id: NOOP_PROVIDER, resources: [{ type: 'fs.directory', id: source }] }),
           'BWK_ERR_RESOURCE_TYPE_UNKNOWN');
@@ -268,7 +245,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
     });
 
     describe('protect', () => {
-      test('protect', 'starts a protect whose checkpoint becomes available and is listed under its plan', async () => {
+      it('starts a protect whose checkpoint becomes available and is listed under its plan', async () => {
         const plan = await protectedPlan();
         const started = await startedCheckpoint();
         expect(started.id).to.match(/^[0-9a-f-]{36}$/);
@@ -285,14 +262,14 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect((await a.service.listCheckpoints(a.ctx, { providerId: FS_PROVIDER })).map((c) => c.id)).to.include(started.id);
       });
 
-      test('protect-provider-mismatch', 'refuses a provider_id that is not the plan\'s with BWK_ERR_PROVIDER_MISMATCH', async () => {
+      it('refuses a provider_id that is not the plan\'s with BWK_ERR_PROVIDER_MISMATCH', async () => {
         const plan = await protectedPlan();
         const before = (await a.service.listCheckpoints(a.ctx, { providerId: NOOP_PROVIDER })).length;
         await rejectsWith(a.service.startProtect(a.ctx, { plan_id: plan.id, provider_id: NOOP_PROVIDER }), 'BWK_ERR_PROVIDER_MISMATCH');
         expect(await a.service.listCheckpoints(a.ctx, { providerId: NOOP_PROVIDER })).to.have.length(before);
       });
 
-      test('protect-plan-deleted', "keeps a deleted plan's checkpoints, still listed by the plan's id", async () => {
+      it("keeps a deleted plan's checkpoints, still listed by the plan's id", async () => {
         const plan = await a.service.createPlan(a.ctx, { name: 'short-lived', provider_id: NOOP_PROVIDER, resources: [{ type: 'noop', id: 'demo' }] });
         const started = await a.service.startProtect(a.ctx, { plan_id: plan.id });
         await waitCheckpoint(a, started.id);
@@ -302,7 +279,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect((await a.service.listCheckpoints(a.ctx, { planId: plan.id })).map((c) => c.id)).to.deep.equal([started.id]);
       });
 
-      test('protect-idempotent', 'starts one protect for two requests with the same operation_id', async () => {
+      it('starts one protect for two requests with the same operation_id', async () => {
         const plan = await a.service.createPlan(a.ctx, { name: 'idempotent', provider_id: NOOP_PROVIDER, resources: [{ type: 'noop', id: 'demo' }] });
         const operationId = randomUUID();
         const first = await a.service.startProtect(a.ctx, { plan_id: plan.id, operation_id: operationId });
@@ -317,7 +294,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
     });
 
     describe('restore and verify', () => {
-      test('restore', 'restores into a new empty directory: success, the same files, listed', async () => {
+      it('restores into a new empty directory: success, the same files, listed', async () => {
         const checkpoint = await availableCheckpoint();
         const target = await restoreTarget();
         expect(readdirSync(target)).to.deep.equal([]);
@@ -334,7 +311,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect((await a.service.listRestores(a.ctx, { checkpointId: checkpoint.id })).map((r) => r.id)).to.include(started.id);
       });
 
-      test('verify', 'verifies a checkpoint: success, listed', async () => {
+      it('verifies a checkpoint: success, listed', async () => {
         const checkpoint = await availableCheckpoint();
         const started = await startedVerification();
         expect(['in_progress', 'success']).to.include(started.status);
@@ -346,7 +323,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
     });
 
     describe('operations', () => {
-      test('reading-idempotent', 'starts one restore and one verification for two requests with the same operation_id', async () => {
+      it('starts one restore and one verification for two requests with the same operation_id', async () => {
         const checkpoint = await availableCheckpoint();
         const restoreId = randomUUID();
         const target = dir('svc-target-idem');
@@ -364,7 +341,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect((await a.service.listVerifications(a.ctx, { checkpointId: checkpoint.id })).filter((v) => v.id === verifyId)).to.have.length(1);
       });
 
-      test('operations-show', 'shows a protect, a restore and a verification as operations; an unknown id is not found', async () => {
+      it('shows a protect, a restore and a verification as operations; an unknown id is not found', async () => {
         const checkpoint = await availableCheckpoint();
         const op = await a.service.showOperation(a.ctx, checkpoint.id);
         expect(op).to.include({ id: checkpoint.id, kind: 'protect', status: 'available' });
@@ -377,7 +354,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         await rejectsWith(a.service.showOperation(a.ctx, randomUUID()), 'BWK_ERR_OPERATION_NOT_FOUND');
       });
 
-      test('operations-logs', 'logs the protect, restore and verify as success; an unknown marker is invalid input', async () => {
+      it('logs the protect, restore and verify as success; an unknown marker is invalid input', async () => {
         const checkpoint = await availableCheckpoint();
         const restore = await finishedRestore();
         const verification = await finishedVerification();
@@ -399,13 +376,13 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         await rejectsWith(a.service.listOperationLogs(a.ctx, { marker: randomUUID() }), 'BWK_ERR_INVALID_INPUT');
       });
 
-      test('operations-cancel-unknown', 'answers BWK_ERR_OPERATION_NOT_FOUND when cancelling an unknown operation', async () => {
+      it('answers BWK_ERR_OPERATION_NOT_FOUND when cancelling an unknown operation', async () => {
         await rejectsWith(a.service.cancelOperation(a.ctx, randomUUID()), 'BWK_ERR_OPERATION_NOT_FOUND');
       });
     });
 
     describe('checkpoint delete', () => {
-      test('checkpoint-delete', 'deletes a checkpoint: then it is not found and not listed', async () => {
+      it('deletes a checkpoint: then it is not found and not listed', async () => {
         const plan = await a.service.createPlan(a.ctx, { name: 'to-delete', provider_id: NOOP_PROVIDER, resources: [{ type: 'noop', id: 'demo' }] });
         const started = await a.service.startProtect(a.ctx, { plan_id: plan.id });
         await waitCheckpoint(a, started.id);
@@ -418,7 +395,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect((await a.service.showCheckpoint(a.ctx, (await availableCheckpoint()).id, FS_PROVIDER)).status).to.equal('available');
       });
 
-      test('checkpoint-not-found', 'without a provider id, show and delete answer BWK_ERR_CHECKPOINT_NOT_FOUND for an unknown or deleted checkpoint', async () => {
+      it('without a provider id, show and delete answer BWK_ERR_CHECKPOINT_NOT_FOUND for an unknown or deleted checkpoint', async () => {
         await rejectsWith(a.service.showCheckpoint(a.ctx, randomUUID()), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
         await rejectsWith(a.service.deleteCheckpoint(a.ctx, randomUUID()), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
         const plan = await a.service.createPlan(a.ctx, { name: 'to-delete-anywhere', provider_id: NOOP_PROVIDER, resources: [{ type: 'noop', id: 'demo' }] });
@@ -442,7 +419,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
       });
       const planOfA = async (): Promise<PlanRecord> => a.service.showPlan(a.ctx, (await aObjects()).plan.id);
 
-      test('tenancy-plans', "project B cannot show, list, update or delete project A's plan", async () => {
+      it("project B cannot show, list, update or delete project A's plan", async () => {
         const { plan } = await aObjects();
         expect(b.ctx.projectId).to.not.equal(a.ctx.projectId);
         await rejectsWith(b.service.showPlan(b.ctx, plan.id), 'BWK_ERR_PLAN_NOT_FOUND');
@@ -453,7 +430,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect((await planOfA()).name).to.equal('protected');
       });
 
-      test('tenancy-checkpoints', "project B cannot show, list, delete, restore or verify project A's checkpoint", async () => {
+      it("project B cannot show, list, delete, restore or verify project A's checkpoint", async () => {
         const { checkpoint } = await aObjects();
         await rejectsWith(b.service.showCheckpoint(b.ctx, checkpoint.id, FS_PROVIDER), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
         await rejectsWith(b.service.deleteCheckpoint(b.ctx, checkpoint.id, FS_PROVIDER), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
@@ -465,20 +442,20 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         await rejectsWith(b.service.showOperation(b.ctx, checkpoint.id), 'BWK_ERR_OPERATION_NOT_FOUND');
       });
 
-      test('tenancy-checkpoints-by-plan', "project B listing by project A's plan id gets no checkpoints", async () => {
+      it("project B listing by project A's plan id gets no checkpoints", async () => {
         const { plan, checkpoint } = await aObjects();
         expect(await b.service.listCheckpoints(b.ctx, { planId: plan.id })).to.deep.equal([]);
         expect((await a.service.listCheckpoints(a.ctx, { planId: plan.id })).map((c) => c.id)).to.include(checkpoint.id);
       });
 
-      test('tenancy-checkpoints-any-provider', "project B, naming no provider, cannot show or delete project A's checkpoint", async () => {
+      it("project B, naming no provider, cannot show or delete project A's checkpoint", async () => {
         const { checkpoint } = await aObjects();
         await rejectsWith(b.service.showCheckpoint(b.ctx, checkpoint.id), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
         await rejectsWith(b.service.deleteCheckpoint(b.ctx, checkpoint.id), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
         expect((await a.service.showCheckpoint(a.ctx, checkpoint.id)).status).to.equal('available');
       });
 
-      test('tenancy-restores', "project B cannot show or list project A's restore, verification or operation logs", async () => {
+      it("project B cannot show or list project A's restore, verification or operation logs", async () => {
         const { restore, verification } = await aObjects();
         await rejectsWith(b.service.showRestore(b.ctx, restore.id), 'BWK_ERR_RESTORE_NOT_FOUND');
         expect(await b.service.listRestores(b.ctx)).to.deep.equal([]);
@@ -489,7 +466,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect(await b.service.listOperationLogs(b.ctx)).to.deep.equal([]);
       });
 
-      test('tenancy-unchanged', "project A's plan, checkpoint and restore are unchanged after B's attempts", async () => {
+      it("project A's plan, checkpoint and restore are unchanged after B's attempts", async () => {
         const { plan, checkpoint, restore, verification } = await aObjects();
         expect(await a.service.showPlan(a.ctx, plan.id)).to.deep.include({ id: plan.id, name: 'protected', project_id: a.ctx.projectId });
         const shown = await a.service.showCheckpoint(a.ctx, checkpoint.id);

@@ -129,8 +129,6 @@ describeServiceContract('RPC over RabbitMQ', {
       throw err;
     }
   },
-  unsupported: {},
-  knownBugs: {},
 });
 
 describeServiceContract('HTTP (REST API)', {
@@ -170,9 +168,4 @@ describeServiceContract('HTTP (REST API)', {
       throw err;
     }
   },
-  unsupported: {
-    'protect-idempotent': 'the REST API takes no operation_id (POST /providers/{id}/checkpoints has only plan_id)',
-    'reading-idempotent': 'the REST API takes no operation_id (POST /restores and /verifications refuse it)',
-  },
-  knownBugs: {},
 });

@@ -64,9 +64,11 @@ function checkpointRoutes(app: FastifyInstance, service: ProtectionService): voi
   });
   const createSchema = { tags: ['checkpoints'], params: providerParams, body: checkpointCreateBody };
   app.post('/v1/:project_id/providers/:provider_id/checkpoints', { schema: createSchema }, async (req, reply) => {
-    const { checkpoint } = req.body as { checkpoint: { plan_id: string } };
+    const { checkpoint } = req.body as { checkpoint: { plan_id: string; operation_id?: string } };
     const provider_id = (req.params as P).provider_id;
-    const created = await service.startProtect(requestContext(req), { plan_id: checkpoint.plan_id, provider_id });
+    const created = await service.startProtect(requestContext(req), {
+      plan_id: checkpoint.plan_id, provider_id, ...(checkpoint.operation_id ? { operation_id: checkpoint.operation_id } : {}),
+    });
     return reply.status(202).send({ checkpoint: karborCheckpoint(created) });
   });
   const oneSchema = () => ({ tags: ['checkpoints'], params: providerIdParams });
@@ -87,12 +89,12 @@ function restoreRoutes(app: FastifyInstance, service: ProtectionService): void {
   });
   app.post('/v1/:project_id/restores', { schema: { tags: ['restores'], body: restoreCreateBody } }, async (req, reply) => {
     const { restore } = req.body as {
-      restore: { provider_id?: string; checkpoint_id: string; restore_target?: string | null; parameters?: Record<string, unknown> };
+      restore: { provider_id?: string; checkpoint_id: string; restore_target?: string | null; parameters?: Record<string, unknown>; operation_id?: string };
     };
     const created = await service.startRestore(requestContext(req), {
       checkpoint_id: restore.checkpoint_id, ...(restore.provider_id ? { provider_id: restore.provider_id } : {}),
       ...(restore.restore_target !== undefined ? { restore_target: restore.restore_target } : {}),
-      ...(restore.parameters ? { parameters: restore.parameters } : {}),
+      ...(restore.parameters ? { parameters: restore.parameters } : {}), ...(restore.operation_id ? { operation_id: restore.operation_id } : {}),
     });
     return reply.status(202).send({ restore: created });
   });
@@ -107,11 +109,12 @@ function verificationRoutes(app: FastifyInstance, service: ProtectionService): v
   });
   app.post('/v1/:project_id/verifications', { schema: { tags: ['verifications'], body: verificationCreateBody } }, async (req, reply) => {
     const { verification } = req.body as {
-      verification: { provider_id?: string; checkpoint_id: string; parameters?: Record<string, unknown> };
+      verification: { provider_id?: string; checkpoint_id: string; parameters?: Record<string, unknown>; operation_id?: string };
     };
     const created = await service.startVerify(requestContext(req), {
       checkpoint_id: verification.checkpoint_id, ...(verification.provider_id ? { provider_id: verification.provider_id } : {}),
       ...(verification.parameters ? { parameters: verification.parameters } : {}),
+      ...(verification.operation_id ? { operation_id: verification.operation_id } : {}),
     });
     return reply.status(202).send({ verification: created });
   });
