@@ -23,7 +23,9 @@ const either = (names) => `(${names.map(folder).join('|')})`;
 
 const layerRules = LAYERS.slice(0, -1).map((layer, i) => ({
   name: `layer-${layer.join('+')}`,
-  comment: `${layer.join(', ')} must not import a higher layer (${LAYERS.slice(i + 1).flat().join(', ')})`,
+  comment: `${layer.join(', ')} must not import a higher layer (${LAYERS.slice(i + 1)
+    .flat()
+    .join(', ')})`,
   severity: 'error',
   from: { path: either(layer) },
   to: { path: either(LAYERS.slice(i + 1).flat()) },
@@ -34,7 +36,11 @@ const ADAPTERS = [
   { name: 'bank', adapters: '^src/bank/adapters/', factory: '^src/bank/(factory\\.ts|adapters/)' },
   { name: 'rpc', adapters: '^src/rpc/(amqp|in-process)', factory: '^src/rpc/(factory\\.ts|amqp)' },
   { name: 'store', adapters: '^src/store/(sqlite|postgres|kysely-store)\\.ts$', factory: '^src/store/(factory|sqlite|postgres)\\.ts$' },
-  { name: 'engine', adapters: '^src/protection-manager/engines/(local|temporal)\\.ts$', factory: '^src/protection-manager/engines/factory\\.ts$' },
+  {
+    name: 'engine',
+    adapters: '^src/protection-manager/engines/(local|temporal)\\.ts$',
+    factory: '^src/protection-manager/engines/factory\\.ts$',
+  },
 ];
 
 const adapterRules = ADAPTERS.map((a) => ({
@@ -47,7 +53,13 @@ const adapterRules = ADAPTERS.map((a) => ({
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', comment: 'modules that import each other cannot be understood or changed one at a time', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      comment: 'modules that import each other cannot be understood or changed one at a time',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
     {
       name: 'core-imports-only-core',
       comment: 'src/core is pure (no node built-ins, nothing of the rest): Temporal workflows bundle it',

@@ -6,7 +6,18 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        URL: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -22,20 +33,43 @@ export default tseslint.config(
     // src only the pure flow module at run time (everything else as `import type`).
     files: ['workflows/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['node:*', 'fs', 'fs/*', 'path', 'child_process', 'crypto', 'os', 'stream', 'net', 'http', 'https', 'worker_threads'], message: 'workflow code runs in a deterministic sandbox: no node builtins.' },
-          { regex: '^\\.\\./src/(?!core/)', allowTypeImports: true, message: 'workflows may import only src/core/ (pure) at run time; use `import type` for the rest.' },
-          { group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'workflow code may use @temporalio/workflow and @temporalio/common only.' },
-        ],
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'fs/*', 'path', 'child_process', 'crypto', 'os', 'stream', 'net', 'http', 'https', 'worker_threads'],
+              message: 'workflow code runs in a deterministic sandbox: no node builtins.',
+            },
+            {
+              regex: '^\\.\\./src/(?!core/)',
+              allowTypeImports: true,
+              message: 'workflows may import only src/core/ (pure) at run time; use `import type` for the rest.',
+            },
+            {
+              group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'],
+              message: 'workflow code may use @temporalio/workflow and @temporalio/common only.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     // The core is shared with Temporal workflow code, which runs in a sandbox without node builtins.
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'path', 'child_process', 'crypto', 'os', 'stream'], message: 'src/core/ must stay pure: it is bundled into Temporal workflows.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'child_process', 'crypto', 'os', 'stream'],
+              message: 'src/core/ must stay pure: it is bundled into Temporal workflows.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -28,8 +28,9 @@ export function bulwark(ctx: ToolContext & { restoreRoot: string }): Tool {
     name: 'bulwark',
     requires: {},
     repoDir,
-    settings: () => `fs bank with \`encryption: {passphrase_env: ${PASSPHRASE_ENV}}\` and \`compression: {level: 1}\` (zstd), local engine; `
-      + '`plan create --resource fs.directory=CORPUS`, `checkpoint create` per backup, `restore create` of the latest checkpoint, `bank check --read-data`',
+    settings: () =>
+      `fs bank with \`encryption: {passphrase_env: ${PASSPHRASE_ENV}}\` and \`compression: {level: 1}\` (zstd), local engine; ` +
+      '`plan create --resource fs.directory=CORPUS`, `checkpoint create` per backup, `restore create` of the latest checkpoint, `bank check --read-data`',
     version: () => {
       const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
       const git = spawnSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' });
@@ -37,26 +38,42 @@ export function bulwark(ctx: ToolContext & { restoreRoot: string }): Tool {
     },
     setup: () => {
       mkdirSync(join(home, 'providers'), { recursive: true });
-      writeFileSync(join(home, 'bulwark.yaml'), [
-        'restore:',
-        `  allowed_target_paths: [${JSON.stringify(ctx.restoreRoot)}]`,
-        'log: {level: warn}',
-        '',
-      ].join('\n'));
-      writeFileSync(join(home, 'providers', 'bench.yaml'), [
-        `id: ${BENCH_PROVIDER_ID}`,
-        'name: bench',
-        'description: Benchmark provider (scripts/bench.ts)',
-        'plugins:',
-        '  - name: fs.directory',
-        'bank:',
-        '  type: fs',
-        `  options: {path: ${JSON.stringify(repoDir)}}`,
-        `  encryption: {passphrase_env: ${PASSPHRASE_ENV}}`,
-        '  compression: {level: 1}',
-        '',
-      ].join('\n'));
-      const plan = JSON.parse(exec(cli('plan', 'create', '--name', 'bench', '--provider', BENCH_PROVIDER_ID, '--resource', `fs.directory=${ctx.corpus}`, '-o', 'json'))) as { id: string };
+      writeFileSync(
+        join(home, 'bulwark.yaml'),
+        ['restore:', `  allowed_target_paths: [${JSON.stringify(ctx.restoreRoot)}]`, 'log: {level: warn}', ''].join('\n'),
+      );
+      writeFileSync(
+        join(home, 'providers', 'bench.yaml'),
+        [
+          `id: ${BENCH_PROVIDER_ID}`,
+          'name: bench',
+          'description: Benchmark provider (scripts/bench.ts)',
+          'plugins:',
+          '  - name: fs.directory',
+          'bank:',
+          '  type: fs',
+          `  options: {path: ${JSON.stringify(repoDir)}}`,
+          `  encryption: {passphrase_env: ${PASSPHRASE_ENV}}`,
+          '  compression: {level: 1}',
+          '',
+        ].join('\n'),
+      );
+      const plan = JSON.parse(
+        exec(
+          cli(
+            'plan',
+            'create',
+            '--name',
+            'bench',
+            '--provider',
+            BENCH_PROVIDER_ID,
+            '--resource',
+            `fs.directory=${ctx.corpus}`,
+            '-o',
+            'json',
+          ),
+        ),
+      ) as { id: string };
       planId = plan.id;
       // `bank check` is new: where it is missing the check step reports n/a instead of failing. An
       // unknown command's --help prints the top-level help with status 0, hence the look for the flag.
@@ -72,14 +89,24 @@ export function bulwark(ctx: ToolContext & { restoreRoot: string }): Tool {
       },
     }),
     restore: (target) => ({
-      ...cli('restore', 'create', '--checkpoint', checkpoints.at(-1) ?? '', '--parameters', JSON.stringify({ 'fs.directory': { target_path: target } }), '-o', 'json'),
+      ...cli(
+        'restore',
+        'create',
+        '--checkpoint',
+        checkpoints.at(-1) ?? '',
+        '--parameters',
+        JSON.stringify({ 'fs.directory': { target_path: target } }),
+        '-o',
+        'json',
+      ),
       parse: (stdout) => {
         const r = JSON.parse(stdout) as { status: string; resources_reason?: unknown };
         if (r.status !== 'success') throw new Error(`restore ended ${r.status}: ${JSON.stringify(r.resources_reason)}`);
       },
     }),
-    check: () => hasBankCheck
-      ? cli('bank', 'check', '--provider', BENCH_PROVIDER_ID, '--read-data')
-      : { na: '`bulwark bank check` not available in this build' },
+    check: () =>
+      hasBankCheck
+        ? cli('bank', 'check', '--provider', BENCH_PROVIDER_ID, '--read-data')
+        : { na: '`bulwark bank check` not available in this build' },
   };
 }

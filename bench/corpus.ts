@@ -193,9 +193,18 @@ function writeRandom(file: string, ks: Stream, size: number): void {
   }
 }
 
-const FIRST = 'Alice Bruno Chloe David Emma Farid Giulia Hugo Ines Jonas Karin Lucas Maya Nils Olga Pablo Quinn Rosa Sami Tara Ugo Vera Wim Xenia Yusuf Zoe Anna Ben Clara Dario Elif Femi Greta Hanna Ivan Julia Kofi Lena Marco Nora'.split(' ');
-const LAST = 'Martin Bernard Dubois Rossi Muller Schmidt Garcia Lopez Novak Kowalski Jensen Smith Brown Wilson Taylor Moreau Laurent Fischer Weber Meyer Costa Silva Santos Nakamura Tanaka Kim Lee Chen Wang Singh Patel Khan Ali Okafor Mensah Petrov Ivanova Horvat Nagy'.split(' ');
-const CITIES = 'Lyon Paris Berlin Hamburg Milan Turin Madrid Porto Lisbon Vienna Prague Krakow Oslo Dublin Leeds Bristol Lagos Accra Osaka Seoul Austin Denver Quebec Lima'.split(' ');
+const FIRST =
+  'Alice Bruno Chloe David Emma Farid Giulia Hugo Ines Jonas Karin Lucas Maya Nils Olga Pablo Quinn Rosa Sami Tara Ugo Vera Wim Xenia Yusuf Zoe Anna Ben Clara Dario Elif Femi Greta Hanna Ivan Julia Kofi Lena Marco Nora'.split(
+    ' ',
+  );
+const LAST =
+  'Martin Bernard Dubois Rossi Muller Schmidt Garcia Lopez Novak Kowalski Jensen Smith Brown Wilson Taylor Moreau Laurent Fischer Weber Meyer Costa Silva Santos Nakamura Tanaka Kim Lee Chen Wang Singh Patel Khan Ali Okafor Mensah Petrov Ivanova Horvat Nagy'.split(
+    ' ',
+  );
+const CITIES =
+  'Lyon Paris Berlin Hamburg Milan Turin Madrid Porto Lisbon Vienna Prague Krakow Oslo Dublin Leeds Bristol Lagos Accra Osaka Seoul Austin Denver Quebec Lima'.split(
+    ' ',
+  );
 const EPOCH_2015 = Date.UTC(2015, 0, 1);
 
 /** One INSERT per row, as `pg_dump --inserts` writes them: highly repetitive, compresses like a dump. */
@@ -204,8 +213,10 @@ function sqlRow(r: Stream, id: number): string {
   const last = LAST[r.below(LAST.length)]!;
   const cents = r.below(10_000_000);
   const created = new Date(EPOCH_2015 + r.below(10 * 365 * 86_400) * 1000).toISOString();
-  return `INSERT INTO public.customers VALUES (${id}, '${first}', '${last}', '${first.toLowerCase()}.${last.toLowerCase()}${id % 997}@example.com', `
-    + `'${CITIES[r.below(CITIES.length)]}', ${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}, ${r.below(500)}, '${created.slice(0, 10)} ${created.slice(11, 19)}');\n`;
+  return (
+    `INSERT INTO public.customers VALUES (${id}, '${first}', '${last}', '${first.toLowerCase()}.${last.toLowerCase()}${id % 997}@example.com', ` +
+    `'${CITIES[r.below(CITIES.length)]}', ${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}, ${r.below(500)}, '${created.slice(0, 10)} ${created.slice(11, 19)}');\n`
+  );
 }
 
 const SQL_HEADER = `--
@@ -284,12 +295,12 @@ function insertSqlRows(file: string, spec: CorpusSpec): void {
 }
 
 const WORDS = (
-  'the of and to in is for on with as by at from that this be are was it or an not but have can will all one '
-  + 'config server backup restore snapshot bank chunk index plan checkpoint provider resource request response error '
-  + 'timeout retry lease worker engine queue cache disk volume path file directory owner mode size hash digest key '
-  + 'return const let function export import async await throw new class interface type null true false if else '
-  + 'user admin project token session report invoice order customer payment amount total date time zone region '
-  + 'note todo fixme meeting minutes agenda review release version build test deploy rollback monitor alert log'
+  'the of and to in is for on with as by at from that this be are was it or an not but have can will all one ' +
+  'config server backup restore snapshot bank chunk index plan checkpoint provider resource request response error ' +
+  'timeout retry lease worker engine queue cache disk volume path file directory owner mode size hash digest key ' +
+  'return const let function export import async await throw new class interface type null true false if else ' +
+  'user admin project token session report invoice order customer payment amount total date time zone region ' +
+  'note todo fixme meeting minutes agenda review release version build test deploy rollback monitor alert log'
 ).split(' ');
 
 /** A text file of 6–16 KiB (11 KiB on average): lines of words, as notes, logs or source code. */

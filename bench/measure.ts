@@ -53,7 +53,7 @@ function treeRss(root: number, includeRoot: boolean): number {
     rss.set(pid, Number(f[21]) * PAGE_SIZE);
     children.set(ppid, [...(children.get(ppid) ?? []), pid]);
   }
-  let total = includeRoot ? rss.get(root) ?? 0 : 0;
+  let total = includeRoot ? (rss.get(root) ?? 0) : 0;
   const todo = [...(children.get(root) ?? [])];
   for (let pid; (pid = todo.pop()) !== undefined;) {
     total += rss.get(pid) ?? 0;
@@ -84,13 +84,22 @@ export function measure(cmd: Command, gnuTime: string | null, scratch: string): 
     const child = spawn(argv[0]!, argv.slice(1), { cwd: cmd.cwd, env: childEnv(cmd.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout = (stdout + d).slice(-KEEP_OUTPUT); });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-KEEP_OUTPUT); });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout = (stdout + d).slice(-KEEP_OUTPUT);
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-KEEP_OUTPUT);
+    });
     let sampled = 0;
     // GNU time itself (~2 MB) is not part of the tool: count only its descendants.
-    const sample = (): void => { if (child.pid) sampled = Math.max(sampled, treeRss(child.pid, !gnuTime)); };
+    const sample = (): void => {
+      if (child.pid) sampled = Math.max(sampled, treeRss(child.pid, !gnuTime));
+    };
     const timer = setInterval(sample, SAMPLE_MS);
-    child.on('error', (err) => { clearInterval(timer); reject(err); });
+    child.on('error', (err) => {
+      clearInterval(timer);
+      reject(err);
+    });
     child.on('close', (code, signal) => {
       const wallMs = performance.now() - t0;
       clearInterval(timer);
@@ -106,7 +115,12 @@ export function measure(cmd: Command, gnuTime: string | null, scratch: string): 
 
 /** Runs an untimed helper command; throws with its stderr when it fails. */
 export function exec(cmd: Command): string {
-  const r = spawnSync(cmd.argv[0]!, cmd.argv.slice(1), { cwd: cmd.cwd, env: childEnv(cmd.env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(cmd.argv[0]!, cmd.argv.slice(1), {
+    cwd: cmd.cwd,
+    env: childEnv(cmd.env),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${cmd.argv.slice(0, 3).join(' ')} … exited ${r.status}: ${lastLines(r.stderr || r.stdout)}`);
   return r.stdout;
@@ -152,7 +166,8 @@ export function aptInstall(packages: string[]): string | null {
   process.stderr.write(`bench: apt-get install -y ${packages.join(' ')}\n`);
   // Lock timeout: another apt run (an install in progress) is waited for rather than failed on.
   const r = spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', ...packages], {
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, stdio: ['ignore', 2, 2],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    stdio: ['ignore', 2, 2],
   });
   return r.status === 0 ? null : `apt-get install -y ${packages.join(' ')} exited ${r.status}`;
 }

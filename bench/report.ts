@@ -56,7 +56,10 @@ function sh(cmd: string, ...args: string[]): string {
 export function machineFacts(workDir: string): Array<[string, string]> {
   const [source = '?', fstype = '?'] = sh('findmnt', '-no', 'SOURCE,FSTYPE', '-T', workDir).split(/\s+/);
   const disk = source.startsWith('/dev/') ? sh('lsblk', '-dno', 'SIZE,ROTA,MODEL', source.replace(/\[.*$/, '')).split(/\s+/) : [];
-  const diskText = disk.length >= 2 ? `${disk[0]}, ${disk[1] === '1' ? 'rotational' : 'non-rotational'}${disk[2] ? `, ${disk.slice(2).join(' ')}` : ''}` : 'unknown';
+  const diskText =
+    disk.length >= 2
+      ? `${disk[0]}, ${disk[1] === '1' ? 'rotational' : 'non-rotational'}${disk[2] ? `, ${disk.slice(2).join(' ')}` : ''}`
+      : 'unknown';
   return [
     ['nproc', String(availableParallelism())],
     ['CPU', cpus()[0]?.model ?? 'unknown'],
@@ -80,7 +83,9 @@ function cell(text: string): string {
 }
 
 function table(head: string[], rows: string[][]): string {
-  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join(
+    '\n',
+  );
 }
 
 /** Bulwark ÷ peer for every step both completed: throughput (>1: Bulwark faster) and stored bytes (<1: Bulwark smaller). */
@@ -97,7 +102,7 @@ function ratioRows(tools: ToolResult[]): string[][] | null {
         rows.push([peer.name, step, '–', '–']);
         continue;
       }
-      const speed = (b.logicalBytes / b.wallMs) / (p.logicalBytes / p.wallMs);
+      const speed = b.logicalBytes / b.wallMs / (p.logicalBytes / p.wallMs);
       const stored = b.storedBytes && p.storedBytes ? fmt.ratio(b.storedBytes / p.storedBytes) : '–';
       rows.push([peer.name, step, fmt.ratio(speed), stored]);
     }
@@ -110,12 +115,18 @@ export function renderReport(r: RunReport): string {
   const out: string[] = [];
   out.push(`## Run of ${r.date.toISOString().slice(0, 16).replace('T', ' ')} UTC (size ${r.size})`, '');
   out.push(`Command: \`${r.command}\``, '');
-  out.push(table(['machine', 'value'], [...r.machine, ...r.tools.filter((t) => t.version).map((t): [string, string] => [t.name, t.version])]), '');
-  out.push(`Corpus (seed \`${spec.seed}\`): ${r.corpus.files} files, ${(r.corpus.bytes / MB).toFixed(1)} MB before the change, `
-    + `${(r.corpus.mutatedBytes / MB).toFixed(1)} MB after: ${spec.randomFiles} random files of ${(spec.randomFileBytes / MiB).toFixed(2)} MiB `
-    + `+ 1 duplicate, a ${(spec.sqlBytes / MiB).toFixed(2)} MiB SQL dump, ${spec.smallFiles} small text files + ${spec.smallDuplicates} duplicates. `
-    + `1% change: ${spec.mutatedSmallFiles} small files rewritten, ${(spec.mutatedBigBytes / 1024).toFixed(0)} KiB overwritten in one large file, `
-    + `${spec.insertedRows} rows inserted in the SQL dump. Generated in ${fmt.s(r.corpus.generateMs)} s, changed in ${fmt.s(r.corpus.mutateMs)} s.`, '');
+  out.push(
+    table(['machine', 'value'], [...r.machine, ...r.tools.filter((t) => t.version).map((t): [string, string] => [t.name, t.version])]),
+    '',
+  );
+  out.push(
+    `Corpus (seed \`${spec.seed}\`): ${r.corpus.files} files, ${(r.corpus.bytes / MB).toFixed(1)} MB before the change, ` +
+      `${(r.corpus.mutatedBytes / MB).toFixed(1)} MB after: ${spec.randomFiles} random files of ${(spec.randomFileBytes / MiB).toFixed(2)} MiB ` +
+      `+ 1 duplicate, a ${(spec.sqlBytes / MiB).toFixed(2)} MiB SQL dump, ${spec.smallFiles} small text files + ${spec.smallDuplicates} duplicates. ` +
+      `1% change: ${spec.mutatedSmallFiles} small files rewritten, ${(spec.mutatedBigBytes / 1024).toFixed(0)} KiB overwritten in one large file, ` +
+      `${spec.insertedRows} rows inserted in the SQL dump. Generated in ${fmt.s(r.corpus.generateMs)} s, changed in ${fmt.s(r.corpus.mutateMs)} s.`,
+    '',
+  );
 
   const rows: string[][] = [];
   for (const t of r.tools) {
@@ -131,13 +142,23 @@ export function renderReport(r: RunReport): string {
   out.push(table(['tool', 'step', 'wall s', 'MB/s', 'peak RSS MiB', 'stored MB', 'notes'], rows), '');
 
   out.push('### Restored tree vs. corpus', '');
-  out.push(table(['tool', 'latest snapshot restored'], r.tools.filter((t) => !t.skipped).map((t) => [t.name, t.restoreCheck])), '');
+  out.push(
+    table(
+      ['tool', 'latest snapshot restored'],
+      r.tools.filter((t) => !t.skipped).map((t) => [t.name, t.restoreCheck]),
+    ),
+    '',
+  );
 
   out.push('### Bulwark relative to each peer', '');
   const ratios = ratioRows(r.tools);
   const bulwark = r.tools.find((t) => t.key === 'bulwark');
-  out.push(ratios ? table(['peer', 'step', 'throughput, Bulwark ÷ peer (>1: faster)', 'stored bytes, Bulwark ÷ peer (<1: smaller)'], ratios)
-    : `Bulwark did not run${bulwark?.skipped ? ` (${bulwark.skipped})` : ''}.`, '');
+  out.push(
+    ratios
+      ? table(['peer', 'step', 'throughput, Bulwark ÷ peer (>1: faster)', 'stored bytes, Bulwark ÷ peer (<1: smaller)'], ratios)
+      : `Bulwark did not run${bulwark?.skipped ? ` (${bulwark.skipped})` : ''}.`,
+    '',
+  );
 
   out.push('### Tool settings', '');
   for (const t of r.tools) out.push(`- **${t.name}**: ${t.settings}`);

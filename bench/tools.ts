@@ -45,10 +45,12 @@ function tarReference(name: string, ctx: ToolContext, compress: boolean): Tool {
     name,
     requires: compress ? { bash: 'bash', tar: 'tar', zstd: 'zstd' } : { bash: 'bash', tar: 'tar' },
     repoDir,
-    settings: () => compress
-      ? '`tar -cf - . | zstd -1 -q -o ARCHIVE` (zstd CLI default: 1 compression thread); a full archive per backup'
-      : '`tar -cf - . | cat > ARCHIVE`; a full archive per backup',
-    version: () => [firstLine(exec({ argv: ['tar', '--version'] })), ...(compress ? [firstLine(exec({ argv: ['zstd', '--version'] }))] : [])].join('; '),
+    settings: () =>
+      compress
+        ? '`tar -cf - . | zstd -1 -q -o ARCHIVE` (zstd CLI default: 1 compression thread); a full archive per backup'
+        : '`tar -cf - . | cat > ARCHIVE`; a full archive per backup',
+    version: () =>
+      [firstLine(exec({ argv: ['tar', '--version'] })), ...(compress ? [firstLine(exec({ argv: ['zstd', '--version'] }))] : [])].join('; '),
     setup: () => mkdirSync(repoDir, { recursive: true }),
     backup: (n) => {
       latest = n;
@@ -61,9 +63,8 @@ function tarReference(name: string, ctx: ToolContext, compress: boolean): Tool {
       const script = compress ? 'zstd -dc -q "$ARCHIVE" | tar -xf -' : 'cat "$ARCHIVE" | tar -xf -';
       return { argv: ['bash', '-c', `set -o pipefail; ${script}`], cwd: target, env: { ARCHIVE: archive(latest) } };
     },
-    check: () => compress
-      ? { argv: ['bash', '-c', 'zstd -t -q "$DIR"/*.zst'], env: { DIR: repoDir } }
-      : { na: 'tar keeps no data checksums' },
+    check: () =>
+      compress ? { argv: ['bash', '-c', 'zstd -t -q "$DIR"/*.zst'], env: { DIR: repoDir } } : { na: 'tar keeps no data checksums' },
   };
 }
 
@@ -79,10 +80,13 @@ export function restic(ctx: ToolContext): Tool {
     name: 'restic',
     requires: { restic: 'restic' },
     repoDir,
-    settings: () => 'repository version 2, `--compression auto` (restic\'s zstd "default" speed; 0.14 has no level setting), '
-      + 'AES-256 + Poly1305 (always on), password from RESTIC_PASSWORD, cache in the work dir; `backup .` from the corpus directory',
+    settings: () =>
+      'repository version 2, `--compression auto` (restic\'s zstd "default" speed; 0.14 has no level setting), ' +
+      'AES-256 + Poly1305 (always on), password from RESTIC_PASSWORD, cache in the work dir; `backup .` from the corpus directory',
     version: () => firstLine(exec({ argv: ['restic', 'version'] })),
-    setup: () => { exec(run('init', '--repository-version', '2')); },
+    setup: () => {
+      exec(run('init', '--repository-version', '2'));
+    },
     backup: () => ({ ...run('backup', '--compression', 'auto', '.'), cwd: ctx.corpus }),
     restore: (target) => run('restore', 'latest', '--target', target),
     check: () => run('check', '--read-data'),
@@ -98,10 +102,13 @@ export function borg(ctx: ToolContext): Tool {
     name: 'borg',
     requires: { borg: 'borgbackup' },
     repoDir,
-    settings: () => '`--encryption repokey-blake2` (AES-256-CTR + BLAKE2b), `--compression zstd,1`, passphrase from BORG_PASSPHRASE, '
-      + 'cache in the work dir; `create REPO::backup-N .` from the corpus directory',
+    settings: () =>
+      '`--encryption repokey-blake2` (AES-256-CTR + BLAKE2b), `--compression zstd,1`, passphrase from BORG_PASSPHRASE, ' +
+      'cache in the work dir; `create REPO::backup-N .` from the corpus directory',
     version: () => firstLine(exec({ argv: ['borg', '--version'] })),
-    setup: () => { exec({ argv: ['borg', 'init', '--encryption', 'repokey-blake2', repoDir], env }); },
+    setup: () => {
+      exec({ argv: ['borg', 'init', '--encryption', 'repokey-blake2', repoDir], env });
+    },
     backup: (n) => {
       latest = n;
       return { argv: ['borg', 'create', '--compression', 'zstd,1', `${repoDir}::backup-${n}`, '.'], cwd: ctx.corpus, env };

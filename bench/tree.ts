@@ -58,6 +58,9 @@ export function compareListings(expected: string[], actual: string[]): string {
   const missing = expected.filter((l) => !have.has(l));
   const extra = actual.filter((l) => !want.has(l));
   if (missing.length === 0 && extra.length === 0) return 'identical';
-  const sample = [...missing.slice(0, 2).map((l) => `missing/different: ${l.split(' ')[1]}`), ...extra.slice(0, 2).map((l) => `unexpected: ${l.split(' ')[1]}`)];
+  const sample = [
+    ...missing.slice(0, 2).map((l) => `missing/different: ${l.split(' ')[1]}`),
+    ...extra.slice(0, 2).map((l) => `unexpected: ${l.split(' ')[1]}`),
+  ];
   return `DIFFERS: ${missing.length} missing or different, ${extra.length} unexpected (${sample.join('; ')})`;
 }

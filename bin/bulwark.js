@@ -5,7 +5,9 @@
 import { exitUnlessSupportedNode } from './node-check.js';
 
 exitUnlessSupportedNode();
-import('../dist/src/cli/main.js').then((m) => m.main(process.argv)).catch((err) => {
-  process.stderr.write(`bulwark: ${err && err.stack ? err.stack : err}\n`);
-  process.exit(70);
-});
+import('../dist/src/cli/main.js')
+  .then((m) => m.main(process.argv))
+  .catch((err) => {
+    process.stderr.write(`bulwark: ${err && err.stack ? err.stack : err}\n`);
+    process.exit(70);
+  });

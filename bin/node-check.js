@@ -31,7 +31,10 @@ export function checkNode(version, range) {
   for (let i = 0; i < 3; i++) {
     const h = have[i] ?? 0;
     const n = need[i] ?? 0;
-    if (h !== n) return h > n ? null : `bulwark: found Node ${found}, but Bulwark needs Node ${range} (package.json "engines"); to get it, ${README_HINT}.`;
+    if (h !== n)
+      return h > n
+        ? null
+        : `bulwark: found Node ${found}, but Bulwark needs Node ${range} (package.json "engines"); to get it, ${README_HINT}.`;
   }
   return null;
 }

@@ -22,7 +22,11 @@ import { borg, restic, tarCat, tarZstd, type StepCommand, type Tool, type ToolCo
 import { compareListings, treeBytes, treeListing } from '../bench/tree.js';
 
 const FACTORIES: Record<string, (ctx: ToolContext & { restoreRoot: string }) => Tool> = {
-  tar: tarCat, zstd: tarZstd, bulwark, restic, borg,
+  tar: tarCat,
+  zstd: tarZstd,
+  bulwark,
+  restic,
+  borg,
 };
 
 const { values } = parseArgs({
@@ -36,13 +40,20 @@ const { values } = parseArgs({
   },
 });
 const size = Number(values.size);
-const only = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+const only = values.only
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = only.filter((k) => !(k in FACTORIES));
 if (!(size > 0) || unknown.length) {
-  process.stderr.write(`bench: ${unknown.length ? `unknown tool(s) ${unknown.join(', ')}; known: ${Object.keys(FACTORIES).join(', ')}` : `--size must be > 0, got ${values.size}`}\n`);
+  process.stderr.write(
+    `bench: ${unknown.length ? `unknown tool(s) ${unknown.join(', ')}; known: ${Object.keys(FACTORIES).join(', ')}` : `--size must be > 0, got ${values.size}`}\n`,
+  );
   process.exit(2);
 }
-const log = (msg: string): void => { process.stderr.write(`bench: ${msg}\n`); };
+const log = (msg: string): void => {
+  process.stderr.write(`bench: ${msg}\n`);
+};
 const notes = new Set<string>();
 const spec = corpusSpec(size, values.seed);
 
@@ -60,9 +71,14 @@ log(`work dir ${work}`);
 
 // Roughly: corpus, three full tar archives, three zstd ones, one repository per dedup tool, a restore.
 const nominal = 1.0e9 * size;
-const free = (() => { const s = statfsSync(work); return s.bavail * s.bsize; })();
+const free = (() => {
+  const s = statfsSync(work);
+  return s.bavail * s.bsize;
+})();
 if (free < 10 * nominal) {
-  log(`not enough free space in ${work}: ${(free / 1e9).toFixed(1)} GB free, about ${(10 * nominal / 1e9).toFixed(1)} GB needed (use --work or $BENCH_DIR)`);
+  log(
+    `not enough free space in ${work}: ${(free / 1e9).toFixed(1)} GB free, about ${((10 * nominal) / 1e9).toFixed(1)} GB needed (use --work or $BENCH_DIR)`,
+  );
   if (ownWork) rmSync(work, { recursive: true, force: true });
   process.exit(1);
 }
@@ -83,21 +99,23 @@ if (!gnuTime) gnuTime = findGnuTime();
 if (!gnuTime) notes.add(`GNU time unavailable (${aptError ?? 'not found'}): peak RSS from the /proc sampler only`);
 
 const results: ToolResult[] = [];
-const states = tools.map(({ key, dir, tool }) => {
-  const result: ToolResult = { key, name: tool.name, version: '', settings: tool.settings(), steps: [], restoreCheck: 'not restored' };
-  results.push(result);
-  const gone = missing(tool);
-  if (gone.length) {
-    result.skipped = `${gone.join(', ')} not installed${aptError ? ` (${aptError})` : ''}`;
-    return null;
-  }
-  try {
-    result.version = tool.version();
-  } catch (err) {
-    result.version = `unknown (${(err as Error).message})`;
-  }
-  return { key, dir, tool, result, failed: '' };
-}).filter((s) => s !== null);
+const states = tools
+  .map(({ key, dir, tool }) => {
+    const result: ToolResult = { key, name: tool.name, version: '', settings: tool.settings(), steps: [], restoreCheck: 'not restored' };
+    results.push(result);
+    const gone = missing(tool);
+    if (gone.length) {
+      result.skipped = `${gone.join(', ')} not installed${aptError ? ` (${aptError})` : ''}`;
+      return null;
+    }
+    try {
+      result.version = tool.version();
+    } catch (err) {
+      result.version = `unknown (${(err as Error).message})`;
+    }
+    return { key, dir, tool, result, failed: '' };
+  })
+  .filter((s) => s !== null);
 
 // The corpus, generated fresh each run (determinism makes reruns comparable).
 let t0 = performance.now();
@@ -121,7 +139,9 @@ type State = (typeof states)[number];
 
 /** One timed step of one tool; a failed backup skips the tool's later steps. */
 async function step(s: State, name: StepName, logicalBytes: number, make: () => StepCommand | { na: string }): Promise<boolean> {
-  const record = (r: Omit<StepResult, 'step' | 'logicalBytes'>): void => { s.result.steps.push({ step: name, logicalBytes, ...r }); };
+  const record = (r: Omit<StepResult, 'step' | 'logicalBytes'>): void => {
+    s.result.steps.push({ step: name, logicalBytes, ...r });
+  };
   if (s.failed) {
     record({ status: 'skipped', note: s.failed });
     return false;
@@ -156,14 +176,23 @@ async function step(s: State, name: StepName, logicalBytes: number, make: () => 
       note = (err as Error).message;
     }
   }
-  record({ status: note ? 'failed' : 'ok', wallMs: m.wallMs, peakRssBytes: m.peakRssBytes, storedBytes: duBytes(s.tool.repoDir), ...(note ? { note } : {}) });
+  record({
+    status: note ? 'failed' : 'ok',
+    wallMs: m.wallMs,
+    peakRssBytes: m.peakRssBytes,
+    storedBytes: duBytes(s.tool.repoDir),
+    ...(note ? { note } : {}),
+  });
   log(`${s.tool.name}: ${name} ${note ? `FAILED (${note})` : `${(m.wallMs / 1000).toFixed(2)} s`}`);
   if (note && name.startsWith('backup')) s.failed = `${name} failed`;
   return !note;
 }
 
 // Phase by phase, every tool in turn, so all see the same corpus state; the change happens once.
-for (const [n, name] of [[1, STEPS[0]], [2, STEPS[1]]] as const) {
+for (const [n, name] of [
+  [1, STEPS[0]],
+  [2, STEPS[1]],
+] as const) {
   for (const s of states) await step(s, name, originalBytes, () => s.tool.backup(n));
 }
 t0 = performance.now();
@@ -184,10 +213,14 @@ for (const s of states) {
 }
 for (const s of states) await step(s, STEPS[4], mutatedBytes, () => s.tool.check());
 
-const args = process.argv.slice(2).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+const args = process.argv
+  .slice(2)
+  .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+  .join(' ');
 const report = renderReport({
   date: new Date(),
-  command: process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args ? ` -- ${args}` : ''}` : `node dist/scripts/bench.js ${args}`.trim(),
+  command:
+    process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args ? ` -- ${args}` : ''}` : `node dist/scripts/bench.js ${args}`.trim(),
   size,
   spec,
   corpus: { files: stats.files, bytes: originalBytes, mutatedBytes, generateMs, mutateMs },

@@ -47,14 +47,21 @@ function makeSampleData(): void {
 
 /** path → type, mode, size, content hash, link target: what "the diff is empty" means here. */
 function describeTree(root: string, rel = ''): string[] {
-  return readdirSync(join(root, rel)).sort().flatMap((name) => {
-    const p = rel ? `${rel}/${name}` : name;
-    const st = lstatSync(join(root, p));
-    const mode = (st.mode & 0o7777).toString(8);
-    if (st.isSymbolicLink()) return [`${p} link ${readlinkSync(join(root, p))}`];
-    if (st.isDirectory()) return [`${p}/ dir ${mode}`, ...describeTree(root, p)];
-    return [`${p} file ${mode} ${st.size} ${createHash('sha256').update(readFileSync(join(root, p))).digest('hex').slice(0, 16)} ${st.mtimeMs.toFixed(0)}`];
-  });
+  return readdirSync(join(root, rel))
+    .sort()
+    .flatMap((name) => {
+      const p = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(root, p));
+      const mode = (st.mode & 0o7777).toString(8);
+      if (st.isSymbolicLink()) return [`${p} link ${readlinkSync(join(root, p))}`];
+      if (st.isDirectory()) return [`${p}/ dir ${mode}`, ...describeTree(root, p)];
+      return [
+        `${p} file ${mode} ${st.size} ${createHash('sha256')
+          .update(readFileSync(join(root, p)))
+          .digest('hex')
+          .slice(0, 16)} ${st.mtimeMs.toFixed(0)}`,
+      ];
+    });
 }
 
 makeSampleData();
@@ -65,7 +72,14 @@ bulwark(['plan', 'show', plan.id]);
 bulwark(['checkpoint', 'create', '--plan', plan.id]);
 const [checkpoint] = json<Array<{ id: string }>>(['checkpoint', 'list', '--plan', plan.id]);
 bulwark(['checkpoint', 'list']);
-bulwark(['restore', 'create', '--checkpoint', checkpoint!.id, '--parameters', JSON.stringify({ 'fs.directory': { target_path: restored } })]);
+bulwark([
+  'restore',
+  'create',
+  '--checkpoint',
+  checkpoint!.id,
+  '--parameters',
+  JSON.stringify({ 'fs.directory': { target_path: restored } }),
+]);
 bulwark(['verification', 'create', '--checkpoint', checkpoint!.id]);
 
 const before = describeTree(data);

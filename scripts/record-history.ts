@@ -22,7 +22,10 @@ if (!address) {
 const outDir = fileURLToPath(new URL('../../test/fixtures/histories/', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'bwk-record-'));
 writeRecorderProvider(home, { dependents: { a: ['b', 'c'], b: ['d'] } });
-writeFileSync(join(home, 'bulwark.yaml'), `engine: temporal\ntemporal: {address: "${address}", task_queue: record-${randomUUID().slice(0, 8)}, run_worker: true}\ntasks: {max_parallel: 2, retry: {max_attempts: 2, initial_delay_ms: 10, max_delay_ms: 20}}\n`);
+writeFileSync(
+  join(home, 'bulwark.yaml'),
+  `engine: temporal\ntemporal: {address: "${address}", task_queue: record-${randomUUID().slice(0, 8)}, run_worker: true}\ntasks: {max_parallel: 2, retry: {max_attempts: 2, initial_delay_ms: 10, max_delay_ms: 20}}\n`,
+);
 const app = await openBulwark(home);
 const connection = await Connection.connect({ address });
 const client = new Client({ connection });
@@ -33,14 +36,23 @@ try {
     writeFileSync(join(outDir, `${name}.json`), `${historyToJSON(history)}\n`);
     process.stdout.write(`recorded ${name} (${history.events?.length ?? 0} events)\n`);
   };
-  const ok = await app.manager.createPlan(ctx, { name: 'graph', provider_id: TEST_PROVIDER_ID, resources: [{ type: 'test.recorder', id: 'a' }] });
+  const ok = await app.manager.createPlan(ctx, {
+    name: 'graph',
+    provider_id: TEST_PROVIDER_ID,
+    resources: [{ type: 'test.recorder', id: 'a' }],
+  });
   const protect = await app.manager.protect(ctx, ok.id);
   await protect.done;
   await save('protect-graph', protect.operationId);
   const restore = await app.manager.restore(ctx, { checkpoint_id: protect.id });
   await restore.done;
   await save('restore-graph', restore.operationId);
-  const failing = await app.manager.createPlan(ctx, { name: 'failing', provider_id: TEST_PROVIDER_ID, resources: [{ type: 'test.recorder', id: 'a' }], parameters: { 'test.recorder#d': { fail_hook: 'main', retryable: true } } });
+  const failing = await app.manager.createPlan(ctx, {
+    name: 'failing',
+    provider_id: TEST_PROVIDER_ID,
+    resources: [{ type: 'test.recorder', id: 'a' }],
+    parameters: { 'test.recorder#d': { fail_hook: 'main', retryable: true } },
+  });
   const failed = await app.manager.protect(ctx, failing.id);
   await failed.done;
   await save('protect-failing-retried', failed.operationId);

@@ -17,7 +17,9 @@ import { resourceKey } from '../src/bank/layout.js';
 import { PG_PROVIDER_ID, admin, createDb, dropDb, withDb, writePgProvider } from '../test/helpers/postgres-fixture.js';
 import { pgUrl } from '../test/helpers/services.js';
 
-const { values } = parseArgs({ options: { 'size-mb': { type: 'string', default: '2048' }, 'batch-rows': { type: 'string', default: '250000' } } });
+const { values } = parseArgs({
+  options: { 'size-mb': { type: 'string', default: '2048' }, 'batch-rows': { type: 'string', default: '250000' } },
+});
 const targetMiB = Number(values['size-mb']);
 const batchRows = Number(values['batch-rows']);
 if (!Number.isFinite(targetMiB) || targetMiB <= 0) throw new Error(`--size-mb must be a positive number, got ${values['size-mb']}`);
@@ -29,7 +31,9 @@ const rssNow = (): number => process.memoryUsage().rss;
 
 /** VmHWM (peak resident set of this process over its whole life) from /proc, in bytes. */
 function vmHwm(): number | null {
-  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
   const kb = line ? Number(line.replace(/[^0-9]/g, '')) : NaN;
   return Number.isFinite(kb) ? kb * 1024 : null;
 }
@@ -70,7 +74,9 @@ async function fill(db: string, targetBytes: number): Promise<number> {
     if (size >= targetBytes) return size;
     const perRow = next > 1 ? Math.max(1, (size - empty) / (next - 1)) : 400;
     const rows = Math.max(1000, Math.min(batchRows, Math.ceil((targetBytes - size) / perRow)));
-    await withDb(db, (c) => c.query(`insert into soak select g, ${random} from generate_series($1::bigint, $2::bigint) g`, [next, next + rows - 1]));
+    await withDb(db, (c) =>
+      c.query(`insert into soak select g, ${random} from generate_series($1::bigint, $2::bigint) g`, [next, next + rows - 1]),
+    );
     next += rows;
   }
 }
@@ -89,7 +95,11 @@ try {
   const app = await openBulwark(home);
   try {
     const ctx = { projectId: 'default', admin: false };
-    const plan = await app.manager.createPlan(ctx, { name: 'soak', provider_id: PG_PROVIDER_ID, resources: [{ type: 'postgres.database', id: `main/${db}` }] });
+    const plan = await app.manager.createPlan(ctx, {
+      name: 'soak',
+      provider_id: PG_PROVIDER_ID,
+      resources: [{ type: 'postgres.database', id: `main/${db}` }],
+    });
     const startRss = rssNow();
     const protectPeak = sampleRss();
     const t0 = performance.now();
@@ -98,13 +108,16 @@ try {
     const protectRss = protectPeak.stop();
     const hwmAfterProtect = vmHwm();
     if (record.status !== 'available') throw new Error(`protect ended ${record.status}: ${JSON.stringify(record.extra_info.reason)}`);
-    const dumpBytes = statSync(join(home, 'bank', 'checkpoints', record.id, 'resources', resourceKey('postgres.database', `main/${db}`), 'dump')).size;
+    const dumpBytes = statSync(
+      join(home, 'bank', 'checkpoints', record.id, 'resources', resourceKey('postgres.database', `main/${db}`), 'dump'),
+    ).size;
     const verifyPeak = sampleRss();
     const v0 = performance.now();
     const verification = (await (await app.manager.verify(ctx, { checkpoint_id: record.id })).done).record;
     const verifySeconds = (performance.now() - v0) / 1000;
     const verifyRss = verifyPeak.stop();
-    if (verification.status !== 'success') throw new Error(`verify ended ${verification.status}: ${JSON.stringify(verification.resources_reason)}`);
+    if (verification.status !== 'success')
+      throw new Error(`verify ended ${verification.status}: ${JSON.stringify(verification.resources_reason)}`);
     const hwm = vmHwm();
     const out = [
       `database size:   ${mib(dbBytes)} MiB (pg_database_size of ${db})`,

@@ -5,8 +5,16 @@
  */
 import { TimeoutType } from '@temporalio/common';
 import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure,
-  continueAsNew, isCancellation, proxyActivities, sleep, workflowInfo,
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  sleep,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { ErrorJSON } from '../src/core/errors.js';
 import type { Lease } from '../src/bank/port.js';
@@ -46,12 +54,18 @@ function errorOf(err: unknown, task: FlowTask | null, node: string | undefined, 
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof TimeoutFailure) {
     if (cause.timeoutType === TimeoutType.SCHEDULE_TO_START && node !== undefined) {
-      return { code: 'BWK_ERR_AGENT_UNAVAILABLE', message: `no agent for node "${node}" picked up ${task?.id ?? 'a task'} within ${settings.agentScheduleToStartMs} ms: start \`bulwark agent --node ${node}\` on that node` };
+      return {
+        code: 'BWK_ERR_AGENT_UNAVAILABLE',
+        message: `no agent for node "${node}" picked up ${task?.id ?? 'a task'} within ${settings.agentScheduleToStartMs} ms: start \`bulwark agent --node ${node}\` on that node`,
+      };
     }
     if (cause.timeoutType === TimeoutType.START_TO_CLOSE) {
       return { code: 'BWK_ERR_TASK_TIMEOUT', message: `task ${task?.id ?? ''} timed out after ${settings.taskTimeoutMs} ms` };
     }
-    return { code: 'BWK_ERR_TASK_TIMEOUT', message: `task ${task?.id ?? ''} stopped heartbeating (its worker died?) and ran out of attempts` };
+    return {
+      code: 'BWK_ERR_TASK_TIMEOUT',
+      message: `task ${task?.id ?? ''} stopped heartbeating (its worker died?) and ran out of attempts`,
+    };
   }
   if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'BWK_ERR_INTERNAL', message: cause.message };
   return { code: 'BWK_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) };
@@ -59,7 +73,12 @@ function errorOf(err: unknown, task: FlowTask | null, node: string | undefined, 
 
 export async function operationWorkflow(input: OperationWorkflowInput): Promise<OperationOutcome> {
   const { request, settings } = input;
-  const retry = { maximumAttempts: settings.retry.maxAttempts, initialInterval: settings.retry.initialDelayMs, maximumInterval: Math.max(settings.retry.maxDelayMs, settings.retry.initialDelayMs), backoffCoefficient: 2 };
+  const retry = {
+    maximumAttempts: settings.retry.maxAttempts,
+    initialInterval: settings.retry.initialDelayMs,
+    maximumInterval: Math.max(settings.retry.maxDelayMs, settings.retry.initialDelayMs),
+    backoffCoefficient: 2,
+  };
   const control = proxyActivities<OperationActivities>({ taskQueue: settings.taskQueue, startToCloseTimeout: '10 minutes', retry });
   const tasksOn = new Map<string, OperationActivities>();
   const tasksFor = (node: string | undefined): OperationActivities => {
@@ -86,7 +105,14 @@ export async function operationWorkflow(input: OperationWorkflowInput): Promise<
       begun = await control.begin(request);
     } catch (err) {
       // begin recorded the failure itself when it got that far; nothing ran.
-      return { operationId: request.operationId, kind: request.kind, status: 'not_started', error: isCancellation(err) ? { code: 'BWK_ERR_OPERATION_CANCELLED', message: `operation ${request.operationId} was cancelled` } : errorOf(err, null, undefined, settings) };
+      return {
+        operationId: request.operationId,
+        kind: request.kind,
+        status: 'not_started',
+        error: isCancellation(err)
+          ? { code: 'BWK_ERR_OPERATION_CANCELLED', message: `operation ${request.operationId} was cancelled` }
+          : errorOf(err, null, undefined, settings),
+      };
     }
   }
   const { flow, nodes } = begun;
@@ -95,26 +121,31 @@ export async function operationWorkflow(input: OperationWorkflowInput): Promise<
   let cancelled = false;
   let leaseLost: ErrorJSON | undefined;
   let stopForContinue = false;
-  const shouldContinue = () => (settings.continueAsNewAfterEvents > 0
-    ? workflowInfo().historyLength >= settings.continueAsNewAfterEvents
-    : workflowInfo().continueAsNewSuggested);
+  const shouldContinue = () =>
+    settings.continueAsNewAfterEvents > 0
+      ? workflowInfo().historyLength >= settings.continueAsNewAfterEvents
+      : workflowInfo().continueAsNewSuggested;
 
   const tasksScope = new CancellationScope();
   const renewScope = new CancellationScope();
-  const renewing = renewScope.run(async () => {
-    for (;;) {
-      await sleep(settings.leaseRenewIntervalMs);
-      try {
-        lease = await control.renewLease(request, lease);
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        // Someone recovered this operation meanwhile: stop writing and let finish record nothing over it.
-        leaseLost = errorOf(err, null, undefined, settings);
-        tasksScope.cancel();
-        return;
+  const renewing = renewScope
+    .run(async () => {
+      for (;;) {
+        await sleep(settings.leaseRenewIntervalMs);
+        try {
+          lease = await control.renewLease(request, lease);
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          // Someone recovered this operation meanwhile: stop writing and let finish record nothing over it.
+          leaseLost = errorOf(err, null, undefined, settings);
+          tasksScope.cancel();
+          return;
+        }
       }
-    }
-  }).catch((err: unknown) => { if (!isCancellation(err)) throw err; });
+    })
+    .catch((err: unknown) => {
+      if (!isCancellation(err)) throw err;
+    });
 
   const runOne = async (task: FlowTask): Promise<[string, TaskResult]> => {
     const node = nodes[task.ref];
@@ -159,7 +190,9 @@ export async function operationWorkflow(input: OperationWorkflowInput): Promise<
   const failed = progress.failures;
   const result: WorkflowTasksResult = {
     status: cancelled && leaseLost === undefined ? 'cancelled' : failed.length > 0 || leaseLost !== undefined ? 'failed' : 'success',
-    failed, skipped: progress.skipped, ...(leaseLost ? { error: leaseLost } : {}),
+    failed,
+    skipped: progress.skipped,
+    ...(leaseLost ? { error: leaseLost } : {}),
   };
   // Runs even when the workflow is cancelled: the operation must end recorded, its lease released.
   return CancellationScope.nonCancellable(() => control.finish(request, result, leaseLost ? null : lease));

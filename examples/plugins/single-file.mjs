@@ -40,7 +40,10 @@ async function verify(ctx) {
 
 async function restore(ctx) {
   const target = ctx.parameters.target_path ?? ctx.resource.id;
-  const exists = await stat(target).then(() => true, () => false);
+  const exists = await stat(target).then(
+    () => true,
+    () => false,
+  );
   if (exists && !ctx.parameters.overwrite) throw fail('BWK_ERR_RESTORE_CONFLICT', `${target} exists; pass "overwrite": true to replace it`);
   // Write beside the target and rename only once the hash is right: a bad copy never replaces a good file.
   const temp = join(dirname(target), `.${Date.now()}.restoring`);
@@ -60,11 +63,14 @@ const protection = {
   schemas: () => ({
     options: { type: 'object', additionalProperties: false, properties: {} },
     restore: {
-      type: 'object', additionalProperties: false,
+      type: 'object',
+      additionalProperties: false,
       properties: { target_path: { type: 'string', pattern: '^/' }, overwrite: { type: 'boolean', default: false } },
     },
     saved_info: {
-      type: 'object', additionalProperties: false, required: ['size', 'sha256'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['size', 'sha256'],
       properties: { size: { type: 'integer', minimum: 0 }, sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
     },
     verify: { type: 'object', additionalProperties: false, properties: {} },
@@ -72,19 +78,32 @@ const protection = {
   getProtectOperation: () => ({ main: protect }),
   getRestoreOperation: () => ({ main: restore }),
   getVerifyOperation: () => ({ main: verify }),
-  getDeleteOperation: () => ({ main: async (ctx) => { for (const name of await ctx.bank.list()) await ctx.bank.delete(name); } }),
+  getDeleteOperation: () => ({
+    main: async (ctx) => {
+      for (const name of await ctx.bank.list()) await ctx.bank.delete(name);
+    },
+  }),
   // Called before a restore is accepted: nothing is written when it throws.
   checkRestore(resource, parameters, policy) {
     const target = parameters.target_path ?? resource.id;
     const allowed = policy.allowedTargetPaths.some((root) => target === root || target.startsWith(root.endsWith('/') ? root : `${root}/`));
-    if (!allowed) throw fail('BWK_ERR_RESTORE_TARGET_DENIED', `restore target ${target} is outside the restore policy (allowed: ${policy.allowedTargetPaths.join(', ')})`);
+    if (!allowed)
+      throw fail(
+        'BWK_ERR_RESTORE_TARGET_DENIED',
+        `restore target ${target} is outside the restore policy (allowed: ${policy.allowedTargetPaths.join(', ')})`,
+      );
   },
 };
 
 const protectable = {
   resourceType: () => TYPE,
   parentResourceTypes: () => [],
-  listParametersSchema: () => ({ type: 'object', additionalProperties: false, required: ['directory'], properties: { directory: { type: 'string', pattern: '^/' } } }),
+  listParametersSchema: () => ({
+    type: 'object',
+    additionalProperties: false,
+    required: ['directory'],
+    properties: { directory: { type: 'string', pattern: '^/' } },
+  }),
   async listResources(ctx) {
     const { readdir } = await import('node:fs/promises');
     const entries = await readdir(ctx.parameters.directory, { withFileTypes: true });

@@ -4,7 +4,17 @@ import { bwkError, fromErrorJSON, isBulwarkError } from '../core/errors.js';
 import type { ErrorJSON } from '../core/errors.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import type {
-  LogQuery, OperationLog, OperationView, PlanInput, PlanUpdate, ProtectableInstance, ProtectInput, ProtectionService, ProviderView, RestoreInput, VerifyInput,
+  LogQuery,
+  OperationLog,
+  OperationView,
+  PlanInput,
+  PlanUpdate,
+  ProtectableInstance,
+  ProtectInput,
+  ProtectionService,
+  ProviderView,
+  RestoreInput,
+  VerifyInput,
 } from '../protection-manager/service.js';
 import type { ListOperationsQuery, ListPlansQuery } from '../store/port.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/records.js';
@@ -13,7 +23,7 @@ type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** The API sends resource_graph as a JSON string (Karbor's form); the CLI shows it as an object. */
 const graphDecoded = (c: CheckpointRecord): CheckpointRecord =>
-  (typeof c.resource_graph === 'string' ? { ...c, resource_graph: JSON.parse(c.resource_graph) as CheckpointRecord['resource_graph'] } : c);
+  typeof c.resource_graph === 'string' ? { ...c, resource_graph: JSON.parse(c.resource_graph) as CheckpointRecord['resource_graph'] } : c;
 
 /**
  * The ProtectionService over the REST API (`--url` / BULWARK_URL), beside the routes it mirrors: the
@@ -21,7 +31,10 @@ const graphDecoded = (c: CheckpointRecord): CheckpointRecord =>
  * server's `{code, message}`.
  */
 export class HttpProtectionService implements ProtectionService {
-  constructor(private readonly base: string, private readonly token: string) {}
+  constructor(
+    private readonly base: string,
+    private readonly token: string,
+  ) {}
 
   /** The token's project and role, from the server. */
   async identity(): Promise<{ project_id: string; role: 'admin' | 'member' }> {
@@ -32,14 +45,19 @@ export class HttpProtectionService implements ProtectionService {
     let res: Response;
     try {
       res = await fetch(new URL(path, this.base), {
-        method, headers: { 'x-auth-token': this.token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(120_000),
+        method,
+        headers: { 'x-auth-token': this.token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(120_000),
       });
     } catch (err) {
-      throw bwkError('BWK_ERR_SERVICE_UNAVAILABLE', { url: this.base, reason: (err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message });
+      throw bwkError('BWK_ERR_SERVICE_UNAVAILABLE', {
+        url: this.base,
+        reason: (err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message,
+      });
     }
     const text = await res.text();
-    const json = text ? JSON.parse(text) as unknown : undefined;
+    const json = text ? (JSON.parse(text) as unknown) : undefined;
     if (!res.ok) throw fromErrorJSON((json as ErrorJSON | undefined) ?? { code: 'BWK_ERR_INTERNAL', message: `HTTP ${res.status}` });
     return json;
   }
@@ -57,35 +75,80 @@ export class HttpProtectionService implements ProtectionService {
     return { limit: q.limit, marker: q.marker, sort: q.sort ? `created_at:${q.sort}` : undefined };
   }
 
-  async listProviders(ctx: RequestContext): Promise<ProviderView[]> { return ((await this.request('GET', this.p(ctx, '/providers'))) as { providers: ProviderView[] }).providers; }
-  async showProvider(ctx: RequestContext, id: string): Promise<ProviderView> { return ((await this.request('GET', this.p(ctx, `/providers/${encodeURIComponent(id)}`))) as { provider: ProviderView }).provider; }
-  async protectableTypes(ctx: RequestContext): Promise<string[]> { return ((await this.request('GET', this.p(ctx, '/protectables'))) as { protectable_type: string[] }).protectable_type; }
-  async showProtectableType(ctx: RequestContext, type: string) { return ((await this.request('GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}`))) as { protectable_type: { name: string; dependent_types: string[] } }).protectable_type; }
+  async listProviders(ctx: RequestContext): Promise<ProviderView[]> {
+    return ((await this.request('GET', this.p(ctx, '/providers'))) as { providers: ProviderView[] }).providers;
+  }
+  async showProvider(ctx: RequestContext, id: string): Promise<ProviderView> {
+    return ((await this.request('GET', this.p(ctx, `/providers/${encodeURIComponent(id)}`))) as { provider: ProviderView }).provider;
+  }
+  async protectableTypes(ctx: RequestContext): Promise<string[]> {
+    return ((await this.request('GET', this.p(ctx, '/protectables'))) as { protectable_type: string[] }).protectable_type;
+  }
+  async showProtectableType(ctx: RequestContext, type: string) {
+    return (
+      (await this.request('GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}`))) as {
+        protectable_type: { name: string; dependent_types: string[] };
+      }
+    ).protectable_type;
+  }
   async listProtectableInstances(ctx: RequestContext, type: string, parameters: unknown): Promise<ProtectableInstance[]> {
-    return ((await this.request('GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}/instances`, { parameters: JSON.stringify(parameters ?? {}) }))) as { instances: ProtectableInstance[] }).instances;
+    return (
+      (await this.request(
+        'GET',
+        this.p(ctx, `/protectables/${encodeURIComponent(type)}/instances`, { parameters: JSON.stringify(parameters ?? {}) }),
+      )) as { instances: ProtectableInstance[] }
+    ).instances;
   }
   async showProtectableInstance(ctx: RequestContext, type: string, id: string): Promise<ProtectableInstance> {
-    return ((await this.request('GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}/instances/${encodeURIComponent(id)}`))) as { instance: ProtectableInstance }).instance;
+    return (
+      (await this.request('GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}/instances/${encodeURIComponent(id)}`))) as {
+        instance: ProtectableInstance;
+      }
+    ).instance;
   }
 
-  async createPlan(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> { return ((await this.request('POST', this.p(ctx, '/plans'), { plan: input })) as { plan: PlanRecord }).plan; }
-  async listPlans(ctx: RequestContext, q: Omit<ListPlansQuery, 'projectId'> = {}): Promise<PlanRecord[]> { return ((await this.request('GET', this.p(ctx, '/plans', this.page(q)))) as { plans: PlanRecord[] }).plans; }
-  async showPlan(ctx: RequestContext, id: string): Promise<PlanRecord> { return ((await this.request('GET', this.p(ctx, `/plans/${id}`))) as { plan: PlanRecord }).plan; }
-  async updatePlan(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> { return ((await this.request('PUT', this.p(ctx, `/plans/${id}`), { plan: patch })) as { plan: PlanRecord }).plan; }
-  async deletePlan(ctx: RequestContext, id: string): Promise<void> { await this.request('DELETE', this.p(ctx, `/plans/${id}`)); }
+  async createPlan(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> {
+    return ((await this.request('POST', this.p(ctx, '/plans'), { plan: input })) as { plan: PlanRecord }).plan;
+  }
+  async listPlans(ctx: RequestContext, q: Omit<ListPlansQuery, 'projectId'> = {}): Promise<PlanRecord[]> {
+    return ((await this.request('GET', this.p(ctx, '/plans', this.page(q)))) as { plans: PlanRecord[] }).plans;
+  }
+  async showPlan(ctx: RequestContext, id: string): Promise<PlanRecord> {
+    return ((await this.request('GET', this.p(ctx, `/plans/${id}`))) as { plan: PlanRecord }).plan;
+  }
+  async updatePlan(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> {
+    return ((await this.request('PUT', this.p(ctx, `/plans/${id}`), { plan: patch })) as { plan: PlanRecord }).plan;
+  }
+  async deletePlan(ctx: RequestContext, id: string): Promise<void> {
+    await this.request('DELETE', this.p(ctx, `/plans/${id}`));
+  }
 
   async startProtect(ctx: RequestContext, input: ProtectInput): Promise<CheckpointRecord> {
     const provider = input.provider_id ?? (await this.showPlan(ctx, input.plan_id)).provider_id;
-    return graphDecoded(((await this.request('POST', this.p(ctx, `/providers/${provider}/checkpoints`), { checkpoint: { plan_id: input.plan_id, ...(input.operation_id ? { operation_id: input.operation_id } : {}) } })) as { checkpoint: CheckpointRecord }).checkpoint);
+    return graphDecoded(
+      (
+        (await this.request('POST', this.p(ctx, `/providers/${provider}/checkpoints`), {
+          checkpoint: { plan_id: input.plan_id, ...(input.operation_id ? { operation_id: input.operation_id } : {}) },
+        })) as { checkpoint: CheckpointRecord }
+      ).checkpoint,
+    );
   }
 
   async listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]> {
     const providers = q.providerId ? [q.providerId] : await this.providersOfPlan(ctx, q.planId);
     const query = { ...this.page(q), plan_id: q.planId, status: q.status, start_date: q.since, end_date: q.until };
-    const lists = await Promise.all(providers.map(async (p) => ((await this.request('GET', this.p(ctx, `/providers/${p}/checkpoints`, query))) as { checkpoints: CheckpointRecord[] }).checkpoints.map(graphDecoded)));
+    const lists = await Promise.all(
+      providers.map(async (p) =>
+        (
+          (await this.request('GET', this.p(ctx, `/providers/${p}/checkpoints`, query))) as { checkpoints: CheckpointRecord[] }
+        ).checkpoints.map(graphDecoded),
+      ),
+    );
     // Several providers: one list, in the requested order (each provider already paged by the same marker and limit).
     const sign = q.sort === 'asc' ? 1 : -1;
-    const merged = lists.flat().sort((a, b) => sign * (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1));
+    const merged = lists
+      .flat()
+      .sort((a, b) => sign * (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1));
     return q.limit !== undefined ? merged.slice(0, q.limit) : merged;
   }
 
@@ -118,30 +181,51 @@ export class HttpProtectionService implements ProtectionService {
 
   async showCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<CheckpointRecord> {
     const provider = await this.providerOf(ctx, id, providerId);
-    return graphDecoded(((await this.request('GET', this.p(ctx, `/providers/${provider}/checkpoints/${id}`))) as { checkpoint: CheckpointRecord }).checkpoint);
+    return graphDecoded(
+      ((await this.request('GET', this.p(ctx, `/providers/${provider}/checkpoints/${id}`))) as { checkpoint: CheckpointRecord }).checkpoint,
+    );
   }
 
   async deleteCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<void> {
     await this.request('DELETE', this.p(ctx, `/providers/${await this.providerOf(ctx, id, providerId)}/checkpoints/${id}`));
   }
 
-  async startRestore(ctx: RequestContext, input: RestoreInput): Promise<RestoreRecord> { return ((await this.request('POST', this.p(ctx, '/restores'), { restore: input })) as { restore: RestoreRecord }).restore; }
+  async startRestore(ctx: RequestContext, input: RestoreInput): Promise<RestoreRecord> {
+    return ((await this.request('POST', this.p(ctx, '/restores'), { restore: input })) as { restore: RestoreRecord }).restore;
+  }
   async listRestores(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<RestoreRecord[]> {
-    return ((await this.request('GET', this.p(ctx, '/restores', { ...this.page(q), status: q.status, checkpoint_id: q.checkpointId }))) as { restores: RestoreRecord[] }).restores;
+    return (
+      (await this.request('GET', this.p(ctx, '/restores', { ...this.page(q), status: q.status, checkpoint_id: q.checkpointId }))) as {
+        restores: RestoreRecord[];
+      }
+    ).restores;
   }
-  async showRestore(ctx: RequestContext, id: string): Promise<RestoreRecord> { return ((await this.request('GET', this.p(ctx, `/restores/${id}`))) as { restore: RestoreRecord }).restore; }
+  async showRestore(ctx: RequestContext, id: string): Promise<RestoreRecord> {
+    return ((await this.request('GET', this.p(ctx, `/restores/${id}`))) as { restore: RestoreRecord }).restore;
+  }
 
-  async startVerify(ctx: RequestContext, input: VerifyInput): Promise<VerificationRecord> { return ((await this.request('POST', this.p(ctx, '/verifications'), { verification: input })) as { verification: VerificationRecord }).verification; }
-  async listVerifications(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<VerificationRecord[]> {
-    return ((await this.request('GET', this.p(ctx, '/verifications', { ...this.page(q), status: q.status, checkpoint_id: q.checkpointId }))) as { verifications: VerificationRecord[] }).verifications;
+  async startVerify(ctx: RequestContext, input: VerifyInput): Promise<VerificationRecord> {
+    return ((await this.request('POST', this.p(ctx, '/verifications'), { verification: input })) as { verification: VerificationRecord })
+      .verification;
   }
-  async showVerification(ctx: RequestContext, id: string): Promise<VerificationRecord> { return ((await this.request('GET', this.p(ctx, `/verifications/${id}`))) as { verification: VerificationRecord }).verification; }
+  async listVerifications(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<VerificationRecord[]> {
+    return (
+      (await this.request('GET', this.p(ctx, '/verifications', { ...this.page(q), status: q.status, checkpoint_id: q.checkpointId }))) as {
+        verifications: VerificationRecord[];
+      }
+    ).verifications;
+  }
+  async showVerification(ctx: RequestContext, id: string): Promise<VerificationRecord> {
+    return ((await this.request('GET', this.p(ctx, `/verifications/${id}`))) as { verification: VerificationRecord }).verification;
+  }
 
   async showOperation(ctx: RequestContext, id: string): Promise<OperationView> {
     const view = ((await this.request('GET', this.p(ctx, `/operations/${id}`))) as { operation: OperationView }).operation;
     return view.kind === 'protect' ? { ...view, record: graphDecoded(view.record as CheckpointRecord) } : view;
   }
-  async cancelOperation(ctx: RequestContext, id: string): Promise<void> { await this.request('POST', this.p(ctx, `/operations/${id}/cancel`)); }
+  async cancelOperation(ctx: RequestContext, id: string): Promise<void> {
+    await this.request('POST', this.p(ctx, `/operations/${id}/cancel`));
+  }
   async listOperationLogs(ctx: RequestContext, q: LogQuery = {}): Promise<OperationLog[]> {
     return ((await this.request('GET', this.p(ctx, '/operation_logs', this.page(q)))) as { operation_logs: OperationLog[] }).operation_logs;
   }

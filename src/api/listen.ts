@@ -15,10 +15,21 @@ export const tokenVerifier = (tokens: TokenStore): TokenVerifier => ({
 });
 
 /** Builds the API and listens on api.host:api.port (port 0: any free port; the bound URL is returned). */
-export async function listenApi(deps: { config: BulwarkConfig; service: ProtectionService; tokens: TokenStore; events: OperationEvents; logger: Logger; version: string }): Promise<{ app: FastifyInstance; url: string }> {
+export async function listenApi(deps: {
+  config: BulwarkConfig;
+  service: ProtectionService;
+  tokens: TokenStore;
+  events: OperationEvents;
+  logger: Logger;
+  version: string;
+}): Promise<{ app: FastifyInstance; url: string }> {
   const app = await buildApi({
-    service: deps.service, tokens: tokenVerifier(deps.tokens), events: deps.events, logger: deps.logger,
-    bodyLimit: deps.config.api.body_limit_bytes, version: deps.version,
+    service: deps.service,
+    tokens: tokenVerifier(deps.tokens),
+    events: deps.events,
+    logger: deps.logger,
+    bodyLimit: deps.config.api.body_limit_bytes,
+    version: deps.version,
   });
   await app.listen({ host: deps.config.api.host, port: deps.config.api.port });
   const address = app.server.address();

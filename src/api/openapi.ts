@@ -1,6 +1,10 @@
 import type { RouteOptions } from 'fastify';
 
-interface Collected { method: string; url: string; schema: Record<string, unknown> }
+interface Collected {
+  method: string;
+  url: string;
+  schema: Record<string, unknown>;
+}
 
 /** Collects every route with its schema as it is registered (fastify's onRoute hook). */
 export class OpenApiCollector {
@@ -30,10 +34,13 @@ export class OpenApiCollector {
       const tags = (r.schema.tags as string[] | undefined) ?? [];
       paths[path] ??= {};
       paths[path]![r.method] = {
-        tags, parameters,
+        tags,
+        parameters,
         ...(r.schema.body ? { requestBody: { required: true, content: { 'application/json': { schema: r.schema.body } } } } : {}),
         responses: {
-          [r.method === 'post' && path.endsWith('/plans') ? '200' : r.method === 'post' || r.method === 'delete' ? '202' : '200']: { description: 'success' },
+          [r.method === 'post' && path.endsWith('/plans') ? '200' : r.method === 'post' || r.method === 'delete' ? '202' : '200']: {
+            description: 'success',
+          },
           '400': { description: 'bad input: {code, message}' },
           '401': { description: 'missing or invalid X-Auth-Token' },
           '404': { description: 'not found, or not in your project' },
@@ -49,12 +56,26 @@ const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': 
 
 /** A browsable reference page rendered from the OpenAPI document (no external assets). */
 export function renderDocs(doc: Record<string, unknown>): string {
-  const paths = doc.paths as Record<string, Record<string, { tags: string[]; parameters: Array<{ name: string; in: string }>; requestBody?: { content: { 'application/json': { schema: unknown } } } }>>;
-  const sections = Object.entries(paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => `
+  const paths = doc.paths as Record<
+    string,
+    Record<
+      string,
+      {
+        tags: string[];
+        parameters: Array<{ name: string; in: string }>;
+        requestBody?: { content: { 'application/json': { schema: unknown } } };
+      }
+    >
+  >;
+  const sections = Object.entries(paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(
+      ([method, op]) => `
 <section><h2><code>${method.toUpperCase()} ${escape(path)}</code> <small>${escape(op.tags.join(', '))}</small></h2>
 <p>Parameters: ${op.parameters.map((p) => `<code>${escape(p.name)}</code> (${p.in})`).join(', ')}</p>
 ${op.requestBody ? `<details><summary>Body schema</summary><pre>${escape(JSON.stringify(op.requestBody.content['application/json'].schema, null, 2))}</pre></details>` : ''}
-</section>`));
+</section>`,
+    ),
+  );
   return `<!doctype html><html><head><meta charset="utf-8"><title>Bulwark API</title>
 <style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}section{border-top:1px solid #ddd;padding:.5rem 0}h2{font-size:1rem}small{color:#777}pre{background:#f6f6f6;padding:.5rem;overflow:auto}</style>
 </head><body><h1>Bulwark API</h1><p>Karbor v1 shape. Every route needs <code>X-Auth-Token</code>. Errors are <code>{"code", "message"}</code> (see docs/errors.md). Machine-readable: <a href="/openapi.json">/openapi.json</a>.</p>

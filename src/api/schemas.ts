@@ -5,13 +5,26 @@
 const uuid = { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' } as const;
 const object = { type: 'object' } as const;
 
-export const projectParams = { type: 'object', required: ['project_id'], properties: { project_id: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' } } } as const;
+export const projectParams = {
+  type: 'object',
+  required: ['project_id'],
+  properties: { project_id: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' } },
+} as const;
 export const idParams = { type: 'object', required: ['project_id', 'id'], properties: { ...projectParams.properties, id: uuid } } as const;
-export const providerParams = { type: 'object', required: ['project_id', 'provider_id'], properties: { ...projectParams.properties, provider_id: uuid } } as const;
-export const providerIdParams = { type: 'object', required: ['project_id', 'provider_id', 'id'], properties: { ...providerParams.properties, id: uuid } } as const;
+export const providerParams = {
+  type: 'object',
+  required: ['project_id', 'provider_id'],
+  properties: { ...projectParams.properties, provider_id: uuid },
+} as const;
+export const providerIdParams = {
+  type: 'object',
+  required: ['project_id', 'provider_id', 'id'],
+  properties: { ...providerParams.properties, id: uuid },
+} as const;
 
 export const pageQuery = {
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: 1000 },
     marker: { type: 'string' },
@@ -37,55 +50,95 @@ export const checkpointListQuery = {
 } as const;
 
 /** A request body holding one object under `key` (`{"plan": {...}}`): the envelope Karbor's API puts every body in. */
-const wrapped = <K extends string, S extends object>(key: K, schema: S) => ({
-  type: 'object', additionalProperties: false, required: [key], properties: { [key]: schema } as Record<K, S>,
-}) as const;
+const wrapped = <K extends string, S extends object>(key: K, schema: S) =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    required: [key],
+    properties: { [key]: schema } as Record<K, S>,
+  }) as const;
 
 const resource = {
-  type: 'object', additionalProperties: false, required: ['id', 'type'],
-  properties: { id: { type: 'string', minLength: 1 }, type: { type: 'string', minLength: 1 }, name: { type: 'string' }, extra_info: { type: ['object', 'null'] }, node: { type: 'string' }, consistency: { type: 'object' } },
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'type'],
+  properties: {
+    id: { type: 'string', minLength: 1 },
+    type: { type: 'string', minLength: 1 },
+    name: { type: 'string' },
+    extra_info: { type: ['object', 'null'] },
+    node: { type: 'string' },
+    consistency: { type: 'object' },
+  },
 } as const;
 
 export const planCreateBody = wrapped('plan', {
-  type: 'object', additionalProperties: false, required: ['name', 'provider_id', 'resources'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'provider_id', 'resources'],
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 255 }, description: { type: ['string', 'null'], maxLength: 4096 },
-    provider_id: uuid, resources: { type: 'array', minItems: 1, maxItems: 10000, items: resource }, parameters: object,
+    name: { type: 'string', minLength: 1, maxLength: 255 },
+    description: { type: ['string', 'null'], maxLength: 4096 },
+    provider_id: uuid,
+    resources: { type: 'array', minItems: 1, maxItems: 10000, items: resource },
+    parameters: object,
   },
 } as const);
 
 export const planUpdateBody = wrapped('plan', {
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 255 }, description: { type: 'string', maxLength: 4096 },
-    status: { enum: ['suspended', 'started'] }, resources: { type: 'array', minItems: 1, items: resource }, parameters: object,
+    name: { type: 'string', minLength: 1, maxLength: 255 },
+    description: { type: 'string', maxLength: 4096 },
+    status: { enum: ['suspended', 'started'] },
+    resources: { type: 'array', minItems: 1, items: resource },
+    parameters: object,
   },
 } as const);
 
 /** A caller-chosen operation id makes a start idempotent: sent again (a retry after a timeout), it returns the first. */
-const operationId = { ...uuid, description: 'optional: a UUID you choose; a repeat with the same id returns the first operation instead of starting another' } as const;
+const operationId = {
+  ...uuid,
+  description: 'optional: a UUID you choose; a repeat with the same id returns the first operation instead of starting another',
+} as const;
 
 export const checkpointCreateBody = wrapped('checkpoint', {
-  type: 'object', additionalProperties: false, required: ['plan_id'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['plan_id'],
   // Karbor's client spells it extra-info.
-  properties: { plan_id: uuid, extra_info: { type: ['object', 'null'] }, 'extra-info': { type: ['object', 'null'] }, operation_id: operationId },
+  properties: {
+    plan_id: uuid,
+    extra_info: { type: ['object', 'null'] },
+    'extra-info': { type: ['object', 'null'] },
+    operation_id: operationId,
+  },
 } as const);
 
 export const restoreCreateBody = wrapped('restore', {
-  type: 'object', additionalProperties: false, required: ['checkpoint_id'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['checkpoint_id'],
   properties: {
-    provider_id: uuid, checkpoint_id: uuid, restore_target: { type: ['string', 'null'] },
+    provider_id: uuid,
+    checkpoint_id: uuid,
+    restore_target: { type: ['string', 'null'] },
     restore_auth: { type: 'null', description: 'not accepted: credentials live in provider configuration, never in requests' },
-    parameters: object, operation_id: operationId,
+    parameters: object,
+    operation_id: operationId,
   },
 } as const);
 
 export const verificationCreateBody = wrapped('verification', {
-  type: 'object', additionalProperties: false, required: ['checkpoint_id'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['checkpoint_id'],
   properties: { provider_id: uuid, checkpoint_id: uuid, parameters: object, operation_id: operationId },
 } as const);
 
 export const instancesQuery = {
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   properties: { parameters: { type: 'string', description: 'JSON object of listing parameters, e.g. {"path": "/srv"}' } },
 } as const;

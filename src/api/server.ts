@@ -50,12 +50,17 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler(opts.logger));
   acceptEmptyJsonBodies(app);
-  app.setNotFoundHandler((req, reply) => { void reply.status(404).send(errorBody('BWK_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)); });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send(errorBody('BWK_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+  });
 
   await app.register(async (v1) => {
     v1.addHook('onRequest', authenticate(opts.tokens));
     // Who the token is: lets clients (the CLI in --url mode) find their project.
-    v1.get('/v1/identity', { schema: { tags: ['identity'] } }, async (req) => ({ project_id: req.principal!.projectId, role: req.principal!.role }));
+    v1.get('/v1/identity', { schema: { tags: ['identity'] } }, async (req) => ({
+      project_id: req.principal!.projectId,
+      role: req.principal!.role,
+    }));
     catalogRoutes(v1, opts.service);
     operationRoutes(v1, opts.service, opts.events);
   });

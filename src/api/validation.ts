@@ -10,5 +10,6 @@ const coercing = new Ajv({ allErrors: false, strict: false, removeAdditional: fa
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
   const validate = (httpPart === 'querystring' ? coercing : strict).compile(schema);
-  return (data: unknown) => (validate(data) ? { value: data } : { error: Object.assign(new Error('invalid'), { validation: validate.errors }) });
+  return (data: unknown) =>
+    validate(data) ? { value: data } : { error: Object.assign(new Error('invalid'), { validation: validate.errors }) };
 };

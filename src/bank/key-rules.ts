@@ -37,9 +37,14 @@ export function assertValidPrefix(prefix: string): string {
   if (typeof prefix !== 'string') throw bwkError('BWK_ERR_BANK_KEY_INVALID', { key: String(prefix), reason: 'prefixes are strings' });
   if (prefix === '') return prefix;
   const slash = prefix.lastIndexOf('/');
-  const problem = prefix.length > MAX_KEY_LENGTH ? `prefixes are at most ${MAX_KEY_LENGTH} characters`
-      : prefix.includes('\0') || prefix.includes('\\') ? 'prefixes contain no NUL or backslash'
-        : slash >= 0 ? keyProblem(prefix.slice(0, slash)) : null;
+  const problem =
+    prefix.length > MAX_KEY_LENGTH
+      ? `prefixes are at most ${MAX_KEY_LENGTH} characters`
+      : prefix.includes('\0') || prefix.includes('\\')
+        ? 'prefixes contain no NUL or backslash'
+        : slash >= 0
+          ? keyProblem(prefix.slice(0, slash))
+          : null;
   if (problem !== null) throw bwkError('BWK_ERR_BANK_KEY_INVALID', { key: String(prefix).slice(0, 200), reason: problem });
   return prefix;
 }

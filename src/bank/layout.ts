@@ -74,7 +74,13 @@ export const byProviderPrefix = (providerId: string, projectId?: string): string
 export const byDatePrefix = (): string => 'indices/by-date/';
 
 /** Every index key of one checkpoint; written on create, removed on delete. */
-export function checkpointIndexKeys(c: { id: string; project_id: string; provider_id: string; plan_id: string; created_at: string }): string[] {
+export function checkpointIndexKeys(c: {
+  id: string;
+  project_id: string;
+  provider_id: string;
+  plan_id: string;
+  created_at: string;
+}): string[] {
   const created = new Date(c.created_at);
   const entry = indexEntryName(created, c.id);
   const day = c.created_at.slice(0, 10);

@@ -14,7 +14,11 @@ export function toBuffer(chunk: unknown): Buffer {
 
 /** A range read past the end of an object: the object is not what its index says. */
 export function shortRange(key: string, offset: number, length: number, size: number): Error {
-  return bwkError('BWK_ERR_BANK_IO', { key, reason: `range ${offset}+${length} lies beyond the object's ${size} bytes` }, { details: { short_range: true } });
+  return bwkError(
+    'BWK_ERR_BANK_IO',
+    { key, reason: `range ${offset}+${length} lies beyond the object's ${size} bytes` },
+    { details: { short_range: true } },
+  );
 }
 
 /** Whether a range read failed because the object is shorter than the range (truncated), not because I/O failed. */

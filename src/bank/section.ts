@@ -20,7 +20,11 @@ function checkName(name: string): string {
  */
 export class PrefixedBankSection implements BankSection {
   /** @param label how errors name the resource (`fs.directory#/srv/www`). */
-  constructor(private readonly store: ChunkStore, readonly prefix: string, private readonly label: string) {}
+  constructor(
+    private readonly store: ChunkStore,
+    readonly prefix: string,
+    private readonly label: string,
+  ) {}
 
   private get bank(): BankPlugin {
     return this.store.bank;
@@ -91,7 +95,9 @@ export class PrefixedBankSection implements BankSection {
     const writer = await this.store.writer();
     const store = this.store;
     return {
-      get length() { return writer.length; },
+      get length() {
+        return writer.length;
+      },
       async write(source) {
         const w = await writer.write(source);
         return { chunks: w.count, size: w.size };

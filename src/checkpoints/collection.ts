@@ -2,8 +2,15 @@ import { bwkError, isBulwarkError } from '../core/errors.js';
 import { sortableTimestamp } from '../common/ids.js';
 import type { BankPlugin } from '../bank/port.js';
 import {
-  byDatePrefix, byPlanPrefix, byProjectPrefix, byProviderPrefix, checkpointIndexKey, checkpointIndexKeys,
-  checkpointPrefix, indexEntryName, parseIndexEntry,
+  byDatePrefix,
+  byPlanPrefix,
+  byProjectPrefix,
+  byProviderPrefix,
+  checkpointIndexKey,
+  checkpointIndexKeys,
+  checkpointPrefix,
+  indexEntryName,
+  parseIndexEntry,
 } from '../bank/layout.js';
 import type { CheckpointRecord, CheckpointStatus } from './model.js';
 import { assertTransition } from './model.js';
@@ -71,7 +78,12 @@ export class CheckpointCollection {
     const current = await this.mustGet(id, null);
     const patch = change(current);
     if (patch.status !== undefined && patch.status !== current.status) assertTransition(id, current.status, patch.status, action);
-    const next: CheckpointRecord = { ...current, ...patch, extra_info: { ...current.extra_info, ...(patch.extra_info ?? {}) }, updated_at: new Date().toISOString() };
+    const next: CheckpointRecord = {
+      ...current,
+      ...patch,
+      extra_info: { ...current.extra_info, ...(patch.extra_info ?? {}) },
+      updated_at: new Date().toISOString(),
+    };
     await this.bank.putObject(checkpointIndexKey(id), JSON.stringify(next));
     return next;
   }
@@ -91,7 +103,8 @@ export class CheckpointCollection {
     if (!(limit > 0)) return [];
     const prefix = this.indexPrefix(q);
     const byDate = prefix === byDatePrefix();
-    const entryKey = (createdAt: Date, id: string): string => `${prefix}${byDate ? `${createdAt.toISOString().slice(0, 10)}/` : ''}${indexEntryName(createdAt, id)}`;
+    const entryKey = (createdAt: Date, id: string): string =>
+      `${prefix}${byDate ? `${createdAt.toISOString().slice(0, 10)}/` : ''}${indexEntryName(createdAt, id)}`;
 
     let cursor: string | undefined;
     if (q.marker !== undefined) {
@@ -103,7 +116,7 @@ export class CheckpointCollection {
     const sinceTs = q.since ? sortableTimestamp(q.since) : undefined;
     const untilTs = q.until ? sortableTimestamp(q.until) : undefined;
     if (!byDate) {
-      const bound = sort === 'asc' ? (sinceTs ? `${prefix}${sinceTs}` : undefined) : (untilTs ? `${prefix}${untilTs}~` : undefined);
+      const bound = sort === 'asc' ? (sinceTs ? `${prefix}${sinceTs}` : undefined) : untilTs ? `${prefix}${untilTs}~` : undefined;
       if (bound !== undefined && (cursor === undefined || (sort === 'asc' ? bound > cursor : bound < cursor))) cursor = bound;
     }
 
@@ -115,8 +128,14 @@ export class CheckpointCollection {
         cursor = key;
         const entry = parseIndexEntry(key);
         if (!entry) continue;
-        if (sinceTs && entry.ts < sinceTs) { if (sort === 'desc') return out; continue; }
-        if (untilTs && entry.ts > untilTs) { if (sort === 'asc') return out; continue; }
+        if (sinceTs && entry.ts < sinceTs) {
+          if (sort === 'desc') return out;
+          continue;
+        }
+        if (untilTs && entry.ts > untilTs) {
+          if (sort === 'asc') return out;
+          continue;
+        }
         const record = await this.get(entry.id, q.projectId);
         if (!record || !matches(record, q)) continue;
         out.push(record);

@@ -9,7 +9,11 @@ import type { Output, OutputFormat } from './output.js';
 import { createOutput } from './output.js';
 import { stopSignal } from './stop-signal.js';
 
-export interface GlobalOptions { home?: string; output?: string; url?: string }
+export interface GlobalOptions {
+  home?: string;
+  output?: string;
+  url?: string;
+}
 
 /** How a command's action runs: given the command's body, the function commander calls. */
 export type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
@@ -61,7 +65,10 @@ export class CliContext {
 
   /** The Bulwark home of a command that runs where the data is (serve, worker, token), never against --url. */
   async localHome(): Promise<string> {
-    if (this.url) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'this command runs where Bulwark\'s home is, not against --url/BULWARK_URL: unset it' });
+    if (this.url)
+      throw bwkError('BWK_ERR_INVALID_INPUT', {
+        reason: "this command runs where Bulwark's home is, not against --url/BULWARK_URL: unset it",
+      });
     const { resolveHome } = await import('../processes/app.js');
     return resolveHome(this.globals.home);
   }
@@ -103,7 +110,8 @@ export function parseJsonOption(name: string, text: string | undefined): Record<
   } catch (err) {
     throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${name} is not valid JSON: ${(err as Error).message}` });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${name} must be a JSON object` });
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${name} must be a JSON object` });
   return value as Record<string, unknown>;
 }
 
@@ -125,7 +133,8 @@ export function readTextFile(path: string): string {
 export function parseResourceOption(values: string[]): Array<{ type: string; id: string }> {
   return values.map((v) => {
     const eq = v.indexOf('=');
-    if (eq <= 0 || eq === v.length - 1) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--resource must be TYPE=ID (e.g. fs.directory=/srv/data), not "${v}"` });
+    if (eq <= 0 || eq === v.length - 1)
+      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--resource must be TYPE=ID (e.g. fs.directory=/srv/data), not "${v}"` });
     return { type: v.slice(0, eq), id: v.slice(eq + 1) };
   });
 }
@@ -135,7 +144,10 @@ export const collect = (value: string, previous: string[] = []): string[] => [..
 export function parseDateOption(name: string, text: string | undefined): Date | undefined {
   if (text === undefined) return undefined;
   const d = new Date(text);
-  if (Number.isNaN(d.getTime())) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${name} must be an ISO-8601 date or time (2026-11-22 or 2026-11-22T10:00:00Z), not "${text}"` });
+  if (Number.isNaN(d.getTime()))
+    throw bwkError('BWK_ERR_INVALID_INPUT', {
+      reason: `${name} must be an ISO-8601 date or time (2026-11-22 or 2026-11-22T10:00:00Z), not "${text}"`,
+    });
   return d;
 }
 
@@ -143,13 +155,15 @@ export function parseDateOption(name: string, text: string | undefined): Date | 
 export function parsePort(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 0 || n > 65535) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--port must be a whole number from 0 to 65535 (0: any free port), not "${text}"` });
+  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--port must be a whole number from 0 to 65535 (0: any free port), not "${text}"` });
   return n;
 }
 
 export function parseLimit(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 10000) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--limit must be a whole number from 1 to 10000, not "${text}"` });
+  if (!Number.isInteger(n) || n < 1 || n > 10000)
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--limit must be a whole number from 1 to 10000, not "${text}"` });
   return n;
 }

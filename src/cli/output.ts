@@ -20,30 +20,49 @@ const cell = (v: unknown): string => {
 
 function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => Math.min(cell(r[c]).length, 60))));
-  const line = (vals: string[]) => vals.map((v, i) => (v.length > 60 ? `${v.slice(0, 57)}...` : v).padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => (v.length > 60 ? `${v.slice(0, 57)}...` : v).padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
 }
 
 function keyValues(obj: Record<string, unknown>): string {
   const width = Math.max(...Object.keys(obj).map((k) => k.length));
-  return Object.entries(obj).map(([k, v]) => {
-    const text = typeof v === 'object' && v !== null ? JSON.stringify(v, null, 2).replace(/\n/g, `\n${' '.repeat(width + 2)}`) : cell(v);
-    return `${k.padEnd(width)}  ${text}`;
-  }).join('\n');
+  return Object.entries(obj)
+    .map(([k, v]) => {
+      const text = typeof v === 'object' && v !== null ? JSON.stringify(v, null, 2).replace(/\n/g, `\n${' '.repeat(width + 2)}`) : cell(v);
+      return `${k.padEnd(width)}  ${text}`;
+    })
+    .join('\n');
 }
 
-export function createOutput(format: OutputFormat, stdout: NodeJS.WritableStream = process.stdout, stderr: NodeJS.WritableStream = process.stderr): Output {
+export function createOutput(
+  format: OutputFormat,
+  stdout: NodeJS.WritableStream = process.stdout,
+  stderr: NodeJS.WritableStream = process.stderr,
+): Output {
   return {
     format,
     result(value, columns) {
-      if (format === 'json') { stdout.write(`${JSON.stringify(value, null, 2)}\n`); return; }
+      if (format === 'json') {
+        stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+        return;
+      }
       if (Array.isArray(value)) {
-        if (value.length === 0) { stdout.write('(none)\n'); return; }
+        if (value.length === 0) {
+          stdout.write('(none)\n');
+          return;
+        }
         const cols = columns ?? Object.keys(value[0] as object);
         stdout.write(`${table(value as Array<Record<string, unknown>>, cols)}\n`);
         return;
       }
-      if (value && typeof value === 'object') { stdout.write(`${keyValues(value as Record<string, unknown>)}\n`); return; }
+      if (value && typeof value === 'object') {
+        stdout.write(`${keyValues(value as Record<string, unknown>)}\n`);
+        return;
+      }
       stdout.write(`${cell(value)}\n`);
     },
     error(err) {

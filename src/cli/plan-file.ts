@@ -14,17 +14,29 @@ export interface PlanFile {
 }
 
 const PLAN_FILE_SCHEMA = {
-  type: 'object', additionalProperties: false, required: ['name', 'resources'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'resources'],
   properties: {
     name: { type: 'string', minLength: 1 },
     description: { type: 'string' },
     provider_id: { type: 'string' },
     provider: { type: 'string' },
     resources: {
-      type: 'array', minItems: 1,
+      type: 'array',
+      minItems: 1,
       items: {
-        type: 'object', additionalProperties: false, required: ['type', 'id'],
-        properties: { type: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, extra_info: { type: 'object' }, node: { type: 'string' }, consistency: { type: 'object' } },
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', 'id'],
+        properties: {
+          type: { type: 'string' },
+          id: { type: 'string' },
+          name: { type: 'string' },
+          extra_info: { type: 'object' },
+          node: { type: 'string' },
+          consistency: { type: 'object' },
+        },
       },
     },
     parameters: { type: 'object' },
@@ -36,7 +48,8 @@ export function parsePlanFile(text: string, file: string): PlanFile {
   try {
     src = parseYamlSource(text, file);
   } catch (err) {
-    if (err instanceof YamlSyntaxError) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${file}:${err.line}: YAML syntax: ${err.reason}` });
+    if (err instanceof YamlSyntaxError)
+      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${file}:${err.line}: YAML syntax: ${err.reason}` });
     throw err;
   }
   const validate = compileSchema(PLAN_FILE_SCHEMA);
@@ -45,6 +58,7 @@ export function parsePlanFile(text: string, file: string): PlanFile {
     throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${file}:${src.lineOf(errorPointer(e))}: ${describeSchemaError(e)}` });
   }
   const plan = src.value as PlanFile;
-  if (!plan.provider_id && !plan.provider) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${file}:1: give provider_id (or provider, a provider name)` });
+  if (!plan.provider_id && !plan.provider)
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${file}:1: give provider_id (or provider, a provider name)` });
   return plan;
 }

@@ -3,7 +3,10 @@ import type { OperationEvent, OperationEvents } from '../protection-manager/even
 const human = (n: number): string => {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 };
 
@@ -24,15 +27,22 @@ export function showProgress(events: OperationEvents, operationId: string, strea
     const width = 24;
     const bar = '#'.repeat(Math.round(fraction * width)).padEnd(width, '-');
     const data = all > 0 ? ` ${human(done)}/${human(all)}` : '';
-    stream.write(`\r[${bar}] ${finished}/${total} tasks${data} ${current}`.slice(0, (stream.columns || 100) - 1).padEnd((stream.columns || 100) - 1));
+    stream.write(
+      `\r[${bar}] ${finished}/${total} tasks${data} ${current}`.slice(0, (stream.columns || 100) - 1).padEnd((stream.columns || 100) - 1),
+    );
   };
   const unsubscribe = events.subscribe((e: OperationEvent) => {
     if (e.operationId !== operationId) return;
     if (e.type === 'operation_started') total = e.total_tasks;
     else if (e.type === 'task_started') current = e.task;
     else if (e.type === 'task_succeeded' || e.type === 'task_failed' || e.type === 'task_skipped') finished++;
-    else if (e.type === 'progress' && e.unit !== 'items') bytes.set(e.resource, { done: e.done, ...(e.total !== undefined ? { total: e.total } : {}) });
-    else if (e.type === 'operation_finished') { draw(); stream.write('\n'); return; }
+    else if (e.type === 'progress' && e.unit !== 'items')
+      bytes.set(e.resource, { done: e.done, ...(e.total !== undefined ? { total: e.total } : {}) });
+    else if (e.type === 'operation_finished') {
+      draw();
+      stream.write('\n');
+      return;
+    }
     draw();
   });
   return unsubscribe;

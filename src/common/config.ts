@@ -43,7 +43,9 @@ export interface TemporalConfig {
 }
 
 const RETRY_SCHEMA = {
-  type: 'object', additionalProperties: false, default: {},
+  type: 'object',
+  additionalProperties: false,
+  default: {},
   properties: {
     max_attempts: { type: 'integer', minimum: 1, maximum: 100, default: 3 },
     initial_delay_ms: { type: 'integer', minimum: 0, default: 1000 },
@@ -58,8 +60,13 @@ const RETRY_SCHEMA = {
 const DEPRECATED = {
   local_engine: {
     schema: {
-      type: 'object', additionalProperties: false,
-      properties: { max_parallel: { type: 'integer', minimum: 1, maximum: 256 }, task_timeout_ms: { type: 'integer', minimum: 100 }, retry: RETRY_SCHEMA },
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        max_parallel: { type: 'integer', minimum: 1, maximum: 256 },
+        task_timeout_ms: { type: 'integer', minimum: 100 },
+        retry: RETRY_SCHEMA,
+      },
     },
     renamed: 'tasks',
     move: (old: { max_parallel?: number; task_timeout_ms?: number; retry?: unknown }) => ({
@@ -78,7 +85,9 @@ export const CONFIG_SCHEMA = {
     project: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', default: 'default' },
     engine: { enum: ['local', 'temporal'], default: 'local' },
     tasks: {
-      type: 'object', additionalProperties: false, default: {},
+      type: 'object',
+      additionalProperties: false,
+      default: {},
       properties: {
         max_parallel: { type: 'integer', minimum: 1, maximum: 256, default: 4 },
         timeout_ms: { type: 'integer', minimum: 100, default: 6 * 3600 * 1000 },
@@ -86,30 +95,40 @@ export const CONFIG_SCHEMA = {
       },
     },
     lease: {
-      type: 'object', additionalProperties: false, default: {},
+      type: 'object',
+      additionalProperties: false,
+      default: {},
       properties: {
         ttl_ms: { type: 'integer', minimum: 500, default: 60000 },
         renew_interval_ms: { type: 'integer', minimum: 100, default: 20000 },
       },
     },
     catalog: {
-      type: 'object', additionalProperties: false, default: {},
+      type: 'object',
+      additionalProperties: false,
+      default: {},
       properties: { url: { type: 'string', pattern: '^(sqlite:|postgres(ql)?://)', default: 'sqlite:catalog.db' } },
     },
     restore: {
-      type: 'object', additionalProperties: false, default: {},
+      type: 'object',
+      additionalProperties: false,
+      default: {},
       properties: {
         allowed_target_paths: { type: 'array', items: { type: 'string', pattern: '^/' }, default: ['/'] },
       },
     },
     temporal: {
-      type: 'object', additionalProperties: false, default: {},
+      type: 'object',
+      additionalProperties: false,
+      default: {},
       properties: {
         address: { type: 'string', minLength: 1, default: '127.0.0.1:7233' },
         namespace: { type: 'string', minLength: 1, default: 'default' },
         task_queue: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.-]+$', default: 'bulwark' },
         tls: {
-          type: 'object', additionalProperties: false, default: {},
+          type: 'object',
+          additionalProperties: false,
+          default: {},
           properties: {
             enabled: { type: 'boolean', default: false },
             server_name: { type: 'string' },
@@ -128,7 +147,9 @@ export const CONFIG_SCHEMA = {
       },
     },
     api: {
-      type: 'object', additionalProperties: false, default: {},
+      type: 'object',
+      additionalProperties: false,
+      default: {},
       properties: {
         host: { type: 'string', minLength: 1, default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8780 },
@@ -136,7 +157,9 @@ export const CONFIG_SCHEMA = {
       },
     },
     rpc: {
-      type: 'object', additionalProperties: false, default: {},
+      type: 'object',
+      additionalProperties: false,
+      default: {},
       properties: {
         transport: { enum: ['in-process', 'amqp'], default: 'in-process' },
         url: { type: 'string', pattern: '^amqps?://', default: 'amqp://guest@127.0.0.1:5672' },
@@ -146,7 +169,9 @@ export const CONFIG_SCHEMA = {
       },
     },
     log: {
-      type: 'object', additionalProperties: false, default: {},
+      type: 'object',
+      additionalProperties: false,
+      default: {},
       properties: {
         level: { enum: ['debug', 'info', 'warn', 'error'], default: 'info' },
         file: { type: 'string', minLength: 1, default: 'logs/bulwark.log' },
@@ -169,7 +194,11 @@ function renameDeprecated(value: Record<string, unknown>, file: string, lineOf: 
   for (const [old, alias] of Object.entries(DEPRECATED)) {
     if (!(old in value)) continue;
     const where = `${file}:${lineOf(`/${old}`)}`;
-    if (alias.renamed in value) throw bwkError('BWK_ERR_CONFIG_INVALID', { file: where, reason: `${old} and ${alias.renamed} are the same setting: keep ${alias.renamed} and remove ${old}` });
+    if (alias.renamed in value)
+      throw bwkError('BWK_ERR_CONFIG_INVALID', {
+        file: where,
+        reason: `${old} and ${alias.renamed} are the same setting: keep ${alias.renamed} and remove ${old}`,
+      });
     // Validated in place, so an error names the key and line the file uses.
     const validate = compileSchema({ type: 'object', properties: { [old]: alias.schema } });
     const copy = { [old]: structuredClone(value[old] ?? {}) };
@@ -187,7 +216,8 @@ function renameDeprecated(value: Record<string, unknown>, file: string, lineOf: 
 /** Validates raw config (already parsed) and returns it frozen with defaults filled in. */
 export function validateConfig(raw: unknown, file: string, lineOf: (pointer: string) => number = () => 1): BulwarkConfig {
   const value = raw === null || raw === undefined ? {} : structuredClone(raw);
-  const notes = value && typeof value === 'object' && !Array.isArray(value) ? renameDeprecated(value as Record<string, unknown>, file, lineOf) : [];
+  const notes =
+    value && typeof value === 'object' && !Array.isArray(value) ? renameDeprecated(value as Record<string, unknown>, file, lineOf) : [];
   const validate = compileSchema(CONFIG_SCHEMA);
   if (!validate(value)) {
     const e = sortSchemaErrors(validate.errors ?? [])[0]!;
@@ -195,7 +225,10 @@ export function validateConfig(raw: unknown, file: string, lineOf: (pointer: str
   }
   const cfg = value as BulwarkConfig;
   if (cfg.lease.renew_interval_ms >= cfg.lease.ttl_ms) {
-    throw bwkError('BWK_ERR_CONFIG_INVALID', { file: `${file}:${lineOf('/lease/renew_interval_ms')}`, reason: `lease.renew_interval_ms (${cfg.lease.renew_interval_ms}) must be shorter than lease.ttl_ms (${cfg.lease.ttl_ms})` });
+    throw bwkError('BWK_ERR_CONFIG_INVALID', {
+      file: `${file}:${lineOf('/lease/renew_interval_ms')}`,
+      reason: `lease.renew_interval_ms (${cfg.lease.renew_interval_ms}) must be shorter than lease.ttl_ms (${cfg.lease.ttl_ms})`,
+    });
   }
   const frozen = deepFreeze(cfg);
   if (notes.length > 0) warnings.set(frozen, notes);
@@ -209,7 +242,7 @@ export function validateConfig(raw: unknown, file: string, lineOf: (pointer: str
 function withEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   const value = (raw && typeof raw === 'object' ? structuredClone(raw) : {}) as Record<string, unknown>;
   if (env.BULWARK_ENGINE) value.engine = env.BULWARK_ENGINE;
-  if (env.TEMPORAL_ADDRESS) value.temporal = { ...(value.temporal as object ?? {}), address: env.TEMPORAL_ADDRESS };
+  if (env.TEMPORAL_ADDRESS) value.temporal = { ...((value.temporal as object) ?? {}), address: env.TEMPORAL_ADDRESS };
   return value;
 }
 

@@ -2,7 +2,9 @@ import { ERRORS } from '../core/errors.js';
 
 /** docs/errors.md, rendered from the registry. */
 export function renderErrorsDoc(): string {
-  const rows = Object.entries(ERRORS).map(([code, s]) => `| \`${code}\` | ${s.status} | ${s.retryable ? 'yes' : 'no'} | ${s.message.replace(/\|/g, '\\|')} |`);
+  const rows = Object.entries(ERRORS).map(
+    ([code, s]) => `| \`${code}\` | ${s.status} | ${s.retryable ? 'yes' : 'no'} | ${s.message.replace(/\|/g, '\\|')} |`,
+  );
   return [
     '# Error codes',
     '',

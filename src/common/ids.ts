@@ -31,4 +31,3 @@ export function nowIso(): string {
 export function sortableTimestamp(date: Date): string {
   return date.toISOString().replace(/[-:.]/g, '');
 }
-

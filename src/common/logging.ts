@@ -28,7 +28,11 @@ export function redact(value: unknown, depth = 0): unknown {
 }
 
 class JsonLogger implements Logger {
-  constructor(private readonly sink: LogSink, private readonly min: number, private readonly base: Record<string, unknown>) {}
+  constructor(
+    private readonly sink: LogSink,
+    private readonly min: number,
+    private readonly base: Record<string, unknown>,
+  ) {}
 
   private write(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     if (LEVELS[level] < this.min) return;
@@ -36,11 +40,21 @@ class JsonLogger implements Logger {
     this.sink(JSON.stringify(record));
   }
 
-  debug(msg: string, fields?: Record<string, unknown>): void { this.write('debug', msg, fields); }
-  info(msg: string, fields?: Record<string, unknown>): void { this.write('info', msg, fields); }
-  warn(msg: string, fields?: Record<string, unknown>): void { this.write('warn', msg, fields); }
-  error(msg: string, fields?: Record<string, unknown>): void { this.write('error', msg, fields); }
-  child(fields: Record<string, unknown>): Logger { return new JsonLogger(this.sink, this.min, { ...this.base, ...fields }); }
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.write('debug', msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.write('info', msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.write('warn', msg, fields);
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.write('error', msg, fields);
+  }
+  child(fields: Record<string, unknown>): Logger {
+    return new JsonLogger(this.sink, this.min, { ...this.base, ...fields });
+  }
 }
 
 export function createLogger(sink: LogSink, level: LogLevel = 'info', base: Record<string, unknown> = {}): Logger {

@@ -21,7 +21,10 @@ export function compileSchema(schema: object): ValidateFunction {
 /** Reads `/a/0/b` as `a[0].b` — what an operator recognises in a YAML or JSON document. */
 export function pointerToPath(pointer: string): string {
   if (pointer === '') return '(top level)';
-  return pointer.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
     .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
 }
 

@@ -12,7 +12,10 @@ export interface YamlSource {
 }
 
 export class YamlSyntaxError extends Error {
-  constructor(readonly line: number, readonly reason: string) {
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+  ) {
     super(reason);
   }
 }
@@ -34,7 +37,12 @@ function keyText(text: string, ev: ScalarEvent): string {
   }
 }
 
-interface Frame { kind: 'map' | 'seq'; path: string; index: number; key: string | null }
+interface Frame {
+  kind: 'map' | 'seq';
+  path: string;
+  index: number;
+  key: string | null;
+}
 
 export function parseYamlSource(text: string, filename?: string): YamlSource {
   let value: unknown;
@@ -66,8 +74,14 @@ export function parseYamlSource(text: string, filename?: string): YamlSource {
   };
 
   for (const ev of events) {
-    if (ev.type === EVENT_ID.DOCUMENT) { if (++documents > 1) break; continue; }
-    if (ev.type === EVENT_ID.POP) { stack.pop(); continue; }
+    if (ev.type === EVENT_ID.DOCUMENT) {
+      if (++documents > 1) break;
+      continue;
+    }
+    if (ev.type === EVENT_ID.POP) {
+      stack.pop();
+      continue;
+    }
     const start = ev.type === EVENT_ID.SCALAR ? ev.valueStart : ev.type === EVENT_ID.ALIAS ? ev.anchorStart : ev.start;
     const path = place(start);
     if (path === null) {
@@ -87,7 +101,8 @@ export function parseYamlSource(text: string, filename?: string): YamlSource {
     let hi = lineStarts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (lineStarts[mid]! <= offset) lo = mid; else hi = mid - 1;
+      if (lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
     }
     return lo + 1;
   };

@@ -20,7 +20,10 @@ export const ERRORS = {
   BWK_ERR_INVALID_ID: spec(400, '{kind} id "{id}" is not a UUID'),
   BWK_ERR_NOT_FOUND: spec(404, '{reason}'),
   BWK_ERR_BODY_TOO_LARGE: spec(400, 'the request body is larger than {limit} bytes'),
-  BWK_ERR_UNAUTHORIZED: spec(401, 'a valid X-Auth-Token header is required (create one with `bulwark token create --project P --role member`)'),
+  BWK_ERR_UNAUTHORIZED: spec(
+    401,
+    'a valid X-Auth-Token header is required (create one with `bulwark token create --project P --role member`)',
+  ),
   BWK_ERR_FORBIDDEN: spec(403, '{reason}'),
   BWK_ERR_CONFIG_INVALID: spec(400, 'configuration {file}: {reason}'),
   BWK_ERR_HOME_UNUSABLE: spec(500, 'Bulwark home {path} cannot be used: {reason}'),
@@ -28,7 +31,10 @@ export const ERRORS = {
 
   BWK_ERR_PROVIDER_NOT_FOUND: spec(404, 'provider {id} not found (known providers: {known})'),
   BWK_ERR_PROVIDER_UNKNOWN: spec(400, 'provider_id {id} names no provider (known providers: {known})'),
-  BWK_ERR_PROVIDER_MISMATCH: spec(400, 'plan {plan} is protected by provider {plan_provider}, not {provider}: protect it under provider {plan_provider}, or change the plan\'s provider'),
+  BWK_ERR_PROVIDER_MISMATCH: spec(
+    400,
+    "plan {plan} is protected by provider {plan_provider}, not {provider}: protect it under provider {plan_provider}, or change the plan's provider",
+  ),
   BWK_ERR_PROVIDER_INVALID: spec(400, 'provider file {file}:{line}: {reason}'),
   BWK_ERR_PLUGIN_NOT_INSTALLED: spec(400, 'provider file {file}:{line}: plugin "{name}" is not installed (installed: {installed})'),
   BWK_ERR_PLUGIN_LOAD_FAILED: spec(400, 'provider file {file}:{line}: plugin module "{module}" could not be loaded: {reason}'),
@@ -39,7 +45,10 @@ export const ERRORS = {
   BWK_ERR_RESOURCE_NOT_FOUND: spec(404, 'resource {type}#{id} not found: {reason}'),
   BWK_ERR_RESOURCE_GRAPH_CYCLE: spec(400, 'resource graph has a cycle: {cycle}'),
   BWK_ERR_PARAMETERS_INVALID: spec(400, '{kind} parameters for "{key}" are invalid: {reason}'),
-  BWK_ERR_PARAMETERS_KEY_UNKNOWN: spec(400, '{kind} parameters key "{key}" names no resource type or resource of this plan (expected "<type>" or "<type>#<id>" for: {expected})'),
+  BWK_ERR_PARAMETERS_KEY_UNKNOWN: spec(
+    400,
+    '{kind} parameters key "{key}" names no resource type or resource of this plan (expected "<type>" or "<type>#<id>" for: {expected})',
+  ),
 
   BWK_ERR_PROJECT_NOT_FOUND: spec(404, 'project {id} not found'),
   BWK_ERR_TOKEN_NOT_FOUND: spec(404, 'token {id} not found'),
@@ -51,15 +60,30 @@ export const ERRORS = {
   BWK_ERR_RESTORE_NOT_FOUND: spec(404, 'restore {id} not found'),
   BWK_ERR_VERIFICATION_NOT_FOUND: spec(404, 'verification {id} not found'),
   BWK_ERR_RESTORE_TARGET_DENIED: spec(400, 'restore target {target} is outside the restore policy: {reason}'),
-  BWK_ERR_RESTORE_CONFLICT: spec(409, 'restore target {target} already holds {count} entr(y/ies) the checkpoint would write (first: {first}); pass conflict "skip" or "overwrite", or choose an empty target'),
-  BWK_ERR_UNSAFE_ENTRY: spec(400, 'checkpoint entry "{entry}" would be written outside the target {target} ({reason}); nothing was restored'),
+  BWK_ERR_RESTORE_CONFLICT: spec(
+    409,
+    'restore target {target} already holds {count} entr(y/ies) the checkpoint would write (first: {first}); pass conflict "skip" or "overwrite", or choose an empty target',
+  ),
+  BWK_ERR_UNSAFE_ENTRY: spec(
+    400,
+    'checkpoint entry "{entry}" would be written outside the target {target} ({reason}); nothing was restored',
+  ),
 
   BWK_ERR_BANK_KEY_INVALID: spec(400, 'bank key "{key}" is invalid: {reason}'),
   BWK_ERR_BANK_OBJECT_NOT_FOUND: spec(404, 'bank object {key} not found'),
   BWK_ERR_BANK_IO: spec(503, 'bank I/O failed on {key}: {reason}', true),
-  BWK_ERR_BANK_KEY_REQUIRED: spec(400, 'bank {bank} is encrypted: set bank.encryption (passphrase_env or key_file) in the provider file to use it'),
-  BWK_ERR_BANK_KEY_WRONG: spec(403, 'bank {bank}: the configured encryption key does not open this bank (wrong passphrase or key file); nothing was read or written'),
-  BWK_ERR_BANK_NOT_ENCRYPTED: spec(400, 'bank {bank} was created without encryption but the provider file sets bank.encryption: remove it, or protect into a new bank'),
+  BWK_ERR_BANK_KEY_REQUIRED: spec(
+    400,
+    'bank {bank} is encrypted: set bank.encryption (passphrase_env or key_file) in the provider file to use it',
+  ),
+  BWK_ERR_BANK_KEY_WRONG: spec(
+    403,
+    'bank {bank}: the configured encryption key does not open this bank (wrong passphrase or key file); nothing was read or written',
+  ),
+  BWK_ERR_BANK_NOT_ENCRYPTED: spec(
+    400,
+    'bank {bank} was created without encryption but the provider file sets bank.encryption: remove it, or protect into a new bank',
+  ),
   BWK_ERR_BANK_CHECK_FAILED: spec(422, 'bank {bank} check found problems: {summary}. Run `bulwark bank check --read-data` for details'),
   BWK_ERR_LEASE_HELD: spec(409, 'lease {owner} is held until {expires_at}', true),
   BWK_ERR_LEASE_LOST: spec(409, 'lease {owner} was lost (expired or taken over): the operation stops to keep data safe'),
@@ -70,11 +94,17 @@ export const ERRORS = {
   BWK_ERR_RESTORE_FAILED: spec(500, '{resource}: restore into {target} failed: {reason}'),
   BWK_ERR_TOOL_FAILED: spec(502, '{target}: {tool} failed ({status}): {stderr}'),
   BWK_ERR_TASK_TIMEOUT: spec(504, 'task {task} timed out after {timeout_ms} ms', true),
-  BWK_ERR_AGENT_UNAVAILABLE: spec(503, 'no agent for node "{node}" picked up {task} within {timeout_ms} ms: start `bulwark agent --node {node}` on that node'),
+  BWK_ERR_AGENT_UNAVAILABLE: spec(
+    503,
+    'no agent for node "{node}" picked up {task} within {timeout_ms} ms: start `bulwark agent --node {node}` on that node',
+  ),
   BWK_ERR_SERVICE_UNAVAILABLE: spec(503, 'the Bulwark service at {url} cannot be reached: {reason}', true),
   BWK_ERR_ENGINE_UNAVAILABLE: spec(503, 'the {engine} engine cannot be reached at {address}: {reason}', true),
   BWK_ERR_RPC_UNAVAILABLE: spec(503, 'RPC transport {address} is unavailable: {reason}', true),
-  BWK_ERR_RPC_TIMEOUT: spec(504, 'RPC call {method} on queue {queue} got no reply within {timeout_ms} ms: check that a server consumes {queue}; the call may still run, so retry with the same idempotency key'),
+  BWK_ERR_RPC_TIMEOUT: spec(
+    504,
+    'RPC call {method} on queue {queue} got no reply within {timeout_ms} ms: check that a server consumes {queue}; the call may still run, so retry with the same idempotency key',
+  ),
   BWK_ERR_RPC_METHOD_UNKNOWN: spec(400, 'RPC method "{method}" is not served on queue {queue} (known: {known})'),
   BWK_ERR_OPERATION_NOT_FOUND: spec(404, 'operation {id} not found (give a checkpoint, restore or verification id)'),
   BWK_ERR_OPERATION_EXISTS: spec(409, 'operation {id} already ran or is running: it is not started again'),
@@ -102,7 +132,11 @@ export class BulwarkError extends Error {
   readonly retryable: boolean;
   readonly details: Record<string, unknown>;
 
-  constructor(code: ErrorCode, params: ErrorParams = {}, options: { cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {}) {
+  constructor(
+    code: ErrorCode,
+    params: ErrorParams = {},
+    options: { cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {},
+  ) {
     const s = ERRORS[code];
     super(formatMessage(s.message, params), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'BulwarkError';
@@ -113,7 +147,12 @@ export class BulwarkError extends Error {
   }
 
   toJSON(): ErrorJSON {
-    return { code: this.code, message: this.message, details: this.details, ...(this.retryable === ERRORS[this.code].retryable ? {} : { retryable: this.retryable }) };
+    return {
+      code: this.code,
+      message: this.message,
+      details: this.details,
+      ...(this.retryable === ERRORS[this.code].retryable ? {} : { retryable: this.retryable }),
+    };
   }
 }
 
@@ -133,7 +172,10 @@ export function bwkError(code: ErrorCode, params: ErrorParams = {}, options?: Co
  * Whether `err` carries a registry code. True for BulwarkError and for any error (a plugin's
  * PluginError, one rebuilt from JSON) whose `code` is in the registry: callers match on codes.
  */
-export function isBulwarkError(err: unknown, code?: ErrorCode): err is Error & { code: ErrorCode; retryable?: boolean; details?: Record<string, unknown> } {
+export function isBulwarkError(
+  err: unknown,
+  code?: ErrorCode,
+): err is Error & { code: ErrorCode; retryable?: boolean; details?: Record<string, unknown> } {
   if (!(err instanceof Error)) return false;
   const c = (err as unknown as { code?: unknown }).code;
   if (typeof c !== 'string' || !Object.hasOwn(ERRORS, c)) return false;
@@ -148,7 +190,8 @@ export function isRetryable(err: unknown): boolean {
   if (err && typeof err === 'object') {
     const e = err as { retryable?: unknown; code?: unknown };
     if (typeof e.retryable === 'boolean') return e.retryable;
-    if (typeof e.code === 'string') return Object.hasOwn(ERRORS, e.code) ? ERRORS[e.code as ErrorCode].retryable : TRANSIENT_SYSTEM_CODES.has(e.code);
+    if (typeof e.code === 'string')
+      return Object.hasOwn(ERRORS, e.code) ? ERRORS[e.code as ErrorCode].retryable : TRANSIENT_SYSTEM_CODES.has(e.code);
   }
   return false;
 }
@@ -158,7 +201,11 @@ export function toBulwarkError(err: unknown): BulwarkError {
   if (err instanceof BulwarkError) return err;
   if (isErrorJSON(err)) return fromErrorJSON(err);
   if (isBulwarkError(err)) {
-    const out = new BulwarkError(err.code, {}, { details: err.details, cause: err, ...(typeof err.retryable === 'boolean' ? { retryable: err.retryable } : {}) });
+    const out = new BulwarkError(
+      err.code,
+      {},
+      { details: err.details, cause: err, ...(typeof err.retryable === 'boolean' ? { retryable: err.retryable } : {}) },
+    );
     (out as { message: string }).message = err.message;
     return out;
   }
@@ -175,15 +222,24 @@ export function toErrorJSON(err: unknown): ErrorJSON {
 /** Rebuilds an error received as JSON so `code`, `status` and `retryable` survive the trip. */
 export function fromErrorJSON(json: ErrorJSON): BulwarkError {
   const code = (Object.hasOwn(ERRORS, json.code) ? json.code : 'BWK_ERR_INTERNAL') as ErrorCode;
-  const err = new BulwarkError(code, {}, { details: json.details, ...(typeof json.retryable === 'boolean' ? { retryable: json.retryable } : {}) });
+  const err = new BulwarkError(
+    code,
+    {},
+    { details: json.details, ...(typeof json.retryable === 'boolean' ? { retryable: json.retryable } : {}) },
+  );
   (err as { message: string }).message = json.message;
   return err;
 }
 
 /** An error already in wire form (`{code, message}`), as activities and RPC hand them over. */
 export function isErrorJSON(v: unknown): v is ErrorJSON {
-  return typeof v === 'object' && v !== null && !(v instanceof Error)
-    && typeof (v as ErrorJSON).code === 'string' && typeof (v as ErrorJSON).message === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !(v instanceof Error) &&
+    typeof (v as ErrorJSON).code === 'string' &&
+    typeof (v as ErrorJSON).message === 'string'
+  );
 }
 
 /** A short reason string for records (`resources_reason`, `extra_info.reason`). */

@@ -52,7 +52,9 @@ export function buildFlowGraph(graph: ResourceGraph, hooksOf: (ref: string) => r
     });
     for (const child of node.children) {
       if (!refs.has(child)) {
-        throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `resource graph: ${node.ref} lists child ${child}, which has no node of its own` });
+        throw bwkError('BWK_ERR_INVALID_INPUT', {
+          reason: `resource graph: ${node.ref} lists child ${child}, which has no node of its own`,
+        });
       }
       full.setEdge(flowTaskId(node.ref, 'prepare_begin'), flowTaskId(child, 'prepare_begin'));
       full.setEdge(flowTaskId(child, 'prepare_finish'), flowTaskId(node.ref, 'prepare_finish'));
@@ -61,7 +63,10 @@ export function buildFlowGraph(graph: ResourceGraph, hooksOf: (ref: string) => r
   }
   // Eliminating a node in any order leaves u → v exactly when a path u ⇝ v ran only through
   // eliminated nodes, so the result does not depend on this loop's order; it is sorted anyway.
-  for (const id of full.nodes().filter((n) => !present.has(n)).sort(compareStrings)) {
+  for (const id of full
+    .nodes()
+    .filter((n) => !present.has(n))
+    .sort(compareStrings)) {
     for (const p of full.predecessors(id) ?? []) {
       for (const s of full.successors(id) ?? []) full.setEdge(p, s);
     }
@@ -93,7 +98,8 @@ function indexOf(flow: FlowGraph): FlowIndex {
   for (const [u, v] of flow.edges) {
     const out = index.succs.get(u);
     const into = index.preds.get(v);
-    if (!out || !into) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `flow graph edge ${u} → ${v} names a task that is not in the flow` });
+    if (!out || !into)
+      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `flow graph edge ${u} → ${v} names a task that is not in the flow` });
     out.push(v);
     into.push(u);
   }
@@ -163,14 +169,22 @@ function transitiveReduction(order: readonly string[], edges: ReadonlyArray<read
 
 /** Task ids in topological order, ties broken by id. Throws BWK_ERR_INVALID_INPUT on a cyclic flow. */
 export function topologicalOrder(flow: FlowGraph): string[] {
-  return kahn(flow.tasks.map((t) => t.id), flow.edges);
+  return kahn(
+    flow.tasks.map((t) => t.id),
+    flow.edges,
+  );
 }
 
 /**
  * Tasks that may start now: not done, running, failed or skipped, and every predecessor done. Sorted
  * by id, so every engine starts them in the same order.
  */
-export function readyTasks(flow: FlowGraph, done: ReadonlySet<string>, running: ReadonlySet<string>, failedOrSkipped: ReadonlySet<string>): FlowTask[] {
+export function readyTasks(
+  flow: FlowGraph,
+  done: ReadonlySet<string>,
+  running: ReadonlySet<string>,
+  failedOrSkipped: ReadonlySet<string>,
+): FlowTask[] {
   const index = indexOf(flow);
   return flow.tasks
     .filter((t) => !done.has(t.id) && !running.has(t.id) && !failedOrSkipped.has(t.id))

@@ -25,7 +25,10 @@ export class FlowProgress<E = unknown> {
   /** In the order they failed. */
   readonly failures: Array<TaskFailure<E>> = [];
 
-  constructor(readonly flow: FlowGraph, from?: FlowProgressSnapshot<E>) {
+  constructor(
+    readonly flow: FlowGraph,
+    from?: FlowProgressSnapshot<E>,
+  ) {
     for (const id of from?.done ?? []) this.done.add(id);
     for (const f of from?.failed ?? []) {
       this.failedIds.add(f.taskId);

@@ -76,7 +76,9 @@ export async function expandResourceGraph(
   for (let i = 0; i < queue.length; i++) {
     const parent = queue[i]!;
     // A dependent runs where its parent runs (a server's databases on the server's node) unless it says otherwise.
-    const children = uniqueByRef(await dependents(parent)).map((c) => (c.node === undefined && parent.node !== undefined ? { ...c, node: parent.node } : c));
+    const children = uniqueByRef(await dependents(parent)).map((c) =>
+      c.node === undefined && parent.node !== undefined ? { ...c, node: parent.node } : c,
+    );
     nodes.get(resourceRef(parent))!.children = children.map(resourceRef);
     children.forEach(enqueue);
   }

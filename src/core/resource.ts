@@ -27,5 +27,8 @@ export const resourceRef = (r: { type: string; id: string }): string => `${r.typ
 
 /** What a plugin hook sees of a resource: plan-only fields (node, consistency) left out. */
 export const hookResource = (r: Resource): Resource => ({
-  type: r.type, id: r.id, name: r.name, ...(r.extra_info ? { extra_info: r.extra_info } : {}),
+  type: r.type,
+  id: r.id,
+  name: r.name,
+  ...(r.extra_info ? { extra_info: r.extra_info } : {}),
 });

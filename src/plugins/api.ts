@@ -54,7 +54,6 @@ export interface ResourceSchemas {
   verify?: JsonSchema;
 }
 
-
 /**
  * One operation (protect, restore, verify or delete) on one resource. Every hook is optional; a
  * missing hook gets no task. Order per resource: prepareBegin → prepareFinish → main → complete; for a

@@ -10,7 +10,10 @@ export class ResourceTypes {
   private readonly byType: ReadonlyMap<string, ResourceSchemas>;
 
   /** `plugin` names the plugin in errors; `types` come in the order supportedResourceTypes() lists them. */
-  constructor(private readonly plugin: string, types: Iterable<readonly [string, ResourceSchemas]>) {
+  constructor(
+    private readonly plugin: string,
+    types: Iterable<readonly [string, ResourceSchemas]>,
+  ) {
     this.byType = new Map(types);
   }
 
@@ -21,7 +24,11 @@ export class ResourceTypes {
   schemas(resourceType: string): ResourceSchemas {
     const schemas = this.byType.get(resourceType);
     if (schemas === undefined) {
-      throw bwkError('BWK_ERR_RESOURCE_TYPE_UNKNOWN', { type: resourceType, provider: `${this.plugin} plugin`, supported: this.names().join(', ') });
+      throw bwkError('BWK_ERR_RESOURCE_TYPE_UNKNOWN', {
+        type: resourceType,
+        provider: `${this.plugin} plugin`,
+        supported: this.names().join(', '),
+      });
     }
     return schemas;
   }

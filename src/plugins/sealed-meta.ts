@@ -19,7 +19,12 @@ export function sealMeta(body: object): string {
  * version; returns the body for the plugin's own field checks. Problems are BWK_ERR_DATA_CORRUPT
  * naming `label` (the resource).
  */
-export async function readSealedMeta(bank: BankSection, name: string, label: string, format: { name: string; version: number }): Promise<Record<string, unknown>> {
+export async function readSealedMeta(
+  bank: BankSection,
+  name: string,
+  label: string,
+  format: { name: string; version: number },
+): Promise<Record<string, unknown>> {
   const corrupt = (reason: string) => bwkError('BWK_ERR_DATA_CORRUPT', { resource: label, reason });
   if ((await bank.stat(name)) === null) throw corrupt(`${name} is missing: the checkpoint was not completed (protect it again)`);
   const raw = (await bank.get(name)).toString('utf8');

@@ -26,7 +26,9 @@ export async function startApi(opts: { home: string; port?: number }): Promise<R
     const events = new InProcessEvents();
     held.add(await bridgeEventsIn(transport, events), (unbridge) => unbridge());
     const service = rpcProtectionService(transport, config.rpc.queue, config.rpc.timeout_ms);
-    const { url } = held.add(await listenApi({ config, service, tokens: store.tokens, events, logger, version: VERSION }), (api) => api.app.close());
+    const { url } = held.add(await listenApi({ config, service, tokens: store.tokens, events, logger, version: VERSION }), (api) =>
+      api.app.close(),
+    );
     return {
       note: `bulwark api (pid ${process.pid}) listening on ${url}; calling ${config.rpc.queue} over ${config.rpc.transport}`,
       ready: { url, pid: process.pid },

@@ -75,7 +75,15 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
   const manager = new ProtectionManager({ config, home, providers, store, engine, events, logger, forbiddenPaths });
   if (options.recover !== false) await manager.recover();
   return {
-    home, config, logger, providers, store, events, steps, engine, manager,
+    home,
+    config,
+    logger,
+    providers,
+    store,
+    events,
+    steps,
+    engine,
+    manager,
     async close() {
       await worker?.shutdown();
       await engine.close();

@@ -14,7 +14,9 @@ export async function startProtectionService(opts: { home: string; prefetch: num
     const app = held.add(await openBulwark(opts.home), (a) => a.close());
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
     // Released before the transport closes: requests in progress finish and reply first.
-    held.add(await serveProtection(transport, app.config.rpc.queue, app.manager, app.logger, { prefetch: opts.prefetch }), (s) => s.close());
+    held.add(await serveProtection(transport, app.config.rpc.queue, app.manager, app.logger, { prefetch: opts.prefetch }), (s) =>
+      s.close(),
+    );
     held.add(bridgeEventsOut(app.events, transport), (unbridge) => unbridge());
     const { queue, transport: kind } = app.config.rpc;
     return {

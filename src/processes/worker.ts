@@ -16,13 +16,17 @@ export async function startWorkerProcess(opts: { home: string } & WorkerRole): P
   return held.starting(async () => {
     const app = held.add(await openBulwark(opts.home, { runWorker: false }), (a) => a.close());
     if (app.config.engine !== 'temporal') {
-      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `bulwark ${opts.role} needs the temporal engine (engine: temporal in bulwark.yaml, or BULWARK_ENGINE=temporal); this home uses "${app.config.engine}"` });
+      throw bwkError('BWK_ERR_INVALID_INPUT', {
+        reason: `bulwark ${opts.role} needs the temporal engine (engine: temporal in bulwark.yaml, or BULWARK_ENGINE=temporal); this home uses "${app.config.engine}"`,
+      });
     }
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
     held.add(bridgeEventsOut(app.events, transport), (unbridge) => unbridge());
     const { startWorker } = await import('../protection-manager/engines/temporal-worker.js'); // the Temporal worker SDK: only here
     const role = opts.role === 'worker' ? { role: 'worker' as const } : { role: 'agent' as const, node: opts.node };
-    const worker = held.add(await startWorker(role, { config: app.config, home: app.home, steps: app.steps, logger: app.logger }), (w) => w.shutdown());
+    const worker = held.add(await startWorker(role, { config: app.config, home: app.home, steps: app.steps, logger: app.logger }), (w) =>
+      w.shutdown(),
+    );
     const queue = opts.role === 'worker' ? app.config.temporal.task_queue : `bulwark-agent-${opts.node}`;
     return {
       note: `bulwark ${opts.role} (pid ${process.pid}) serving task queue ${queue} at ${app.config.temporal.address}; SIGTERM drains and stops`,

@@ -52,10 +52,15 @@ export function createActivities(deps: ActivityDeps) {
       // Cancellation reaches an activity only through heartbeats, so beat even while a hook is silent.
       const timer = setInterval(() => ctx.heartbeat(details), deps.heartbeatIntervalMs);
       try {
-        await wrapped(() => deps.steps.runTask(request, task, ctx.cancellationSignal, {
-          state: details,
-          save(state) { details = state; ctx.heartbeat(state); },
-        }));
+        await wrapped(() =>
+          deps.steps.runTask(request, task, ctx.cancellationSignal, {
+            state: details,
+            save(state) {
+              details = state;
+              ctx.heartbeat(state);
+            },
+          }),
+        );
       } finally {
         clearInterval(timer);
       }

@@ -7,7 +7,11 @@ import type { Provider, ProviderRegistry } from '../providers/registry.js';
  * provider protects and whose parents include the resource's type. The provider's own protectables
  * win over same-typed ones of other providers (their options may differ).
  */
-export function dependentsVia(registry: ProviderRegistry, provider: Provider, projectId: string): (parent: Resource) => Promise<Resource[]> {
+export function dependentsVia(
+  registry: ProviderRegistry,
+  provider: Provider,
+  projectId: string,
+): (parent: Resource) => Promise<Resource[]> {
   const protectables = [...new Map([...registry.protectables, ...provider.protectables])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return async (parent) => {
     const out: Resource[] = [];

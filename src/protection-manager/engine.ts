@@ -8,13 +8,24 @@ interface RequestBase {
 }
 
 /** Protect a plan into the new checkpoint `checkpointId`. */
-export interface ProtectRequest extends RequestBase { kind: 'protect'; planId: string }
+export interface ProtectRequest extends RequestBase {
+  kind: 'protect';
+  planId: string;
+}
 /** Restore a checkpoint as the restore record `recordId` asks. */
-export interface RestoreRequest extends RequestBase { kind: 'restore'; recordId: string }
+export interface RestoreRequest extends RequestBase {
+  kind: 'restore';
+  recordId: string;
+}
 /** Verify a checkpoint for the verification record `recordId`. */
-export interface VerifyRequest extends RequestBase { kind: 'verify'; recordId: string }
+export interface VerifyRequest extends RequestBase {
+  kind: 'verify';
+  recordId: string;
+}
 /** Delete a checkpoint and its data. */
-export interface DeleteRequest extends RequestBase { kind: 'delete' }
+export interface DeleteRequest extends RequestBase {
+  kind: 'delete';
+}
 
 /**
  * Everything an engine needs to run one operation; small and serializable so it can be a Temporal

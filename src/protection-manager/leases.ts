@@ -28,14 +28,24 @@ export class LeaseKeeper {
   private current: Lease;
   private renewing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly bank: BankPlugin, lease: Lease, private readonly ttlMs: number, intervalMs: number,
-    private readonly onLost: (err: Error) => void, private readonly logger: Logger) {
+  constructor(
+    private readonly bank: BankPlugin,
+    lease: Lease,
+    private readonly ttlMs: number,
+    intervalMs: number,
+    private readonly onLost: (err: Error) => void,
+    private readonly logger: Logger,
+  ) {
     this.current = lease;
-    this.timer = setInterval(() => { this.renewing = this.renew(); }, intervalMs);
+    this.timer = setInterval(() => {
+      this.renewing = this.renew();
+    }, intervalMs);
     this.timer.unref();
   }
 
-  get lease(): Lease { return this.current; }
+  get lease(): Lease {
+    return this.current;
+  }
 
   private async renew(): Promise<void> {
     try {

@@ -17,8 +17,14 @@ export function sectionFor(provider: Provider, checkpointId: string, resource: R
 
 /** Builds the context a plugin hook receives: its bank section, parameters, progress and saved info. */
 export function hookContext(args: {
-  request: OperationRequest; provider: Provider; resource: Resource; parameters: Record<string, unknown>;
-  signal: AbortSignal; logger: Logger; events: OperationEvents; resume?: { state: unknown; save(state: unknown): void } | undefined;
+  request: OperationRequest;
+  provider: Provider;
+  resource: Resource;
+  parameters: Record<string, unknown>;
+  signal: AbortSignal;
+  logger: Logger;
+  events: OperationEvents;
+  resume?: { state: unknown; save(state: unknown): void } | undefined;
 }): HookContext {
   const { request, provider, resource } = args;
   const ref = resourceRef(resource);
@@ -46,7 +52,10 @@ export function saveInfoFn(provider: Provider, checkpointId: string, resource: R
       const copy = structuredClone(info);
       if (!validate(copy)) {
         const e = sortSchemaErrors(validate.errors ?? [])[0]!;
-        throw bwkError('BWK_ERR_PLUGIN_INVALID', { name: resource.type, reason: `saveInfo does not match its saved_info schema: ${describeSchemaError(e)}` });
+        throw bwkError('BWK_ERR_PLUGIN_INVALID', {
+          name: resource.type,
+          reason: `saveInfo does not match its saved_info schema: ${describeSchemaError(e)}`,
+        });
       }
     }
     // Sealed on an encrypted bank: saved info can hold paths (fs.directory's skipped entries).

@@ -73,14 +73,28 @@ export class OperationSteps {
     const provider = this.deps.providers.get(req.providerId);
     // A missing or wrong bank key is refused before the operation writes anything (lease, record).
     await provider.chunks.ready();
-    const lease = await provider.bank.acquireLease(operationLeaseOwner(req.operationId), this.deps.leaseTtlMs,
-      { ...req, engine: this.deps.engineName, startedAt: new Date().toISOString() });
+    const lease = await provider.bank.acquireLease(operationLeaseOwner(req.operationId), this.deps.leaseTtlMs, {
+      ...req,
+      engine: this.deps.engineName,
+      startedAt: new Date().toISOString(),
+    });
     try {
       const state = await kindOf(req).prepare(req, provider, this.deps);
       this.cache.set(req.operationId, state);
       const flow = this.flowOf(req, state);
-      this.deps.events.publish({ type: 'operation_started', operationId: req.operationId, kind: req.kind, total_tasks: flow.tasks.length, ...this.about(req, state) });
-      this.deps.logger.info('operation started', { operation: req.operationId, kind: req.kind, checkpoint: req.checkpointId, tasks: flow.tasks.length });
+      this.deps.events.publish({
+        type: 'operation_started',
+        operationId: req.operationId,
+        kind: req.kind,
+        total_tasks: flow.tasks.length,
+        ...this.about(req, state),
+      });
+      this.deps.logger.info('operation started', {
+        operation: req.operationId,
+        kind: req.kind,
+        checkpoint: req.checkpointId,
+        tasks: flow.tasks.length,
+      });
       const nodes = Object.fromEntries(state.graph.nodes.filter((n) => n.node !== undefined).map((n) => [n.ref, n.node!]));
       return { flow, lease, nodes };
     } catch (err) {
@@ -112,7 +126,7 @@ export class OperationSteps {
 
   private operationFor(req: OperationRequest, provider: Provider, r: Resource): Operation | undefined {
     const plugin = provider.protection.get(r.type);
-    return plugin ? kindOf(req).operationFor(plugin, hookResource(r)) as Operation : undefined;
+    return plugin ? (kindOf(req).operationFor(plugin, hookResource(r)) as Operation) : undefined;
   }
 
   private async state(req: OperationRequest): Promise<OperationState> {
@@ -177,8 +191,14 @@ export class OperationSteps {
     const kind = kindOf(req);
     const parameters = kind.parameters ? resolveParameters(kind.parameters, state.provider, resource, state.parameters) : {};
     const base = hookContext({
-      request: req, provider: state.provider, resource, parameters, signal,
-      logger: this.deps.logger.child({ operation: req.operationId }), events: this.deps.events, resume,
+      request: req,
+      provider: state.provider,
+      resource,
+      parameters,
+      signal,
+      logger: this.deps.logger.child({ operation: req.operationId }),
+      events: this.deps.events,
+      resume,
     });
     return { ...base, ...(await kind.context(req, state, resource)) };
   }
@@ -191,27 +211,53 @@ export class OperationSteps {
     const provider = this.deps.providers.get(req.providerId);
     const kind = kindOf(req);
     // Another worker may finish what this one began (Temporal): re-read the state when it is not cached.
-    const state = this.cache.get(req.operationId) ?? await this.state(req).catch(() => undefined);
+    const state = this.cache.get(req.operationId) ?? (await this.state(req).catch(() => undefined));
     const reasons: Record<string, string> = {};
     for (const f of result.failed) reasons[taskRef(f.taskId)] = reasonOf(f.error);
     for (const s of result.skipped) {
       const ref = taskRef(s);
       if (!reasons[ref]) reasons[ref] = 'skipped: a task it depends on failed';
     }
-    const overall = result.status === 'success' && !result.error ? null
-      : toBulwarkError(result.status === 'cancelled' ? bwkError('BWK_ERR_OPERATION_CANCELLED', { id: req.operationId })
-        : result.error ?? result.failed[0]?.error ?? bwkError('BWK_ERR_INTERNAL', { reason: 'operation failed' }));
+    const overall =
+      result.status === 'success' && !result.error
+        ? null
+        : toBulwarkError(
+            result.status === 'cancelled'
+              ? bwkError('BWK_ERR_OPERATION_CANCELLED', { id: req.operationId })
+              : (result.error ?? result.failed[0]?.error ?? bwkError('BWK_ERR_INTERNAL', { reason: 'operation failed' })),
+          );
     const reason = overall ? reasonOf(overall) : undefined;
     let status: string;
     try {
       if (overall && kind.revertsOnFailure && state) await this.revert(req, state, result);
-      status = await kind.record(req, provider, this.deps, { ok: overall === null, reason, refs: state?.graph.nodes.map((n) => n.ref) ?? [], reasons });
+      status = await kind.record(req, provider, this.deps, {
+        ok: overall === null,
+        reason,
+        refs: state?.graph.nodes.map((n) => n.ref) ?? [],
+        reasons,
+      });
     } finally {
-      if (lease) await provider.bank.releaseLease(lease).catch((err: unknown) => this.deps.logger.warn('lease release failed', { error: reasonOf(err) }));
+      if (lease)
+        await provider.bank
+          .releaseLease(lease)
+          .catch((err: unknown) => this.deps.logger.warn('lease release failed', { error: reasonOf(err) }));
       this.cache.delete(req.operationId);
     }
-    this.deps.logger[overall ? 'warn' : 'info']('operation finished', { operation: req.operationId, kind: req.kind, checkpoint: req.checkpointId, status, ...(reason ? { reason } : {}) });
-    this.deps.events.publish({ type: 'operation_finished', operationId: req.operationId, kind: req.kind, status, ...(reason ? { reason } : {}), ...this.about(req, state) });
+    this.deps.logger[overall ? 'warn' : 'info']('operation finished', {
+      operation: req.operationId,
+      kind: req.kind,
+      checkpoint: req.checkpointId,
+      status,
+      ...(reason ? { reason } : {}),
+    });
+    this.deps.events.publish({
+      type: 'operation_finished',
+      operationId: req.operationId,
+      kind: req.kind,
+      status,
+      ...(reason ? { reason } : {}),
+      ...this.about(req, state),
+    });
     return { operationId: req.operationId, kind: req.kind, status, ...(overall ? { error: overall.toJSON() } : {}) };
   }
 
@@ -225,7 +271,7 @@ export class OperationSteps {
       const op = this.operationFor(req, state.provider, resource);
       if (!op?.revert) continue;
       try {
-        await op.revert(await this.contextFor(req, state, resource, new AbortController().signal) as never);
+        await op.revert((await this.contextFor(req, state, resource, new AbortController().signal)) as never);
       } catch (err) {
         this.deps.logger.warn('plugin revert failed', { resource: node.ref, error: reasonOf(err) });
       }

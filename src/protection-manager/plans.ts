@@ -18,14 +18,25 @@ import { visibleProject } from './request.js';
  * resource graph.
  */
 export class PlanService {
-  constructor(private readonly providers: ProviderRegistry, private readonly store: CatalogStore) {}
+  constructor(
+    private readonly providers: ProviderRegistry,
+    private readonly store: CatalogStore,
+  ) {}
 
   async create(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> {
     const checked = await this.validate(ctx, input);
     const now = nowIso();
     return this.store.createPlan({
-      id: newId(), project_id: ctx.projectId, name: checked.name, description: input.description ?? '', provider_id: checked.provider.id,
-      status: 'suspended', resources: checked.resources, parameters: input.parameters ?? {}, created_at: now, updated_at: now,
+      id: newId(),
+      project_id: ctx.projectId,
+      name: checked.name,
+      description: input.description ?? '',
+      provider_id: checked.provider.id,
+      status: 'suspended',
+      resources: checked.resources,
+      parameters: input.parameters ?? {},
+      created_at: now,
+      updated_at: now,
     });
   }
 
@@ -41,12 +52,18 @@ export class PlanService {
       throw bwkError('BWK_ERR_PLAN_INVALID', { reason: `status must be "suspended" or "started", not "${String(patch.status)}"` });
     }
     const merged: PlanInput = {
-      name: patch.name ?? current.name, description: patch.description ?? current.description, provider_id: current.provider_id,
-      resources: patch.resources ?? current.resources, parameters: patch.parameters ?? current.parameters,
+      name: patch.name ?? current.name,
+      description: patch.description ?? current.description,
+      provider_id: current.provider_id,
+      resources: patch.resources ?? current.resources,
+      parameters: patch.parameters ?? current.parameters,
     };
     const checked = await this.validate(ctx, merged);
     const updated = await this.store.updatePlan(visibleProject(ctx), id, {
-      name: checked.name, description: merged.description ?? '', resources: checked.resources, parameters: merged.parameters ?? {},
+      name: checked.name,
+      description: merged.description ?? '',
+      resources: checked.resources,
+      parameters: merged.parameters ?? {},
       ...(patch.status ? { status: patch.status } : {}),
     });
     if (!updated) throw bwkError('BWK_ERR_PLAN_NOT_FOUND', { id });
@@ -64,7 +81,13 @@ export class PlanService {
     if (typeof input.provider_id !== 'string') throw bwkError('BWK_ERR_PLAN_INVALID', { reason: 'provider_id is required' });
     if (!this.providers.providers.has(input.provider_id.toLowerCase())) {
       // In a request body an unknown provider is bad input (400), unlike GET /providers/{id} (404).
-      throw bwkError('BWK_ERR_PROVIDER_UNKNOWN', { id: input.provider_id, known: this.providers.list().map((p) => `${p.id} (${p.name})`).join(', ') });
+      throw bwkError('BWK_ERR_PROVIDER_UNKNOWN', {
+        id: input.provider_id,
+        known: this.providers
+          .list()
+          .map((p) => `${p.id} (${p.name})`)
+          .join(', '),
+      });
     }
     const provider = this.providers.get(input.provider_id);
     if (!Array.isArray(input.resources) || input.resources.length === 0) {
@@ -77,19 +100,25 @@ export class PlanService {
       if (!isObject(r) || typeof r.type !== 'string' || typeof r.id !== 'string' || r.id === '') {
         throw bwkError('BWK_ERR_PLAN_INVALID', { reason: 'each resource needs a string "type" and a non-empty "id"' });
       }
-      if (!provider.protection.has(r.type)) throw bwkError('BWK_ERR_RESOURCE_TYPE_UNKNOWN', { type: r.type, provider: `${provider.name} (${provider.id})`, supported });
+      if (!provider.protection.has(r.type))
+        throw bwkError('BWK_ERR_RESOURCE_TYPE_UNKNOWN', { type: r.type, provider: `${provider.name} (${provider.id})`, supported });
       const ref = resourceRef(r);
       if (seen.has(ref)) throw bwkError('BWK_ERR_PLAN_INVALID', { reason: `resource ${ref} is listed twice` });
       seen.add(ref);
       const protectable = provider.protectables.get(r.type) ?? this.providers.protectables.get(r.type);
-      if (!protectable) throw bwkError('BWK_ERR_PROTECTABLE_TYPE_UNKNOWN', { type: r.type, known: [...this.providers.protectables.keys()].join(', ') });
+      if (!protectable)
+        throw bwkError('BWK_ERR_PROTECTABLE_TYPE_UNKNOWN', { type: r.type, known: [...this.providers.protectables.keys()].join(', ') });
       if (r.node !== undefined && (typeof r.node !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(r.node))) {
-        throw bwkError('BWK_ERR_PLAN_INVALID', { reason: `resource ${ref}: node must be 1-64 letters, digits, "_", "." or "-" (it names the agent's task queue)` });
+        throw bwkError('BWK_ERR_PLAN_INVALID', {
+          reason: `resource ${ref}: node must be 1-64 letters, digits, "_", "." or "-" (it names the agent's task queue)`,
+        });
       }
       const shown = await protectable.showResource({ projectId: ctx.projectId, parameters: {} }, r.id);
       resources.push({
-        type: shown.type, id: shown.id, name: r.name ?? shown.name,
-        ...(r.extra_info ?? shown.extra_info ? { extra_info: r.extra_info ?? shown.extra_info } : {}),
+        type: shown.type,
+        id: shown.id,
+        name: r.name ?? shown.name,
+        ...((r.extra_info ?? shown.extra_info) ? { extra_info: r.extra_info ?? shown.extra_info } : {}),
         ...(r.node !== undefined ? { node: r.node } : {}),
         ...(r.consistency !== undefined ? { consistency: checkConsistency(ref, r.consistency) } : {}),
       });

@@ -17,7 +17,10 @@ export class ProtectableService {
   /** A type and the types that can depend on it (Karbor's `dependent_types`). */
   showType(type: string): { name: string; dependent_types: string[] } {
     this.providers.protectable(type);
-    const dependent = [...this.providers.protectables].filter(([, p]) => p.parentResourceTypes().includes(type)).map(([t]) => t).sort();
+    const dependent = [...this.providers.protectables]
+      .filter(([, p]) => p.parentResourceTypes().includes(type))
+      .map(([t]) => t)
+      .sort();
     return { name: type, dependent_types: dependent };
   }
 
@@ -47,7 +50,8 @@ export class ProtectableService {
   private async withDependents(ctx: RequestContext, r: Resource): Promise<ProtectableInstance> {
     const deps: Resource[] = [];
     for (const [, p] of [...this.providers.protectables].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (p.parentResourceTypes().includes(r.type)) deps.push(...await p.dependentResources({ projectId: ctx.projectId, parameters: {} }, r));
+      if (p.parentResourceTypes().includes(r.type))
+        deps.push(...(await p.dependentResources({ projectId: ctx.projectId, parameters: {} }, r)));
     }
     return { ...r, dependent_resources: deps };
   }

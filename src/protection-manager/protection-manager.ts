@@ -21,7 +21,16 @@ import type { RequestContext } from './request.js';
 import { visibleProject } from './request.js';
 import { listAcrossBanks } from './checkpoint-listing.js';
 import type {
-  LogQuery, OperationLog, OperationView, PlanInput, PlanUpdate, ProtectInput, ProtectionService, ProviderView, RestoreInput, VerifyInput,
+  LogQuery,
+  OperationLog,
+  OperationView,
+  PlanInput,
+  PlanUpdate,
+  ProtectInput,
+  ProtectionService,
+  ProviderView,
+  RestoreInput,
+  VerifyInput,
 } from './service.js';
 import { logOfCheckpoint, logOfRecord, pageLogs } from './operation-logs.js';
 import { assertUuid, isUuid } from '../common/ids.js';
@@ -61,13 +70,18 @@ export class ProtectionManager implements ProtectionService {
     this.protectables = new ProtectableService(deps.providers);
   }
 
-  get events(): OperationEvents { return this.deps.events; }
+  get events(): OperationEvents {
+    return this.deps.events;
+  }
 
   /** Fails operations abandoned by dead processes; call at start-up. */
   recover(): Promise<RecoveryReport> {
     const engine = this.deps.engine;
     return recoverAbandonedOperations({
-      providers: this.deps.providers, store: this.deps.store, logger: this.deps.logger, leaseTtlMs: this.deps.config.lease.ttl_ms,
+      providers: this.deps.providers,
+      store: this.deps.store,
+      logger: this.deps.logger,
+      leaseTtlMs: this.deps.config.lease.ttl_ms,
       stillRunning: async (lease) => {
         const data = lease.data as { engine?: string; operationId?: string };
         // Only the engine that runs an operation can tell; a local operation's expired lease means its process died.
@@ -77,16 +91,26 @@ export class ProtectionManager implements ProtectionService {
     });
   }
 
-  async listProviders(_ctx?: RequestContext): Promise<ProviderView[]> { return this.deps.providers.list().map(providerView); }
+  async listProviders(_ctx?: RequestContext): Promise<ProviderView[]> {
+    return this.deps.providers.list().map(providerView);
+  }
   async showProvider(_ctx: RequestContext, id: string): Promise<ProviderView> {
     const byName = isUuid(id) ? [] : this.deps.providers.list().filter((p) => p.name === id);
     return providerView(byName.length === 1 ? byName[0]! : this.deps.providers.get(id));
   }
 
-  async protectableTypes(_ctx: RequestContext): Promise<string[]> { return this.protectables.types(); }
-  async showProtectableType(_ctx: RequestContext, type: string) { return this.protectables.showType(type); }
-  listProtectableInstances(ctx: RequestContext, type: string, parameters: unknown) { return this.protectables.instances(ctx, type, parameters); }
-  showProtectableInstance(ctx: RequestContext, type: string, id: string) { return this.protectables.instance(ctx, type, id); }
+  async protectableTypes(_ctx: RequestContext): Promise<string[]> {
+    return this.protectables.types();
+  }
+  async showProtectableType(_ctx: RequestContext, type: string) {
+    return this.protectables.showType(type);
+  }
+  listProtectableInstances(ctx: RequestContext, type: string, parameters: unknown) {
+    return this.protectables.instances(ctx, type, parameters);
+  }
+  showProtectableInstance(ctx: RequestContext, type: string, id: string) {
+    return this.protectables.instance(ctx, type, id);
+  }
 
   async startProtect(ctx: RequestContext, input: ProtectInput): Promise<CheckpointRecord> {
     const handle = await this.protect(ctx, input.plan_id, input.operation_id, input.provider_id);
@@ -106,18 +130,33 @@ export class ProtectionManager implements ProtectionService {
     await this.cancel(id);
   }
 
-  createPlan(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> { return this.plans.create(ctx, input); }
-  showPlan(ctx: RequestContext, id: string): Promise<PlanRecord> { return this.plans.get(ctx, id); }
-  listPlans(ctx: RequestContext, q: Omit<ListPlansQuery, 'projectId'> = {}): Promise<PlanRecord[]> { return this.deps.store.listPlans({ ...q, projectId: visibleProject(ctx) }); }
-  updatePlan(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> { return this.plans.update(ctx, id, patch); }
-  deletePlan(ctx: RequestContext, id: string): Promise<void> { return this.plans.delete(ctx, id); }
+  createPlan(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> {
+    return this.plans.create(ctx, input);
+  }
+  showPlan(ctx: RequestContext, id: string): Promise<PlanRecord> {
+    return this.plans.get(ctx, id);
+  }
+  listPlans(ctx: RequestContext, q: Omit<ListPlansQuery, 'projectId'> = {}): Promise<PlanRecord[]> {
+    return this.deps.store.listPlans({ ...q, projectId: visibleProject(ctx) });
+  }
+  updatePlan(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> {
+    return this.plans.update(ctx, id, patch);
+  }
+  deletePlan(ctx: RequestContext, id: string): Promise<void> {
+    return this.plans.delete(ctx, id);
+  }
 
   /**
    * Starts a protect of a plan: a new checkpoint, `protecting` until the operation ends. A provider
    * named by the caller must be the plan's: the checkpoint lands in that provider's bank, and a
    * caller who named another one would look for it there.
    */
-  async protect(ctx: RequestContext, planId: string, operationId?: string, providerId?: string): Promise<OperationHandle<CheckpointRecord>> {
+  async protect(
+    ctx: RequestContext,
+    planId: string,
+    operationId?: string,
+    providerId?: string,
+  ): Promise<OperationHandle<CheckpointRecord>> {
     const plan = await this.plans.get(ctx, planId);
     if (providerId !== undefined && providerId !== plan.provider_id) {
       const named = this.deps.providers.get(providerId); // BWK_ERR_PROVIDER_NOT_FOUND for a provider that does not exist
@@ -126,11 +165,18 @@ export class ProtectionManager implements ProtectionService {
     const provider = this.deps.providers.get(plan.provider_id);
     const id = operationId === undefined ? newId() : assertUuid('operation', operationId);
     // A repeated request (an RPC redelivery) finds its operation instead of starting another.
-    if (operationId !== undefined && await new CheckpointCollection(provider.bank).get(id, plan.project_id)) {
+    if (operationId !== undefined && (await new CheckpointCollection(provider.bank).get(id, plan.project_id))) {
       return this.handle(id, () => new CheckpointCollection(provider.bank).mustGet(id, null));
     }
     await provider.chunks.ready();
-    await this.deps.engine.start({ operationId: id, kind: 'protect', projectId: plan.project_id, providerId: provider.id, checkpointId: id, planId: plan.id });
+    await this.deps.engine.start({
+      operationId: id,
+      kind: 'protect',
+      projectId: plan.project_id,
+      providerId: provider.id,
+      checkpointId: id,
+      planId: plan.id,
+    });
     return this.handle(id, () => new CheckpointCollection(provider.bank).mustGet(id, null));
   }
 
@@ -149,13 +195,33 @@ export class ProtectionManager implements ProtectionService {
     if (record.status !== 'available' && record.status !== 'error') {
       throw bwkError('BWK_ERR_CHECKPOINT_STATE', { id, status: record.status, action: 'delete', allowed: 'available, error' });
     }
-    const outcome = await this.deps.engine.execute({ operationId: newId(), kind: 'delete', projectId: record.project_id, providerId: provider.id, checkpointId: id });
-    if (outcome.status !== 'deleted') throw outcome.error ? fromErrorJSON(outcome.error) : bwkError('BWK_ERR_OPERATION_FAILED', { kind: 'delete of checkpoint', id, status: outcome.status, reason: 'see the checkpoint extra_info.reason' });
+    const outcome = await this.deps.engine.execute({
+      operationId: newId(),
+      kind: 'delete',
+      projectId: record.project_id,
+      providerId: provider.id,
+      checkpointId: id,
+    });
+    if (outcome.status !== 'deleted')
+      throw outcome.error
+        ? fromErrorJSON(outcome.error)
+        : bwkError('BWK_ERR_OPERATION_FAILED', {
+            kind: 'delete of checkpoint',
+            id,
+            status: outcome.status,
+            reason: 'see the checkpoint extra_info.reason',
+          });
   }
 
   async restore(ctx: RequestContext, input: RestoreInput): Promise<OperationHandle<RestoreRecord>> {
-    return this.startReading('restore', ctx, input, (extra) => this.deps.store.createRestore({ ...extra, restore_target: input.restore_target ?? null }),
-      (id) => this.deps.store.getRestore(visibleProject(ctx), id), (id) => this.showRestore(ctx, id));
+    return this.startReading(
+      'restore',
+      ctx,
+      input,
+      (extra) => this.deps.store.createRestore({ ...extra, restore_target: input.restore_target ?? null }),
+      (id) => this.deps.store.getRestore(visibleProject(ctx), id),
+      (id) => this.showRestore(ctx, id),
+    );
   }
 
   async showRestore(ctx: RequestContext, id: string): Promise<RestoreRecord> {
@@ -169,8 +235,14 @@ export class ProtectionManager implements ProtectionService {
   }
 
   async verify(ctx: RequestContext, input: VerifyInput): Promise<OperationHandle<VerificationRecord>> {
-    return this.startReading('verify', ctx, input, (extra) => this.deps.store.createVerification(extra),
-      (id) => this.deps.store.getVerification(visibleProject(ctx), id), (id) => this.showVerification(ctx, id));
+    return this.startReading(
+      'verify',
+      ctx,
+      input,
+      (extra) => this.deps.store.createVerification(extra),
+      (id) => this.deps.store.getVerification(visibleProject(ctx), id),
+      (id) => this.showVerification(ctx, id),
+    );
   }
 
   /**
@@ -179,26 +251,50 @@ export class ProtectionManager implements ProtectionService {
    * A caller-chosen `operation_id` that already has a record returns that operation (idempotency).
    */
   private async startReading<T extends { id: string; project_id: string }>(
-    kind: 'restore' | 'verify', ctx: RequestContext, input: VerifyInput,
-    create: (record: VerificationRecord) => Promise<T>, existing: (id: string) => Promise<T | null>, show: (id: string) => Promise<T>,
+    kind: 'restore' | 'verify',
+    ctx: RequestContext,
+    input: VerifyInput,
+    create: (record: VerificationRecord) => Promise<T>,
+    existing: (id: string) => Promise<T | null>,
+    show: (id: string) => Promise<T>,
   ): Promise<OperationHandle<T>> {
-    if (input.operation_id !== undefined && await existing(assertUuid('operation', input.operation_id))) return this.handle(input.operation_id, () => show(input.operation_id!));
+    if (input.operation_id !== undefined && (await existing(assertUuid('operation', input.operation_id))))
+      return this.handle(input.operation_id, () => show(input.operation_id!));
     const { record: checkpoint, provider } = await this.readableCheckpoint(ctx, input.checkpoint_id, input.provider_id, kind);
     const parameters = input.parameters ?? {};
     const resources = graphResources(checkpoint);
     validateParameters(kind, provider, resources, parameters);
     if (kind === 'restore') {
-      const policy: RestorePolicy = { allowedTargetPaths: this.deps.config.restore.allowed_target_paths, forbiddenPaths: this.deps.forbiddenPaths };
-      for (const r of resources) await provider.protection.get(r.type)?.checkRestore?.(r, resolveParameters('restore', provider, r, parameters), policy);
+      const policy: RestorePolicy = {
+        allowedTargetPaths: this.deps.config.restore.allowed_target_paths,
+        forbiddenPaths: this.deps.forbiddenPaths,
+      };
+      for (const r of resources)
+        await provider.protection.get(r.type)?.checkRestore?.(r, resolveParameters('restore', provider, r, parameters), policy);
     }
     // A missing or wrong bank key is refused here, before a record exists that would wait for an operation.
     await provider.chunks.ready();
     const now = nowIso();
     const record = await create({
-      id: input.operation_id ?? newId(), project_id: checkpoint.project_id, provider_id: provider.id, checkpoint_id: checkpoint.id, parameters, status: 'in_progress',
-      resources_status: Object.fromEntries(resources.map((r) => [`${r.type}#${r.id}`, 'in_progress'])), resources_reason: {}, created_at: now, updated_at: now,
+      id: input.operation_id ?? newId(),
+      project_id: checkpoint.project_id,
+      provider_id: provider.id,
+      checkpoint_id: checkpoint.id,
+      parameters,
+      status: 'in_progress',
+      resources_status: Object.fromEntries(resources.map((r) => [`${r.type}#${r.id}`, 'in_progress'])),
+      resources_reason: {},
+      created_at: now,
+      updated_at: now,
     });
-    await this.deps.engine.start({ operationId: record.id, kind, projectId: record.project_id, providerId: provider.id, checkpointId: checkpoint.id, recordId: record.id });
+    await this.deps.engine.start({
+      operationId: record.id,
+      kind,
+      projectId: record.project_id,
+      providerId: provider.id,
+      checkpointId: checkpoint.id,
+      recordId: record.id,
+    });
     return this.handle(record.id, () => show(record.id));
   }
 
@@ -230,15 +326,24 @@ export class ProtectionManager implements ProtectionService {
   /** Karbor's operation logs: every protect, restore and verification of the caller's project. */
   async listOperationLogs(ctx: RequestContext, q: LogQuery = {}): Promise<OperationLog[]> {
     const [checkpoints, restores, verifications] = await Promise.all([
-      this.listCheckpoints(ctx, {}), this.listRestores(ctx), this.listVerifications(ctx),
+      this.listCheckpoints(ctx, {}),
+      this.listRestores(ctx),
+      this.listVerifications(ctx),
     ]);
-    return pageLogs([
-      ...checkpoints.map(logOfCheckpoint), ...restores.map((r) => logOfRecord('restore', r)), ...verifications.map((v) => logOfRecord('verify', v)),
-    ], q);
+    return pageLogs(
+      [
+        ...checkpoints.map(logOfCheckpoint),
+        ...restores.map((r) => logOfRecord('restore', r)),
+        ...verifications.map((v) => logOfRecord('verify', v)),
+      ],
+      q,
+    );
   }
 
   /** Cancels a running operation (by operation id); it ends `error`/`fail` with reason `cancelled`. */
-  cancel(operationId: string): Promise<void> { return this.deps.engine.cancel(operationId); }
+  cancel(operationId: string): Promise<void> {
+    return this.deps.engine.cancel(operationId);
+  }
 
   private handle<T>(id: string, read: () => Promise<T>): OperationHandle<T> {
     let done: Promise<{ record: T; outcome: OperationOutcome }> | undefined;
@@ -249,8 +354,12 @@ export class ProtectionManager implements ProtectionService {
     };
     const engine = this.deps.engine;
     return {
-      id, operationId: id,
-      get done() { done ??= settle(); return done; },
+      id,
+      operationId: id,
+      get done() {
+        done ??= settle();
+        return done;
+      },
       async started() {
         for (;;) {
           try {
@@ -259,7 +368,10 @@ export class ProtectionManager implements ProtectionService {
             if (!isBulwarkError(err) || !/NOT_FOUND$/.test(err.code)) throw err;
           }
           // Not visible yet: either its first step is still running, or it failed before creating it.
-          if (!engine.isRunning || !(await engine.isRunning(id))) { done ??= settle(); return (await done).record; }
+          if (!engine.isRunning || !(await engine.isRunning(id))) {
+            done ??= settle();
+            return (await done).record;
+          }
           await new Promise((r) => setTimeout(r, 100));
         }
       },
@@ -275,7 +387,11 @@ export class ProtectionManager implements ProtectionService {
   }
 
   /** Finds a checkpoint in the named provider's bank, or in any provider's bank; other projects' are not found. */
-  private async findCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<{ record: CheckpointRecord; provider: Provider }> {
+  private async findCheckpoint(
+    ctx: RequestContext,
+    id: string,
+    providerId?: string,
+  ): Promise<{ record: CheckpointRecord; provider: Provider }> {
     const providers = providerId ? [this.deps.providers.get(providerId)] : this.deps.providers.list();
     for (const provider of providers) {
       const record = await new CheckpointCollection(provider.bank).get(id, visibleProject(ctx));
@@ -290,5 +406,10 @@ function providerView(p: Provider): ProviderView {
 }
 
 function graphResources(c: CheckpointRecord): Resource[] {
-  return (c.resource_graph?.nodes ?? []).map((n) => ({ type: n.type, id: n.id, name: n.name, ...(n.extra_info ? { extra_info: n.extra_info } : {}) }));
+  return (c.resource_graph?.nodes ?? []).map((n) => ({
+    type: n.type,
+    id: n.id,
+    name: n.name,
+    ...(n.extra_info ? { extra_info: n.extra_info } : {}),
+  }));
 }

@@ -40,7 +40,7 @@ export async function recoverAbandonedOperations(deps: RecoveryDeps): Promise<Re
   for (const bank of banks) {
     for (const lease of await bank.listLeases()) {
       if (lease.expiresAt > now || !lease.owner.startsWith('operation-')) continue;
-      if (deps.stillRunning && await deps.stillRunning(lease)) continue;
+      if (deps.stillRunning && (await deps.stillRunning(lease))) continue;
       if (!(await bank.breakLease(lease.owner, lease.token))) continue;
       try {
         await recoverOne(bank, lease, deps, report);
@@ -52,7 +52,10 @@ export async function recoverAbandonedOperations(deps: RecoveryDeps): Promise<Re
   // A restore or verification whose process died before it took its lease has no lease to expire.
   const pending = await deps.store.listInProgress();
   const stale = (createdAt: string) => now - Date.parse(createdAt) > deps.leaseTtlMs;
-  for (const [kind, records] of [['restore', pending.restores], ['verify', pending.verifications]] as const) {
+  for (const [kind, records] of [
+    ['restore', pending.restores],
+    ['verify', pending.verifications],
+  ] as const) {
     for (const r of records) {
       if (!stale(r.created_at)) continue;
       const provider = deps.providers.providers.get(r.provider_id);
@@ -69,7 +72,9 @@ export async function recoverAbandonedOperations(deps: RecoveryDeps): Promise<Re
 
 async function recoverOne(bank: BankPlugin, lease: Lease, deps: RecoveryDeps, report: RecoveryReport): Promise<void> {
   const req = lease.data as unknown as OperationRequest;
-  const reason = reasonOf(bwkError('BWK_ERR_OPERATION_ABANDONED', { id: req.operationId, expired_at: new Date(lease.expiresAt).toISOString() }));
+  const reason = reasonOf(
+    bwkError('BWK_ERR_OPERATION_ABANDONED', { id: req.operationId, expired_at: new Date(lease.expiresAt).toISOString() }),
+  );
   note(report, await kindOf(req).abandon(req, bank, deps, reason));
 }
 

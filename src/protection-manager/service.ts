@@ -32,15 +32,32 @@ export interface PlanInput {
   parameters?: Record<string, unknown>;
 }
 
-export type PlanUpdate = Partial<Pick<PlanInput, 'name' | 'description' | 'resources' | 'parameters'>> & { status?: 'suspended' | 'started' };
+export type PlanUpdate = Partial<Pick<PlanInput, 'name' | 'description' | 'resources' | 'parameters'>> & {
+  status?: 'suspended' | 'started';
+};
 
 /**
  * `operation_id` (a UUID chosen by the caller) makes a start idempotent: a repeat returns the first.
  * `provider_id`, when given, must be the plan's (Karbor addresses checkpoints under their provider).
  */
-export interface ProtectInput { plan_id: string; provider_id?: string; operation_id?: string }
-export interface RestoreInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown>; restore_target?: string | null; operation_id?: string }
-export interface VerifyInput { checkpoint_id: string; provider_id?: string; parameters?: Record<string, unknown>; operation_id?: string }
+export interface ProtectInput {
+  plan_id: string;
+  provider_id?: string;
+  operation_id?: string;
+}
+export interface RestoreInput {
+  checkpoint_id: string;
+  provider_id?: string;
+  parameters?: Record<string, unknown>;
+  restore_target?: string | null;
+  operation_id?: string;
+}
+export interface VerifyInput {
+  checkpoint_id: string;
+  provider_id?: string;
+  parameters?: Record<string, unknown>;
+  operation_id?: string;
+}
 
 /** An operation as `operation show` sees it: its record, and whether its engine still runs it. */
 export interface OperationView {
@@ -72,7 +89,11 @@ export interface OperationLog {
   error_info: string | null;
 }
 
-export interface LogQuery { limit?: number; marker?: string; sort?: 'asc' | 'desc' }
+export interface LogQuery {
+  limit?: number;
+  marker?: string;
+  sort?: 'asc' | 'desc';
+}
 
 /**
  * Every argument and result is plain JSON, so the same interface is served in-process, over RabbitMQ

@@ -13,7 +13,10 @@ export type ParameterKind = 'plan' | 'restore' | 'verify';
 
 const SCHEMA_OF: Record<ParameterKind, keyof ResourceSchemas> = { plan: 'options', restore: 'restore', verify: 'verify' };
 
-interface Key { type: string; id: string | null }
+interface Key {
+  type: string;
+  id: string | null;
+}
 
 function parseKey(key: string): Key {
   const hash = key.indexOf('#');
@@ -32,7 +35,12 @@ export function mergedParameters(parameters: Record<string, unknown>, resource: 
  * problem. `extraIds` are resources known beyond the plan's roots (a checkpoint's whole graph).
  */
 export function validateParameters(kind: ParameterKind, provider: Provider, resources: readonly Resource[], parameters: unknown): void {
-  if (!isObject(parameters)) throw bwkError('BWK_ERR_PARAMETERS_INVALID', { kind, key: '(all)', reason: 'parameters must be a JSON object keyed by "<type>" or "<type>#<id>"' });
+  if (!isObject(parameters))
+    throw bwkError('BWK_ERR_PARAMETERS_INVALID', {
+      kind,
+      key: '(all)',
+      reason: 'parameters must be a JSON object keyed by "<type>" or "<type>#<id>"',
+    });
   const supported = [...provider.protection.keys()].sort();
   const idsByType = new Map<string, Set<string>>();
   for (const r of resources) {
@@ -62,7 +70,12 @@ export function validateParameters(kind: ParameterKind, provider: Provider, reso
 }
 
 /** The parameters a hook receives: merged, validated, with schema defaults filled in. */
-export function resolveParameters(kind: ParameterKind, provider: Provider, resource: Resource, parameters: Record<string, unknown>): Record<string, unknown> {
+export function resolveParameters(
+  kind: ParameterKind,
+  provider: Provider,
+  resource: Resource,
+  parameters: Record<string, unknown>,
+): Record<string, unknown> {
   const merged = structuredClone(mergedParameters(parameters, resource));
   const schema = provider.schemas(resource.type)[SCHEMA_OF[kind]];
   checkAgainst(schema, merged, kind, resourceRef(resource));
@@ -73,7 +86,11 @@ export function resolveParameters(kind: ParameterKind, provider: Provider, resou
 function checkAgainst(schema: Record<string, unknown> | undefined, value: unknown, kind: ParameterKind, key: string): void {
   if (!schema) {
     if (isObject(value) && Object.keys(value).length === 0) return;
-    throw bwkError('BWK_ERR_PARAMETERS_INVALID', { kind, key, reason: `the plugin declares no ${SCHEMA_OF[kind]} schema, so it takes no parameters` });
+    throw bwkError('BWK_ERR_PARAMETERS_INVALID', {
+      kind,
+      key,
+      reason: `the plugin declares no ${SCHEMA_OF[kind]} schema, so it takes no parameters`,
+    });
   }
   const validate = compileSchema(schema);
   if (!validate(value)) {

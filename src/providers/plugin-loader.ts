@@ -12,14 +12,27 @@ import type { ProviderSource } from './provider-file.js';
  * given as a path (relative to the provider file) or an npm package name (resolved from the provider
  * file's directory, so a package installed beside the file is found).
  */
-export async function loadPluginDefinition(entry: { name: string; module?: string }, index: number, source: ProviderSource): Promise<PluginDefinition> {
+export async function loadPluginDefinition(
+  entry: { name: string; module?: string },
+  index: number,
+  source: ProviderSource,
+): Promise<PluginDefinition> {
   const line = source.lineOf(`/plugins/${index}`);
   if (entry.module === undefined) {
     const builtin = BUILTIN_PLUGINS.get(entry.name);
     if (!builtin) {
-      throw bwkError('BWK_ERR_PLUGIN_NOT_INSTALLED', { file: source.file, line: source.lineOf(`/plugins/${index}/name`), name: entry.name, installed: [...BUILTIN_PLUGINS.keys()].join(', ') }, {
-        details: { hint: 'give a `module:` (file path or npm package) for plugins that are not built in' },
-      });
+      throw bwkError(
+        'BWK_ERR_PLUGIN_NOT_INSTALLED',
+        {
+          file: source.file,
+          line: source.lineOf(`/plugins/${index}/name`),
+          name: entry.name,
+          installed: [...BUILTIN_PLUGINS.keys()].join(', '),
+        },
+        {
+          details: { hint: 'give a `module:` (file path or npm package) for plugins that are not built in' },
+        },
+      );
     }
     return builtin;
   }
@@ -31,20 +44,35 @@ export async function loadPluginDefinition(entry: { name: string; module?: strin
       ? pathToFileURL(resolve(dirname(source.file), entry.module)).href
       : pathToFileURL(createRequire(resolve(source.file)).resolve(entry.module)).href;
   } catch (err) {
-    throw bwkError('BWK_ERR_PLUGIN_LOAD_FAILED', { file: source.file, line: moduleLine, module: entry.module, reason: (err as Error).message });
+    throw bwkError('BWK_ERR_PLUGIN_LOAD_FAILED', {
+      file: source.file,
+      line: moduleLine,
+      module: entry.module,
+      reason: (err as Error).message,
+    });
   }
   let mod: Record<string, unknown>;
   try {
     mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
-    throw bwkError('BWK_ERR_PLUGIN_LOAD_FAILED', { file: source.file, line: moduleLine, module: entry.module, reason: (err as Error).message });
+    throw bwkError('BWK_ERR_PLUGIN_LOAD_FAILED', {
+      file: source.file,
+      line: moduleLine,
+      module: entry.module,
+      reason: (err as Error).message,
+    });
   }
   const def = (mod.default ?? mod.plugin) as Partial<PluginDefinition> | undefined;
-  const problem = !def || typeof def !== 'object' ? 'it exports no plugin (expected a default or `plugin` export)'
-    : def.apiVersion !== PLUGIN_API_VERSION ? `its apiVersion is ${String(def.apiVersion)}, this Bulwark supports ${PLUGIN_API_VERSION}`
-      : typeof def.create !== 'function' ? 'its create() is missing'
-        : def.name !== entry.name ? `it is named "${String(def.name)}", not "${entry.name}"`
-          : null;
+  const problem =
+    !def || typeof def !== 'object'
+      ? 'it exports no plugin (expected a default or `plugin` export)'
+      : def.apiVersion !== PLUGIN_API_VERSION
+        ? `its apiVersion is ${String(def.apiVersion)}, this Bulwark supports ${PLUGIN_API_VERSION}`
+        : typeof def.create !== 'function'
+          ? 'its create() is missing'
+          : def.name !== entry.name
+            ? `it is named "${String(def.name)}", not "${entry.name}"`
+            : null;
   if (problem) throw bwkError('BWK_ERR_PLUGIN_LOAD_FAILED', { file: source.file, line, module: entry.module, reason: problem });
   return def as PluginDefinition;
 }

@@ -28,9 +28,12 @@ export const PROVIDER_FILE_SCHEMA = {
     name: { type: 'string', minLength: 1, maxLength: 255 },
     description: { type: 'string', default: '' },
     plugins: {
-      type: 'array', minItems: 1,
+      type: 'array',
+      minItems: 1,
       items: {
-        type: 'object', additionalProperties: false, required: ['name'],
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
         properties: {
           name: { type: 'string', minLength: 1 },
           module: { type: 'string', minLength: 1 },
@@ -39,19 +42,32 @@ export const PROVIDER_FILE_SCHEMA = {
       },
     },
     bank: {
-      type: 'object', additionalProperties: false, required: ['type'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['type'],
       properties: {
         type: { type: 'string', minLength: 1 },
         options: { type: 'object', default: {} },
         // Secrets are named, never written here: an environment variable or a key file (0600).
         encryption: {
-          type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1,
-          properties: { passphrase_env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, key_file: { type: 'string', pattern: '^/' } },
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          maxProperties: 1,
+          properties: {
+            passphrase_env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+            key_file: { type: 'string', pattern: '^/' },
+          },
         },
         compression: { type: 'object', additionalProperties: false, properties: { level: { type: 'integer', minimum: 0, maximum: 19 } } },
         chunking: {
-          type: 'object', additionalProperties: false,
-          properties: { min_size: { type: 'integer', minimum: 64 }, avg_size: { type: 'integer', minimum: 128 }, max_size: { type: 'integer', maximum: 67108864 } },
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            min_size: { type: 'integer', minimum: 64 },
+            avg_size: { type: 'integer', minimum: 128 },
+            max_size: { type: 'integer', maximum: 67108864 },
+          },
         },
         pack_size: { type: 'integer', minimum: 65536, maximum: 1073741824 },
         workers: { type: 'integer', minimum: 1, maximum: 64 },
@@ -72,7 +88,8 @@ export function readProviderFile(file: string): { provider: ProviderFile; source
   try {
     src = parseYamlSource(text, file);
   } catch (err) {
-    if (err instanceof YamlSyntaxError) throw bwkError('BWK_ERR_PROVIDER_INVALID', { file, line: err.line, reason: `YAML syntax: ${err.reason}` });
+    if (err instanceof YamlSyntaxError)
+      throw bwkError('BWK_ERR_PROVIDER_INVALID', { file, line: err.line, reason: `YAML syntax: ${err.reason}` });
     throw err;
   }
   const value = src.value === null || typeof src.value !== 'object' ? src.value : structuredClone(src.value);
@@ -86,7 +103,11 @@ export function readProviderFile(file: string): { provider: ProviderFile; source
   const seen = new Map<string, number>();
   provider.plugins.forEach((p, i) => {
     if (seen.has(p.name)) {
-      throw bwkError('BWK_ERR_PROVIDER_INVALID', { file, line: src.lineOf(`/plugins/${i}/name`), reason: `plugin "${p.name}" is listed twice (first at plugins[${seen.get(p.name)}])` });
+      throw bwkError('BWK_ERR_PROVIDER_INVALID', {
+        file,
+        line: src.lineOf(`/plugins/${i}/name`),
+        reason: `plugin "${p.name}" is listed twice (first at plugins[${seen.get(p.name)}])`,
+      });
     }
     seen.set(p.name, i);
   });

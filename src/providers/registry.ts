@@ -58,11 +58,17 @@ export class ProviderRegistry {
     const banks = new Map<string, BankOfProvider>();
     for (const dir of opts.directories) {
       if (!existsSync(dir)) continue;
-      for (const name of readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+      for (const name of readdirSync(dir)
+        .filter((n) => /\.ya?ml$/.test(n))
+        .sort()) {
         const provider = await loadProvider(join(dir, name), opts, banks);
         const clash = providers.get(provider.id);
         if (clash) {
-          throw bwkError('BWK_ERR_PROVIDER_INVALID', { file: provider.file, line: 1, reason: `id ${provider.id} is already used by ${clash.file}` });
+          throw bwkError('BWK_ERR_PROVIDER_INVALID', {
+            file: provider.file,
+            line: 1,
+            reason: `id ${provider.id} is already used by ${clash.file}`,
+          });
         }
         providers.set(provider.id, provider);
         // Discovery of a type uses the last provider that brings it: <home>/providers load after the
@@ -75,7 +81,11 @@ export class ProviderRegistry {
 
   get(id: string): Provider {
     const p = this.providers.get(id.toLowerCase());
-    if (!p) throw bwkError('BWK_ERR_PROVIDER_NOT_FOUND', { id, known: [...this.providers.values()].map((x) => `${x.id} (${x.name})`).join(', ') || 'none' });
+    if (!p)
+      throw bwkError('BWK_ERR_PROVIDER_NOT_FOUND', {
+        id,
+        known: [...this.providers.values()].map((x) => `${x.id} (${x.name})`).join(', ') || 'none',
+      });
     return p;
   }
 
@@ -90,7 +100,12 @@ export class ProviderRegistry {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.banks.map(async (b) => { await b.chunks.close(); await b.bank.close(); }));
+    await Promise.all(
+      this.banks.map(async (b) => {
+        await b.chunks.close();
+        await b.bank.close();
+      }),
+    );
   }
 }
 
@@ -114,7 +129,8 @@ async function loadProvider(file: string, opts: RegistryOptions, banks: Map<stri
     const line = source.lineOf(`/plugins/${i}`);
     if (instance.protection) {
       for (const type of instance.protection.supportedResourceTypes()) {
-        if (protection.has(type)) throw bwkError('BWK_ERR_PROVIDER_INVALID', { file, line, reason: `two plugins protect resource type "${type}"` });
+        if (protection.has(type))
+          throw bwkError('BWK_ERR_PROVIDER_INVALID', { file, line, reason: `two plugins protect resource type "${type}"` });
         protection.set(type, instance.protection);
         schemas.set(type, checkSchemas(def.name, type, instance.protection.schemas(type)));
       }
@@ -146,7 +162,14 @@ async function loadProvider(file: string, opts: RegistryOptions, banks: Map<stri
     return out;
   };
   return {
-    id: spec.id, name: spec.name, description: spec.description, file, bank, chunks, protection, protectables,
+    id: spec.id,
+    name: spec.name,
+    description: spec.description,
+    file,
+    bank,
+    chunks,
+    protection,
+    protectables,
     schemas: (type) => schemas.get(type) ?? {},
     extendedInfoSchema: extended,
   };
@@ -159,7 +182,10 @@ function checkSchemas(plugin: string, type: string, s: ResourceSchemas): Resourc
     try {
       ajv.compile(schema);
     } catch (err) {
-      throw bwkError('BWK_ERR_PLUGIN_INVALID', { name: plugin, reason: `${kind} schema of ${type} does not compile: ${(err as Error).message}` });
+      throw bwkError('BWK_ERR_PLUGIN_INVALID', {
+        name: plugin,
+        reason: `${kind} schema of ${type} does not compile: ${(err as Error).message}`,
+      });
     }
   }
   return s;

@@ -20,7 +20,9 @@ export function scrubber(url: string): (text: string) => string {
   let decoded = raw;
   try {
     decoded = decodeURIComponent(raw);
-  } catch { /* keep the raw form */ }
+  } catch {
+    /* keep the raw form */
+  }
   const secrets = [url, raw, decoded].filter((s) => s.length > 0);
   return (text) => secrets.reduce((t, s) => t.split(s).join(s === url ? maskUrl(url) : '***'), text);
 }
@@ -55,8 +57,12 @@ export class AmqpLink {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly url: string, private readonly logger: Logger, private readonly hooks: LinkHooks,
-    private readonly options: { reconnect?: ReconnectOptions; socketTimeoutMs?: number; connectionName?: string } = {}) {
+  constructor(
+    private readonly url: string,
+    private readonly logger: Logger,
+    private readonly hooks: LinkHooks,
+    private readonly options: { reconnect?: ReconnectOptions; socketTimeoutMs?: number; connectionName?: string } = {},
+  ) {
     this.address = maskUrl(url);
     this.scrub = scrubber(url);
   }
@@ -92,11 +98,18 @@ export class AmqpLink {
         });
         this.model = model;
         if (this.closed) break;
-        const closedWith = new Promise<string>((resolve) => model?.once('close', (err?: Error) => resolve(err?.message ?? 'connection closed')));
-        model.on('error', (err: Error) => this.logger.debug('AMQP connection error', { broker: this.address, reason: this.scrub(err.message) }));
+        const closedWith = new Promise<string>((resolve) =>
+          model?.once('close', (err?: Error) => resolve(err?.message ?? 'connection closed')),
+        );
+        model.on('error', (err: Error) =>
+          this.logger.debug('AMQP connection error', { broker: this.address, reason: this.scrub(err.message) }),
+        );
         await this.hooks.setup(model);
         if (this.closed) break;
-        this.logger.info(everConnected ? 'AMQP connection re-established' : 'AMQP connected', { broker: this.address, attempts: attempt + 1 });
+        this.logger.info(everConnected ? 'AMQP connection re-established' : 'AMQP connected', {
+          broker: this.address,
+          attempts: attempt + 1,
+        });
         everConnected = true;
         attempt = 0;
         this.lastError = this.scrub(await closedWith);

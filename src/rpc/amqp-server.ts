@@ -50,7 +50,8 @@ export class AmqpQueueServer extends ChannelAttachment implements RpcServer {
   private onDelivery(ch: Channel, msg: ConsumeMessage | null): void {
     if (msg === null) {
       // The broker cancelled the consumer (queue deleted): rebuild it through a reconnection.
-      if (!this.closing && this.channel === ch && this.model) this.lost(this.model, `consumer of ${this.queue} was cancelled by the broker`);
+      if (!this.closing && this.channel === ch && this.model)
+        this.lost(this.model, `consumer of ${this.queue} was cancelled by the broker`);
       return;
     }
     const work = this.answer(msg)
@@ -63,7 +64,11 @@ export class AmqpQueueServer extends ChannelAttachment implements RpcServer {
     try {
       const request = decodeRequest(msg.content.toString('utf8'));
       if (msg.fields.redelivered) {
-        this.logger.debug('RPC request redelivered', { queue: this.queue, method: request.method, idempotency_key: request.meta.idempotencyKey });
+        this.logger.debug('RPC request redelivered', {
+          queue: this.queue,
+          method: request.method,
+          idempotency_key: request.meta.idempotencyKey,
+        });
       }
       return await this.dedup.run(request.meta.idempotencyKey, () => invokeHandler(this.handler, request));
     } catch (err) {

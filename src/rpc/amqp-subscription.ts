@@ -14,7 +14,11 @@ export class AmqpSubscription extends ChannelAttachment {
     logger: Logger,
     lost: (model: ChannelModel, reason: string) => void,
   ) {
-    super(logger, lost, { error: 'event subscription channel error', fields: { pattern }, closed: `channel of subscription ${pattern} closed` });
+    super(logger, lost, {
+      error: 'event subscription channel error',
+      fields: { pattern },
+      closed: `channel of subscription ${pattern} closed`,
+    });
   }
 
   protected async declare(ch: Channel): Promise<string> {
@@ -25,10 +29,14 @@ export class AmqpSubscription extends ChannelAttachment {
   }
 
   protected async consume(ch: Channel, queue: string): Promise<void> {
-    await ch.consume(queue, (msg) => {
-      if (!msg || this.closing) return;
-      this.deliver(msg.fields.routingKey, msg.content.toString('utf8'));
-    }, { noAck: true });
+    await ch.consume(
+      queue,
+      (msg) => {
+        if (!msg || this.closing) return;
+        this.deliver(msg.fields.routingKey, msg.content.toString('utf8'));
+      },
+      { noAck: true },
+    );
   }
 
   /** Stops deliveries; closing the channel cancels the consumer, which deletes the auto-delete queue. */

@@ -66,22 +66,39 @@ export class AmqpTransport implements RpcTransport {
     if (!(await transport.waitSession(Date.now() + waitMs))) {
       const reason = transport.link.lastError;
       await transport.close();
-      throw transport.unavailable(`no connection within ${waitMs} ms (${reason}): check that RabbitMQ runs there and the credentials are right`);
+      throw transport.unavailable(
+        `no connection within ${waitMs} ms (${reason}): check that RabbitMQ runs there and the credentials are right`,
+      );
     }
     return transport;
   }
 
-  private constructor(url: string, private readonly logger: Logger, private readonly options: AmqpTransportOptions) {
-    this.link = new AmqpLink(url, logger, { setup: (m) => this.setup(m), down: (r) => this.down(r) },
-      { reconnect: options.reconnect, connectionName: options.connectionName });
+  private constructor(
+    url: string,
+    private readonly logger: Logger,
+    private readonly options: AmqpTransportOptions,
+  ) {
+    this.link = new AmqpLink(
+      url,
+      logger,
+      { setup: (m) => this.setup(m), down: (r) => this.down(r) },
+      { reconnect: options.reconnect, connectionName: options.connectionName },
+    );
   }
 
   async serve(queue: string, handler: RpcHandler, options: { prefetch?: number } = {}): Promise<RpcServer> {
     if (this.closed) throw this.unavailable('the transport was closed');
     let dedup = this.dedup.get(queue);
     if (!dedup) this.dedup.set(queue, (dedup = new IdempotencyCache()));
-    const server = new AmqpQueueServer(queue, handler, Math.max(1, options.prefetch ?? DEFAULT_PREFETCH), dedup, this.logger,
-      (model, reason) => this.lost(model, reason), (s) => this.attachments.delete(s));
+    const server = new AmqpQueueServer(
+      queue,
+      handler,
+      Math.max(1, options.prefetch ?? DEFAULT_PREFETCH),
+      dedup,
+      this.logger,
+      (model, reason) => this.lost(model, reason),
+      (s) => this.attachments.delete(s),
+    );
     await this.attachNow(server, `queue "${queue}"`);
     return server;
   }
@@ -93,7 +110,11 @@ export class AmqpTransport implements RpcTransport {
     const id = randomUUID();
     return new Promise<T>((resolve, reject) => {
       const call: PendingCall = {
-        queue, method, deadline: Date.now() + timeoutMs, resolve: resolve as (v: unknown) => void, reject,
+        queue,
+        method,
+        deadline: Date.now() + timeoutMs,
+        resolve: resolve as (v: unknown) => void,
+        reject,
         timer: setTimeout(() => this.expire(id, timeoutMs), timeoutMs),
       };
       this.pending.set(id, call);
@@ -114,7 +135,11 @@ export class AmqpTransport implements RpcTransport {
       if (!session) throw new Error(this.closed ? 'the transport was closed' : `not connected (${this.link.lastError})`);
       session.channel.publish(EVENTS_EXCHANGE, routingKey, body, { contentType: 'application/json' });
     } catch (err) {
-      this.logger.warn('event dropped', { routing_key: routingKey, broker: this.link.address, reason: this.link.scrub((err as Error).message) });
+      this.logger.warn('event dropped', {
+        routing_key: routingKey,
+        broker: this.link.address,
+        reason: this.link.scrub((err as Error).message),
+      });
     }
   }
 
@@ -167,7 +192,14 @@ export class AmqpTransport implements RpcTransport {
   private down(reason: string): void {
     this.session = undefined;
     for (const [id, call] of this.pending) {
-      if (call.sentOn) this.settle(id, call, this.unavailable(`the connection dropped while ${call.method} was in flight (${reason}); it may or may not have run: retry with the same idempotency key`));
+      if (call.sentOn)
+        this.settle(
+          id,
+          call,
+          this.unavailable(
+            `the connection dropped while ${call.method} was in flight (${reason}); it may or may not have run: retry with the same idempotency key`,
+          ),
+        );
     }
   }
 
@@ -185,7 +217,9 @@ export class AmqpTransport implements RpcTransport {
     } catch (err) {
       if (this.session !== session) return;
       this.attachments.delete(attachment);
-      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `RabbitMQ at ${this.link.address} refused ${what}: ${this.link.scrub((err as Error).message)}` });
+      throw bwkError('BWK_ERR_INVALID_INPUT', {
+        reason: `RabbitMQ at ${this.link.address} refused ${what}: ${this.link.scrub((err as Error).message)}`,
+      });
     }
   }
 
@@ -203,14 +237,21 @@ export class AmqpTransport implements RpcTransport {
         if (this.pending.get(id) !== call) return;
         if (this.session !== s) throw new Error('connection replaced');
         s.channel.sendToQueue(call.queue, body, {
-          correlationId: id, replyTo: REPLY_TO, persistent: true, contentType: 'application/json', type: call.method,
+          correlationId: id,
+          replyTo: REPLY_TO,
+          persistent: true,
+          contentType: 'application/json',
+          type: call.method,
           // A request nobody could answer in time is discarded by the broker rather than run for no one.
           expiration: String(Math.max(1, call.deadline - Date.now())),
         });
         call.sentOn = s;
         return;
       } catch (err) {
-        this.logger.debug('RPC request not sent; waiting for the next connection', { queue: call.queue, reason: this.link.scrub((err as Error).message) });
+        this.logger.debug('RPC request not sent; waiting for the next connection', {
+          queue: call.queue,
+          reason: this.link.scrub((err as Error).message),
+        });
         stale = s;
       }
     }
@@ -236,9 +277,13 @@ export class AmqpTransport implements RpcTransport {
   private expire(id: string, timeoutMs: number): void {
     const call = this.pending.get(id);
     if (!call) return;
-    this.settle(id, call, call.sentOn
-      ? bwkError('BWK_ERR_RPC_TIMEOUT', { method: call.method, queue: call.queue, timeout_ms: timeoutMs })
-      : this.unavailable(`not connected within the ${timeoutMs} ms timeout of ${call.method} (${this.link.lastError})`));
+    this.settle(
+      id,
+      call,
+      call.sentOn
+        ? bwkError('BWK_ERR_RPC_TIMEOUT', { method: call.method, queue: call.queue, timeout_ms: timeoutMs })
+        : this.unavailable(`not connected within the ${timeoutMs} ms timeout of ${call.method} (${this.link.lastError})`),
+    );
   }
 
   private settle(id: string, call: PendingCall, err: Error | undefined, value?: unknown): void {

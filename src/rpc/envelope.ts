@@ -19,7 +19,8 @@ export const EVENTS_EXCHANGE = 'bulwark.events';
 
 /** Serializes a request; non-JSON params (cycles, BigInt) are the caller's mistake, reported before sending. */
 export function encodeRequest(method: string, params: unknown, idempotencyKey: string | undefined): string {
-  if (typeof method !== 'string' || method === '') throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC method must be a non-empty string' });
+  if (typeof method !== 'string' || method === '')
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC method must be a non-empty string' });
   try {
     return JSON.stringify({ method, params, meta: idempotencyKey === undefined ? {} : { idempotencyKey } });
   } catch (err) {

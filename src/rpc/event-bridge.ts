@@ -13,8 +13,14 @@ type Ends = Extract<OperationEvent, { type: 'operation_started' | 'operation_fin
 /** The status event's body: what ended or began, and whom it concerns (Karbor's field names). */
 function statusBody(e: Ends, status: string) {
   return {
-    id: e.operationId, kind: e.kind, status, ...(e.type === 'operation_finished' && e.reason ? { reason: e.reason } : {}),
-    project_id: e.projectId, provider_id: e.providerId, ...(e.planId ? { plan_id: e.planId } : {}), checkpoint_id: e.checkpointId,
+    id: e.operationId,
+    kind: e.kind,
+    status,
+    ...(e.type === 'operation_finished' && e.reason ? { reason: e.reason } : {}),
+    project_id: e.projectId,
+    provider_id: e.providerId,
+    ...(e.planId ? { plan_id: e.planId } : {}),
+    checkpoint_id: e.checkpointId,
   };
 }
 

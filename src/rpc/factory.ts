@@ -22,5 +22,7 @@ export async function createTransport(spec: TransportSpec, logger: Logger): Prom
     const { AmqpTransport } = await import('./amqp.js'); // amqplib: only for an AMQP transport
     return AmqpTransport.connect(url, logger, (spec as { options?: AmqpTransportOptions }).options);
   }
-  throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `RPC transport type ${JSON.stringify(type)} is unknown (known types: ${KNOWN.join(', ')})` });
+  throw bwkError('BWK_ERR_INVALID_INPUT', {
+    reason: `RPC transport type ${JSON.stringify(type)} is unknown (known types: ${KNOWN.join(', ')})`,
+  });
 }

@@ -12,7 +12,10 @@ export class IdempotencyCache {
   /** Insertion order is expiry order (one fixed keepMs), so expired entries are always at the front. */
   private readonly finished = new Map<string, { reply: RpcReply; until: number }>();
 
-  constructor(private readonly keepMs = 10 * 60_000, private readonly maxKept = 10_000) {}
+  constructor(
+    private readonly keepMs = 10 * 60_000,
+    private readonly maxKept = 10_000,
+  ) {}
 
   /** Runs `work` unless `key` is running or finished recently, in which case that outcome is shared. */
   run(key: string | undefined, work: () => Promise<RpcReply>): Promise<RpcReply> {

@@ -1,8 +1,15 @@
 import { bwkError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../common/logging.js';
 import {
-  DEFAULT_CALL_TIMEOUT_MS, DEFAULT_PREFETCH, decodeRequest, encodeEvent, encodeReply, encodeRequest, errorReply,
-  invokeHandler, settleReply,
+  DEFAULT_CALL_TIMEOUT_MS,
+  DEFAULT_PREFETCH,
+  decodeRequest,
+  encodeEvent,
+  encodeReply,
+  encodeRequest,
+  errorReply,
+  invokeHandler,
+  settleReply,
 } from './envelope.js';
 import { IdempotencyCache } from './idempotency.js';
 import type { RpcHandler, RpcServer, RpcTransport } from './port.js';
@@ -27,8 +34,12 @@ class LocalServer implements RpcServer {
   closed = false;
   private readonly running = new Set<Promise<void>>();
 
-  constructor(private readonly state: QueueState, private readonly handler: RpcHandler, readonly prefetch: number,
-    private readonly dispatch: (state: QueueState) => void) {}
+  constructor(
+    private readonly state: QueueState,
+    private readonly handler: RpcHandler,
+    readonly prefetch: number,
+    private readonly dispatch: (state: QueueState) => void,
+  ) {}
 
   run(job: Job): void {
     this.active++;
@@ -107,13 +118,14 @@ export class InProcessTransport implements RpcTransport {
       };
       const job: Job = {
         request,
-        settle: (text) => finish(() => {
-          try {
-            resolve(settleReply(text) as T);
-          } catch (err) {
-            reject(err as Error);
-          }
-        }),
+        settle: (text) =>
+          finish(() => {
+            try {
+              resolve(settleReply(text) as T);
+            } catch (err) {
+              reject(err as Error);
+            }
+          }),
         fail: (err) => finish(() => reject(err)),
       };
       const timer = setTimeout(() => job.fail(bwkError('BWK_ERR_RPC_TIMEOUT', { method, queue, timeout_ms: timeoutMs })), timeoutMs);
@@ -163,7 +175,8 @@ export class InProcessTransport implements RpcTransport {
     if (this.closed) return;
     this.closed = true;
     for (const state of this.queues.values()) await Promise.all([...state.servers].map((s) => s.close()));
-    for (const job of [...this.waiting]) job.fail(bwkError('BWK_ERR_RPC_UNAVAILABLE', { address: 'in-process', reason: 'the transport was closed' }));
+    for (const job of [...this.waiting])
+      job.fail(bwkError('BWK_ERR_RPC_UNAVAILABLE', { address: 'in-process', reason: 'the transport was closed' }));
     for (const sub of this.subscriptions) sub.active = false;
     this.subscriptions.clear();
   }

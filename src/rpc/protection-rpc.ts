@@ -8,7 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import type { RequestContext } from '../protection-manager/request.js';
-import { SERVICE_METHOD_NAMES, SERVICE_METHODS, type MethodSpec, type OperationStartKind, type ServiceMethod } from '../protection-manager/service-methods.js';
+import {
+  SERVICE_METHOD_NAMES,
+  SERVICE_METHODS,
+  type MethodSpec,
+  type OperationStartKind,
+  type ServiceMethod,
+} from '../protection-manager/service-methods.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { RpcServer, RpcTransport } from './port.js';
 
@@ -21,7 +27,8 @@ const KNOWN = [...new Set(SERVICE_METHOD_NAMES.map((n) => specOf(n).rpc))].sort(
 
 function checkCtx(value: unknown): RequestContext {
   const c = value as RequestContext | undefined;
-  if (!c || typeof c.projectId !== 'string' || typeof c.admin !== 'boolean') throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC call without a request context' });
+  if (!c || typeof c.projectId !== 'string' || typeof c.admin !== 'boolean')
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC call without a request context' });
   return { projectId: c.projectId, admin: c.admin, ...(c.admin && c.allProjects ? { allProjects: true } : {}) };
 }
 
@@ -30,7 +37,10 @@ function methodOf(method: string, args: unknown[], queue: string): [ServiceMetho
   if (method === 'execute_operation') {
     const [kind, input] = args;
     const name = STARTS.get(kind as OperationStartKind);
-    if (!name) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `execute_operation kind must be ${[...STARTS.keys()].join(', ')}, not ${JSON.stringify(kind)}` });
+    if (!name)
+      throw bwkError('BWK_ERR_INVALID_INPUT', {
+        reason: `execute_operation kind must be ${[...STARTS.keys()].join(', ')}, not ${JSON.stringify(kind)}`,
+      });
     return [name, [input]];
   }
   const name = BY_RPC.get(method);
@@ -42,17 +52,32 @@ function methodOf(method: string, args: unknown[], queue: string): [ServiceMetho
 const fromWire = (args: unknown[]): unknown[] => args.map((a) => (a === null ? undefined : a));
 
 /** Serves a ProtectionService on `queue` (competing consumers: run several protection-service processes). */
-export function serveProtection(transport: RpcTransport, queue: string, service: ProtectionService, logger: Logger, options: { prefetch?: number } = {}): Promise<RpcServer> {
-  return transport.serve(queue, async (method, params) => {
-    const { ctx: rawCtx, args = [] } = (params ?? {}) as Partial<Call>;
-    const ctx = checkCtx(rawCtx);
-    const [name, callArgs] = methodOf(method, fromWire(Array.isArray(args) ? args : []), queue);
-    const spec = specOf(name);
-    // The caller's operation id is the idempotency key: a redelivery finds the first run (ProtectionManager).
-    if (spec.operation) logger.info('execute_operation', { kind: spec.operation, project: ctx.projectId, operation: (callArgs[0] as { operation_id?: string } | undefined)?.operation_id });
-    const fn = service[name] as (ctx: RequestContext, ...a: unknown[]) => Promise<unknown>;
-    return fn.call(service, ctx, ...(spec.revive ? spec.revive(callArgs) : callArgs));
-  }, options);
+export function serveProtection(
+  transport: RpcTransport,
+  queue: string,
+  service: ProtectionService,
+  logger: Logger,
+  options: { prefetch?: number } = {},
+): Promise<RpcServer> {
+  return transport.serve(
+    queue,
+    async (method, params) => {
+      const { ctx: rawCtx, args = [] } = (params ?? {}) as Partial<Call>;
+      const ctx = checkCtx(rawCtx);
+      const [name, callArgs] = methodOf(method, fromWire(Array.isArray(args) ? args : []), queue);
+      const spec = specOf(name);
+      // The caller's operation id is the idempotency key: a redelivery finds the first run (ProtectionManager).
+      if (spec.operation)
+        logger.info('execute_operation', {
+          kind: spec.operation,
+          project: ctx.projectId,
+          operation: (callArgs[0] as { operation_id?: string } | undefined)?.operation_id,
+        });
+      const fn = service[name] as (ctx: RequestContext, ...a: unknown[]) => Promise<unknown>;
+      return fn.call(service, ctx, ...(spec.revive ? spec.revive(callArgs) : callArgs));
+    },
+    options,
+  );
 }
 
 /** Trailing arguments left out by the caller are not sent (JSON would make them null). */
@@ -73,9 +98,9 @@ export function rpcProtectionService(transport: RpcTransport, queue: string, tim
     const { rpc, operation } = specOf(name);
     const fn = operation
       ? (ctx: RequestContext, input: { operation_id?: string }) => {
-        const withId = { ...input, operation_id: input.operation_id ?? randomUUID() };
-        return call(rpc, ctx, [operation, withId], withId.operation_id);
-      }
+          const withId = { ...input, operation_id: input.operation_id ?? randomUUID() };
+          return call(rpc, ctx, [operation, withId], withId.operation_id);
+        }
       : (ctx: RequestContext, ...args: unknown[]) => call(rpc, ctx, toWire(args));
     return [name, fn] as const;
   });

@@ -5,8 +5,9 @@ import { openSqliteStore, SQLITE_MEMORY } from './sqlite.js';
 
 const SQLITE_SCHEME = 'sqlite:';
 const POSTGRES_URL = /^postgres(ql)?:\/\//;
-const USAGE = 'use "sqlite:<path>" (relative to the Bulwark home, e.g. sqlite:catalog.db), "sqlite::memory:" '
-  + 'or "postgres://<user>@<host>[:<port>]/<database>"';
+const USAGE =
+  'use "sqlite:<path>" (relative to the Bulwark home, e.g. sqlite:catalog.db), "sqlite::memory:" ' +
+  'or "postgres://<user>@<host>[:<port>]/<database>"';
 
 /**
  * Opens the catalog named by `catalog.url`: `sqlite:<path>` (a relative path is resolved against the

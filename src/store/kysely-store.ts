@@ -8,9 +8,7 @@ import { bwkError } from '../core/errors.js';
 import { nowIso } from '../common/ids.js';
 import { KyselyTokenStore } from './tokens.js';
 import type { TokenDatabase, TokenStore } from './tokens.js';
-import type {
-  CatalogStore, ListOperationsQuery, ListPlansQuery, PageQuery, PlanPatch, RestorePatch, VerificationPatch,
-} from './port.js';
+import type { CatalogStore, ListOperationsQuery, ListPlansQuery, PageQuery, PlanPatch, RestorePatch, VerificationPatch } from './port.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from './records.js';
 
 /** A record as stored: its JSON fields `J` become text columns. */
@@ -58,9 +56,10 @@ export class KyselyCatalogStore implements CatalogStore {
     this.#db = db;
     this.tokens = new KyselyTokenStore(db as unknown as Kysely<TokenDatabase>);
     const collation = options.bytewiseCollation;
-    this.#orderKey = collation === undefined
-      ? (column) => sql<string>`${sql.ref(column)}`
-      : (column) => sql<string>`${sql.ref(column)} collate ${sql.id(collation)}`;
+    this.#orderKey =
+      collation === undefined
+        ? (column) => sql<string>`${sql.ref(column)}`
+        : (column) => sql<string>`${sql.ref(column)} collate ${sql.id(collation)}`;
   }
 
   createPlan(plan: PlanRecord): Promise<PlanRecord> {
@@ -80,7 +79,9 @@ export class KyselyCatalogStore implements CatalogStore {
   }
 
   async deletePlan(projectId: string | null, id: string): Promise<boolean> {
-    const result = await this.#db.deleteFrom('plans').where('id', '=', id)
+    const result = await this.#db
+      .deleteFrom('plans')
+      .where('id', '=', id)
       .$if(projectId !== null, (qb) => qb.where('project_id', '=', projectId as string))
       .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
@@ -135,12 +136,19 @@ export class KyselyCatalogStore implements CatalogStore {
   async #create<T extends Table, R>(table: T, codec: Codec<R, Database[T]>, record: R): Promise<R> {
     const row = codec.toRow(record);
     try {
-      await this.#db.insertInto(table as Table).values(row).execute();
+      await this.#db
+        .insertInto(table as Table)
+        .values(row)
+        .execute();
     } catch (err) {
       // Checked after the fact, portably, rather than by parsing each driver's constraint error.
       const id = (row as { id: string }).id;
       if (await this.#exists(table, id)) {
-        throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${KIND[table]} id ${id} already exists: create it with a new id` }, { cause: err });
+        throw bwkError(
+          'BWK_ERR_INVALID_INPUT',
+          { reason: `${KIND[table]} id ${id} already exists: create it with a new id` },
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -153,17 +161,27 @@ export class KyselyCatalogStore implements CatalogStore {
   }
 
   async #get<T extends Table, R>(table: T, codec: Codec<R, Database[T]>, projectId: string | null, id: string): Promise<R | null> {
-    const row = await this.#db.selectFrom(table as Table).selectAll().where('id', '=', id)
+    const row = await this.#db
+      .selectFrom(table as Table)
+      .selectAll()
+      .where('id', '=', id)
       .$if(projectId !== null, (qb) => qb.where('project_id', '=', projectId as string))
       .executeTakeFirst();
     return row === undefined ? null : codec.fromRow(row);
   }
 
   async #update<T extends Table, R, P extends object>(
-    table: T, codec: Codec<R, Database[T]>, projectId: string | null, id: string, patch: P,
+    table: T,
+    codec: Codec<R, Database[T]>,
+    projectId: string | null,
+    id: string,
+    patch: P,
   ): Promise<R | null> {
     const values = { ...codec.encodePatch(patch), updated_at: nowIso() };
-    const row = await this.#db.updateTable(table as Table).set(values).where('id', '=', id)
+    const row = await this.#db
+      .updateTable(table as Table)
+      .set(values)
+      .where('id', '=', id)
       .$if(projectId !== null, (qb) => qb.where('project_id', '=', projectId as string))
       .returningAll()
       .executeTakeFirst();
@@ -174,7 +192,9 @@ export class KyselyCatalogStore implements CatalogStore {
     const sort = checkSort(q.sort);
     const limit = checkLimit(q.limit);
     const after = q.marker === undefined ? null : await this.#markerPosition(table, q.projectId, q.marker);
-    let query = this.#db.selectFrom(table as Table).selectAll()
+    let query = this.#db
+      .selectFrom(table as Table)
+      .selectAll()
       .$if(q.projectId !== null, (qb) => qb.where('project_id', '=', q.projectId as string));
     for (const [column, value] of Object.entries(filters) as [keyof Filters, string | undefined][]) {
       if (value !== undefined) query = query.where(sql.ref(column), '=', value);
@@ -188,11 +208,16 @@ export class KyselyCatalogStore implements CatalogStore {
 
   /** Where the marker record sits; it must be visible to the caller, or it could reveal another project's record. */
   async #markerPosition(table: Table, projectId: string | null, marker: string): Promise<Position> {
-    const row = await this.#db.selectFrom(table).select(['created_at', 'id']).where('id', '=', marker)
+    const row = await this.#db
+      .selectFrom(table)
+      .select(['created_at', 'id'])
+      .where('id', '=', marker)
       .$if(projectId !== null, (qb) => qb.where('project_id', '=', projectId as string))
       .executeTakeFirst();
     if (row === undefined) {
-      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `marker ${marker} not found among the ${KIND[table]}s you can list: pass the id of the last ${KIND[table]} of the previous page` });
+      throw bwkError('BWK_ERR_INVALID_INPUT', {
+        reason: `marker ${marker} not found among the ${KIND[table]}s you can list: pass the id of the last ${KIND[table]} of the previous page`,
+      });
     }
     return row;
   }
@@ -223,7 +248,9 @@ function checkSort(sort: unknown): 'asc' | 'desc' {
 function checkLimit(limit: unknown): number | undefined {
   if (limit === undefined) return undefined;
   if (typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0) return limit;
-  throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `limit ${JSON.stringify(limit)} is not valid: use a positive integer, or no limit to list everything` });
+  throw bwkError('BWK_ERR_INVALID_INPUT', {
+    reason: `limit ${JSON.stringify(limit)} is not valid: use a positive integer, or no limit to list everything`,
+  });
 }
 
 /** Converts one table's records to rows and back: the one place JSON columns are (de)serialized. */
@@ -246,18 +273,23 @@ function codecFor<R, Row>(table: Table, columns: readonly string[], json: readon
     try {
       return JSON.parse(text as string);
     } catch (err) {
-      throw bwkError('BWK_ERR_DATA_CORRUPT', { resource: `catalog ${table}.${column} of ${String(row.id)}`, reason: `not valid JSON (${(err as Error).message})` });
+      throw bwkError('BWK_ERR_DATA_CORRUPT', {
+        resource: `catalog ${table}.${column} of ${String(row.id)}`,
+        reason: `not valid JSON (${(err as Error).message})`,
+      });
     }
   };
   return {
-    toRow: (record) => convert(record as object, (c, v) => (isJson.has(c) ? JSON.stringify(v) : v ?? null)) as Row,
+    toRow: (record) => convert(record as object, (c, v) => (isJson.has(c) ? JSON.stringify(v) : (v ?? null))) as Row,
     fromRow: (row) => convert(row, (c, v) => (isJson.has(c) ? decode(row as Record<string, unknown>, c, v) : v)) as R,
     encodePatch: (patch) => {
       const values: Record<string, unknown> = {};
       for (const [c, v] of Object.entries(patch)) {
         if (v === undefined) continue;
         if (!patchable.includes(c)) {
-          throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${KIND[table]} field "${c}" cannot be updated (updatable: ${patchable.join(', ')})` });
+          throw bwkError('BWK_ERR_INVALID_INPUT', {
+            reason: `${KIND[table]} field "${c}" cannot be updated (updatable: ${patchable.join(', ')})`,
+          });
         }
         values[c] = isJson.has(c) ? JSON.stringify(v) : v;
       }
@@ -266,12 +298,36 @@ function codecFor<R, Row>(table: Table, columns: readonly string[], json: readon
   };
 }
 
-const OPERATION_COLUMNS = ['id', 'project_id', 'provider_id', 'checkpoint_id', 'parameters', 'status', 'resources_status', 'resources_reason', 'created_at', 'updated_at'];
+const OPERATION_COLUMNS = [
+  'id',
+  'project_id',
+  'provider_id',
+  'checkpoint_id',
+  'parameters',
+  'status',
+  'resources_status',
+  'resources_reason',
+  'created_at',
+  'updated_at',
+];
 const OPERATION_JSON = ['parameters', 'resources_status', 'resources_reason'];
 const OPERATION_PATCHABLE = ['status', 'resources_status', 'resources_reason'];
 
-const planCodec = codecFor<PlanRecord, PlanRow>('plans',
+const planCodec = codecFor<PlanRecord, PlanRow>(
+  'plans',
   ['id', 'project_id', 'name', 'description', 'provider_id', 'status', 'resources', 'parameters', 'created_at', 'updated_at'],
-  ['resources', 'parameters'], ['name', 'description', 'status', 'resources', 'parameters']);
-const restoreCodec = codecFor<RestoreRecord, RestoreRow>('restores', [...OPERATION_COLUMNS, 'restore_target'], OPERATION_JSON, OPERATION_PATCHABLE);
-const verificationCodec = codecFor<VerificationRecord, VerificationRow>('verifications', OPERATION_COLUMNS, OPERATION_JSON, OPERATION_PATCHABLE);
+  ['resources', 'parameters'],
+  ['name', 'description', 'status', 'resources', 'parameters'],
+);
+const restoreCodec = codecFor<RestoreRecord, RestoreRow>(
+  'restores',
+  [...OPERATION_COLUMNS, 'restore_target'],
+  OPERATION_JSON,
+  OPERATION_PATCHABLE,
+);
+const verificationCodec = codecFor<VerificationRecord, VerificationRow>(
+  'verifications',
+  OPERATION_COLUMNS,
+  OPERATION_JSON,
+  OPERATION_PATCHABLE,
+);

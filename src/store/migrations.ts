@@ -12,7 +12,8 @@ import { bwkError } from '../core/errors.js';
 
 /** Columns restores and verifications share; restores add restore_target. */
 function operationTable(db: Kysely<unknown>, table: string) {
-  return db.schema.createTable(table)
+  return db.schema
+    .createTable(table)
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('project_id', 'text', (c) => c.notNull())
     .addColumn('provider_id', 'text', (c) => c.notNull())
@@ -35,7 +36,8 @@ async function listingIndexes(db: Kysely<unknown>, table: string): Promise<void>
 
 const m0001Catalog: Migration = {
   async up(db) {
-    await db.schema.createTable('plans')
+    await db.schema
+      .createTable('plans')
       .addColumn('id', 'text', (c) => c.primaryKey())
       .addColumn('project_id', 'text', (c) => c.notNull())
       .addColumn('name', 'text', (c) => c.notNull())
@@ -65,7 +67,8 @@ const m0001Catalog: Migration = {
 /** API tokens: only their SHA-256 is stored (src/store/tokens.ts). */
 const m0002Tokens: Migration = {
   async up(db) {
-    await db.schema.createTable('tokens')
+    await db.schema
+      .createTable('tokens')
       .addColumn('id', 'text', (c) => c.primaryKey())
       .addColumn('project_id', 'text', (c) => c.notNull())
       .addColumn('role', 'text', (c) => c.notNull())
@@ -101,7 +104,11 @@ export async function migrateCatalog<DB>(db: Kysely<DB>, location: string): Prom
   const reason = error instanceof Error ? error.message : String(error);
   const failed = results?.find((r) => r.status === 'Error')?.migrationName;
   if (/previously executed migration .* is missing/.test(reason)) {
-    throw bwkError('BWK_ERR_CATALOG_UNUSABLE', { location, reason: `it was migrated by a newer Bulwark (${reason}): upgrade Bulwark or point catalog.url at another catalog` }, { cause: error });
+    throw bwkError(
+      'BWK_ERR_CATALOG_UNUSABLE',
+      { location, reason: `it was migrated by a newer Bulwark (${reason}): upgrade Bulwark or point catalog.url at another catalog` },
+      { cause: error },
+    );
   }
   const what = failed === undefined ? 'schema migration' : `schema migration ${failed}`;
   throw bwkError('BWK_ERR_CATALOG_UNUSABLE', { location, reason: `${what} failed: ${reason}` }, { cause: error });

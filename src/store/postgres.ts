@@ -15,8 +15,9 @@ import type { CatalogStore } from './port.js';
  */
 const CONNECT_TIMEOUT_MS = 30_000;
 
-const HINT = 'check that the server is running and the host, port, user and database in catalog.url '
-  + '(give the password through PGPASSWORD or ~/.pgpass rather than in the URL)';
+const HINT =
+  'check that the server is running and the host, port, user and database in catalog.url ' +
+  '(give the password through PGPASSWORD or ~/.pgpass rather than in the URL)';
 
 /**
  * Opens the catalog in the PostgreSQL database named by `url` (postgres:// or postgresql://, as
@@ -83,9 +84,10 @@ function passwordsIn(url: string): string[] | null {
 function unusable(location: string, err: unknown, secrets: readonly string[] | null) {
   const scrub = (text: string) => (secrets ?? []).reduce((t, s) => t.split(s).join('***'), text);
   // migrateCatalog already says what failed and what to do; other errors come from the connection.
-  const reason = isBulwarkError(err, 'BWK_ERR_CATALOG_UNUSABLE') && typeof err.details?.reason === 'string'
-    ? err.details.reason
-    : `cannot connect: ${errorText(err)}: ${HINT}`;
+  const reason =
+    isBulwarkError(err, 'BWK_ERR_CATALOG_UNUSABLE') && typeof err.details?.reason === 'string'
+      ? err.details.reason
+      : `cannot connect: ${errorText(err)}: ${HINT}`;
   // The cause is dropped when it may carry the password (pg's "Invalid URL" error keeps the whole
   // URL in its `input`): whoever logs the error may print its cause.
   const seen = `${String((err as Error)?.stack ?? err)} ${String((err as { input?: unknown })?.input ?? '')}`;

@@ -44,5 +44,9 @@ export async function openSqliteStore(path: string): Promise<CatalogStore> {
 
 function unusable(path: string, err: unknown) {
   const reason = err instanceof Error ? err.message : String(err);
-  return bwkError('BWK_ERR_CATALOG_UNUSABLE', { location: path, reason: `${reason}: check the path and its permissions, or set catalog.url` }, { cause: err });
+  return bwkError(
+    'BWK_ERR_CATALOG_UNUSABLE',
+    { location: path, reason: `${reason}: check the path and its permissions, or set catalog.url` },
+    { cause: err },
+  );
 }

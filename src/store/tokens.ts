@@ -45,11 +45,22 @@ export class KyselyTokenStore implements TokenStore {
   constructor(private readonly db: Kysely<TokenDatabase>) {}
 
   async createToken(input: { project_id: string; role: TokenRole; description?: string }): Promise<{ token: string; record: TokenRecord }> {
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(input.project_id)) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'project must be 1-64 letters, digits, "_", "." or "-"' });
-    if (input.role !== 'admin' && input.role !== 'member') throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'role must be admin or member' });
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(input.project_id))
+      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'project must be 1-64 letters, digits, "_", "." or "-"' });
+    if (input.role !== 'admin' && input.role !== 'member')
+      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'role must be admin or member' });
     const token = PREFIX + randomBytes(32).toString('base64url');
-    const record: TokenRecord = { id: newId(), project_id: input.project_id, role: input.role, description: input.description ?? '', created_at: nowIso() };
-    await this.db.insertInto('tokens').values({ ...record, token_hash: hashToken(token) }).execute();
+    const record: TokenRecord = {
+      id: newId(),
+      project_id: input.project_id,
+      role: input.role,
+      description: input.description ?? '',
+      created_at: nowIso(),
+    };
+    await this.db
+      .insertInto('tokens')
+      .values({ ...record, token_hash: hashToken(token) })
+      .execute();
     return { token, record };
   }
 
@@ -63,7 +74,11 @@ export class KyselyTokenStore implements TokenStore {
   }
 
   async listTokens(projectId: string | null): Promise<TokenRecord[]> {
-    let q = this.db.selectFrom('tokens').select(['id', 'project_id', 'role', 'description', 'created_at']).orderBy('created_at').orderBy('id');
+    let q = this.db
+      .selectFrom('tokens')
+      .select(['id', 'project_id', 'role', 'description', 'created_at'])
+      .orderBy('created_at')
+      .orderBy('id');
     if (projectId !== null) q = q.where('project_id', '=', projectId);
     return q.execute();
   }

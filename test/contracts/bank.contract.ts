@@ -11,7 +11,10 @@ export interface BankFixture {
 }
 
 /** Awaits `promise` and returns its rejection, failing the test when it resolves or rejects with another code. */
-export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<Error & { code: string; details?: Record<string, unknown> }> {
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  code: string,
+): Promise<Error & { code: string; details?: Record<string, unknown> }> {
   let error: unknown;
   try {
     await promise;
@@ -40,7 +43,10 @@ function lazySource(seed: string, chunks: number, chunkSize: number, failAfter =
   let i = 0;
   return new Readable({
     read() {
-      if (i === failAfter) { this.destroy(new Error('source broke mid-way')); return; }
+      if (i === failAfter) {
+        this.destroy(new Error('source broke mid-way'));
+        return;
+      }
       this.push(i < chunks ? block(seed, i++, chunkSize) : null);
     },
   });
@@ -49,16 +55,36 @@ function lazySource(seed: string, chunks: number, chunkSize: number, failAfter =
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-export const INVALID_KEYS = ['', '/a', 'a/', 'a//b', '.', '..', 'a/./b', 'a/../b', '../escape', 'a\\b', 'a\0b',
-  '.tmp-x', 'a/.tmp-123/b', 'x'.repeat(1025)];
+export const INVALID_KEYS = [
+  '',
+  '/a',
+  'a/',
+  'a//b',
+  '.',
+  '..',
+  'a/./b',
+  'a/../b',
+  '../escape',
+  'a\\b',
+  'a\0b',
+  '.tmp-x',
+  'a/.tmp-123/b',
+  'x'.repeat(1025),
+];
 
 /** The BankPlugin contract: every adapter runs it (see src/bank/port.ts). */
 export function describeBankContract(name: string, make: () => Promise<BankFixture>): void {
   describe(`BankPlugin contract: ${name}`, function () {
     let fixture: BankFixture;
     let bank: BankPlugin;
-    beforeEach(async () => { fixture = await make(); bank = fixture.bank; });
-    afterEach(async () => { await bank.close(); await fixture.cleanup(); });
+    beforeEach(async () => {
+      fixture = await make();
+      bank = fixture.bank;
+    });
+    afterEach(async () => {
+      await bank.close();
+      await fixture.cleanup();
+    });
 
     describe('objects', () => {
       it('stores buffers and strings and returns them', async () => {
@@ -91,7 +117,9 @@ export function describeBankContract(name: string, make: () => Promise<BankFixtu
         for (let i = 0; i < 20; i++) await tick(); // give an eager reader every chance to buffer everything
         expect(stream.readableLength, 'bytes buffered before anyone read').to.be.at.most(1024 * 1024);
         expect(sha(await readAll(stream))).to.equal(expected);
-        async function* generated(): AsyncGenerator<Buffer> { for (let i = 0; i < 8; i++) yield block('gen', i, 1000); }
+        async function* generated(): AsyncGenerator<Buffer> {
+          for (let i = 0; i < 8; i++) yield block('gen', i, 1000);
+        }
         expect(await bank.putObjectStream('big/generated', generated())).to.deep.equal({ size: 8000 });
         expect((await bank.getObject('big/generated')).subarray(7000).equals(block('gen', 7, 1000))).to.equal(true);
       });
@@ -99,7 +127,9 @@ export function describeBankContract(name: string, make: () => Promise<BankFixtu
       it('loses nothing from a source that is already flowing (a caller hashing it with a data listener)', async () => {
         const file = createReadStreamOf(Buffer.concat(Array.from({ length: 50 }, (_, i) => block('flow', i, 16 * 1024))));
         let seen = 0;
-        file.on('data', (c: Buffer) => { seen += c.length; });
+        file.on('data', (c: Buffer) => {
+          seen += c.length;
+        });
         expect(await bank.putObjectStream('flowing/obj', file)).to.deep.equal({ size: 50 * 16 * 1024 });
         expect(seen).to.equal(50 * 16 * 1024);
         expect((await bank.getObject('flowing/obj')).length).to.equal(50 * 16 * 1024);
@@ -170,7 +200,10 @@ export function describeBankContract(name: string, make: () => Promise<BankFixtu
 
       it('a source that fails mid-way leaves no object and keeps the previous one', async () => {
         await bank.putObject('s/kept', 'old value');
-        const err = await bank.putObjectStream('s/kept', lazySource('fail', 40, 64 * 1024, 20)).then(() => null, (e: unknown) => e);
+        const err = await bank.putObjectStream('s/kept', lazySource('fail', 40, 64 * 1024, 20)).then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(String(err)).to.contain('source broke mid-way');
         expect((await bank.getObject('s/kept')).toString()).to.equal('old value');
         await bank.putObjectStream('s/new', lazySource('fail', 40, 1024, 3)).catch(() => undefined);
@@ -182,7 +215,10 @@ export function describeBankContract(name: string, make: () => Promise<BankFixtu
         const values = Array.from({ length: 20 }, (_, i) => Buffer.alloc(200_000 + i, i + 1));
         await Promise.all(values.map((v) => bank.putObject('race/key', v)));
         const stored = await bank.getObject('race/key');
-        expect(values.some((v) => v.equals(stored)), 'stored value is one of the written ones').to.equal(true);
+        expect(
+          values.some((v) => v.equals(stored)),
+          'stored value is one of the written ones',
+        ).to.equal(true);
         expect(await bank.listObjects('race')).to.deep.equal(['race/key']);
       });
     });
@@ -190,8 +226,21 @@ export function describeBankContract(name: string, make: () => Promise<BankFixtu
     describe('listing', () => {
       it('matches a string prefix, not a directory, in JS string order', async () => {
         // No key is also another key's prefix directory: a filesystem bank cannot hold "x" and "x/y".
-        const keys = ['idx/p1x', 'idx/p1/a', 'idx/p1/b/c', 'idx/p10/c', 'idx/p2/d', 'idxother', 'other/x',
-          'o/a-b', 'o/a.b', 'o/a/c', 'o/a0', 'o/a/b/z', 'o/a~'];
+        const keys = [
+          'idx/p1x',
+          'idx/p1/a',
+          'idx/p1/b/c',
+          'idx/p10/c',
+          'idx/p2/d',
+          'idxother',
+          'other/x',
+          'o/a-b',
+          'o/a.b',
+          'o/a/c',
+          'o/a0',
+          'o/a/b/z',
+          'o/a~',
+        ];
         for (const k of [...keys].reverse()) await bank.putObject(k, k);
         expect(await bank.listObjects('idx/p1')).to.deep.equal(['idx/p1/a', 'idx/p1/b/c', 'idx/p10/c', 'idx/p1x']);
         expect(await bank.listObjects('idx/p1/')).to.deep.equal(['idx/p1/a', 'idx/p1/b/c']);
@@ -281,7 +330,9 @@ export function describeBankContract(name: string, make: () => Promise<BankFixtu
 
       it('gives a lease to exactly one of many concurrent acquirers, also on takeover', async () => {
         for (const phase of ['fresh', 'expired']) {
-          const results = await Promise.allSettled(Array.from({ length: 10 }, () => bank.acquireLease('op-4', phase === 'fresh' ? 50 : 60_000)));
+          const results = await Promise.allSettled(
+            Array.from({ length: 10 }, () => bank.acquireLease('op-4', phase === 'fresh' ? 50 : 60_000)),
+          );
           const won = results.filter((r) => r.status === 'fulfilled');
           expect(won, phase).to.have.length(1);
           for (const r of results) if (r.status === 'rejected') expect((r.reason as { code?: string }).code).to.equal('BWK_ERR_LEASE_HELD');
@@ -311,7 +362,10 @@ function createReadStreamOf(data: Buffer): Readable {
     highWaterMark: 16 * 1024,
     read() {
       setImmediate(() => {
-        if (offset >= data.length) { this.push(null); return; }
+        if (offset >= data.length) {
+          this.push(null);
+          return;
+        }
         this.push(data.subarray(offset, offset + 16 * 1024));
         offset += 16 * 1024;
       });

@@ -18,7 +18,10 @@ describeBankContract('FsBank', async () => {
 
 describeBankContract('MemoryBank', async () => ({ bank: new MemoryBank(), cleanup: async () => undefined }));
 
-describeBankContract('CountingBank over MemoryBank', async () => ({ bank: new CountingBank(new MemoryBank()), cleanup: async () => undefined }));
+describeBankContract('CountingBank over MemoryBank', async () => ({
+  bank: new CountingBank(new MemoryBank()),
+  cleanup: async () => undefined,
+}));
 
 describe('CountingBank counts', () => {
   it('counts reads, range reads, writes, written bytes, lists and listed keys, and resets', async () => {

@@ -21,7 +21,7 @@ const at = (seconds: number) => new Date(Date.UTC(2024, 0, 1) + seconds * 1000).
 
 /** JSON that is easy to mangle: unicode (CJK, emoji, combining marks, RTL), nesting, escapes, number edges. */
 const TRICKY = {
-  'ключ': '日本語 🚀 é e\u0301 שלום',
+  ключ: '日本語 🚀 é e\u0301 שלום',
   'a.b': { 'c"d': ['x', 1.5, -2, 0, 9007199254740991, true, false, null, {}, [], [[{ deep: { deeper: ['😀'] } }]]] },
   escapes: 'line\nbreak\ttab "quotes" \\ backslash \u0000 nul \u2028',
   zlast: { b: 1, a: 2 },
@@ -29,17 +29,33 @@ const TRICKY = {
 
 function plan(o: Partial<PlanRecord> = {}): PlanRecord {
   return {
-    id: newId(), project_id: A, name: 'Plan ✓ 計画', description: 'd', provider_id: 'prov-1', status: 'suspended',
+    id: newId(),
+    project_id: A,
+    name: 'Plan ✓ 計画',
+    description: 'd',
+    provider_id: 'prov-1',
+    status: 'suspended',
     resources: [{ type: 'fs.directory', id: '/srv/ü', name: 'srv', extra_info: { tricky: TRICKY } }],
-    parameters: { 'fs.directory': TRICKY }, created_at: PAST, updated_at: PAST, ...o,
+    parameters: { 'fs.directory': TRICKY },
+    created_at: PAST,
+    updated_at: PAST,
+    ...o,
   };
 }
 
 function verification(o: Partial<VerificationRecord> = {}): VerificationRecord {
   return {
-    id: newId(), project_id: A, provider_id: 'prov-1', checkpoint_id: 'cp-1', parameters: { p: TRICKY },
-    status: 'in_progress', resources_status: { 'fs.directory#/srv': 'protecting' }, resources_reason: { 'fs.directory#/x': 'ошибка ❌' },
-    created_at: PAST, updated_at: PAST, ...o,
+    id: newId(),
+    project_id: A,
+    provider_id: 'prov-1',
+    checkpoint_id: 'cp-1',
+    parameters: { p: TRICKY },
+    status: 'in_progress',
+    resources_status: { 'fs.directory#/srv': 'protecting' },
+    resources_reason: { 'fs.directory#/x': 'ошибка ❌' },
+    created_at: PAST,
+    updated_at: PAST,
+    ...o,
   };
 }
 
@@ -48,7 +64,10 @@ function restore(o: Partial<RestoreRecord> = {}): RestoreRecord {
 }
 
 async function expectInvalid(p: Promise<unknown>, pattern: RegExp): Promise<string> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(isBulwarkError(err, 'BWK_ERR_INVALID_INPUT'), `expected BWK_ERR_INVALID_INPUT, got ${String(err)}`).to.equal(true);
   expect((err as Error).message).to.match(pattern);
   return (err as Error).message;
@@ -81,8 +100,13 @@ export function describeCatalogContract(name: string, make: () => Promise<Catalo
   describe(`CatalogStore contract: ${name}`, () => {
     let h: CatalogHarness;
     let store: CatalogStore;
-    beforeEach(async () => { h = await make(); store = h.store; });
-    afterEach(async () => { await h.cleanup(); });
+    beforeEach(async () => {
+      h = await make();
+      store = h.store;
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
 
     it('tokens: created with a secret shown once, found by it, listed per project without it, revoked', async () => {
       const a = await store.tokens.createToken({ project_id: 'proj-a', role: 'member', description: 'ci' });
@@ -97,9 +121,15 @@ export function describeCatalogContract(name: string, make: () => Promise<Catalo
       expect((await store.tokens.listTokens(null)).map((t) => t.id).sort()).to.deep.equal([a.record.id, admin.record.id].sort());
       await store.tokens.deleteToken(a.record.id);
       expect(await store.tokens.findToken(a.token)).to.equal(null);
-      const err = await store.tokens.deleteToken(a.record.id).then(() => null, (e: { code: string }) => e.code);
+      const err = await store.tokens.deleteToken(a.record.id).then(
+        () => null,
+        (e: { code: string }) => e.code,
+      );
       expect(err).to.equal('BWK_ERR_TOKEN_NOT_FOUND');
-      const bad = await store.tokens.createToken({ project_id: 'p', role: 'root' as 'admin' }).then(() => null, (e: { code: string }) => e.code);
+      const bad = await store.tokens.createToken({ project_id: 'p', role: 'root' as 'admin' }).then(
+        () => null,
+        (e: { code: string }) => e.code,
+      );
       expect(bad).to.equal('BWK_ERR_INVALID_INPUT');
     });
 
@@ -113,7 +143,12 @@ export function describeCatalogContract(name: string, make: () => Promise<Catalo
 
       it('updates only the patched plan fields and bumps updated_at', async () => {
         const p = await store.createPlan(plan());
-        const patch = { name: 'renamed 🚀', status: 'started' as const, resources: [{ type: 't', id: 'i', name: 'n' }], parameters: { z: TRICKY } };
+        const patch = {
+          name: 'renamed 🚀',
+          status: 'started' as const,
+          resources: [{ type: 't', id: 'i', name: 'n' }],
+          parameters: { z: TRICKY },
+        };
         const updated = await store.updatePlan(A, p.id, patch);
         expect(updated!.updated_at > PAST).to.equal(true);
         expectSameJson(updated, { ...p, ...patch, updated_at: updated!.updated_at });
@@ -158,7 +193,11 @@ export function describeCatalogContract(name: string, make: () => Promise<Catalo
       it('updates restore and verification status and per-resource maps', async () => {
         const r = await store.createRestore(restore());
         const v = await store.createVerification(verification());
-        const patch = { status: 'fail' as const, resources_status: { 'a#1': 'error', 'ü#2': 'done' }, resources_reason: { 'a#1': 'disk full 💥' } };
+        const patch = {
+          status: 'fail' as const,
+          resources_status: { 'a#1': 'error', 'ü#2': 'done' },
+          resources_reason: { 'a#1': 'disk full 💥' },
+        };
         const ur = await store.updateRestore(A, r.id, patch);
         const uv = await store.updateVerification(A, v.id, patch);
         expectSameJson(ur, { ...r, ...patch, updated_at: ur!.updated_at });
@@ -181,7 +220,7 @@ export function describeCatalogContract(name: string, make: () => Promise<Catalo
     });
 
     describe('tenancy', () => {
-      it('hides a project\'s records from another project, and shows all to projectId null', async () => {
+      it("hides a project's records from another project, and shows all to projectId null", async () => {
         const p = await store.createPlan(plan());
         const r = await store.createRestore(restore());
         const v = await store.createVerification(verification());
@@ -253,9 +292,14 @@ export function describeCatalogContract(name: string, make: () => Promise<Catalo
 
       it('filters plans by provider, also across pages', async () => {
         const mine = await seedPlans();
-        const expected = mine.filter((p) => p.provider_id === 'prov-x').sort(byCreated(-1)).map((p) => p.id);
+        const expected = mine
+          .filter((p) => p.provider_id === 'prov-x')
+          .sort(byCreated(-1))
+          .map((p) => p.id);
         expect((await store.listPlans({ projectId: A, providerId: 'prov-x' })).map((p) => p.id)).to.deep.equal(expected);
-        expect(await allPages((marker) => store.listPlans({ projectId: A, providerId: 'prov-x', limit: 2, marker }), 2)).to.deep.equal(expected);
+        expect(await allPages((marker) => store.listPlans({ projectId: A, providerId: 'prov-x', limit: 2, marker }), 2)).to.deep.equal(
+          expected,
+        );
         expect(await store.listPlans({ projectId: A, providerId: 'nope' })).to.deep.equal([]);
       });
 
@@ -268,15 +312,25 @@ export function describeCatalogContract(name: string, make: () => Promise<Catalo
           rs.push(await store.createRestore(restore(o)));
           vs.push(await store.createVerification(verification(o)));
         }
-        for (const [list, records] of [[store.listRestores.bind(store), rs], [store.listVerifications.bind(store), vs]] as const) {
+        for (const [list, records] of [
+          [store.listRestores.bind(store), rs],
+          [store.listVerifications.bind(store), vs],
+        ] as const) {
           const want = (f: (r: { status: string; checkpoint_id: string }) => boolean, dir: 1 | -1 = -1) =>
-            (records as { status: string; checkpoint_id: string; created_at: string; id: string }[]).filter(f).sort(byCreated(dir)).map((r) => r.id);
+            (records as { status: string; checkpoint_id: string; created_at: string; id: string }[])
+              .filter(f)
+              .sort(byCreated(dir))
+              .map((r) => r.id);
           expect((await list({ projectId: A, status: 'success' })).map((r) => r.id)).to.deep.equal(want((r) => r.status === 'success'));
-          expect((await list({ projectId: A, checkpointId: 'cp-odd' })).map((r) => r.id)).to.deep.equal(want((r) => r.checkpoint_id === 'cp-odd'));
-          expect((await list({ projectId: A, status: 'fail', checkpointId: 'cp-even' })).map((r) => r.id))
-            .to.deep.equal(want((r) => r.status === 'fail' && r.checkpoint_id === 'cp-even'));
-          expect(await allPages((marker) => list({ projectId: A, checkpointId: 'cp-even', sort: 'asc', limit: 2, marker }), 2))
-            .to.deep.equal(want((r) => r.checkpoint_id === 'cp-even', 1));
+          expect((await list({ projectId: A, checkpointId: 'cp-odd' })).map((r) => r.id)).to.deep.equal(
+            want((r) => r.checkpoint_id === 'cp-odd'),
+          );
+          expect((await list({ projectId: A, status: 'fail', checkpointId: 'cp-even' })).map((r) => r.id)).to.deep.equal(
+            want((r) => r.status === 'fail' && r.checkpoint_id === 'cp-even'),
+          );
+          expect(
+            await allPages((marker) => list({ projectId: A, checkpointId: 'cp-even', sort: 'asc', limit: 2, marker }), 2),
+          ).to.deep.equal(want((r) => r.checkpoint_id === 'cp-even', 1));
           expect(await list({ projectId: B, status: 'success' })).to.deep.equal([]);
         }
       });
@@ -296,7 +350,8 @@ export function describeCatalogContract(name: string, make: () => Promise<Catalo
         await store.createRestore(restore({ status: 'success' }));
         // Sharing one created_at and inserted in descending id order: only the id tie-break orders them.
         const tied: RestoreRecord[] = [];
-        for (const id of [newId(), newId(), newId(), newId()].sort().reverse()) tied.unshift(await store.createRestore(restore({ id, created_at: at(3) })));
+        for (const id of [newId(), newId(), newId(), newId()].sort().reverse())
+          tied.unshift(await store.createRestore(restore({ id, created_at: at(3) })));
         const v1 = await store.createVerification(verification({ project_id: B }));
         await store.createVerification(verification({ status: 'fail' }));
         const got = await store.listInProgress();

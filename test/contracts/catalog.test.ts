@@ -36,7 +36,9 @@ describeCatalogContract('sqlite :memory:', async () => {
 });
 
 describe('PostgreSQL catalog', () => {
-  before(function () { requireService(this, 'PostgreSQL', pgUrl()); });
+  before(function () {
+    requireService(this, 'PostgreSQL', pgUrl());
+  });
 
   // Each test gets its own database, so no run (nor another engineer's) sees its rows.
   describeCatalogContract('postgres', async () => {
@@ -64,11 +66,18 @@ describe('PostgreSQL catalog', () => {
 // SQLite-only behaviour: the file it leaves behind, and the factory's URL handling.
 describe('SQLite catalog adapter', () => {
   let home: string;
-  beforeEach(() => { home = mkdtempSync(join(tmpdir(), 'bwk-')); });
-  afterEach(() => { rmSync(home, { recursive: true, force: true }); });
+  beforeEach(() => {
+    home = mkdtempSync(join(tmpdir(), 'bwk-'));
+  });
+  afterEach(() => {
+    rmSync(home, { recursive: true, force: true });
+  });
 
   async function expectCode(p: Promise<unknown>, code: 'BWK_ERR_INVALID_INPUT' | 'BWK_ERR_CATALOG_UNUSABLE', pattern: RegExp) {
-    const err = await p.then(() => null, (e: unknown) => e);
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isBulwarkError(err, code), `expected ${code}, got ${String(err)}`).to.equal(true);
     expect((err as Error).message).to.match(pattern);
   }
@@ -101,7 +110,11 @@ describe('SQLite catalog adapter', () => {
   });
 
   it('refuses catalog URLs it does not support, without echoing credentials', async () => {
-    await expectCode(openCatalogStore('mysql://bulwark:s3cret@db/bulwark', home), 'BWK_ERR_INVALID_INPUT', /^catalog\.url scheme mysql: is not supported: use "sqlite:<path>".*"postgres:\/\//);
+    await expectCode(
+      openCatalogStore('mysql://bulwark:s3cret@db/bulwark', home),
+      'BWK_ERR_INVALID_INPUT',
+      /^catalog\.url scheme mysql: is not supported: use "sqlite:<path>".*"postgres:\/\//,
+    );
     await openCatalogStore('mysql://bulwark:s3cret@db/bulwark', home).catch((e: Error) => expect(e.message).to.not.include('s3cret'));
     await expectCode(openCatalogStore('catalog.db', home), 'BWK_ERR_INVALID_INPUT', /scheme \(none\) is not supported/);
     await expectCode(openCatalogStore('sqlite:', home), 'BWK_ERR_INVALID_INPUT', /names no database file/);

@@ -37,7 +37,9 @@ export interface DumpFailureSuite {
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
 }
 
 /**
@@ -72,7 +74,11 @@ export function describeDumpFailures(name: string, fixture: DatabasePluginFixtur
       sectionDir: (checkpointId, db) => join(home.path, 'bank', 'checkpoints', checkpointId, 'resources', resourceKey(type, `main/${db}`)),
       stored(checkpointId, db) {
         const provider = s.app.providers.get(fixture.providerId);
-        return new PrefixedBankSection(provider.chunks, resourcePrefix(checkpointId, resourceKey(type, `main/${db}`)), `${type}#main/${db}`);
+        return new PrefixedBankSection(
+          provider.chunks,
+          resourcePrefix(checkpointId, resourceKey(type, `main/${db}`)),
+          `${type}#main/${db}`,
+        );
       },
       storedNames(checkpointId, db) {
         try {
@@ -86,7 +92,9 @@ export function describeDumpFailures(name: string, fixture: DatabasePluginFixtur
         const ref = `${type}#main/${db}`;
         expect(cp.extra_info.resources_status?.[ref]).to.equal('error');
         const reason = cp.extra_info.resources_reason?.[ref] ?? '';
-        expect(reason).to.match(/BWK_ERR_DUMP_FAILED/).and.to.include(tool);
+        expect(reason)
+          .to.match(/BWK_ERR_DUMP_FAILED/)
+          .and.to.include(tool);
         expect(s.storedNames(cp.id, db), 'neither a dump nor a meta.json is left').to.deep.equal([]);
         return reason;
       },
@@ -151,7 +159,10 @@ export function describeDumpFailures(name: string, fixture: DatabasePluginFixtur
       await s.app.close();
       s.app = await openBulwark(home.path);
       const files = filesUnder(home.path);
-      expect(files, 'the log and the catalog are among the files searched').to.include.members([join(home.path, 'logs', 'bulwark.log'), join(home.path, 'catalog.db')]);
+      expect(files, 'the log and the catalog are among the files searched').to.include.members([
+        join(home.path, 'logs', 'bulwark.log'),
+        join(home.path, 'catalog.db'),
+      ]);
       expect(files.filter((file) => readFileSync(file).includes(s.password))).to.deep.equal([]);
       // Stored chunks are compressed: search what they hold, too.
       const inChunks: string[] = [];

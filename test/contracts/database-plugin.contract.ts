@@ -13,7 +13,10 @@ import { requireService } from '../helpers/services.js';
 import { describeDumpFailures, type DumpFailureSuite } from './database-plugin-failures.contract.js';
 
 /** What a restore or a verification ended with, as these cases read it. */
-export interface Outcome { status: string; resources_reason: Record<string, string> }
+export interface Outcome {
+  status: string;
+  resources_reason: Record<string, string>;
+}
 
 /**
  * The engine-specific pieces of the database plugin contract: the server, its databases (created,
@@ -142,11 +145,16 @@ function describeRoundTrip(name: string, fixture: DatabasePluginFixture, engineC
       original: {},
       checkpoint: undefined as unknown as CheckpointRecord,
       async protect() {
-        const plan = await s.app.manager.createPlan(s.ctx, { name: fixture.plugin, provider_id: fixture.providerId, resources: [{ type, id: `main/${source}` }] });
+        const plan = await s.app.manager.createPlan(s.ctx, {
+          name: fixture.plugin,
+          provider_id: fixture.providerId,
+          resources: [{ type, id: `main/${source}` }],
+        });
         return (await (await s.app.manager.protect(s.ctx, plan.id)).done).record;
       },
       async restore(parameters, checkpointId = s.checkpoint.id) {
-        return (await (await s.app.manager.restore(s.ctx, { checkpoint_id: checkpointId, parameters: { [type]: parameters } })).done).record;
+        return (await (await s.app.manager.restore(s.ctx, { checkpoint_id: checkpointId, parameters: { [type]: parameters } })).done)
+          .record;
       },
       async verify(checkpointId) {
         return (await (await s.app.manager.verify(s.ctx, { checkpoint_id: checkpointId })).done).record;
@@ -187,11 +195,17 @@ function describeRoundTrip(name: string, fixture: DatabasePluginFixture, engineC
 
     it('the provider\'s protectable lists the test database for {server: "main"}, and no system database; a plan for a missing one is refused', async () => {
       const provider = s.app.providers.get(fixture.providerId);
-      const listed = (await provider.protectables.get(type)!.listResources({ projectId: 'default', parameters: { server: 'main' } })).map((r) => r.id);
+      const listed = (await provider.protectables.get(type)!.listResources({ projectId: 'default', parameters: { server: 'main' } })).map(
+        (r) => r.id,
+      );
       expect(listed).to.include(`main/${source}`);
       expect(listed.filter((id) => fixture.systemDatabaseId.test(id))).to.deep.equal([]);
-      const missing = await s.app.manager.createPlan(s.ctx, { name: 'x', provider_id: fixture.providerId, resources: [{ type, id: `main/${source}_missing` }] })
-        .then(() => null, (e: { code: string }) => e.code);
+      const missing = await s.app.manager
+        .createPlan(s.ctx, { name: 'x', provider_id: fixture.providerId, resources: [{ type, id: `main/${source}_missing` }] })
+        .then(
+          () => null,
+          (e: { code: string }) => e.code,
+        );
       expect(missing).to.equal('BWK_ERR_RESOURCE_NOT_FOUND');
     });
 
@@ -229,8 +243,12 @@ function describeRoundTrip(name: string, fixture: DatabasePluginFixture, engineC
     });
 
     it('refuses a target_server the provider does not configure before any restore record exists', async () => {
-      const err = await s.app.manager.restore(s.ctx, { checkpoint_id: s.checkpoint.id, parameters: { [type]: { target_server: 'elsewhere' } } })
-        .then(() => null, (e: { code: string; message: string }) => e);
+      const err = await s.app.manager
+        .restore(s.ctx, { checkpoint_id: s.checkpoint.id, parameters: { [type]: { target_server: 'elsewhere' } } })
+        .then(
+          () => null,
+          (e: { code: string; message: string }) => e,
+        );
       expect(err?.code).to.equal('BWK_ERR_PARAMETERS_INVALID');
       expect(err?.message).to.include('target_server "elsewhere" is not configured (configured: main)');
     });
@@ -244,12 +262,17 @@ function describeRoundTrip(name: string, fixture: DatabasePluginFixture, engineC
       const spot = await flipChunkByte(homeBank(home.path), s.sectionPrefix(cp.id), fixture.dumpObject);
       const failed = await s.verify(cp.id);
       expect(failed.status).to.equal('fail');
-      expect(failed.resources_reason[s.ref]).to.match(/BWK_ERR_DATA_CORRUPT/).and.to.include(s.ref);
+      expect(failed.resources_reason[s.ref])
+        .to.match(/BWK_ERR_DATA_CORRUPT/)
+        .and.to.include(s.ref);
 
       const target = s.newName('corrupt');
       const refused = await s.restore({ target_database: target }, cp.id);
       expect(refused.status).to.equal('fail');
-      expect(refused.resources_reason[s.ref]).to.match(/BWK_ERR_DATA_CORRUPT/).and.to.include(s.ref).and.to.include(spot.id);
+      expect(refused.resources_reason[s.ref])
+        .to.match(/BWK_ERR_DATA_CORRUPT/)
+        .and.to.include(s.ref)
+        .and.to.include(spot.id);
       expect(await fixture.dbExists(target), 'nothing was restored').to.equal(false);
       // Flipped back: the chunk may be shared with other checkpoints of this database (deduplication).
       await flipChunkByte(homeBank(home.path), s.sectionPrefix(cp.id), fixture.dumpObject);
@@ -259,7 +282,9 @@ function describeRoundTrip(name: string, fixture: DatabasePluginFixture, engineC
       await flipPlainByte(s.stored(cp.id), fixture.dumpObject);
       const altered = await s.verify(cp.id);
       expect(altered.status).to.equal('fail');
-      expect(altered.resources_reason[s.ref]).to.match(/BWK_ERR_DATA_CORRUPT.*does not match the SHA-256/).and.to.include(s.ref);
+      expect(altered.resources_reason[s.ref])
+        .to.match(/BWK_ERR_DATA_CORRUPT.*does not match the SHA-256/)
+        .and.to.include(s.ref);
       const refusedAltered = await s.restore({ target_database: target }, cp.id);
       expect(refusedAltered.status).to.equal('fail');
       expect(refusedAltered.resources_reason[s.ref]).to.match(/BWK_ERR_DATA_CORRUPT.*does not match the SHA-256/);

@@ -31,11 +31,21 @@ export function describeEngineContract(name: string, engineConfig: string, optio
       writeFileSync(join(home.path, 'bulwark.yaml'), `${engineConfig}\n${extra}`);
       app = await openBulwark(home.path);
     };
-    const lines = () => readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([kind, id, hook]) => ({ kind: kind!, id: id!, hook: hook! }));
-    const position = (kind: string, id: string, hook: string) => lines().findIndex((l) => l.kind === kind && l.id === id && l.hook === hook);
-    const plan = (parameters: Record<string, unknown> = {}) => app.manager.createPlan(ctx, {
-      name: 'contract', provider_id: TEST_PROVIDER_ID, resources: [{ type: 'test.recorder', id: 'a' }], parameters,
-    });
+    const lines = () =>
+      readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+        .map(([kind, id, hook]) => ({ kind: kind!, id: id!, hook: hook! }));
+    const position = (kind: string, id: string, hook: string) =>
+      lines().findIndex((l) => l.kind === kind && l.id === id && l.hook === hook);
+    const plan = (parameters: Record<string, unknown> = {}) =>
+      app.manager.createPlan(ctx, {
+        name: 'contract',
+        provider_id: TEST_PROVIDER_ID,
+        resources: [{ type: 'test.recorder', id: 'a' }],
+        parameters,
+      });
 
     beforeEach(async () => {
       home = tempDir('engine');
@@ -54,14 +64,24 @@ export function describeEngineContract(name: string, engineConfig: string, optio
       const { record } = await (await app.manager.protect(ctx, p.id)).done;
       expect(record.status).to.equal('available');
       expect(record.resource_graph?.nodes.map((n) => n.id)).to.deep.equal(['a', 'b', 'c', 'd']);
-      expect(record.extra_info.resources_status).to.deep.equal({ 'test.recorder#a': 'available', 'test.recorder#b': 'available', 'test.recorder#c': 'available', 'test.recorder#d': 'available' });
-      const before = (x: [string, string], y: [string, string]) => expect(position('protect', ...x), `${x} before ${y}`).to.be.lessThan(position('protect', ...y));
+      expect(record.extra_info.resources_status).to.deep.equal({
+        'test.recorder#a': 'available',
+        'test.recorder#b': 'available',
+        'test.recorder#c': 'available',
+        'test.recorder#d': 'available',
+      });
+      const before = (x: [string, string], y: [string, string]) =>
+        expect(position('protect', ...x), `${x} before ${y}`).to.be.lessThan(position('protect', ...y));
       for (const id of ['a', 'b', 'c', 'd']) {
         before([id, 'prepare_begin'], [id, 'prepare_finish']);
         before([id, 'prepare_finish'], [id, 'main']);
         before([id, 'main'], [id, 'complete']);
       }
-      for (const [parent, child] of [['a', 'b'], ['a', 'c'], ['b', 'd']] as const) {
+      for (const [parent, child] of [
+        ['a', 'b'],
+        ['a', 'c'],
+        ['b', 'd'],
+      ] as const) {
         before([parent, 'prepare_begin'], [child, 'prepare_begin']);
         before([child, 'prepare_finish'], [parent, 'prepare_finish']);
         before([child, 'complete'], [parent, 'complete']);
@@ -134,13 +154,19 @@ export function describeEngineContract(name: string, engineConfig: string, optio
       writeFileSync(log, '');
       const restoring = await app.manager.restore(ctx, { checkpoint_id: cp.id, parameters: { 'test.recorder#a': { delay_ms: 1500 } } });
       while (position('restore', 'a', 'main') < 0) await new Promise((r) => setTimeout(r, 20));
-      const err = await app.manager.deleteCheckpoint(ctx, cp.id).then(() => null, (e: unknown) => e as { code: string; status: number });
+      const err = await app.manager.deleteCheckpoint(ctx, cp.id).then(
+        () => null,
+        (e: unknown) => e as { code: string; status: number },
+      );
       expect(err?.code).to.equal('BWK_ERR_CHECKPOINT_IN_USE');
       expect(err?.status).to.equal(409);
       expect((await app.manager.showCheckpoint(ctx, cp.id)).status).to.equal('available');
       expect((await restoring.done).record.status).to.equal('success');
       await app.manager.deleteCheckpoint(ctx, cp.id);
-      const gone = await app.manager.showCheckpoint(ctx, cp.id).then(() => null, (e: unknown) => (e as { code: string }).code);
+      const gone = await app.manager.showCheckpoint(ctx, cp.id).then(
+        () => null,
+        (e: unknown) => (e as { code: string }).code,
+      );
       expect(gone).to.equal('BWK_ERR_CHECKPOINT_NOT_FOUND');
     });
 
@@ -148,8 +174,15 @@ export function describeEngineContract(name: string, engineConfig: string, optio
       await open();
       const sh = (line: string, exit = 0) => ['sh', '-c', `echo "${line}" >> "$1"; echo "quiesce said no" >&2; exit ${exit}`, 'sh', log];
       const quiesced = await app.manager.createPlan(ctx, {
-        name: 'quiesced', provider_id: TEST_PROVIDER_ID,
-        resources: [{ type: 'test.recorder', id: 'q', consistency: { pre: { command: sh('consistency q pre 0') }, post: { command: sh('consistency q post 0') } } }],
+        name: 'quiesced',
+        provider_id: TEST_PROVIDER_ID,
+        resources: [
+          {
+            type: 'test.recorder',
+            id: 'q',
+            consistency: { pre: { command: sh('consistency q pre 0') }, post: { command: sh('consistency q post 0') } },
+          },
+        ],
       });
       expect((await (await app.manager.protect(ctx, quiesced.id)).done).record.status).to.equal('available');
       expect(position('consistency', 'q', 'pre')).to.be.lessThan(position('protect', 'q', 'main'));
@@ -157,19 +190,32 @@ export function describeEngineContract(name: string, engineConfig: string, optio
 
       writeFileSync(log, '');
       const refused = await app.manager.createPlan(ctx, {
-        name: 'refused', provider_id: TEST_PROVIDER_ID,
-        resources: [{ type: 'test.recorder', id: 'r', consistency: { pre: { command: sh('consistency r pre 0', 3) }, post: { command: sh('consistency r post 0') } } }],
+        name: 'refused',
+        provider_id: TEST_PROVIDER_ID,
+        resources: [
+          {
+            type: 'test.recorder',
+            id: 'r',
+            consistency: { pre: { command: sh('consistency r pre 0', 3) }, post: { command: sh('consistency r post 0') } },
+          },
+        ],
       });
       const { record } = await (await app.manager.protect(ctx, refused.id)).done;
       expect(record.status).to.equal('error');
-      expect(record.extra_info.resources_reason?.['test.recorder#r']).to.match(/BWK_ERR_CONSISTENCY_HOOK_FAILED/).and.to.include('exited 3').and.to.include('quiesce said no');
+      expect(record.extra_info.resources_reason?.['test.recorder#r'])
+        .to.match(/BWK_ERR_CONSISTENCY_HOOK_FAILED/)
+        .and.to.include('exited 3')
+        .and.to.include('quiesce said no');
       expect(position('protect', 'r', 'main'), 'data step skipped').to.equal(-1);
       expect(position('consistency', 'r', 'post')).to.equal(-1);
 
       writeFileSync(log, '');
       const tolerant = await app.manager.createPlan(ctx, {
-        name: 'tolerant', provider_id: TEST_PROVIDER_ID,
-        resources: [{ type: 'test.recorder', id: 't', consistency: { pre: { command: sh('consistency t pre 0', 1), on_error: 'continue' } } }],
+        name: 'tolerant',
+        provider_id: TEST_PROVIDER_ID,
+        resources: [
+          { type: 'test.recorder', id: 't', consistency: { pre: { command: sh('consistency t pre 0', 1), on_error: 'continue' } } },
+        ],
       });
       expect((await (await app.manager.protect(ctx, tolerant.id)).done).record.status).to.equal('available');
       expect(position('protect', 't', 'main')).to.be.greaterThan(-1);
@@ -178,7 +224,10 @@ export function describeEngineContract(name: string, engineConfig: string, optio
     it('refuses a plan whose resource graph has a cycle, naming it, and stores nothing', async () => {
       writeRecorderProvider(home.path, { logFile: log, dependents: { a: ['b'], b: ['c'], c: ['a'] } });
       await open();
-      const err = await plan().then(() => null, (e: unknown) => e as { code: string; message: string });
+      const err = await plan().then(
+        () => null,
+        (e: unknown) => e as { code: string; message: string },
+      );
       expect(err?.code).to.equal('BWK_ERR_RESOURCE_GRAPH_CYCLE');
       expect(err?.message).to.include('test.recorder#a → test.recorder#b → test.recorder#c → test.recorder#a');
       expect(await app.manager.listPlans(ctx)).to.deep.equal([]);

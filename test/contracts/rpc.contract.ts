@@ -19,7 +19,9 @@ export interface RpcFixture {
 /** A promise the test resolves by hand: lets a handler wait for the test, never for wall-clock time. */
 function gate(): { wait: Promise<void>; open(): void } {
   let open!: () => void;
-  const wait = new Promise<void>((resolve) => { open = resolve; });
+  const wait = new Promise<void>((resolve) => {
+    open = resolve;
+  });
   return { wait, open };
 }
 
@@ -29,20 +31,42 @@ const until = (what: string, check: () => boolean): Promise<true> => waitFor(wha
  * The RpcTransport contract (src/rpc/port.ts): every adapter runs it. `requires` checks, before any
  * test, what the adapter needs (a broker that answers), so a missing one fails or skips by name.
  */
-export function describeRpcContract(name: string, make: () => Promise<RpcFixture>, options: { requires?: (ctx: Mocha.Context) => void } = {}): void {
+export function describeRpcContract(
+  name: string,
+  make: () => Promise<RpcFixture>,
+  options: { requires?: (ctx: Mocha.Context) => void } = {},
+): void {
   describe(`RpcTransport contract: ${name}`, function () {
     let f: RpcFixture;
-    if (options.requires) before(function () { options.requires!(this); });
-    beforeEach(async () => { f = await make(); });
-    afterEach(async () => { await f.cleanup(); });
+    if (options.requires)
+      before(function () {
+        options.requires!(this);
+      });
+    beforeEach(async () => {
+      f = await make();
+    });
+    afterEach(async () => {
+      await f.cleanup();
+    });
 
     it('answers calls with the result and passes method, structured params and the idempotency key', async () => {
       const q = f.queue('echo');
       const seen: unknown[] = [];
-      await f.server.serve(q, async (method, params, meta) => { seen.push({ method, params, meta }); return { method, params, meta }; });
-      const params = { plan: { id: 'p-1', resources: [{ type: 'fs.directory', id: '/srv/a', extra: null }] }, n: 42.5, ok: true, text: 'héllo ✓' };
-      expect(await f.client.call(q, 'execute_operation', params, { idempotencyKey: 'op-1' }))
-        .to.deep.equal({ method: 'execute_operation', params, meta: { idempotencyKey: 'op-1' } });
+      await f.server.serve(q, async (method, params, meta) => {
+        seen.push({ method, params, meta });
+        return { method, params, meta };
+      });
+      const params = {
+        plan: { id: 'p-1', resources: [{ type: 'fs.directory', id: '/srv/a', extra: null }] },
+        n: 42.5,
+        ok: true,
+        text: 'héllo ✓',
+      };
+      expect(await f.client.call(q, 'execute_operation', params, { idempotencyKey: 'op-1' })).to.deep.equal({
+        method: 'execute_operation',
+        params,
+        meta: { idempotencyKey: 'op-1' },
+      });
       expect(await f.client.call(q, 'list', undefined)).to.deep.equal({ method: 'list', meta: {} });
       expect(seen).to.have.length(2);
     });
@@ -50,7 +74,10 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
     it('shares no objects between caller and handler: params and results are copies', async () => {
       const q = f.queue('copy');
       const kept = { list: [1] };
-      await f.server.serve(q, async (_m, params) => { (params as { list: number[] }).list.push(99); return kept; });
+      await f.server.serve(q, async (_m, params) => {
+        (params as { list: number[] }).list.push(99);
+        return kept;
+      });
       const params = { list: [1, 2] };
       const result = await f.client.call<{ list: number[] }>(q, 'm', params);
       result.list.push(7);
@@ -109,7 +136,11 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
       const release = gate();
       let finished = 0;
       await f.server.serve(q, async (method) => {
-        if (method === 'slow') { await release.wait; finished++; return 'late'; }
+        if (method === 'slow') {
+          await release.wait;
+          finished++;
+          return 'late';
+        }
         return 'fast';
       });
       const err = await rejectsWith(f.client.call(q, 'slow', {}, { timeoutMs: 300 }), 'BWK_ERR_RPC_TIMEOUT');
@@ -122,11 +153,15 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
 
     it('answers 50 concurrent calls each with its own result', async () => {
       const q = f.queue('many');
-      await f.server.serve(q, async (_m, params) => {
-        const { i } = params as { i: number };
-        await sleep((i * 7) % 13);
-        return { i, square: i * i };
-      }, { prefetch: 20 });
+      await f.server.serve(
+        q,
+        async (_m, params) => {
+          const { i } = params as { i: number };
+          await sleep((i * 7) % 13);
+          return { i, square: i * i };
+        },
+        { prefetch: 20 },
+      );
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => f.client.call(q, 'square', { i })));
       expect(results).to.deep.equal(Array.from({ length: 50 }, (_, i) => ({ i, square: i * i })));
     });
@@ -134,7 +169,13 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
     it('shares one queue between competing servers', async () => {
       const q = f.queue('shared');
       const counts = [0, 0];
-      const handler = (n: 0 | 1): RpcHandler => async () => { counts[n] = (counts[n] ?? 0) + 1; await sleep(5); return n; };
+      const handler =
+        (n: 0 | 1): RpcHandler =>
+        async () => {
+          counts[n] = (counts[n] ?? 0) + 1;
+          await sleep(5);
+          return n;
+        };
       await f.server.serve(q, handler(0), { prefetch: 1 });
       await f.server.serve(q, handler(1), { prefetch: 1 });
       const answers = await Promise.all(Array.from({ length: 20 }, () => f.client.call<number>(q, 'work', {})));
@@ -157,19 +198,30 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
       const runs = new Map<string, number>();
       const release = gate();
       let flaky = true;
-      await f.server.serve(q, async (method, _p, meta) => {
-        const key = meta.idempotencyKey ?? '-';
-        runs.set(key, (runs.get(key) ?? 0) + 1);
-        if (method === 'flaky' && flaky) { flaky = false; throw bwkError('BWK_ERR_BANK_IO', { key, reason: 'try again' }); }
-        await release.wait;
-        return { key, run: runs.get(key) };
-      }, { prefetch: 4 });
+      await f.server.serve(
+        q,
+        async (method, _p, meta) => {
+          const key = meta.idempotencyKey ?? '-';
+          runs.set(key, (runs.get(key) ?? 0) + 1);
+          if (method === 'flaky' && flaky) {
+            flaky = false;
+            throw bwkError('BWK_ERR_BANK_IO', { key, reason: 'try again' });
+          }
+          await release.wait;
+          return { key, run: runs.get(key) };
+        },
+        { prefetch: 4 },
+      );
       const first = f.client.call(q, 'execute_operation', {}, { idempotencyKey: 'op-a' });
       const duplicate = f.client.call(q, 'execute_operation', {}, { idempotencyKey: 'op-a' });
       const other = f.client.call(q, 'execute_operation', {}, { idempotencyKey: 'op-b' });
       await until('both keys to start', () => runs.size === 2);
       release.open();
-      expect(await Promise.all([first, duplicate, other])).to.deep.equal([{ key: 'op-a', run: 1 }, { key: 'op-a', run: 1 }, { key: 'op-b', run: 1 }]);
+      expect(await Promise.all([first, duplicate, other])).to.deep.equal([
+        { key: 'op-a', run: 1 },
+        { key: 'op-a', run: 1 },
+        { key: 'op-b', run: 1 },
+      ]);
       expect(await f.client.call(q, 'execute_operation', {}, { idempotencyKey: 'op-a' })).to.deep.equal({ key: 'op-a', run: 1 });
       expect(runs.get('op-a')).to.equal(1);
       // A retryable failure is not remembered: retrying with the same key runs again.
@@ -181,7 +233,11 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
       const q = f.queue('drain');
       const release = gate();
       let started = false;
-      const server = await f.server.serve(q, async () => { started = true; await release.wait; return 'done'; });
+      const server = await f.server.serve(q, async () => {
+        started = true;
+        await release.wait;
+        return 'done';
+      });
       const answer = f.client.call(q, 'm', {});
       await until('the handler to start', () => started);
       const closing = server.close();
@@ -197,7 +253,9 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
       const tag = randomUUID().slice(0, 8);
       const unsubA = await f.client.subscribe(`${tag}.checkpoint.*`, (key, e) => a.push([key, e]));
       const unsubB = await f.client.subscribe(`${tag}.restore.#`, (key, e) => b.push([key, e]));
-      const unsubC = await f.client.subscribe(`${tag}.#`, () => { throw new Error('listener bug'); });
+      const unsubC = await f.client.subscribe(`${tag}.#`, () => {
+        throw new Error('listener bug');
+      });
       const event = { id: 'c-1', status: 'available', graph: [{ type: 'fs.directory' }] };
       await f.server.publish(`${tag}.restore.available`, { id: 'r-1' });
       await f.server.publish(`${tag}.checkpoint.x.y`, { no: 1 });
@@ -206,7 +264,10 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
       await f.server.publish(`${tag}.restore.done.really`, {});
       await until('the events to arrive', () => a.length >= 1 && b.length >= 2);
       expect(a).to.deep.equal([[`${tag}.checkpoint.available`, event]]);
-      expect(b).to.deep.equal([[`${tag}.restore.available`, { id: 'r-1' }], [`${tag}.restore.done.really`, {}]]);
+      expect(b).to.deep.equal([
+        [`${tag}.restore.available`, { id: 'r-1' }],
+        [`${tag}.restore.done.really`, {}],
+      ]);
       await unsubA();
       await unsubC();
       await f.server.publish(`${tag}.checkpoint.deleted`, { id: 'c-1' });
@@ -228,8 +289,14 @@ export function describeRpcContract(name: string, make: () => Promise<RpcFixture
       const err = await waiting;
       expect(err.message).to.contain('closed');
       await rejectsWith(f.client.call(q, 'm', {}), 'BWK_ERR_RPC_UNAVAILABLE');
-      await rejectsWith(f.client.serve(q, async () => 1), 'BWK_ERR_RPC_UNAVAILABLE');
-      await rejectsWith(f.client.subscribe('x.*', () => undefined), 'BWK_ERR_RPC_UNAVAILABLE');
+      await rejectsWith(
+        f.client.serve(q, async () => 1),
+        'BWK_ERR_RPC_UNAVAILABLE',
+      );
+      await rejectsWith(
+        f.client.subscribe('x.*', () => undefined),
+        'BWK_ERR_RPC_UNAVAILABLE',
+      );
       await f.client.publish('x.y', {});
       await f.client.close();
       await f.server.close();

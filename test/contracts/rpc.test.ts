@@ -16,32 +16,46 @@ describeRpcContract('InProcessTransport', async () => {
   return { server: transport, client: transport, queue: uniqueQueue, cleanup: () => transport.close() };
 });
 
-describeRpcContract('AmqpTransport', async () => {
-  // Two connections, as a caller process and a server process would have.
-  const server = await AmqpTransport.connect(amqpUrl(), silentLogger, { connectionName: 'bulwark-test-server' });
-  const client = await AmqpTransport.connect(amqpUrl(), silentLogger, { connectionName: 'bulwark-test-client' });
-  const queues: string[] = [];
-  return {
-    server,
-    client,
-    queue: (label) => { const q = uniqueQueue(label); queues.push(q); return q; },
-    async cleanup() {
-      await client.close();
-      await server.close();
-      // Request queues are durable: remove this test's ones from the shared broker.
-      const conn = await amqp.connect(amqpUrl());
-      try {
-        const ch = await conn.createChannel();
-        for (const q of queues) await ch.deleteQueue(q);
-      } finally {
-        await conn.close();
-      }
+describeRpcContract(
+  'AmqpTransport',
+  async () => {
+    // Two connections, as a caller process and a server process would have.
+    const server = await AmqpTransport.connect(amqpUrl(), silentLogger, { connectionName: 'bulwark-test-server' });
+    const client = await AmqpTransport.connect(amqpUrl(), silentLogger, { connectionName: 'bulwark-test-client' });
+    const queues: string[] = [];
+    return {
+      server,
+      client,
+      queue: (label) => {
+        const q = uniqueQueue(label);
+        queues.push(q);
+        return q;
+      },
+      async cleanup() {
+        await client.close();
+        await server.close();
+        // Request queues are durable: remove this test's ones from the shared broker.
+        const conn = await amqp.connect(amqpUrl());
+        try {
+          const ch = await conn.createChannel();
+          for (const q of queues) await ch.deleteQueue(q);
+        } finally {
+          await conn.close();
+        }
+      },
+    };
+  },
+  {
+    requires: (ctx) => {
+      requireService(ctx, 'RabbitMQ', amqpUrl());
     },
-  };
-}, { requires: (ctx) => { requireService(ctx, 'RabbitMQ', amqpUrl()); } });
+  },
+);
 
 describe('createTransport', () => {
-  before(function () { requireService(this, 'RabbitMQ', amqpUrl()); });
+  before(function () {
+    requireService(this, 'RabbitMQ', amqpUrl());
+  });
 
   it('builds in-process and AMQP transports and refuses unknown types or bad URLs', async () => {
     const local = await createTransport({ type: 'in-process' }, silentLogger);

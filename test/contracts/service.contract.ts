@@ -68,7 +68,11 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
     let a: ServiceSide;
     let b: ServiceSide;
     const temps: Array<{ cleanup(): void }> = [];
-    const dir = (label: string): string => { const t = tempDir(label); temps.push(t); return t.path; };
+    const dir = (label: string): string => {
+      const t = tempDir(label);
+      temps.push(t);
+      return t.path;
+    };
     let source = '';
 
     before(async function () {
@@ -84,33 +88,49 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
       for (const t of temps.splice(0)) t.cleanup();
     });
 
-
     const fsPlanInput = (planName: string) => ({
-      name: planName, provider_id: FS_PROVIDER, resources: [{ type: 'fs.directory', id: source }],
+      name: planName,
+      provider_id: FS_PROVIDER,
+      resources: [{ type: 'fs.directory', id: source }],
       parameters: { 'fs.directory': { exclude: [] } },
     });
 
     const waitCheckpoint = async (side: ServiceSide, id: string): Promise<CheckpointRecord> => {
-      const done = await waitFor(`checkpoint ${id} to leave protecting`, async () => {
-        const c = await side.service.showCheckpoint(side.ctx, id);
-        return c.status === 'protecting' ? undefined : c;
-      }, WAIT_MS, POLL_MS);
+      const done = await waitFor(
+        `checkpoint ${id} to leave protecting`,
+        async () => {
+          const c = await side.service.showCheckpoint(side.ctx, id);
+          return c.status === 'protecting' ? undefined : c;
+        },
+        WAIT_MS,
+        POLL_MS,
+      );
       expect(done.status, `checkpoint ${id}: ${done.extra_info.reason ?? ''}`).to.equal('available');
       return done;
     };
     const waitRestore = async (side: ServiceSide, id: string): Promise<RestoreRecord> => {
-      const done = await waitFor(`restore ${id} to finish`, async () => {
-        const r = await side.service.showRestore(side.ctx, id);
-        return r.status === 'in_progress' ? undefined : r;
-      }, WAIT_MS, POLL_MS);
+      const done = await waitFor(
+        `restore ${id} to finish`,
+        async () => {
+          const r = await side.service.showRestore(side.ctx, id);
+          return r.status === 'in_progress' ? undefined : r;
+        },
+        WAIT_MS,
+        POLL_MS,
+      );
       expect(done.status, `restore ${id}: ${JSON.stringify(done.resources_reason)}`).to.equal('success');
       return done;
     };
     const waitVerification = async (side: ServiceSide, id: string): Promise<VerificationRecord> => {
-      const done = await waitFor(`verification ${id} to finish`, async () => {
-        const v = await side.service.showVerification(side.ctx, id);
-        return v.status === 'in_progress' ? undefined : v;
-      }, WAIT_MS, POLL_MS);
+      const done = await waitFor(
+        `verification ${id} to finish`,
+        async () => {
+          const v = await side.service.showVerification(side.ctx, id);
+          return v.status === 'in_progress' ? undefined : v;
+        },
+        WAIT_MS,
+        POLL_MS,
+      );
       expect(done.status, `verification ${id}: ${JSON.stringify(done.resources_reason)}`).to.equal('success');
       return done;
     };
@@ -121,17 +141,25 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
     const availableCheckpoint = once(async () => {
       const started = await startedCheckpoint();
       // Polled through showOperation here (showCheckpoint in waitCheckpoint): both must see it finish.
-      const view = await waitFor(`protect ${started.id} to finish`, async () => {
-        const op = await a.service.showOperation(a.ctx, started.id);
-        return op.status === 'protecting' ? undefined : op;
-      }, WAIT_MS, POLL_MS);
+      const view = await waitFor(
+        `protect ${started.id} to finish`,
+        async () => {
+          const op = await a.service.showOperation(a.ctx, started.id);
+          return op.status === 'protecting' ? undefined : op;
+        },
+        WAIT_MS,
+        POLL_MS,
+      );
       expect(view.status, JSON.stringify(view.record)).to.equal('available');
       return a.service.showCheckpoint(a.ctx, started.id);
     });
     const restoreTarget = once(async () => dir('svc-target'));
-    const startedRestore = once(async () => a.service.startRestore(a.ctx, {
-      checkpoint_id: (await availableCheckpoint()).id, parameters: { 'fs.directory': { target_path: await restoreTarget() } },
-    }));
+    const startedRestore = once(async () =>
+      a.service.startRestore(a.ctx, {
+        checkpoint_id: (await availableCheckpoint()).id,
+        parameters: { 'fs.directory': { target_path: await restoreTarget() } },
+      }),
+    );
     const finishedRestore = once(async () => waitRestore(a, (await startedRestore()).id));
     const startedVerification = once(async () => a.service.startVerify(a.ctx, { checkpoint_id: (await availableCheckpoint()).id }));
     const finishedVerification = once(async () => waitVerification(a, (await startedVerification()).id));
@@ -204,7 +232,9 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
 
       it('creates a plan and lists and shows it', async () => {
         const plan = await planned();
-        expect(plan.id).to.be.a('string').and.match(/^[0-9a-f-]{36}$/);
+        expect(plan.id)
+          .to.be.a('string')
+          .and.match(/^[0-9a-f-]{36}$/);
         expect(plan).to.include({ name: 'crud', provider_id: FS_PROVIDER, project_id: a.ctx.projectId });
         expect(plan.status).to.be.a('string').and.not.equal('');
         expect(plan.resources.map((r) => ({ type: r.type, id: r.id }))).to.deep.equal([{ type: 'fs.directory', id: source }]);
@@ -215,7 +245,10 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
 
       it('updates the name and parameters, and shows the change', async () => {
         const plan = await planned();
-        const updated = await a.service.updatePlan(a.ctx, plan.id, { name: 'crud-renamed', parameters: { 'fs.directory': { exclude: ['sub'] } } });
+        const updated = await a.service.updatePlan(a.ctx, plan.id, {
+          name: 'crud-renamed',
+          parameters: { 'fs.directory': { exclude: ['sub'] } },
+        });
         expect(updated).to.include({ id: plan.id, name: 'crud-renamed', provider_id: FS_PROVIDER });
         expect(updated.parameters).to.deep.equal({ 'fs.directory': { exclude: ['sub'] } });
         const shown = await a.service.showPlan(a.ctx, plan.id);
@@ -234,10 +267,14 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
 
       it('refuses a resource type the provider does not protect, storing nothing', async () => {
         const before = (await a.service.listPlans(a.ctx)).map((p) => p.id).sort();
-        await rejectsWith(a.service.createPlan(a.ctx, { name: 'bad', provider_id: NOOP_PROVIDER, resources: [{ type: 'fs.directory', id: source }] }),
-          'BWK_ERR_RESOURCE_TYPE_UNKNOWN');
-        await rejectsWith(a.service.createPlan(a.ctx, { name: 'bad', provider_id: FS_PROVIDER, resources: [{ type: 'no.such.type', id: 'x' }] }),
-          'BWK_ERR_RESOURCE_TYPE_UNKNOWN');
+        await rejectsWith(
+          a.service.createPlan(a.ctx, { name: 'bad', provider_id: NOOP_PROVIDER, resources: [{ type: 'fs.directory', id: source }] }),
+          'BWK_ERR_RESOURCE_TYPE_UNKNOWN',
+        );
+        await rejectsWith(
+          a.service.createPlan(a.ctx, { name: 'bad', provider_id: FS_PROVIDER, resources: [{ type: 'no.such.type', id: 'x' }] }),
+          'BWK_ERR_RESOURCE_TYPE_UNKNOWN',
+        );
         const after = await a.service.listPlans(a.ctx);
         expect(after.map((p) => p.id).sort()).to.deep.equal(before);
         expect(after.map((p) => p.name)).not.to.include('bad');
@@ -262,7 +299,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect((await a.service.listCheckpoints(a.ctx, { providerId: FS_PROVIDER })).map((c) => c.id)).to.include(started.id);
       });
 
-      it('refuses a provider_id that is not the plan\'s with BWK_ERR_PROVIDER_MISMATCH', async () => {
+      it("refuses a provider_id that is not the plan's with BWK_ERR_PROVIDER_MISMATCH", async () => {
         const plan = await protectedPlan();
         const before = (await a.service.listCheckpoints(a.ctx, { providerId: NOOP_PROVIDER })).length;
         await rejectsWith(a.service.startProtect(a.ctx, { plan_id: plan.id, provider_id: NOOP_PROVIDER }), 'BWK_ERR_PROVIDER_MISMATCH');
@@ -270,7 +307,11 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
       });
 
       it("keeps a deleted plan's checkpoints, still listed by the plan's id", async () => {
-        const plan = await a.service.createPlan(a.ctx, { name: 'short-lived', provider_id: NOOP_PROVIDER, resources: [{ type: 'noop', id: 'demo' }] });
+        const plan = await a.service.createPlan(a.ctx, {
+          name: 'short-lived',
+          provider_id: NOOP_PROVIDER,
+          resources: [{ type: 'noop', id: 'demo' }],
+        });
         const started = await a.service.startProtect(a.ctx, { plan_id: plan.id });
         await waitCheckpoint(a, started.id);
         await a.service.deletePlan(a.ctx, plan.id);
@@ -280,7 +321,11 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
       });
 
       it('starts one protect for two requests with the same operation_id', async () => {
-        const plan = await a.service.createPlan(a.ctx, { name: 'idempotent', provider_id: NOOP_PROVIDER, resources: [{ type: 'noop', id: 'demo' }] });
+        const plan = await a.service.createPlan(a.ctx, {
+          name: 'idempotent',
+          provider_id: NOOP_PROVIDER,
+          resources: [{ type: 'noop', id: 'demo' }],
+        });
         const operationId = randomUUID();
         const first = await a.service.startProtect(a.ctx, { plan_id: plan.id, operation_id: operationId });
         const second = await a.service.startProtect(a.ctx, { plan_id: plan.id, operation_id: operationId });
@@ -338,7 +383,9 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         const secondVerify = await a.service.startVerify(a.ctx, { checkpoint_id: checkpoint.id, operation_id: verifyId });
         expect([firstVerify.id, secondVerify.id]).to.deep.equal([verifyId, verifyId]);
         await waitVerification(a, verifyId);
-        expect((await a.service.listVerifications(a.ctx, { checkpointId: checkpoint.id })).filter((v) => v.id === verifyId)).to.have.length(1);
+        expect((await a.service.listVerifications(a.ctx, { checkpointId: checkpoint.id })).filter((v) => v.id === verifyId)).to.have.length(
+          1,
+        );
       });
 
       it('shows a protect, a restore and a verification as operations; an unknown id is not found', async () => {
@@ -350,7 +397,11 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         const restore = await finishedRestore();
         expect(await a.service.showOperation(a.ctx, restore.id)).to.deep.include({ id: restore.id, kind: 'restore', status: 'success' });
         const verification = await finishedVerification();
-        expect(await a.service.showOperation(a.ctx, verification.id)).to.deep.include({ id: verification.id, kind: 'verify', status: 'success' });
+        expect(await a.service.showOperation(a.ctx, verification.id)).to.deep.include({
+          id: verification.id,
+          kind: 'verify',
+          status: 'success',
+        });
         await rejectsWith(a.service.showOperation(a.ctx, randomUUID()), 'BWK_ERR_OPERATION_NOT_FOUND');
       });
 
@@ -365,9 +416,17 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
           return found!;
         };
         const protect = find('protect', (l) => l.checkpoint_id === checkpoint.id);
-        expect(protect).to.include({ status: 'success', provider_id: FS_PROVIDER, project_id: a.ctx.projectId, plan_id: checkpoint.protection_plan.id });
+        expect(protect).to.include({
+          status: 'success',
+          provider_id: FS_PROVIDER,
+          project_id: a.ctx.projectId,
+          plan_id: checkpoint.protection_plan.id,
+        });
         expect(find('restore', (l) => l.restore_id === restore.id)).to.include({ status: 'success', checkpoint_id: checkpoint.id });
-        expect(find('verify', (l) => l.verification_id === verification.id)).to.include({ status: 'success', checkpoint_id: checkpoint.id });
+        expect(find('verify', (l) => l.verification_id === verification.id)).to.include({
+          status: 'success',
+          checkpoint_id: checkpoint.id,
+        });
         // Paging: a page of one, then the next page after it.
         const [first] = await a.service.listOperationLogs(a.ctx, { limit: 1 });
         expect(first).to.deep.equal(logs[0]);
@@ -383,7 +442,11 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
 
     describe('checkpoint delete', () => {
       it('deletes a checkpoint: then it is not found and not listed', async () => {
-        const plan = await a.service.createPlan(a.ctx, { name: 'to-delete', provider_id: NOOP_PROVIDER, resources: [{ type: 'noop', id: 'demo' }] });
+        const plan = await a.service.createPlan(a.ctx, {
+          name: 'to-delete',
+          provider_id: NOOP_PROVIDER,
+          resources: [{ type: 'noop', id: 'demo' }],
+        });
         const started = await a.service.startProtect(a.ctx, { plan_id: plan.id });
         await waitCheckpoint(a, started.id);
         await a.service.deleteCheckpoint(a.ctx, started.id, NOOP_PROVIDER);
@@ -398,7 +461,11 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
       it('without a provider id, show and delete answer BWK_ERR_CHECKPOINT_NOT_FOUND for an unknown or deleted checkpoint', async () => {
         await rejectsWith(a.service.showCheckpoint(a.ctx, randomUUID()), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
         await rejectsWith(a.service.deleteCheckpoint(a.ctx, randomUUID()), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
-        const plan = await a.service.createPlan(a.ctx, { name: 'to-delete-anywhere', provider_id: NOOP_PROVIDER, resources: [{ type: 'noop', id: 'demo' }] });
+        const plan = await a.service.createPlan(a.ctx, {
+          name: 'to-delete-anywhere',
+          provider_id: NOOP_PROVIDER,
+          resources: [{ type: 'noop', id: 'demo' }],
+        });
         const started = await a.service.startProtect(a.ctx, { plan_id: plan.id });
         await waitCheckpoint(a, started.id);
         await a.service.deleteCheckpoint(a.ctx, started.id);
@@ -436,8 +503,13 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         await rejectsWith(b.service.deleteCheckpoint(b.ctx, checkpoint.id, FS_PROVIDER), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
         expect((await b.service.listCheckpoints(b.ctx, {})).map((c) => c.id)).not.to.include(checkpoint.id);
         expect(await b.service.listCheckpoints(b.ctx, { providerId: FS_PROVIDER })).to.deep.equal([]);
-        await rejectsWith(b.service.startRestore(b.ctx, { checkpoint_id: checkpoint.id, parameters: { 'fs.directory': { target_path: dir('svc-stolen') } } }),
-          'BWK_ERR_CHECKPOINT_NOT_FOUND');
+        await rejectsWith(
+          b.service.startRestore(b.ctx, {
+            checkpoint_id: checkpoint.id,
+            parameters: { 'fs.directory': { target_path: dir('svc-stolen') } },
+          }),
+          'BWK_ERR_CHECKPOINT_NOT_FOUND',
+        );
         await rejectsWith(b.service.startVerify(b.ctx, { checkpoint_id: checkpoint.id }), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
         await rejectsWith(b.service.showOperation(b.ctx, checkpoint.id), 'BWK_ERR_OPERATION_NOT_FOUND');
       });

@@ -23,7 +23,16 @@ async function openHome(): Promise<{ app: BulwarkApp; close(): Promise<void> }> 
   const home = tempDir('svc-home');
   try {
     const app = await openBulwark(home.path);
-    return { app, async close() { try { await app.close(); } finally { home.cleanup(); } } };
+    return {
+      app,
+      async close() {
+        try {
+          await app.close();
+        } finally {
+          home.cleanup();
+        }
+      },
+    };
   } catch (err) {
     home.cleanup();
     throw err;
@@ -40,7 +49,10 @@ function recorded(service: ProtectionService): { service: ProtectionService; cal
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof prop !== 'string' || typeof value !== 'function') return value;
-      return (...args: unknown[]) => { calls.push(prop); return (value as (...a: unknown[]) => unknown).apply(target, args); };
+      return (...args: unknown[]) => {
+        calls.push(prop);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
     },
   });
   return { service: proxy, calls };
@@ -71,7 +83,9 @@ describeServiceContract('in-process ProtectionManager', {
 });
 
 describeServiceContract('RPC over RabbitMQ', {
-  requires: (ctx) => { requireService(ctx, 'RabbitMQ', amqpUrl()); },
+  requires: (ctx) => {
+    requireService(ctx, 'RabbitMQ', amqpUrl());
+  },
   async open(): Promise<ServiceFixture> {
     const home = await openHome();
     const queue = `test-service-contract-${randomUUID()}`;
@@ -138,8 +152,12 @@ describeServiceContract('HTTP (REST API)', {
     try {
       const served = recorded(app.manager);
       const api = await listenApi({
-        config: { ...app.config, api: { ...app.config.api, port: 0 } }, service: served.service,
-        tokens: app.store.tokens, events: app.events, logger: app.logger, version: 'test',
+        config: { ...app.config, api: { ...app.config.api, port: 0 } },
+        service: served.service,
+        tokens: app.store.tokens,
+        events: app.events,
+        logger: app.logger,
+        version: 'test',
       });
       const tokenA = (await app.store.tokens.createToken({ project_id: PROJECT_A, role: 'member' })).token;
       const tokenB = (await app.store.tokens.createToken({ project_id: PROJECT_B, role: 'member' })).token;
@@ -160,7 +178,11 @@ describeServiceContract('HTTP (REST API)', {
           expect(await res.json()).to.deep.equal({ status: 'ok' });
         },
         async close() {
-          try { await api.app.close(); } finally { await home.close(); }
+          try {
+            await api.app.close();
+          } finally {
+            await home.close();
+          }
         },
       };
     } catch (err) {

@@ -14,11 +14,18 @@ import { expectTreeMatches, snapshotTree, treeBytes } from '../helpers/tree.js';
 import type { GcReport } from '../../src/bank/chunks/gc.js';
 import type { CheckReport } from '../../src/bank/chunks/check.js';
 
-interface Checkpoint { id: string; status: string; extra_info: { reason?: string } }
-interface OpRecord { id: string; status: string; resources_reason: Record<string, string> }
+interface Checkpoint {
+  id: string;
+  status: string;
+  extra_info: { reason?: string };
+}
+interface OpRecord {
+  id: string;
+  status: string;
+  resources_reason: Record<string, string>;
+}
 
 const MiB = 1024 * 1024;
-
 
 /** The fs bank writes every object as `.tmp-<uuid>` beside its key, then renames it. */
 const isTemp = (name: string): boolean => name.startsWith('.tmp-');
@@ -74,17 +81,35 @@ describe('e2e: a protect killed mid-write leaves a bank that checks clean, and i
     mkdirSync(source);
     for (let i = 0; i < FILES; i++) writeFileSync(join(source, `part-${String(i).padStart(2, '0')}.bin`), randomBytes(FILE_BYTES));
   });
-  after(() => { home.cleanup(); work.cleanup(); });
+  after(() => {
+    home.cleanup();
+    work.cleanup();
+  });
 
   it('kills the protect once two pack indexes are stored', async () => {
-    planId = (await cliJson<{ id: string }>(home.path, ['plan', 'create', '--name', 'killed', '--provider', 'fs-directory', '--resource', `fs.directory=${source}`])).id;
+    planId = (
+      await cliJson<{ id: string }>(home.path, [
+        'plan',
+        'create',
+        '--name',
+        'killed',
+        '--provider',
+        'fs-directory',
+        '--resource',
+        `fs.directory=${source}`,
+      ])
+    ).id;
     const child = spawnCli(home.path, ['checkpoint', 'create', '--plan', planId]);
     child.stdout.resume();
     child.stderr.resume();
     const exited = new Promise((resolve) => child.on('close', resolve));
     // Two packs committed, and the next one being written (the fs bank writes it as a temp file first).
-    await waitFor('two pack indexes and a pack being written', () => (
-      existsSync(indexes) && objects(indexes).length >= 2 && readdirSync(packs).some(isTemp) ? true : undefined), 60_000, 2);
+    await waitFor(
+      'two pack indexes and a pack being written',
+      () => (existsSync(indexes) && objects(indexes).length >= 2 && readdirSync(packs).some(isTemp) ? true : undefined),
+      60_000,
+      2,
+    );
     child.kill('SIGKILL');
     await exited;
     tempAtKill = listFiles(bank).filter((f) => isTemp(f.split('/').pop()!));
@@ -100,10 +125,15 @@ describe('e2e: a protect killed mid-write leaves a bank that checks clean, and i
   });
 
   it('after the lease expires the checkpoint is error, and bank check (and --read-data) passes', async () => {
-    const failed = await waitFor('recovery to mark the checkpoint error', async () => {
-      const c = await cliJson<Checkpoint>(home.path, ['checkpoint', 'show', killedId]);
-      return c.status === 'error' ? c : undefined;
-    }, 60_000, 250);
+    const failed = await waitFor(
+      'recovery to mark the checkpoint error',
+      async () => {
+        const c = await cliJson<Checkpoint>(home.path, ['checkpoint', 'show', killedId]);
+        return c.status === 'error' ? c : undefined;
+      },
+      60_000,
+      250,
+    );
     expect(failed.extra_info.reason).to.match(/BWK_ERR_OPERATION_ABANDONED/);
     const quick = await check(home.path, false);
     expect(quick.packs).to.equal(indexedAtKill);
@@ -118,20 +148,29 @@ describe('e2e: a protect killed mid-write leaves a bank that checks clean, and i
     checkpointId = c.id;
     const growth = treeBytes(bank) - before;
     const bound = total - storedAtKill + total * 0.1;
-    expect(growth, `grew ${growth} bytes; ${total} in the source, ${storedAtKill} stored in indexed packs at the kill`).to.be.at.most(bound);
+    expect(growth, `grew ${growth} bytes; ${total} in the source, ${storedAtKill} stored in indexed packs at the kill`).to.be.at.most(
+      bound,
+    );
     // And it did store the rest: dedup did not skip data it did not have.
     expect(growth).to.be.at.least(total - storedAtKill - total * 0.1);
   });
 
   it('restores equal to the source', async () => {
     const target = join(work.path, 'restored');
-    const r = await runCli(home.path, ['restore', 'create', '--checkpoint', checkpointId, '--parameters', JSON.stringify({ 'fs.directory': { target_path: target } })]);
+    const r = await runCli(home.path, [
+      'restore',
+      'create',
+      '--checkpoint',
+      checkpointId,
+      '--parameters',
+      JSON.stringify({ 'fs.directory': { target_path: target } }),
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.json<OpRecord>().status).to.equal('success');
     expectTreeMatches(target, snapshotTree(source));
   });
 
-  it('gc --clock-skew 0 removes the killed writer\'s leftovers; check --read-data passes', async () => {
+  it("gc --clock-skew 0 removes the killed writer's leftovers; check --read-data passes", async () => {
     const orphansBefore = (await check(home.path, false)).orphan_packs;
     const report = await cliJson<GcReport>(home.path, ['bank', 'gc', '--clock-skew', '0']);
     expect(report.orphan_packs_deleted, JSON.stringify(report)).to.equal(orphansBefore);

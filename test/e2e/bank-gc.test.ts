@@ -17,19 +17,37 @@ import type { EntrySnapshot } from '../helpers/tree.js';
 import type { GcReport } from '../../src/bank/chunks/gc.js';
 import type { CheckReport } from '../../src/bank/chunks/check.js';
 
-interface Checkpoint { id: string; status: string; extra_info: { reason?: string } }
-interface OpRecord { id: string; status: string; resources_status: Record<string, string>; resources_reason: Record<string, string> }
+interface Checkpoint {
+  id: string;
+  status: string;
+  extra_info: { reason?: string };
+}
+interface OpRecord {
+  id: string;
+  status: string;
+  resources_status: Record<string, string>;
+  resources_reason: Record<string, string>;
+}
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-
-
 let restores = 0;
 /** Restores a checkpoint into a fresh directory of `work`; returns the restore record and where it went. */
-async function restoreInto(home: string, work: string, checkpointId: string): Promise<{ record: OpRecord; target: string; stderr: string }> {
+async function restoreInto(
+  home: string,
+  work: string,
+  checkpointId: string,
+): Promise<{ record: OpRecord; target: string; stderr: string }> {
   const target = join(work, `restored-${++restores}`);
-  const r = await runCli(home, ['restore', 'create', '--checkpoint', checkpointId, '--parameters', JSON.stringify({ 'fs.directory': { target_path: target } })]);
+  const r = await runCli(home, [
+    'restore',
+    'create',
+    '--checkpoint',
+    checkpointId,
+    '--parameters',
+    JSON.stringify({ 'fs.directory': { target_path: target } }),
+  ]);
   return { record: r.json<OpRecord>(), target, stderr: r.stderr };
 }
 
@@ -50,15 +68,20 @@ async function gc(home: string, args: string[] = []): Promise<GcReport> {
 /** Small text files (one chunk each) so a checkpoint has many chunks, not only big ones. */
 function smallFiles(dir: string, n: number, tag: string): void {
   mkdirSync(dir, { recursive: true });
-  for (let i = 0; i < n; i++) writeFileSync(join(dir, `note-${i}.txt`), `${tag} note ${i}\n${'lorem ipsum dolor sit amet '.repeat(40 + i)}\n`);
+  for (let i = 0; i < n; i++)
+    writeFileSync(join(dir, `note-${i}.txt`), `${tag} note ${i}\n${'lorem ipsum dolor sit amet '.repeat(40 + i)}\n`);
 }
 
 /** A child CLI process with its output collected and its exit awaited. */
 function background(child: ChildProcess): { exited: Promise<number | null>; stdout(): string; stderr(): string } {
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { exited, stdout: () => out, stderr: () => err };
 }
@@ -90,10 +113,22 @@ describe('e2e: bank gc frees what deleted checkpoints alone used', function () {
     writeFileSync(join(source, 'changing-2.bin'), randomBytes(6 * MiB));
     smallFiles(join(source, 'notes'), 40, 'v1');
   });
-  after(() => { home.cleanup(); work.cleanup(); });
+  after(() => {
+    home.cleanup();
+    work.cleanup();
+  });
 
   it('protects three states of a changing directory', async () => {
-    const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '--name', 'gc', '--provider', 'fs-directory', '--resource', `fs.directory=${source}`]);
+    const plan = await cliJson<{ id: string }>(home.path, [
+      'plan',
+      'create',
+      '--name',
+      'gc',
+      '--provider',
+      'fs-directory',
+      '--resource',
+      `fs.directory=${source}`,
+    ]);
     ids.push((await cliJson<Checkpoint>(home.path, ['checkpoint', 'create', '--plan', plan.id])).id);
     writeFileSync(join(source, 'changing-1.bin'), randomBytes(6 * MiB));
     smallFiles(join(source, 'notes'), 10, 'v2');
@@ -141,19 +176,22 @@ describe('e2e: bank gc racing a running protect loses nothing', function () {
   /** A home whose provider protects fs.directory and the slow test.recorder into <home>/bank. */
   function setUp(home: string, log: string): void {
     mkdirSync(join(home, 'providers'), { recursive: true });
-    writeFileSync(join(home, 'providers', 'mixed.yaml'), [
-      `id: ${PROVIDER_ID}`,
-      'name: mixed',
-      'plugins:',
-      '  - name: fs.directory',
-      '  - name: test.recorder',
-      `    module: ${JSON.stringify(RECORDER_PLUGIN)}`,
-      `    options: ${JSON.stringify({ log_file: log, log_end: true })}`,
-      'bank:',
-      '  type: fs',
-      '  options: {path: bank}',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(home, 'providers', 'mixed.yaml'),
+      [
+        `id: ${PROVIDER_ID}`,
+        'name: mixed',
+        'plugins:',
+        '  - name: fs.directory',
+        '  - name: test.recorder',
+        `    module: ${JSON.stringify(RECORDER_PLUGIN)}`,
+        `    options: ${JSON.stringify({ log_file: log, log_end: true })}`,
+        'bank:',
+        '  type: fs',
+        '  options: {path: bank}',
+        '',
+      ].join('\n'),
+    );
   }
 
   describe('while its directory is recorded and a slow resource still runs', () => {
@@ -174,11 +212,24 @@ describe('e2e: bank gc racing a running protect loses nothing', function () {
       writeFileSync(join(source, 'replaced.bin'), randomBytes(8 * MiB));
       smallFiles(join(source, 'notes'), 30, 'v1');
     });
-    after(() => { home.cleanup(); work.cleanup(); });
+    after(() => {
+      home.cleanup();
+      work.cleanup();
+    });
 
     it('protects cp1, then runs gc while cp2 is still running: nothing cp2 needs goes', async () => {
-      const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '--name', 'race', '--provider', PROVIDER_ID,
-        '--resource', `fs.directory=${source}`, '--resource', 'test.recorder=slow']);
+      const plan = await cliJson<{ id: string }>(home.path, [
+        'plan',
+        'create',
+        '--name',
+        'race',
+        '--provider',
+        PROVIDER_ID,
+        '--resource',
+        `fs.directory=${source}`,
+        '--resource',
+        'test.recorder=slow',
+      ]);
       planId = plan.id;
       cp1 = (await cliJson<Checkpoint>(home.path, ['checkpoint', 'create', '--plan', planId])).id;
       // cp2: the recorder sleeps in its main hook, keeping the operation (and its lease) alive.
@@ -191,11 +242,19 @@ describe('e2e: bank gc racing a running protect loses nothing', function () {
       const run = background(child);
       try {
         // The recorder's main has begun and the directory's data is recorded (its saved_info is written last).
-        cp2 = await waitFor('cp2 to record its directory while the recorder sleeps', () => {
-          const id = bankCheckpoints(bank).find((c) => c !== cp1);
-          if (id === undefined || !readFileSync(log, 'utf8').includes(`protect slow main ${child.pid}`)) return undefined;
-          return existsSync(join(bank, 'checkpoints', id, 'saved-info')) && readdirSync(join(bank, 'checkpoints', id, 'saved-info')).some((n) => n.startsWith('fs.directory_')) ? id : undefined;
-        }, 60_000, 20);
+        cp2 = await waitFor(
+          'cp2 to record its directory while the recorder sleeps',
+          () => {
+            const id = bankCheckpoints(bank).find((c) => c !== cp1);
+            if (id === undefined || !readFileSync(log, 'utf8').includes(`protect slow main ${child.pid}`)) return undefined;
+            return existsSync(join(bank, 'checkpoints', id, 'saved-info')) &&
+              readdirSync(join(bank, 'checkpoints', id, 'saved-info')).some((n) => n.startsWith('fs.directory_'))
+              ? id
+              : undefined;
+          },
+          60_000,
+          20,
+        );
         // Freeze cp2 so gc surely runs while it is in flight (its 60 s lease outlives the pause).
         child.kill('SIGSTOP');
         expect(readFileSync(log, 'utf8')).not.to.include('protect slow main:end');
@@ -253,10 +312,22 @@ describe('e2e: bank gc racing a running protect loses nothing', function () {
       writeFileSync(join(source, 'a-old.bin'), randomBytes(6 * MiB));
       smallFiles(join(source, 'b-notes'), 20, 'v1');
     });
-    after(() => { home.cleanup(); work.cleanup(); });
+    after(() => {
+      home.cleanup();
+      work.cleanup();
+    });
 
     it('protects cp1; freezes cp2 mid-write; deletes cp1 and runs gc; cp2 still completes available', async () => {
-      const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '--name', 'race-mid-write', '--provider', PROVIDER_ID, '--resource', `fs.directory=${source}`]);
+      const plan = await cliJson<{ id: string }>(home.path, [
+        'plan',
+        'create',
+        '--name',
+        'race-mid-write',
+        '--provider',
+        PROVIDER_ID,
+        '--resource',
+        `fs.directory=${source}`,
+      ]);
       cp1 = (await cliJson<Checkpoint>(home.path, ['checkpoint', 'create', '--plan', plan.id])).id;
       writeFileSync(join(source, 'z-new.bin'), randomBytes(128 * MiB));
       sourceAtCp2 = snapshotTree(source);
@@ -265,11 +336,16 @@ describe('e2e: bank gc racing a running protect loses nothing', function () {
       const child = spawnCli(home.path, ['checkpoint', 'create', '--plan', plan.id]);
       const run = background(child);
       try {
-        cp2 = await waitFor('cp2 to store a pack of z-new.bin', () => {
-          const id = bankCheckpoints(bank).find((c) => c !== cp1);
-          if (id === undefined || !readdirSync(indexes).some((p) => !packsBefore.has(p))) return undefined;
-          return id;
-        }, 60_000, 5);
+        cp2 = await waitFor(
+          'cp2 to store a pack of z-new.bin',
+          () => {
+            const id = bankCheckpoints(bank).find((c) => c !== cp1);
+            if (id === undefined || !readdirSync(indexes).some((p) => !packsBefore.has(p))) return undefined;
+            return id;
+          },
+          60_000,
+          5,
+        );
         child.kill('SIGSTOP');
         const data = resourceObject(bank, cp2, 'fs.directory', 'data');
         expect(data !== undefined && existsSync(data), 'precondition: cp2 frozen before recording its chunk list').to.equal(false);

@@ -8,20 +8,47 @@ import { expect } from 'chai';
 import { createCipheriv, createHash } from 'node:crypto';
 import type { Cipheriv } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cliJson, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import { expectTreeMatches, snapshotTree, treeBytes } from '../helpers/tree.js';
 import type { CheckReport } from '../../src/bank/chunks/check.js';
 
-interface Checkpoint { id: string; status: string; extra_info: { reason?: string } }
-interface OpRecord { id: string; status: string; resources_status: Record<string, string>; resources_reason: Record<string, string> }
-interface SavedInfo { files: number; bytes: number; unchanged_files: number; unchanged_bytes: number; skipped: { path: string; kind: string }[] }
+interface Checkpoint {
+  id: string;
+  status: string;
+  extra_info: { reason?: string };
+}
+interface OpRecord {
+  id: string;
+  status: string;
+  resources_status: Record<string, string>;
+  resources_reason: Record<string, string>;
+}
+interface SavedInfo {
+  files: number;
+  bytes: number;
+  unchanged_files: number;
+  unchanged_bytes: number;
+  skipped: { path: string; kind: string }[];
+}
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
 
 /** Every file below `dir` with a hash of its content, for "nothing changed" comparisons. */
 function fileHashes(dir: string, rel = ''): Map<string, string> {
@@ -30,11 +57,16 @@ function fileHashes(dir: string, rel = ''): Map<string, string> {
     const r = rel ? `${rel}/${name}` : name;
     const st = lstatSync(join(dir, r));
     if (st.isDirectory()) for (const [k, v] of fileHashes(dir, r)) out.set(k, v);
-    else out.set(r, createHash('sha256').update(readFileSync(join(dir, r))).digest('hex'));
+    else
+      out.set(
+        r,
+        createHash('sha256')
+          .update(readFileSync(join(dir, r)))
+          .digest('hex'),
+      );
   }
   return out;
 }
-
 
 /** The saved_info the fs.directory plugin stored for the (only) resource of a checkpoint. */
 function savedInfo(bankDir: string, checkpointId: string): SavedInfo {
@@ -73,9 +105,11 @@ class Keystream {
 }
 
 const SEED = 'bulwark-e2e-dedup-1';
-const WORDS = ('the of and to in is for on with as by at from that this be are was it or an not but config server backup restore '
-  + 'snapshot bank chunk index plan checkpoint provider resource request error timeout retry lease worker queue cache disk '
-  + 'path file directory owner mode size hash key return const function export import async await class interface type null').split(' ');
+const WORDS = (
+  'the of and to in is for on with as by at from that this be are was it or an not but config server backup restore ' +
+  'snapshot bank chunk index plan checkpoint provider resource request error timeout retry lease worker queue cache disk ' +
+  'path file directory owner mode size hash key return const function export import async await class interface type null'
+).split(' ');
 const NAMES = 'Alice Bruno Chloe David Emma Farid Giulia Hugo Ines Jonas Karin Lucas Maya Nils Olga Pablo Quinn Rosa'.split(' ');
 const CITIES = 'Lyon Paris Berlin Milan Madrid Porto Vienna Prague Oslo Dublin Lagos Osaka Seoul Lima'.split(' ');
 
@@ -97,8 +131,10 @@ function smallText(k: Keystream, extra = ''): string {
 function sqlRow(k: Keystream, id: number): string {
   const name = NAMES[k.below(NAMES.length)]!;
   const cents = k.below(10_000_000);
-  return `INSERT INTO public.customers VALUES (${id}, '${name}', '${name.toLowerCase()}${id % 997}@example.com', '${CITIES[k.below(CITIES.length)]}', `
-    + `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}, ${k.below(500)});\n`;
+  return (
+    `INSERT INTO public.customers VALUES (${id}, '${name}', '${name.toLowerCase()}${id % 997}@example.com', '${CITIES[k.below(CITIES.length)]}', ` +
+    `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}, ${k.below(500)});\n`
+  );
 }
 
 function writeRandom(file: string, label: string, size: number): void {
@@ -140,7 +176,9 @@ function generateCorpus(dir: string, shape: CorpusShape): void {
   mkdirSync(dirname(join(dir, paths.copy)), { recursive: true });
   copyFileSync(join(dir, paths.random(0)), join(dir, paths.copy));
   const k = new Keystream(SEED, paths.sql);
-  const rows: string[] = ['-- synthetic dump\nCREATE TABLE public.customers (id bigint, name text, email text, city text, balance numeric, orders int);\n\n'];
+  const rows: string[] = [
+    '-- synthetic dump\nCREATE TABLE public.customers (id bigint, name text, email text, city text, balance numeric, orders int);\n\n',
+  ];
   let length = rows[0]!.length;
   for (let id = 1; length < shape.sqlBytes; id++) {
     const row = sqlRow(k, id);
@@ -217,10 +255,22 @@ describe('e2e: deduplication — an unchanged re-protect is nearly free, a 1% ch
     generateCorpus(source, shape);
     sourceFiles = [...snapshotTree(source).values()].filter((e) => e.type === 'file').length;
   });
-  after(() => { home.cleanup(); work.cleanup(); });
+  after(() => {
+    home.cleanup();
+    work.cleanup();
+  });
 
   it('protects the corpus once', async () => {
-    const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '--name', 'dedup', '--provider', 'fs-directory', '--resource', `fs.directory=${source}`]);
+    const plan = await cliJson<{ id: string }>(home.path, [
+      'plan',
+      'create',
+      '--name',
+      'dedup',
+      '--provider',
+      'fs-directory',
+      '--resource',
+      `fs.directory=${source}`,
+    ]);
     planId = plan.id;
     first = await cliJson<Checkpoint>(home.path, ['checkpoint', 'create', '--plan', planId]);
     expect(first.status).to.equal('available');
@@ -258,7 +308,14 @@ describe('e2e: deduplication — an unchanged re-protect is nearly free, a 1% ch
 
   it('restores the third checkpoint equal to the mutated source, and verifies it', async () => {
     const target = join(work.path, 'restored');
-    const restore = await cliJson<OpRecord>(home.path, ['restore', 'create', '--checkpoint', third.id, '--parameters', JSON.stringify({ 'fs.directory': { target_path: target } })]);
+    const restore = await cliJson<OpRecord>(home.path, [
+      'restore',
+      'create',
+      '--checkpoint',
+      third.id,
+      '--parameters',
+      JSON.stringify({ 'fs.directory': { target_path: target } }),
+    ]);
     expect(restore.status).to.equal('success');
     expectTreeMatches(target, snapshotTree(source));
     const v = await cliJson<OpRecord>(home.path, ['verification', 'create', '--checkpoint', third.id]);
@@ -289,22 +346,32 @@ describe('e2e: an encrypted bank — round trip, no plaintext at rest, a wrong p
     writeFileSync(join(source, 'names', `${MARKER}.txt`), 'named\n');
     symlinkSync(`../${MARKER}.target`, join(source, 'names', 'link'));
     mkdirSync(join(home.path, 'providers'), { recursive: true });
-    writeFileSync(join(home.path, 'providers', 'encrypted.yaml'), [
-      `id: ${PROVIDER_ID}`,
-      'name: encrypted-fs',
-      'plugins:',
-      '  - name: fs.directory',
-      'bank:',
-      '  type: fs',
-      `  options: {path: ${JSON.stringify(ebank)}}`,
-      '  encryption: {passphrase_env: BWK_E2E_PASS}',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(home.path, 'providers', 'encrypted.yaml'),
+      [
+        `id: ${PROVIDER_ID}`,
+        'name: encrypted-fs',
+        'plugins:',
+        '  - name: fs.directory',
+        'bank:',
+        '  type: fs',
+        `  options: {path: ${JSON.stringify(ebank)}}`,
+        '  encryption: {passphrase_env: BWK_E2E_PASS}',
+        '',
+      ].join('\n'),
+    );
   });
-  after(() => { home.cleanup(); work.cleanup(); });
+  after(() => {
+    home.cleanup();
+    work.cleanup();
+  });
 
   it('protects and restores through the encrypted bank', async () => {
-    const plan = await runCli(home.path, ['plan', 'create', '--name', 'secret', '--provider', PROVIDER_ID, '--resource', `fs.directory=${source}`], { env: PASS });
+    const plan = await runCli(
+      home.path,
+      ['plan', 'create', '--name', 'secret', '--provider', PROVIDER_ID, '--resource', `fs.directory=${source}`],
+      { env: PASS },
+    );
     expect(plan.code, plan.stderr).to.equal(0);
     planId = plan.json<{ id: string }>().id;
     const made = await runCli(home.path, ['checkpoint', 'create', '--plan', planId], { env: PASS });
@@ -312,7 +379,11 @@ describe('e2e: an encrypted bank — round trip, no plaintext at rest, a wrong p
     checkpoint = made.json<Checkpoint>();
     expect(checkpoint.status).to.equal('available');
     const target = join(work.path, 'restored');
-    const restore = await runCli(home.path, ['restore', 'create', '--checkpoint', checkpoint.id, '--parameters', JSON.stringify({ 'fs.directory': { target_path: target } })], { env: PASS });
+    const restore = await runCli(
+      home.path,
+      ['restore', 'create', '--checkpoint', checkpoint.id, '--parameters', JSON.stringify({ 'fs.directory': { target_path: target } })],
+      { env: PASS },
+    );
     expect(restore.code, restore.stderr).to.equal(0);
     expect(restore.json<OpRecord>().status).to.equal('success');
     expectTreeMatches(target, snapshotTree(source));
@@ -351,7 +422,11 @@ describe('e2e: an encrypted bank — round trip, no plaintext at rest, a wrong p
     mkdirSync(dir);
     writeFileSync(join(dir, 'plain.txt'), 'hello\n');
     execFileSync('mkfifo', [join(dir, `${FIFO_MARKER}.pipe`)]);
-    const plan = await runCli(home.path, ['plan', 'create', '--name', 'fifo', '--provider', PROVIDER_ID, '--resource', `fs.directory=${dir}`], { env: PASS });
+    const plan = await runCli(
+      home.path,
+      ['plan', 'create', '--name', 'fifo', '--provider', PROVIDER_ID, '--resource', `fs.directory=${dir}`],
+      { env: PASS },
+    );
     expect(plan.code, plan.stderr).to.equal(0);
     const made = await runCli(home.path, ['checkpoint', 'create', '--plan', plan.json<{ id: string }>().id], { env: PASS });
     expect(made.code, made.stderr).to.equal(0);
@@ -376,7 +451,14 @@ describe('e2e: an encrypted bank — round trip, no plaintext at rest, a wrong p
   });
 
   it('a wrong passphrase: restore fails BWK_ERR_BANK_KEY_WRONG, the bank unchanged', async () => {
-    await withWrongPassphrase(['restore', 'create', '--checkpoint', checkpoint.id, '--parameters', JSON.stringify({ 'fs.directory': { target_path: join(work.path, 'wrong') } })]);
+    await withWrongPassphrase([
+      'restore',
+      'create',
+      '--checkpoint',
+      checkpoint.id,
+      '--parameters',
+      JSON.stringify({ 'fs.directory': { target_path: join(work.path, 'wrong') } }),
+    ]);
   });
 
   it('a wrong passphrase: checkpoint create fails BWK_ERR_BANK_KEY_WRONG, the bank unchanged', async () => {

@@ -14,11 +14,27 @@ describe('e2e: discovery of real databases', function () {
   it('lists the databases of server "main" from a home provider, not the built-in default', async function () {
     const url = new URL(requireService(this, 'PostgreSQL', pgUrl()));
     mkdirSync(join(home.path, 'providers'), { recursive: true });
-    writeFileSync(join(home.path, 'providers', 'pg.yaml'), [
-      'id: 7d1a6c0e-2b9f-4e3a-8c55-1f0e2d3c4b5a', 'name: pg-main', 'plugins:', '  - name: postgres', '    options:', '      servers:',
-      `        main: {host: ${url.hostname}, port: ${url.port || 5432}, user: ${url.username || 'postgres'}}`, 'bank: {type: fs}', '',
-    ].join('\n'));
-    const list = await cliJson<Array<{ type: string; id: string; name: string }>>(home.path, ['protectable', 'instances', 'postgres.database', '--parameters', '{"server":"main"}']);
+    writeFileSync(
+      join(home.path, 'providers', 'pg.yaml'),
+      [
+        'id: 7d1a6c0e-2b9f-4e3a-8c55-1f0e2d3c4b5a',
+        'name: pg-main',
+        'plugins:',
+        '  - name: postgres',
+        '    options:',
+        '      servers:',
+        `        main: {host: ${url.hostname}, port: ${url.port || 5432}, user: ${url.username || 'postgres'}}`,
+        'bank: {type: fs}',
+        '',
+      ].join('\n'),
+    );
+    const list = await cliJson<Array<{ type: string; id: string; name: string }>>(home.path, [
+      'protectable',
+      'instances',
+      'postgres.database',
+      '--parameters',
+      '{"server":"main"}',
+    ]);
     const dbName = url.pathname.slice(1) || 'postgres';
     expect(list.map((r) => r.id)).to.include(`main/${dbName}`);
     expect(list.every((r) => r.type === 'postgres.database' && r.id.startsWith('main/'))).to.equal(true);

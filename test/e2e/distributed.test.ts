@@ -24,10 +24,19 @@ describe('e2e: distributed service (api + 2 protection-services over RabbitMQ)',
     broker.password = '';
     process.env.BWK_TEST_AMQP_PASSWORD = password;
     writeFileSync(log, '');
-    writeFileSync(join(home.path, 'bulwark.yaml'), [
-      'rpc:', '  transport: amqp', `  url: ${broker.toString()}`, '  password_env: BWK_TEST_AMQP_PASSWORD', `  queue: bulwark-e2e-${randomUUID().slice(0, 8)}`, '',
-      'tasks: {max_parallel: 8}', '',
-    ].join('\n'));
+    writeFileSync(
+      join(home.path, 'bulwark.yaml'),
+      [
+        'rpc:',
+        '  transport: amqp',
+        `  url: ${broker.toString()}`,
+        '  password_env: BWK_TEST_AMQP_PASSWORD',
+        `  queue: bulwark-e2e-${randomUUID().slice(0, 8)}`,
+        '',
+        'tasks: {max_parallel: 8}',
+        '',
+      ].join('\n'),
+    );
     writeRecorderProvider(home.path, { logFile: log });
     for (let i = 0; i < 2; i++) daemons.push(await startDaemon(home.path, ['protection-service'], /"ready":true/));
     const api = await startDaemon(home.path, ['api', '--port', '0'], /"url":"[^"]+"/);
@@ -42,33 +51,67 @@ describe('e2e: distributed service (api + 2 protection-services over RabbitMQ)',
   });
 
   const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${url}${path}`, { method, headers: { 'x-auth-token': token, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const r = await fetch(`${url}${path}`, {
+      method,
+      headers: { 'x-auth-token': token, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
     return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
 
   it('20 concurrent protects through the API all complete, each exactly once, shared by both services', async () => {
-    const plan = await api('POST', '/v1/dist/plans', { plan: { name: 'fan', provider_id: TEST_PROVIDER_ID, resources: [{ type: 'test.recorder', id: 'x' }], parameters: { 'test.recorder': { delay_ms: 300 } } } });
+    const plan = await api('POST', '/v1/dist/plans', {
+      plan: {
+        name: 'fan',
+        provider_id: TEST_PROVIDER_ID,
+        resources: [{ type: 'test.recorder', id: 'x' }],
+        parameters: { 'test.recorder': { delay_ms: 300 } },
+      },
+    });
     expect(plan.status, JSON.stringify(plan.body)).to.equal(200);
     const planId = (plan.body.plan as { id: string }).id;
-    const started = await Promise.all(Array.from({ length: 20 }, () => api('POST', `/v1/dist/providers/${TEST_PROVIDER_ID}/checkpoints`, { checkpoint: { plan_id: planId } })));
+    const started = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        api('POST', `/v1/dist/providers/${TEST_PROVIDER_ID}/checkpoints`, { checkpoint: { plan_id: planId } }),
+      ),
+    );
     for (const s of started) expect(s.status, JSON.stringify(s.body)).to.equal(202);
     const ids = started.map((s) => (s.body.checkpoint as { id: string }).id);
     expect(new Set(ids).size).to.equal(20);
-    await waitFor('all 20 checkpoints to end', async () => {
-      const list = ((await api('GET', `/v1/dist/providers/${TEST_PROVIDER_ID}/checkpoints?plan_id=${planId}`)).body.checkpoints as Array<{ id: string; status: string }>);
-      return list.length === 20 && list.every((c) => c.status !== 'protecting') ? list : undefined;
-    }, 120_000, 500);
-    const list = ((await api('GET', `/v1/dist/providers/${TEST_PROVIDER_ID}/checkpoints?plan_id=${planId}`)).body.checkpoints as Array<{ id: string; status: string }>);
+    await waitFor(
+      'all 20 checkpoints to end',
+      async () => {
+        const list = (await api('GET', `/v1/dist/providers/${TEST_PROVIDER_ID}/checkpoints?plan_id=${planId}`)).body.checkpoints as Array<{
+          id: string;
+          status: string;
+        }>;
+        return list.length === 20 && list.every((c) => c.status !== 'protecting') ? list : undefined;
+      },
+      120_000,
+      500,
+    );
+    const list = (await api('GET', `/v1/dist/providers/${TEST_PROVIDER_ID}/checkpoints?plan_id=${planId}`)).body.checkpoints as Array<{
+      id: string;
+      status: string;
+    }>;
     expect(list.map((c) => c.status)).to.deep.equal(Array(20).fill('available'));
     expect(list.map((c) => c.id).sort()).to.deep.equal([...ids].sort());
-    const mains = readFileSync(log, 'utf8').trim().split('\n').filter((l) => l.startsWith('protect x main '));
+    const mains = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('protect x main '));
     expect(mains, 'one data step per checkpoint').to.have.length(20);
     const byPid = new Map<string, number>();
     for (const l of mains) byPid.set(l.split(' ')[3]!, (byPid.get(l.split(' ')[3]!) ?? 0) + 1);
-    expect([...byPid.keys()].sort(), 'both protection services took work').to.deep.equal(daemons.slice(0, 2).map((d) => String(d.pid)).sort());
+    expect([...byPid.keys()].sort(), 'both protection services took work').to.deep.equal(
+      daemons
+        .slice(0, 2)
+        .map((d) => String(d.pid))
+        .sort(),
+    );
   });
 
-  it('streams an operation\'s events over SSE through the API', async () => {
+  it("streams an operation's events over SSE through the API", async () => {
     const plans = (await api('GET', '/v1/dist/plans')).body.plans as Array<{ id: string }>;
     const started = await api('POST', `/v1/dist/providers/${TEST_PROVIDER_ID}/checkpoints`, { checkpoint: { plan_id: plans[0]!.id } });
     const id = (started.body.checkpoint as { id: string }).id;

@@ -29,11 +29,19 @@ describe('e2e: OpenStack Karbor client against bulwark serve', function () {
     const url = (JSON.parse(/\{"url".*\}/.exec(serve.output())![0]) as { url: string }).url;
     const { token } = await cliJson<{ token: string }>(home.path, ['token', 'create', '--project', 'kp', '--role', 'member']);
     karbor = (...args) => {
-      const r = spawnSync(bin, ['--os-no-client-auth', '--os-auth-token', token, '--os-project-id', 'kp', '--karbor-url', `${url}/v1/kp`, ...args], { encoding: 'utf8' });
+      const r = spawnSync(
+        bin,
+        ['--os-no-client-auth', '--os-auth-token', token, '--os-project-id', 'kp', '--karbor-url', `${url}/v1/kp`, ...args],
+        { encoding: 'utf8' },
+      );
       return { code: r.status, out: `${r.stdout}${r.stderr}` };
     };
   });
-  after(async () => { await serve?.stop(); home.cleanup(); work.cleanup(); });
+  after(async () => {
+    await serve?.stop();
+    home.cleanup();
+    work.cleanup();
+  });
 
   /** A value from the client's `| Property | Value |` table. */
   const field = (out: string, name: string) => new RegExp(`\\|\\s*${name}\\s*\\|\\s*([^|]*?)\\s*\\|`).exec(out)?.[1];
@@ -57,14 +65,28 @@ describe('e2e: OpenStack Karbor client against bulwark serve', function () {
     const cp = karbor('checkpoint-create', FS, planId);
     expect(cp.code, cp.out).to.equal(0);
     const checkpointId = field(cp.out, 'id')!;
-    await waitFor('the checkpoint to be available', () => (field(karbor('checkpoint-show', FS, checkpointId).out, 'status') === 'available' ? true : undefined), 30_000);
+    await waitFor(
+      'the checkpoint to be available',
+      () => (field(karbor('checkpoint-show', FS, checkpointId).out, 'status') === 'available' ? true : undefined),
+      30_000,
+    );
     expect(karbor('checkpoint-list', FS).out).to.include(checkpointId);
 
     const target = join(work.path, 'restored');
-    const restore = karbor('restore-create', FS, checkpointId, '--parameters-json', JSON.stringify({ 'fs.directory': { target_path: target } }));
+    const restore = karbor(
+      'restore-create',
+      FS,
+      checkpointId,
+      '--parameters-json',
+      JSON.stringify({ 'fs.directory': { target_path: target } }),
+    );
     expect(restore.code, restore.out).to.equal(0);
     const restoreId = field(restore.out, 'id')!;
-    await waitFor('the restore to succeed', () => (field(karbor('restore-show', restoreId).out, 'status') === 'success' ? true : undefined), 30_000);
+    await waitFor(
+      'the restore to succeed',
+      () => (field(karbor('restore-show', restoreId).out, 'status') === 'success' ? true : undefined),
+      30_000,
+    );
     expect(readFileSync(join(target, 'file.txt'), 'utf8')).to.equal('karbor was here\n');
 
     const verification = karbor('verification-create', FS, checkpointId);

@@ -20,7 +20,11 @@ function expectRefused(r: ReturnType<typeof asOnOldNode>): void {
   expect(r.error, 'exited by itself').to.equal(undefined);
   expect(r.status, r.stderr).to.equal(2);
   expect(r.stdout).to.equal('');
-  expect(r.stderr).to.match(new RegExp(`^bulwark: found Node ${OLD_NODE.replace(/\./g, '\\.')}, but Bulwark needs Node >=\\d[^\\n]*see README\\.md, 'Two commands'\\.\\n$`));
+  expect(r.stderr).to.match(
+    new RegExp(
+      `^bulwark: found Node ${OLD_NODE.replace(/\./g, '\\.')}, but Bulwark needs Node >=\\d[^\\n]*see README\\.md, 'Two commands'\\.\\n$`,
+    ),
+  );
 }
 
 describe('e2e: on an unsupported Node every entry point stops with one clear line', function () {

@@ -14,7 +14,16 @@ import { writeRecorderProvider } from '../helpers/test-provider.js';
 
 const PROVIDER = '5e7e57e5-0000-4000-8000-0000000e7e47';
 
-interface StatusEvent { id: string; kind: string; status: string; reason?: string; project_id: string; provider_id: string; plan_id?: string; checkpoint_id: string }
+interface StatusEvent {
+  id: string;
+  kind: string;
+  status: string;
+  reason?: string;
+  project_id: string;
+  provider_id: string;
+  plan_id?: string;
+  checkpoint_id: string;
+}
 
 /**
  * Every process that finishes an operation publishes it on `bulwark.events`, whom it concerns
@@ -31,20 +40,37 @@ describe('e2e: operation events on bulwark.events from serve and from a Temporal
   let broker: URL;
 
   /** bulwark.yaml of a home that publishes over RabbitMQ, the password read from the environment. */
-  const config = (home: string, extra: string[] = []) => writeFileSync(join(home, 'bulwark.yaml'), [
-    'rpc:', '  transport: amqp', `  url: ${broker.toString()}`, '  password_env: BWK_TEST_AMQP_PASSWORD', `  queue: bulwark-events-${randomUUID().slice(0, 8)}`,
-    ...extra, '',
-  ].join('\n'));
+  const config = (home: string, extra: string[] = []) =>
+    writeFileSync(
+      join(home, 'bulwark.yaml'),
+      [
+        'rpc:',
+        '  transport: amqp',
+        `  url: ${broker.toString()}`,
+        '  password_env: BWK_TEST_AMQP_PASSWORD',
+        `  queue: bulwark-events-${randomUUID().slice(0, 8)}`,
+        ...extra,
+        '',
+      ].join('\n'),
+    );
 
   const statusOf = (checkpointId: string, status: string) =>
-    waitFor(`checkpoint.${status} of ${checkpointId} on bulwark.events`, () => seen.find((s) => s.key === `checkpoint.${status}` && s.event.id === checkpointId)?.event, 60_000, 100);
+    waitFor(
+      `checkpoint.${status} of ${checkpointId} on bulwark.events`,
+      () => seen.find((s) => s.key === `checkpoint.${status}` && s.event.id === checkpointId)?.event,
+      60_000,
+      100,
+    );
 
   before(async function () {
     const url = new URL(requireService(this, 'RabbitMQ', amqpUrl()));
     process.env.BWK_TEST_AMQP_PASSWORD = decodeURIComponent(url.password);
     url.password = '';
     broker = url;
-    listener = await AmqpTransport.connect(amqpUrl(), createLogger(() => undefined, 'error'));
+    listener = await AmqpTransport.connect(
+      amqpUrl(),
+      createLogger(() => undefined, 'error'),
+    );
     unsubscribe = await listener.subscribe('checkpoint.#', (key, event) => seen.push({ key, event: event as StatusEvent }));
   });
   after(async () => {
@@ -55,7 +81,7 @@ describe('e2e: operation events on bulwark.events from serve and from a Temporal
     for (const h of homes) h.cleanup();
   });
 
-  it('bulwark serve publishes a protect\'s start and end, with project, provider, plan and checkpoint', async () => {
+  it("bulwark serve publishes a protect's start and end, with project, provider, plan and checkpoint", async () => {
     const home = homes[0]!.path;
     config(home);
     writeRecorderProvider(home, { id: PROVIDER });
@@ -63,14 +89,26 @@ describe('e2e: operation events on bulwark.events from serve and from a Temporal
     daemons.push(serve);
     const url = (JSON.parse(/\{"url".*\}/.exec(serve.output())![0]) as { url: string }).url;
     const token = (await cliJson<{ token: string }>(home, ['token', 'create', '--project', 'events', '--role', 'member'])).token;
-    const call = async (path: string, body: unknown) => (await (await fetch(`${url}${path}`, {
-      method: 'POST', headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: JSON.stringify(body),
-    })).json()) as Record<string, { id: string }>;
-    const plan = (await call('/v1/events/plans', { plan: { name: 'ev', provider_id: PROVIDER, resources: [{ type: 'test.recorder', id: 'a' }] } })).plan!;
+    const call = async (path: string, body: unknown) =>
+      (await (
+        await fetch(`${url}${path}`, {
+          method: 'POST',
+          headers: { 'x-auth-token': token, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json()) as Record<string, { id: string }>;
+    const plan = (
+      await call('/v1/events/plans', { plan: { name: 'ev', provider_id: PROVIDER, resources: [{ type: 'test.recorder', id: 'a' }] } })
+    ).plan!;
     const checkpoint = (await call(`/v1/events/providers/${PROVIDER}/checkpoints`, { checkpoint: { plan_id: plan.id } })).checkpoint!;
     const subject = { project_id: 'events', provider_id: PROVIDER, plan_id: plan.id, checkpoint_id: checkpoint.id };
     expect(await statusOf(checkpoint.id, 'protecting')).to.deep.include({ id: checkpoint.id, kind: 'protect', ...subject });
-    expect(await statusOf(checkpoint.id, 'available')).to.deep.equal({ id: checkpoint.id, kind: 'protect', status: 'available', ...subject });
+    expect(await statusOf(checkpoint.id, 'available')).to.deep.equal({
+      id: checkpoint.id,
+      kind: 'protect',
+      status: 'available',
+      ...subject,
+    });
   });
 
   it('a Temporal worker publishes the operations it finishes, though the CLI that started them has no broker', async function () {
@@ -79,11 +117,26 @@ describe('e2e: operation events on bulwark.events from serve and from a Temporal
     config(home, ['engine: temporal', 'temporal:', `  address: ${address}`, `  task_queue: bulwark-events-${randomUUID().slice(0, 8)}`]);
     writeRecorderProvider(home, { id: PROVIDER });
     daemons.push(await startDaemon(home, ['worker'], /serving task queue/));
-    const plan = await cliJson<{ id: string }>(home, ['plan', 'create', '--name', 'ev', '--provider', PROVIDER, '--resource', 'test.recorder=a']);
+    const plan = await cliJson<{ id: string }>(home, [
+      'plan',
+      'create',
+      '--name',
+      'ev',
+      '--provider',
+      PROVIDER,
+      '--resource',
+      'test.recorder=a',
+    ]);
     const checkpoint = await cliJson<{ id: string; status: string; project_id: string }>(home, ['checkpoint', 'create', '--plan', plan.id]);
     expect(checkpoint.status).to.equal('available');
     expect(await statusOf(checkpoint.id, 'available')).to.deep.equal({
-      id: checkpoint.id, kind: 'protect', status: 'available', project_id: checkpoint.project_id, provider_id: PROVIDER, plan_id: plan.id, checkpoint_id: checkpoint.id,
+      id: checkpoint.id,
+      kind: 'protect',
+      status: 'available',
+      project_id: checkpoint.project_id,
+      provider_id: PROVIDER,
+      plan_id: plan.id,
+      checkpoint_id: checkpoint.id,
     });
   });
 });

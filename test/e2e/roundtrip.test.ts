@@ -6,8 +6,26 @@ import { cliJson, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import { expectTreeMatches, snapshotTree } from '../helpers/tree.js';
 
-interface Checkpoint { id: string; status: string; protection_plan: { id: string; name: string }; project_id: string; provider_id: string; resource_graph: unknown; created_at: string; extra_info: unknown }
-interface OpRecord { id: string; status: string; checkpoint_id: string; resources_status: Record<string, string>; resources_reason: Record<string, string>; project_id: string; provider_id: string; parameters: unknown }
+interface Checkpoint {
+  id: string;
+  status: string;
+  protection_plan: { id: string; name: string };
+  project_id: string;
+  provider_id: string;
+  resource_graph: unknown;
+  created_at: string;
+  extra_info: unknown;
+}
+interface OpRecord {
+  id: string;
+  status: string;
+  checkpoint_id: string;
+  resources_status: Record<string, string>;
+  resources_reason: Record<string, string>;
+  project_id: string;
+  provider_id: string;
+  parameters: unknown;
+}
 
 /** Builds the tree the issue names: nested dirs, a symlink, an empty dir, binary, non-ASCII name, 50 MB file. */
 function buildTree(root: string): void {
@@ -43,10 +61,22 @@ describe('e2e: protect, restore and verify a directory through the built CLI', f
     mkdirSync(source);
     buildTree(source);
   });
-  after(() => { home.cleanup(); work.cleanup(); });
+  after(() => {
+    home.cleanup();
+    work.cleanup();
+  });
 
   it('creates a plan with the built-in provider', async () => {
-    const plan = await cliJson<{ id: string; resources: Array<{ id: string; type: string }>; provider_id: string }>(home.path, ['plan', 'create', '--name', 'e2e', '--provider', 'fs-directory', '--resource', `fs.directory=${source}`]);
+    const plan = await cliJson<{ id: string; resources: Array<{ id: string; type: string }>; provider_id: string }>(home.path, [
+      'plan',
+      'create',
+      '--name',
+      'e2e',
+      '--provider',
+      'fs-directory',
+      '--resource',
+      `fs.directory=${source}`,
+    ]);
     expect(plan.resources).to.deep.equal([{ type: 'fs.directory', id: source, name: 'source' }]);
     expect(plan.provider_id).to.equal('cf56bd3e-97a7-4078-b6d5-f36246333fd9');
     planId = plan.id;
@@ -55,7 +85,16 @@ describe('e2e: protect, restore and verify a directory through the built CLI', f
   it('protects it into an available checkpoint with Karbor field names', async () => {
     checkpoint = await cliJson<Checkpoint>(home.path, ['checkpoint', 'create', '--plan', planId]);
     expect(checkpoint.status).to.equal('available');
-    expect(checkpoint).to.include.keys('id', 'project_id', 'provider_id', 'status', 'protection_plan', 'resource_graph', 'created_at', 'extra_info');
+    expect(checkpoint).to.include.keys(
+      'id',
+      'project_id',
+      'provider_id',
+      'status',
+      'protection_plan',
+      'resource_graph',
+      'created_at',
+      'extra_info',
+    );
     expect(checkpoint.protection_plan.id).to.equal(planId);
     expect(checkpoint.project_id).to.equal('default');
   });
@@ -68,10 +107,26 @@ describe('e2e: protect, restore and verify a directory through the built CLI', f
   });
 
   it('restores elsewhere with every byte and every piece of metadata equal', async () => {
-    const restore = await cliJson<OpRecord>(home.path, ['restore', 'create', '--checkpoint', checkpoint.id, '--parameters', JSON.stringify({ 'fs.directory': { target_path: target } })]);
+    const restore = await cliJson<OpRecord>(home.path, [
+      'restore',
+      'create',
+      '--checkpoint',
+      checkpoint.id,
+      '--parameters',
+      JSON.stringify({ 'fs.directory': { target_path: target } }),
+    ]);
     expect(restore.status).to.equal('success');
     expect(restore.resources_status).to.deep.equal({ [`fs.directory#${source}`]: 'success' });
-    expect(restore).to.include.keys('id', 'project_id', 'provider_id', 'checkpoint_id', 'parameters', 'status', 'resources_status', 'resources_reason');
+    expect(restore).to.include.keys(
+      'id',
+      'project_id',
+      'provider_id',
+      'checkpoint_id',
+      'parameters',
+      'status',
+      'resources_status',
+      'resources_reason',
+    );
     expectTreeMatches(target, snapshotTree(source));
     const shown = await cliJson<OpRecord>(home.path, ['restore', 'show', restore.id]);
     expect(shown.status).to.equal('success');
@@ -87,7 +142,14 @@ describe('e2e: protect, restore and verify a directory through the built CLI', f
 
   it('refuses to restore over existing files by default, changing nothing', async () => {
     const before = snapshotTree(target);
-    const r = await runCli(home.path, ['restore', 'create', '--checkpoint', checkpoint.id, '--parameters', JSON.stringify({ 'fs.directory': { target_path: target } })]);
+    const r = await runCli(home.path, [
+      'restore',
+      'create',
+      '--checkpoint',
+      checkpoint.id,
+      '--parameters',
+      JSON.stringify({ 'fs.directory': { target_path: target } }),
+    ]);
     expect(r.code).to.equal(1);
     const restore = r.json<OpRecord>();
     expect(restore.status).to.equal('fail');

@@ -18,8 +18,12 @@ describe('e2e: the README service walkthrough (serve, token, curl, CLI --url)', 
       const child = spawn('bash', [script], { env, cwd: REPO_ROOT });
       let out = '';
       let err = '';
-      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
       child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
     });
     expect(code, `${stdout}\n${stderr}`).to.equal(0);

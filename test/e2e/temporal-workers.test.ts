@@ -13,7 +13,12 @@ import { writeRecorderProvider } from '../helpers/test-provider.js';
 /** A provider id of its own, so this suite's provider never clashes with another's. */
 const TEMPORAL_PROVIDER_ID = '5e7e57e5-0000-4000-8000-0000000a7e51';
 
-interface Rec { id: string; status: string; extra_info?: { reason?: string }; resources_status?: Record<string, string> }
+interface Rec {
+  id: string;
+  status: string;
+  extra_info?: { reason?: string };
+  resources_status?: Record<string, string>;
+}
 type HookLine = { kind: string; id: string; hook: string; pid: number };
 
 const READY = /serving task queue/;
@@ -23,25 +28,37 @@ describe('e2e: temporal engine with real worker and agent processes', function (
   const home = tempDir('temporal');
   const log = join(home.path, 'hooks.log');
   const daemons: Daemon[] = [];
-  const lines = (): HookLine[] => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean)
-    .map((l) => l.split(' ')).map(([kind, id, hook, pid]) => ({ kind: kind!, id: id!, hook: hook!, pid: Number(pid) }));
-  const start = async (args: string[]) => { const d = await startDaemon(home.path, args, READY); daemons.push(d); return d; };
+  const lines = (): HookLine[] =>
+    readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' '))
+      .map(([kind, id, hook, pid]) => ({ kind: kind!, id: id!, hook: hook!, pid: Number(pid) }));
+  const start = async (args: string[]) => {
+    const d = await startDaemon(home.path, args, READY);
+    daemons.push(d);
+    return d;
+  };
 
   before(function () {
     const address = requireService(this, 'Temporal (TEMPORAL_ADDRESS)', temporalAddress());
     writeFileSync(log, '');
-    writeFileSync(join(home.path, 'bulwark.yaml'), [
-      'engine: temporal',
-      'temporal:',
-      `  address: ${address}`,
-      `  task_queue: bulwark-e2e-${randomUUID().slice(0, 8)}`,
-      '  heartbeat_timeout_ms: 2000',
-      '  agent_schedule_to_start_timeout_ms: 3000',
-      '  shutdown_grace_time_ms: 1000',
-      'tasks:',
-      '  retry: {max_attempts: 5, initial_delay_ms: 200, max_delay_ms: 1000}',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(home.path, 'bulwark.yaml'),
+      [
+        'engine: temporal',
+        'temporal:',
+        `  address: ${address}`,
+        `  task_queue: bulwark-e2e-${randomUUID().slice(0, 8)}`,
+        '  heartbeat_timeout_ms: 2000',
+        '  agent_schedule_to_start_timeout_ms: 3000',
+        '  shutdown_grace_time_ms: 1000',
+        'tasks:',
+        '  retry: {max_attempts: 5, initial_delay_ms: 200, max_delay_ms: 1000}',
+        '',
+      ].join('\n'),
+    );
     writeRecorderProvider(home.path, { logFile: log, id: TEMPORAL_PROVIDER_ID });
   });
   after(async () => {
@@ -51,11 +68,25 @@ describe('e2e: temporal engine with real worker and agent processes', function (
 
   it('a protect survives a SIGKILLed worker: a new worker completes it, and the data verifies', async () => {
     const first = await start(['worker']);
-    const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '--name', 'slow', '--provider', TEMPORAL_PROVIDER_ID,
-      '--resource', 'test.recorder=slow', '--resource', 'test.recorder=quick', '--parameters', JSON.stringify({ 'test.recorder#slow': { steps: 20, step_ms: 500 } })]);
+    const plan = await cliJson<{ id: string }>(home.path, [
+      'plan',
+      'create',
+      '--name',
+      'slow',
+      '--provider',
+      TEMPORAL_PROVIDER_ID,
+      '--resource',
+      'test.recorder=slow',
+      '--resource',
+      'test.recorder=quick',
+      '--parameters',
+      JSON.stringify({ 'test.recorder#slow': { steps: 20, step_ms: 500 } }),
+    ]);
     const started = await cliJson<Rec>(home.path, ['checkpoint', 'create', '--plan', plan.id, '--no-wait']);
     expect(started.status).to.equal('protecting');
-    await waitFor('a few steps done on the first worker', () => lines().find((l) => l.kind === 'step' && l.id === 'slow' && l.hook === '5' && l.pid === first.pid));
+    await waitFor('a few steps done on the first worker', () =>
+      lines().find((l) => l.kind === 'step' && l.id === 'slow' && l.hook === '5' && l.pid === first.pid),
+    );
     await first.kill();
 
     const second = await start(['worker']);
@@ -77,10 +108,19 @@ describe('e2e: temporal engine with real worker and agent processes', function (
   it('a restore survives a SIGKILLed worker too', async () => {
     const [checkpoint] = await cliJson<Rec[]>(home.path, ['checkpoint', 'list', '--status', 'available']);
     const worker = daemons[daemons.length - 1]!;
-    const started = await cliJson<Rec>(home.path, ['restore', 'create', '--checkpoint', checkpoint!.id, '--no-wait',
-      '--parameters', JSON.stringify({ 'test.recorder#slow': { delay_ms: 8_000 } })]);
+    const started = await cliJson<Rec>(home.path, [
+      'restore',
+      'create',
+      '--checkpoint',
+      checkpoint!.id,
+      '--no-wait',
+      '--parameters',
+      JSON.stringify({ 'test.recorder#slow': { delay_ms: 8_000 } }),
+    ]);
     expect(started.status).to.equal('in_progress');
-    await waitFor('the restore main hook to start', () => lines().find((l) => l.kind === 'restore' && l.id === 'slow' && l.hook === 'main' && l.pid === worker.pid));
+    await waitFor('the restore main hook to start', () =>
+      lines().find((l) => l.kind === 'restore' && l.id === 'slow' && l.hook === 'main' && l.pid === worker.pid),
+    );
     await worker.kill();
     const next = await start(['worker']);
     const waited = await runCli(home.path, ['operation', 'wait', started.id]);
@@ -94,7 +134,10 @@ describe('e2e: temporal engine with real worker and agent processes', function (
     const worker = daemons.filter((d) => d.child.exitCode === null && d !== agent).pop()!;
     writeFileSync(log, '');
     const planFile = join(home.path, 'routed.yaml');
-    writeFileSync(planFile, `name: routed\nprovider_id: ${TEMPORAL_PROVIDER_ID}\nresources:\n  - {type: test.recorder, id: central}\n  - {type: test.recorder, id: remote, node: a}\n`);
+    writeFileSync(
+      planFile,
+      `name: routed\nprovider_id: ${TEMPORAL_PROVIDER_ID}\nresources:\n  - {type: test.recorder, id: central}\n  - {type: test.recorder, id: remote, node: a}\n`,
+    );
     const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '-f', planFile]);
     const checkpoint = await cliJson<Rec>(home.path, ['checkpoint', 'create', '--plan', plan.id]);
     expect(checkpoint.status).to.equal('available');
@@ -107,8 +150,18 @@ describe('e2e: temporal engine with real worker and agent processes', function (
   });
 
   it('`operation cancel` stops a running protect: checkpoint error with reason cancelled, no lease held', async () => {
-    const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '--name', 'cancel-me', '--provider', TEMPORAL_PROVIDER_ID,
-      '--resource', 'test.recorder=long', '--parameters', JSON.stringify({ 'test.recorder#long': { delay_ms: 120_000 } })]);
+    const plan = await cliJson<{ id: string }>(home.path, [
+      'plan',
+      'create',
+      '--name',
+      'cancel-me',
+      '--provider',
+      TEMPORAL_PROVIDER_ID,
+      '--resource',
+      'test.recorder=long',
+      '--parameters',
+      JSON.stringify({ 'test.recorder#long': { delay_ms: 120_000 } }),
+    ]);
     const started = await cliJson<Rec>(home.path, ['checkpoint', 'create', '--plan', plan.id, '--no-wait']);
     await waitFor('the long main hook to start', () => lines().find((l) => l.kind === 'protect' && l.id === 'long' && l.hook === 'main'));
     const cancel = await runCli(home.path, ['operation', 'cancel', started.id]);
@@ -119,17 +172,26 @@ describe('e2e: temporal engine with real worker and agent processes', function (
     expect(final.status).to.equal('error');
     expect(final.record.extra_info?.reason).to.match(/BWK_ERR_OPERATION_CANCELLED/);
     expect(readdirSync(join(home.path, 'bank', 'leases')).filter((n) => n.includes(started.id))).to.deep.equal([]);
-    expect(lines().some((l) => l.kind === 'protect' && l.id === 'long' && l.hook === 'complete'), 'complete never ran').to.equal(false);
+    expect(
+      lines().some((l) => l.kind === 'protect' && l.id === 'long' && l.hook === 'complete'),
+      'complete never ran',
+    ).to.equal(false);
   });
 
   it('with no agent for a node, the operation fails naming the node after schedule-to-start', async () => {
     const planFile = join(home.path, 'orphan.yaml');
-    writeFileSync(planFile, `name: orphan\nprovider_id: ${TEMPORAL_PROVIDER_ID}\nresources:\n  - {type: test.recorder, id: lonely, node: nowhere}\n`);
+    writeFileSync(
+      planFile,
+      `name: orphan\nprovider_id: ${TEMPORAL_PROVIDER_ID}\nresources:\n  - {type: test.recorder, id: lonely, node: nowhere}\n`,
+    );
     const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '-f', planFile]);
     const r = await runCli(home.path, ['checkpoint', 'create', '--plan', plan.id]);
     expect(r.code).to.equal(1);
     const checkpoint = r.json<Rec>();
     expect(checkpoint.status).to.equal('error');
-    expect(checkpoint.extra_info?.reason).to.match(/BWK_ERR_AGENT_UNAVAILABLE/).and.to.include('"nowhere"').and.to.include('bulwark agent --node nowhere');
+    expect(checkpoint.extra_info?.reason)
+      .to.match(/BWK_ERR_AGENT_UNAVAILABLE/)
+      .and.to.include('"nowhere"')
+      .and.to.include('bulwark agent --node nowhere');
   });
 });

@@ -55,7 +55,7 @@ interface Opened {
 
 function open(target: BankTarget): Opened {
   const store = target instanceof ChunkStore ? target : null;
-  const bank = store !== null ? store.bank : typeof target === 'string' ? new FsBank(target) : target as BankPlugin;
+  const bank = store !== null ? store.bank : typeof target === 'string' ? new FsBank(target) : (target as BankPlugin);
   const root = bank instanceof FsBank ? bank.rootDir : null;
   return {
     bank,
@@ -193,7 +193,10 @@ export async function flipChunkByte(target: BankTarget, prefix: string, name: st
  * meta.json's seal) can tell. A chunked object stays chunked, a whole one stays whole.
  */
 export async function flipPlainByte(section: BankSection, name: string, at?: number, mask = 0xff): Promise<Buffer> {
-  const chunked = await section.getChunkList(name).then(() => true, () => false);
+  const chunked = await section.getChunkList(name).then(
+    () => true,
+    () => false,
+  );
   const bytes = await section.get(name);
   const i = at ?? Math.floor(bytes.length / 2);
   bytes[i] = bytes[i]! ^ mask;
@@ -206,7 +209,12 @@ export async function flipPlainByte(section: BankSection, name: string, at?: num
  * A section of a bank that is not otherwise open in this process (an fs bank a CLI wrote), through
  * the real section API; `close()` stops the chunk store's workers.
  */
-export function openSection(target: BankPlugin | string, prefix: string, label: string, spec: ChunkStoreSpec = {}): { section: BankSection; store: ChunkStore; close(): Promise<void> } {
+export function openSection(
+  target: BankPlugin | string,
+  prefix: string,
+  label: string,
+  spec: ChunkStoreSpec = {},
+): { section: BankSection; store: ChunkStore; close(): Promise<void> } {
   const bank = typeof target === 'string' ? new FsBank(target) : target;
   const store = new ChunkStore(bank, { workers: 1, ...spec }, 'test');
   return { section: new PrefixedBankSection(store, prefix, label), store, close: () => store.close() };
@@ -223,10 +231,18 @@ export async function appendManifestEntry(home: string, checkpointId: string, en
     const meta: MetaBody = await loadMeta(section, 'fs.directory#crafted');
     const manifest = Buffer.concat([await section.get(meta.manifest.object), Buffer.from(`${JSON.stringify(entry)}\n`)]);
     const { size } = await section.putStream(meta.manifest.object, Readable.from([manifest]));
-    await section.put('meta.json', encodeMeta({
-      ...meta,
-      manifest: { ...meta.manifest, size, sha256: createHash('sha256').update(manifest).digest('hex'), entries: meta.manifest.entries + 1 },
-    }));
+    await section.put(
+      'meta.json',
+      encodeMeta({
+        ...meta,
+        manifest: {
+          ...meta.manifest,
+          size,
+          sha256: createHash('sha256').update(manifest).digest('hex'),
+          entries: meta.manifest.entries + 1,
+        },
+      }),
+    );
   } finally {
     await close();
   }

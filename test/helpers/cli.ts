@@ -19,14 +19,27 @@ export function runCli(home: string, args: string[], options: { env?: NodeJS.Pro
     const child = spawn(process.execPath, argv, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({
-      code, signal, stdout, stderr,
-      json<T>() { return JSON.parse(stdout) as T; },
-      error() { return JSON.parse(stderr.trim().split('\n').pop() ?? '{}') as { code: string; message: string }; },
-    }));
+    child.on('close', (code, signal) =>
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        json<T>() {
+          return JSON.parse(stdout) as T;
+        },
+        error() {
+          return JSON.parse(stderr.trim().split('\n').pop() ?? '{}') as { code: string; message: string };
+        },
+      }),
+    );
   });
 }
 

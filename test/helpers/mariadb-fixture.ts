@@ -19,8 +19,18 @@ const server = (): URL => new URL(mariadbUrl());
 /** Client arguments for the test server (the password, if any, goes in MYSQL_PWD). */
 function clientArgs(database?: string): string[] {
   const url = server();
-  return ['--no-defaults', '--protocol=TCP', `--host=${url.hostname}`, `--port=${url.port || 3306}`, `--user=${decodeURIComponent(url.username || 'root')}`,
-    '--default-character-set=utf8mb4', '--batch', '--skip-column-names', '--unbuffered', ...(database ? [`--database=${database}`] : [])];
+  return [
+    '--no-defaults',
+    '--protocol=TCP',
+    `--host=${url.hostname}`,
+    `--port=${url.port || 3306}`,
+    `--user=${decodeURIComponent(url.username || 'root')}`,
+    '--default-character-set=utf8mb4',
+    '--batch',
+    '--skip-column-names',
+    '--unbuffered',
+    ...(database ? [`--database=${database}`] : []),
+  ];
 }
 
 function clientEnv(): Record<string, string> {
@@ -41,12 +51,22 @@ export async function sql(text: string, database?: string): Promise<string[][]> 
   const child = startClient(database);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString('utf8'); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString('utf8'); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString('utf8');
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString('utf8');
+  });
   child.stdin!.end(text);
-  const code = await new Promise<number | null>((resolve, reject) => { child.on('error', reject); child.on('close', resolve); });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
   if (code !== 0) throw new Error(`mariadb exited ${code}: ${err.trim()}\nSQL: ${text.slice(0, 500)}`);
-  return out.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split('\t'));
 }
 
 export const quote = (name: string): string => `\`${name.replaceAll('`', '``')}\``;
@@ -67,12 +87,15 @@ export async function dbExists(name: string): Promise<boolean> {
 
 /** Databases whose name starts with `prefix` (to find leftovers such as bwk_restore_*). */
 export async function databasesLike(prefix: string): Promise<string[]> {
-  return (await sql(`SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '${prefix.replaceAll('_', '\\_')}%';`)).map((r) => r[0]!);
+  return (await sql(`SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '${prefix.replaceAll('_', '\\_')}%';`)).map(
+    (r) => r[0]!,
+  );
 }
 
 /** InnoDB tables (one with a BLOB), an index, a view, a trigger, a stored procedure and `rows` orders. */
 export async function populate(database: string, rows = 100_000): Promise<void> {
-  await sql(`
+  await sql(
+    `
     SET SESSION max_recursive_iterations = ${rows + 10};
     CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, email VARCHAR(100) UNIQUE) ENGINE=InnoDB;
     INSERT INTO customers WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000)
@@ -95,13 +118,17 @@ export async function populate(database: string, rows = 100_000): Promise<void> 
     END //
     DELIMITER ;
     INSERT INTO orders (customer_id, amount, created, note) VALUES (7, 12.34, '2025-01-01 00:00:00', 'fired the trigger');
-  `, database);
+  `,
+    database,
+  );
 }
 
 /** Everything a restore must bring back, computed by MariaDB itself. */
 export async function fingerprint(database: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const objects = await sql(`SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${literal(database)} ORDER BY TABLE_NAME;`);
+  const objects = await sql(
+    `SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${literal(database)} ORDER BY TABLE_NAME;`,
+  );
   for (const [name, type] of objects) {
     if (type === 'VIEW') {
       out[`view ${name}`] = (await sql(`SHOW CREATE VIEW ${quote(name!)};`, database))[0]![1]!;
@@ -112,13 +139,19 @@ export async function fingerprint(database: string): Promise<Record<string, stri
     out[`table ${name}`] = `${count![0]} rows, checksum ${checksum![1]}`;
     out[`create table ${name}`] = (await sql(`SHOW CREATE TABLE ${quote(name!)};`, database))[0]![1]!;
   }
-  for (const [name] of await sql(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(database)} ORDER BY 1;`)) {
+  for (const [name] of await sql(
+    `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(database)} ORDER BY 1;`,
+  )) {
     out[`trigger ${name}`] = (await sql(`SHOW CREATE TRIGGER ${quote(name!)};`, database))[0]![2]!;
   }
-  for (const [name] of await sql(`SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ${literal(database)} AND ROUTINE_TYPE = 'PROCEDURE' ORDER BY 1;`)) {
+  for (const [name] of await sql(
+    `SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ${literal(database)} AND ROUTINE_TYPE = 'PROCEDURE' ORDER BY 1;`,
+  )) {
     out[`procedure ${name}`] = (await sql(`SHOW CREATE PROCEDURE ${quote(name!)};`, database))[0]![2]!;
   }
-  const [charset] = await sql(`SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${literal(database)};`);
+  const [charset] = await sql(
+    `SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${literal(database)};`,
+  );
   out.charset = charset!.join(' ');
   return out;
 }
@@ -129,27 +162,43 @@ export async function fingerprint(database: string): Promise<Record<string, stri
  */
 export function writeMariaDbProvider(home: string, options: { user?: string; passwordEnv?: string } = {}): void {
   const url = server();
-  const entry: Record<string, unknown> = { host: url.hostname, port: Number(url.port || 3306), user: options.user ?? decodeURIComponent(url.username || 'root') };
+  const entry: Record<string, unknown> = {
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: options.user ?? decodeURIComponent(url.username || 'root'),
+  };
   if (options.passwordEnv) entry.password_env = options.passwordEnv;
   else if (url.password) {
     process.env.BULWARK_TEST_MARIADB_PASSWORD = decodeURIComponent(url.password);
     entry.password_env = 'BULWARK_TEST_MARIADB_PASSWORD';
   }
   mkdirSync(join(home, 'providers'), { recursive: true });
-  writeFileSync(join(home, 'providers', 'mariadb.yaml'), [
-    `id: ${MARIADB_PROVIDER_ID}`, 'name: mariadb-test', 'plugins:', '  - name: mariadb',
-    `    options: ${JSON.stringify({ servers: { main: entry } })}`,
-    'bank:', '  type: fs', '  options: {path: bank}', '',
-  ].join('\n'));
+  writeFileSync(
+    join(home, 'providers', 'mariadb.yaml'),
+    [
+      `id: ${MARIADB_PROVIDER_ID}`,
+      'name: mariadb-test',
+      'plugins:',
+      '  - name: mariadb',
+      `    options: ${JSON.stringify({ servers: { main: entry } })}`,
+      'bank:',
+      '  type: fs',
+      '  options: {path: bank}',
+      '',
+    ].join('\n'),
+  );
 }
 
 /** Two tables for dump timing: `a_first` is dumped whole (and flushed into the bank) before mariadb-dump reaches `big`. */
 export async function addDumpTables(database: string, rows: number): Promise<void> {
-  await sql(`SET SESSION max_recursive_iterations = ${rows + 10};
+  await sql(
+    `SET SESSION max_recursive_iterations = ${rows + 10};
     CREATE TABLE a_first (id INT PRIMARY KEY) ENGINE=InnoDB;
     INSERT INTO a_first VALUES (1), (2), (3);
     CREATE TABLE big (id INT PRIMARY KEY, v CHAR(64)) ENGINE=InnoDB;
-    INSERT INTO big WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${rows}) SELECT n, SHA2(n, 256) FROM s;`, database);
+    INSERT INTO big WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${rows}) SELECT n, SHA2(n, 256) FROM s;`,
+    database,
+  );
 }
 
 /**
@@ -160,7 +209,9 @@ export async function addDumpTables(database: string, rows: number): Promise<voi
 export async function holdWriteLock(database: string, table: string): Promise<{ release(): Promise<void> }> {
   const client = startClient(database);
   let out = '';
-  client.stdout!.on('data', (d: Buffer) => { out += d.toString('utf8'); });
+  client.stdout!.on('data', (d: Buffer) => {
+    out += d.toString('utf8');
+  });
   const closed = new Promise<void>((resolve) => client.on('close', () => resolve()));
   client.stdin!.write(`LOCK TABLES ${quote(table)} WRITE;\nSELECT 'locked';\n`);
   try {
@@ -181,7 +232,10 @@ export async function holdWriteLock(database: string, table: string): Promise<{ 
 }
 
 /** The connection id of `user`'s mariadb-dump of `database` once it waits on a table lock. */
-export const dumpWaitingOnLock = (user: string, database: string): Promise<string> => waitFor('mariadb-dump to wait on the table lock', async () => {
-  const rows = await sql(`SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ${literal(database)} AND USER = ${literal(user)} AND STATE = 'Waiting for table metadata lock';`);
-  return rows[0]?.[0];
-});
+export const dumpWaitingOnLock = (user: string, database: string): Promise<string> =>
+  waitFor('mariadb-dump to wait on the table lock', async () => {
+    const rows = await sql(
+      `SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ${literal(database)} AND USER = ${literal(user)} AND STATE = 'Waiting for table metadata lock';`,
+    );
+    return rows[0]?.[0];
+  });

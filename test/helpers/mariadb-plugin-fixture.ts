@@ -8,8 +8,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabasePluginFixture } from '../contracts/database-plugin.contract.js';
 import {
-  MARIADB_PROVIDER_ID, addDumpTables, createDb, databasesLike, dbExists, dropDb, dumpWaitingOnLock, fingerprint, holdWriteLock, populate, quote, sql,
-  uniqueName, writeMariaDbProvider,
+  MARIADB_PROVIDER_ID,
+  addDumpTables,
+  createDb,
+  databasesLike,
+  dbExists,
+  dropDb,
+  dumpWaitingOnLock,
+  fingerprint,
+  holdWriteLock,
+  populate,
+  quote,
+  sql,
+  uniqueName,
+  writeMariaDbProvider,
 } from './mariadb-fixture.js';
 import { runningProcesses, writtenBytes } from './processes.js';
 import { mariadbUrl } from './services.js';
@@ -38,7 +50,9 @@ export const mariadbPlugin: DatabasePluginFixture = {
   expectFixtureCovered(original) {
     expect(original['table orders']).to.match(/^100001 rows, checksum \d+$/);
     expect(original['table audit']).to.match(/^1 rows, /);
-    expect(original['create table orders']).to.include('KEY `orders_by_customer` (`customer_id`,`created`)').and.to.include('ENGINE=InnoDB');
+    expect(original['create table orders'])
+      .to.include('KEY `orders_by_customer` (`customer_id`,`created`)')
+      .and.to.include('ENGINE=InnoDB');
     expect(original['view big_orders']).to.include('join `customers`');
     expect(original['trigger orders_audit']).to.include('AFTER INSERT ON orders');
     expect(original['procedure customer_total']).to.include('SELECT SUM(amount) INTO total');
@@ -80,7 +94,7 @@ export const mariadbPlugin: DatabasePluginFixture = {
         const connection = await dumpWaitingOnLock(s.user, db);
         // Its output has begun (the bank sees the dump's chunks only in whole packs, so mariadb-dump's own
         // written bytes are the signal): the kill lands mid-stream.
-        await waitFor('the dump\'s first bytes on their way to the bank', () => {
+        await waitFor("the dump's first bytes on their way to the bank", () => {
           const dumper = dumperOf(db);
           return dumper !== undefined && (writtenBytes(dumper.pid) ?? 0) > 0 ? true : undefined;
         });

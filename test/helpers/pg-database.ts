@@ -31,7 +31,8 @@ export async function withServer<T>(serverUrl: string, fn: (client: pg.Client) =
 export async function createTempDatabase(serverUrl: string, options: { icuLocale?: string } = {}): Promise<TempDatabase> {
   const name = `bulwark_test_${randomBytes(8).toString('hex')}`;
   await withServer(serverUrl, (c) => {
-    const locale = options.icuLocale === undefined ? '' : ` template template0 locale_provider icu icu_locale ${c.escapeLiteral(options.icuLocale)}`;
+    const locale =
+      options.icuLocale === undefined ? '' : ` template template0 locale_provider icu icu_locale ${c.escapeLiteral(options.icuLocale)}`;
     return c.query(`create database ${c.escapeIdentifier(name)}${locale}`);
   });
   const url = new URL(serverUrl);
@@ -48,7 +49,9 @@ export async function createTempDatabase(serverUrl: string, options: { icuLocale
 /** Whether the server can create a database with an ICU default collation (PostgreSQL 15+ built with ICU). */
 export async function supportsIcuDatabases(serverUrl: string): Promise<boolean> {
   return withServer(serverUrl, async (c) => {
-    const r = await c.query<{ ok: boolean }>("select current_setting('server_version_num')::int >= 150000 and exists (select 1 from pg_collation where collprovider = 'i') as ok");
+    const r = await c.query<{ ok: boolean }>(
+      "select current_setting('server_version_num')::int >= 150000 and exists (select 1 from pg_collation where collprovider = 'i') as ok",
+    );
     return r.rows[0]?.ok === true;
   });
 }

@@ -41,7 +41,8 @@ export async function dbExists(name: string): Promise<boolean> {
 
 /** Tables, an index, a view, a sequence and `rows` generated rows. */
 export async function populate(database: string, rows = 100_000): Promise<void> {
-  await withDb(database, (c) => c.query(`
+  await withDb(database, (c) =>
+    c.query(`
     create sequence order_no start 1000;
     create table customers (id int primary key, name text not null, email text unique);
     insert into customers select g, 'customer ' || g, 'c' || g || '@example.com' from generate_series(1, 1000) g;
@@ -55,29 +56,42 @@ export async function populate(database: string, rows = 100_000): Promise<void> 
     create view big_orders as select o.id, c.name, o.amount from orders o join customers c on c.id = o.customer_id where o.amount > 900;
     create table settings (id int primary key, payload jsonb);
     insert into settings values (1, '{"a": [1, 2, {"b": null}]}'), (2, '"x"');
-  `));
+  `),
+  );
 }
 
 /** Adds one table of `rows` wide rows: enough for a dump to take a while. */
 export async function addBigTable(database: string, rows: number): Promise<void> {
-  await withDb(database, (c) => c.query(`create table big as select g as id, md5(g::text) || md5((g * 7)::text) as v from generate_series(1, ${rows}) g`));
+  await withDb(database, (c) =>
+    c.query(`create table big as select g as id, md5(g::text) || md5((g * 7)::text) as v from generate_series(1, ${rows}) g`),
+  );
 }
 
 /** Everything a restore must bring back, computed by PostgreSQL itself. */
 export async function fingerprint(database: string): Promise<Record<string, string>> {
   return withDb(database, async (c) => {
     const out: Record<string, string> = {};
-    const tables = await c.query<{ name: string }>("select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1");
+    const tables = await c.query<{ name: string }>(
+      "select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1",
+    );
     for (const { name } of tables.rows) {
       const t = pg.escapeIdentifier(name);
-      const r = await c.query<{ n: string; md5: string | null }>(`select count(*)::text as n, md5(string_agg(t::text, '|' order by id)) as md5 from ${t} t`);
+      const r = await c.query<{ n: string; md5: string | null }>(
+        `select count(*)::text as n, md5(string_agg(t::text, '|' order by id)) as md5 from ${t} t`,
+      );
       out[`table ${name}`] = `${r.rows[0]!.n} rows, md5 ${r.rows[0]!.md5}`;
     }
-    const seqs = await c.query<{ name: string; last_value: string | null }>("select sequencename as name, last_value::text from pg_sequences where schemaname = 'public' order by 1");
+    const seqs = await c.query<{ name: string; last_value: string | null }>(
+      "select sequencename as name, last_value::text from pg_sequences where schemaname = 'public' order by 1",
+    );
     for (const s of seqs.rows) out[`sequence ${s.name}`] = String(s.last_value);
-    const views = await c.query<{ name: string; def: string }>("select viewname as name, definition as def from pg_views where schemaname = 'public' order by 1");
+    const views = await c.query<{ name: string; def: string }>(
+      "select viewname as name, definition as def from pg_views where schemaname = 'public' order by 1",
+    );
     for (const v of views.rows) out[`view ${v.name}`] = v.def;
-    const indexes = await c.query<{ name: string; def: string }>("select indexname as name, indexdef as def from pg_indexes where schemaname = 'public' order by 1");
+    const indexes = await c.query<{ name: string; def: string }>(
+      "select indexname as name, indexdef as def from pg_indexes where schemaname = 'public' order by 1",
+    );
     for (const i of indexes.rows) out[`index ${i.name}`] = i.def;
     return out;
   });
@@ -89,16 +103,29 @@ export async function fingerprint(database: string): Promise<Record<string, stri
  */
 export function writePgProvider(home: string, options: { passwordEnv?: string; user?: string; globals?: boolean } = {}): void {
   const url = new URL(pgUrl());
-  const server: Record<string, unknown> = { host: url.hostname, port: Number(url.port || 5432), user: options.user ?? decodeURIComponent(url.username || 'postgres') };
+  const server: Record<string, unknown> = {
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    user: options.user ?? decodeURIComponent(url.username || 'postgres'),
+  };
   if (options.passwordEnv) server.password_env = options.passwordEnv;
   else if (url.password) {
     process.env.BULWARK_TEST_PG_PASSWORD = decodeURIComponent(url.password);
     server.password_env = 'BULWARK_TEST_PG_PASSWORD';
   }
   mkdirSync(join(home, 'providers'), { recursive: true });
-  writeFileSync(join(home, 'providers', 'pg.yaml'), [
-    `id: ${PG_PROVIDER_ID}`, 'name: pg-test', 'plugins:', '  - name: postgres',
-    `    options: ${JSON.stringify({ servers: { main: server }, ...(options.globals ? { globals: true } : {}) })}`,
-    'bank:', '  type: fs', '  options: {path: bank}', '',
-  ].join('\n'));
+  writeFileSync(
+    join(home, 'providers', 'pg.yaml'),
+    [
+      `id: ${PG_PROVIDER_ID}`,
+      'name: pg-test',
+      'plugins:',
+      '  - name: postgres',
+      `    options: ${JSON.stringify({ servers: { main: server }, ...(options.globals ? { globals: true } : {}) })}`,
+      'bank:',
+      '  type: fs',
+      '  options: {path: bank}',
+      '',
+    ].join('\n'),
+  );
 }

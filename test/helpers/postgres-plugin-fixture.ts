@@ -8,7 +8,18 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { DatabasePluginFixture } from '../contracts/database-plugin.contract.js';
 import {
-  PG_PROVIDER_ID, addBigTable, admin, createDb, dbExists, dropDb, fingerprint, populate, uniqueName, urlFor, withDb, writePgProvider,
+  PG_PROVIDER_ID,
+  addBigTable,
+  admin,
+  createDb,
+  dbExists,
+  dropDb,
+  fingerprint,
+  populate,
+  uniqueName,
+  urlFor,
+  withDb,
+  writePgProvider,
 } from './postgres-fixture.js';
 import { runningProcesses, writtenBytes } from './processes.js';
 import { pgUrl } from './services.js';
@@ -40,7 +51,8 @@ export const postgresPlugin: DatabasePluginFixture = {
   async addRow(name, n, note) {
     await withDb(name, (c) => c.query('insert into settings values ($1, $2)', [98 + n, JSON.stringify(note)]));
   },
-  restoreLeftovers: async () => (await admin<{ datname: string }>("select datname from pg_database where datname like 'bwk_restore_%'")).rows.map((r) => r.datname),
+  restoreLeftovers: async () =>
+    (await admin<{ datname: string }>("select datname from pg_database where datname like 'bwk_restore_%'")).rows.map((r) => r.datname),
   systemDatabaseId: /^main\/template[01]$/,
   copyRestoreParameters: { jobs: 2 },
 
@@ -63,12 +75,20 @@ export const postgresPlugin: DatabasePluginFixture = {
       await handle.started();
       // Output already flowing into Bulwark and a COPY still running: the cut lands mid-stream. (The bank
       // itself sees the dump's chunks only in whole packs, so pg_dump's own written bytes are the signal.)
-      const pid = await waitFor('pg_dump copying the big table after output began', async () => {
-        const dumper = dumperOf(db);
-        if (dumper === undefined || !((writtenBytes(dumper.pid) ?? 0) > 0)) return null;
-        const r = await admin<{ pid: number }>("select pid from pg_stat_activity where datname = $1 and application_name = 'pg_dump' and query ilike 'copy public.big %'", [db]);
-        return r.rows[0]?.pid ?? null;
-      }, 60_000, 10);
+      const pid = await waitFor(
+        'pg_dump copying the big table after output began',
+        async () => {
+          const dumper = dumperOf(db);
+          if (dumper === undefined || !((writtenBytes(dumper.pid) ?? 0) > 0)) return null;
+          const r = await admin<{ pid: number }>(
+            "select pid from pg_stat_activity where datname = $1 and application_name = 'pg_dump' and query ilike 'copy public.big %'",
+            [db],
+          );
+          return r.rows[0]?.pid ?? null;
+        },
+        60_000,
+        10,
+      );
       await admin('select pg_terminate_backend($1)', [pid]);
       return (await handle.done).record;
     },
@@ -98,10 +118,18 @@ export const postgresPlugin: DatabasePluginFixture = {
     },
     async dumperWaitingOnLock(_s, db) {
       const dumper = await waitFor('pg_dump to start', () => dumperOf(db) ?? null, 60_000, 10);
-      await waitFor('pg_dump to wait on the lock', async () => {
-        const r = await admin("select 1 from pg_stat_activity where datname = $1 and application_name = 'pg_dump' and wait_event_type = 'Lock'", [db]);
-        return r.rowCount === 1 ? true : null;
-      }, 60_000, 10);
+      await waitFor(
+        'pg_dump to wait on the lock',
+        async () => {
+          const r = await admin(
+            "select 1 from pg_stat_activity where datname = $1 and application_name = 'pg_dump' and wait_event_type = 'Lock'",
+            [db],
+          );
+          return r.rowCount === 1 ? true : null;
+        },
+        60_000,
+        10,
+      );
       return dumper;
     },
     expectDumperArgv(argv) {

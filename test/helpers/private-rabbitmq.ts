@@ -79,15 +79,26 @@ export async function startPrivateRabbit(binDir: string): Promise<PrivateRabbit>
   };
   const child: ChildProcess = spawn(join(binDir, 'rabbitmq-server'), [], { env: serverEnv, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ctl = (...args: string[]): Promise<string> => run(join(binDir, 'rabbitmqctl'), ['-n', node, ...args], ctlEnv, 90_000);
-  const waitExit = (ms: number): Promise<boolean> => new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) { resolve(true); return; }
-    const timer = setTimeout(() => resolve(false), ms);
-    void exited.then(() => { clearTimeout(timer); resolve(true); });
-  });
+  const waitExit = (ms: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        resolve(true);
+        return;
+      }
+      const timer = setTimeout(() => resolve(false), ms);
+      void exited.then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   // The script stays as a parent of the Erlang VM, so the VM is stopped through rabbitmqctl or the script's
   // SIGTERM trap; only as a last resort is the VM (its pid from our own pid file) killed.
   const stop = async (): Promise<void> => {

@@ -22,16 +22,30 @@ export async function startDaemon(home: string, args: string[], ready: RegExp, l
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} not ready after ${limitMs} ms: ${text}`)), limitMs);
     const onData = (d: Buffer) => {
       text += d.toString();
-      if (ready.test(text)) { clearTimeout(timer); resolve(); }
+      if (ready.test(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`${args.join(' ')} exited ${code} before ready: ${text}`)); });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args.join(' ')} exited ${code} before ready: ${text}`));
+    });
   });
   return {
-    child, pid: child.pid!, output: () => text,
-    async kill() { child.kill('SIGKILL'); await exited; },
-    async stop() { child.kill('SIGTERM'); return exited; },
+    child,
+    pid: child.pid!,
+    output: () => text,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
   };
 }
 
@@ -57,13 +71,22 @@ export function runningProcesses(): Array<{ pid: string; argv: string[] }> {
   const out: Array<{ pid: string; argv: string[] }> = [];
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
-      out.push({ pid, argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '') });
-    } catch { /* gone */ }
+      out.push({
+        pid,
+        argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+          .split('\0')
+          .filter((a) => a !== ''),
+      });
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
 
 /** The `NAME=value` entries a process was started with. */
 export function processEnvironment(pid: number | string): string[] {
-  return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter((v) => v !== '');
+  return readFileSync(`/proc/${pid}/environ`, 'utf8')
+    .split('\0')
+    .filter((v) => v !== '');
 }

@@ -59,25 +59,30 @@ const sortedHex = (items: Buffer[]): string[] => items.map((b) => b.toString('he
 async function contentOf(c: Redis, key: Buffer, type: string): Promise<unknown> {
   const call = (...args: (string | Buffer | number)[]) => c.callBuffer(args[0] as string, ...args.slice(1)) as Promise<unknown>;
   switch (type) {
-    case 'string': return hex(await call('GET', key));
-    case 'list': return hex(await call('LRANGE', key, 0, -1));
-    case 'set': return sortedHex(await call('SMEMBERS', key) as Buffer[]);
-    case 'zset': return hex(await call('ZRANGE', key, 0, -1, 'WITHSCORES'));
+    case 'string':
+      return hex(await call('GET', key));
+    case 'list':
+      return hex(await call('LRANGE', key, 0, -1));
+    case 'set':
+      return sortedHex((await call('SMEMBERS', key)) as Buffer[]);
+    case 'zset':
+      return hex(await call('ZRANGE', key, 0, -1, 'WITHSCORES'));
     case 'hash': {
-      const flat = await call('HGETALL', key) as Buffer[];
+      const flat = (await call('HGETALL', key)) as Buffer[];
       const pairs: string[] = [];
       for (let i = 0; i < flat.length; i += 2) pairs.push(`${flat[i]!.toString('hex')}=${flat[i + 1]!.toString('hex')}`);
       return pairs.sort();
     }
     case 'stream': {
-      const groups = await c.call('XINFO', 'GROUPS', key) as unknown[][];
+      const groups = (await c.call('XINFO', 'GROUPS', key)) as unknown[][];
       const summary = groups.map((g) => {
         const f = Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [String(g[i * 2]), g[i * 2 + 1]]));
         return [f.name, f.consumers, f.pending, f['last-delivered-id']];
       });
       return { entries: hex(await call('XRANGE', key, '-', '+')), groups: summary };
     }
-    default: throw new Error(`unexpected type ${type}`);
+    default:
+      throw new Error(`unexpected type ${type}`);
   }
 }
 
@@ -90,7 +95,9 @@ export async function snapshot(c: Redis): Promise<Map<string, KeyState>> {
     cursor = next.toString();
     for (const key of keys) {
       const type = await c.type(key);
-      const content = createHash('sha256').update(JSON.stringify(await contentOf(c, key, type))).digest('hex');
+      const content = createHash('sha256')
+        .update(JSON.stringify(await contentOf(c, key, type)))
+        .digest('hex');
       out.set(key.toString('hex'), { type, pttl: await c.pttl(key), content });
     }
   } while (cursor !== '0');
@@ -99,5 +106,7 @@ export async function snapshot(c: Redis): Promise<Map<string, KeyState>> {
 
 /** The snapshot without TTL values (only whether one exists), to compare across a round trip. */
 export function comparable(s: Map<string, KeyState>): Record<string, string> {
-  return Object.fromEntries([...s].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, `${v.type}|ttl:${v.pttl >= 0}|${v.content}`]));
+  return Object.fromEntries(
+    [...s].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, `${v.type}|ttl:${v.pttl >= 0}|${v.content}`]),
+  );
 }

@@ -9,7 +9,16 @@ import { spawnSync } from 'node:child_process';
 const CONNECT_LIMIT_MS = 3_000;
 
 /** Ports of the URL schemes the tests use, for URLs that leave the port out. */
-const DEFAULT_PORTS: Record<string, number> = { postgres: 5432, postgresql: 5432, mysql: 3306, mariadb: 3306, redis: 6379, rediss: 6379, amqp: 5672, amqps: 5671 };
+const DEFAULT_PORTS: Record<string, number> = {
+  postgres: 5432,
+  postgresql: 5432,
+  mysql: 3306,
+  mariadb: 3306,
+  redis: 6379,
+  rediss: 6379,
+  amqp: 5672,
+  amqps: 5671,
+};
 
 /**
  * Returns `address` (a URL, or host:port as TEMPORAL_ADDRESS is) once the service accepts a TCP
@@ -23,7 +32,8 @@ export function requireService(ctx: Mocha.Context, name: string, address: string
   if (!address) return unavailable(ctx, `${name} is required but not configured`);
   const { host, port } = serviceEndpoint(address);
   const problem = connectProblem(host, port);
-  if (problem !== null) return unavailable(ctx, `${name} at ${host.includes(':') ? `[${host}]` : host}:${port} does not answer: ${problem}`);
+  if (problem !== null)
+    return unavailable(ctx, `${name} at ${host.includes(':') ? `[${host}]` : host}:${port} does not answer: ${problem}`);
   return address;
 }
 
@@ -59,7 +69,10 @@ socket.on('error', (err) => { process.stdout.write(err.code || err.message); pro
 
 /** Null when host:port accepts a connection, else why not (ECONNREFUSED, a timeout...). */
 function connectProblem(host: string, port: number): string | null {
-  const r = spawnSync(process.execPath, ['-e', PROBE, host, String(port), String(CONNECT_LIMIT_MS)], { encoding: 'utf8', timeout: CONNECT_LIMIT_MS + 10_000 });
+  const r = spawnSync(process.execPath, ['-e', PROBE, host, String(port), String(CONNECT_LIMIT_MS)], {
+    encoding: 'utf8',
+    timeout: CONNECT_LIMIT_MS + 10_000,
+  });
   if (r.status === 0) return null;
   return r.stdout?.trim() || r.error?.message || `the connection probe ended with ${r.signal ?? `exit code ${r.status}`}`;
 }

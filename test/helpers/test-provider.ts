@@ -8,21 +8,30 @@ export const TEST_PROVIDER_ID = '5e7e57e5-0000-4000-8000-00000000a11d';
  * Writes a provider that loads the test.recorder plugin from its file path — the way a provider
  * author ships a plugin — into `<home>/providers`.
  */
-export function writeRecorderProvider(home: string, options: { logFile?: string; dependents?: Record<string, string[]>; id?: string; name?: string } = {}): string {
+export function writeRecorderProvider(
+  home: string,
+  options: { logFile?: string; dependents?: Record<string, string[]>; id?: string; name?: string } = {},
+): string {
   mkdirSync(join(home, 'providers'), { recursive: true });
-  const pluginOptions = { ...(options.logFile ? { log_file: options.logFile } : {}), ...(options.dependents ? { dependents: options.dependents } : {}) };
+  const pluginOptions = {
+    ...(options.logFile ? { log_file: options.logFile } : {}),
+    ...(options.dependents ? { dependents: options.dependents } : {}),
+  };
   const id = options.id ?? TEST_PROVIDER_ID;
-  writeFileSync(join(home, 'providers', `${options.name ?? 'recorder'}.yaml`), [
-    `id: ${id}`,
-    `name: ${options.name ?? 'recorder'}`,
-    'plugins:',
-    '  - name: test.recorder',
-    `    module: ${JSON.stringify(RECORDER_PLUGIN)}`,
-    `    options: ${JSON.stringify(pluginOptions)}`,
-    'bank:',
-    '  type: fs',
-    '  options: {path: bank}',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(home, 'providers', `${options.name ?? 'recorder'}.yaml`),
+    [
+      `id: ${id}`,
+      `name: ${options.name ?? 'recorder'}`,
+      'plugins:',
+      '  - name: test.recorder',
+      `    module: ${JSON.stringify(RECORDER_PLUGIN)}`,
+      `    options: ${JSON.stringify(pluginOptions)}`,
+      'bank:',
+      '  type: fs',
+      '  options: {path: bank}',
+      '',
+    ].join('\n'),
+  );
   return id;
 }

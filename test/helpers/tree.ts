@@ -23,9 +23,12 @@ export function snapshotTree(root: string): Map<string, EntrySnapshot> {
       const relName = rel ? `${rel}/${name.toString('latin1')}` : name.toString('latin1');
       const st = lstatSync(abs, { bigint: true });
       const base = { mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs.toString(), uid: Number(st.uid), gid: Number(st.gid) };
-      if (st.isSymbolicLink()) out.set(relName, { ...base, type: 'symlink', target: readlinkSync(abs, { encoding: 'buffer' }).toString('latin1') });
-      else if (st.isDirectory()) { out.set(relName, { ...base, type: 'dir' }); walk(abs, relName); }
-      else out.set(relName, { ...base, type: 'file', sha256: createHash('sha256').update(readFileSync(abs)).digest('hex') });
+      if (st.isSymbolicLink())
+        out.set(relName, { ...base, type: 'symlink', target: readlinkSync(abs, { encoding: 'buffer' }).toString('latin1') });
+      else if (st.isDirectory()) {
+        out.set(relName, { ...base, type: 'dir' });
+        walk(abs, relName);
+      } else out.set(relName, { ...base, type: 'file', sha256: createHash('sha256').update(readFileSync(abs)).digest('hex') });
     }
   };
   walk(Buffer.from(root), '');

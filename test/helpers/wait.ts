@@ -9,7 +9,12 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * Polls `check` every `everyMs` until it returns a value (undefined or null mean "not yet"), failing
  * rather than hanging once `limitMs` has passed: it waits for a state, it does not time anything.
  */
-export async function waitFor<T>(what: string, check: () => Promise<T | null | undefined> | T | null | undefined, limitMs = 60_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | null | undefined> | T | null | undefined,
+  limitMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     const value = await check();

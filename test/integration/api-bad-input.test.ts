@@ -20,33 +20,96 @@ describe('REST API bad input', function () {
   let token = '';
 
   const post = async (url: string, payload: string | object, contentType = 'application/json') => {
-    const r = await api.inject({ method: 'POST', url, headers: { 'x-auth-token': token, 'content-type': contentType }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+    const r = await api.inject({
+      method: 'POST',
+      url,
+      headers: { 'x-auth-token': token, 'content-type': contentType },
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    });
     return { status: r.statusCode, body: JSON.parse(r.body) as { code: string; message: string } };
   };
-  const plans = async () => (JSON.parse((await api.inject({ method: 'GET', url: '/v1/p/plans', headers: { 'x-auth-token': token } })).body) as { plans: unknown[] }).plans;
+  const plans = async () =>
+    (JSON.parse((await api.inject({ method: 'GET', url: '/v1/p/plans', headers: { 'x-auth-token': token } })).body) as { plans: unknown[] })
+      .plans;
   const good = () => ({ plan: { name: 'ok', provider_id: FS, resources: [{ id: data, type: 'fs.directory' }] } });
 
   before(async () => {
     mkdirSync(data);
     app = await openBulwark(home.path);
-    api = await buildApi({ service: app.manager, tokens: tokenVerifier(app.store.tokens), events: app.events, logger: app.logger, bodyLimit: 16 * 1024, version: 'test' });
+    api = await buildApi({
+      service: app.manager,
+      tokens: tokenVerifier(app.store.tokens),
+      events: app.events,
+      logger: app.logger,
+      bodyLimit: 16 * 1024,
+      version: 'test',
+    });
     token = (await app.store.tokens.createToken({ project_id: 'p', role: 'member' })).token;
   });
-  after(async () => { await api?.close(); await app?.close(); home.cleanup(); });
+  after(async () => {
+    await api?.close();
+    await app?.close();
+    home.cleanup();
+  });
 
   const cases: Array<[string, () => Promise<{ status: number; body: { code: string; message: string } }>, string, RegExp]> = [
     ['malformed JSON', () => post('/v1/p/plans', '{"plan": {"name": '), 'BWK_ERR_INVALID_INPUT', /not valid JSON/],
     ['unknown top-level field', () => post('/v1/p/plans', { ...good(), extra: 1 }), 'BWK_ERR_INVALID_INPUT', /unknown field "extra"/],
-    ['unknown nested field', () => post('/v1/p/plans', { plan: { ...good().plan, colour: 'blue' } }), 'BWK_ERR_INVALID_INPUT', /unknown field "colour"/],
-    ['wrong type', () => post('/v1/p/plans', { plan: { ...good().plan, name: 42 } }), 'BWK_ERR_INVALID_INPUT', /plan\.name: must be string/],
-    ['number as a string is not coerced', () => post('/v1/p/plans', { plan: { ...good().plan, resources: 'fs.directory' } }), 'BWK_ERR_INVALID_INPUT', /resources: must be array/],
-    ['oversized body', () => post('/v1/p/plans', { plan: { ...good().plan, description: 'x'.repeat(20_000) } }), 'BWK_ERR_BODY_TOO_LARGE', /larger than 16384 bytes/],
-    ['unknown provider', () => post('/v1/p/plans', { plan: { ...good().plan, provider_id: '0f0f0f0f-0000-4000-8000-000000000000' } }), 'BWK_ERR_PROVIDER_UNKNOWN', /known providers/],
-    ['provider id that is not a UUID', () => post('/v1/p/plans', { plan: { ...good().plan, provider_id: 'fs-directory' } }), 'BWK_ERR_INVALID_INPUT', /provider_id/],
-    ['unknown resource type', () => post('/v1/p/plans', { plan: { ...good().plan, resources: [{ id: data, type: 'fs.dir' }] } }), 'BWK_ERR_RESOURCE_TYPE_UNKNOWN', /fs\.dir/],
-    ['parameters violating the plugin schema', () => post('/v1/p/plans', { plan: { ...good().plan, parameters: { 'fs.directory': { exclude: 'x' } } } }), 'BWK_ERR_PARAMETERS_INVALID', /exclude/],
+    [
+      'unknown nested field',
+      () => post('/v1/p/plans', { plan: { ...good().plan, colour: 'blue' } }),
+      'BWK_ERR_INVALID_INPUT',
+      /unknown field "colour"/,
+    ],
+    [
+      'wrong type',
+      () => post('/v1/p/plans', { plan: { ...good().plan, name: 42 } }),
+      'BWK_ERR_INVALID_INPUT',
+      /plan\.name: must be string/,
+    ],
+    [
+      'number as a string is not coerced',
+      () => post('/v1/p/plans', { plan: { ...good().plan, resources: 'fs.directory' } }),
+      'BWK_ERR_INVALID_INPUT',
+      /resources: must be array/,
+    ],
+    [
+      'oversized body',
+      () => post('/v1/p/plans', { plan: { ...good().plan, description: 'x'.repeat(20_000) } }),
+      'BWK_ERR_BODY_TOO_LARGE',
+      /larger than 16384 bytes/,
+    ],
+    [
+      'unknown provider',
+      () => post('/v1/p/plans', { plan: { ...good().plan, provider_id: '0f0f0f0f-0000-4000-8000-000000000000' } }),
+      'BWK_ERR_PROVIDER_UNKNOWN',
+      /known providers/,
+    ],
+    [
+      'provider id that is not a UUID',
+      () => post('/v1/p/plans', { plan: { ...good().plan, provider_id: 'fs-directory' } }),
+      'BWK_ERR_INVALID_INPUT',
+      /provider_id/,
+    ],
+    [
+      'unknown resource type',
+      () => post('/v1/p/plans', { plan: { ...good().plan, resources: [{ id: data, type: 'fs.dir' }] } }),
+      'BWK_ERR_RESOURCE_TYPE_UNKNOWN',
+      /fs\.dir/,
+    ],
+    [
+      'parameters violating the plugin schema',
+      () => post('/v1/p/plans', { plan: { ...good().plan, parameters: { 'fs.directory': { exclude: 'x' } } } }),
+      'BWK_ERR_PARAMETERS_INVALID',
+      /exclude/,
+    ],
     ['not JSON at all', () => post('/v1/p/plans', 'name=ok', 'application/x-www-form-urlencoded'), 'BWK_ERR_INVALID_INPUT', /JSON/],
-    ['credentials in a restore body', () => post('/v1/p/restores', { restore: { checkpoint_id: '0f0f0f0f-0000-4000-8000-000000000000', restore_auth: { password: 'x' } } }), 'BWK_ERR_INVALID_INPUT', /restore_auth/],
+    [
+      'credentials in a restore body',
+      () => post('/v1/p/restores', { restore: { checkpoint_id: '0f0f0f0f-0000-4000-8000-000000000000', restore_auth: { password: 'x' } } }),
+      'BWK_ERR_INVALID_INPUT',
+      /restore_auth/,
+    ],
   ];
   for (const [what, send, code, message] of cases) {
     it(`${what} → 400 ${code}, nothing created`, async () => {
@@ -64,12 +127,17 @@ describe('REST API bad input', function () {
   });
 
   it('serves Karbor shapes for protectables, an id with slashes in the path, and the OpenAPI reference', async () => {
-    const get = async (url: string) => JSON.parse((await api.inject({ method: 'GET', url, headers: { 'x-auth-token': token } })).body) as Record<string, unknown>;
+    const get = async (url: string) =>
+      JSON.parse((await api.inject({ method: 'GET', url, headers: { 'x-auth-token': token } })).body) as Record<string, unknown>;
     expect((await get('/v1/p/protectables')).protectable_type).to.include('fs.directory');
     expect(((await get('/v1/p/protectables/fs.directory')).protectable_type as { name: string }).name).to.equal('fs.directory');
     expect(((await get(`/v1/p/protectables/fs.directory/instances/${data}`)).instance as { id: string }).id).to.equal(data);
     const doc = JSON.parse((await api.inject({ method: 'GET', url: '/openapi.json' })).body) as { paths: Record<string, unknown> };
-    expect(doc.paths).to.include.keys('/v1/{project_id}/plans', '/v1/{project_id}/providers/{provider_id}/checkpoints', '/v1/{project_id}/protectables/{type}/instances/{resource_id}');
+    expect(doc.paths).to.include.keys(
+      '/v1/{project_id}/plans',
+      '/v1/{project_id}/providers/{provider_id}/checkpoints',
+      '/v1/{project_id}/protectables/{type}/instances/{resource_id}',
+    );
     const html = (await api.inject({ method: 'GET', url: '/docs' })).body;
     expect(html).to.include('POST /v1/{project_id}/restores');
   });

@@ -22,20 +22,44 @@ describe('REST API requests', function () {
   let token = '';
 
   const send = async (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: string) => {
-    const r = await api.inject({ method, url, headers: { 'x-auth-token': token, 'content-type': 'application/json' }, ...(payload === undefined ? {} : { payload }) });
-    return { status: r.statusCode, body: r.body === '' ? {} : JSON.parse(r.body) as Record<string, unknown> };
+    const r = await api.inject({
+      method,
+      url,
+      headers: { 'x-auth-token': token, 'content-type': 'application/json' },
+      ...(payload === undefined ? {} : { payload }),
+    });
+    return { status: r.statusCode, body: r.body === '' ? {} : (JSON.parse(r.body) as Record<string, unknown>) };
   };
-  const plan = async (name: string) => (await send('POST', '/v1/p/plans', JSON.stringify({ plan: { name, provider_id: FS, resources: [{ id: data, type: 'fs.directory' }] } }))).body.plan as { id: string };
-  const checkpoints = async () => ((await send('GET', `/v1/p/providers/${FS}/checkpoints`)).body.checkpoints as Array<{ id: string; status: string }>);
+  const plan = async (name: string) =>
+    (
+      await send(
+        'POST',
+        '/v1/p/plans',
+        JSON.stringify({ plan: { name, provider_id: FS, resources: [{ id: data, type: 'fs.directory' }] } }),
+      )
+    ).body.plan as { id: string };
+  const checkpoints = async () =>
+    (await send('GET', `/v1/p/providers/${FS}/checkpoints`)).body.checkpoints as Array<{ id: string; status: string }>;
 
   before(async () => {
     mkdirSync(data);
     writeFileSync(join(data, 'a.txt'), 'a');
     app = await openBulwark(home.path);
-    api = await buildApi({ service: app.manager, tokens: tokenVerifier(app.store.tokens), events: app.events, logger: app.logger, bodyLimit: 16 * 1024, version: 'test' });
+    api = await buildApi({
+      service: app.manager,
+      tokens: tokenVerifier(app.store.tokens),
+      events: app.events,
+      logger: app.logger,
+      bodyLimit: 16 * 1024,
+      version: 'test',
+    });
     token = (await app.store.tokens.createToken({ project_id: 'p', role: 'member' })).token;
   });
-  after(async () => { await api?.close(); await app?.close(); home.cleanup(); });
+  after(async () => {
+    await api?.close();
+    await app?.close();
+    home.cleanup();
+  });
 
   describe('Content-Type: application/json with an empty body', () => {
     it('deletes a checkpoint (the README walkthrough sends its JSON header on DELETE)', async () => {
@@ -62,7 +86,7 @@ describe('REST API requests', function () {
       expect((await send('GET', `/v1/p/plans/${p.id}`)).status).to.equal(200);
     });
 
-    it('refuses an empty body where one is required, with the schema\'s reason', async () => {
+    it("refuses an empty body where one is required, with the schema's reason", async () => {
       const r = await send('POST', '/v1/p/plans', '');
       expect(r.status).to.equal(400);
       expect(r.body.code).to.equal('BWK_ERR_INVALID_INPUT');
@@ -77,7 +101,7 @@ describe('REST API requests', function () {
     expect(r.body.message).to.contain(UNKNOWN);
   });
 
-  it('refuses a protect under a provider that is not the plan\'s, and creates no checkpoint', async () => {
+  it("refuses a protect under a provider that is not the plan's, and creates no checkpoint", async () => {
     const p = await plan('wrong-provider');
     const before = (await checkpoints()).length;
     const other = await send('POST', `/v1/p/providers/${NOOP}/checkpoints`, JSON.stringify({ checkpoint: { plan_id: p.id } }));

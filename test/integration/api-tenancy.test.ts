@@ -23,28 +23,50 @@ describe('REST API tenancy', function () {
   let verificationId = '';
 
   const call = async (token: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) => {
-    const r = await api.inject({ method, url, headers: { 'x-auth-token': token }, ...(payload !== undefined ? { payload: payload as object } : {}) });
-    return { status: r.statusCode, body: r.body ? JSON.parse(r.body) as Record<string, unknown> : {} };
+    const r = await api.inject({
+      method,
+      url,
+      headers: { 'x-auth-token': token },
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    });
+    return { status: r.statusCode, body: r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {} };
   };
-  const waitDone = (url: string, key: string) => waitFor(`${key} ${url} to finish`, async () => {
-    const r = await call(tokenA, 'GET', url);
-    const status = (r.body[key] as { status: string }).status;
-    return ['protecting', 'in_progress'].includes(status) ? undefined : status;
-  }, 60_000, 50);
+  const waitDone = (url: string, key: string) =>
+    waitFor(
+      `${key} ${url} to finish`,
+      async () => {
+        const r = await call(tokenA, 'GET', url);
+        const status = (r.body[key] as { status: string }).status;
+        return ['protecting', 'in_progress'].includes(status) ? undefined : status;
+      },
+      60_000,
+      50,
+    );
 
   before(async () => {
     app = await openBulwark(home.path);
-    api = await buildApi({ service: app.manager, tokens: tokenVerifier(app.store.tokens), events: app.events, logger: app.logger, bodyLimit: 64 * 1024, version: 'test' });
+    api = await buildApi({
+      service: app.manager,
+      tokens: tokenVerifier(app.store.tokens),
+      events: app.events,
+      logger: app.logger,
+      bodyLimit: 64 * 1024,
+      version: 'test',
+    });
     tokenA = (await app.store.tokens.createToken({ project_id: 'proj-a', role: 'member' })).token;
     tokenB = (await app.store.tokens.createToken({ project_id: 'proj-b', role: 'member' })).token;
-    const plan = await call(tokenA, 'POST', '/v1/proj-a/plans', { plan: { name: 'a-plan', provider_id: NOOP, resources: [{ id: 'demo', type: 'noop' }] } });
+    const plan = await call(tokenA, 'POST', '/v1/proj-a/plans', {
+      plan: { name: 'a-plan', provider_id: NOOP, resources: [{ id: 'demo', type: 'noop' }] },
+    });
     expect(plan.status, JSON.stringify(plan.body)).to.equal(200);
     planId = (plan.body.plan as { id: string }).id;
     const cp = await call(tokenA, 'POST', `/v1/proj-a/providers/${NOOP}/checkpoints`, { checkpoint: { plan_id: planId } });
     expect(cp.status, JSON.stringify(cp.body)).to.equal(202);
     checkpointId = (cp.body.checkpoint as { id: string }).id;
     expect(await waitDone(`/v1/proj-a/providers/${NOOP}/checkpoints/${checkpointId}`, 'checkpoint')).to.equal('available');
-    const restore = await call(tokenA, 'POST', '/v1/proj-a/restores', { restore: { provider_id: NOOP, checkpoint_id: checkpointId, parameters: {} } });
+    const restore = await call(tokenA, 'POST', '/v1/proj-a/restores', {
+      restore: { provider_id: NOOP, checkpoint_id: checkpointId, parameters: {} },
+    });
     expect(restore.status, JSON.stringify(restore.body)).to.equal(202);
     restoreId = (restore.body.restore as { id: string }).id;
     expect(await waitDone(`/v1/proj-a/restores/${restoreId}`, 'restore')).to.equal('success');
@@ -52,7 +74,11 @@ describe('REST API tenancy', function () {
     verificationId = (verification.body.verification as { id: string }).id;
     expect(await waitDone(`/v1/proj-a/verifications/${verificationId}`, 'verification')).to.equal('success');
   });
-  after(async () => { await api?.close(); await app?.close(); home.cleanup(); });
+  after(async () => {
+    await api?.close();
+    await app?.close();
+    home.cleanup();
+  });
 
   it('without a valid token every route answers 401', async () => {
     expect((await api.inject({ method: 'GET', url: '/v1/proj-a/plans' })).statusCode).to.equal(401);
@@ -85,7 +111,13 @@ describe('REST API tenancy', function () {
       expect(r.status, `${what} ${url}: ${JSON.stringify(r.body)}`).to.equal(404);
       expect(r.body.code, what).to.match(/^BWK_ERR_[A-Z_]+_NOT_FOUND$/);
     }
-    for (const url of ['/v1/proj-b/plans', `/v1/proj-b/providers/${NOOP}/checkpoints`, '/v1/proj-b/restores', '/v1/proj-b/verifications', '/v1/proj-b/operation_logs']) {
+    for (const url of [
+      '/v1/proj-b/plans',
+      `/v1/proj-b/providers/${NOOP}/checkpoints`,
+      '/v1/proj-b/restores',
+      '/v1/proj-b/verifications',
+      '/v1/proj-b/operation_logs',
+    ]) {
       const r = await call(tokenB, 'GET', url);
       expect(r.status, url).to.equal(200);
       expect(Object.values(r.body)[0], url).to.deep.equal([]);
@@ -93,7 +125,11 @@ describe('REST API tenancy', function () {
     const mine = await call(tokenA, 'GET', `/v1/proj-a/plans/${planId}`);
     expect((mine.body.plan as { name: string }).name).to.equal('a-plan');
     expect((await call(tokenA, 'GET', `/v1/proj-a/providers/${NOOP}/checkpoints`)).body.checkpoints).to.have.length(1);
-    const logs = (await call(tokenA, 'GET', '/v1/proj-a/operation_logs')).body.operation_logs as Array<{ operation_type: string; status: string; checkpoint_id: string }>;
+    const logs = (await call(tokenA, 'GET', '/v1/proj-a/operation_logs')).body.operation_logs as Array<{
+      operation_type: string;
+      status: string;
+      checkpoint_id: string;
+    }>;
     expect(logs.map((l) => l.operation_type).sort()).to.deep.equal(['protect', 'restore', 'verify']);
     expect(logs.every((l) => l.status === 'success' && l.checkpoint_id === checkpointId)).to.equal(true);
   });

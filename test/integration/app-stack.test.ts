@@ -20,16 +20,34 @@ type Stacks = Record<string, { resources: Array<{ type: string; id: string; depe
 
 function writeStackProvider(home: string, stacks: Stacks, logFile: string): void {
   mkdirSync(join(home, 'providers'), { recursive: true });
-  writeFileSync(join(home, 'providers', 'stack.yaml'), [
-    `id: ${PROVIDER_ID}`, 'name: shop-stack', 'plugins:',
-    '  - name: app.stack', `    options: ${JSON.stringify({ stacks })}`, '  - name: fs.directory',
-    `  - name: ${R}`, `    module: ${JSON.stringify(RECORDER_PLUGIN)}`, `    options: ${JSON.stringify({ log_file: logFile, log_end: true })}`,
-    'bank:', '  type: fs', '  options: {path: bank}', '',
-  ].join('\n'));
+  writeFileSync(
+    join(home, 'providers', 'stack.yaml'),
+    [
+      `id: ${PROVIDER_ID}`,
+      'name: shop-stack',
+      'plugins:',
+      '  - name: app.stack',
+      `    options: ${JSON.stringify({ stacks })}`,
+      '  - name: fs.directory',
+      `  - name: ${R}`,
+      `    module: ${JSON.stringify(RECORDER_PLUGIN)}`,
+      `    options: ${JSON.stringify({ log_file: logFile, log_end: true })}`,
+      'bank:',
+      '  type: fs',
+      '  options: {path: bank}',
+      '',
+    ].join('\n'),
+  );
 }
 
 const SHOP: Stacks = {
-  shop: { resources: [{ type: R, id: 'db' }, { type: R, id: 'files', depends_on: [`${R}#db`] }, { type: R, id: 'cache', depends_on: [`${R}#db`] }] },
+  shop: {
+    resources: [
+      { type: R, id: 'db' },
+      { type: R, id: 'files', depends_on: [`${R}#db`] },
+      { type: R, id: 'cache', depends_on: [`${R}#db`] },
+    ],
+  },
   orphan: { resources: [{ type: 'noop', id: 'demo' }] },
 };
 
@@ -41,16 +59,28 @@ describe('app.stack plugin: members ordered across families by their prepare and
   // A second family: the files of a site whose schema (a recorder resource standing in for a database) they need first.
   const data = tempDir('app-stack-data');
   const siteFiles = join(data.path, 'site-files');
-  const site = { resources: [{ type: R, id: 'schema' }, { type: 'fs.directory', id: siteFiles, depends_on: [`${R}#schema`] }] };
+  const site = {
+    resources: [
+      { type: R, id: 'schema' },
+      { type: 'fs.directory', id: siteFiles, depends_on: [`${R}#schema`] },
+    ],
+  };
   let app: BulwarkApp;
 
-  const lines = (kind: string) => readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')).filter(([k]) => k === kind).map(([, id, hook]) => `${id} ${hook}`);
+  const lines = (kind: string) =>
+    readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .filter(([k]) => k === kind)
+      .map(([, id, hook]) => `${id} ${hook}`);
   const at = (entries: string[], entry: string): number => {
     const i = entries.indexOf(entry);
     expect(i, `${entry} is in the hook log`).to.be.greaterThan(-1);
     return i;
   };
-  const expectBefore = (entries: string[], first: string, then: string) => expect(at(entries, first), `${first} before ${then}`).to.be.lessThan(at(entries, then));
+  const expectBefore = (entries: string[], first: string, then: string) =>
+    expect(at(entries, first), `${first} before ${then}`).to.be.lessThan(at(entries, then));
   const protectPlan = async (resources: Array<{ type: string; id: string }>) => {
     const plan = await app.manager.createPlan(ctx, { name: 'stack', provider_id: PROVIDER_ID, resources });
     return (await (await app.manager.protect(ctx, plan.id)).done).record;
@@ -75,18 +105,27 @@ describe('app.stack plugin: members ordered across families by their prepare and
     const stacks = await provider.protectables.get('app.stack')!.listResources({ projectId: 'default', parameters: {} });
     expect(stacks.map((s) => s.id)).to.deep.equal(['orphan', 'shop', 'site']);
     expect(stacks[1]!.extra_info).to.deep.equal({ members: [`${R}#db`, `${R}#files`, `${R}#cache`] });
-    expect(provider.extendedInfoSchema().restore_schema['app.stack']).to.deep.equal({ type: 'object', additionalProperties: false, properties: {} });
+    expect(provider.extendedInfoSchema().restore_schema['app.stack']).to.deep.equal({
+      type: 'object',
+      additionalProperties: false,
+      properties: {},
+    });
   });
 
   it('protect: the stack is the parent of its root, members depend on what they name; Karbor order holds across members', async () => {
     writeFileSync(log, '');
     const started: string[] = [];
-    const stop = app.events.subscribe((e) => { if (e.type === 'task_started') started.push(e.task); });
+    const stop = app.events.subscribe((e) => {
+      if (e.type === 'task_started') started.push(e.task);
+    });
     const record = await protectPlan([{ type: 'app.stack', id: 'shop' }]).finally(stop);
     expect(record.status, JSON.stringify(record.extra_info)).to.equal('available');
     expect(record.resource_graph?.roots).to.deep.equal(['app.stack#shop']);
     expect(children(record.resource_graph)).to.deep.equal({
-      'app.stack#shop': [`${R}#db`], [`${R}#cache`]: [], [`${R}#db`]: [`${R}#cache`, `${R}#files`], [`${R}#files`]: [],
+      'app.stack#shop': [`${R}#db`],
+      [`${R}#cache`]: [],
+      [`${R}#db`]: [`${R}#cache`, `${R}#files`],
+      [`${R}#files`]: [],
     });
     // The stack stores nothing and runs nothing: every task is a member's.
     expect(started.filter((t) => t.startsWith('app.stack#'))).to.deep.equal([]);
@@ -106,7 +145,10 @@ describe('app.stack plugin: members ordered across families by their prepare and
     const checkpoint = await protectPlan([{ type: 'app.stack', id: 'shop' }]);
     writeFileSync(log, '');
     // db "restores" (here: takes 300 ms) in prepare_begin, as a database plugin would for files that reference it.
-    const restore = await app.manager.restore(ctx, { checkpoint_id: checkpoint.id, parameters: { [`${R}#db`]: { delay_ms: 300, delay_hook: 'prepare_begin' } } });
+    const restore = await app.manager.restore(ctx, {
+      checkpoint_id: checkpoint.id,
+      parameters: { [`${R}#db`]: { delay_ms: 300, delay_hook: 'prepare_begin' } },
+    });
     const record = (await restore.done).record;
     expect(record.status, JSON.stringify(record.resources_reason)).to.equal('success');
     const entries = lines('restore');
@@ -133,7 +175,9 @@ describe('app.stack plugin: members ordered across families by their prepare and
 
   it('across families: an fs.directory member is protected and restored after the prepare_begin of what it depends on', async () => {
     const events: string[] = [];
-    const stop = app.events.subscribe((e) => { if (e.type === 'task_started' || e.type === 'task_succeeded') events.push(`${e.task} ${e.type}`); });
+    const stop = app.events.subscribe((e) => {
+      if (e.type === 'task_started' || e.type === 'task_succeeded') events.push(`${e.task} ${e.type}`);
+    });
     const fsMain = `fs.directory#${siteFiles}|main`;
     try {
       const checkpoint = await protectPlan([{ type: 'app.stack', id: 'site' }]);
@@ -144,7 +188,8 @@ describe('app.stack plugin: members ordered across families by their prepare and
       events.length = 0;
       const target = join(data.path, 'restored');
       const restore = await app.manager.restore(ctx, {
-        checkpoint_id: checkpoint.id, parameters: { 'fs.directory': { target_path: target }, [`${R}#schema`]: { delay_ms: 200, delay_hook: 'prepare_begin' } },
+        checkpoint_id: checkpoint.id,
+        parameters: { 'fs.directory': { target_path: target }, [`${R}#schema`]: { delay_ms: 200, delay_hook: 'prepare_begin' } },
       });
       expect((await restore.done).record.status).to.equal('success');
       expect(readFileSync(join(target, 'index.html'), 'utf8')).to.equal('uses schema v2');
@@ -162,16 +207,24 @@ describe('app.stack plugin: members ordered across families by their prepare and
   });
 
   it('refuses a plan whose stack has a member of a type the provider does not protect, naming it', async () => {
-    const err = await app.manager.createPlan(ctx, { name: 'orphan', provider_id: PROVIDER_ID, resources: [{ type: 'app.stack', id: 'orphan' }] })
-      .then(() => null, (e: { code: string; message: string }) => e);
+    const err = await app.manager
+      .createPlan(ctx, { name: 'orphan', provider_id: PROVIDER_ID, resources: [{ type: 'app.stack', id: 'orphan' }] })
+      .then(
+        () => null,
+        (e: { code: string; message: string }) => e,
+      );
     expect(err?.code).to.equal('BWK_ERR_PLAN_INVALID');
     expect(err?.message).to.include('noop#demo as a dependent of app.stack#orphan');
     expect(err?.message).to.include('protects no "noop" (supported: app.stack, fs.directory, test.recorder)');
   });
 
   it('refuses an unknown stack by name, listing the configured ones', async () => {
-    const err = await app.manager.createPlan(ctx, { name: 'x', provider_id: PROVIDER_ID, resources: [{ type: 'app.stack', id: 'shopp' }] })
-      .then(() => null, (e: { code: string; message: string }) => e);
+    const err = await app.manager
+      .createPlan(ctx, { name: 'x', provider_id: PROVIDER_ID, resources: [{ type: 'app.stack', id: 'shopp' }] })
+      .then(
+        () => null,
+        (e: { code: string; message: string }) => e,
+      );
     expect(err?.code).to.equal('BWK_ERR_RESOURCE_NOT_FOUND');
     expect(err?.message).to.include('configured: orphan, shop, site');
   });
@@ -210,7 +263,9 @@ describe('app.stack plugin: options refused when the provider loads', function (
 
   it('a depends_on naming nothing in the stack, a repeated member, a nested stack, a schema violation', async () => {
     const unknown = await refusal({ shop: { resources: [member('db'), member('files', 'dbb')] } });
-    expect(unknown?.message).to.include(`stacks.shop.resources[1].depends_on: "${R}#dbb" is not a member of stack shop (members: ${R}#db, ${R}#files)`);
+    expect(unknown?.message).to.include(
+      `stacks.shop.resources[1].depends_on: "${R}#dbb" is not a member of stack shop (members: ${R}#db, ${R}#files)`,
+    );
     const twice = await refusal({ shop: { resources: [member('db'), member('db')] } });
     expect(twice?.message).to.include(`stacks.shop.resources[1]: ${R}#db is listed twice`);
     const nested = await refusal({ shop: { resources: [{ type: 'app.stack', id: 'other' }] } });

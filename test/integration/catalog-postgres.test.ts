@@ -16,8 +16,17 @@ const PASSWORD = 's3cret-Pw';
 function plan(o: Partial<PlanRecord> = {}): PlanRecord {
   const at = '2024-01-01T00:00:00.000Z';
   return {
-    id: newId(), project_id: 'project-a', name: 'p', description: '', provider_id: 'prov-1', status: 'suspended',
-    resources: [], parameters: {}, created_at: at, updated_at: at, ...o,
+    id: newId(),
+    project_id: 'project-a',
+    name: 'p',
+    description: '',
+    provider_id: 'prov-1',
+    status: 'suspended',
+    resources: [],
+    parameters: {},
+    created_at: at,
+    updated_at: at,
+    ...o,
   };
 }
 
@@ -31,7 +40,13 @@ async function closedPort(): Promise<number> {
 }
 
 async function openFailure(url: string): Promise<Error & { toJSON(): unknown }> {
-  const err = await openPostgresStore(url).then(async (s) => { await s.close(); return null; }, (e: unknown) => e);
+  const err = await openPostgresStore(url).then(
+    async (s) => {
+      await s.close();
+      return null;
+    },
+    (e: unknown) => e,
+  );
   expect(isBulwarkError(err, 'BWK_ERR_CATALOG_UNUSABLE'), `expected BWK_ERR_CATALOG_UNUSABLE, got ${String(err)}`).to.equal(true);
   const e = err as Error & { toJSON(): unknown };
   // Neither the message, nor the wire form, nor the stack may carry the password.
@@ -42,7 +57,10 @@ async function openFailure(url: string): Promise<Error & { toJSON(): unknown }> 
 /** Connections the server holds open on `database` (other than the asking one). */
 async function connectionsTo(database: string): Promise<number> {
   return withServer(pgUrl(), async (c) => {
-    const r = await c.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
+    const r = await c.query<{ n: number }>(
+      'select count(*)::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+      [database],
+    );
     return r.rows[0]!.n;
   });
 }
@@ -60,8 +78,12 @@ describe('PostgreSQL catalog adapter', () => {
     return store;
   };
 
-  before(function () { requireService(this, 'PostgreSQL', pgUrl()); });
-  beforeEach(async () => { database = await createTempDatabase(pgUrl()); });
+  before(function () {
+    requireService(this, 'PostgreSQL', pgUrl());
+  });
+  beforeEach(async () => {
+    database = await createTempDatabase(pgUrl());
+  });
   afterEach(async () => {
     for (const s of opened.splice(0)) await s.close();
     await database.drop();
@@ -75,8 +97,13 @@ describe('PostgreSQL catalog adapter', () => {
     expect((await third.getPlan(null, p.id))?.name).to.equal('p');
     expect(await second!.listPlans({ projectId: null })).to.have.length(1);
     await withServer(database.url, async (c) => {
-      expect((await c.query('select name from kysely_migration order by name')).rows).to.deep.equal([{ name: '0001_catalog' }, { name: '0002_tokens' }]);
-      const tables = await c.query("select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kysely%' order by 1");
+      expect((await c.query('select name from kysely_migration order by name')).rows).to.deep.equal([
+        { name: '0001_catalog' },
+        { name: '0002_tokens' },
+      ]);
+      const tables = await c.query(
+        "select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kysely%' order by 1",
+      );
       expect(tables.rows.map((r: { table_name: string }) => r.table_name)).to.deep.equal(['plans', 'restores', 'tokens', 'verifications']);
     });
   });
@@ -124,8 +151,10 @@ describe('PostgreSQL catalog adapter', () => {
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(won).to.have.length(1);
       expect(lost).to.have.length(1);
-      expect(isBulwarkError(lost[0]!.reason, 'BWK_ERR_INVALID_INPUT') && /already exists/.test((lost[0]!.reason as Error).message),
-        String(lost[0]!.reason)).to.equal(true);
+      expect(
+        isBulwarkError(lost[0]!.reason, 'BWK_ERR_INVALID_INPUT') && /already exists/.test((lost[0]!.reason as Error).message),
+        String(lost[0]!.reason),
+      ).to.equal(true);
       expect((await b!.getPlan(null, id))?.name).to.equal((won[0] as PromiseFulfilledResult<PlanRecord>).value.name);
     }
   });
@@ -158,8 +187,10 @@ describe('PostgreSQL catalog adapter', () => {
       // Ids and timestamps the caller chose: en-US puts "a" before "B" and ignores case first; bytes do not.
       const ids = ['a', 'B', 'b', 'A', '_x', 'a-c', 'ab', 'Ab', 'é', 'e', 'Z'];
       for (const [i, id] of ids.entries()) await store.createPlan(plan({ id, created_at: i % 3 === 0 ? 'b' : 'C' }));
-      const byteOrder = [...ids].map((id, i) => ({ id, c: i % 3 === 0 ? 'b' : 'C' }))
-        .sort((x, y) => Buffer.compare(Buffer.from(`${x.c}\u0000${x.id}`), Buffer.from(`${y.c}\u0000${y.id}`))).map((x) => x.id);
+      const byteOrder = [...ids]
+        .map((id, i) => ({ id, c: i % 3 === 0 ? 'b' : 'C' }))
+        .sort((x, y) => Buffer.compare(Buffer.from(`${x.c}\u0000${x.id}`), Buffer.from(`${y.c}\u0000${y.id}`)))
+        .map((x) => x.id);
       await withServer(icu.url, async (c) => {
         const linguistic = (await c.query<{ id: string }>('select id from plans order by created_at, id')).rows.map((r) => r.id);
         expect(linguistic, 'the database default must differ for this test to mean anything').to.not.deep.equal(byteOrder);

@@ -13,9 +13,15 @@ function record(i: number): CheckpointRecord {
   const created = new Date(T0 + i * 60_000).toISOString(); // one a minute: spans several days of by-date index
   const plan = i % 5 === 0 ? PLAN_B : PLAN_A;
   return {
-    id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, project_id: i % 7 === 0 ? 'other' : 'default', provider_id: 'cf56bd3e-97a7-4078-b6d5-f36246333fd9',
-    status: i % 11 === 0 ? 'error' : 'available', protection_plan: { id: plan, name: plan, resources: [] }, resource_graph: null,
-    created_at: created, updated_at: created, extra_info: {},
+    id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    project_id: i % 7 === 0 ? 'other' : 'default',
+    provider_id: 'cf56bd3e-97a7-4078-b6d5-f36246333fd9',
+    status: i % 11 === 0 ? 'error' : 'available',
+    protection_plan: { id: plan, name: plan, resources: [] },
+    resource_graph: null,
+    created_at: created,
+    updated_at: created,
+    extra_info: {},
   };
 }
 
@@ -25,7 +31,8 @@ describe('checkpoint listing over 5,000 checkpoints in the fs bank', function ()
   const counting = new CountingBank(new FsBank(dir.path));
   const checkpoints = new CheckpointCollection(counting);
   const all = Array.from({ length: 5000 }, (_, i) => record(i));
-  const ofPlan = (plan: string, project: string | null) => all.filter((r) => r.protection_plan.id === plan && (project === null || r.project_id === project));
+  const ofPlan = (plan: string, project: string | null) =>
+    all.filter((r) => r.protection_plan.id === plan && (project === null || r.project_id === project));
   const newestFirst = (rs: CheckpointRecord[]) => [...rs].sort((a, b) => (a.created_at < b.created_at ? 1 : -1)).map((r) => r.id);
 
   before(async () => {
@@ -70,7 +77,9 @@ describe('checkpoint listing over 5,000 checkpoints in the fs bank', function ()
     const until = new Date(T0 + 4100 * 60_000);
     counting.reset();
     const page = await checkpoints.list({ projectId: null, planId: PLAN_A, since, until, sort: 'asc' });
-    const expected = ofPlan(PLAN_A, null).filter((r) => r.created_at >= since.toISOString() && r.created_at <= until.toISOString()).map((r) => r.id);
+    const expected = ofPlan(PLAN_A, null)
+      .filter((r) => r.created_at >= since.toISOString() && r.created_at <= until.toISOString())
+      .map((r) => r.id);
     expect(page.map((r) => r.id)).to.deep.equal(expected);
     expect(counting.counts.objectsRead).to.equal(expected.length);
   });

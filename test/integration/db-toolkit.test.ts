@@ -28,7 +28,11 @@ describe('db plugin toolkit', function () {
   after(() => dir.cleanup());
 
   const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-  const rejection = (p: Promise<unknown>) => p.then(() => null, (e: { code?: string; message: string }) => e);
+  const rejection = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (e: { code?: string; message: string }) => e,
+    );
 
   describe('runTool', () => {
     it('streams stdout, reports the exit code and keeps only the scrubbed tail of stderr', async () => {
@@ -55,7 +59,12 @@ describe('db plugin toolkit', function () {
       process.env.BWK_TOOLKIT_SENTINEL = 'leak';
       try {
         const { stdout } = await runToolCollect('env', [], { env: { ...env, PGPASSWORD: 'pw' }, signal: never });
-        const names = stdout.toString().trim().split('\n').map((l) => l.slice(0, l.indexOf('='))).sort();
+        const names = stdout
+          .toString()
+          .trim()
+          .split('\n')
+          .map((l) => l.slice(0, l.indexOf('=')))
+          .sort();
         expect(names).to.deep.equal(['LANG', 'PATH', 'PGPASSWORD']);
       } finally {
         delete process.env.BWK_TOOLKIT_SENTINEL;
@@ -79,7 +88,11 @@ describe('db plugin toolkit', function () {
     });
 
     it('a tool that stops reading its stdin early is fine; a failing stdin source kills it and is reported', async () => {
-      const early = await runToolCollect('head', ['-c', '10'], { env, signal: never, stdin: Readable.from([Buffer.alloc(8 * 1024 * 1024)]) });
+      const early = await runToolCollect('head', ['-c', '10'], {
+        env,
+        signal: never,
+        stdin: Readable.from([Buffer.alloc(8 * 1024 * 1024)]),
+      });
       expect(early.exit.code).to.equal(0);
       expect(early.exit.inputError).to.equal(undefined);
       async function* broken(): AsyncGenerator<Buffer> {
@@ -96,8 +109,16 @@ describe('db plugin toolkit', function () {
     const section = new PrefixedBankSection(store, 'cp/db/', 'test.db#one');
     after(() => store.close());
     const spec = (script: string) => ({
-      bank: section, signal: never, label: 'test.db#one', object: 'dump', command: 'sh', args: ['-c', script], env, secrets: ['s3cr3t'],
-      toolVersion: 'sh', source: { database: 'one' },
+      bank: section,
+      signal: never,
+      label: 'test.db#one',
+      object: 'dump',
+      command: 'sh',
+      args: ['-c', script],
+      env,
+      secrets: ['s3cr3t'],
+      toolVersion: 'sh',
+      source: { database: 'one' },
     });
 
     it('stores the output with size and SHA-256, meta.json written last', async () => {
@@ -111,7 +132,7 @@ describe('db plugin toolkit', function () {
       expect(meta.source).to.deep.equal({ database: 'one' });
     });
 
-    it('a tool failing after output leaves neither dump nor meta.json (not even an earlier attempt\'s) and reports its stderr', async () => {
+    it("a tool failing after output leaves neither dump nor meta.json (not even an earlier attempt's) and reports its stderr", async () => {
       const err = await rejection(dumpToBank(spec('seq 1 200000; echo "lost connection s3cr3t" >&2; exit 2')));
       expect(err?.code).to.equal('BWK_ERR_DUMP_FAILED');
       expect(err?.message).to.include('test.db#one: sh failed (exit code 2)');

@@ -31,7 +31,15 @@ console.log('finished');
 
 async function tempFiles(dir: string): Promise<{ name: string; size: number }[]> {
   const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith('.tmp-'));
-  return Promise.all(names.map(async (name) => ({ name, size: await stat(join(dir, name)).then((s) => s.size, () => 0) })));
+  return Promise.all(
+    names.map(async (name) => ({
+      name,
+      size: await stat(join(dir, name)).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    })),
+  );
 }
 
 describe('FsBank on disk', function () {
@@ -50,8 +58,12 @@ describe('FsBank on disk', function () {
     writeFileSync(script, WRITER);
     const child = spawn(process.execPath, [script, root], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     try {
       // Wait (state, not time) until the writer has put real bytes into its temp file.
@@ -88,10 +100,10 @@ describe('FsBank on disk', function () {
     expect(await bank.listObjects('x/', { sort: 'desc', marker: 'x/z' })).to.deep.equal(['x/real']);
     await rejectsWith(bank.statObject('x/.tmp-leftover'), 'BWK_ERR_BANK_KEY_INVALID');
     await rejectsWith(bank.getObject('x/.tmp-dir/inner'), 'BWK_ERR_BANK_KEY_INVALID');
-    expect((await bank.listLeases())).to.deep.equal([]);
+    expect(await bank.listLeases()).to.deep.equal([]);
   });
 
-  it('refuses a key that is also another key\'s prefix, keeping what is stored', async () => {
+  it("refuses a key that is also another key's prefix, keeping what is stored", async () => {
     const bank = new FsBank(root);
     await bank.putObject('p/q', 'object');
     await rejectsWith(bank.putObject('p/q/r', 'child of an object'), 'BWK_ERR_BANK_KEY_INVALID');

@@ -26,18 +26,30 @@ describeDatabasePluginContract('mariadb', mariadbPlugin, {
       expect(dump).to.match(/-- Dump completed/);
       const meta = JSON.parse(readFileSync(join(s.sectionDir(s.checkpoint.id), 'meta.json'), 'utf8')) as Record<string, unknown>;
       expect(meta).to.include({ object: 'dump.sql', tool: 'mariadb-dump' });
-      expect(meta.source).to.deep.equal({ server: 'main', database: s.source, format: 'sql', charset: { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' } });
+      expect(meta.source).to.deep.equal({
+        server: 'main',
+        database: s.source,
+        format: 'sql',
+        charset: { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' },
+      });
       expect(meta.sha256).to.equal(createHash('sha256').update(bytes).digest('hex'));
     });
 
     it('refuses a system database as target before any restore record exists', async () => {
-      const system = await s.app.manager.restore(s.ctx, { checkpoint_id: s.checkpoint.id, parameters: { 'mariadb.database': { target_database: 'mysql', conflict: 'drop' } } })
-        .then(() => null, (e: { code: string; message: string }) => e);
+      const system = await s.app.manager
+        .restore(s.ctx, {
+          checkpoint_id: s.checkpoint.id,
+          parameters: { 'mariadb.database': { target_database: 'mysql', conflict: 'drop' } },
+        })
+        .then(
+          () => null,
+          (e: { code: string; message: string }) => e,
+        );
       expect(system?.code).to.equal('BWK_ERR_PARAMETERS_INVALID');
       expect(system?.message).to.include('"mysql" is a system database');
     });
 
-    it('verify checks the dump\'s structure: a hash-consistent dump without its trailer or header is corrupt', async () => {
+    it("verify checks the dump's structure: a hash-consistent dump without its trailer or header is corrupt", async () => {
       const provider = s.app.providers.get(MARIADB_PROVIDER_ID);
       const resource = { type: 'mariadb.database', id: `main/${s.source}`, name: s.source };
       const plugin = provider.protection.get('mariadb.database')!;
@@ -46,11 +58,28 @@ describeDatabasePluginContract('mariadb', mariadbPlugin, {
       const meta = JSON.parse((await s.stored(s.checkpoint.id).get('meta.json')).toString('utf8')) as Record<string, unknown>;
       const run = async (dump: Buffer) => {
         await bank.putStream('dump.sql', Readable.from([dump]));
-        await bank.put('meta.json', JSON.stringify({ ...meta, size: dump.length, sha256: createHash('sha256').update(dump).digest('hex') }));
+        await bank.put(
+          'meta.json',
+          JSON.stringify({ ...meta, size: dump.length, sha256: createHash('sha256').update(dump).digest('hex') }),
+        );
         return plugin.getVerifyOperation(resource).main!({
-          operationId: 'op', checkpointId: 'cp', projectId: 'default', resource, parameters: {}, bank, signal: new AbortController().signal,
-          logger: silentLogger, progress: () => undefined, resumeState: null, saveResumeState: () => undefined, verificationId: 'v', savedInfo: null,
-        }).then(() => null, (e: { code: string; message: string }) => e);
+          operationId: 'op',
+          checkpointId: 'cp',
+          projectId: 'default',
+          resource,
+          parameters: {},
+          bank,
+          signal: new AbortController().signal,
+          logger: silentLogger,
+          progress: () => undefined,
+          resumeState: null,
+          saveResumeState: () => undefined,
+          verificationId: 'v',
+          savedInfo: null,
+        }).then(
+          () => null,
+          (e: { code: string; message: string }) => e,
+        );
       };
       try {
         expect(await run(good)).to.equal(null);
@@ -60,7 +89,7 @@ describeDatabasePluginContract('mariadb', mariadbPlugin, {
         expect(truncated?.message).to.include(s.ref).and.to.include('"-- Dump completed"');
         const headless = await run(good.subarray(good.indexOf('\n/*!40101')));
         expect(headless?.code).to.equal('BWK_ERR_DATA_CORRUPT');
-        expect(headless?.message).to.include('does not begin with mariadb-dump\'s header');
+        expect(headless?.message).to.include("does not begin with mariadb-dump's header");
       } finally {
         for (const name of await bank.list()) await bank.delete(name);
       }
@@ -70,7 +99,10 @@ describeDatabasePluginContract('mariadb', mariadbPlugin, {
   failures(s) {
     it('a dump that does not load (a view whose DEFINER the user may not set): a new target stays absent, an existing one untouched', async () => {
       const db = await s.newDb('definer');
-      await sql('CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1); CREATE DEFINER=`root`@`127.0.0.1` VIEW v AS SELECT id FROM t;', db);
+      await sql(
+        'CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1); CREATE DEFINER=`root`@`127.0.0.1` VIEW v AS SELECT id FROM t;',
+        db,
+      );
       const cp = (await (await s.app.manager.protect(s.ctx, (await s.plan(db)).id)).done).record;
       expect(cp.status, JSON.stringify(cp.extra_info)).to.equal('available');
       const restore = async (parameters: Record<string, unknown>) =>
@@ -81,13 +113,17 @@ describeDatabasePluginContract('mariadb', mariadbPlugin, {
       await dropDb(fresh);
       const intoNew = await restore({ target_database: fresh });
       expect(intoNew.status).to.equal('fail');
-      expect(intoNew.resources_reason[ref]).to.match(/BWK_ERR_RESTORE_FAILED.*mariadb exit code 1; the partial restore was dropped.*SET USER/s);
+      expect(intoNew.resources_reason[ref]).to.match(
+        /BWK_ERR_RESTORE_FAILED.*mariadb exit code 1; the partial restore was dropped.*SET USER/s,
+      );
       expect(await dbExists(fresh), 'the new target was dropped again').to.equal(false);
 
       const before = await fingerprint(db);
       const replace = await restore({ conflict: 'drop' });
       expect(replace.status).to.equal('fail');
-      expect(replace.resources_reason[ref]).to.match(/BWK_ERR_RESTORE_FAILED.*did not load into a temporary database, so the existing target was not changed/);
+      expect(replace.resources_reason[ref]).to.match(
+        /BWK_ERR_RESTORE_FAILED.*did not load into a temporary database, so the existing target was not changed/,
+      );
       expect(await fingerprint(db)).to.deep.equal(before);
       expect(await databasesLike('bwk_restore_'), 'the temporary database was dropped').to.deep.equal([]);
     });

@@ -35,7 +35,10 @@ describeDatabasePluginContract('postgres', postgresPlugin, {
       const bytes = await flipPlainByte(s.stored(cp.id), 'dump');
       // Re-sealing meta.json over the altered dump, as someone with write access to the bank could.
       const metaFile = join(s.sectionDir(cp.id), 'meta.json');
-      writeFileSync(metaFile, JSON.stringify({ ...JSON.parse(readFileSync(metaFile, 'utf8')), sha256: createHash('sha256').update(bytes).digest('hex') }));
+      writeFileSync(
+        metaFile,
+        JSON.stringify({ ...JSON.parse(readFileSync(metaFile, 'utf8')), sha256: createHash('sha256').update(bytes).digest('hex') }),
+      );
       const resealed = await s.verify(cp.id);
       expect(resealed.status).to.equal('fail');
       expect(resealed.resources_reason[s.ref]).to.match(/BWK_ERR_DATA_CORRUPT.*saved with the checkpoint/);
@@ -47,13 +50,25 @@ describeDatabasePluginContract('postgres', postgresPlugin, {
       const icu = s.newName('icu');
       const copy = s.newName('icu_copy');
       await admin(`create database ${icu} template template0 encoding 'UTF8' locale_provider icu icu_locale 'en-US'`);
-      await withDb(icu, (c) => c.query("create table words (id int primary key, w text); insert into words values (1, 'b'), (2, 'A'), (3, 'a')"));
-      const plan = await s.app.manager.createPlan(s.ctx, { name: 'icu', provider_id: PG_PROVIDER_ID, resources: [{ type: 'postgres.database', id: `main/${icu}` }] });
+      await withDb(icu, (c) =>
+        c.query("create table words (id int primary key, w text); insert into words values (1, 'b'), (2, 'A'), (3, 'a')"),
+      );
+      const plan = await s.app.manager.createPlan(s.ctx, {
+        name: 'icu',
+        provider_id: PG_PROVIDER_ID,
+        resources: [{ type: 'postgres.database', id: `main/${icu}` }],
+      });
       const cp = (await (await s.app.manager.protect(s.ctx, plan.id)).done).record;
       expect(cp.status, JSON.stringify(cp.extra_info)).to.equal('available');
       const record = await s.restore({ target_database: copy }, cp.id);
       expect(record.status, JSON.stringify(record.resources_reason)).to.equal('success');
-      const props = async (db: string) => (await admin("select pg_encoding_to_char(encoding) as enc, datlocprovider as provider, coalesce(to_jsonb(d)->>'datlocale', to_jsonb(d)->>'daticulocale') as locale from pg_database d where datname = $1", [db])).rows[0];
+      const props = async (db: string) =>
+        (
+          await admin(
+            "select pg_encoding_to_char(encoding) as enc, datlocprovider as provider, coalesce(to_jsonb(d)->>'datlocale', to_jsonb(d)->>'daticulocale') as locale from pg_database d where datname = $1",
+            [db],
+          )
+        ).rows[0];
       expect(await props(copy)).to.deep.equal(await props(icu));
       expect(await fingerprint(copy)).to.deep.equal(await fingerprint(icu));
     });
@@ -67,16 +82,34 @@ describeDatabasePluginContract('postgres', postgresPlugin, {
       const bank = new PrefixedBankSection(provider.chunks, 'test-globals/', 'postgres.server#main');
       let saved: Record<string, unknown> | null = null;
       const base = {
-        operationId: 'op', checkpointId: 'cp', projectId: 'default', resource, parameters: {}, bank, signal: new AbortController().signal,
-        logger: silentLogger, progress: () => undefined, resumeState: null, saveResumeState: () => undefined,
+        operationId: 'op',
+        checkpointId: 'cp',
+        projectId: 'default',
+        resource,
+        parameters: {},
+        bank,
+        signal: new AbortController().signal,
+        logger: silentLogger,
+        progress: () => undefined,
+        resumeState: null,
+        saveResumeState: () => undefined,
       };
-      await plugin.getProtectOperation(resource).main!({ ...base, previous: null, saveInfo: async (info) => { saved = info; } });
+      await plugin.getProtectOperation(resource).main!({
+        ...base,
+        previous: null,
+        saveInfo: async (info) => {
+          saved = info;
+        },
+      });
       expect(saved).to.have.property('format', 'sql');
       const sql = (await bank.get('globals.sql')).toString('utf8');
       expect(sql).to.match(new RegExp(`CREATE ROLE ${s.user}`));
       await plugin.getVerifyOperation(resource).main!({ ...base, verificationId: 'v', savedInfo: saved });
       await bank.put('globals.sql', `${sql}-- tampered\n`);
-      const err = await plugin.getVerifyOperation(resource).main!({ ...base, verificationId: 'v', savedInfo: saved }).then(() => null, (e: { code: string; message: string }) => e);
+      const err = await plugin.getVerifyOperation(resource).main!({ ...base, verificationId: 'v', savedInfo: saved }).then(
+        () => null,
+        (e: { code: string; message: string }) => e,
+      );
       expect(err?.code).to.equal('BWK_ERR_DATA_CORRUPT');
       expect(err?.message).to.include('postgres.server#main');
       for (const name of await bank.list()) await bank.delete(name);

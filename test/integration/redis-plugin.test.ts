@@ -37,12 +37,13 @@ describe('redis plugin (redis.instance)', function () {
   let home: ReturnType<typeof tempDir>;
   let app: BulwarkApp;
 
-  const closedPort = (): Promise<number> => new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as { port: number };
-      server.close(() => resolve(p));
+  const closedPort = (): Promise<number> =>
+    new Promise((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = server.address() as { port: number };
+        server.close(() => resolve(p));
+      });
     });
-  });
 
   before(async function () {
     requireService(this, 'Redis', redisUrl());
@@ -60,10 +61,20 @@ describe('redis plugin (redis.instance)', function () {
 
   async function openApp(instances: Record<string, unknown>): Promise<void> {
     mkdirSync(join(home.path, 'providers'), { recursive: true });
-    writeFileSync(join(home.path, 'providers', 'redis-test.yaml'), [
-      `id: ${PROVIDER_ID}`, 'name: redis-test', 'plugins:', '  - name: redis',
-      `    options: ${JSON.stringify({ instances })}`, 'bank:', '  type: fs', '  options: {path: bank}', '',
-    ].join('\n'));
+    writeFileSync(
+      join(home.path, 'providers', 'redis-test.yaml'),
+      [
+        `id: ${PROVIDER_ID}`,
+        'name: redis-test',
+        'plugins:',
+        '  - name: redis',
+        `    options: ${JSON.stringify({ instances })}`,
+        'bank:',
+        '  type: fs',
+        '  options: {path: bank}',
+        '',
+      ].join('\n'),
+    );
     app = await openBulwark(home.path);
   }
 
@@ -87,7 +98,11 @@ describe('redis plugin (redis.instance)', function () {
   });
 
   const protect = async (id = 'src') => {
-    const plan = await app.manager.createPlan(ctx, { name: `redis-${id}`, provider_id: PROVIDER_ID, resources: [{ type: 'redis.instance', id }] });
+    const plan = await app.manager.createPlan(ctx, {
+      name: `redis-${id}`,
+      provider_id: PROVIDER_ID,
+      resources: [{ type: 'redis.instance', id }],
+    });
     return (await (await app.manager.protect(ctx, plan.id)).done).record;
   };
   const restore = async (checkpointId: string, parameters: Record<string, unknown> = {}) =>
@@ -138,7 +153,10 @@ describe('redis plugin (redis.instance)', function () {
     await alt.set('filler:3', 'already here');
     const refused = await restore(cp.id, { target_db: ALT_DB });
     expect(refused.status).to.equal('fail');
-    expect(reasons(refused)).to.match(/BWK_ERR_RESTORE_CONFLICT/).and.to.include('filler:3').and.to.include('replace');
+    expect(reasons(refused))
+      .to.match(/BWK_ERR_RESTORE_CONFLICT/)
+      .and.to.include('filler:3')
+      .and.to.include('replace');
     expect(await alt.dbsize()).to.equal(1);
     expect(await alt.get('filler:3')).to.equal('already here');
 
@@ -153,8 +171,12 @@ describe('redis plugin (redis.instance)', function () {
     expect(replaced.status, reasons(replaced)).to.equal('success');
     expect(comparable(await snapshot(src))).to.deep.equal(original);
 
-    const unknown = await app.manager.restore(ctx, { checkpoint_id: cp.id, parameters: { 'redis.instance': { target_instance: 'nope' } } })
-      .then(() => null, (e: { code: string; message: string }) => e);
+    const unknown = await app.manager
+      .restore(ctx, { checkpoint_id: cp.id, parameters: { 'redis.instance': { target_instance: 'nope' } } })
+      .then(
+        () => null,
+        (e: { code: string; message: string }) => e,
+      );
     expect(unknown?.code).to.equal('BWK_ERR_PARAMETERS_INVALID');
     expect(unknown?.message).to.include('src, secure, down');
   });
@@ -170,7 +192,10 @@ describe('redis plugin (redis.instance)', function () {
     const spot = await flipChunkByte(homeBank(home.path), prefix, 'records', at);
     const failed = await verify(cp.id);
     expect(failed.status).to.equal('fail');
-    expect(reasons(failed)).to.match(/BWK_ERR_DATA_CORRUPT/).and.to.include('redis.instance#src').and.to.include(spot.id);
+    expect(reasons(failed))
+      .to.match(/BWK_ERR_DATA_CORRUPT/)
+      .and.to.include('redis.instance#src')
+      .and.to.include(spot.id);
 
     const refused = await restore(cp.id, { target_db: ALT_DB });
     expect(refused.status).to.equal('fail');
@@ -185,7 +210,9 @@ describe('redis plugin (redis.instance)', function () {
     await flipPlainByte(new PrefixedBankSection(provider.chunks, prefix, 'redis.instance#src'), 'records', at);
     const altered = await verify(cp.id);
     expect(altered.status).to.equal('fail');
-    expect(reasons(altered)).to.match(/BWK_ERR_DATA_CORRUPT/).and.to.include('redis.instance#src');
+    expect(reasons(altered))
+      .to.match(/BWK_ERR_DATA_CORRUPT/)
+      .and.to.include('redis.instance#src');
     const refusedAltered = await restore(cp.id, { target_db: ALT_DB });
     expect(refusedAltered.status).to.equal('fail');
     expect(reasons(refusedAltered)).to.match(/BWK_ERR_DATA_CORRUPT/);
@@ -193,8 +220,11 @@ describe('redis plugin (redis.instance)', function () {
   });
 
   it('refuses instances that are not configured or cannot be reached', async () => {
-    const plan = (id: string) => app.manager.createPlan(ctx, { name: 'bad', provider_id: PROVIDER_ID, resources: [{ type: 'redis.instance', id }] })
-      .then(() => null, (e: { code: string; message: string }) => e);
+    const plan = (id: string) =>
+      app.manager.createPlan(ctx, { name: 'bad', provider_id: PROVIDER_ID, resources: [{ type: 'redis.instance', id }] }).then(
+        () => null,
+        (e: { code: string; message: string }) => e,
+      );
     const down = await plan('down');
     expect(down?.code).to.equal('BWK_ERR_RESOURCE_NOT_FOUND');
     expect(down?.message).to.include('redis.instance#down').and.to.include('ECONNREFUSED');
@@ -214,10 +244,16 @@ describe('redis plugin (redis.instance)', function () {
 
     // A wrong password is refused by Redis, and the error does not carry it either.
     process.env[envName] = wrongSecret;
-    const wrong = await app.manager.createPlan(ctx, { name: 'w', provider_id: PROVIDER_ID, resources: [{ type: 'redis.instance', id: 'secure' }] })
-      .then(() => null, (e: { code: string; message: string }) => e);
+    const wrong = await app.manager
+      .createPlan(ctx, { name: 'w', provider_id: PROVIDER_ID, resources: [{ type: 'redis.instance', id: 'secure' }] })
+      .then(
+        () => null,
+        (e: { code: string; message: string }) => e,
+      );
     expect(wrong?.code).to.equal('BWK_ERR_RESOURCE_NOT_FOUND');
-    expect(wrong?.message).to.match(/WRONGPASS/).and.not.include(wrongSecret);
+    expect(wrong?.message)
+      .to.match(/WRONGPASS/)
+      .and.not.include(wrongSecret);
     const failed = await restore(cp.id, { target_db: ALT_DB, conflict: 'replace' });
     expect(failed.status).to.equal('fail');
     delete process.env[envName];
@@ -252,11 +288,26 @@ describe('redis plugin (redis.instance)', function () {
     try {
       mkdirSync(join(other.path, 'providers'));
       const leaked = `hunter2-${randomBytes(8).toString('hex')}`;
-      writeFileSync(join(other.path, 'providers', 'bad.yaml'), [
-        'id: 7e57d15c-5ed1-4000-8000-00000000000a', 'name: bad', 'plugins:', '  - name: redis',
-        `    options: {instances: {x: {host: 127.0.0.1, password: ${leaked}}}}`, 'bank:', '  type: fs', '',
-      ].join('\n'));
-      const err = await openBulwark(other.path).then(async (a) => { await a.close(); return null; }, (e: { code: string; message: string }) => e);
+      writeFileSync(
+        join(other.path, 'providers', 'bad.yaml'),
+        [
+          'id: 7e57d15c-5ed1-4000-8000-00000000000a',
+          'name: bad',
+          'plugins:',
+          '  - name: redis',
+          `    options: {instances: {x: {host: 127.0.0.1, password: ${leaked}}}}`,
+          'bank:',
+          '  type: fs',
+          '',
+        ].join('\n'),
+      );
+      const err = await openBulwark(other.path).then(
+        async (a) => {
+          await a.close();
+          return null;
+        },
+        (e: { code: string; message: string }) => e,
+      );
       expect(err?.code).to.equal('BWK_ERR_PLUGIN_INVALID');
       expect(err?.message).to.include('password_env').and.not.include(leaked);
     } finally {

@@ -12,7 +12,9 @@ class Hang extends Error {}
 /** Fails (instead of hanging the run) when `promise` has not settled within `limitMs`: a bound, not a speed claim. */
 function settlesWithin<T>(promise: Promise<T>, limitMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Hang(`${what} did not settle within ${limitMs} ms`)), limitMs); });
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Hang(`${what} did not settle within ${limitMs} ms`)), limitMs);
+  });
   return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
 }
 
@@ -31,7 +33,9 @@ describe('AmqpTransport with a private RabbitMQ', function () {
     const bin = requirePrerequisite(this, 'rabbitmq-server (for a private broker; set BULWARK_TEST_RABBITMQ_BIN)', rabbitmqBinDir());
     rabbit = await startPrivateRabbit(bin);
   });
-  after(async () => { await rabbit?.stop(); });
+  after(async () => {
+    await rabbit?.stop();
+  });
 
   it('keeps serving through stop_app/start_app: no hang, no double run, same objects work after', async () => {
     const r = rabbit as PrivateRabbit;
@@ -41,13 +45,17 @@ describe('AmqpTransport with a private RabbitMQ', function () {
     try {
       const queue = 'bulwark-protection';
       const runs = new Map<string, number>();
-      await server.serve(queue, async (_method, params, meta) => {
-        const key = meta.idempotencyKey ?? 'none';
-        runs.set(key, (runs.get(key) ?? 0) + 1);
-        const { n } = params as { n: number };
-        await sleep(5 + (n % 20));
-        return { n };
-      }, { prefetch: 4 });
+      await server.serve(
+        queue,
+        async (_method, params, meta) => {
+          const key = meta.idempotencyKey ?? 'none';
+          runs.set(key, (runs.get(key) ?? 0) + 1);
+          const { n } = params as { n: number };
+          await sleep(5 + (n % 20));
+          return { n };
+        },
+        { prefetch: 4 },
+      );
       const events: unknown[] = [];
       await client.subscribe('checkpoint.*', (_key, event) => events.push(event));
 
@@ -94,14 +102,23 @@ describe('AmqpTransport with a private RabbitMQ', function () {
       // The restart was really seen by both transports, and they came back on their own.
       for (const role of ['server', 'client']) {
         const mine = lines.map((l) => JSON.parse(l) as { msg: string; role: string }).filter((l) => l.role === role);
-        expect(mine.some((l) => l.msg === 'AMQP connection lost; reconnecting'), `${role} saw the loss`).to.equal(true);
+        expect(
+          mine.some((l) => l.msg === 'AMQP connection lost; reconnecting'),
+          `${role} saw the loss`,
+        ).to.equal(true);
       }
       // Same transport objects, no process restart: calls and events work again.
-      const after = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-        client.call(queue, 'execute_operation', { n: 1000 + i }, { idempotencyKey: `after-${i}`, timeoutMs: 30_000 })));
+      const after = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          client.call(queue, 'execute_operation', { n: 1000 + i }, { idempotencyKey: `after-${i}`, timeoutMs: 30_000 }),
+        ),
+      );
       expect(after).to.deep.equal(Array.from({ length: 20 }, (_, i) => ({ n: 1000 + i })));
       for (const role of ['server', 'client']) {
-        expect(lines.some((l) => l.includes('AMQP connection re-established') && l.includes(`"role":"${role}"`)), `${role} reconnected`).to.equal(true);
+        expect(
+          lines.some((l) => l.includes('AMQP connection re-established') && l.includes(`"role":"${role}"`)),
+          `${role} reconnected`,
+        ).to.equal(true);
       }
       await server.publish('checkpoint.available', { id: 'c-after-restart' });
       await waitFor('the event after the restart', () => (events.length > 0 ? true : undefined), 30_000, 10);
@@ -125,8 +142,14 @@ describe('AmqpTransport with a private RabbitMQ', function () {
       const queue = 'bulwark-redelivery';
       let runs = 0;
       let release!: () => void;
-      const released = new Promise<void>((resolve) => { release = resolve; });
-      await server.serve(queue, async (_m, _p, meta) => { runs++; await released; return { key: meta.idempotencyKey }; });
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await server.serve(queue, async (_m, _p, meta) => {
+        runs++;
+        await released;
+        return { key: meta.idempotencyKey };
+      });
       const call = client.call(queue, 'execute_operation', {}, { idempotencyKey: 'op-gated', timeoutMs: 120_000 });
       await waitFor('the handler to start', () => (runs === 1 ? true : undefined), 30_000, 10);
       // Its reply address dies with the connection: it must fail then, far inside its 120 s timeout.
@@ -135,11 +158,14 @@ describe('AmqpTransport with a private RabbitMQ', function () {
       const err = await failed;
       expect(err.message).to.contain('may or may not have run');
       await r.ctl('start_app');
-      const redelivered = (): true | undefined => (lines.some((l) => l.includes('RPC request redelivered') && l.includes('op-gated')) ? true : undefined);
+      const redelivered = (): true | undefined =>
+        lines.some((l) => l.includes('RPC request redelivered') && l.includes('op-gated')) ? true : undefined;
       await waitFor('the broker to redeliver the unacked request', redelivered, 60_000, 20);
       release();
       // The caller retries with the same key, as the error told it to: same outcome, still one run.
-      expect(await client.call(queue, 'execute_operation', {}, { idempotencyKey: 'op-gated', timeoutMs: 30_000 })).to.deep.equal({ key: 'op-gated' });
+      expect(await client.call(queue, 'execute_operation', {}, { idempotencyKey: 'op-gated', timeoutMs: 30_000 })).to.deep.equal({
+        key: 'op-gated',
+      });
       expect(runs).to.equal(1);
     } finally {
       await client.close();
@@ -152,7 +178,10 @@ describe('AmqpTransport with a private RabbitMQ', function () {
     const { lines, logger } = capture();
     const wrong = `wrong-${r.password.slice(3)}`;
     const url = r.url.replace(`:${r.password}@`, `:${encodeURIComponent(wrong)}@`);
-    const err = await rejectsWith(AmqpTransport.connect(url, logger, { connectTimeoutMs: 2_000, reconnect: RECONNECT }), 'BWK_ERR_RPC_UNAVAILABLE');
+    const err = await rejectsWith(
+      AmqpTransport.connect(url, logger, { connectTimeoutMs: 2_000, reconnect: RECONNECT }),
+      'BWK_ERR_RPC_UNAVAILABLE',
+    );
     expect(err.message).to.contain(`amqp://${r.user}:***@127.0.0.1`);
     expect(JSON.stringify({ message: err.message, details: err.details, stack: err.stack })).not.to.contain(wrong);
     expect(lines.length, 'the failed attempts were logged').to.be.greaterThan(0);
@@ -162,7 +191,10 @@ describe('AmqpTransport with a private RabbitMQ', function () {
   it('rejects BWK_ERR_RPC_UNAVAILABLE when nothing listens at the URL', async () => {
     const { lines, logger } = capture();
     const url = `amqp://someone:s3cret-nowhere@127.0.0.1:${await freePort()}`;
-    const err = await rejectsWith(AmqpTransport.connect(url, logger, { connectTimeoutMs: 1_000, reconnect: RECONNECT }), 'BWK_ERR_RPC_UNAVAILABLE');
+    const err = await rejectsWith(
+      AmqpTransport.connect(url, logger, { connectTimeoutMs: 1_000, reconnect: RECONNECT }),
+      'BWK_ERR_RPC_UNAVAILABLE',
+    );
     expect(err.message).to.contain('someone:***@').and.not.to.contain('s3cret-nowhere');
     expect(lines.filter((l) => l.includes('s3cret-nowhere'))).to.deep.equal([]);
   });

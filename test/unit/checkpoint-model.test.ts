@@ -10,14 +10,17 @@ const STATUSES: readonly CheckpointStatus[] = ['protecting', 'available', 'error
  * failed (so it can be retried), or back to available when refused before touching data.
  */
 const LEGAL = new Set([
-  'protecting>available', 'protecting>error',
-  'available>deleting', 'error>deleting',
-  'deleting>deleted', 'deleting>error', 'deleting>available',
+  'protecting>available',
+  'protecting>error',
+  'available>deleting',
+  'error>deleting',
+  'deleting>deleted',
+  'deleting>error',
+  'deleting>available',
 ]);
 
 /** Where each target status may be reached from, as the refusal message lists it. */
-const allowedFrom = (to: CheckpointStatus): string =>
-  STATUSES.filter((from) => LEGAL.has(`${from}>${to}`)).join(', ') || 'nowhere';
+const allowedFrom = (to: CheckpointStatus): string => STATUSES.filter((from) => LEGAL.has(`${from}>${to}`)).join(', ') || 'nowhere';
 
 describe('checkpoint state machine', () => {
   for (const from of STATUSES) {

@@ -7,7 +7,14 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  ChunkCorruptError, SEALED_OVERHEAD, chunkId, isSealedObject, openChunk, openObject, sealChunk, sealObject,
+  ChunkCorruptError,
+  SEALED_OVERHEAD,
+  chunkId,
+  isSealedObject,
+  openChunk,
+  openObject,
+  sealChunk,
+  sealObject,
 } from '../../src/bank/chunks/codec.js';
 import type { CodecKeys } from '../../src/bank/chunks/codec.js';
 import { deriveKeys, newKdfParams } from '../../src/bank/chunks/keys.js';
@@ -109,7 +116,10 @@ describe('chunk codec', function () {
       ['1 MiB random (judged on a sample first)', keystream('r1m', 1 * MiB)],
       ['random head, zero tail', Buffer.concat([keystream('head', 300 * KiB), Buffer.alloc(300 * KiB)])],
     ];
-    for (const [keysName, keys] of [['plain', PLAIN], ['encrypted', ENC]] as const) {
+    for (const [keysName, keys] of [
+      ['plain', PLAIN],
+      ['encrypted', ENC],
+    ] as const) {
       for (const level of [0, 3, 19]) {
         it(`round-trips every kind of input (${keysName}, level ${level})`, () => {
           for (const [what, data] of inputs) {
@@ -186,12 +196,22 @@ describe('chunk codec', function () {
     const prose = text(64 * KiB);
 
     it('any altered byte of an encrypted blob (nonce, flags, body, tag) fails authentication', () => {
-      for (const [what, data, level] of [['random', random, 3], ['text', prose, 3], ['text, level 0', prose, 0]] as const) {
+      for (const [what, data, level] of [
+        ['random', random, 3],
+        ['text', prose, 3],
+        ['text, level 0', prose, 0],
+      ] as const) {
         const id = chunkId(data, ENC.idKey);
         const blob = sealChunk(data, id, level, ENC);
         const positions = {
-          'nonce[0]': 0, 'nonce[11]': NONCE - 1, 'flags': NONCE, 'body start': NONCE + 1,
-          'body middle': Math.floor(blob.length / 2), 'body end': blob.length - TAG - 1, 'tag[0]': blob.length - TAG, 'tag[15]': blob.length - 1,
+          'nonce[0]': 0,
+          'nonce[11]': NONCE - 1,
+          flags: NONCE,
+          'body start': NONCE + 1,
+          'body middle': Math.floor(blob.length / 2),
+          'body end': blob.length - TAG - 1,
+          'tag[0]': blob.length - TAG,
+          'tag[15]': blob.length - 1,
         };
         for (const [where, at] of Object.entries(positions)) {
           for (const mask of [0x01, 0x80, 0xff]) {
@@ -261,7 +281,7 @@ describe('chunk codec', function () {
       expect(failed).to.be.greaterThan(150);
     });
 
-    it('a blob opened under another chunk\'s id fails (plain and encrypted)', () => {
+    it("a blob opened under another chunk's id fails (plain and encrypted)", () => {
       const other = keystream('other', 1000);
       for (const keys of [PLAIN, ENC]) {
         for (const level of [0, 3]) {

@@ -14,10 +14,22 @@ describe('chunk store config: first use by two processes at once', () => {
     const other = await bank.acquireLease('chunk-store-init', 60_000, { purpose: 'test: another process' });
     const opening = openConfig(bank, {}, 'test');
     let settled = false;
-    void opening.then(() => { settled = true; }, () => { settled = true; });
+    void opening.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(settled, 'the second opener waits while the lease is held').to.equal(false);
-    const written = { format: 'bulwark.chunk-store', version: 1, chunker: { minSize: 1024, avgSize: 4096, maxSize: 16384 }, encryption: null };
+    const written = {
+      format: 'bulwark.chunk-store',
+      version: 1,
+      chunker: { minSize: 1024, avgSize: 4096, maxSize: 16384 },
+      encryption: null,
+    };
     await bank.putObject(CHUNK_CONFIG, JSON.stringify(written));
     await bank.releaseLease(other);
     const { config } = await opening;

@@ -67,7 +67,10 @@ function expectSameBank(after: Map<string, Buffer>, before: Map<string, Buffer>)
 /** Where a chunk is stored, found the way an operator would: through the pack index objects. */
 async function locate(store: ChunkStore, id: string): Promise<{ pack: string; offset: number; length: number; size: number }> {
   for (const key of await store.bank.listObjects(PACK_INDEXES)) {
-    const index = JSON.parse((await store.decodeObject(key, await store.bank.getObject(key))).toString('utf8')) as { pack: string; chunks: [string, number, number, number][] };
+    const index = JSON.parse((await store.decodeObject(key, await store.bank.getObject(key))).toString('utf8')) as {
+      pack: string;
+      chunks: [string, number, number, number][];
+    };
     expect(key).to.equal(packIndexKey(index.pack));
     const hit = index.chunks.find((c) => c[0] === id);
     if (hit) return { pack: index.pack, offset: hit[1], length: hit[2], size: hit[3] };
@@ -165,7 +168,8 @@ describe('chunk store', function () {
       const total = sizes.reduce((a, b) => a + b, 0);
       // Random data is stored as it is, plus one flag byte per chunk.
       expect(packBytes).to.be.within(total, total * 1.001);
-      for (const size of sizes) expect((await store.bank.getObject(`${section.prefix}obj-${size}`)).length, 'a chunk list, not the data').to.be.lessThan(4096);
+      for (const size of sizes)
+        expect((await store.bank.getObject(`${section.prefix}obj-${size}`)).length, 'a chunk list, not the data').to.be.lessThan(4096);
       expect(await section.stat('absent')).to.equal(null);
     });
 
@@ -351,7 +355,10 @@ describe('chunk store', function () {
     const LABEL = 'test.resource#tamper';
     const payload = keystream('tamper', 2 * MiB);
 
-    for (const [kind, spec] of [['plain', {}], ['encrypted', { encryption: { passphrase_env: PASS_ENV } }]] as const) {
+    for (const [kind, spec] of [
+      ['plain', {}],
+      ['encrypted', { encryption: { passphrase_env: PASS_ENV } }],
+    ] as const) {
       it(`a flipped byte inside a chunk's stored range fails the read with BWK_ERR_DATA_CORRUPT naming the resource (${kind})`, async () => {
         const store = open(new MemoryBank(), { ...spec, chunking: SMALL_CHUNKS });
         const section = sectionOf(store, LABEL);
@@ -424,7 +431,10 @@ describe('chunk store', function () {
       const key = `${section.prefix}data`;
       const list = (await store.bank.getObject(key)).toString();
       // Claim a different size for the first chunk (its id stays): the read must not return short or padded data.
-      const tampered = list.replace(/^(BWKCL1\n\{"size":)(\d+)(,"chunks":\[\["[0-9a-f]{64}",)(\d+)/, (_m, a: string, total: string, b: string, first: string) => `${a}${Number(total) + 1}${b}${Number(first) + 1}`);
+      const tampered = list.replace(
+        /^(BWKCL1\n\{"size":)(\d+)(,"chunks":\[\["[0-9a-f]{64}",)(\d+)/,
+        (_m, a: string, total: string, b: string, first: string) => `${a}${Number(total) + 1}${b}${Number(first) + 1}`,
+      );
       expect(tampered).to.not.equal(list);
       await store.bank.putObject(key, tampered);
       const err = await expectCode(section.get('data'), 'BWK_ERR_DATA_CORRUPT');
@@ -463,7 +473,12 @@ describe('chunk store', function () {
       expect((await section.get('combined')).equals(Buffer.concat([head, earlier]))).to.equal(true);
       const list = await section.getChunkList('combined');
       expect(list.slice(written.chunks)).to.deep.equal(known);
-      expect(list.slice(0, written.chunks).map((r) => r.size).reduce((a, b) => a + b, 0)).to.equal(head.length);
+      expect(
+        list
+          .slice(0, written.chunks)
+          .map((r) => r.size)
+          .reduce((a, b) => a + b, 0),
+      ).to.equal(head.length);
     });
   });
 
@@ -475,7 +490,12 @@ describe('chunk store', function () {
       await base.putStream('earlier', streamOf(earlier, 10_000));
       const known = await base.getChunkList('earlier');
       const op = fc.oneof(
-        fc.record({ t: fc.constant('write' as const), seed: fc.integer({ min: 0, max: 5 }), size: fc.integer({ min: 0, max: 40 * KiB }), piece: fc.integer({ min: 1, max: 9000 }) }),
+        fc.record({
+          t: fc.constant('write' as const),
+          seed: fc.integer({ min: 0, max: 5 }),
+          size: fc.integer({ min: 0, max: 40 * KiB }),
+          piece: fc.integer({ min: 1, max: 9000 }),
+        }),
         fc.record({ t: fc.constant('reuse' as const), from: fc.nat({ max: known.length - 1 }), count: fc.integer({ min: 0, max: 5 }) }),
       );
       await fc.assert(
@@ -602,26 +622,32 @@ describe('fs.directory over the chunk store', function () {
     mtime: fc.integer({ min: 1_000_000_000, max: 1_700_000_000 }),
   });
 
-  const treeArb = fc.record({
-    files: fc.uniqueArray(fileArb, { minLength: 1, maxLength: 8, selector: (f) => [...f.dir, f.name].join('/') }),
-    emptyDirs: fc.array(fc.array(fc.constantFrom('e-x', 'e-y'), { minLength: 1, maxLength: 2 }), { maxLength: 2 }),
-  }).map((t) => {
-    // At most two big files per tree, to keep runs fast.
-    let big = 0;
-    const files = t.files.map((f) => {
-      if (f.kind !== 'large' && f.kind !== 'sparse') return f;
-      return ++big > 2 ? { ...f, kind: 'small' as const } : f;
+  const treeArb = fc
+    .record({
+      files: fc.uniqueArray(fileArb, { minLength: 1, maxLength: 8, selector: (f) => [...f.dir, f.name].join('/') }),
+      emptyDirs: fc.array(fc.array(fc.constantFrom('e-x', 'e-y'), { minLength: 1, maxLength: 2 }), { maxLength: 2 }),
+    })
+    .map((t) => {
+      // At most two big files per tree, to keep runs fast.
+      let big = 0;
+      const files = t.files.map((f) => {
+        if (f.kind !== 'large' && f.kind !== 'sparse') return f;
+        return ++big > 2 ? { ...f, kind: 'small' as const } : f;
+      });
+      return { files, emptyDirs: t.emptyDirs };
     });
-    return { files, emptyDirs: t.emptyDirs };
-  });
 
   /** The bytes of a file spec: sparse files are head + 3 MiB of zeros + tail, written out in full. */
   function contentOf(f: FileSpec): Buffer {
     switch (f.kind) {
-      case 'empty': return Buffer.alloc(0);
-      case 'small': return keystream(`small-${f.seed}`, f.size);
-      case 'large': return keystream(`large-${f.seed}`, 1 * MiB + 1 + f.size * 8);
-      case 'sparse': return Buffer.concat([keystream(`head-${f.seed}`, f.size), Buffer.alloc(ZERO_RUN), keystream(`tail-${f.seed}`, f.tail)]);
+      case 'empty':
+        return Buffer.alloc(0);
+      case 'small':
+        return keystream(`small-${f.seed}`, f.size);
+      case 'large':
+        return keystream(`large-${f.seed}`, 1 * MiB + 1 + f.size * 8);
+      case 'sparse':
+        return Buffer.concat([keystream(`head-${f.seed}`, f.size), Buffer.alloc(ZERO_RUN), keystream(`tail-${f.seed}`, f.tail)]);
     }
   }
 
@@ -686,7 +712,7 @@ describe('fs.directory over the chunk store', function () {
       'dir/mid.bin': keystream('inc-mid', 300 * KiB),
       'dir/sub/small.txt': Buffer.from('small text\n'),
       'dir/other.txt': Buffer.from('other text\n'.repeat(100)),
-      'empty': Buffer.alloc(0),
+      empty: Buffer.alloc(0),
     };
     for (const [rel, bytes] of Object.entries(files)) {
       fs.mkdirSync(join(src, rel, '..'), { recursive: true });

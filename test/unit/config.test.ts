@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { CONFIG_SCHEMA, configWarnings, loadConfig, validateConfig } from '../../src/common/config.js';
 
-interface SchemaNode { default?: unknown; properties?: Record<string, SchemaNode> }
+interface SchemaNode {
+  default?: unknown;
+  properties?: Record<string, SchemaNode>;
+}
 
 /** The defaults the schema documents, built by walking it: the test's own expectation, not the code's. */
 function schemaDefaults(node: SchemaNode): unknown {
@@ -32,7 +35,9 @@ describe('configuration (bulwark.yaml)', () => {
     fs.writeFileSync(join(home, 'bulwark.yaml'), text);
     return join(home, 'bulwark.yaml');
   };
-  beforeEach(() => { home = fs.mkdtempSync(join(os.tmpdir(), 'bwk-')); });
+  beforeEach(() => {
+    home = fs.mkdtempSync(join(os.tmpdir(), 'bwk-'));
+  });
   afterEach(() => fs.rmSync(home, { recursive: true, force: true }));
 
   it('without a file, has every documented default', () => {
@@ -95,7 +100,8 @@ describe('configuration (bulwark.yaml)', () => {
 
   it('refuses a value below its minimum and a top level that is not a mapping', () => {
     expect(thrown(() => validateConfig({ tasks: { max_parallel: 0 } }, 'cfg.yaml')).message)
-      .to.contain('cfg.yaml:1').and.to.contain('tasks.max_parallel');
+      .to.contain('cfg.yaml:1')
+      .and.to.contain('tasks.max_parallel');
     const err = thrown(() => validateConfig(['a'], 'cfg.yaml'));
     expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
     expect(err.message).to.contain('(top level): must be object');
@@ -132,8 +138,12 @@ describe('configuration (bulwark.yaml)', () => {
     for (const o of [cfg, cfg.lease, cfg.tasks, cfg.tasks.retry, cfg.restore.allowed_target_paths, cfg.log]) {
       expect(Object.isFrozen(o)).to.equal(true);
     }
-    expect(() => { (cfg as { project: string }).project = 'other'; }).to.throw(TypeError);
-    expect(() => { (cfg.restore.allowed_target_paths as string[]).push('/tmp'); }).to.throw(TypeError);
+    expect(() => {
+      (cfg as { project: string }).project = 'other';
+    }).to.throw(TypeError);
+    expect(() => {
+      (cfg.restore.allowed_target_paths as string[]).push('/tmp');
+    }).to.throw(TypeError);
     // Defaults are copies: a second config is not the frozen first one.
     expect(validateConfig({}, 'cfg.yaml').restore.allowed_target_paths).not.to.equal(cfg.restore.allowed_target_paths);
   });
@@ -142,14 +152,23 @@ describe('configuration (bulwark.yaml)', () => {
     it('still configures tasks, key by key, and says so once with its file and line', () => {
       const file = write('project: p\nlocal_engine:\n  max_parallel: 7\n  task_timeout_ms: 5000\n  retry: {max_attempts: 2}\n');
       const cfg = loadConfig(home, {});
-      expect(cfg.tasks).to.deep.equal({ max_parallel: 7, timeout_ms: 5000, retry: { max_attempts: 2, initial_delay_ms: 1000, max_delay_ms: 30000 } });
+      expect(cfg.tasks).to.deep.equal({
+        max_parallel: 7,
+        timeout_ms: 5000,
+        retry: { max_attempts: 2, initial_delay_ms: 1000, max_delay_ms: 30000 },
+      });
       expect(cfg).to.not.have.property('local_engine');
-      expect(configWarnings(cfg)).to.deep.equal([`${file}:2: local_engine is deprecated: rename it to tasks (task_timeout_ms becomes timeout_ms): it sets how hook tasks run on both engines`]);
+      expect(configWarnings(cfg)).to.deep.equal([
+        `${file}:2: local_engine is deprecated: rename it to tasks (task_timeout_ms becomes timeout_ms): it sets how hook tasks run on both engines`,
+      ]);
     });
 
     it('keeps the defaults of what it leaves out, and a file without it warns nothing', () => {
       write('local_engine: {max_parallel: 2}\n');
-      expect(loadConfig(home, {}).tasks).to.deep.equal({ ...(schemaDefaults(CONFIG_SCHEMA as unknown as SchemaNode) as ReturnType<typeof loadConfig>).tasks, max_parallel: 2 });
+      expect(loadConfig(home, {}).tasks).to.deep.equal({
+        ...(schemaDefaults(CONFIG_SCHEMA as unknown as SchemaNode) as ReturnType<typeof loadConfig>).tasks,
+        max_parallel: 2,
+      });
       write('tasks: {max_parallel: 2}\n');
       expect(configWarnings(loadConfig(home, {}))).to.deep.equal([]);
     });
@@ -159,7 +178,9 @@ describe('configuration (bulwark.yaml)', () => {
       const err = thrown(() => loadConfig(home, {}));
       expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
       expect(err.message).to.contain(`${file}:3`).and.to.contain('local_engine.max_parallel: must be integer');
-      expect(thrown(() => validateConfig({ local_engine: { timeout_ms: 5 } }, 'cfg.yaml')).message).to.contain('local_engine: unknown field "timeout_ms"');
+      expect(thrown(() => validateConfig({ local_engine: { timeout_ms: 5 } }, 'cfg.yaml')).message).to.contain(
+        'local_engine: unknown field "timeout_ms"',
+      );
     });
 
     it('refuses both names at once rather than guess which wins', () => {

@@ -1,6 +1,15 @@
 import { expect } from 'chai';
 import {
-  BulwarkError, bwkError, ERRORS, formatMessage, fromErrorJSON, isBulwarkError, isRetryable, reasonOf, toBulwarkError, toErrorJSON,
+  BulwarkError,
+  bwkError,
+  ERRORS,
+  formatMessage,
+  fromErrorJSON,
+  isBulwarkError,
+  isRetryable,
+  reasonOf,
+  toBulwarkError,
+  toErrorJSON,
 } from '../../src/core/errors.js';
 import type { ErrorCode } from '../../src/core/errors.js';
 import { PluginError } from '../../src/plugins/api.js';
@@ -34,7 +43,11 @@ describe('error registry', () => {
     it('serializes a BulwarkError as code, message and details', () => {
       const cause = new Error('disk gone');
       const json = toErrorJSON(bwkError('BWK_ERR_PLAN_NOT_FOUND', { id: 'p1' }, { cause, details: { hint: 'list plans' } }));
-      expect(json).to.deep.equal({ code: 'BWK_ERR_PLAN_NOT_FOUND', message: 'plan p1 not found', details: { id: 'p1', hint: 'list plans' } });
+      expect(json).to.deep.equal({
+        code: 'BWK_ERR_PLAN_NOT_FOUND',
+        message: 'plan p1 not found',
+        details: { id: 'p1', hint: 'list plans' },
+      });
     });
 
     it('turns a plain Error into BWK_ERR_INTERNAL without a stack trace', () => {
@@ -66,8 +79,16 @@ describe('error registry', () => {
         const original = bwkError(code, { id: 'x1', reason: 'because' });
         const back = fromErrorJSON(JSON.parse(JSON.stringify(toErrorJSON(original))));
         expect(back, code).to.be.instanceOf(BulwarkError);
-        expect({ code: back.code, status: back.status, retryable: back.retryable, message: back.message, details: back.details }, code)
-          .to.deep.equal({ code, status: ERRORS[code].status, retryable: ERRORS[code].retryable, message: original.message, details: original.details });
+        expect(
+          { code: back.code, status: back.status, retryable: back.retryable, message: back.message, details: back.details },
+          code,
+        ).to.deep.equal({
+          code,
+          status: ERRORS[code].status,
+          retryable: ERRORS[code].retryable,
+          message: original.message,
+          details: original.details,
+        });
       }
     });
 
@@ -108,14 +129,27 @@ describe('error registry', () => {
       for (const code of ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EAGAIN', 'EBUSY', 'EPIPE', 'EMFILE']) {
         expect(isRetryable(errnoError(code)), code).to.equal(true);
       }
-      for (const err of [errnoError('ENOENT'), errnoError('EACCES'), new Error('plain'), 'text', null, undefined, 42,
-        Object.assign(new Error('x'), { code: 'toString' })]) {
+      for (const err of [
+        errnoError('ENOENT'),
+        errnoError('EACCES'),
+        new Error('plain'),
+        'text',
+        null,
+        undefined,
+        42,
+        Object.assign(new Error('x'), { code: 'toString' }),
+      ]) {
         expect(isRetryable(err), String(err)).to.equal(false);
       }
     });
 
     it('is unchanged by wrapping an error with toBulwarkError', () => {
-      for (const err of [errnoError('ECONNRESET'), errnoError('ENOENT'), Object.assign(new Error('x'), { retryable: true }), new Error('plain')]) {
+      for (const err of [
+        errnoError('ECONNRESET'),
+        errnoError('ENOENT'),
+        Object.assign(new Error('x'), { retryable: true }),
+        new Error('plain'),
+      ]) {
         expect(toBulwarkError(err).retryable, err.message).to.equal(isRetryable(err));
       }
     });

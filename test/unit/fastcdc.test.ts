@@ -61,7 +61,7 @@ const chunksOf = (data: Buffer, ends: readonly number[]): Buffer[] => ends.map((
 function referenceEnds(params: ChunkerParams, data: Uint8Array): number[] {
   const gear = Array.from({ length: 256 }, (_, i) => createHash('sha256').update(`bulwark-fastcdc-gear-${i}`).digest().readUInt32BE(0));
   const bits = Math.log2(params.avgSize);
-  const high = (n: number): number => (((2 ** n - 1) * 2 ** (32 - n)) >>> 0);
+  const high = (n: number): number => ((2 ** n - 1) * 2 ** (32 - n)) >>> 0;
   const maskS = high(Math.min(bits + 2, 31));
   const maskL = high(Math.max(bits - 2, 1));
   const ends: number[] = [];
@@ -79,12 +79,18 @@ function referenceEnds(params: ChunkerParams, data: Uint8Array): number[] {
       len = -1;
       for (; i < normal; i++) {
         h = ((h << 1) + gear[data[start + i]!]!) >>> 0;
-        if ((h & maskS) === 0) { len = i + 1; break; }
+        if ((h & maskS) === 0) {
+          len = i + 1;
+          break;
+        }
       }
       if (len < 0) {
         for (; i < limit; i++) {
           h = ((h << 1) + gear[data[start + i]!]!) >>> 0;
-          if ((h & maskL) === 0) { len = i + 1; break; }
+          if ((h & maskL) === 0) {
+            len = i + 1;
+            break;
+          }
         }
       }
       if (len < 0) len = limit;
@@ -172,14 +178,10 @@ describe('FastCDC chunker', function () {
         return v;
       };
       fc.assert(
-        fc.property(
-          fc.integer({ min: 0, max: 3 }),
-          fc.array(fc.integer({ min: 0, max: length }), { maxLength: 60 }),
-          (seed, offsets) => {
-            const { data, ends } = whole(seed);
-            expect(chunkEnds(SMALL, splitAt(data, offsets))).to.deep.equal(ends);
-          },
-        ),
+        fc.property(fc.integer({ min: 0, max: 3 }), fc.array(fc.integer({ min: 0, max: length }), { maxLength: 60 }), (seed, offsets) => {
+          const { data, ends } = whole(seed);
+          expect(chunkEnds(SMALL, splitAt(data, offsets))).to.deep.equal(ends);
+        }),
         { numRuns: 40 },
       );
     });
@@ -318,7 +320,8 @@ describe('FastCDC chunker', function () {
 
     it('a fixed-size chunker would not pass: the same check fails when every cut is shifted (sanity of the check)', () => {
       // Cutting every 8 KiB regardless of content: an insert shifts every later chunk.
-      const fixed = (data: Buffer): string[] => Array.from({ length: Math.ceil(data.length / (8 * KiB)) }, (_, i) => digest(data.subarray(i * 8 * KiB, (i + 1) * 8 * KiB)));
+      const fixed = (data: Buffer): string[] =>
+        Array.from({ length: Math.ceil(data.length / (8 * KiB)) }, (_, i) => digest(data.subarray(i * 8 * KiB, (i + 1) * 8 * KiB)));
       const edited = Buffer.concat([base.subarray(0, 1000), Buffer.from([0x5a]), base.subarray(1000)]);
       const after = new Set(fixed(edited));
       expect(fixed(base).filter((d) => after.has(d)).length).to.equal(0);

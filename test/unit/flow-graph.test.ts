@@ -40,22 +40,26 @@ interface RandomPlan {
 
 /** 1–12 resources; resource i may have parents among 0..i-1 (a forest plus extra shared parents). */
 const planArb: fc.Arbitrary<RandomPlan> = fc.integer({ min: 1, max: 12 }).chain((n) =>
-  fc.record({
-    parents: fc.array(fc.array(fc.nat(), { maxLength: 3 }), { minLength: n, maxLength: n }),
-    hooks: fc.array(fc.subarray([...ALL]), { minLength: n, maxLength: n }),
-    seed: fc.nat(),
-  }).map(({ parents, hooks, seed }) => {
-    const refs = Array.from({ length: n }, (_, i) => `t${i % 3}#r${(i * 7) % 13}`);
-    const children = refs.map(() => new Set<string>());
-    parents.forEach((ps, i) => { if (i > 0) for (const p of ps) children[p % i]!.add(refs[i]!); });
-    const isChild = new Set(children.flatMap((c) => [...c]));
-    const nodes = refs.map((ref, i) => node(ref, [...children[i]!].sort()));
-    return {
-      graph: { roots: refs.filter((r) => !isChild.has(r)).sort(), nodes: nodes.sort((a, b) => (a.ref < b.ref ? -1 : 1)) },
-      hooks: new Map(refs.map((ref, i) => [ref, hooks[i]!])),
-      seed,
-    };
-  }),
+  fc
+    .record({
+      parents: fc.array(fc.array(fc.nat(), { maxLength: 3 }), { minLength: n, maxLength: n }),
+      hooks: fc.array(fc.subarray([...ALL]), { minLength: n, maxLength: n }),
+      seed: fc.nat(),
+    })
+    .map(({ parents, hooks, seed }) => {
+      const refs = Array.from({ length: n }, (_, i) => `t${i % 3}#r${(i * 7) % 13}`);
+      const children = refs.map(() => new Set<string>());
+      parents.forEach((ps, i) => {
+        if (i > 0) for (const p of ps) children[p % i]!.add(refs[i]!);
+      });
+      const isChild = new Set(children.flatMap((c) => [...c]));
+      const nodes = refs.map((ref, i) => node(ref, [...children[i]!].sort()));
+      return {
+        graph: { roots: refs.filter((r) => !isChild.has(r)).sort(), nodes: nodes.sort((a, b) => (a.ref < b.ref ? -1 : 1)) },
+        hooks: new Map(refs.map((ref, i) => [ref, hooks[i]!])),
+        seed,
+      };
+    }),
 );
 
 /** A deterministic shuffle (the seed comes from fast-check, so failures shrink and replay). */
@@ -116,9 +120,13 @@ describe('flow graph', () => {
 
   it('refuses a resource graph with a cycle or a dangling child', () => {
     const cyclic: ResourceGraph = { roots: [], nodes: [node('n#a', ['n#b']), node('n#b', ['n#a'])] };
-    expect(() => buildFlowGraph(cyclic, () => ALL)).to.throw().with.property('code', 'BWK_ERR_RESOURCE_GRAPH_CYCLE');
+    expect(() => buildFlowGraph(cyclic, () => ALL))
+      .to.throw()
+      .with.property('code', 'BWK_ERR_RESOURCE_GRAPH_CYCLE');
     const dangling: ResourceGraph = { roots: ['n#a'], nodes: [node('n#a', ['n#ghost'])] };
-    expect(() => buildFlowGraph(dangling, () => ALL)).to.throw(/n#ghost/).with.property('code', 'BWK_ERR_INVALID_INPUT');
+    expect(() => buildFlowGraph(dangling, () => ALL))
+      .to.throw(/n#ghost/)
+      .with.property('code', 'BWK_ERR_INVALID_INPUT');
   });
 
   it('readyTasks and dependentsOf follow the edges', () => {
@@ -130,61 +138,81 @@ describe('flow graph', () => {
     expect(readyTasks(flow, new Set(['s#p|prepare_begin']), new Set(['d#c|main']), none)).to.deep.equal([]);
     expect(dependentsOf(flow, 's#p|prepare_begin')).to.deep.equal(['d#c|complete', 'd#c|main', 's#p|complete']);
     expect(dependentsOf(flow, 's#p|complete')).to.deep.equal([]);
-    expect(() => dependentsOf(flow, 'nope')).to.throw().with.property('code', 'BWK_ERR_INVALID_INPUT');
+    expect(() => dependentsOf(flow, 'nope'))
+      .to.throw()
+      .with.property('code', 'BWK_ERR_INVALID_INPUT');
   });
 
   it('topologicalOrder refuses a cyclic flow and names the cycle', () => {
     const flow: FlowGraph = {
-      tasks: [{ id: 'n#a|main', ref: 'n#a', hook: 'main' }, { id: 'n#b|main', ref: 'n#b', hook: 'main' }],
-      edges: [['n#a|main', 'n#b|main'], ['n#b|main', 'n#a|main']],
+      tasks: [
+        { id: 'n#a|main', ref: 'n#a', hook: 'main' },
+        { id: 'n#b|main', ref: 'n#b', hook: 'main' },
+      ],
+      edges: [
+        ['n#a|main', 'n#b|main'],
+        ['n#b|main', 'n#a|main'],
+      ],
     };
     expect(() => topologicalOrder(flow)).to.throw('n#a|main → n#b|main → n#a|main');
   });
 
   describe('properties over random resource DAGs', () => {
     it('is acyclic, loses no ordering and invents none', () => {
-      fc.assert(fc.property(planArb, ({ graph, hooks }) => {
-        const flow = buildFlowGraph(graph, (ref) => hooks.get(ref)!);
-        const fullFlow = buildFlowGraph(graph, () => ALL);
-        const order = topologicalOrder(flow); // throws on a cycle
-        expect(order).to.have.length(flow.tasks.length);
-        const position = new Map(order.map((id, i) => [id, i]));
-        for (const [u, v] of flow.edges) expect(position.get(u)!).to.be.lessThan(position.get(v)!);
+      fc.assert(
+        fc.property(planArb, ({ graph, hooks }) => {
+          const flow = buildFlowGraph(graph, (ref) => hooks.get(ref)!);
+          const fullFlow = buildFlowGraph(graph, () => ALL);
+          const order = topologicalOrder(flow); // throws on a cycle
+          expect(order).to.have.length(flow.tasks.length);
+          const position = new Map(order.map((id, i) => [id, i]));
+          for (const [u, v] of flow.edges) expect(position.get(u)!).to.be.lessThan(position.get(v)!);
 
-        const ids = flow.tasks.map((t) => t.id);
-        expect(ids.sort()).to.deep.equal([...hooks].flatMap(([ref, hs]) => hs.map((h) => `${ref}|${h}`)).sort());
-        const reach = reachability(ids, flow.edges);
-        const fullReach = reachability(fullFlow.tasks.map((t) => t.id), fullFlow.edges);
-        for (const u of ids) {
-          for (const v of ids) expect(reach.get(u)!.has(v), `${u} ⇝ ${v}`).to.equal(fullReach.get(u)!.has(v));
-        }
-      }));
+          const ids = flow.tasks.map((t) => t.id);
+          expect(ids.sort()).to.deep.equal([...hooks].flatMap(([ref, hs]) => hs.map((h) => `${ref}|${h}`)).sort());
+          const reach = reachability(ids, flow.edges);
+          const fullReach = reachability(
+            fullFlow.tasks.map((t) => t.id),
+            fullFlow.edges,
+          );
+          for (const u of ids) {
+            for (const v of ids) expect(reach.get(u)!.has(v), `${u} ⇝ ${v}`).to.equal(fullReach.get(u)!.has(v));
+          }
+        }),
+      );
     });
 
-    it('keeps each resource\'s hooks in order and never orders two main tasks', () => {
-      fc.assert(fc.property(planArb, ({ graph, hooks }) => {
-        const flow = buildFlowGraph(graph, (ref) => hooks.get(ref)!);
-        const reach = reachability(flow.tasks.map((t) => t.id), flow.edges);
-        for (const [ref, hs] of hooks) {
-          const present = ALL.filter((h) => hs.includes(h)).map((h) => `${ref}|${h}`);
-          for (let i = 1; i < present.length; i++) expect(reach.get(present[i - 1]!)!.has(present[i]!)).to.equal(true);
-        }
-        const mains = flow.tasks.filter((t) => t.hook === 'main').map((t) => t.id);
-        for (const m of mains) expect(mains.filter((other) => reach.get(m)!.has(other))).to.deep.equal([]);
-      }));
+    it("keeps each resource's hooks in order and never orders two main tasks", () => {
+      fc.assert(
+        fc.property(planArb, ({ graph, hooks }) => {
+          const flow = buildFlowGraph(graph, (ref) => hooks.get(ref)!);
+          const reach = reachability(
+            flow.tasks.map((t) => t.id),
+            flow.edges,
+          );
+          for (const [ref, hs] of hooks) {
+            const present = ALL.filter((h) => hs.includes(h)).map((h) => `${ref}|${h}`);
+            for (let i = 1; i < present.length; i++) expect(reach.get(present[i - 1]!)!.has(present[i]!)).to.equal(true);
+          }
+          const mains = flow.tasks.filter((t) => t.hook === 'main').map((t) => t.id);
+          for (const m of mains) expect(mains.filter((other) => reach.get(m)!.has(other))).to.deep.equal([]);
+        }),
+      );
     });
 
     it('is identical whatever the order of resources and children', () => {
-      fc.assert(fc.property(planArb, ({ graph, hooks, seed }) => {
-        const expected = buildFlowGraph(graph, (ref) => hooks.get(ref)!);
-        const reordered: ResourceGraph = {
-          roots: shuffled(graph.roots, seed),
-          nodes: shuffled(graph.nodes, seed).map((n, i) => ({ ...n, children: shuffled(n.children, seed + i) })),
-        };
-        const actual = buildFlowGraph(reordered, (ref) => shuffled(hooks.get(ref)!, seed));
-        expect(JSON.stringify(actual)).to.equal(JSON.stringify(expected));
-        expect(JSON.parse(JSON.stringify(actual))).to.deep.equal(actual);
-      }));
+      fc.assert(
+        fc.property(planArb, ({ graph, hooks, seed }) => {
+          const expected = buildFlowGraph(graph, (ref) => hooks.get(ref)!);
+          const reordered: ResourceGraph = {
+            roots: shuffled(graph.roots, seed),
+            nodes: shuffled(graph.nodes, seed).map((n, i) => ({ ...n, children: shuffled(n.children, seed + i) })),
+          };
+          const actual = buildFlowGraph(reordered, (ref) => shuffled(hooks.get(ref)!, seed));
+          expect(JSON.stringify(actual)).to.equal(JSON.stringify(expected));
+          expect(JSON.parse(JSON.stringify(actual))).to.deep.equal(actual);
+        }),
+      );
     });
   });
 });

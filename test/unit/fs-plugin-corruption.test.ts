@@ -6,7 +6,18 @@ import { expect } from 'chai';
 import type { MemoryBank } from '../../src/bank/adapters/memory.js';
 import type { BankSection, ProtectionPlugin } from '../../src/plugins/api.js';
 import { flipChunkByte, flipPlainByte } from '../helpers/bank-files.js';
-import { TempDirs, closeStores, allNames, dirResource, expectCode, loadPlugin, newSection, protect, restore, verify } from './fs-plugin-helpers.js';
+import {
+  TempDirs,
+  closeStores,
+  allNames,
+  dirResource,
+  expectCode,
+  loadPlugin,
+  newSection,
+  protect,
+  restore,
+  verify,
+} from './fs-plugin-helpers.js';
 
 describe('fs.directory plugin: corrupted checkpoints are detected', function () {
   const temps = new TempDirs();
@@ -38,7 +49,11 @@ describe('fs.directory plugin: corrupted checkpoints are detected', function () 
 
   /** Where payload.bin starts in the data object (the plaintext all chunks make), read from the manifest. */
   async function payloadOffset(): Promise<number> {
-    const lines = (await section.get('manifest.jsonl')).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { path: string; offset?: number });
+    const lines = (await section.get('manifest.jsonl'))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { path: string; offset?: number });
     const entry = lines.find((l) => l.path === 'dir/payload.bin');
     if (entry?.offset === undefined) throw new Error('payload.bin not in the manifest');
     return entry.offset;
@@ -57,7 +72,10 @@ describe('fs.directory plugin: corrupted checkpoints are detected', function () 
     const err = await expectCode(restore(protection, dirResource(src), section, { target_path: target }), 'BWK_ERR_DATA_CORRUPT');
     expect(err.message).to.contain(label).and.contain('dir/payload.bin');
     expect(fs.existsSync(join(target, 'dir', 'payload.bin'))).to.equal(false);
-    expect(allNames(target).filter((n) => n.includes('.bwk-restore-')), 'temp files left').to.deep.equal([]);
+    expect(
+      allNames(target).filter((n) => n.includes('.bwk-restore-')),
+      'temp files left',
+    ).to.deep.equal([]);
     // Files before the corrupted one are intact: restore is per file, and each one is checked.
     expect(fs.readFileSync(join(target, 'a.txt'), 'utf8')).to.equal('alpha\n');
   });

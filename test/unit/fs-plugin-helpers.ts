@@ -16,7 +16,15 @@ import type { ChunkStoreSpec } from '../../src/bank/chunks/config.js';
 import { compileSchema } from '../../src/common/schema.js';
 import { silentLogger } from '../../src/common/logging.js';
 import type {
-  BankSection, HookContext, ProtectablePlugin, ProtectContext, ProtectionPlugin, Progress, Resource, RestoreContext, VerifyContext,
+  BankSection,
+  HookContext,
+  ProtectablePlugin,
+  ProtectContext,
+  ProtectionPlugin,
+  Progress,
+  Resource,
+  RestoreContext,
+  VerifyContext,
 } from '../../src/plugins/api.js';
 import { fsDirectoryPlugin } from '../../src/plugins/fs/index.js';
 import { resourceLabel } from '../../src/plugins/fs/manifest.js';
@@ -63,8 +71,14 @@ export interface SectionOptions {
  * A section over a fresh MemoryBank and its chunk store (pass `store` to share a bank between
  * checkpoints, `dir` to label it like the engine labels the section of that directory).
  */
-export function newSection(opts: ChunkStore | SectionOptions = {}, spec: ChunkStoreSpec = {}): {
-  bank: MemoryBank; store: ChunkStore; section: BankSection; prefix: string;
+export function newSection(
+  opts: ChunkStore | SectionOptions = {},
+  spec: ChunkStoreSpec = {},
+): {
+  bank: MemoryBank;
+  store: ChunkStore;
+  section: BankSection;
+  prefix: string;
 } {
   const o: SectionOptions = opts instanceof ChunkStore ? { store: opts, spec } : { spec, ...opts };
   const chunks = o.store ?? new ChunkStore(new MemoryBank(), o.spec ?? {}, 'memory');
@@ -77,11 +91,25 @@ export function newSection(opts: ChunkStore | SectionOptions = {}, spec: ChunkSt
 
 export const dirResource = (path: string): Resource => ({ type: 'fs.directory', id: path, name: path.split('/').pop() || '/' });
 
-function baseContext(resource: Resource, bank: BankSection, parameters: Record<string, unknown>, progress: Progress[], signal?: AbortSignal): HookContext {
+function baseContext(
+  resource: Resource,
+  bank: BankSection,
+  parameters: Record<string, unknown>,
+  progress: Progress[],
+  signal?: AbortSignal,
+): HookContext {
   return {
-    operationId: 'op-test', checkpointId: 'cp-test', projectId: 'project-test', resource, parameters, bank,
-    signal: signal ?? new AbortController().signal, logger: silentLogger, progress: (p) => progress.push(p),
-    resumeState: null, saveResumeState: () => undefined,
+    operationId: 'op-test',
+    checkpointId: 'cp-test',
+    projectId: 'project-test',
+    resource,
+    parameters,
+    bank,
+    signal: signal ?? new AbortController().signal,
+    logger: silentLogger,
+    progress: (p) => progress.push(p),
+    resumeState: null,
+    saveResumeState: () => undefined,
   };
 }
 
@@ -101,7 +129,12 @@ export interface Run {
 }
 
 export async function protect(
-  p: ProtectionPlugin, resource: Resource, bank: BankSection, params: Record<string, unknown> = {}, signal?: AbortSignal, previous: BankSection | null = null,
+  p: ProtectionPlugin,
+  resource: Resource,
+  bank: BankSection,
+  params: Record<string, unknown> = {},
+  signal?: AbortSignal,
+  previous: BankSection | null = null,
 ): Promise<Run> {
   const schemas = p.schemas('fs.directory');
   const run: Run = { progress: [], savedInfo: null };
@@ -118,11 +151,17 @@ export async function protect(
   return run;
 }
 
-export async function restore(p: ProtectionPlugin, resource: Resource, bank: BankSection, params: Record<string, unknown> = {}): Promise<Run> {
+export async function restore(
+  p: ProtectionPlugin,
+  resource: Resource,
+  bank: BankSection,
+  params: Record<string, unknown> = {},
+): Promise<Run> {
   const run: Run = { progress: [], savedInfo: null };
   const ctx: RestoreContext = {
     ...baseContext(resource, bank, validated(p.schemas('fs.directory').restore, params), run.progress),
-    restoreId: 'restore-test', savedInfo: null,
+    restoreId: 'restore-test',
+    savedInfo: null,
   };
   await p.getRestoreOperation(resource).main!(ctx);
   return run;
@@ -132,7 +171,8 @@ export async function verify(p: ProtectionPlugin, resource: Resource, bank: Bank
   const run: Run = { progress: [], savedInfo: null };
   const ctx: VerifyContext = {
     ...baseContext(resource, bank, validated(p.schemas('fs.directory').verify, {}), run.progress),
-    verificationId: 'verify-test', savedInfo: null,
+    verificationId: 'verify-test',
+    savedInfo: null,
   };
   await p.getVerifyOperation(resource).main!(ctx);
   return run;
@@ -177,7 +217,10 @@ export function snapshotTree(root: string): Map<string, TreeEntry> {
       const st = fs.lstatSync(childAbs, { bigint: true });
       const e: TreeEntry = {
         type: st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other',
-        mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs,
+        mode: Number(st.mode & 0o7777n),
+        uid: Number(st.uid),
+        gid: Number(st.gid),
+        mtimeNs: st.mtimeNs,
       };
       if (e.type === 'file') e.sha256 = createHash('sha256').update(fs.readFileSync(childAbs)).digest('hex');
       if (e.type === 'symlink') e.link = nameKey(fs.readlinkSync(childAbs, { encoding: 'buffer' }));
@@ -220,9 +263,17 @@ export async function craftArchive(section: BankSection, source: string, entries
       const bytes = Buffer.from(e.content ?? '');
       const first = writer.length;
       const { chunks } = await writer.write(Readable.from([bytes]));
-      lines.push(JSON.stringify({
-        ...base, offset, size: bytes.length, blake3: blake3(bytes).toString('hex'), chunks: [first, chunks], ino: String(1000 + lines.length), ctime_ns: base.mtime_ns,
-      }));
+      lines.push(
+        JSON.stringify({
+          ...base,
+          offset,
+          size: bytes.length,
+          blake3: blake3(bytes).toString('hex'),
+          chunks: [first, chunks],
+          ino: String(1000 + lines.length),
+          ctime_ns: base.mtime_ns,
+        }),
+      );
       offset += bytes.length;
     } else {
       lines.push(JSON.stringify(e.type === 'symlink' ? { ...base, link: e.link ?? '' } : base));
@@ -232,7 +283,9 @@ export async function craftArchive(section: BankSection, source: string, entries
   const manifest = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
   const { size: manifestSize } = await section.putStream('manifest.jsonl', Readable.from([manifest]));
   const body = {
-    format: 'bulwark.fs.directory', version: 2, source,
+    format: 'bulwark.fs.directory',
+    version: 2,
+    source,
     data: { object: 'data', size: data.size, chunks: data.chunks },
     manifest: { object: 'manifest.jsonl', size: manifestSize, sha256: sha(manifest), entries: lines.length },
   };

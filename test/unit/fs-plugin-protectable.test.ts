@@ -63,7 +63,11 @@ describe('fs.directory plugin: definition and protectable', function () {
   });
 
   it('shows an existing directory by its absolute path', async () => {
-    expect(await protectable.showResource(ctx(), join(root, 'été'))).to.deep.equal({ type: 'fs.directory', id: join(root, 'été'), name: 'été' });
+    expect(await protectable.showResource(ctx(), join(root, 'été'))).to.deep.equal({
+      type: 'fs.directory',
+      id: join(root, 'été'),
+      name: 'été',
+    });
     expect(await protectable.showResource(ctx(), '/')).to.deep.equal({ type: 'fs.directory', id: '/', name: '/' });
   });
 

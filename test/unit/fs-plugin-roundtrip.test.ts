@@ -6,7 +6,16 @@ import { expect } from 'chai';
 import { silentLogger } from '../../src/common/logging.js';
 import type { BankSection, ChunkedWriter, ProtectionPlugin } from '../../src/plugins/api.js';
 import {
-  TempDirs, closeStores, dirResource, expectCode, loadPlugin, newSection, protect, restore, snapshotTree, verify,
+  TempDirs,
+  closeStores,
+  dirResource,
+  expectCode,
+  loadPlugin,
+  newSection,
+  protect,
+  restore,
+  snapshotTree,
+  verify,
 } from './fs-plugin-helpers.js';
 import type { TreeEntry } from './fs-plugin-helpers.js';
 
@@ -148,7 +157,9 @@ describe('fs.directory plugin: protect and restore round trip', function () {
     const controller = new AbortController();
     controller.abort(new Error('cancelled by test'));
     let caught: unknown;
-    await protect(protection, dirResource(src), section, {}, controller.signal).catch((err: unknown) => { caught = err; });
+    await protect(protection, dirResource(src), section, {}, controller.signal).catch((err: unknown) => {
+      caught = err;
+    });
     expect((caught as Error).message).to.equal('cancelled by test');
     expect(await section.stat('meta.json')).to.equal(null);
   });
@@ -156,8 +167,17 @@ describe('fs.directory plugin: protect and restore round trip', function () {
   it('delete removes every object of the section', async () => {
     await protect(protection, dirResource(src), section);
     await protection.getDeleteOperation(dirResource(src)).main!({
-      operationId: 'op', checkpointId: 'cp', projectId: 'p', resource: dirResource(src), parameters: {}, bank: section,
-      signal: new AbortController().signal, logger: silentLogger, progress: () => undefined, resumeState: null, saveResumeState: () => undefined,
+      operationId: 'op',
+      checkpointId: 'cp',
+      projectId: 'p',
+      resource: dirResource(src),
+      parameters: {},
+      bank: section,
+      signal: new AbortController().signal,
+      logger: silentLogger,
+      progress: () => undefined,
+      resumeState: null,
+      saveResumeState: () => undefined,
     });
     expect(await section.list()).to.deep.equal([]);
   });
@@ -206,7 +226,10 @@ describe('fs.directory plugin: protect and restore round trip', function () {
       fs.mkdirSync(join(target, 'script.sh'));
       fs.writeFileSync(join(target, 'script.sh', 'keep'), 'keep');
       const before = snapshotTree(target);
-      const err = await expectCode(restore(protection, dirResource(src), section, { target_path: target, conflict: 'overwrite' }), 'BWK_ERR_RESTORE_CONFLICT');
+      const err = await expectCode(
+        restore(protection, dirResource(src), section, { target_path: target, conflict: 'overwrite' }),
+        'BWK_ERR_RESTORE_CONFLICT',
+      );
       expect(err.message).to.contain('script.sh');
       expectSameTree(snapshotTree(target), before);
     });

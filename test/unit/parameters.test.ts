@@ -47,13 +47,21 @@ describe('plan, restore and verify parameters', () => {
     root = fs.mkdtempSync(join(os.tmpdir(), 'bwk-'));
     fs.mkdirSync(join(root, 'providers'));
     fs.writeFileSync(join(root, 'providers', 'nested.mjs'), NESTED_PLUGIN);
-    fs.writeFileSync(join(root, 'providers', 'p.yaml'), [
-      `id: ${PROVIDER_ID}`, 'name: params', 'plugins:',
-      '  - name: test.recorder', `    module: ${JSON.stringify(RECORDER_PLUGIN)}`,
-      '  - name: fs.directory',
-      '  - name: test.nested', '    module: ./nested.mjs',
-      'bank: {type: memory}', '',
-    ].join('\n'));
+    fs.writeFileSync(
+      join(root, 'providers', 'p.yaml'),
+      [
+        `id: ${PROVIDER_ID}`,
+        'name: params',
+        'plugins:',
+        '  - name: test.recorder',
+        `    module: ${JSON.stringify(RECORDER_PLUGIN)}`,
+        '  - name: fs.directory',
+        '  - name: test.nested',
+        '    module: ./nested.mjs',
+        'bank: {type: memory}',
+        '',
+      ].join('\n'),
+    );
     registry = await ProviderRegistry.load({ home: root, logger: silentLogger, directories: [join(root, 'providers')] });
     provider = registry.get(PROVIDER_ID);
   });
@@ -62,7 +70,8 @@ describe('plan, restore and verify parameters', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  const invalid = (kind: ParameterKind, resources: Resource[], parameters: unknown) => thrown(() => validateParameters(kind, provider, resources, parameters));
+  const invalid = (kind: ParameterKind, resources: Resource[], parameters: unknown) =>
+    thrown(() => validateParameters(kind, provider, resources, parameters));
 
   it('merges type-level and resource-specific parameters, the resource-specific ones winning', () => {
     const params = { 'test.recorder': { delay_ms: 5, retryable: false }, 'test.recorder#b': { retryable: true, fail_times: 1 } };
@@ -75,8 +84,11 @@ describe('plan, restore and verify parameters', () => {
   it('fills schema defaults into what a hook receives', () => {
     const params = { 'fs.directory': { conflict: 'skip' }, 'fs.directory#/srv/b': { target_path: '/restore/b' } };
     expect(resolveParameters('restore', provider, dir('/srv/a'), params)).to.deep.equal({ conflict: 'skip', restore_owner: true });
-    expect(resolveParameters('restore', provider, dir('/srv/b'), params))
-      .to.deep.equal({ conflict: 'skip', restore_owner: true, target_path: '/restore/b' });
+    expect(resolveParameters('restore', provider, dir('/srv/b'), params)).to.deep.equal({
+      conflict: 'skip',
+      restore_owner: true,
+      target_path: '/restore/b',
+    });
   });
 
   it('refuses a value outside an enum, naming the key and the field', () => {
@@ -133,22 +145,29 @@ describe('plan, restore and verify parameters', () => {
   });
 
   it('accepts only empty parameters where the plugin declares no schema for the kind', () => {
-    expect(() => validateParameters('restore', provider, [{ type: 'test.nested', id: 'n', name: 'n' }], { 'test.nested': {} })).not.to.throw();
+    expect(() =>
+      validateParameters('restore', provider, [{ type: 'test.nested', id: 'n', name: 'n' }], { 'test.nested': {} }),
+    ).not.to.throw();
     const err = invalid('restore', [{ type: 'test.nested', id: 'n', name: 'n' }], { 'test.nested': { compression: {} } });
     expect(err.code).to.equal('BWK_ERR_PARAMETERS_INVALID');
     expect(err.message).to.contain('declares no restore schema');
   });
 
-  it('does not mutate its input; defaults land only in resolveParameters\' copy', () => {
+  it("does not mutate its input; defaults land only in resolveParameters' copy", () => {
     const nested = { type: 'test.nested', id: 'n', name: 'n' };
     const params = { 'test.nested': { compression: {} }, 'fs.directory': {}, 'fs.directory#/srv': { target_path: '/r' } };
     const before = structuredClone(params);
     validateParameters('plan', provider, [nested], { 'test.nested': params['test.nested'] });
-    validateParameters('restore', provider, [dir('/srv'), dir('/other')], { 'fs.directory': params['fs.directory'], 'fs.directory#/srv': params['fs.directory#/srv'] });
+    validateParameters('restore', provider, [dir('/srv'), dir('/other')], {
+      'fs.directory': params['fs.directory'],
+      'fs.directory#/srv': params['fs.directory#/srv'],
+    });
     validateParameters('restore', provider, [], { 'fs.directory': params['fs.directory'] });
     expect(params).to.deep.equal(before);
 
-    expect(resolveParameters('plan', provider, nested, { 'test.nested': params['test.nested'] })).to.deep.equal({ compression: { level: 6 } });
+    expect(resolveParameters('plan', provider, nested, { 'test.nested': params['test.nested'] })).to.deep.equal({
+      compression: { level: 6 },
+    });
     expect(params).to.deep.equal(before);
   });
 });

@@ -6,7 +6,12 @@ import { InProcessEvents } from '../../src/protection-manager/events.js';
 /** A stand-in terminal: a real Writable that says it is a TTY, as process.stderr does on a terminal. */
 function terminal(isTTY: boolean) {
   let text = '';
-  const stream = new Writable({ write(chunk: Buffer, _e, done) { text += chunk.toString(); done(); } }) as unknown as NodeJS.WriteStream;
+  const stream = new Writable({
+    write(chunk: Buffer, _e, done) {
+      text += chunk.toString();
+      done();
+    },
+  }) as unknown as NodeJS.WriteStream;
   Object.assign(stream, { isTTY, columns: 120 });
   return { stream, text: () => text };
 }
@@ -20,7 +25,14 @@ describe('CLI progress bar', () => {
     const stop = showProgress(events, 'op-1', tty.stream);
     events.publish({ type: 'operation_started', operationId: 'op-1', kind: 'protect', total_tasks: 2, ...SUBJECT });
     events.publish({ type: 'task_started', operationId: 'op-1', task: 'fs.directory#/a|main', resource: 'fs.directory#/a' });
-    events.publish({ type: 'progress', operationId: 'op-1', resource: 'fs.directory#/a', done: 512 * 1024, total: 1024 * 1024, unit: 'bytes' });
+    events.publish({
+      type: 'progress',
+      operationId: 'op-1',
+      resource: 'fs.directory#/a',
+      done: 512 * 1024,
+      total: 1024 * 1024,
+      unit: 'bytes',
+    });
     events.publish({ type: 'progress', operationId: 'op-2', resource: 'x', done: 9, total: 9, unit: 'bytes' });
     events.publish({ type: 'task_succeeded', operationId: 'op-1', task: 'fs.directory#/a|main', resource: 'fs.directory#/a' });
     events.publish({ type: 'operation_finished', operationId: 'op-1', kind: 'protect', status: 'available', ...SUBJECT });

@@ -11,13 +11,21 @@ const ctx = { projectId: 'p', admin: false };
 describe('protection service over RPC', () => {
   const logger = createLogger(() => undefined, 'error');
   const transport = new InProcessTransport(logger);
-  before(async () => { await serveProtection(transport, 'q-rpc-test', {} as ProtectionService, logger); });
+  before(async () => {
+    await serveProtection(transport, 'q-rpc-test', {} as ProtectionService, logger);
+  });
   after(() => transport.close());
 
   it('names the queue and the methods it knows when asked for one it does not', async () => {
-    const err = await transport.call('q-rpc-test', 'list_plannz', { ctx, args: [] }).then(() => null, (e: unknown) => e as { code: string; message: string; details: Record<string, unknown> });
+    const err = await transport.call('q-rpc-test', 'list_plannz', { ctx, args: [] }).then(
+      () => null,
+      (e: unknown) => e as { code: string; message: string; details: Record<string, unknown> },
+    );
     expect(err?.code).to.equal('BWK_ERR_RPC_METHOD_UNKNOWN');
-    expect(err!.message).to.contain('q-rpc-test').and.to.contain('list_plans').and.not.to.match(/\{(queue|known)\}/);
+    expect(err!.message)
+      .to.contain('q-rpc-test')
+      .and.to.contain('list_plans')
+      .and.not.to.match(/\{(queue|known)\}/);
     expect(err!.details.queue).to.equal('q-rpc-test');
     const known = String(err!.details.known).split(', ');
     expect(known).to.include.members(['execute_operation', 'list_checkpoints', 'show_operation']);
@@ -25,7 +33,10 @@ describe('protection service over RPC', () => {
   });
 
   it('refuses an execute_operation of a kind it does not start', async () => {
-    const err = await transport.call('q-rpc-test', 'execute_operation', { ctx, args: ['copy', {}] }).then(() => null, (e: unknown) => e as { code: string; message: string });
+    const err = await transport.call('q-rpc-test', 'execute_operation', { ctx, args: ['copy', {}] }).then(
+      () => null,
+      (e: unknown) => e as { code: string; message: string },
+    );
     expect(err?.code).to.equal('BWK_ERR_INVALID_INPUT');
     expect(err!.message).to.contain('protect, restore, verify').and.to.contain('"copy"');
   });

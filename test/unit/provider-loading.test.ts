@@ -9,7 +9,13 @@ const ID_A = '0a0a0a0a-1111-4222-8333-444444444444';
 const ID_B = '0b0b0b0b-1111-4222-8333-444444444444';
 
 /** Source of a plugin module written the way a third-party author would, against the public API only. */
-function pluginSource(o: { name: string; apiVersion?: number; types?: string[]; schema?: object; exportAs?: 'default' | 'plugin' | 'other' }): string {
+function pluginSource(o: {
+  name: string;
+  apiVersion?: number;
+  types?: string[];
+  schema?: object;
+  exportAs?: 'default' | 'plugin' | 'other';
+}): string {
   const def = `{
   apiVersion: ${o.apiVersion ?? 1},
   name: ${JSON.stringify(o.name)},
@@ -55,7 +61,9 @@ describe('provider loading', () => {
     return reg;
   };
 
-  beforeEach(() => { root = fs.mkdtempSync(join(os.tmpdir(), 'bwk-')); });
+  beforeEach(() => {
+    root = fs.mkdtempSync(join(os.tmpdir(), 'bwk-'));
+  });
   afterEach(async () => {
     for (const r of registries.splice(0)) await r.close();
     fs.rmSync(root, { recursive: true, force: true });
@@ -71,7 +79,9 @@ describe('provider loading', () => {
     expect([...p.protection.keys()]).to.deep.equal(['fs.directory']);
     expect(reg.protectable('fs.directory').resourceType()).to.equal('fs.directory');
     expect(reg.list().map((x) => x.id)).to.deep.equal([ID_A]);
-    expect(() => reg.get(ID_B)).to.throw().with.property('code', 'BWK_ERR_PROVIDER_NOT_FOUND');
+    expect(() => reg.get(ID_B))
+      .to.throw()
+      .with.property('code', 'BWK_ERR_PROVIDER_NOT_FOUND');
   });
 
   it('loads a plugin from a file path relative to the provider file, passing its options', async () => {
@@ -83,7 +93,10 @@ describe('provider loading', () => {
   });
 
   it('loads a plugin by npm package name from beside the provider file, and only from there', async () => {
-    put('a/node_modules/bulwark-plugin-hello/package.json', JSON.stringify({ name: 'bulwark-plugin-hello', type: 'module', main: './index.js', exports: './index.js' }));
+    put(
+      'a/node_modules/bulwark-plugin-hello/package.json',
+      JSON.stringify({ name: 'bulwark-plugin-hello', type: 'module', main: './index.js', exports: './index.js' }),
+    );
     put('a/node_modules/bulwark-plugin-hello/index.js', pluginSource({ name: 'hello', types: ['hello.pkg'], exportAs: 'plugin' }));
     put('a/p.yaml', providerYaml(['  - name: hello', '    module: bulwark-plugin-hello']));
     expect([...(await load('a')).get(ID_A).protection.keys()]).to.deep.equal(['hello.pkg']);
@@ -165,7 +178,10 @@ describe('provider loading', () => {
     });
 
     it('a plugin whose schema does not compile', async () => {
-      put('providers/bad.mjs', pluginSource({ name: 'bad', types: ['bad.type'], schema: { type: 'object', properties: { level: { type: 'integr' } } } }));
+      put(
+        'providers/bad.mjs',
+        pluginSource({ name: 'bad', types: ['bad.type'], schema: { type: 'object', properties: { level: { type: 'integr' } } } }),
+      );
       put('providers/p.yaml', providerYaml(['  - name: bad', '    module: ./bad.mjs']));
       const err = await rejection(load('providers'));
       expect(err.code).to.equal('BWK_ERR_PLUGIN_INVALID');

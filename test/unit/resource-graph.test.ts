@@ -84,58 +84,75 @@ describe('resource graph', () => {
       fc.record({
         n: fc.constant(n),
         edges: fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 3 * n }),
-        roots: fc.subarray(Array.from({ length: n }, (_, i) => i), { minLength: 1 }),
+        roots: fc.subarray(
+          Array.from({ length: n }, (_, i) => i),
+          { minLength: 1 },
+        ),
       }),
     );
-    await fc.assert(fc.asyncProperty(tableArb, async ({ n, edges, roots }) => {
-      const ref = (i: number): string => `t${i % 2}#${i}`;
-      const table: Record<string, string[]> = {};
-      for (let i = 0; i < n; i++) table[ref(i)] = [];
-      for (const [a, b] of edges) if (a < b) table[ref(a)]!.push(ref(b)); // only forward edges: acyclic
-      const graph = await expandResourceGraph(roots.map((i) => res(ref(i))), tableDependents(table).dependents);
+    await fc.assert(
+      fc.asyncProperty(tableArb, async ({ n, edges, roots }) => {
+        const ref = (i: number): string => `t${i % 2}#${i}`;
+        const table: Record<string, string[]> = {};
+        for (let i = 0; i < n; i++) table[ref(i)] = [];
+        for (const [a, b] of edges) if (a < b) table[ref(a)]!.push(ref(b)); // only forward edges: acyclic
+        const graph = await expandResourceGraph(
+          roots.map((i) => res(ref(i))),
+          tableDependents(table).dependents,
+        );
 
-      const reachable = new Set<string>();
-      const stack = roots.map(ref);
-      while (stack.length > 0) {
-        const r = stack.pop()!;
-        if (!reachable.has(r)) {
-          reachable.add(r);
-          stack.push(...table[r]!);
+        const reachable = new Set<string>();
+        const stack = roots.map(ref);
+        while (stack.length > 0) {
+          const r = stack.pop()!;
+          if (!reachable.has(r)) {
+            reachable.add(r);
+            stack.push(...table[r]!);
+          }
         }
-      }
-      expect(graph.nodes.map((x) => x.ref)).to.deep.equal([...reachable].sort());
-      for (const x of graph.nodes) expect(x.children).to.deep.equal([...new Set(table[x.ref])].sort());
-      const children = new Set(graph.nodes.flatMap((x) => x.children));
-      expect(graph.roots).to.deep.equal(graph.nodes.map((x) => x.ref).filter((r) => !children.has(r)));
-    }));
+        expect(graph.nodes.map((x) => x.ref)).to.deep.equal([...reachable].sort());
+        for (const x of graph.nodes) expect(x.children).to.deep.equal([...new Set(table[x.ref])].sort());
+        const children = new Set(graph.nodes.flatMap((x) => x.children));
+        expect(graph.roots).to.deep.equal(graph.nodes.map((x) => x.ref).filter((r) => !children.has(r)));
+      }),
+    );
   });
 
   it('property: findCycle reports a real cycle, the same one whatever the order', () => {
-    const arb = fc.integer({ min: 1, max: 8 }).chain((n) =>
-      fc.record({ n: fc.constant(n), edges: fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 2 * n }) }),
-    );
-    fc.assert(fc.property(arb, fc.boolean(), ({ n, edges }, reverse) => {
-      const make = (flip: boolean): GraphLike => {
-        const nodes = Array.from({ length: n }, (_, i) => ({ ref: `n#${i}`, children: edges.filter(([a]) => a === i).map(([, b]) => `n#${b}`) }));
-        const ordered = flip ? nodes.reverse().map((x) => ({ ...x, children: [...x.children].reverse() })) : nodes;
-        return { nodes: ordered };
-      };
-      const cycle = findCycle(make(false));
-      expect(findCycle(make(reverse))).to.deep.equal(cycle);
-      const has = (a: string, b: string): boolean => edges.some(([x, y]) => `n#${x}` === a && `n#${y}` === b);
-      if (cycle === null) {
-        // Acyclic: some node order puts every edge forward (checked by repeatedly removing sources).
-        const left = new Set(Array.from({ length: n }, (_, i) => `n#${i}`));
-        let progress = true;
-        while (progress) {
-          progress = false;
-          for (const v of left) if (![...left].some((u) => has(u, v))) { left.delete(v); progress = true; }
+    const arb = fc
+      .integer({ min: 1, max: 8 })
+      .chain((n) => fc.record({ n: fc.constant(n), edges: fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 2 * n }) }));
+    fc.assert(
+      fc.property(arb, fc.boolean(), ({ n, edges }, reverse) => {
+        const make = (flip: boolean): GraphLike => {
+          const nodes = Array.from({ length: n }, (_, i) => ({
+            ref: `n#${i}`,
+            children: edges.filter(([a]) => a === i).map(([, b]) => `n#${b}`),
+          }));
+          const ordered = flip ? nodes.reverse().map((x) => ({ ...x, children: [...x.children].reverse() })) : nodes;
+          return { nodes: ordered };
+        };
+        const cycle = findCycle(make(false));
+        expect(findCycle(make(reverse))).to.deep.equal(cycle);
+        const has = (a: string, b: string): boolean => edges.some(([x, y]) => `n#${x}` === a && `n#${y}` === b);
+        if (cycle === null) {
+          // Acyclic: some node order puts every edge forward (checked by repeatedly removing sources).
+          const left = new Set(Array.from({ length: n }, (_, i) => `n#${i}`));
+          let progress = true;
+          while (progress) {
+            progress = false;
+            for (const v of left)
+              if (![...left].some((u) => has(u, v))) {
+                left.delete(v);
+                progress = true;
+              }
+          }
+          expect(left.size).to.equal(0);
+        } else {
+          expect(cycle[0]).to.equal(cycle.at(-1));
+          for (let i = 1; i < cycle.length; i++) expect(has(cycle[i - 1]!, cycle[i]!)).to.equal(true);
         }
-        expect(left.size).to.equal(0);
-      } else {
-        expect(cycle[0]).to.equal(cycle.at(-1));
-        for (let i = 1; i < cycle.length; i++) expect(has(cycle[i - 1]!, cycle[i]!)).to.equal(true);
-      }
-    }));
+      }),
+    );
   });
 });

@@ -9,7 +9,9 @@ import { topicMatches } from '../../src/rpc/topic-pattern.js';
 describe('RPC helpers', () => {
   it('masks the password of AMQP URLs and leaves URLs without one alone', () => {
     expect(maskUrl('amqp://guest:guest@127.0.0.1:5672')).to.equal('amqp://guest:***@127.0.0.1:5672');
-    expect(maskUrl('amqps://svc:p%40ss%2Fw@rabbit.example:5671/prod?heartbeat=10')).to.equal('amqps://svc:***@rabbit.example:5671/prod?heartbeat=10');
+    expect(maskUrl('amqps://svc:p%40ss%2Fw@rabbit.example:5671/prod?heartbeat=10')).to.equal(
+      'amqps://svc:***@rabbit.example:5671/prod?heartbeat=10',
+    );
     expect(maskUrl('amqp://:only-secret@host')).to.equal('amqp://:***@host');
     expect(maskUrl('amqp://host:5672/vhost')).to.equal('amqp://host:5672/vhost');
     expect(maskUrl('amqp://user@host')).to.equal('amqp://user@host');
@@ -17,17 +19,20 @@ describe('RPC helpers', () => {
 
   it('scrubs the raw and the decoded password, and the whole URL, from driver messages', () => {
     const scrub = scrubber('amqp://svc:p%40ss-w0rd@host:5672');
-    expect(scrub('login p@ss-w0rd refused at amqp://svc:p%40ss-w0rd@host:5672 (p%40ss-w0rd)'))
-      .to.equal('login *** refused at amqp://svc:***@host:5672 (***)');
+    expect(scrub('login p@ss-w0rd refused at amqp://svc:p%40ss-w0rd@host:5672 (p%40ss-w0rd)')).to.equal(
+      'login *** refused at amqp://svc:***@host:5672 (***)',
+    );
     expect(scrubber('amqp://host')('nothing to hide')).to.equal('nothing to hide');
   });
 
   it('backs off exponentially with jitter, never above the cap', () => {
-    fc.assert(fc.property(fc.nat(100), fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1000, max: 60_000 }), (attempt, initial, cap) => {
-      const base = Math.min(cap, initial * 2 ** Math.min(attempt, 30));
-      const d = backoffDelay(attempt, { initialDelayMs: initial, maxDelayMs: cap });
-      return d >= Math.floor(base / 2) && d <= cap;
-    }));
+    fc.assert(
+      fc.property(fc.nat(100), fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1000, max: 60_000 }), (attempt, initial, cap) => {
+        const base = Math.min(cap, initial * 2 ** Math.min(attempt, 30));
+        const d = backoffDelay(attempt, { initialDelayMs: initial, maxDelayMs: cap });
+        return d >= Math.floor(base / 2) && d <= cap;
+      }),
+    );
   });
 
   it('matches topics as RabbitMQ does', () => {
@@ -55,13 +60,22 @@ describe('RPC helpers', () => {
   it('shares one run per key in flight and remembers outcomes, except retryable errors, within its bounds', async () => {
     let runs = 0;
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
-    const work = (reply: RpcReply) => async (): Promise<RpcReply> => { runs++; await gate; return reply; };
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const work = (reply: RpcReply) => async (): Promise<RpcReply> => {
+      runs++;
+      await gate;
+      return reply;
+    };
     const cache = new IdempotencyCache(60_000, 2);
     const a1 = cache.run('a', work({ ok: true, result: 1 }));
     const a2 = cache.run('a', work({ ok: true, result: 2 }));
     release();
-    expect(await Promise.all([a1, a2])).to.deep.equal([{ ok: true, result: 1 }, { ok: true, result: 1 }]);
+    expect(await Promise.all([a1, a2])).to.deep.equal([
+      { ok: true, result: 1 },
+      { ok: true, result: 1 },
+    ]);
     expect(await cache.run('a', work({ ok: true, result: 3 }))).to.deep.equal({ ok: true, result: 1 });
     expect(runs).to.equal(1);
     const retryable: RpcReply = { ok: false, error: toErrorJSON(bwkError('BWK_ERR_BANK_IO', { key: 'k', reason: 'busy' })) };

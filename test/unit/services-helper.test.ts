@@ -16,7 +16,12 @@ class Skipped extends Error {}
 /** Stands in for mocha's context: records a skip the way mocha's own skip() ends the hook, by throwing. */
 function fakeContext(): { ctx: Mocha.Context; skipped(): boolean } {
   let skipped = false;
-  const ctx = { skip: () => { skipped = true; throw new Skipped('skipped'); } } as unknown as Mocha.Context;
+  const ctx = {
+    skip: () => {
+      skipped = true;
+      throw new Skipped('skipped');
+    },
+  } as unknown as Mocha.Context;
   return { ctx, skipped: () => skipped };
 }
 
@@ -43,8 +48,10 @@ describe('requireService (test helper)', () => {
   it('with BULWARK_REQUIRE_SERVICES=1, fails on a closed port naming the service, its address and why', () => {
     process.env.BULWARK_REQUIRE_SERVICES = '1';
     const { ctx, skipped } = fakeContext();
-    expect(() => requireService(ctx, 'PostgreSQL', `postgres://postgres@127.0.0.1:${deadPort}/test`))
-      .to.throw(Error, `PostgreSQL at 127.0.0.1:${deadPort} does not answer: ECONNREFUSED`);
+    expect(() => requireService(ctx, 'PostgreSQL', `postgres://postgres@127.0.0.1:${deadPort}/test`)).to.throw(
+      Error,
+      `PostgreSQL at 127.0.0.1:${deadPort} does not answer: ECONNREFUSED`,
+    );
     expect(skipped()).to.equal(false);
   });
 
@@ -60,7 +67,9 @@ describe('requireService (test helper)', () => {
       if (mode === undefined) delete process.env.BULWARK_REQUIRE_SERVICES;
       else process.env.BULWARK_REQUIRE_SERVICES = mode;
       const { ctx, skipped } = fakeContext();
-      expect(requireService(ctx, 'RabbitMQ', `amqp://guest:guest@127.0.0.1:${openPort}`)).to.equal(`amqp://guest:guest@127.0.0.1:${openPort}`);
+      expect(requireService(ctx, 'RabbitMQ', `amqp://guest:guest@127.0.0.1:${openPort}`)).to.equal(
+        `amqp://guest:guest@127.0.0.1:${openPort}`,
+      );
       expect(requireService(ctx, 'Temporal', `127.0.0.1:${openPort}`)).to.equal(`127.0.0.1:${openPort}`);
       expect(skipped()).to.equal(false);
     }
@@ -78,14 +87,17 @@ describe('requireService (test helper)', () => {
   it('requirePrerequisite follows the same rule for what is not a network service', () => {
     process.env.BULWARK_REQUIRE_SERVICES = '1';
     expect(requirePrerequisite(fakeContext().ctx, 'rabbitmq-server', '/usr/lib/rabbitmq/bin')).to.equal('/usr/lib/rabbitmq/bin');
-    expect(() => requirePrerequisite(fakeContext().ctx, 'rabbitmq-server', undefined)).to.throw(Error, 'rabbitmq-server is required but not available');
+    expect(() => requirePrerequisite(fakeContext().ctx, 'rabbitmq-server', undefined)).to.throw(
+      Error,
+      'rabbitmq-server is required but not available',
+    );
     delete process.env.BULWARK_REQUIRE_SERVICES;
     const { ctx, skipped } = fakeContext();
     expect(() => requirePrerequisite(ctx, 'rabbitmq-server', undefined)).to.throw(Skipped);
     expect(skipped()).to.equal(true);
   });
 
-  it('finds host and port in the test services\' URLs and in host:port', () => {
+  it("finds host and port in the test services' URLs and in host:port", () => {
     expect(serviceEndpoint('postgres://postgres@127.0.0.1/test')).to.deep.equal({ host: '127.0.0.1', port: 5432 });
     expect(serviceEndpoint('mysql://root@db.example:3307/test')).to.deep.equal({ host: 'db.example', port: 3307 });
     expect(serviceEndpoint('redis://127.0.0.1')).to.deep.equal({ host: '127.0.0.1', port: 6379 });

@@ -13,7 +13,9 @@ import { REPO_ROOT } from '../helpers/paths.js';
 describe('operation workflow replay (determinism)', function () {
   this.timeout(120_000);
   const dir = join(REPO_ROOT, 'test', 'fixtures', 'histories');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
 
   it('has recorded histories to replay', () => {
     expect(files).to.include.members(['protect-graph.json', 'restore-graph.json', 'protect-failing-retried.json']);

@@ -12,24 +12,50 @@ export function catalogRoutes(app: FastifyInstance, service: ProtectionService):
   app.get('/v1/:project_id/providers', { schema: { tags: ['providers'], params: projectParams, querystring: pageQuery } }, async (req) => {
     return { providers: await service.listProviders(requestContext(req)) };
   });
-  app.get('/v1/:project_id/providers/:provider_id', { schema: { tags: ['providers'], params: { ...projectParams, properties: { ...projectParams.properties, provider_id: { type: 'string' } } } } }, async (req) => {
-    return { provider: await service.showProvider(requestContext(req), (req.params as { provider_id: string }).provider_id) };
-  });
+  app.get(
+    '/v1/:project_id/providers/:provider_id',
+    {
+      schema: {
+        tags: ['providers'],
+        params: { ...projectParams, properties: { ...projectParams.properties, provider_id: { type: 'string' } } },
+      },
+    },
+    async (req) => {
+      return { provider: await service.showProvider(requestContext(req), (req.params as { provider_id: string }).provider_id) };
+    },
+  );
 
   app.get('/v1/:project_id/protectables', { schema: { tags: ['protectables'], params: projectParams } }, async (req) => {
     return { protectable_type: await service.protectableTypes(requestContext(req)) };
   });
-  app.get('/v1/:project_id/protectables/:type', { schema: { tags: ['protectables'], params: { ...projectParams, properties: { ...projectParams.properties, type: { type: 'string' } } } } }, async (req) => {
-    return { protectable_type: await service.showProtectableType(requestContext(req), (req.params as { type: string }).type) };
-  });
-  app.get('/v1/:project_id/protectables/:type/instances', { schema: { tags: ['protectables'], querystring: instancesQuery } }, async (req) => {
-    const raw = (req.query as { parameters?: string }).parameters;
-    let parameters: unknown = {};
-    if (raw !== undefined) {
-      try { parameters = JSON.parse(raw); } catch { throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'query parameter "parameters" must be a JSON object' }); }
-    }
-    return { instances: await service.listProtectableInstances(requestContext(req), (req.params as { type: string }).type, parameters) };
-  });
+  app.get(
+    '/v1/:project_id/protectables/:type',
+    {
+      schema: {
+        tags: ['protectables'],
+        params: { ...projectParams, properties: { ...projectParams.properties, type: { type: 'string' } } },
+      },
+    },
+    async (req) => {
+      return { protectable_type: await service.showProtectableType(requestContext(req), (req.params as { type: string }).type) };
+    },
+  );
+  app.get(
+    '/v1/:project_id/protectables/:type/instances',
+    { schema: { tags: ['protectables'], querystring: instancesQuery } },
+    async (req) => {
+      const raw = (req.query as { parameters?: string }).parameters;
+      let parameters: unknown = {};
+      if (raw !== undefined) {
+        try {
+          parameters = JSON.parse(raw);
+        } catch {
+          throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'query parameter "parameters" must be a JSON object' });
+        }
+      }
+      return { instances: await service.listProtectableInstances(requestContext(req), (req.params as { type: string }).type, parameters) };
+    },
+  );
   // Karbor's client puts a resource id in the path as it is: /srv/data arrives as .../instances//srv/data.
   app.get('/v1/:project_id/protectables/:type/instances/*', { schema: { tags: ['protectables'] } }, async (req) => {
     const p = req.params as { type: string; '*': string };
@@ -41,10 +67,34 @@ export function catalogRoutes(app: FastifyInstance, service: ProtectionService):
     return { plans: await service.listPlans(requestContext(req), pageOf(req.query)) };
   });
   app.post('/v1/:project_id/plans', { schema: { tags: ['plans'], params: projectParams, body: planCreateBody } }, async (req, reply) => {
-    const { plan } = req.body as { plan: { name: string; description?: string | null; provider_id: string; resources: Array<{ id: string; type: string; name?: string; extra_info?: Record<string, unknown> | null; node?: string; consistency?: unknown }>; parameters?: Record<string, unknown> } };
+    const { plan } = req.body as {
+      plan: {
+        name: string;
+        description?: string | null;
+        provider_id: string;
+        resources: Array<{
+          id: string;
+          type: string;
+          name?: string;
+          extra_info?: Record<string, unknown> | null;
+          node?: string;
+          consistency?: unknown;
+        }>;
+        parameters?: Record<string, unknown>;
+      };
+    };
     const created = await service.createPlan(requestContext(req), {
-      name: plan.name, provider_id: plan.provider_id, ...(plan.description ? { description: plan.description } : {}),
-      resources: plan.resources.map((r) => ({ id: r.id, type: r.type, ...(r.name ? { name: r.name } : {}), ...(r.extra_info ? { extra_info: r.extra_info } : {}), ...(r.node ? { node: r.node } : {}), ...(r.consistency ? { consistency: r.consistency } : {}) })),
+      name: plan.name,
+      provider_id: plan.provider_id,
+      ...(plan.description ? { description: plan.description } : {}),
+      resources: plan.resources.map((r) => ({
+        id: r.id,
+        type: r.type,
+        ...(r.name ? { name: r.name } : {}),
+        ...(r.extra_info ? { extra_info: r.extra_info } : {}),
+        ...(r.node ? { node: r.node } : {}),
+        ...(r.consistency ? { consistency: r.consistency } : {}),
+      })),
       ...(plan.parameters ? { parameters: plan.parameters } : {}),
     });
     return reply.status(200).send({ plan: created });

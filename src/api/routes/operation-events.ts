@@ -34,7 +34,10 @@ export function operationEventRoutes(app: FastifyInstance, service: ProtectionSe
 
 /** The operation as `operation show` sees it (404 unless it is the caller's); a failure stops the subscription. */
 async function showOrUnsubscribe(
-  service: ProtectionService, ctx: RequestContext, id: string, subscription: OperationSubscription,
+  service: ProtectionService,
+  ctx: RequestContext,
+  id: string,
+  subscription: OperationSubscription,
 ): Promise<OperationView> {
   try {
     return await service.showOperation(ctx, id);
@@ -51,7 +54,9 @@ class OperationSubscription {
   readonly stop: () => void;
 
   constructor(events: OperationEvents, id: string) {
-    this.stop = events.subscribe((e) => { if (e.operationId === id) this.receive(e); });
+    this.stop = events.subscribe((e) => {
+      if (e.operationId === id) this.receive(e);
+    });
   }
 
   /** Sends the events held so far to `stream`, then each as it comes. */
@@ -68,7 +73,10 @@ class OperationSubscription {
 
 /** One SSE response: headers written when it opens, then events, then the end (which unsubscribes). */
 class EventStream {
-  private constructor(private readonly res: ServerResponse, private readonly unsubscribe: () => void) {}
+  private constructor(
+    private readonly res: ServerResponse,
+    private readonly unsubscribe: () => void,
+  ) {}
 
   /** Takes the response over from Fastify and writes the SSE headers. */
   static open(reply: FastifyReply, unsubscribe: () => void): EventStream {

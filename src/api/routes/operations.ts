@@ -5,7 +5,14 @@ import type { ProtectionService } from '../../protection-manager/service.js';
 import type { OperationStatus } from '../../store/records.js';
 import { requestContext } from '../auth.js';
 import {
-  checkpointCreateBody, checkpointListQuery, idParams, operationListQuery, pageQuery, providerIdParams, providerParams, restoreCreateBody,
+  checkpointCreateBody,
+  checkpointListQuery,
+  idParams,
+  operationListQuery,
+  pageQuery,
+  providerIdParams,
+  providerParams,
+  restoreCreateBody,
   verificationCreateBody,
 } from '../schemas.js';
 import { operationEventRoutes } from './operation-events.js';
@@ -18,7 +25,8 @@ type P = { project_id: string; provider_id: string; id: string };
  * one; the CLI and RPC keep it an object (src/api/client.ts decodes it back).
  */
 export const karborCheckpoint = (c: CheckpointRecord) => ({
-  ...c, resource_graph: c.resource_graph === null ? null : JSON.stringify(c.resource_graph),
+  ...c,
+  resource_graph: c.resource_graph === null ? null : JSON.stringify(c.resource_graph),
 });
 
 /** Checkpoints (protect, list, show, delete), restores, verifications and live operation events. */
@@ -56,9 +64,12 @@ function checkpointRoutes(app: FastifyInstance, service: ProtectionService): voi
     const since = dateOf('start_date', q.start_date);
     const until = dateOf('end_date', q.end_date);
     const checkpoints = await service.listCheckpoints(requestContext(req), {
-      ...pageOf(req.query), providerId: (req.params as P).provider_id,
-      ...(q.plan_id ? { planId: q.plan_id } : {}), ...(q.status ? { status: q.status } : {}),
-      ...(since ? { since } : {}), ...(until ? { until } : {}),
+      ...pageOf(req.query),
+      providerId: (req.params as P).provider_id,
+      ...(q.plan_id ? { planId: q.plan_id } : {}),
+      ...(q.status ? { status: q.status } : {}),
+      ...(since ? { since } : {}),
+      ...(until ? { until } : {}),
     });
     return { checkpoints: checkpoints.map(karborCheckpoint) };
   });
@@ -67,7 +78,9 @@ function checkpointRoutes(app: FastifyInstance, service: ProtectionService): voi
     const { checkpoint } = req.body as { checkpoint: { plan_id: string; operation_id?: string } };
     const provider_id = (req.params as P).provider_id;
     const created = await service.startProtect(requestContext(req), {
-      plan_id: checkpoint.plan_id, provider_id, ...(checkpoint.operation_id ? { operation_id: checkpoint.operation_id } : {}),
+      plan_id: checkpoint.plan_id,
+      provider_id,
+      ...(checkpoint.operation_id ? { operation_id: checkpoint.operation_id } : {}),
     });
     return reply.status(202).send({ checkpoint: karborCheckpoint(created) });
   });
@@ -89,12 +102,20 @@ function restoreRoutes(app: FastifyInstance, service: ProtectionService): void {
   });
   app.post('/v1/:project_id/restores', { schema: { tags: ['restores'], body: restoreCreateBody } }, async (req, reply) => {
     const { restore } = req.body as {
-      restore: { provider_id?: string; checkpoint_id: string; restore_target?: string | null; parameters?: Record<string, unknown>; operation_id?: string };
+      restore: {
+        provider_id?: string;
+        checkpoint_id: string;
+        restore_target?: string | null;
+        parameters?: Record<string, unknown>;
+        operation_id?: string;
+      };
     };
     const created = await service.startRestore(requestContext(req), {
-      checkpoint_id: restore.checkpoint_id, ...(restore.provider_id ? { provider_id: restore.provider_id } : {}),
+      checkpoint_id: restore.checkpoint_id,
+      ...(restore.provider_id ? { provider_id: restore.provider_id } : {}),
       ...(restore.restore_target !== undefined ? { restore_target: restore.restore_target } : {}),
-      ...(restore.parameters ? { parameters: restore.parameters } : {}), ...(restore.operation_id ? { operation_id: restore.operation_id } : {}),
+      ...(restore.parameters ? { parameters: restore.parameters } : {}),
+      ...(restore.operation_id ? { operation_id: restore.operation_id } : {}),
     });
     return reply.status(202).send({ restore: created });
   });
@@ -112,7 +133,8 @@ function verificationRoutes(app: FastifyInstance, service: ProtectionService): v
       verification: { provider_id?: string; checkpoint_id: string; parameters?: Record<string, unknown>; operation_id?: string };
     };
     const created = await service.startVerify(requestContext(req), {
-      checkpoint_id: verification.checkpoint_id, ...(verification.provider_id ? { provider_id: verification.provider_id } : {}),
+      checkpoint_id: verification.checkpoint_id,
+      ...(verification.provider_id ? { provider_id: verification.provider_id } : {}),
       ...(verification.parameters ? { parameters: verification.parameters } : {}),
       ...(verification.operation_id ? { operation_id: verification.operation_id } : {}),
     });

@@ -9,16 +9,24 @@ export const errno = (err: unknown): string => (err as NodeJS.ErrnoException | n
 export const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
 /** Wraps an I/O failure as the retryable BWK_ERR_BANK_IO; Bulwark errors pass through unchanged. */
-export const ioError = (key: string, err: unknown): Error => (isBulwarkError(err) ? err
-  : bwkError('BWK_ERR_BANK_IO', { key, reason: err instanceof Error ? err.message : String(err) }, { cause: err }));
+export const ioError = (key: string, err: unknown): Error =>
+  isBulwarkError(err)
+    ? err
+    : bwkError('BWK_ERR_BANK_IO', { key, reason: err instanceof Error ? err.message : String(err) }, { cause: err });
 
 /** Put errors: a key that is also another key's directory (or the reverse) cannot exist on a filesystem. */
 export function putError(key: string, err: unknown): Error {
   const code = errno(err);
   if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') {
-    return bwkError('BWK_ERR_BANK_KEY_INVALID', {
-      key, reason: 'the fs bank cannot hold both "x" and "x/..." keys: a part of this key is an object, or the key is a prefix of other objects',
-    }, { cause: err });
+    return bwkError(
+      'BWK_ERR_BANK_KEY_INVALID',
+      {
+        key,
+        reason:
+          'the fs bank cannot hold both "x" and "x/..." keys: a part of this key is an object, or the key is a prefix of other objects',
+      },
+      { cause: err },
+    );
   }
   return ioError(key, err);
 }
@@ -31,7 +39,11 @@ export async function writeAll(fh: FileHandle, bytes: Buffer): Promise<void> {
 /** Makes a rename or link durable; some filesystems cannot fsync a directory, hence best effort. */
 export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r').catch(() => null);
-  if (fh) await fh.sync().catch(() => undefined).finally(() => fh.close().catch(() => undefined));
+  if (fh)
+    await fh
+      .sync()
+      .catch(() => undefined)
+      .finally(() => fh.close().catch(() => undefined));
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -89,7 +89,9 @@ export class FsLeaseStore {
       const current = await readLeaseFile(path, lease.owner);
       if (current?.token !== lease.token) throw leaseLost(lease.owner);
       if (current.expiresAt > Date.now()) {
-        await rename(tmp, path).catch((err: unknown) => { throw ioError(key, err); });
+        await rename(tmp, path).catch((err: unknown) => {
+          throw ioError(key, err);
+        });
       } else {
         // Expired: an acquirer may be taking it over right now, so only replace it under the token lock.
         const done = await this.underTokenLock(path, lease.owner, lease.token, async (now) => {
@@ -126,7 +128,9 @@ export class FsLeaseStore {
     if (current?.token !== token) return false;
     const removed = await this.underTokenLock(path, owner, token, async (now) => {
       if (now?.token !== token) return false;
-      await unlink(path).catch((err: unknown) => { if (!ABSENT.has(errno(err))) throw err; });
+      await unlink(path).catch((err: unknown) => {
+        if (!ABSENT.has(errno(err))) throw err;
+      });
       return true;
     });
     if (removed === true) await syncDir(dirname(path));
@@ -149,9 +153,16 @@ export class FsLeaseStore {
    * Runs `fn` with the current lease while holding the lock of `token`; BUSY when another process
    * holds that lock for longer than a few milliseconds (it is taking over or breaking that lease).
    */
-  private async underTokenLock<R>(path: string, owner: string, token: string,
-    fn: (current: Lease | undefined) => Promise<R>): Promise<R | typeof BUSY> {
-    const name = createHash('sha256').update(`${basename(path)}\0${token}`).digest('hex').slice(0, 32);
+  private async underTokenLock<R>(
+    path: string,
+    owner: string,
+    token: string,
+    fn: (current: Lease | undefined) => Promise<R>,
+  ): Promise<R | typeof BUSY> {
+    const name = createHash('sha256')
+      .update(`${basename(path)}\0${token}`)
+      .digest('hex')
+      .slice(0, 32);
     const lock = join(dirname(path), `${TEMP_PREFIX}lock-${name}`);
     for (let attempt = 0; ; attempt++) {
       if (attempt > LOCK_RETRIES) return BUSY;
@@ -161,7 +172,10 @@ export class FsLeaseStore {
       } catch (err) {
         if (errno(err) !== 'EEXIST') throw ioError(leaseKey(owner), err);
       }
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => -1);
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => -1,
+      );
       if (age > STALE_LOCK_MS) await unlink(lock).catch(() => undefined);
       else if (age >= 0) await sleep(LOCK_RETRY_MS);
     }

@@ -36,7 +36,11 @@ export class FsBank implements BankPlugin {
 
   async putObject(key: string, data: Buffer | string): Promise<void> {
     const bytes = toBuffer(data);
-    await this.publish(key, (fh) => writeAll(fh, bytes).catch((err: unknown) => { throw ioError(key, err); }));
+    await this.publish(key, (fh) =>
+      writeAll(fh, bytes).catch((err: unknown) => {
+        throw ioError(key, err);
+      }),
+    );
   }
 
   async putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>): Promise<ObjectStat> {
@@ -47,7 +51,13 @@ export class FsBank implements BankPlugin {
       // Write errors are wrapped here, so anything else pipeline rejects with is the source's own error.
       const sink = new Writable({
         write(chunk: Buffer, _encoding, done) {
-          writeAll(fh, chunk).then(() => { size += chunk.length; done(); }, (err: unknown) => done(ioError(key, err)));
+          writeAll(fh, chunk).then(
+            () => {
+              size += chunk.length;
+              done();
+            },
+            (err: unknown) => done(ioError(key, err)),
+          );
         },
       });
       await pipeline(source, sink);
@@ -96,7 +106,9 @@ export class FsBank implements BankPlugin {
       if (i >= excess && now - h.used < idleMs) return;
       this.rangeHandles.delete(key);
       // Closed a moment later, so a read still using it finishes first.
-      setTimeout(() => { void h.fh.then((f) => f.close()).catch(() => undefined); }, RANGE_IDLE_MS).unref();
+      setTimeout(() => {
+        void h.fh.then((f) => f.close()).catch(() => undefined);
+      }, RANGE_IDLE_MS).unref();
     });
     if (this.rangeHandles.size === 0 && this.sweeper !== undefined) {
       clearInterval(this.sweeper);
@@ -141,7 +153,10 @@ export class FsBank implements BankPlugin {
       throw this.readError(key, err);
     }
     // Opening a directory succeeds on Linux; it is still not an object.
-    const isFile = await fh.stat().then((s) => s.isFile(), () => false);
+    const isFile = await fh.stat().then(
+      (s) => s.isFile(),
+      () => false,
+    );
     if (!isFile) {
       await fh.close().catch(() => undefined);
       throw bwkError('BWK_ERR_BANK_OBJECT_NOT_FOUND', { key });
@@ -183,7 +198,13 @@ export class FsBank implements BankPlugin {
     }
     // Empty directories are clutter that would slow listings; a concurrent put re-creates what it needs.
     for (let dir = dirname(path); dir.startsWith(this.rootDir + sep); dir = dirname(dir)) {
-      if (!(await rmdir(dir).then(() => true, () => false))) break;
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
     }
   }
 
@@ -244,7 +265,9 @@ export class FsBank implements BankPlugin {
   private async writeTemp(key: string, fill: (fh: FileHandle) => Promise<void>): Promise<string> {
     const dir = dirname(this.pathOf(key));
     for (let attempt = 0; ; attempt++) {
-      await mkdir(dir, { recursive: true }).catch((err: unknown) => { throw putError(key, err); });
+      await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+        throw putError(key, err);
+      });
       const tmp = join(dir, `${TEMP_PREFIX}${randomUUID()}`);
       let fh: FileHandle;
       try {
@@ -256,7 +279,9 @@ export class FsBank implements BankPlugin {
       }
       try {
         await fill(fh);
-        await fh.sync().catch((err: unknown) => { throw ioError(key, err); });
+        await fh.sync().catch((err: unknown) => {
+          throw ioError(key, err);
+        });
       } catch (err) {
         await fh.close().catch(() => undefined);
         await unlink(tmp).catch(() => undefined);
@@ -283,14 +308,26 @@ export class FsBank implements BankPlugin {
       if (!name.startsWith(TEMP_PREFIX) || name.startsWith(`${TEMP_PREFIX}lock-`)) continue;
       const st = await lstat(join(dir, name)).catch(() => null);
       if (st === null || !st.isFile() || st.mtimeMs >= olderThan.getTime()) continue;
-      await unlink(join(dir, name)).then(() => { removed++; }, (err: unknown) => { if (!ABSENT.has(errno(err))) throw ioError(prefix, err); });
+      await unlink(join(dir, name)).then(
+        () => {
+          removed++;
+        },
+        (err: unknown) => {
+          if (!ABSENT.has(errno(err))) throw ioError(prefix, err);
+        },
+      );
     }
     return removed;
   }
 
   /** Depth-first in key order, skipping subtrees entirely before the marker, stopping at the limit. */
-  private async walk(dirPath: string, keyPrefix: string, namePrefix: string,
-    opts: { desc: boolean; marker: string | undefined; limit: number }, out: string[]): Promise<void> {
+  private async walk(
+    dirPath: string,
+    keyPrefix: string,
+    namePrefix: string,
+    opts: { desc: boolean; marker: string | undefined; limit: number },
+    out: string[],
+  ): Promise<void> {
     let entries: Dirent[];
     try {
       entries = await readdir(dirPath, { withFileTypes: true });
@@ -303,7 +340,8 @@ export class FsBank implements BankPlugin {
       if (!e.name.startsWith(namePrefix) || e.name.startsWith(TEMP_PREFIX) || e.name.includes('\\')) continue;
       let isDir = e.isDirectory();
       let isFile = e.isFile();
-      if (!isDir && !isFile && !e.isSymbolicLink()) { // DT_UNKNOWN: some filesystems do not report types
+      if (!isDir && !isFile && !e.isSymbolicLink()) {
+        // DT_UNKNOWN: some filesystems do not report types
         const s = await lstat(join(dirPath, e.name)).catch(() => null);
         isDir = s?.isDirectory() ?? false;
         isFile = s?.isFile() ?? false;

@@ -76,8 +76,22 @@ async function readPack(store: ChunkStore, pack: PackIndex, report: CheckReport)
 
 export async function checkBank(store: ChunkStore, options: CheckOptions = {}): Promise<CheckReport> {
   const report: CheckReport = {
-    ok: false, packs: 0, chunks: 0, chunk_lists: 0, referenced_chunks: 0, missing_chunks: 0, missing: [], corrupt_chunks: 0, corrupt: [],
-    damaged_packs: [], unreadable: [], unused_chunks: 0, orphan_packs: 0, fossils: 0, packs_read: 0, bytes_read: 0,
+    ok: false,
+    packs: 0,
+    chunks: 0,
+    chunk_lists: 0,
+    referenced_chunks: 0,
+    missing_chunks: 0,
+    missing: [],
+    corrupt_chunks: 0,
+    corrupt: [],
+    damaged_packs: [],
+    unreadable: [],
+    unused_chunks: 0,
+    orphan_packs: 0,
+    fossils: 0,
+    packs_read: 0,
+    bytes_read: 0,
   };
   const index = await store.index();
   await index.refresh((pack, reason) => report.unreadable.push({ key: packIndexKey(pack), reason }));
@@ -121,6 +135,7 @@ export async function checkBank(store: ChunkStore, options: CheckOptions = {}): 
     if (chosen.length === 0 && packs.length > 0) chosen.push(packs[randomInt(packs.length)]!);
     for (const pack of chosen) await readPack(store, pack, report);
   }
-  report.ok = report.missing_chunks === 0 && report.corrupt_chunks === 0 && report.damaged_packs.length === 0 && report.unreadable.length === 0;
+  report.ok =
+    report.missing_chunks === 0 && report.corrupt_chunks === 0 && report.damaged_packs.length === 0 && report.unreadable.length === 0;
   return report;
 }

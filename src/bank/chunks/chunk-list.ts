@@ -39,7 +39,10 @@ export interface IndirectList {
 }
 
 export function encodeIndirectList(l: IndirectList): Buffer {
-  return Buffer.concat([INDIRECT_MAGIC, Buffer.from(JSON.stringify({ size: l.size, count: l.count, list: l.list.map((c) => [c.id, c.size]) }))]);
+  return Buffer.concat([
+    INDIRECT_MAGIC,
+    Buffer.from(JSON.stringify({ size: l.size, count: l.count, list: l.list.map((c) => [c.id, c.size]) })),
+  ]);
 }
 
 export function decodeIndirectList(data: Buffer): IndirectList | string {
@@ -49,10 +52,17 @@ export function decodeIndirectList(data: Buffer): IndirectList | string {
   } catch {
     return 'indirect chunk list is not valid JSON';
   }
-  if (!Number.isSafeInteger(o?.size) || !Number.isSafeInteger(o.count) || !Array.isArray(o.list)) return 'indirect chunk list lacks size, count or list';
+  if (!Number.isSafeInteger(o?.size) || !Number.isSafeInteger(o.count) || !Array.isArray(o.list))
+    return 'indirect chunk list lacks size, count or list';
   const list: ChunkRef[] = [];
   for (const c of o.list as unknown[]) {
-    if (!Array.isArray(c) || typeof c[0] !== 'string' || !/^[0-9a-f]{64}$/.test(c[0]) || !Number.isSafeInteger(c[1]) || (c[1] as number) < 0) {
+    if (
+      !Array.isArray(c) ||
+      typeof c[0] !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(c[0]) ||
+      !Number.isSafeInteger(c[1]) ||
+      (c[1] as number) < 0
+    ) {
       return 'indirect chunk list has a malformed entry';
     }
     list.push({ id: c[0], size: c[1] as number });
@@ -74,7 +84,13 @@ export function decodeChunkList(data: Buffer): ChunkList | string {
   const chunks: ChunkRef[] = [];
   let total = 0;
   for (const c of r.chunks as unknown[]) {
-    if (!Array.isArray(c) || typeof c[0] !== 'string' || !/^[0-9a-f]{64}$/.test(c[0]) || !Number.isSafeInteger(c[1]) || (c[1] as number) < 0) {
+    if (
+      !Array.isArray(c) ||
+      typeof c[0] !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(c[0]) ||
+      !Number.isSafeInteger(c[1]) ||
+      (c[1] as number) < 0
+    ) {
       return 'chunk list has a malformed entry';
     }
     chunks.push({ id: c[0], size: c[1] as number });

@@ -28,7 +28,6 @@ export interface Written {
   size: number;
 }
 
-
 export class ChunkWriter {
   private readonly pack: PackWriter;
   /** Ids this writer has stored or is storing: a repeat within one writer is a dedup hit too. */

@@ -27,7 +27,10 @@ const SAMPLE = 64 * 1024;
 
 /** Thrown when stored bytes do not decode to the chunk they are filed under. */
 export class ChunkCorruptError extends Error {
-  constructor(readonly id: string, readonly reason: string) {
+  constructor(
+    readonly id: string,
+    readonly reason: string,
+  ) {
     super(`chunk ${id}: ${reason}`);
   }
 }

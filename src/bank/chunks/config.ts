@@ -42,7 +42,11 @@ const INIT_LEASE = 'chunk-store-init';
 
 function chunkerOf(spec: ChunkStoreSpec): ChunkerParams {
   const c = spec.chunking ?? {};
-  const params = { minSize: c.min_size ?? DEFAULT_CHUNKER.minSize, avgSize: c.avg_size ?? DEFAULT_CHUNKER.avgSize, maxSize: c.max_size ?? DEFAULT_CHUNKER.maxSize };
+  const params = {
+    minSize: c.min_size ?? DEFAULT_CHUNKER.minSize,
+    avgSize: c.avg_size ?? DEFAULT_CHUNKER.avgSize,
+    maxSize: c.max_size ?? DEFAULT_CHUNKER.maxSize,
+  };
   const problem = chunkerParamsProblem(params);
   if (problem !== null) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `bank.chunking: ${problem}` });
   return params;
@@ -63,7 +67,10 @@ async function readConfig(bank: BankPlugin, label: string): Promise<StoredConfig
     throw bwkError('BWK_ERR_DATA_CORRUPT', { resource: `bank ${label}`, reason: `${CHUNK_CONFIG} is not valid JSON` });
   }
   if (c?.format !== STORE_FORMAT || c.version !== STORE_VERSION || chunkerParamsProblem(c.chunker ?? ({} as ChunkerParams)) !== null) {
-    throw bwkError('BWK_ERR_DATA_CORRUPT', { resource: `bank ${label}`, reason: `${CHUNK_CONFIG} is not a ${STORE_FORMAT} v${STORE_VERSION} record` });
+    throw bwkError('BWK_ERR_DATA_CORRUPT', {
+      resource: `bank ${label}`,
+      reason: `${CHUNK_CONFIG} is not a ${STORE_FORMAT} v${STORE_VERSION} record`,
+    });
   }
   return c;
 }

@@ -101,13 +101,19 @@ export class Chunker {
       let j = i;
       for (; j < strictEnd; j++) {
         h = ((h << 1) + gear[data[j]!]!) | 0;
-        if ((h & maskS) === 0) { cut = j + 1; break; }
+        if ((h & maskS) === 0) {
+          cut = j + 1;
+          break;
+        }
       }
       if (cut < 0 && j === strictEnd) {
         const looseEnd = Math.min(n, j + Math.max(0, maxSize - (this.pos + (j - i))));
         for (; j < looseEnd; j++) {
           h = ((h << 1) + gear[data[j]!]!) | 0;
-          if ((h & maskL) === 0) { cut = j + 1; break; }
+          if ((h & maskL) === 0) {
+            cut = j + 1;
+            break;
+          }
         }
         if (cut < 0 && this.pos + (j - i) >= maxSize) cut = j;
       }

@@ -64,7 +64,14 @@ export async function collectGarbage(store: ChunkStore, options: GcOptions = {})
   const now = options.now ?? (() => new Date());
   const bank = store.bank;
   let lease = await bank.acquireLease(GC_LEASE_OWNER, LEASE_TTL_MS, { purpose: 'bank gc', startedAt: now().toISOString() });
-  const renew = setInterval(() => { void bank.renewLease(lease, LEASE_TTL_MS).then((l) => { lease = l; }, () => undefined); }, LEASE_TTL_MS / 3);
+  const renew = setInterval(() => {
+    void bank.renewLease(lease, LEASE_TTL_MS).then(
+      (l) => {
+        lease = l;
+      },
+      () => undefined,
+    );
+  }, LEASE_TTL_MS / 3);
   renew.unref();
   try {
     return await sweep(store, now, options.skewMs ?? DEFAULT_SKEW_MS);
@@ -93,8 +100,18 @@ type LiveChunks = PackIndex['chunks'];
 
 async function sweep(store: ChunkStore, now: () => Date, skewMs: number): Promise<GcReport> {
   const report: GcReport = {
-    referenced_chunks: 0, packs_before: 0, packs_fossilized: 0, packs_repacked: 0, fossils_deleted: 0, fossils_restored: 0,
-    fossils_waiting: 0, orphan_packs_deleted: 0, chunks_removed: 0, bytes_freed: 0, packs_too_new: 0, temporaries_deleted: 0,
+    referenced_chunks: 0,
+    packs_before: 0,
+    packs_fossilized: 0,
+    packs_repacked: 0,
+    fossils_deleted: 0,
+    fossils_restored: 0,
+    fossils_waiting: 0,
+    orphan_packs_deleted: 0,
+    chunks_removed: 0,
+    bytes_freed: 0,
+    packs_too_new: 0,
+    temporaries_deleted: 0,
   };
   const { running, cutoff, cutoffMs } = await judgingHorizon(store, now, skewMs);
   const { index, refs } = await loadReferences(store);
@@ -120,7 +137,9 @@ async function sweep(store: ChunkStore, now: () => Date, skewMs: number): Promis
  * oldest of them (or now), less the clock skew allowed.
  */
 async function judgingHorizon(
-  store: ChunkStore, now: () => Date, skewMs: number,
+  store: ChunkStore,
+  now: () => Date,
+  skewMs: number,
 ): Promise<Pick<Sweep, 'cutoff' | 'cutoffMs'> & { running: Lease[] }> {
   const started = now();
   const running = await liveOperations(store, started.getTime());
@@ -136,8 +155,9 @@ async function loadReferences(store: ChunkStore): Promise<{ index: ChunkIndex; r
     const first = refs.unreadable[0]!;
     throw bwkError('BWK_ERR_BANK_CHECK_FAILED', {
       bank: store.label,
-      summary: `${refs.unreadable.length} chunk list(s) cannot be read (first: ${first.key}: ${first.reason}); `
-        + 'GC will not guess what is unused',
+      summary:
+        `${refs.unreadable.length} chunk list(s) cannot be read (first: ${first.key}: ${first.reason}); ` +
+        'GC will not guess what is unused',
     });
   }
   return { index, refs };

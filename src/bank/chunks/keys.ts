@@ -49,9 +49,12 @@ export async function readSecret(spec: EncryptionSpec, bank: string): Promise<Bu
     try {
       bytes = await readFile(spec.key_file);
     } catch (err) {
-      throw bwkError('BWK_ERR_BANK_KEY_REQUIRED', { bank: `${bank} (key file ${spec.key_file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'})` });
+      throw bwkError('BWK_ERR_BANK_KEY_REQUIRED', {
+        bank: `${bank} (key file ${spec.key_file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      });
     }
-    if (bytes.length < 16) throw bwkError('BWK_ERR_BANK_KEY_REQUIRED', { bank: `${bank} (key file ${spec.key_file} holds fewer than 16 bytes)` });
+    if (bytes.length < 16)
+      throw bwkError('BWK_ERR_BANK_KEY_REQUIRED', { bank: `${bank} (key file ${spec.key_file} holds fewer than 16 bytes)` });
     return bytes;
   }
   throw bwkError('BWK_ERR_BANK_KEY_REQUIRED', { bank });
@@ -59,11 +62,18 @@ export async function readSecret(spec: EncryptionSpec, bank: string): Promise<Bu
 
 function scryptAsync(secret: Buffer, kdf: KdfParams): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(secret, Buffer.from(kdf.salt, 'base64'), 32, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r + (1 << 20) }, (err, key) => (err ? reject(err) : resolve(key)));
+    scrypt(
+      secret,
+      Buffer.from(kdf.salt, 'base64'),
+      32,
+      { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r + (1 << 20) },
+      (err, key) => (err ? reject(err) : resolve(key)),
+    );
   });
 }
 
-const subkey = (master: Buffer, purpose: string): Buffer => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `bulwark ${purpose}`, 32));
+const subkey = (master: Buffer, purpose: string): Buffer =>
+  Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `bulwark ${purpose}`, 32));
 
 export async function deriveKeys(secret: Buffer, kdf: KdfParams): Promise<BankKeys> {
   const master = await scryptAsync(secret, kdf);

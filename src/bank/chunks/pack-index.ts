@@ -35,9 +35,15 @@ export function decodePackIndex(data: Buffer, pack: string): PackIndex | string 
   } catch {
     return 'not valid JSON';
   }
-  if (o?.format !== INDEX_FORMAT || o.version !== 1 || o.pack !== pack || !Array.isArray(o.chunks)) return `not a ${INDEX_FORMAT} v1 record for pack ${pack}`;
+  if (o?.format !== INDEX_FORMAT || o.version !== 1 || o.pack !== pack || !Array.isArray(o.chunks))
+    return `not a ${INDEX_FORMAT} v1 record for pack ${pack}`;
   for (const c of o.chunks as unknown[]) {
-    if (!Array.isArray(c) || typeof c[0] !== 'string' || !/^[0-9a-f]{64}$/.test(c[0]) || !c.slice(1, 4).every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) {
+    if (
+      !Array.isArray(c) ||
+      typeof c[0] !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(c[0]) ||
+      !c.slice(1, 4).every((n) => Number.isSafeInteger(n) && (n as number) >= 0)
+    ) {
       return 'malformed chunk entry';
     }
   }
@@ -49,7 +55,10 @@ export class ChunkIndex {
   private readonly byId = new Map<string, ChunkLocation>();
   private readonly packs = new Map<string, PackIndex>();
 
-  constructor(private readonly bank: BankPlugin, private readonly decode: (key: string, raw: Buffer) => Buffer) {}
+  constructor(
+    private readonly bank: BankPlugin,
+    private readonly decode: (key: string, raw: Buffer) => Buffer,
+  ) {}
 
   get(id: string): ChunkLocation | undefined {
     return this.byId.get(id);
@@ -90,17 +99,19 @@ export class ChunkIndex {
     const fresh = listed.filter((p) => !this.packs.has(p));
     const PARALLEL = 16;
     for (let i = 0; i < fresh.length; i += PARALLEL) {
-      const batch = await Promise.all(fresh.slice(i, i + PARALLEL).map(async (pack) => {
-        try {
-          const key = packIndexKey(pack);
-          const parsed = decodePackIndex(this.decode(key, await this.bank.getObject(key)), pack);
-          if (typeof parsed === 'string') onBad(pack, parsed);
-          return typeof parsed === 'string' ? null : parsed;
-        } catch (err) {
-          onBad(pack, (err as Error).message);
-          return null;
-        }
-      }));
+      const batch = await Promise.all(
+        fresh.slice(i, i + PARALLEL).map(async (pack) => {
+          try {
+            const key = packIndexKey(pack);
+            const parsed = decodePackIndex(this.decode(key, await this.bank.getObject(key)), pack);
+            if (typeof parsed === 'string') onBad(pack, parsed);
+            return typeof parsed === 'string' ? null : parsed;
+          } catch (err) {
+            onBad(pack, (err as Error).message);
+            return null;
+          }
+        }),
+      );
       for (const index of batch) if (index !== null) this.add(index);
     }
   }

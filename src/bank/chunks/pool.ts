@@ -44,7 +44,10 @@ export class CodecPool {
   private nextJob = 1;
   private closed = false;
 
-  constructor(private readonly keys: CodecKeys, readonly size = Math.max(1, availableParallelism())) {}
+  constructor(
+    private readonly keys: CodecKeys,
+    readonly size = Math.max(1, availableParallelism()),
+  ) {}
 
   private spawn(index: number): Slot {
     const worker = new Worker(new URL('./codec-worker.js', import.meta.url), { workerData: this.keys });
@@ -113,7 +116,9 @@ export class CodecPool {
     return {
       id,
       seal: async (level) => toBuffer((CodecPool.unwrap(await this.call(slot, { t: 'seal', job, level })) as { blob: Uint8Array }).blob),
-      drop: () => { void this.call(slot, { t: 'drop', job }).catch(() => undefined); },
+      drop: () => {
+        void this.call(slot, { t: 'drop', job }).catch(() => undefined);
+      },
     };
   }
 
@@ -121,7 +126,9 @@ export class CodecPool {
   async open(blob: Buffer, id: string): Promise<Buffer> {
     const slot = this.pick();
     const movable = exact(blob);
-    const reply = CodecPool.unwrap(await this.call(slot, { t: 'open', job: this.nextJob++, blob: movable, id }, [movable.buffer as ArrayBuffer]));
+    const reply = CodecPool.unwrap(
+      await this.call(slot, { t: 'open', job: this.nextJob++, blob: movable, id }, [movable.buffer as ArrayBuffer]),
+    );
     return toBuffer((reply as { data: Uint8Array }).data);
   }
 

@@ -24,31 +24,33 @@ export async function collectReferences(store: ChunkStore): Promise<References> 
   const keys = (await store.bank.listObjects(CHECKPOINTS)).filter(isResourceDataKey);
   const out: References = { ids: new Set(), unreadable: [], lists: 0, firstSeen: new Map() };
   for (let i = 0; i < keys.length; i += PARALLEL) {
-    await Promise.all(keys.slice(i, i + PARALLEL).map(async (key) => {
-      let plain: Buffer;
-      try {
-        plain = await store.getSealed(key);
-      } catch (err) {
-        // Deleted meanwhile (a checkpoint being deleted): it references nothing any more.
-        if (isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) return;
-        out.unreadable.push({ key, reason: (err as Error).message });
-        return;
-      }
-      if (!isChunkList(plain)) return;
-      let chunks: ChunkRef[];
-      try {
-        const list = await store.resolveList(plain, `bank ${store.label}`, key);
-        chunks = [...list.listChunks, ...list.chunks];
-      } catch (err) {
-        out.unreadable.push({ key, reason: (err as Error).message });
-        return;
-      }
-      out.lists++;
-      for (const c of chunks) {
-        if (!out.ids.has(c.id)) out.firstSeen.set(c.id, key);
-        out.ids.add(c.id);
-      }
-    }));
+    await Promise.all(
+      keys.slice(i, i + PARALLEL).map(async (key) => {
+        let plain: Buffer;
+        try {
+          plain = await store.getSealed(key);
+        } catch (err) {
+          // Deleted meanwhile (a checkpoint being deleted): it references nothing any more.
+          if (isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) return;
+          out.unreadable.push({ key, reason: (err as Error).message });
+          return;
+        }
+        if (!isChunkList(plain)) return;
+        let chunks: ChunkRef[];
+        try {
+          const list = await store.resolveList(plain, `bank ${store.label}`, key);
+          chunks = [...list.listChunks, ...list.chunks];
+        } catch (err) {
+          out.unreadable.push({ key, reason: (err as Error).message });
+          return;
+        }
+        out.lists++;
+        for (const c of chunks) {
+          if (!out.ids.has(c.id)) out.firstSeen.set(c.id, key);
+          out.ids.add(c.id);
+        }
+      }),
+    );
   }
   return out;
 }

@@ -47,7 +47,11 @@ export const corruptError = (resource: string, reason: string): Error => bwkErro
 export class ChunkStore {
   private opened: Promise<Opened> | undefined;
 
-  constructor(readonly bank: BankPlugin, readonly spec: ChunkStoreSpec, readonly label: string) {}
+  constructor(
+    readonly bank: BankPlugin,
+    readonly spec: ChunkStoreSpec,
+    readonly label: string,
+  ) {}
 
   private open(): Promise<Opened> {
     this.opened ??= (async () => {
@@ -58,7 +62,9 @@ export class ChunkStore {
       return { config, keys: codecKeys, pool: new CodecPool(codecKeys, this.spec.workers), index };
     })();
     // A failed open (wrong key, bank down) is retried by the next caller rather than cached forever.
-    this.opened.catch(() => { this.opened = undefined; });
+    this.opened.catch(() => {
+      this.opened = undefined;
+    });
     return this.opened;
   }
 
@@ -73,7 +79,11 @@ export class ChunkStore {
       return raw;
     }
     const plain = openObject(raw, key, keys.encKey);
-    if (plain === null) throw corruptError(`bank ${this.label}`, `${key} fails authentication (altered, moved from another key, or not written by this bank)`);
+    if (plain === null)
+      throw corruptError(
+        `bank ${this.label}`,
+        `${key} fails authentication (altered, moved from another key, or not written by this bank)`,
+      );
     return plain;
   }
 
@@ -143,7 +153,8 @@ export class ChunkStore {
     for await (const part of this.read(indirect.list, resource)) parts.push(part);
     const direct = decodeChunkList(Buffer.concat(parts));
     if (typeof direct === 'string') throw corruptError(resource, `${where}: ${direct}`);
-    if (direct.size !== indirect.size || direct.chunks.length !== indirect.count) throw corruptError(resource, `${where}: its stored list does not match its size and count`);
+    if (direct.size !== indirect.size || direct.chunks.length !== indirect.count)
+      throw corruptError(resource, `${where}: its stored list does not match its size and count`);
     return { ...direct, listChunks: indirect.list };
   }
 
@@ -199,7 +210,11 @@ export class ChunkStore {
       o.index.add(fossil.index);
     }
     missing = new Set([...missing].filter((id) => !o.index.has(id)));
-    if (missing.size > 0) throw corruptError(resource, `chunk ${[...missing][0]} vanished from the bank while the operation ran (${missing.size} chunk(s)); run it again`);
+    if (missing.size > 0)
+      throw corruptError(
+        resource,
+        `chunk ${[...missing][0]} vanished from the bank while the operation ran (${missing.size} chunk(s)); run it again`,
+      );
   }
 
   /** Where a chunk is: a live pack, or (GC ran since the reference was recorded) a fossil's pack. */
@@ -230,7 +245,8 @@ export class ChunkStore {
       // GC may have moved the chunk to a new pack since this process read the index.
       await o.index.refresh();
       const moved = o.index.get(ref.id);
-      if (moved === undefined || moved.pack === loc.pack) throw corruptError(resource, `pack ${loc.pack} holding chunk ${ref.id} is missing`);
+      if (moved === undefined || moved.pack === loc.pack)
+        throw corruptError(resource, `pack ${loc.pack} holding chunk ${ref.id} is missing`);
       blob = await this.bank.getObjectRange(packKey(moved.pack), moved.offset, moved.length);
     }
     let data: Buffer;
@@ -275,6 +291,10 @@ export class ChunkStore {
   async close(): Promise<void> {
     const opened = this.opened;
     this.opened = undefined;
-    if (opened) await opened.then((o) => o.pool.close(), () => undefined);
+    if (opened)
+      await opened.then(
+        (o) => o.pool.close(),
+        () => undefined,
+      );
   }
 }

@@ -11,11 +11,15 @@ export type StartApiProcess = (opts: { home: string; port?: number }) => Promise
  * The API server (fastify and its plugins) is loaded, by `load`, only when such a command runs.
  */
 export function addApiCommand(program: Command, run: Run, name: string, description: string, load: () => Promise<StartApiProcess>): void {
-  program.command(name).description(description)
+  program
+    .command(name)
+    .description(description)
     .option('--port <n>', 'override api.port (0: any free port)')
-    .action((opts: { port?: string }) => run(async (cli) => {
-      const port = parsePort(opts.port);
-      const start = await load();
-      await cli.runProcess(await start({ home: await cli.localHome(), ...(port === undefined ? {} : { port }) }));
-    })());
+    .action((opts: { port?: string }) =>
+      run(async (cli) => {
+        const port = parsePort(opts.port);
+        const start = await load();
+        await cli.runProcess(await start({ home: await cli.localHome(), ...(port === undefined ? {} : { port }) }));
+      })(),
+    );
 }

@@ -5,21 +5,31 @@ import { addApiCommand } from './api-command.js';
 
 function parsePrefetch(text: string): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > 1000) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--prefetch must be a whole number from 1 to 1000, not "${text}"` });
+  if (!/^\d+$/.test(text) || n < 1 || n > 1000)
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--prefetch must be a whole number from 1 to 1000, not "${text}"` });
   return n;
 }
 
 /** The distributed processes: `protection-service` (runs operations) and `api` (serves HTTP), joined by RPC. */
 export function registerDistributedCommands(program: Command, run: Run): void {
-  program.command('protection-service').description('serve the protection service on the RPC queue (rpc.*); run several to share the load')
+  program
+    .command('protection-service')
+    .description('serve the protection service on the RPC queue (rpc.*); run several to share the load')
     .option('--prefetch <n>', 'requests handled at once by this process', '8')
-    .action((opts: { prefetch: string }) => run(async (cli) => {
-      const prefetch = parsePrefetch(opts.prefetch);
-      // The RPC layer (amqplib) and the app are loaded only by the process that serves them.
-      const { startProtectionService } = await import('../../processes/protection-service.js');
-      await cli.runProcess(await startProtectionService({ home: await cli.localHome(), prefetch }));
-    })());
+    .action((opts: { prefetch: string }) =>
+      run(async (cli) => {
+        const prefetch = parsePrefetch(opts.prefetch);
+        // The RPC layer (amqplib) and the app are loaded only by the process that serves them.
+        const { startProtectionService } = await import('../../processes/protection-service.js');
+        await cli.runProcess(await startProtectionService({ home: await cli.localHome(), prefetch }));
+      })(),
+    );
 
-  addApiCommand(program, run, 'api', 'serve the REST API, calling protection services over RPC (rpc.*)',
-    async () => (await import('../../processes/api.js')).startApi);
+  addApiCommand(
+    program,
+    run,
+    'api',
+    'serve the REST API, calling protection services over RPC (rpc.*)',
+    async () => (await import('../../processes/api.js')).startApi,
+  );
 }

@@ -44,7 +44,10 @@ async function follow(cli: CliContext, s: CliSession, kind: string, record: { id
     return;
   }
   const stop = s.app ? showProgress(s.app.events, record.id) : () => undefined;
-  const onSigint = () => { cli.out.note('\ncancelling...'); void s.service.cancelOperation(s.ctx, record.id).catch(() => undefined); };
+  const onSigint = () => {
+    cli.out.note('\ncancelling...');
+    void s.service.cancelOperation(s.ctx, record.id).catch(() => undefined);
+  };
   process.on('SIGINT', onSigint);
   try {
     const view = await untilFinal(s, record.id);
@@ -63,86 +66,189 @@ async function follow(cli: CliContext, s: CliSession, kind: string, record: { id
 /** The local engine runs an operation inside the CLI process: leaving early would abandon it. */
 function requireDurableForNoWait(s: CliSession, wait: boolean): void {
   if (!wait && !s.durable) {
-    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: '--no-wait needs an operation that outlives this command: the temporal engine, or a server (--url); the local engine runs it inside this process' });
+    throw bwkError('BWK_ERR_INVALID_INPUT', {
+      reason:
+        '--no-wait needs an operation that outlives this command: the temporal engine, or a server (--url); the local engine runs it inside this process',
+    });
   }
 }
 
 function listQuery(opts: Record<string, string | undefined>) {
   const limit = parseLimit(opts.limit);
   return {
-    ...(opts.status ? { status: opts.status as OperationStatus } : {}), ...(opts.checkpoint ? { checkpointId: opts.checkpoint } : {}),
-    ...(limit ? { limit } : {}), ...(opts.marker ? { marker: opts.marker } : {}),
+    ...(opts.status ? { status: opts.status as OperationStatus } : {}),
+    ...(opts.checkpoint ? { checkpointId: opts.checkpoint } : {}),
+    ...(limit ? { limit } : {}),
+    ...(opts.marker ? { marker: opts.marker } : {}),
   };
 }
 
 export function registerOperationCommands(program: Command, run: Run): void {
-  const checkpoint = program.command('checkpoint').description('checkpoints: protected copies of a plan\'s resources');
-  checkpoint.command('create').description('protect a plan now and wait for the checkpoint').requiredOption('--plan <id>', 'plan id')
+  const checkpoint = program.command('checkpoint').description("checkpoints: protected copies of a plan's resources");
+  checkpoint
+    .command('create')
+    .description('protect a plan now and wait for the checkpoint')
+    .requiredOption('--plan <id>', 'plan id')
     .option('--no-wait', 'return at once with the checkpoint `protecting` (temporal engine or --url)')
-    .action((opts: { plan: string; wait: boolean }) => run((cli) => cli.withService(async (s) => {
-      requireDurableForNoWait(s, opts.wait);
-      await follow(cli, s, 'checkpoint', await s.service.startProtect(s.ctx, { plan_id: opts.plan }), opts.wait);
-    }))());
-  checkpoint.command('list').description('list checkpoints, newest first')
-    .option('--plan <id>').option('--provider <id>').option('--status <status>').option('--since <time>').option('--until <time>')
-    .option('--limit <n>').option('--marker <id>', 'id of the last checkpoint of the previous page').option('--sort <dir>', 'desc (default) or asc')
-    .action((opts: Record<string, string | undefined>) => run((cli) => cli.withService(async (s) => {
-      const limit = parseLimit(opts.limit);
-      const since = parseDateOption('--since', opts.since);
-      const until = parseDateOption('--until', opts.until);
-      if (opts.sort !== undefined && opts.sort !== 'asc' && opts.sort !== 'desc') throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--sort must be asc or desc, not "${opts.sort}"` });
-      const list = await s.service.listCheckpoints(s.ctx, {
-        ...(opts.plan ? { planId: opts.plan } : {}), ...(opts.provider ? { providerId: await resolveProviderId(s, opts.provider) } : {}),
-        ...(opts.status ? { status: opts.status as CheckpointStatus } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}),
-        ...(limit ? { limit } : {}), ...(opts.marker ? { marker: opts.marker } : {}), ...(opts.sort ? { sort: opts.sort as 'asc' | 'desc' } : {}),
-      });
-      cli.out.result(cli.out.format === 'json' ? list : list.map((c) => ({ ...c, protection_plan: c.protection_plan.name })), CHECKPOINT_COLUMNS);
-    }))());
-  checkpoint.command('show <id>').description('show a checkpoint').action((id: string) => run((cli) => cli.withService(async (s) => {
-    cli.out.result(await s.service.showCheckpoint(s.ctx, id));
-  }))());
-  checkpoint.command('delete <id>').description('delete a checkpoint and its data').action((id: string) => run((cli) => cli.withService(async (s) => {
-    await s.service.deleteCheckpoint(s.ctx, id);
-    cli.out.result({ id, status: 'deleted' });
-  }))());
+    .action((opts: { plan: string; wait: boolean }) =>
+      run((cli) =>
+        cli.withService(async (s) => {
+          requireDurableForNoWait(s, opts.wait);
+          await follow(cli, s, 'checkpoint', await s.service.startProtect(s.ctx, { plan_id: opts.plan }), opts.wait);
+        }),
+      )(),
+    );
+  checkpoint
+    .command('list')
+    .description('list checkpoints, newest first')
+    .option('--plan <id>')
+    .option('--provider <id>')
+    .option('--status <status>')
+    .option('--since <time>')
+    .option('--until <time>')
+    .option('--limit <n>')
+    .option('--marker <id>', 'id of the last checkpoint of the previous page')
+    .option('--sort <dir>', 'desc (default) or asc')
+    .action((opts: Record<string, string | undefined>) =>
+      run((cli) =>
+        cli.withService(async (s) => {
+          const limit = parseLimit(opts.limit);
+          const since = parseDateOption('--since', opts.since);
+          const until = parseDateOption('--until', opts.until);
+          if (opts.sort !== undefined && opts.sort !== 'asc' && opts.sort !== 'desc')
+            throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--sort must be asc or desc, not "${opts.sort}"` });
+          const list = await s.service.listCheckpoints(s.ctx, {
+            ...(opts.plan ? { planId: opts.plan } : {}),
+            ...(opts.provider ? { providerId: await resolveProviderId(s, opts.provider) } : {}),
+            ...(opts.status ? { status: opts.status as CheckpointStatus } : {}),
+            ...(since ? { since } : {}),
+            ...(until ? { until } : {}),
+            ...(limit ? { limit } : {}),
+            ...(opts.marker ? { marker: opts.marker } : {}),
+            ...(opts.sort ? { sort: opts.sort as 'asc' | 'desc' } : {}),
+          });
+          cli.out.result(
+            cli.out.format === 'json' ? list : list.map((c) => ({ ...c, protection_plan: c.protection_plan.name })),
+            CHECKPOINT_COLUMNS,
+          );
+        }),
+      )(),
+    );
+  checkpoint
+    .command('show <id>')
+    .description('show a checkpoint')
+    .action((id: string) =>
+      run((cli) =>
+        cli.withService(async (s) => {
+          cli.out.result(await s.service.showCheckpoint(s.ctx, id));
+        }),
+      )(),
+    );
+  checkpoint
+    .command('delete <id>')
+    .description('delete a checkpoint and its data')
+    .action((id: string) =>
+      run((cli) =>
+        cli.withService(async (s) => {
+          await s.service.deleteCheckpoint(s.ctx, id);
+          cli.out.result({ id, status: 'deleted' });
+        }),
+      )(),
+    );
 
-  for (const [noun, kind] of [['restore', 'restore'], ['verification', 'verify']] as const) {
-    const group = program.command(noun).description(noun === 'restore' ? 'restores of checkpoints' : 'verifications: read a checkpoint back and check every byte');
-    group.command('create').description(`${noun === 'restore' ? 'restore' : 'verify'} a checkpoint and wait`).requiredOption('--checkpoint <id>')
-      .option('--parameters <json>', noun === 'restore' ? 'restore parameters, e.g. {"fs.directory": {"target_path": "/srv/restored"}}' : 'verification parameters')
+  for (const [noun, kind] of [
+    ['restore', 'restore'],
+    ['verification', 'verify'],
+  ] as const) {
+    const group = program
+      .command(noun)
+      .description(noun === 'restore' ? 'restores of checkpoints' : 'verifications: read a checkpoint back and check every byte');
+    group
+      .command('create')
+      .description(`${noun === 'restore' ? 'restore' : 'verify'} a checkpoint and wait`)
+      .requiredOption('--checkpoint <id>')
+      .option(
+        '--parameters <json>',
+        noun === 'restore' ? 'restore parameters, e.g. {"fs.directory": {"target_path": "/srv/restored"}}' : 'verification parameters',
+      )
       .option('--no-wait', `return at once with the ${noun} \`in_progress\` (temporal engine or --url)`)
-      .action((opts: { checkpoint: string; parameters?: string; wait: boolean }) => run((cli) => cli.withService(async (s) => {
-        requireDurableForNoWait(s, opts.wait);
-        const parameters = parseJsonOption('--parameters', opts.parameters);
-        const input = { checkpoint_id: opts.checkpoint, ...(parameters ? { parameters } : {}) };
-        const record = kind === 'restore' ? await s.service.startRestore(s.ctx, input) : await s.service.startVerify(s.ctx, input);
-        await follow(cli, s, noun, record, opts.wait);
-      }))());
-    group.command('list').description(`list ${noun}s`).option('--status <s>').option('--checkpoint <id>').option('--limit <n>').option('--marker <id>')
-      .action((opts: Record<string, string | undefined>) => run((cli) => cli.withService(async (s) => {
-        const q = listQuery(opts);
-        cli.out.result(kind === 'restore' ? await s.service.listRestores(s.ctx, q) : await s.service.listVerifications(s.ctx, q), OPERATION_COLUMNS);
-      }))());
-    group.command('show <id>').description(`show a ${noun}`).action((id: string) => run((cli) => cli.withService(async (s) => {
-      cli.out.result(kind === 'restore' ? await s.service.showRestore(s.ctx, id) : await s.service.showVerification(s.ctx, id));
-    }))());
+      .action((opts: { checkpoint: string; parameters?: string; wait: boolean }) =>
+        run((cli) =>
+          cli.withService(async (s) => {
+            requireDurableForNoWait(s, opts.wait);
+            const parameters = parseJsonOption('--parameters', opts.parameters);
+            const input = { checkpoint_id: opts.checkpoint, ...(parameters ? { parameters } : {}) };
+            const record = kind === 'restore' ? await s.service.startRestore(s.ctx, input) : await s.service.startVerify(s.ctx, input);
+            await follow(cli, s, noun, record, opts.wait);
+          }),
+        )(),
+      );
+    group
+      .command('list')
+      .description(`list ${noun}s`)
+      .option('--status <s>')
+      .option('--checkpoint <id>')
+      .option('--limit <n>')
+      .option('--marker <id>')
+      .action((opts: Record<string, string | undefined>) =>
+        run((cli) =>
+          cli.withService(async (s) => {
+            const q = listQuery(opts);
+            cli.out.result(
+              kind === 'restore' ? await s.service.listRestores(s.ctx, q) : await s.service.listVerifications(s.ctx, q),
+              OPERATION_COLUMNS,
+            );
+          }),
+        )(),
+      );
+    group
+      .command('show <id>')
+      .description(`show a ${noun}`)
+      .action((id: string) =>
+        run((cli) =>
+          cli.withService(async (s) => {
+            cli.out.result(kind === 'restore' ? await s.service.showRestore(s.ctx, id) : await s.service.showVerification(s.ctx, id));
+          }),
+        )(),
+      );
   }
 
   const operation = program.command('operation').description('follow or stop running operations');
-  operation.command('show <id>').description('an operation (checkpoint, restore or verification id) and its state')
-    .action((id: string) => run((cli) => cli.withService(async (s) => {
-      cli.out.result(await s.service.showOperation(s.ctx, id));
-    }))());
-  operation.command('wait <id>').description('wait until an operation ends; exits 1 if it ended error/fail')
-    .action((id: string) => run((cli) => cli.withService(async (s) => {
-      const view = await untilFinal(s, id);
-      cli.out.result(view);
-      if (FAILED.has(view.status)) cli.exitCode = 1;
-    }))());
-  operation.command('cancel <id>').description('cancel a running operation: it ends error/fail with reason cancelled')
-    .action((id: string) => run((cli) => cli.withService(async (s) => {
-      if (!s.durable) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'with the local engine an operation runs inside the command that started it: interrupt that command (Ctrl-C)' });
-      await s.service.cancelOperation(s.ctx, id);
-      cli.out.result({ id, cancel_requested: true });
-    }))());
+  operation
+    .command('show <id>')
+    .description('an operation (checkpoint, restore or verification id) and its state')
+    .action((id: string) =>
+      run((cli) =>
+        cli.withService(async (s) => {
+          cli.out.result(await s.service.showOperation(s.ctx, id));
+        }),
+      )(),
+    );
+  operation
+    .command('wait <id>')
+    .description('wait until an operation ends; exits 1 if it ended error/fail')
+    .action((id: string) =>
+      run((cli) =>
+        cli.withService(async (s) => {
+          const view = await untilFinal(s, id);
+          cli.out.result(view);
+          if (FAILED.has(view.status)) cli.exitCode = 1;
+        }),
+      )(),
+    );
+  operation
+    .command('cancel <id>')
+    .description('cancel a running operation: it ends error/fail with reason cancelled')
+    .action((id: string) =>
+      run((cli) =>
+        cli.withService(async (s) => {
+          if (!s.durable)
+            throw bwkError('BWK_ERR_INVALID_INPUT', {
+              reason: 'with the local engine an operation runs inside the command that started it: interrupt that command (Ctrl-C)',
+            });
+          await s.service.cancelOperation(s.ctx, id);
+          cli.out.result({ id, cancel_requested: true });
+        }),
+      )(),
+    );
 }

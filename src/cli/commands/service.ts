@@ -5,25 +5,57 @@ import { addApiCommand } from './api-command.js';
 
 /** `serve` (the embedded all-in-one) and `token` management. */
 export function registerServiceCommands(program: Command, run: Run): void {
-  addApiCommand(program, run, 'serve', 'run the all-in-one service: REST API (api.host:api.port, default 127.0.0.1:8780) with the configured engine',
-    async () => (await import('../../processes/embedded.js')).startEmbedded);
+  addApiCommand(
+    program,
+    run,
+    'serve',
+    'run the all-in-one service: REST API (api.host:api.port, default 127.0.0.1:8780) with the configured engine',
+    async () => (await import('../../processes/embedded.js')).startEmbedded,
+  );
 
   const token = program.command('token').description('API tokens: each bound to one project and a role');
-  token.command('create').description('create a token; its secret is printed once').requiredOption('--project <id>').requiredOption('--role <role>', 'admin or member')
+  token
+    .command('create')
+    .description('create a token; its secret is printed once')
+    .requiredOption('--project <id>')
+    .requiredOption('--role <role>', 'admin or member')
     .option('--description <text>')
-    .action((opts: { project: string; role: string; description?: string }) => run((cli) => cli.withApp(async (app) => {
-      const { token: secret, record } = await app.store.tokens.createToken({ project_id: opts.project, role: opts.role as 'admin' | 'member', ...(opts.description ? { description: opts.description } : {}) });
-      cli.out.result({ ...record, token: secret });
-      cli.out.note('store the token now: only its hash is kept');
-    }))());
-  token.command('list').description('list tokens (never their secrets)').option('--project <id>').option('--limit <n>')
-    .action((opts: { project?: string; limit?: string }) => run((cli) => cli.withApp(async (app) => {
-      const limit = parseLimit(opts.limit);
-      const list = await app.store.tokens.listTokens(opts.project ?? null);
-      cli.out.result(limit ? list.slice(0, limit) : list, ['id', 'project_id', 'role', 'description', 'created_at']);
-    }))());
-  token.command('delete <id>').description('revoke a token').action((id: string) => run((cli) => cli.withApp(async (app) => {
-    await app.store.tokens.deleteToken(id);
-    cli.out.result({ id, deleted: true });
-  }))());
+    .action((opts: { project: string; role: string; description?: string }) =>
+      run((cli) =>
+        cli.withApp(async (app) => {
+          const { token: secret, record } = await app.store.tokens.createToken({
+            project_id: opts.project,
+            role: opts.role as 'admin' | 'member',
+            ...(opts.description ? { description: opts.description } : {}),
+          });
+          cli.out.result({ ...record, token: secret });
+          cli.out.note('store the token now: only its hash is kept');
+        }),
+      )(),
+    );
+  token
+    .command('list')
+    .description('list tokens (never their secrets)')
+    .option('--project <id>')
+    .option('--limit <n>')
+    .action((opts: { project?: string; limit?: string }) =>
+      run((cli) =>
+        cli.withApp(async (app) => {
+          const limit = parseLimit(opts.limit);
+          const list = await app.store.tokens.listTokens(opts.project ?? null);
+          cli.out.result(limit ? list.slice(0, limit) : list, ['id', 'project_id', 'role', 'description', 'created_at']);
+        }),
+      )(),
+    );
+  token
+    .command('delete <id>')
+    .description('revoke a token')
+    .action((id: string) =>
+      run((cli) =>
+        cli.withApp(async (app) => {
+          await app.store.tokens.deleteToken(id);
+          cli.out.result({ id, deleted: true });
+        }),
+      )(),
+    );
 }

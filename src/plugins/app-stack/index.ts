@@ -20,8 +20,16 @@
  */
 import { PLUGIN_API_VERSION } from '../api.js';
 import type {
-  DeleteContext, JsonSchema, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource, ResourceSchemas,
-  RestoreContext, VerifyContext,
+  DeleteContext,
+  JsonSchema,
+  Operation,
+  PluginDefinition,
+  ProtectContext,
+  ProtectionPlugin,
+  Resource,
+  ResourceSchemas,
+  RestoreContext,
+  VerifyContext,
 } from '../api.js';
 import { ResourceTypes } from '../resource-types.js';
 import { APP_STACK, parseStacks } from './options.js';
@@ -60,7 +68,8 @@ export class AppStackProtection implements ProtectionPlugin {
 export const appStackPlugin: PluginDefinition = {
   apiVersion: PLUGIN_API_VERSION,
   name: APP_STACK,
-  description: 'Groups resources of other plugins into an application with explicit dependencies (depends_on), which order their prepare and complete hooks.',
+  description:
+    'Groups resources of other plugins into an application with explicit dependencies (depends_on), which order their prepare and complete hooks.',
   create: (env) => ({
     protection: new AppStackProtection(),
     protectables: [new AppStackProtectable(parseStacks(env.providerId, env.options))],

@@ -57,9 +57,19 @@ export const APP_STACK_OPTIONS_SCHEMA: JsonSchema = {
               additionalProperties: false,
               required: ['type', 'id'],
               properties: {
-                type: { type: 'string', pattern: '^[^#\\s]+$', description: 'Resource type of the member, protected by another plugin of the same provider.' },
+                type: {
+                  type: 'string',
+                  pattern: '^[^#\\s]+$',
+                  description: 'Resource type of the member, protected by another plugin of the same provider.',
+                },
                 id: { type: 'string', minLength: 1 },
-                depends_on: { type: 'array', uniqueItems: true, default: [], items: { type: 'string', pattern: '^[^#]+#.+$' }, description: 'Refs (`<type>#<id>`) of members of this stack restored first.' },
+                depends_on: {
+                  type: 'array',
+                  uniqueItems: true,
+                  default: [],
+                  items: { type: 'string', pattern: '^[^#]+#.+$' },
+                  description: 'Refs (`<type>#<id>`) of members of this stack restored first.',
+                },
               },
             },
           },
@@ -73,7 +83,8 @@ type RawStacks = Record<string, { description?: string; resources: Array<{ type:
 
 /** Validates the options and returns the stacks by name. Errors name the provider and the field. */
 export function parseStacks(providerId: string, options: Record<string, unknown>): ReadonlyMap<string, Stack> {
-  const fail = (reason: string): Error => bwkError('BWK_ERR_CONFIG_INVALID', { file: `provider ${providerId}, plugin "${APP_STACK}" options`, reason });
+  const fail = (reason: string): Error =>
+    bwkError('BWK_ERR_CONFIG_INVALID', { file: `provider ${providerId}, plugin "${APP_STACK}" options`, reason });
   const copy = structuredClone(options);
   const validate = compileSchema(APP_STACK_OPTIONS_SCHEMA);
   if (!validate(copy)) throw fail(describeSchemaError(sortSchemaErrors(validate.errors ?? [])[0]!));
@@ -84,20 +95,27 @@ export function parseStacks(providerId: string, options: Record<string, unknown>
     const refs = new Set<string>();
     for (const [i, m] of raw.resources.entries()) {
       const ref = resourceRef(m);
-      if (m.type === APP_STACK) throw fail(`stacks.${name}.resources[${i}]: ${ref}: a stack cannot be a member of a stack; list its resources instead`);
+      if (m.type === APP_STACK)
+        throw fail(`stacks.${name}.resources[${i}]: ${ref}: a stack cannot be a member of a stack; list its resources instead`);
       if (refs.has(ref)) throw fail(`stacks.${name}.resources[${i}]: ${ref} is listed twice`);
       refs.add(ref);
       members.push({ type: m.type, id: m.id, ref, depends_on: [...m.depends_on].sort() });
     }
     for (const [i, m] of members.entries()) {
       for (const dep of m.depends_on) {
-        if (!refs.has(dep)) throw fail(`stacks.${name}.resources[${i}].depends_on: "${dep}" is not a member of stack ${name} (members: ${[...refs].join(', ')}); add it to the stack or fix the ref`);
+        if (!refs.has(dep))
+          throw fail(
+            `stacks.${name}.resources[${i}].depends_on: "${dep}" is not a member of stack ${name} (members: ${[...refs].join(', ')}); add it to the stack or fix the ref`,
+          );
       }
     }
     stacks.set(name, { name, ...(raw.description !== undefined ? { description: raw.description } : {}), members });
   }
   const cycle = findDependencyCycle([...stacks.values()].flatMap((s) => s.members));
-  if (cycle) throw fail(`depends_on has a cycle: ${cycle.join(' → ')} (each depends on the next); a member cannot depend on itself, even through others: remove one of these depends_on`);
+  if (cycle)
+    throw fail(
+      `depends_on has a cycle: ${cycle.join(' → ')} (each depends on the next); a member cannot depend on itself, even through others: remove one of these depends_on`,
+    );
   return stacks;
 }
 

@@ -54,7 +54,11 @@ export class AppStackProtectable implements ProtectablePlugin {
 
   async showResource(_ctx: ProtectableContext, id: string): Promise<Resource> {
     if (!this.stacks.has(id)) {
-      throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type: APP_STACK, id, reason: `no stack "${id}" is configured in this provider's app.stack options (configured: ${[...this.stacks.keys()].sort().join(', ')})` });
+      throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', {
+        type: APP_STACK,
+        id,
+        reason: `no stack "${id}" is configured in this provider's app.stack options (configured: ${[...this.stacks.keys()].sort().join(', ')})`,
+      });
     }
     return this.stackResource(id);
   }
@@ -68,8 +72,13 @@ export class AppStackProtectable implements ProtectablePlugin {
   private stackResource(name: string): Resource {
     const stack = this.stacks.get(name)!;
     return {
-      type: APP_STACK, id: name, name,
-      extra_info: { members: stack.members.map((m) => m.ref), ...(stack.description !== undefined ? { description: stack.description } : {}) },
+      type: APP_STACK,
+      id: name,
+      name,
+      extra_info: {
+        members: stack.members.map((m) => m.ref),
+        ...(stack.description !== undefined ? { description: stack.description } : {}),
+      },
     };
   }
 }

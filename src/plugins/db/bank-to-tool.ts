@@ -59,7 +59,9 @@ export async function* verifiedDump(d: StoredDump): AsyncGenerator<Buffer> {
 
 /** Reads the whole dump once and throws BWK_ERR_DATA_CORRUPT unless it matches meta.json. */
 export async function checkDump(d: StoredDump): Promise<void> {
-  for await (const _chunk of verifiedDump(d)) { /* hashing is the point */ }
+  for await (const _chunk of verifiedDump(d)) {
+    /* hashing is the point */
+  }
 }
 
 /**
@@ -84,7 +86,12 @@ export async function dumpToTempFile(d: StoredDump, fileName = 'dump'): Promise<
  * dump throws BWK_ERR_DATA_CORRUPT (the tool is killed); any other outcome is returned for the
  * caller to judge, since what a failure means depends on the tool.
  */
-export async function runToolOnDump(d: StoredDump, command: string, args: readonly string[], options: Omit<ToolOptions, 'stdin' | 'signal'>): Promise<{ stdout: Buffer; exit: ToolExit }> {
+export async function runToolOnDump(
+  d: StoredDump,
+  command: string,
+  args: readonly string[],
+  options: Omit<ToolOptions, 'stdin' | 'signal'>,
+): Promise<{ stdout: Buffer; exit: ToolExit }> {
   const result = await runToolCollect(command, args, { ...options, signal: d.signal, stdin: verifiedDump(d) });
   if (isBulwarkError(result.exit.inputError, 'BWK_ERR_DATA_CORRUPT')) throw result.exit.inputError;
   return result;

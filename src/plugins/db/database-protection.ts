@@ -5,8 +5,16 @@
  * protect wrote: a failed protect and a checkpoint delete both clear it.
  */
 import type {
-  DeleteContext, HookContext, Operation, ProtectContext, ProtectionPlugin, Resource, ResourceSchemas,
-  RestoreContext, RestorePolicy, VerifyContext,
+  DeleteContext,
+  HookContext,
+  Operation,
+  ProtectContext,
+  ProtectionPlugin,
+  Resource,
+  ResourceSchemas,
+  RestoreContext,
+  RestorePolicy,
+  VerifyContext,
 } from '../api.js';
 import { clearSection } from '../clear-section.js';
 import { ResourceTypes } from '../resource-types.js';
@@ -34,7 +42,10 @@ export class DatabaseProtection implements ProtectionPlugin {
   private readonly types: ResourceTypes;
 
   constructor(private readonly family: DatabaseFamily) {
-    this.types = new ResourceTypes(family.plugin, [[family.database.type, family.database.schemas], [family.server.type, family.server.schemas]]);
+    this.types = new ResourceTypes(family.plugin, [
+      [family.database.type, family.database.schemas],
+      [family.server.type, family.server.schemas],
+    ]);
   }
 
   supportedResourceTypes(): string[] {

@@ -50,7 +50,13 @@ export async function loadDumpMeta(bank: BankSection, label: string, metaObject 
   if (meta === null || typeof meta !== 'object' || meta.format !== DUMP_META_FORMAT || meta.version !== DUMP_META_VERSION) {
     throw corrupt(label, `${metaObject} is not a ${DUMP_META_FORMAT} v${DUMP_META_VERSION} record`);
   }
-  if (typeof meta.object !== 'string' || meta.object === '' || !Number.isSafeInteger(meta.size) || (meta.size ?? -1) < 0 || !isHex64(meta.sha256)) {
+  if (
+    typeof meta.object !== 'string' ||
+    meta.object === '' ||
+    !Number.isSafeInteger(meta.size) ||
+    (meta.size ?? -1) < 0 ||
+    !isHex64(meta.sha256)
+  ) {
     throw corrupt(label, `${metaObject} lacks a valid object name, size or SHA-256`);
   }
   return meta as DumpMeta;

@@ -31,7 +31,12 @@ export function databaseRestoreSchema(maxNameLength: number, dropSafety: string,
     type: 'object',
     additionalProperties: false,
     properties: {
-      target_database: { type: 'string', minLength: 1, maxLength: maxNameLength, description: 'Database to restore into; default: the original name.' },
+      target_database: {
+        type: 'string',
+        minLength: 1,
+        maxLength: maxNameLength,
+        description: 'Database to restore into; default: the original name.',
+      },
       target_server: { type: 'string', minLength: 1, description: 'Configured server to restore to; default: the original server.' },
       conflict: {
         type: 'string',

@@ -85,7 +85,8 @@ export async function dumpToBank(spec: DumpSpec): Promise<{ size: number; sha256
 
   try {
     const stored = await spec.bank.putStream(spec.object, output());
-    if (stored.size !== size) throw bwkError('BWK_ERR_BANK_IO', { key: spec.object, reason: `the bank stored ${stored.size} bytes of ${size} sent` });
+    if (stored.size !== size)
+      throw bwkError('BWK_ERR_BANK_IO', { key: spec.object, reason: `the bank stored ${stored.size} bytes of ${size} sent` });
   } catch (err) {
     tool.kill();
     // If the bank failed before pulling at all, nobody reads stdout: unread, it would keep the tool's 'close' from firing.
@@ -99,8 +100,15 @@ export async function dumpToBank(spec: DumpSpec): Promise<{ size: number; sha256
     throw abortError(spec.signal) ?? err;
   }
   const meta: DumpMeta = {
-    format: DUMP_META_FORMAT, version: DUMP_META_VERSION, object: spec.object, size, sha256: hash.digest('hex'),
-    tool: spec.command, tool_version: spec.toolVersion, created_at: new Date().toISOString(), source: spec.source,
+    format: DUMP_META_FORMAT,
+    version: DUMP_META_VERSION,
+    object: spec.object,
+    size,
+    sha256: hash.digest('hex'),
+    tool: spec.command,
+    tool_version: spec.toolVersion,
+    created_at: new Date().toISOString(),
+    source: spec.source,
   };
   await spec.bank.put(metaObject, JSON.stringify(meta, null, 2));
   spec.progress?.({ done: size, total: size, unit: 'bytes' });

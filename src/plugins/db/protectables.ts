@@ -10,7 +10,11 @@ import { bwkError } from '../../core/errors.js';
 /** Listing and lookups are quick queries; this only stops a wedged server from hanging a request. */
 const QUERY_TIMEOUT_MS = 120_000;
 
-export interface ServerLike { name: string; host: string; port: number }
+export interface ServerLike {
+  name: string;
+  host: string;
+  port: number;
+}
 
 /** What a family's tools (PgTools, MariaDbTools) give the shared protectables. */
 export interface FamilyTools<S extends ServerLike> {
@@ -58,8 +62,12 @@ export function databaseResource(type: string, server: string, database: string)
 export class ServerProtectable<S extends ServerLike> implements ProtectablePlugin {
   constructor(private readonly catalog: DatabaseCatalog<S>) {}
 
-  resourceType(): string { return this.catalog.serverType; }
-  parentResourceTypes(): string[] { return []; }
+  resourceType(): string {
+    return this.catalog.serverType;
+  }
+  parentResourceTypes(): string[] {
+    return [];
+  }
 
   async listResources(_ctx: ProtectableContext): Promise<Resource[]> {
     return [...this.catalog.tools.servers.keys()].sort().map((name) => this.resource(name));
@@ -89,16 +97,25 @@ const LIST_SCHEMA: JsonSchema = {
 export class DatabaseProtectable<S extends ServerLike> implements ProtectablePlugin {
   constructor(private readonly catalog: DatabaseCatalog<S>) {}
 
-  resourceType(): string { return this.catalog.databaseType; }
-  parentResourceTypes(): string[] { return [this.catalog.serverType]; }
-  listParametersSchema(): JsonSchema { return LIST_SCHEMA; }
+  resourceType(): string {
+    return this.catalog.databaseType;
+  }
+  parentResourceTypes(): string[] {
+    return [this.catalog.serverType];
+  }
+  listParametersSchema(): JsonSchema {
+    return LIST_SCHEMA;
+  }
 
   async listResources(ctx: ProtectableContext): Promise<Resource[]> {
     const type = this.catalog.databaseType;
     const name = ctx.parameters.server;
-    if (typeof name !== 'string') throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${type} listing needs parameters {"server": "<configured server>"}` });
+    if (typeof name !== 'string')
+      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${type} listing needs parameters {"server": "<configured server>"}` });
     if (!this.catalog.tools.servers.has(name)) {
-      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `${type} listing: server "${name}" is not configured (configured: ${[...this.catalog.tools.servers.keys()].join(', ')})` });
+      throw bwkError('BWK_ERR_INVALID_INPUT', {
+        reason: `${type} listing: server "${name}" is not configured (configured: ${[...this.catalog.tools.servers.keys()].join(', ')})`,
+      });
     }
     return this.databasesOf(name);
   }

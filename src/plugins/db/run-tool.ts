@@ -115,10 +115,15 @@ export function runTool(command: string, args: readonly string[], options: ToolO
   const kill = (): void => {
     if (exitedYet || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
-    killTimer ??= setTimeout(() => { if (!exitedYet) child.kill('SIGKILL'); }, KILL_GRACE_MS);
+    killTimer ??= setTimeout(() => {
+      if (!exitedYet) child.kill('SIGKILL');
+    }, KILL_GRACE_MS);
     killTimer.unref();
   };
-  const onAbort = (): void => { aborted = true; kill(); };
+  const onAbort = (): void => {
+    aborted = true;
+    kill();
+  };
   if (options.signal.aborted) onAbort();
   else options.signal.addEventListener('abort', onAbort, { once: true });
 
@@ -127,7 +132,8 @@ export function runTool(command: string, args: readonly string[], options: ToolO
     const stdin = child.stdin;
     // A tool may exit before reading all its input (pg_restore --list stops after the TOC): not an error.
     stdin.on('error', () => undefined);
-    const source = typeof options.stdin === 'string' || Buffer.isBuffer(options.stdin) ? Readable.from([Buffer.from(options.stdin)]) : options.stdin;
+    const source =
+      typeof options.stdin === 'string' || Buffer.isBuffer(options.stdin) ? Readable.from([Buffer.from(options.stdin)]) : options.stdin;
     feeding = pipeline(source, stdin).catch((err: unknown) => {
       const code = (err as { code?: unknown }).code;
       if (typeof code === 'string' && CLOSED_PIPE.has(code) && !(source instanceof Readable && source.errored)) return;
@@ -141,12 +147,16 @@ export function runTool(command: string, args: readonly string[], options: ToolO
       exitedYet = true;
       if (killTimer) clearTimeout(killTimer);
       options.signal.removeEventListener('abort', onAbort);
-      void feeding.then(() => resolve({
-        code, signal, aborted,
-        stderr: stderr.text(options.secrets ?? []).trim(),
-        ...(spawnError !== undefined ? { spawnError } : {}),
-        ...(inputError !== undefined ? { inputError } : {}),
-      }));
+      void feeding.then(() =>
+        resolve({
+          code,
+          signal,
+          aborted,
+          stderr: stderr.text(options.secrets ?? []).trim(),
+          ...(spawnError !== undefined ? { spawnError } : {}),
+          ...(inputError !== undefined ? { inputError } : {}),
+        }),
+      );
     };
     child.once('error', (err) => {
       // 'error' without a started process: the tool is missing or not executable; 'close' may not follow.
@@ -176,10 +186,15 @@ export function describeExit(exit: ToolExit): string {
 }
 
 /** Whether the tool ran to a clean end: exit 0, not aborted, its input delivered. */
-export const succeeded = (exit: ToolExit): boolean => exit.code === 0 && !exit.aborted && exit.inputError === undefined && exit.spawnError === undefined;
+export const succeeded = (exit: ToolExit): boolean =>
+  exit.code === 0 && !exit.aborted && exit.inputError === undefined && exit.spawnError === undefined;
 
 /** Runs a tool whose output is small (a query result, `--version`) and collects stdout, up to `maxBytes`. */
-export async function runToolCollect(command: string, args: readonly string[], options: ToolOptions & { maxBytes?: number }): Promise<{ stdout: Buffer; exit: ToolExit }> {
+export async function runToolCollect(
+  command: string,
+  args: readonly string[],
+  options: ToolOptions & { maxBytes?: number },
+): Promise<{ stdout: Buffer; exit: ToolExit }> {
   const max = options.maxBytes ?? 16 * 1024 * 1024;
   const tool = runTool(command, args, options);
   const chunks: Buffer[] = [];
@@ -199,6 +214,10 @@ export async function runToolCollect(command: string, args: readonly string[], o
     // A broken stdout pipe ends the tool too; its exit status tells what happened.
   }
   const exit = await tool.exited;
-  if (overflow) return { stdout: Buffer.alloc(0), exit: { ...exit, code: exit.code === 0 ? 1 : exit.code, stderr: `${exit.stderr}\n(output exceeded ${max} bytes)`.trim() } };
+  if (overflow)
+    return {
+      stdout: Buffer.alloc(0),
+      exit: { ...exit, code: exit.code === 0 ? 1 : exit.code, stderr: `${exit.stderr}\n(output exceeded ${max} bytes)`.trim() },
+    };
   return { stdout: Buffer.concat(chunks), exit };
 }

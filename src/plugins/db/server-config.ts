@@ -40,7 +40,11 @@ export function serverSchema(defaultPort: number, extra: Record<string, JsonSche
       port: { type: 'integer', minimum: 1, maximum: 65535, default: defaultPort },
       user: { type: 'string', minLength: 1 },
       password_env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Environment variable holding the password.' },
-      password_file: { type: 'string', minLength: 1, description: 'Absolute path of a file holding the password (a trailing newline is ignored).' },
+      password_file: {
+        type: 'string',
+        minLength: 1,
+        description: 'Absolute path of a file holding the password (a trailing newline is ignored).',
+      },
       connect_timeout: { type: 'integer', minimum: 1, maximum: 600, default: 10, description: 'Seconds to wait for a connection.' },
       ...extra,
     },
@@ -51,18 +55,27 @@ export function serverSchema(defaultPort: number, extra: Record<string, JsonSche
  * Validates a plugin's `options` against `schema` (which must have a `servers` map of serverSchema
  * entries) and returns them with defaults filled in. Errors name the provider and the field.
  */
-export function parsePluginOptions<T extends { servers: Record<string, Omit<DbServer, 'name'>> }>(plugin: string, providerId: string, schema: JsonSchema, options: Record<string, unknown>): T {
-  const fail = (reason: string): Error => bwkError('BWK_ERR_CONFIG_INVALID', { file: `provider ${providerId}, plugin "${plugin}" options`, reason });
+export function parsePluginOptions<T extends { servers: Record<string, Omit<DbServer, 'name'>> }>(
+  plugin: string,
+  providerId: string,
+  schema: JsonSchema,
+  options: Record<string, unknown>,
+): T {
+  const fail = (reason: string): Error =>
+    bwkError('BWK_ERR_CONFIG_INVALID', { file: `provider ${providerId}, plugin "${plugin}" options`, reason });
   const copy = structuredClone(options);
   const servers = (copy as { servers?: unknown }).servers;
-  if (servers !== null && typeof servers === 'object' && Object.keys(servers).length === 0) throw fail('servers: configure at least one server, e.g. {main: {host: 127.0.0.1, user: postgres}}');
+  if (servers !== null && typeof servers === 'object' && Object.keys(servers).length === 0)
+    throw fail('servers: configure at least one server, e.g. {main: {host: 127.0.0.1, user: postgres}}');
   const validate = compileSchema(schema);
   if (!validate(copy)) throw fail(describeSchemaError(sortSchemaErrors(validate.errors ?? [])[0]!));
   const parsed = copy as unknown as T;
   for (const [name, s] of Object.entries(parsed.servers)) {
     if (!SERVER_NAME.test(name)) throw fail(`servers: "${name}" is not a valid server name (1-63 letters, digits, "_", "." or "-")`);
-    if (s.password_env !== undefined && s.password_file !== undefined) throw fail(`servers.${name}: give password_env or password_file, not both`);
-    if (s.password_file !== undefined && !isAbsolute(s.password_file)) throw fail(`servers.${name}.password_file: must be an absolute path`);
+    if (s.password_env !== undefined && s.password_file !== undefined)
+      throw fail(`servers.${name}: give password_env or password_file, not both`);
+    if (s.password_file !== undefined && !isAbsolute(s.password_file))
+      throw fail(`servers.${name}.password_file: must be an absolute path`);
   }
   return parsed;
 }
@@ -79,7 +92,8 @@ export function serversOf(servers: Record<string, Omit<DbServer, 'name'>>): Read
 export async function readPassword(server: DbServer): Promise<string | undefined> {
   const fail = (reason: string): Error => bwkError('BWK_ERR_CONFIG_INVALID', { file: `server "${server.name}"`, reason });
   const value = await readPasswordFrom(server, {
-    envUnset: (variable) => fail(`password_env names ${variable}, which is not set in Bulwark's environment: set it, or remove password_env`),
+    envUnset: (variable) =>
+      fail(`password_env names ${variable}, which is not set in Bulwark's environment: set it, or remove password_env`),
     fileUnreadable: (path, code) => fail(`password_file ${path} cannot be read (${code}): check the path and that Bulwark may read it`),
   });
   if (value === '') throw fail(`password_file ${server.password_file} is empty`);

@@ -12,7 +12,14 @@ import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { ChunkedWriter, ProtectContext } from '../api.js';
 import { bwkError } from '../../core/errors.js';
 import {
-  DATA_OBJECT, FORMAT_NAME, FORMAT_VERSION, MANIFEST_OBJECT, META_OBJECT, encodeEntry, encodeMeta, displayPath,
+  DATA_OBJECT,
+  FORMAT_NAME,
+  FORMAT_VERSION,
+  MANIFEST_OBJECT,
+  META_OBJECT,
+  encodeEntry,
+  encodeMeta,
+  displayPath,
 } from './manifest.js';
 import type { EntryBase } from './manifest.js';
 import { ManifestSpool } from './manifest-spool.js';
@@ -46,7 +53,11 @@ export interface SavedInfo {
 type FileItem = { rel: Buffer; abs: Buffer; stat: BigIntStats };
 
 const baseOf = (rel: Buffer, st: BigIntStats): EntryBase => ({
-  path: rel, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs,
+  path: rel,
+  mode: Number(st.mode & 0o7777n),
+  uid: Number(st.uid),
+  gid: Number(st.gid),
+  mtimeNs: st.mtimeNs,
 });
 
 /** Runs the protect `main` hook for one directory resource. */
@@ -85,7 +96,14 @@ async function prepareSource(ctx: ProtectContext): Promise<Buffer[]> {
  */
 class DirectoryArchive {
   readonly info: SavedInfo = {
-    files: 0, directories: 0, symlinks: 0, bytes: 0, unchanged_files: 0, unchanged_bytes: 0, skipped: [], skipped_count: 0,
+    files: 0,
+    directories: 0,
+    symlinks: 0,
+    bytes: 0,
+    unchanged_files: 0,
+    unchanged_bytes: 0,
+    skipped: [],
+    skipped_count: 0,
   };
   private readonly root: string;
   /** info.bytes when progress was last reported. */
@@ -148,13 +166,16 @@ class DirectoryArchive {
 
   /** Stores the meta object, last: it is what makes the data and manifest a checkpoint's. */
   async storeMeta(dataChunks: number, manifestSize: number): Promise<void> {
-    await this.ctx.bank.put(META_OBJECT, encodeMeta({
-      format: FORMAT_NAME,
-      version: FORMAT_VERSION,
-      source: this.root,
-      data: { object: DATA_OBJECT, size: this.info.bytes, chunks: dataChunks },
-      manifest: { object: MANIFEST_OBJECT, size: manifestSize, sha256: this.spool.hash.digest('hex'), entries: this.spool.entries },
-    }));
+    await this.ctx.bank.put(
+      META_OBJECT,
+      encodeMeta({
+        format: FORMAT_NAME,
+        version: FORMAT_VERSION,
+        source: this.root,
+        data: { object: DATA_OBJECT, size: this.info.bytes, chunks: dataChunks },
+        manifest: { object: MANIFEST_OBJECT, size: manifestSize, sha256: this.spool.hash.digest('hex'), entries: this.spool.entries },
+      }),
+    );
   }
 
   /** One file: reused when unchanged, else stored from what was read ahead, else streamed. */
@@ -183,10 +204,18 @@ class DirectoryArchive {
     const first = this.writer.length;
     const [from, count] = prev.chunks;
     if (!(await this.writer.reuse(this.previous!.refs.slice(from, from + count)))) return false;
-    await this.spool.add(encodeEntry({
-      ...baseOf(item.rel, st), type: 'file', offset: this.info.bytes, size: prev.size, blake3: prev.blake3, chunks: [first, count],
-      ino: st.ino, ctimeNs: st.ctimeNs,
-    }));
+    await this.spool.add(
+      encodeEntry({
+        ...baseOf(item.rel, st),
+        type: 'file',
+        offset: this.info.bytes,
+        size: prev.size,
+        blake3: prev.blake3,
+        chunks: [first, count],
+        ino: st.ino,
+        ctimeNs: st.ctimeNs,
+      }),
+    );
     this.info.files++;
     this.info.bytes += prev.size;
     this.info.unchanged_files++;
@@ -203,10 +232,18 @@ class DirectoryArchive {
     this.info.files++;
     this.info.bytes += small.data.length;
     const blake3 = new Blake3Hasher().update(small.data).digest('hex');
-    await this.spool.add(encodeEntry({
-      ...baseOf(item.rel, small.st), type: 'file', offset, size: small.data.length, blake3, chunks: [first, chunks],
-      ino: small.st.ino, ctimeNs: small.st.ctimeNs,
-    }));
+    await this.spool.add(
+      encodeEntry({
+        ...baseOf(item.rel, small.st),
+        type: 'file',
+        offset,
+        size: small.data.length,
+        blake3,
+        chunks: [first, chunks],
+        ino: small.st.ino,
+        ctimeNs: small.st.ctimeNs,
+      }),
+    );
     this.reportProgress();
   }
 
@@ -229,10 +266,18 @@ class DirectoryArchive {
       // blocks() counted every byte it passed on into info.bytes, and nothing else did meanwhile.
       const size = this.info.bytes - offset;
       this.info.files++;
-      await this.spool.add(encodeEntry({
-        ...baseOf(item.rel, st), type: 'file', offset, size, blake3: hash.digest('hex'), chunks: [first, chunks],
-        ino: st.ino, ctimeNs: st.ctimeNs,
-      }));
+      await this.spool.add(
+        encodeEntry({
+          ...baseOf(item.rel, st),
+          type: 'file',
+          offset,
+          size,
+          blake3: hash.digest('hex'),
+          chunks: [first, chunks],
+          ino: st.ino,
+          ctimeNs: st.ctimeNs,
+        }),
+      );
     } finally {
       await fh.close();
     }

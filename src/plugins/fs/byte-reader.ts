@@ -49,7 +49,9 @@ export class ByteReader {
 
   /** Reads and drops `n` bytes. */
   async skip(n: number, onShort: () => Error): Promise<void> {
-    for await (const _ of this.take(n, onShort)) { /* discarded */ }
+    for await (const _ of this.take(n, onShort)) {
+      /* discarded */
+    }
   }
 
   /** Whether the stream has no bytes left (consumes at most one chunk, kept for later reads). */

@@ -80,6 +80,7 @@ export class ArchivedSymlinks {
 
   assertNotBelowLink(entry: Entry, target: string): void {
     const link = this.linkAbove(entry.path);
-    if (link !== null) throw unsafeEntry(entry.path, target, `it lies under "${displayPath(link)}", which the checkpoint restores as a symlink`);
+    if (link !== null)
+      throw unsafeEntry(entry.path, target, `it lies under "${displayPath(link)}", which the checkpoint restores as a symlink`);
   }
 }

@@ -4,8 +4,17 @@
  */
 import { PLUGIN_API_VERSION } from '../api.js';
 import type {
-  BankSection, DeleteContext, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource,
-  ResourceSchemas, RestoreContext, RestorePolicy, VerifyContext,
+  BankSection,
+  DeleteContext,
+  Operation,
+  PluginDefinition,
+  ProtectContext,
+  ProtectionPlugin,
+  Resource,
+  ResourceSchemas,
+  RestoreContext,
+  RestorePolicy,
+  VerifyContext,
 } from '../api.js';
 import { bwkError } from '../../core/errors.js';
 import { protectDirectory } from './archive-writer.js';

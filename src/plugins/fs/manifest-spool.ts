@@ -20,7 +20,11 @@ export class ManifestSpool {
   size = 0;
   entries = 0;
 
-  private constructor(readonly dir: string, readonly path: string, private readonly fh: FileHandle) {}
+  private constructor(
+    readonly dir: string,
+    readonly path: string,
+    private readonly fh: FileHandle,
+  ) {}
 
   static async create(): Promise<ManifestSpool> {
     const dir = await mkdtemp(join(tmpdir(), 'bwk-fs-manifest-'));

@@ -27,9 +27,7 @@ export const FORMAT_VERSION = 2;
 
 /** A manifest line decoded. `path` is relative (".", "a", "a/b") as raw bytes. */
 export type Entry =
-  | (EntryBase & { type: 'dir' })
-  | (EntryBase & FileFields & { type: 'file' })
-  | (EntryBase & { type: 'symlink'; link: Buffer });
+  (EntryBase & { type: 'dir' }) | (EntryBase & FileFields & { type: 'file' }) | (EntryBase & { type: 'symlink'; link: Buffer });
 
 export interface FileFields {
   offset: number;
@@ -107,7 +105,9 @@ export function utf8OrNull(bytes: Buffer): string | null {
 export function displayPath(bytes: Buffer): string {
   const text = utf8OrNull(bytes);
   if (text !== null) return text;
-  return [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+  return [...bytes]
+    .map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
+    .join('');
 }
 
 function bytesField(name: string, value: Buffer): Record<string, string> {
@@ -118,9 +118,12 @@ function bytesField(name: string, value: Buffer): Record<string, string> {
 /** One manifest line (with its trailing newline). */
 export function encodeEntry(e: Entry): string {
   const base = { type: e.type, ...bytesField('path', e.path), mode: e.mode, uid: e.uid, gid: e.gid, mtime_ns: e.mtimeNs.toString() };
-  const extra = e.type === 'file'
-    ? { offset: e.offset, size: e.size, blake3: e.blake3, chunks: e.chunks, ino: e.ino.toString(), ctime_ns: e.ctimeNs.toString() }
-    : e.type === 'symlink' ? bytesField('link', e.link) : {};
+  const extra =
+    e.type === 'file'
+      ? { offset: e.offset, size: e.size, blake3: e.blake3, chunks: e.chunks, ino: e.ino.toString(), ctime_ns: e.ctimeNs.toString() }
+      : e.type === 'symlink'
+        ? bytesField('link', e.link)
+        : {};
   return JSON.stringify({ ...base, ...extra }) + '\n';
 }
 
@@ -164,8 +167,14 @@ export function decodeEntry(line: string): Entry | string {
         return '"ino" and "ctime_ns" must be decimal strings';
       }
       return {
-        ...base, type: 'file', offset: r.offset, size: r.size, blake3: r.blake3, chunks: [r.chunks[0], r.chunks[1]] as [number, number],
-        ino: BigInt(r.ino), ctimeNs: BigInt(r.ctime_ns),
+        ...base,
+        type: 'file',
+        offset: r.offset,
+        size: r.size,
+        blake3: r.blake3,
+        chunks: [r.chunks[0], r.chunks[1]] as [number, number],
+        ino: BigInt(r.ino),
+        ctimeNs: BigInt(r.ctime_ns),
       };
     case 'symlink': {
       const link = decodeBytes(r, 'link');
@@ -182,9 +191,14 @@ export const encodeMeta = (body: MetaBody): string => sealMeta(body);
 
 /** Reads and checks meta.json: canonical JSON, self-hash, known format and version. */
 export async function loadMeta(bank: BankSection, label: string): Promise<MetaBody> {
-  const meta = await readSealedMeta(bank, META_OBJECT, label, { name: FORMAT_NAME, version: FORMAT_VERSION }) as unknown as MetaBody;
-  if (!isNat(meta.data?.size) || !isNat(meta.data?.chunks) || !isNat(meta.manifest?.size) || !isNat(meta.manifest?.entries)
-    || typeof meta.manifest.sha256 !== 'string') {
+  const meta = (await readSealedMeta(bank, META_OBJECT, label, { name: FORMAT_NAME, version: FORMAT_VERSION })) as unknown as MetaBody;
+  if (
+    !isNat(meta.data?.size) ||
+    !isNat(meta.data?.chunks) ||
+    !isNat(meta.manifest?.size) ||
+    !isNat(meta.manifest?.entries) ||
+    typeof meta.manifest.sha256 !== 'string'
+  ) {
     throw corrupt(label, `${META_OBJECT} lacks sizes or hashes of the data and manifest objects`);
   }
   return meta;
@@ -234,7 +248,8 @@ export async function* readManifest(bank: BankSection, meta: MetaBody, label: st
   if (size !== meta.manifest.size || hash.digest('hex') !== meta.manifest.sha256) {
     throw corrupt(label, `${MANIFEST_OBJECT} does not match the size and SHA-256 recorded in ${META_OBJECT}`);
   }
-  if (count !== meta.manifest.entries) throw corrupt(label, `${MANIFEST_OBJECT} has ${count} entries, ${META_OBJECT} says ${meta.manifest.entries}`);
+  if (count !== meta.manifest.entries)
+    throw corrupt(label, `${MANIFEST_OBJECT} has ${count} entries, ${META_OBJECT} says ${meta.manifest.entries}`);
 }
 
 /** The `data` chunk list, checked against meta.json's size and chunk count. */
@@ -243,7 +258,10 @@ export async function loadDataList(bank: BankSection, meta: MetaBody, label: str
   const refs = await bank.getChunkList(DATA_OBJECT);
   const size = refs.reduce((n, r) => n + r.size, 0);
   if (size !== meta.data.size || refs.length !== meta.data.chunks) {
-    throw corrupt(label, `${DATA_OBJECT} holds ${refs.length} chunks and ${size} bytes, meta.json says ${meta.data.chunks} and ${meta.data.size}`);
+    throw corrupt(
+      label,
+      `${DATA_OBJECT} holds ${refs.length} chunks and ${size} bytes, meta.json says ${meta.data.chunks} and ${meta.data.size}`,
+    );
   }
   return refs;
 }

@@ -23,11 +23,22 @@ export async function loadPrevious(ctx: ProtectContext): Promise<PreviousFiles |
     const refs = await section.getChunkList(DATA_OBJECT);
     const files = new Map<string, FileFields & { mtimeNs: bigint }>();
     for await (const e of readManifest(section, meta, label)) {
-      if (e.type === 'file') files.set(e.path.toString('latin1'), { offset: e.offset, size: e.size, blake3: e.blake3, chunks: e.chunks, ino: e.ino, ctimeNs: e.ctimeNs, mtimeNs: e.mtimeNs });
+      if (e.type === 'file')
+        files.set(e.path.toString('latin1'), {
+          offset: e.offset,
+          size: e.size,
+          blake3: e.blake3,
+          chunks: e.chunks,
+          ino: e.ino,
+          ctimeNs: e.ctimeNs,
+          mtimeNs: e.mtimeNs,
+        });
     }
     return { files, refs };
   } catch (err) {
-    ctx.logger.info('fs.directory: previous checkpoint not usable for change detection; reading every file', { reason: (err as Error).message });
+    ctx.logger.info('fs.directory: previous checkpoint not usable for change detection; reading every file', {
+      reason: (err as Error).message,
+    });
     return null;
   }
 }

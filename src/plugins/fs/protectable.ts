@@ -21,7 +21,8 @@ export function isCanonicalAbsolute(id: string): boolean {
 /** Why `id` is not a protectable directory, or null when it is one. */
 export async function directoryIdProblem(id: string): Promise<string | null> {
   if (!id.startsWith('/')) return 'the id must be an absolute path';
-  if (!isCanonicalAbsolute(id)) return `the id must be a normalized absolute path (did you mean ${posix.normalize(id).replace(/(.)\/$/, '$1')}?)`;
+  if (!isCanonicalAbsolute(id))
+    return `the id must be a normalized absolute path (did you mean ${posix.normalize(id).replace(/(.)\/$/, '$1')}?)`;
   try {
     const st = await stat(id);
     return st.isDirectory() ? null : 'it exists but is not a directory';

@@ -28,7 +28,13 @@ const isRoot = (rel: Buffer): boolean => rel.length === 1 && rel[0] === 0x2e;
  * Runs both passes and returns what the write pass needs. Throws BWK_ERR_DATA_CORRUPT,
  * BWK_ERR_UNSAFE_ENTRY (first, whatever the conflict mode) or BWK_ERR_RESTORE_CONFLICT.
  */
-export async function preflightRestore(bank: BankSection, label: string, root: string, mode: ConflictMode, signal: AbortSignal): Promise<Preflight> {
+export async function preflightRestore(
+  bank: BankSection,
+  label: string,
+  root: string,
+  mode: ConflictMode,
+  signal: AbortSignal,
+): Promise<Preflight> {
   const meta = await loadMeta(bank, label);
   const refs = await loadDataList(bank, meta, label);
 
@@ -41,7 +47,8 @@ export async function preflightRestore(bank: BankSection, label: string, root: s
     assertEntryPath(entry, root);
     symlinks.add(entry);
     if (entry.type === 'file') {
-      if (entry.offset !== offset) throw corrupt(label, `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${offset}`);
+      if (entry.offset !== offset)
+        throw corrupt(label, `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${offset}`);
       const next = checkFileChunks(entry, refs, chunk);
       if (typeof next === 'string') throw corrupt(label, `file "${displayPath(entry.path)}": ${next}`);
       chunk = next;
@@ -49,13 +56,18 @@ export async function preflightRestore(bank: BankSection, label: string, root: s
     }
   }
   if (offset !== meta.data.size || chunk !== refs.length) {
-    throw corrupt(label, `the manifest's files add up to ${offset} bytes in ${chunk} chunks, ${DATA_OBJECT} holds ${meta.data.size} in ${refs.length}`);
+    throw corrupt(
+      label,
+      `the manifest's files add up to ${offset} bytes in ${chunk} chunks, ${DATA_OBJECT} holds ${meta.data.size} in ${refs.length}`,
+    );
   }
 
   const rootBuf = Buffer.from(root, 'utf8');
   const rootKind = await diskKind(rootBuf);
   if (rootKind !== 'dir' && rootKind !== 'missing') {
-    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `restore target ${root} exists and is not a directory (or lies below a file): choose a directory` });
+    throw bwkError('BWK_ERR_INVALID_INPUT', {
+      reason: `restore target ${root} exists and is not a directory (or lies below a file): choose a directory`,
+    });
   }
   const rootExisted = rootKind === 'dir';
 

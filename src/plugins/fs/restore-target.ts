@@ -21,11 +21,15 @@ export interface RestoreParams {
 export function parseRestoreParams(resource: Resource, params: Record<string, unknown>): RestoreParams {
   const raw = params.target_path ?? resource.id;
   if (typeof raw !== 'string' || !raw.startsWith('/') || raw.includes('\0')) {
-    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `fs.directory restore "target_path" must be an absolute path, got ${JSON.stringify(raw)}` });
+    throw bwkError('BWK_ERR_INVALID_INPUT', {
+      reason: `fs.directory restore "target_path" must be an absolute path, got ${JSON.stringify(raw)}`,
+    });
   }
   const conflict = params.conflict ?? 'fail';
   if (!CONFLICT_MODES.includes(conflict as ConflictMode)) {
-    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `fs.directory restore "conflict" must be one of ${CONFLICT_MODES.join(', ')}, got ${JSON.stringify(conflict)}` });
+    throw bwkError('BWK_ERR_INVALID_INPUT', {
+      reason: `fs.directory restore "conflict" must be one of ${CONFLICT_MODES.join(', ')}, got ${JSON.stringify(conflict)}`,
+    });
   }
   const restoreOwner = params.restore_owner ?? true;
   if (typeof restoreOwner !== 'boolean') {
@@ -54,8 +58,7 @@ export async function realpathLoose(p: string): Promise<string> {
 }
 
 /** Whether `p` is `base` or lies below it (both normalized absolute paths). */
-export const isWithin = (p: string, base: string): boolean =>
-  p === base || p.startsWith(base.endsWith('/') ? base : `${base}/`);
+export const isWithin = (p: string, base: string): boolean => p === base || p.startsWith(base.endsWith('/') ? base : `${base}/`);
 
 /**
  * Throws BWK_ERR_RESTORE_TARGET_DENIED unless the target lies under an allowed path and not inside
@@ -78,5 +81,7 @@ export async function checkRestoreTarget(resource: Resource, params: Record<stri
     const lexical = posix.resolve(a);
     if (isWithin(targetPath, lexical) && isWithin(real, await realpathLoose(lexical))) return;
   }
-  throw deny(`it is not under an allowed target path (allowed: ${policy.allowedTargetPaths.join(', ')})${real !== targetPath ? `; it resolves to ${real}` : ''}`);
+  throw deny(
+    `it is not under an allowed target path (allowed: ${policy.allowedTargetPaths.join(', ')})${real !== targetPath ? `; it resolves to ${real}` : ''}`,
+  );
 }

@@ -109,7 +109,12 @@ async function writeSparse(fh: FileHandle, chunk: Buffer, position: number): Pro
 }
 
 /** Writes one file from its chunks to a temp name, checks its BLAKE3, then renames it into place. */
-async function writeFile(w: Writer, e: Entry & { type: 'file' }, content: AsyncIterable<Buffer> | Iterable<Buffer>, onBytes: () => void): Promise<void> {
+async function writeFile(
+  w: Writer,
+  e: Entry & { type: 'file' },
+  content: AsyncIterable<Buffer> | Iterable<Buffer>,
+  onBytes: () => void,
+): Promise<void> {
   const temp = tempName(joinRoot(w.rootBuf, parentOf(e.path)));
   const fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   let closed = false;
@@ -180,8 +185,17 @@ function writeSmallFile(w: Writer, e: Entry & { type: 'file' }, data: Buffer, in
     closeSync(fd);
     if (!inPlace) renameSync(temp, final);
   } catch (err) {
-    if (!closed) try { closeSync(fd); } catch { /* already failing */ }
-    try { unlinkSync(temp); } catch { /* best effort */ }
+    if (!closed)
+      try {
+        closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+    try {
+      unlinkSync(temp);
+    } catch {
+      /* best effort */
+    }
     throw err;
   }
 }
@@ -251,7 +265,10 @@ export async function restoreDirectory(ctx: RestoreContext): Promise<void> {
       assertEntryPath(e, root);
       pre.symlinks.assertNotBelowLink(e, root);
       if (e.type === 'dir') await restoreDir(w, e, pre.rootExisted);
-      else if (e.type === 'file') await restoreFile(w, e, onBytes).catch((err: unknown) => { throw corruptInFile(label, e.path, err); });
+      else if (e.type === 'file')
+        await restoreFile(w, e, onBytes).catch((err: unknown) => {
+          throw corruptInFile(label, e.path, err);
+        });
       else await restoreSymlink(w, e);
     }
   } finally {

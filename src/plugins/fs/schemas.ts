@@ -22,7 +22,8 @@ export const FS_DIRECTORY_SCHEMAS: ResourceSchemas = {
         type: 'string',
         enum: ['fail', 'skip', 'overwrite'],
         default: 'fail',
-        description: 'When an entry already exists: fail before writing anything, skip it, or overwrite files and symlinks (directories are never deleted).',
+        description:
+          'When an entry already exists: fail before writing anything, skip it, or overwrite files and symlinks (directories are never deleted).',
       },
       restore_owner: { type: 'boolean', default: true, description: 'Restore uid/gid (only when Bulwark runs as root).' },
     },
@@ -36,7 +37,11 @@ export const FS_DIRECTORY_SCHEMAS: ResourceSchemas = {
       directories: { type: 'integer', minimum: 0, description: 'Including the protected directory itself.' },
       symlinks: { type: 'integer', minimum: 0 },
       bytes: { type: 'integer', minimum: 0 },
-      unchanged_files: { type: 'integer', minimum: 0, description: 'Files unchanged since the previous checkpoint (size, mtime, inode, ctime): not read, their chunks reused.' },
+      unchanged_files: {
+        type: 'integer',
+        minimum: 0,
+        description: 'Files unchanged since the previous checkpoint (size, mtime, inode, ctime): not read, their chunks reused.',
+      },
       unchanged_bytes: { type: 'integer', minimum: 0 },
       skipped: {
         type: 'array',

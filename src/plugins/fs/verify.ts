@@ -9,7 +9,17 @@ import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { VerifyContext } from '../api.js';
 import { ByteReader } from './byte-reader.js';
 import { ArchivedSymlinks, entryPathProblem } from './entry-path.js';
-import { DATA_OBJECT, checkFileChunks, corrupt, corruptInFile, displayPath, loadDataList, loadMeta, readManifest, resourceLabel } from './manifest.js';
+import {
+  DATA_OBJECT,
+  checkFileChunks,
+  corrupt,
+  corruptInFile,
+  displayPath,
+  loadDataList,
+  loadMeta,
+  readManifest,
+  resourceLabel,
+} from './manifest.js';
 
 const PROGRESS_EVERY = 8 * 1024 * 1024;
 
@@ -33,7 +43,10 @@ export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
       symlinks.add(entry);
       if (entry.type !== 'file') continue;
       if (entry.offset !== reader.position) {
-        throw corrupt(label, `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${reader.position}`);
+        throw corrupt(
+          label,
+          `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${reader.position}`,
+        );
       }
       const next = checkFileChunks(entry, refs, chunk);
       if (typeof next === 'string') throw corrupt(label, `file "${displayPath(entry.path)}": ${next}`);
@@ -56,10 +69,16 @@ export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
     reader.close();
   }
   if (badFiles.length > 0) {
-    throw corrupt(label, `file "${badFiles[0]}" does not match its BLAKE3${badFiles.length > 1 ? ` (${badFiles.length} files are bad)` : ''}`);
+    throw corrupt(
+      label,
+      `file "${badFiles[0]}" does not match its BLAKE3${badFiles.length > 1 ? ` (${badFiles.length} files are bad)` : ''}`,
+    );
   }
   if (reader.position !== meta.data.size || chunk !== refs.length) {
-    throw corrupt(label, `the manifest's files cover ${reader.position} bytes in ${chunk} chunks of ${DATA_OBJECT}'s ${meta.data.size} in ${refs.length}`);
+    throw corrupt(
+      label,
+      `the manifest's files cover ${reader.position} bytes in ${chunk} chunks of ${DATA_OBJECT}'s ${meta.data.size} in ${refs.length}`,
+    );
   }
   // Entries listed before the symlink they lie under are only caught once every symlink is known.
   if (symlinks.count > 0) {

@@ -28,19 +28,23 @@ const isGone = (err: unknown): boolean => {
  */
 export function compileExcludes(exclude: unknown): Buffer[] {
   if (exclude === undefined) return [];
-  if (!Array.isArray(exclude)) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'fs.directory option "exclude" must be an array of relative paths' });
+  if (!Array.isArray(exclude))
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'fs.directory option "exclude" must be an array of relative paths' });
   return exclude.map((raw: unknown) => {
     const p = typeof raw === 'string' ? raw.replace(/^(\.\/)+/, '').replace(/\/+$/, '') : '';
     if (typeof raw !== 'string' || p === '' || p === '.' || raw.startsWith('/') || p.split('/').some((s) => s === '..' || s === '')) {
-      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `fs.directory exclude entry ${JSON.stringify(raw)} must be a path relative to the protected directory, without ".." (e.g. "cache" or "logs/old")` });
+      throw bwkError('BWK_ERR_INVALID_INPUT', {
+        reason: `fs.directory exclude entry ${JSON.stringify(raw)} must be a path relative to the protected directory, without ".." (e.g. "cache" or "logs/old")`,
+      });
     }
     return Buffer.from(p, 'utf8');
   });
 }
 
 export function isExcluded(rel: Buffer, excludes: readonly Buffer[]): boolean {
-  return excludes.some((ex) => rel.equals(ex)
-    || (rel.length > ex.length && rel[ex.length] === 0x2f && rel.subarray(0, ex.length).equals(ex)));
+  return excludes.some(
+    (ex) => rel.equals(ex) || (rel.length > ex.length && rel[ex.length] === 0x2f && rel.subarray(0, ex.length).equals(ex)),
+  );
 }
 
 function skipKind(st: BigIntStats): SkipKind {
@@ -82,7 +86,8 @@ export async function* walkTree(root: string, excludes: readonly Buffer[], signa
   const rootStat = await stat(rootAbs, { bigint: true });
   yield { kind: 'dir', rel: DOT, abs: rootAbs, stat: rootStat };
   const rootNames = await listNames(rootAbs);
-  if (rootNames === null) throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type: 'fs.directory', id: root, reason: 'it disappeared while being protected' });
+  if (rootNames === null)
+    throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type: 'fs.directory', id: root, reason: 'it disappeared while being protected' });
   const stack: Frame[] = [{ abs: rootAbs, rel: null, names: rootNames, next: 0, stats: new Map() }];
   while (stack.length > 0) {
     signal.throwIfAborted();
@@ -111,12 +116,18 @@ export async function* walkTree(root: string, excludes: readonly Buffer[], signa
     try {
       st = await pending;
     } catch (err) {
-      if (isGone(err)) { yield { kind: 'skip', rel, abs, skip: 'vanished' }; continue; }
+      if (isGone(err)) {
+        yield { kind: 'skip', rel, abs, skip: 'vanished' };
+        continue;
+      }
       throw err;
     }
     if (st.isDirectory()) {
       const names = await listNames(abs);
-      if (names === null) { yield { kind: 'skip', rel, abs, skip: 'vanished' }; continue; }
+      if (names === null) {
+        yield { kind: 'skip', rel, abs, skip: 'vanished' };
+        continue;
+      }
       yield { kind: 'dir', rel, abs, stat: st };
       stack.push({ abs, rel, names, next: 0, stats: new Map() });
     } else if (st.isFile()) {
@@ -126,7 +137,10 @@ export async function* walkTree(root: string, excludes: readonly Buffer[], signa
       try {
         link = await readlink(abs, { encoding: 'buffer' });
       } catch (err) {
-        if (isGone(err) || (err as { code?: unknown }).code === 'EINVAL') { yield { kind: 'skip', rel, abs, skip: 'vanished' }; continue; }
+        if (isGone(err) || (err as { code?: unknown }).code === 'EINVAL') {
+          yield { kind: 'skip', rel, abs, skip: 'vanished' };
+          continue;
+        }
         throw err;
       }
       yield { kind: 'symlink', rel, abs, stat: st, link };

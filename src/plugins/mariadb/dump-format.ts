@@ -24,7 +24,10 @@ export function hasDumpHeader(head: string): boolean {
 
 /** Whether `tail` (the dump's last bytes) ends with mariadb-dump's trailer line. */
 export function hasDumpTrailer(tail: string): boolean {
-  const lines = tail.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+  const lines = tail
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '');
   return TRAILER_LINE.test(lines.at(-1) ?? '');
 }
 
@@ -41,5 +44,6 @@ export async function checkSqlDump(d: StoredDump): Promise<void> {
     if (tail.length > EDGE_BYTES) tail = tail.subarray(tail.length - EDGE_BYTES);
   }
   if (!hasDumpHeader(head.toString('utf8'))) throw corrupt(d.label, `${d.meta.object} does not begin with mariadb-dump's header`);
-  if (!hasDumpTrailer(tail.toString('utf8'))) throw corrupt(d.label, `${d.meta.object} does not end with mariadb-dump's "-- Dump completed" line: the dump is incomplete`);
+  if (!hasDumpTrailer(tail.toString('utf8')))
+    throw corrupt(d.label, `${d.meta.object} does not end with mariadb-dump's "-- Dump completed" line: the dump is incomplete`);
 }

@@ -14,7 +14,8 @@ import { mariadbProtection } from './protection.js';
 export const mariadbPlugin: PluginDefinition = {
   apiVersion: PLUGIN_API_VERSION,
   name: 'mariadb',
-  description: 'Protects MariaDB databases with mariadb-dump (one database\'s tables, views, triggers, routines and events, as SQL) streamed into the bank, and restores them with the mariadb client.',
+  description:
+    "Protects MariaDB databases with mariadb-dump (one database's tables, views, triggers, routines and events, as SQL) streamed into the bank, and restores them with the mariadb client.",
   create: (env) => {
     const tools = new MariaDbTools(parseMariaDbOptions(env.providerId, env.options).servers);
     return {

@@ -58,7 +58,12 @@ export class MariaDbTools {
   /** A configured server, or BWK_ERR_RESOURCE_NOT_FOUND listing the configured ones. */
   server(name: string, type = MARIADB_SERVER, id = name): MariaDbServer {
     const s = this.servers.get(name);
-    if (!s) throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type, id, reason: `server "${name}" is not configured in this provider (configured: ${[...this.servers.keys()].join(', ')})` });
+    if (!s)
+      throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', {
+        type,
+        id,
+        reason: `server "${name}" is not configured in this provider (configured: ${[...this.servers.keys()].join(', ')})`,
+      });
     return s;
   }
 
@@ -71,10 +76,18 @@ export class MariaDbTools {
   toolVersion(tool: string, signal: AbortSignal): Promise<string> {
     let v = this.versions.get(tool);
     if (!v) {
-      v = runToolCollect(tool, ['--no-defaults', '--version'], { env: toolEnv(PASSWORD_VAR, undefined), signal }).then(({ stdout, exit }) => {
-        if (!succeeded(exit)) throw bwkError('BWK_ERR_TOOL_FAILED', { target: 'this host', tool, status: describeExit(exit), stderr: exit.stderr || 'is the MariaDB client installed and on PATH?' });
-        return stdout.toString('utf8').trim();
-      });
+      v = runToolCollect(tool, ['--no-defaults', '--version'], { env: toolEnv(PASSWORD_VAR, undefined), signal }).then(
+        ({ stdout, exit }) => {
+          if (!succeeded(exit))
+            throw bwkError('BWK_ERR_TOOL_FAILED', {
+              target: 'this host',
+              tool,
+              status: describeExit(exit),
+              stderr: exit.stderr || 'is the MariaDB client installed and on PATH?',
+            });
+          return stdout.toString('utf8').trim();
+        },
+      );
       v.catch(() => this.versions.delete(tool));
       this.versions.set(tool, v);
     }
@@ -90,22 +103,38 @@ export class MariaDbTools {
     if (!succeeded(exit)) {
       if (exit.aborted && signal.reason instanceof Error) throw signal.reason;
       const where = server.host.startsWith('/') ? server.host : `${server.host}:${server.port}`;
-      throw bwkError('BWK_ERR_TOOL_FAILED', { target: `mariadb server "${server.name}" (${where})`, tool: 'mariadb', status: describeExit(exit), stderr: exit.stderr || '(none)' });
+      throw bwkError('BWK_ERR_TOOL_FAILED', {
+        target: `mariadb server "${server.name}" (${where})`,
+        tool: 'mariadb',
+        status: describeExit(exit),
+        stderr: exit.stderr || '(none)',
+      });
     }
-    return stdout.toString('utf8').split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+    return stdout
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.split('\t'));
   }
 
   /** The server's own databases (not the system ones), sorted. */
   async listDatabases(server: MariaDbServer, signal: AbortSignal): Promise<string[]> {
     const rows = await this.query(server, 'SELECT HEX(SCHEMA_NAME) FROM information_schema.SCHEMATA;\n', signal);
-    return rows.map(([hex]) => fromHex(hex ?? '')).filter((db) => !SYSTEM_DATABASES.has(db.toLowerCase())).sort();
+    return rows
+      .map(([hex]) => fromHex(hex ?? ''))
+      .filter((db) => !SYSTEM_DATABASES.has(db.toLowerCase()))
+      .sort();
   }
 
   /** A database's default character set and collation, or null when it does not exist. */
   async databaseCharset(server: MariaDbServer, database: string, signal: AbortSignal): Promise<DatabaseCharset | null> {
     // Compared as bytes: with lower_case_table_names=0, `App` and `app` are different databases.
-    const rows = await this.query(server, 'SELECT HEX(DEFAULT_CHARACTER_SET_NAME), HEX(DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA '
-      + `WHERE CAST(SCHEMA_NAME AS BINARY) = ${hexLiteral(database)};\n`, signal);
+    const rows = await this.query(
+      server,
+      'SELECT HEX(DEFAULT_CHARACTER_SET_NAME), HEX(DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA ' +
+        `WHERE CAST(SCHEMA_NAME AS BINARY) = ${hexLiteral(database)};\n`,
+      signal,
+    );
     const [row] = rows;
     return row ? { charset: fromHex(row[0] ?? ''), collation: fromHex(row[1] ?? '') } : null;
   }

@@ -26,6 +26,11 @@ export const MARIADB_OPTIONS_SCHEMA: JsonSchema = {
 };
 
 export function parseMariaDbOptions(providerId: string, options: Record<string, unknown>): MariaDbOptions {
-  const parsed = parsePluginOptions<{ servers: Record<string, Omit<MariaDbServer, 'name'>> }>('mariadb', providerId, MARIADB_OPTIONS_SCHEMA, options);
+  const parsed = parsePluginOptions<{ servers: Record<string, Omit<MariaDbServer, 'name'>> }>(
+    'mariadb',
+    providerId,
+    MARIADB_OPTIONS_SCHEMA,
+    options,
+  );
   return { servers: serversOf(parsed.servers) };
 }

@@ -33,9 +33,16 @@ export async function protectDatabase(tools: MariaDbTools, ctx: ProtectContext):
   // A database that vanished is left to mariadb-dump, whose own message then explains the failure.
   const charset = await tools.databaseCharset(server, parsed.database, ctx.signal);
   const { size, sha256 } = await dumpToBank({
-    bank: ctx.bank, signal: ctx.signal, progress: (p) => ctx.progress(p), label, object: DUMP_OBJECT,
-    command: DUMP_TOOL, args: dumpArgs(tools, server.name, parsed.database),
-    env: session.env, secrets: session.secrets, toolVersion,
+    bank: ctx.bank,
+    signal: ctx.signal,
+    progress: (p) => ctx.progress(p),
+    label,
+    object: DUMP_OBJECT,
+    command: DUMP_TOOL,
+    args: dumpArgs(tools, server.name, parsed.database),
+    env: session.env,
+    secrets: session.secrets,
+    toolVersion,
     source: { server: server.name, database: parsed.database, format: 'sql', ...(charset ? { charset } : {}) },
   });
   await ctx.saveInfo({ size, sha256, format: 'sql' });

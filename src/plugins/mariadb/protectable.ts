@@ -14,8 +14,11 @@ export const databaseIdOf = (id: string) => idOf(MARIADB_DATABASE, id);
 
 export function mariadbProtectables(tools: MariaDbTools): ProtectablePlugin[] {
   return databaseProtectables({
-    serverType: MARIADB_SERVER, databaseType: MARIADB_DATABASE, tools,
+    serverType: MARIADB_SERVER,
+    databaseType: MARIADB_DATABASE,
+    tools,
     databaseExists: async (s, db, signal) => (await tools.databaseCharset(s, db, signal)) !== null,
-    reserved: (db) => (SYSTEM_DATABASES.has(db.toLowerCase()) ? `"${db}" is a system database of the server, not protected by this plugin` : null),
+    reserved: (db) =>
+      SYSTEM_DATABASES.has(db.toLowerCase()) ? `"${db}" is a system database of the server, not protected by this plugin` : null,
   });
 }

@@ -11,7 +11,8 @@ export function mariadbProtection(tools: MariaDbTools): ProtectionPlugin {
   return new DatabaseProtection({
     plugin: 'mariadb',
     database: {
-      type: MARIADB_DATABASE, schemas: MARIADB_DATABASE_SCHEMAS,
+      type: MARIADB_DATABASE,
+      schemas: MARIADB_DATABASE_SCHEMAS,
       protect: (ctx) => protectDatabase(tools, ctx),
       restore: { main: (ctx) => restoreDatabase(tools, ctx) },
       verify: verifyDatabase,

@@ -29,20 +29,31 @@ import { databaseIdOf, parseDatabaseId } from './protectable.js';
 import { MARIADB_DATABASE, SYSTEM_DATABASES } from './schemas.js';
 import { loadMariaDbMeta } from './verify.js';
 
-interface RestoreTarget { server: MariaDbServer; database: string; conflict: 'fail' | 'drop' }
+interface RestoreTarget {
+  server: MariaDbServer;
+  database: string;
+  conflict: 'fail' | 'drop';
+}
 
 const invalid = (resource: Resource, reason: string): Error =>
   bwkError('BWK_ERR_PARAMETERS_INVALID', { kind: 'restore', key: resourceRef({ type: MARIADB_DATABASE, id: resource.id }), reason });
 
 /** Refuses, before a restore record exists, an unconfigured target server or a system database as target. */
-export function checkMariaDbRestore(tools: MariaDbTools, resource: Resource, parameters: Record<string, unknown>, _policy: RestorePolicy): void {
+export function checkMariaDbRestore(
+  tools: MariaDbTools,
+  resource: Resource,
+  parameters: Record<string, unknown>,
+  _policy: RestorePolicy,
+): void {
   if (resource.type !== MARIADB_DATABASE) return;
   const name = parameters.target_server;
   if (typeof name === 'string' && !tools.servers.has(name)) {
     throw invalid(resource, `target_server "${name}" is not configured (configured: ${[...tools.servers.keys()].join(', ')})`);
   }
-  const database = typeof parameters.target_database === 'string' ? parameters.target_database : parseDatabaseId(resource.id)?.database ?? null;
-  if (database !== null && SYSTEM_DATABASES.has(database.toLowerCase())) throw invalid(resource, `"${database}" is a system database of the server and cannot be a restore target`);
+  const database =
+    typeof parameters.target_database === 'string' ? parameters.target_database : (parseDatabaseId(resource.id)?.database ?? null);
+  if (database !== null && SYSTEM_DATABASES.has(database.toLowerCase()))
+    throw invalid(resource, `"${database}" is a system database of the server and cannot be a restore target`);
 }
 
 function targetOf(tools: MariaDbTools, ctx: RestoreContext): RestoreTarget {
@@ -50,7 +61,8 @@ function targetOf(tools: MariaDbTools, ctx: RestoreContext): RestoreTarget {
   const p = ctx.parameters;
   const database = typeof p.target_database === 'string' ? p.target_database : source.database;
   // Checked again here: checkRestore is advisory for callers that skip it.
-  if (SYSTEM_DATABASES.has(database.toLowerCase())) throw invalid(ctx.resource, `"${database}" is a system database of the server and cannot be a restore target`);
+  if (SYSTEM_DATABASES.has(database.toLowerCase()))
+    throw invalid(ctx.resource, `"${database}" is a system database of the server and cannot be a restore target`);
   return {
     server: tools.server(typeof p.target_server === 'string' ? p.target_server : source.server, MARIADB_DATABASE, ctx.resource.id),
     database,
@@ -64,11 +76,20 @@ export async function restoreDatabase(tools: MariaDbTools, ctx: RestoreContext):
   const label = resourceRef({ type: MARIADB_DATABASE, id: ctx.resource.id });
   const target = targetOf(tools, ctx);
   const meta = await loadMariaDbMeta(ctx.bank, label, ctx.savedInfo);
-  const stored: StoredDump = { bank: ctx.bank, meta, label, signal: ctx.signal, progress: (p) => ctx.progress({ ...p, message: 'restoring' }) };
+  const stored: StoredDump = {
+    bank: ctx.bank,
+    meta,
+    label,
+    signal: ctx.signal,
+    progress: (p) => ctx.progress({ ...p, message: 'restoring' }),
+  };
   await checkSqlDump({ ...stored, progress: (p) => ctx.progress({ ...p, message: 'checking the dump' }) });
   const existing = await tools.databaseCharset(target.server, target.database, ctx.signal);
   if (existing && target.conflict === 'fail') {
-    throw new PluginError(`restore target ${describeTarget(target.server, target.database)} already exists; pass conflict "drop" to replace it, or choose another target_database`, { code: 'BWK_ERR_RESTORE_CONFLICT' });
+    throw new PluginError(
+      `restore target ${describeTarget(target.server, target.database)} already exists; pass conflict "drop" to replace it, or choose another target_database`,
+      { code: 'BWK_ERR_RESTORE_CONFLICT' },
+    );
   }
   const recorded = meta.source.charset;
   const charset: DatabaseCharset | null = isDatabaseCharset(recorded) ? recorded : existing;
@@ -77,17 +98,32 @@ export async function restoreDatabase(tools: MariaDbTools, ctx: RestoreContext):
     try {
       await tools.createDatabase(target.server, aside, charset, ctx.signal);
     } catch (err) {
-      throw restoreFailed(label, target, `the temporary database "${aside}" the dump is first loaded into could not be created, so the existing target was not changed (the user needs CREATE and DROP on bwk_restore_%): ${reasonOf(err)}`);
+      throw restoreFailed(
+        label,
+        target,
+        `the temporary database "${aside}" the dump is first loaded into could not be created, so the existing target was not changed (the user needs CREATE and DROP on bwk_restore_%): ${reasonOf(err)}`,
+      );
     }
     try {
-      await load(tools, stored, target.server, aside, describeTarget(target.server, target.database), 'the dump did not load into a temporary database, so the existing target was not changed');
+      await load(
+        tools,
+        stored,
+        target.server,
+        aside,
+        describeTarget(target.server, target.database),
+        'the dump did not load into a temporary database, so the existing target was not changed',
+      );
     } finally {
       await dropQuietly(tools, ctx, target.server, aside);
     }
     try {
       await tools.dropDatabase(target.server, target.database, ctx.signal);
     } catch (err) {
-      throw restoreFailed(label, target, `the existing database could not be dropped (it may be partly dropped; the checkpoint is intact, retry): ${reasonOf(err)}`);
+      throw restoreFailed(
+        label,
+        target,
+        `the existing database could not be dropped (it may be partly dropped; the checkpoint is intact, retry): ${reasonOf(err)}`,
+      );
     }
   }
   try {
@@ -95,11 +131,23 @@ export async function restoreDatabase(tools: MariaDbTools, ctx: RestoreContext):
   } catch (err) {
     // Without an existing target this is usually someone else's database appearing meanwhile: left alone.
     if (!existing) throw err;
-    throw restoreFailed(label, target, `the existing database was dropped but could not be created again (the checkpoint is intact, retry): ${reasonOf(err)}`);
+    throw restoreFailed(
+      label,
+      target,
+      `the existing database was dropped but could not be created again (the checkpoint is intact, retry): ${reasonOf(err)}`,
+    );
   }
   try {
-    await load(tools, stored, target.server, target.database, describeTarget(target.server, target.database),
-      existing ? 'the existing database had been replaced; the partial restore was dropped, retry the restore' : 'the partial restore was dropped, so the target is absent as before');
+    await load(
+      tools,
+      stored,
+      target.server,
+      target.database,
+      describeTarget(target.server, target.database),
+      existing
+        ? 'the existing database had been replaced; the partial restore was dropped, retry the restore'
+        : 'the partial restore was dropped, so the target is absent as before',
+    );
   } catch (err) {
     await dropQuietly(tools, ctx, target.server, target.database);
     throw err;
@@ -116,14 +164,33 @@ function restoreFailed(label: string, target: RestoreTarget, reason: string): Er
  * they are and turns off the client's own commands (`\!` runs a shell) except DELIMITER, which the
  * dump needs for triggers and routines; a large max-allowed-packet leaves the server's the only limit.
  */
-async function load(tools: MariaDbTools, stored: StoredDump, server: MariaDbServer, database: string, target: string, outcome: string): Promise<void> {
+async function load(
+  tools: MariaDbTools,
+  stored: StoredDump,
+  server: MariaDbServer,
+  database: string,
+  target: string,
+  outcome: string,
+): Promise<void> {
   const session = await tools.session(server);
-  const args = [...clientArgs(server), '--batch', '--binary-mode', `--connect-timeout=${server.connect_timeout}`, '--max-allowed-packet=1073741824', `--database=${database}`];
+  const args = [
+    ...clientArgs(server),
+    '--batch',
+    '--binary-mode',
+    `--connect-timeout=${server.connect_timeout}`,
+    '--max-allowed-packet=1073741824',
+    `--database=${database}`,
+  ];
   const { exit } = await runToolOnDump(stored, 'mariadb', args, { env: session.env, secrets: session.secrets });
   if (succeeded(exit)) return;
-  throw abortError(stored.signal) ?? bwkError('BWK_ERR_RESTORE_FAILED', {
-    resource: stored.label, target, reason: `mariadb ${describeExit(exit)}; ${outcome}. Its last output: ${exit.stderr || '(none)'}`,
-  });
+  throw (
+    abortError(stored.signal) ??
+    bwkError('BWK_ERR_RESTORE_FAILED', {
+      resource: stored.label,
+      target,
+      reason: `mariadb ${describeExit(exit)}; ${outcome}. Its last output: ${exit.stderr || '(none)'}`,
+    })
+  );
 }
 
 async function dropQuietly(tools: MariaDbTools, ctx: RestoreContext, server: MariaDbServer, database: string): Promise<void> {

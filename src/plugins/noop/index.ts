@@ -26,7 +26,9 @@ function verifyOperation(): Operation {
       const present = await ctx.bank.list();
       for (const hook of ['prepare_begin', 'prepare_finish', 'main', 'complete']) {
         if (!present.includes(`${hook}.json`)) {
-          throw new PluginError(`${resourceRef(ctx.resource)}: marker of hook ${hook} is missing from the bank`, { code: 'BWK_ERR_DATA_CORRUPT' });
+          throw new PluginError(`${resourceRef(ctx.resource)}: marker of hook ${hook} is missing from the bank`, {
+            code: 'BWK_ERR_DATA_CORRUPT',
+          });
         }
       }
     },
@@ -66,7 +68,10 @@ export const noopPlugin: PluginDefinition = {
       parentResourceTypes: () => [TYPE],
       listResources: async () => ids.map(asResource),
       async showResource(_ctx, id) {
-        if (!ids.includes(id)) throw new PluginError(`resource noop#${id} not found: not listed in the provider options (known: ${ids.join(', ') || 'none'})`, { code: 'BWK_ERR_RESOURCE_NOT_FOUND' });
+        if (!ids.includes(id))
+          throw new PluginError(`resource noop#${id} not found: not listed in the provider options (known: ${ids.join(', ') || 'none'})`, {
+            code: 'BWK_ERR_RESOURCE_NOT_FOUND',
+          });
         return asResource(id);
       },
       dependentResources: async (_ctx, parent) => (parent.type === TYPE ? (dependents[parent.id] ?? []).map(String).map(asResource) : []),

@@ -23,7 +23,12 @@ export const PG_OPTIONS_SCHEMA: JsonSchema = {
       type: 'object',
       minProperties: 1,
       additionalProperties: serverSchema(5432, {
-        maintenance_database: { type: 'string', minLength: 1, default: 'postgres', description: 'Database connected to for listing, creating and dropping databases.' },
+        maintenance_database: {
+          type: 'string',
+          minLength: 1,
+          default: 'postgres',
+          description: 'Database connected to for listing, creating and dropping databases.',
+        },
       }),
     },
     globals: { type: 'boolean', default: false, description: 'postgres.server protect also stores pg_dumpall --globals-only.' },
@@ -31,6 +36,11 @@ export const PG_OPTIONS_SCHEMA: JsonSchema = {
 };
 
 export function parsePgOptions(providerId: string, options: Record<string, unknown>): PgOptions {
-  const parsed = parsePluginOptions<{ servers: Record<string, Omit<PgServer, 'name'>>; globals: boolean }>('postgres', providerId, PG_OPTIONS_SCHEMA, options);
+  const parsed = parsePluginOptions<{ servers: Record<string, Omit<PgServer, 'name'>>; globals: boolean }>(
+    'postgres',
+    providerId,
+    PG_OPTIONS_SCHEMA,
+    options,
+  );
   return { servers: serversOf(parsed.servers) as ReadonlyMap<string, PgServer>, globals: parsed.globals };
 }

@@ -28,7 +28,9 @@ function propertiesOf(row: { encoding: string; db: Record<string, unknown> }): D
   const locale = str(row.db.datlocale) ?? str(row.db.daticulocale);
   const rules = str(row.db.daticurules);
   return {
-    encoding: row.encoding, collate: String(row.db.datcollate), ctype: String(row.db.datctype),
+    encoding: row.encoding,
+    collate: String(row.db.datcollate),
+    ctype: String(row.db.datctype),
     ...(provider && provider !== 'c' ? { provider, ...(locale ? { locale } : {}), ...(rules ? { icu_rules: rules } : {}) } : {}),
   };
 }
@@ -58,7 +60,12 @@ export class PgTools {
   /** A configured server, or BWK_ERR_RESOURCE_NOT_FOUND listing the configured ones. */
   server(name: string, type = 'postgres.server', id = name): PgServer {
     const s = this.servers.get(name);
-    if (!s) throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type, id, reason: `server "${name}" is not configured in this provider (configured: ${[...this.servers.keys()].join(', ')})` });
+    if (!s)
+      throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', {
+        type,
+        id,
+        reason: `server "${name}" is not configured in this provider (configured: ${[...this.servers.keys()].join(', ')})`,
+      });
     return s;
   }
 
@@ -75,7 +82,13 @@ export class PgTools {
     let v = this.versions.get(tool);
     if (!v) {
       v = runToolCollect(tool, ['--version'], { env: toolEnv('PGPASSWORD', undefined), signal }).then(({ stdout, exit }) => {
-        if (!succeeded(exit)) throw bwkError('BWK_ERR_TOOL_FAILED', { target: 'this host', tool, status: describeExit(exit), stderr: exit.stderr || 'is the PostgreSQL client installed and on PATH?' });
+        if (!succeeded(exit))
+          throw bwkError('BWK_ERR_TOOL_FAILED', {
+            target: 'this host',
+            tool,
+            status: describeExit(exit),
+            stderr: exit.stderr || 'is the PostgreSQL client installed and on PATH?',
+          });
         return stdout.toString('utf8').trim();
       });
       v.catch(() => this.versions.delete(tool));
@@ -90,36 +103,72 @@ export class PgTools {
    */
   async psql(server: PgServer, sql: string, vars: Record<string, string>, signal: AbortSignal): Promise<string> {
     const { env, secrets } = await this.session(server);
-    const args = ['--no-psqlrc', '--no-password', '--quiet', '--no-align', '--tuples-only', '--set=ON_ERROR_STOP=1',
-      ...Object.entries(vars).map(([k, v]) => `--set=${k}=${v}`), ...connectionArgs(server, server.maintenance_database)];
+    const args = [
+      '--no-psqlrc',
+      '--no-password',
+      '--quiet',
+      '--no-align',
+      '--tuples-only',
+      '--set=ON_ERROR_STOP=1',
+      ...Object.entries(vars).map(([k, v]) => `--set=${k}=${v}`),
+      ...connectionArgs(server, server.maintenance_database),
+    ];
     const { stdout, exit } = await runToolCollect('psql', args, { env, signal, secrets, stdin: sql });
     if (!succeeded(exit)) {
       if (exit.aborted && signal.reason instanceof Error) throw signal.reason;
-      throw bwkError('BWK_ERR_TOOL_FAILED', { target: `postgres server "${server.name}" (${server.host}:${server.port})`, tool: 'psql', status: describeExit(exit), stderr: exit.stderr || '(none)' });
+      throw bwkError('BWK_ERR_TOOL_FAILED', {
+        target: `postgres server "${server.name}" (${server.host}:${server.port})`,
+        tool: 'psql',
+        status: describeExit(exit),
+        stderr: exit.stderr || '(none)',
+      });
     }
     return stdout.toString('utf8').trim();
   }
 
   /** Databases that can be dumped: not templates, accepting connections; sorted. */
   async listDatabases(server: PgServer, signal: AbortSignal): Promise<string[]> {
-    const out = await this.psql(server, "select coalesce(json_agg(datname order by datname), '[]'::json) from pg_database where not datistemplate and datallowconn;\n", {}, signal);
+    const out = await this.psql(
+      server,
+      "select coalesce(json_agg(datname order by datname), '[]'::json) from pg_database where not datistemplate and datallowconn;\n",
+      {},
+      signal,
+    );
     return JSON.parse(out) as string[];
   }
 
   /** A database's encoding and locale, or null when it does not exist. */
   async databaseProperties(server: PgServer, database: string, signal: AbortSignal): Promise<DatabaseProperties | null> {
-    const out = await this.psql(server, "select json_build_object('encoding', pg_encoding_to_char(d.encoding), 'db', to_jsonb(d) - 'datacl') from pg_database d where datname = :'db';\n", { db: database }, signal);
+    const out = await this.psql(
+      server,
+      "select json_build_object('encoding', pg_encoding_to_char(d.encoding), 'db', to_jsonb(d) - 'datacl') from pg_database d where datname = :'db';\n",
+      { db: database },
+      signal,
+    );
     return out === '' ? null : propertiesOf(JSON.parse(out) as { encoding: string; db: Record<string, unknown> });
   }
 
   /** Creates an empty database from template0 (nothing of template1 leaks in) with the given properties. */
   async createDatabase(server: PgServer, database: string, props: DatabaseProperties, signal: AbortSignal): Promise<void> {
-    const provider = props.provider === 'i' ? " locale_provider icu icu_locale :'locale'" + (props.icu_rules ? " icu_rules :'rules'" : '')
-      : props.provider === 'b' ? " locale_provider builtin builtin_locale :'locale'" : '';
-    await this.psql(server, `create database :"db" template template0 encoding :'enc' lc_collate :'collate' lc_ctype :'ctype'${provider};\n`, {
-      db: database, enc: props.encoding, collate: props.collate, ctype: props.ctype,
-      ...(props.locale ? { locale: props.locale } : {}), ...(props.icu_rules ? { rules: props.icu_rules } : {}),
-    }, signal);
+    const provider =
+      props.provider === 'i'
+        ? " locale_provider icu icu_locale :'locale'" + (props.icu_rules ? " icu_rules :'rules'" : '')
+        : props.provider === 'b'
+          ? " locale_provider builtin builtin_locale :'locale'"
+          : '';
+    await this.psql(
+      server,
+      `create database :"db" template template0 encoding :'enc' lc_collate :'collate' lc_ctype :'ctype'${provider};\n`,
+      {
+        db: database,
+        enc: props.encoding,
+        collate: props.collate,
+        ctype: props.ctype,
+        ...(props.locale ? { locale: props.locale } : {}),
+        ...(props.icu_rules ? { rules: props.icu_rules } : {}),
+      },
+      signal,
+    );
   }
 
   async dropDatabase(server: PgServer, database: string, signal: AbortSignal): Promise<void> {

@@ -17,16 +17,28 @@ export const GLOBALS_OBJECT = 'globals.sql';
 export async function protectDatabase(tools: PgTools, ctx: ProtectContext): Promise<void> {
   const label = resourceRef({ type: PG_DATABASE, id: ctx.resource.id });
   const parsed = parseDatabaseId(ctx.resource.id);
-  if (!parsed) throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type: PG_DATABASE, id: ctx.resource.id, reason: 'the id must be "<server>/<database>"' });
+  if (!parsed)
+    throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', {
+      type: PG_DATABASE,
+      id: ctx.resource.id,
+      reason: 'the id must be "<server>/<database>"',
+    });
   const server = tools.server(parsed.server, PG_DATABASE, ctx.resource.id);
   const session = await tools.session(server);
   const toolVersion = await tools.toolVersion('pg_dump', ctx.signal);
   // Recorded so restore recreates the database with the same encoding and locale (pg_dump without --create has neither).
   const props = await tools.databaseProperties(server, parsed.database, ctx.signal);
   const { size, sha256 } = await dumpToBank({
-    bank: ctx.bank, signal: ctx.signal, progress: (p) => ctx.progress(p), label, object: DUMP_OBJECT,
-    command: 'pg_dump', args: ['--format=custom', '--no-password', ...connectionArgs(server, parsed.database)],
-    env: session.env, secrets: session.secrets, toolVersion,
+    bank: ctx.bank,
+    signal: ctx.signal,
+    progress: (p) => ctx.progress(p),
+    label,
+    object: DUMP_OBJECT,
+    command: 'pg_dump',
+    args: ['--format=custom', '--no-password', ...connectionArgs(server, parsed.database)],
+    env: session.env,
+    secrets: session.secrets,
+    toolVersion,
     source: { server: server.name, database: parsed.database, format: 'custom', ...(props ? { properties: props } : {}) },
   });
   await ctx.saveInfo({ size, sha256, format: 'custom' });
@@ -38,9 +50,16 @@ export async function protectGlobals(tools: PgTools, ctx: ProtectContext): Promi
   const session = await tools.session(server);
   const toolVersion = await tools.toolVersion('pg_dumpall', ctx.signal);
   const { size, sha256 } = await dumpToBank({
-    bank: ctx.bank, signal: ctx.signal, progress: (p) => ctx.progress(p), label: resourceRef({ type: PG_SERVER, id: server.name }), object: GLOBALS_OBJECT,
-    command: 'pg_dumpall', args: ['--globals-only', '--no-password', ...connectionArgs(server, server.maintenance_database)],
-    env: session.env, secrets: session.secrets, toolVersion,
+    bank: ctx.bank,
+    signal: ctx.signal,
+    progress: (p) => ctx.progress(p),
+    label: resourceRef({ type: PG_SERVER, id: server.name }),
+    object: GLOBALS_OBJECT,
+    command: 'pg_dumpall',
+    args: ['--globals-only', '--no-password', ...connectionArgs(server, server.maintenance_database)],
+    env: session.env,
+    secrets: session.secrets,
+    toolVersion,
     source: { server: server.name, format: 'sql' },
   });
   await ctx.saveInfo({ size, sha256, format: 'sql' });

@@ -8,7 +8,9 @@ export { parseDatabaseId } from '../db/protectables.js';
 
 export function postgresProtectables(tools: PgTools): ProtectablePlugin[] {
   return databaseProtectables({
-    serverType: PG_SERVER, databaseType: PG_DATABASE, tools,
+    serverType: PG_SERVER,
+    databaseType: PG_DATABASE,
+    tools,
     databaseExists: async (s, db, signal) => (await tools.databaseProperties(s, db, signal)) !== null,
   });
 }

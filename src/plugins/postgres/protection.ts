@@ -17,7 +17,8 @@ export function postgresProtection(tools: PgTools, globals: boolean): Protection
   return new DatabaseProtection({
     plugin: 'postgres',
     database: {
-      type: PG_DATABASE, schemas: PG_DATABASE_SCHEMAS,
+      type: PG_DATABASE,
+      schemas: PG_DATABASE_SCHEMAS,
       protect: (ctx) => protectDatabase(tools, ctx),
       restore: { prepareBegin: inPhase('prepare'), main: inPhase('main') },
       verify: verifyDatabase,
@@ -25,7 +26,8 @@ export function postgresProtection(tools: PgTools, globals: boolean): Protection
     // A server's data is its databases (dependents, each with its own hooks), plus roles when asked for.
     // Globals (roles) are not replayed automatically: they are cluster-wide; globals.sql is for psql -f by hand.
     server: {
-      type: PG_SERVER, schemas: PG_SERVER_SCHEMAS,
+      type: PG_SERVER,
+      schemas: PG_SERVER_SCHEMAS,
       protect: globals ? (ctx) => protectGlobals(tools, ctx) : undefined,
       verify: verifyServer,
     },

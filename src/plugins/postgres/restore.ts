@@ -24,20 +24,34 @@ import { DUMP_OBJECT } from './protect.js';
 import { parseDatabaseId } from './protectable.js';
 import { PG_DATABASE } from './schemas.js';
 
-interface RestoreTarget { server: PgServer; database: string; conflict: 'fail' | 'drop'; jobs: number }
+interface RestoreTarget {
+  server: PgServer;
+  database: string;
+  conflict: 'fail' | 'drop';
+  jobs: number;
+}
 
 /** Refuses, before a restore record exists, a target server this provider does not configure. */
 export function checkPgRestore(tools: PgTools, resource: Resource, parameters: Record<string, unknown>, _policy: RestorePolicy): void {
   if (resource.type !== PG_DATABASE) return;
   const name = parameters.target_server;
   if (typeof name === 'string' && !tools.servers.has(name)) {
-    throw bwkError('BWK_ERR_PARAMETERS_INVALID', { kind: 'restore', key: resourceRef({ type: PG_DATABASE, id: resource.id }), reason: `target_server "${name}" is not configured (configured: ${[...tools.servers.keys()].join(', ')})` });
+    throw bwkError('BWK_ERR_PARAMETERS_INVALID', {
+      kind: 'restore',
+      key: resourceRef({ type: PG_DATABASE, id: resource.id }),
+      reason: `target_server "${name}" is not configured (configured: ${[...tools.servers.keys()].join(', ')})`,
+    });
   }
 }
 
 function targetOf(tools: PgTools, ctx: RestoreContext): RestoreTarget {
   const source = parseDatabaseId(ctx.resource.id);
-  if (!source) throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type: PG_DATABASE, id: ctx.resource.id, reason: 'the id must be "<server>/<database>"' });
+  if (!source)
+    throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', {
+      type: PG_DATABASE,
+      id: ctx.resource.id,
+      reason: 'the id must be "<server>/<database>"',
+    });
   const p = ctx.parameters;
   const serverName = typeof p.target_server === 'string' ? p.target_server : source.server;
   return {
@@ -64,7 +78,13 @@ export async function restoreDatabase(tools: PgTools, ctx: RestoreContext): Prom
   const meta = await loadDumpMeta(ctx.bank, label);
   if (meta.object !== DUMP_OBJECT) throw corrupt(label, `meta.json names object "${meta.object}", expected "${DUMP_OBJECT}"`);
   checkSavedInfo(label, meta, ctx.savedInfo);
-  const stored: StoredDump = { bank: ctx.bank, meta, label, signal: ctx.signal, progress: (p) => ctx.progress({ ...p, message: 'restoring' }) };
+  const stored: StoredDump = {
+    bank: ctx.bank,
+    meta,
+    label,
+    signal: ctx.signal,
+    progress: (p) => ctx.progress({ ...p, message: 'restoring' }),
+  };
   const checking: StoredDump = { ...stored, progress: (p) => ctx.progress({ ...p, message: 'checking the dump' }) };
   // --jobs needs a seekable file: copying it there is also the full hash check.
   const file = target.jobs > 1 ? await dumpToTempFile(checking) : null;
@@ -72,7 +92,10 @@ export async function restoreDatabase(tools: PgTools, ctx: RestoreContext): Prom
     if (!file) await checkDump(checking);
     const existing = await tools.databaseProperties(target.server, target.database, ctx.signal);
     if (existing && target.conflict === 'fail') {
-      throw new PluginError(`restore target ${describeTarget(target)} already exists; pass conflict "drop" to replace it, or choose another target_database`, { code: 'BWK_ERR_RESTORE_CONFLICT' });
+      throw new PluginError(
+        `restore target ${describeTarget(target)} already exists; pass conflict "drop" to replace it, or choose another target_database`,
+        { code: 'BWK_ERR_RESTORE_CONFLICT' },
+      );
     }
     const props = (meta.source.properties as DatabaseProperties | undefined) ?? existing ?? { encoding: 'UTF8', collate: 'C', ctype: 'C' };
     const aside = `bwk_restore_${randomBytes(8).toString('hex')}`;
@@ -91,31 +114,56 @@ export async function restoreDatabase(tools: PgTools, ctx: RestoreContext): Prom
 }
 
 /** pg_restore into `database`, from the checked bank stream or from `file`. */
-async function fillDatabase(tools: PgTools, stored: StoredDump, target: RestoreTarget, database: string, file: string | null): Promise<void> {
+async function fillDatabase(
+  tools: PgTools,
+  stored: StoredDump,
+  target: RestoreTarget,
+  database: string,
+  file: string | null,
+): Promise<void> {
   const session = await tools.session(target.server);
   const args = ['--no-owner', '--exit-on-error', '--no-password', ...connectionArgs(target.server, database)];
   const { exit } = file
-    ? await runToolCollect('pg_restore', [...args, `--jobs=${target.jobs}`, file], { env: session.env, secrets: session.secrets, signal: stored.signal })
+    ? await runToolCollect('pg_restore', [...args, `--jobs=${target.jobs}`, file], {
+        env: session.env,
+        secrets: session.secrets,
+        signal: stored.signal,
+      })
     : await runToolOnDump(stored, 'pg_restore', args, { env: session.env, secrets: session.secrets });
   if (succeeded(exit)) return;
   throw abortError(stored.signal) ?? restoreFailed(stored.label, target, toolReason(exit));
 }
 
 /** Replaces the target by the restored aside database; on failure says where the data is. */
-async function swapIn(tools: PgTools, ctx: RestoreContext, label: string, target: RestoreTarget, aside: string, replace: boolean): Promise<void> {
+async function swapIn(
+  tools: PgTools,
+  ctx: RestoreContext,
+  label: string,
+  target: RestoreTarget,
+  aside: string,
+  replace: boolean,
+): Promise<void> {
   if (replace) {
     try {
       await tools.dropDatabase(target.server, target.database, ctx.signal);
     } catch (err) {
       await dropQuietly(tools, ctx, target.server, aside);
-      throw restoreFailed(label, target, `the existing database could not be dropped (close its sessions and retry); it was not changed: ${reasonOf(err)}`);
+      throw restoreFailed(
+        label,
+        target,
+        `the existing database could not be dropped (close its sessions and retry); it was not changed: ${reasonOf(err)}`,
+      );
     }
   }
   try {
     await tools.renameDatabase(target.server, aside, target.database, ctx.signal);
   } catch (err) {
     // Not dropped: once the target is gone this is the only copy of the restored data.
-    throw restoreFailed(label, target, `the restored data is complete in database "${aside}" but could not be renamed to "${target.database}" (rename it yourself): ${reasonOf(err)}`);
+    throw restoreFailed(
+      label,
+      target,
+      `the restored data is complete in database "${aside}" but could not be renamed to "${target.database}" (rename it yourself): ${reasonOf(err)}`,
+    );
   }
 }
 

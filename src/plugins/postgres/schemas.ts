@@ -8,10 +8,19 @@ export const PG_DATABASE = 'postgres.database';
 export const PG_DATABASE_SCHEMAS: ResourceSchemas = {
   options: NO_PARAMETERS,
   restore: databaseRestoreSchema(63, 'the restore is built aside and swapped in only once it succeeded', {
-    jobs: { type: 'integer', minimum: 1, maximum: 16, default: 1, description: 'pg_restore --jobs; above 1 the dump is first copied to a private temp file.' },
+    jobs: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 16,
+      default: 1,
+      description: 'pg_restore --jobs; above 1 the dump is first copied to a private temp file.',
+    },
     phase: {
-      type: 'string', enum: ['main', 'prepare'], default: 'main',
-      description: 'prepare: restore in the prepare_begin hook, before any resource that depends on this database (e.g. files in an app.stack) starts restoring.',
+      type: 'string',
+      enum: ['main', 'prepare'],
+      default: 'main',
+      description:
+        'prepare: restore in the prepare_begin hook, before any resource that depends on this database (e.g. files in an app.stack) starts restoring.',
     },
   }),
   saved_info: dumpSavedInfo('custom', 'pg_dump --format=custom'),

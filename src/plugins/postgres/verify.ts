@@ -17,14 +17,26 @@ export async function verifyDatabase(ctx: VerifyContext): Promise<void> {
   const meta = await loadDumpMeta(ctx.bank, label);
   if (meta.object !== DUMP_OBJECT) throw corrupt(label, `meta.json names object "${meta.object}", expected "${DUMP_OBJECT}"`);
   checkSavedInfo(label, meta, ctx.savedInfo);
-  const stored = { bank: ctx.bank, meta, label, signal: ctx.signal, progress: (p: Parameters<VerifyContext['progress']>[0]) => ctx.progress(p) };
+  const stored = {
+    bank: ctx.bank,
+    meta,
+    label,
+    signal: ctx.signal,
+    progress: (p: Parameters<VerifyContext['progress']>[0]) => ctx.progress(p),
+  };
   await checkDump(stored);
   // pg_restore --list needs no server: no credentials, nothing but PATH and LANG.
   const { stdout, exit } = await runToolOnDump(stored, 'pg_restore', ['--list'], { env: toolEnv('PGPASSWORD', undefined) });
   if (!succeeded(exit)) {
-    throw abortError(ctx.signal) ?? corrupt(label, `pg_restore --list cannot read the dump (${describeExit(exit)}): ${exit.stderr || '(no output)'}`);
+    throw (
+      abortError(ctx.signal) ??
+      corrupt(label, `pg_restore --list cannot read the dump (${describeExit(exit)}): ${exit.stderr || '(no output)'}`)
+    );
   }
-  const entries = stdout.toString('utf8').split('\n').filter((l) => l !== '' && !l.startsWith(';')).length;
+  const entries = stdout
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith(';')).length;
   ctx.logger.info('postgres: dump verified', { bytes: meta.size, toc_entries: entries });
   ctx.progress({ done: meta.size, total: meta.size, unit: 'bytes' });
 }
@@ -34,7 +46,8 @@ export async function verifyServer(ctx: VerifyContext): Promise<void> {
   const label = resourceRef({ type: PG_SERVER, id: ctx.resource.id });
   const names = await ctx.bank.list();
   if (names.length === 0) return;
-  if (!names.includes(META_OBJECT)) throw corrupt(label, `${names.join(', ')} stored without ${META_OBJECT}: the globals dump never completed`);
+  if (!names.includes(META_OBJECT))
+    throw corrupt(label, `${names.join(', ')} stored without ${META_OBJECT}: the globals dump never completed`);
   const meta = await loadDumpMeta(ctx.bank, label);
   if (meta.object !== GLOBALS_OBJECT) throw corrupt(label, `meta.json names object "${meta.object}", expected "${GLOBALS_OBJECT}"`);
   checkSavedInfo(label, meta, ctx.savedInfo);

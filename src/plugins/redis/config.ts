@@ -70,14 +70,18 @@ function passwordFieldMisuse(options: Record<string, unknown>): string | null {
 export function parseOptions(raw: Record<string, unknown>, home: string, providerId: string): ReadonlyMap<string, InstanceConfig> {
   const options = structuredClone(raw ?? {});
   const misuse = passwordFieldMisuse(options);
-  const invalid = (reason: string) => bwkError('BWK_ERR_PLUGIN_INVALID', { name: PLUGIN_NAME, reason: `options of provider ${providerId}: ${reason}` });
+  const invalid = (reason: string) =>
+    bwkError('BWK_ERR_PLUGIN_INVALID', { name: PLUGIN_NAME, reason: `options of provider ${providerId}: ${reason}` });
   if (misuse !== null) throw invalid(misuse);
   const validate = compileSchema(OPTIONS_SCHEMA);
   if (!validate(options)) {
     const first = sortSchemaErrors(validate.errors ?? [])[0];
-    const reason = first === undefined ? 'invalid'
-      : first.keyword === 'not' ? `${pointerToPath(first.instancePath)}: give either "password_env" or "password_file", not both`
-        : describeSchemaError(first);
+    const reason =
+      first === undefined
+        ? 'invalid'
+        : first.keyword === 'not'
+          ? `${pointerToPath(first.instancePath)}: give either "password_env" or "password_file", not both`
+          : describeSchemaError(first);
     throw invalid(`${reason} (expected {instances: {<name>: {host, port?, db?, username?, password_env? | password_file?}}})`);
   }
   const out = new Map<string, InstanceConfig>();
@@ -109,7 +113,9 @@ export function requireInstance(instances: ReadonlyMap<string, InstanceConfig>, 
   const inst = instances.get(name);
   if (inst === undefined) {
     throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', {
-      type: 'redis.instance', id: name, reason: `no Redis instance "${name}" is configured in this provider (configured: ${[...instances.keys()].join(', ')})`,
+      type: 'redis.instance',
+      id: name,
+      reason: `no Redis instance "${name}" is configured in this provider (configured: ${[...instances.keys()].join(', ')})`,
     });
   }
   return inst;

@@ -9,7 +9,8 @@ import { describeInstance, readPassword } from './config.js';
 import type { InstanceConfig } from './config.js';
 
 /** Node and ioredis failures that say "not now" rather than "never": worth an engine retry. */
-const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|EPIPE|Connection is closed|LOADING|BUSY |MASTERDOWN|TRYAGAIN/;
+const TRANSIENT =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|EPIPE|Connection is closed|LOADING|BUSY |MASTERDOWN|TRYAGAIN/;
 
 /** A Redis error message with the password (should a server ever echo it) blanked out. */
 export function scrub(message: string, password: string | undefined): string {
@@ -56,7 +57,9 @@ export async function openSession(inst: InstanceConfig, db: number, resource: st
   });
   let lastError: Error | undefined;
   // Without a listener ioredis prints errors to the console; the reason is reported through the rejection.
-  client.on('error', (err: Error) => { lastError = err; });
+  client.on('error', (err: Error) => {
+    lastError = err;
+  });
   const onAbort = (): void => client.disconnect();
   signal?.addEventListener('abort', onAbort, { once: true });
   const close = async (): Promise<void> => {
@@ -74,18 +77,32 @@ export async function openSession(inst: InstanceConfig, db: number, resource: st
     throw unreachable(inst, db, resource, scrub(reason, password));
   }
   return {
-    client, instance: inst, db, close,
+    client,
+    instance: inst,
+    db,
+    close,
     failure(step: string, err: unknown): Error {
       // A command failed because the abort disconnected us: report the abort, as throwIfAborted would.
-      if (signal?.aborted) return signal.reason instanceof Error ? signal.reason : new PluginError(`redis instance ${describeInstance(inst, db)}: ${step} stopped: the operation was aborted`);
+      if (signal?.aborted)
+        return signal.reason instanceof Error
+          ? signal.reason
+          : new PluginError(`redis instance ${describeInstance(inst, db)}: ${step} stopped: the operation was aborted`);
       const reason = scrub(err instanceof Error ? err.message : String(err), password);
-      return new PluginError(`redis instance ${describeInstance(inst, db)}: ${step} failed: ${reason}`, { retryable: TRANSIENT.test(reason) });
+      return new PluginError(`redis instance ${describeInstance(inst, db)}: ${step} failed: ${reason}`, {
+        retryable: TRANSIENT.test(reason),
+      });
     },
   };
 }
 
 /** Runs `fn` on a fresh session and always closes it. */
-export async function withSession<T>(inst: InstanceConfig, db: number, resource: string, signal: AbortSignal | undefined, fn: (s: RedisSession) => Promise<T>): Promise<T> {
+export async function withSession<T>(
+  inst: InstanceConfig,
+  db: number,
+  resource: string,
+  signal: AbortSignal | undefined,
+  fn: (s: RedisSession) => Promise<T>,
+): Promise<T> {
   const session = await openSession(inst, db, resource, signal);
   try {
     return await fn(session);
@@ -96,6 +113,8 @@ export async function withSession<T>(inst: InstanceConfig, db: number, resource:
 
 /** `redis_version` from INFO server ("unknown" when a proxy hides it). */
 export async function serverVersion(session: RedisSession): Promise<string> {
-  const info = await session.client.info('server').catch((err: unknown) => { throw session.failure('INFO server', err); });
+  const info = await session.client.info('server').catch((err: unknown) => {
+    throw session.failure('INFO server', err);
+  });
   return /^redis_version:(.+)$/m.exec(info)?.[1]?.trim() ?? 'unknown';
 }

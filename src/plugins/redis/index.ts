@@ -11,8 +11,15 @@
  */
 import { PLUGIN_API_VERSION } from '../api.js';
 import type {
-  DeleteContext, Operation, PluginDefinition, ProtectContext, ProtectionPlugin, Resource,
-  ResourceSchemas, RestoreContext, VerifyContext,
+  DeleteContext,
+  Operation,
+  PluginDefinition,
+  ProtectContext,
+  ProtectionPlugin,
+  Resource,
+  ResourceSchemas,
+  RestoreContext,
+  VerifyContext,
 } from '../api.js';
 import { clearSection } from '../clear-section.js';
 import { ResourceTypes } from '../resource-types.js';

@@ -40,10 +40,17 @@ export const encodeMeta = (body: MetaBody): string => sealMeta(body);
 
 /** Reads and checks meta.json: present, canonical JSON, self-hash, known format, sane fields. */
 export async function loadMeta(bank: BankSection, label: string): Promise<MetaBody> {
-  const meta = await readSealedMeta(bank, META_OBJECT, label, { name: FORMAT_NAME, version: FORMAT_VERSION }) as unknown as MetaBody;
+  const meta = (await readSealedMeta(bank, META_OBJECT, label, { name: FORMAT_NAME, version: FORMAT_VERSION })) as unknown as MetaBody;
   const r = meta.records;
-  if (typeof r !== 'object' || r === null || r.object !== RECORDS_OBJECT || !isNat(r.count) || !isNat(r.bytes)
-    || typeof r.sha256 !== 'string' || !isNat(meta.db)) {
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    r.object !== RECORDS_OBJECT ||
+    !isNat(r.count) ||
+    !isNat(r.bytes) ||
+    typeof r.sha256 !== 'string' ||
+    !isNat(meta.db)
+  ) {
     throw corrupt(label, `${META_OBJECT} lacks the db or the count, size and SHA-256 of ${RECORDS_OBJECT}`);
   }
   return meta;
@@ -54,15 +61,20 @@ export async function loadMeta(bank: BankSection, label: string): Promise<MetaBo
  * SHA-256 against meta.json. Callers that must not act on corrupt data only act after this returns.
  */
 export async function readCheckedRecords(
-  bank: BankSection, meta: MetaBody, label: string, onRecord: (r: KeyRecord) => Promise<void> | void,
+  bank: BankSection,
+  meta: MetaBody,
+  label: string,
+  onRecord: (r: KeyRecord) => Promise<void> | void,
 ): Promise<void> {
   const stored = await bank.stat(RECORDS_OBJECT);
   if (stored === null) throw corrupt(label, `${RECORDS_OBJECT} is missing`);
-  if (stored.size !== meta.records.bytes) throw corrupt(label, `${RECORDS_OBJECT} holds ${stored.size} bytes, ${META_OBJECT} says ${meta.records.bytes}`);
+  if (stored.size !== meta.records.bytes)
+    throw corrupt(label, `${RECORDS_OBJECT} holds ${stored.size} bytes, ${META_OBJECT} says ${meta.records.bytes}`);
   const reader = new RecordReader(await bank.getStream(RECORDS_OBJECT), meta.records.bytes, (reason) => corrupt(label, reason));
   for await (const record of reader.records()) await onRecord(record);
   if (reader.bytes !== meta.records.bytes || reader.sha256() !== meta.records.sha256) {
     throw corrupt(label, `${RECORDS_OBJECT} does not match the size and SHA-256 recorded in ${META_OBJECT}`);
   }
-  if (reader.count !== meta.records.count) throw corrupt(label, `${RECORDS_OBJECT} holds ${reader.count} records, ${META_OBJECT} says ${meta.records.count}`);
+  if (reader.count !== meta.records.count)
+    throw corrupt(label, `${RECORDS_OBJECT} holds ${reader.count} records, ${META_OBJECT} says ${meta.records.count}`);
 }

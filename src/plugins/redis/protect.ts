@@ -48,7 +48,9 @@ async function* scanKeys(s: RedisSession, signal: AbortSignal): AsyncGenerator<B
   let cursor = '0';
   do {
     signal.throwIfAborted();
-    const [next, keys] = await s.client.scanBuffer(cursor, 'COUNT', SCAN_COUNT).catch((err: unknown) => { throw s.failure('SCAN', err); });
+    const [next, keys] = await s.client.scanBuffer(cursor, 'COUNT', SCAN_COUNT).catch((err: unknown) => {
+      throw s.failure('SCAN', err);
+    });
     cursor = next.toString('latin1');
     if (keys.length > 0) yield keys;
   } while (cursor !== '0');
@@ -60,10 +62,16 @@ type Dumped = KeyRecord | 'vanished' | 'expired';
 async function dumpBatch(s: RedisSession, keys: Buffer[]): Promise<Dumped[]> {
   const pipeline = s.client.pipeline();
   for (const key of keys) pipeline.type(key).pttl(key).dumpBuffer(key);
-  const replies = await pipeline.exec().catch((err: unknown) => { throw s.failure('DUMP', err); });
+  const replies = await pipeline.exec().catch((err: unknown) => {
+    throw s.failure('DUMP', err);
+  });
   if (replies === null || replies.length !== keys.length * 3) throw s.failure('DUMP', new Error('the pipeline returned no replies'));
   return keys.map((key, i): Dumped => {
-    const [[typeErr, type], [ttlErr, pttl], [dumpErr, payload]] = replies.slice(i * 3, i * 3 + 3) as [[Error | null, unknown], [Error | null, unknown], [Error | null, unknown]];
+    const [[typeErr, type], [ttlErr, pttl], [dumpErr, payload]] = replies.slice(i * 3, i * 3 + 3) as [
+      [Error | null, unknown],
+      [Error | null, unknown],
+      [Error | null, unknown],
+    ];
     const err = typeErr ?? ttlErr ?? dumpErr;
     if (err) throw s.failure('DUMP', err);
     // A key deleted (or expired) between SCAN and these commands answers none / -2 / nil.
@@ -84,7 +92,9 @@ export async function protectInstance(ctx: ProtectContext, instances: ReadonlyMa
 
   await withSession(inst, inst.db, label, ctx.signal, async (s) => {
     info.redis_version = await serverVersion(s);
-    const approxTotal = await s.client.dbsize().catch((err: unknown) => { throw s.failure('DBSIZE', err); });
+    const approxTotal = await s.client.dbsize().catch((err: unknown) => {
+      throw s.failure('DBSIZE', err);
+    });
     const hash = createHash('sha256');
     const seen = new SeenKeys();
     const emit = (b: Buffer): Buffer => {
@@ -133,16 +143,19 @@ export async function protectInstance(ctx: ProtectContext, instances: ReadonlyMa
     if (size !== info.bytes) {
       throw bwkError('BWK_ERR_BANK_IO', { key: RECORDS_OBJECT, reason: `the bank stored ${size} bytes of ${info.bytes} sent` });
     }
-    await ctx.bank.put(META_OBJECT, encodeMeta({
-      format: FORMAT_NAME,
-      version: FORMAT_VERSION,
-      instance: inst.name,
-      db: inst.db,
-      redis_version: info.redis_version,
-      records: { object: RECORDS_OBJECT, count: info.keys, bytes: info.bytes, sha256: hash.digest('hex') },
-      by_type: info.by_type,
-      skipped: info.skipped,
-    }));
+    await ctx.bank.put(
+      META_OBJECT,
+      encodeMeta({
+        format: FORMAT_NAME,
+        version: FORMAT_VERSION,
+        instance: inst.name,
+        db: inst.db,
+        redis_version: info.redis_version,
+        records: { object: RECORDS_OBJECT, count: info.keys, bytes: info.bytes, sha256: hash.digest('hex') },
+        by_type: info.by_type,
+        skipped: info.skipped,
+      }),
+    );
   });
   if (info.skipped.vanished + info.skipped.expired > 0) {
     ctx.logger.info('redis.instance: keys gone before they could be dumped', { resource: label, ...info.skipped });

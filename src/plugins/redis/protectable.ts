@@ -37,7 +37,9 @@ export class RedisInstanceProtectable implements ProtectablePlugin {
     const inst = requireInstance(this.instances, id);
     try {
       return await withSession(inst, inst.db, resourceLabel(id), undefined, async (s) => {
-        await s.client.ping().catch((err: unknown) => { throw s.failure('PING', err); });
+        await s.client.ping().catch((err: unknown) => {
+          throw s.failure('PING', err);
+        });
         return instanceResource(inst, { redis_version: await serverVersion(s) });
       });
     } catch (err) {

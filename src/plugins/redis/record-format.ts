@@ -30,9 +30,11 @@ export interface KeyRecord {
 
 /** The bytes of one record, hash included. */
 export function encodeRecord(r: KeyRecord): Buffer {
-  if (r.payload.length > 0xffff_ffff) throw new RangeError(`DUMP payload of ${r.payload.length} bytes exceeds the record format's 4 GiB limit`);
+  if (r.payload.length > 0xffff_ffff)
+    throw new RangeError(`DUMP payload of ${r.payload.length} bytes exceeds the record format's 4 GiB limit`);
   const type = Buffer.from(r.type, 'ascii');
-  if (type.length === 0 || type.length > MAX_TYPE) throw new RangeError(`type name "${r.type}" does not fit the record format (1..${MAX_TYPE} bytes)`);
+  if (type.length === 0 || type.length > MAX_TYPE)
+    throw new RangeError(`type name "${r.type}" does not fit the record format (1..${MAX_TYPE} bytes)`);
   const head = Buffer.allocUnsafe(4);
   head.writeUInt32BE(r.key.length);
   const mid = Buffer.allocUnsafe(1 + type.length + 8 + 4);
@@ -56,9 +58,15 @@ class ChunkQueue {
   async fill(n: number): Promise<boolean> {
     while (this.buffered < n && !this.ended) {
       const r = await this.iterator.next();
-      if (r.done) { this.ended = true; break; }
+      if (r.done) {
+        this.ended = true;
+        break;
+      }
       const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-      if (b.length > 0) { this.chunks.push(b); this.buffered += b.length; }
+      if (b.length > 0) {
+        this.chunks.push(b);
+        this.buffered += b.length;
+      }
     }
     return this.buffered >= n;
   }
@@ -101,13 +109,19 @@ export class RecordReader {
   private readonly queue: ChunkQueue;
 
   /** `expectedBytes`: the object's size per meta.json; no length field may claim more than is left of it. */
-  constructor(private readonly stream: Readable, private readonly expectedBytes: number, private readonly corrupt: (reason: string) => Error) {
+  constructor(
+    private readonly stream: Readable,
+    private readonly expectedBytes: number,
+    private readonly corrupt: (reason: string) => Error,
+  ) {
     this.queue = new ChunkQueue(stream[Symbol.asyncIterator]());
   }
 
   private async take(n: number, what: string, recordHash?: Hash): Promise<Buffer> {
-    if (n > this.expectedBytes - this.bytes) throw this.corrupt(`record ${this.count + 1}: ${what} of ${n} bytes runs past the ${this.expectedBytes} bytes meta.json records`);
-    if (!(await this.queue.fill(n))) throw this.corrupt(`${RECORDS_OBJECT} ends inside record ${this.count + 1} (${what}): it is truncated`);
+    if (n > this.expectedBytes - this.bytes)
+      throw this.corrupt(`record ${this.count + 1}: ${what} of ${n} bytes runs past the ${this.expectedBytes} bytes meta.json records`);
+    if (!(await this.queue.fill(n)))
+      throw this.corrupt(`${RECORDS_OBJECT} ends inside record ${this.count + 1} (${what}): it is truncated`);
     const b = this.queue.take(n);
     this.hash.update(b);
     recordHash?.update(b);
@@ -117,7 +131,8 @@ export class RecordReader {
 
   async *records(): AsyncGenerator<KeyRecord> {
     try {
-      if (!(await this.take(RECORDS_MAGIC.length, 'the header')).equals(RECORDS_MAGIC)) throw this.corrupt(`${RECORDS_OBJECT} does not start with ${RECORDS_MAGIC.toString('ascii')}`);
+      if (!(await this.take(RECORDS_MAGIC.length, 'the header')).equals(RECORDS_MAGIC))
+        throw this.corrupt(`${RECORDS_OBJECT} does not start with ${RECORDS_MAGIC.toString('ascii')}`);
       while (await this.queue.fill(1)) {
         const h = createHash('sha256');
         const keyLen = (await this.take(4, 'the key length', h)).readUInt32BE(0);
@@ -127,7 +142,8 @@ export class RecordReader {
         if (typeLen === 0 || typeLen > MAX_TYPE) throw this.corrupt(`record ${this.count + 1} claims a ${typeLen}-byte type name`);
         const type = (await this.take(typeLen, 'the type', h)).toString('latin1');
         const pttl = (await this.take(8, 'the TTL', h)).readBigInt64BE(0);
-        if (pttl < -1n || pttl > BigInt(Number.MAX_SAFE_INTEGER)) throw this.corrupt(`record ${this.count + 1} has an impossible TTL ${pttl}`);
+        if (pttl < -1n || pttl > BigInt(Number.MAX_SAFE_INTEGER))
+          throw this.corrupt(`record ${this.count + 1} has an impossible TTL ${pttl}`);
         const payloadLen = (await this.take(4, 'the payload length', h)).readUInt32BE(0);
         const payload = await this.take(payloadLen, 'the payload', h);
         const sha = await this.take(SHA_LEN, 'the record hash');
@@ -155,7 +171,9 @@ export function displayKey(key: Buffer): string {
     text = utf8Strict.decode(key);
     if ([...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new Error('control characters');
   } catch {
-    text = [...key].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+    text = [...key]
+      .map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
+      .join('');
   }
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }

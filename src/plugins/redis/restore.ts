@@ -30,31 +30,47 @@ export interface RestoreTarget {
 }
 
 /** Where a restore writes: `target_instance` (must be configured) and `target_db`, defaulting to the source. */
-export function restoreTarget(parameters: Record<string, unknown>, resourceId: string, instances: ReadonlyMap<string, InstanceConfig>, sourceDb?: number): RestoreTarget {
+export function restoreTarget(
+  parameters: Record<string, unknown>,
+  resourceId: string,
+  instances: ReadonlyMap<string, InstanceConfig>,
+  sourceDb?: number,
+): RestoreTarget {
   const name = typeof parameters.target_instance === 'string' ? parameters.target_instance : resourceId;
   const instance = instances.get(name);
   if (instance === undefined) {
     throw bwkError('BWK_ERR_PARAMETERS_INVALID', {
-      kind: 'restore', key: 'redis.instance',
+      kind: 'restore',
+      key: 'redis.instance',
       reason: `target_instance "${name}" is not a Redis instance of this provider (configured: ${[...instances.keys()].join(', ')})`,
     });
   }
-  const db = typeof parameters.target_db === 'number' ? parameters.target_db : sourceDb ?? instance.db;
+  const db = typeof parameters.target_db === 'number' ? parameters.target_db : (sourceDb ?? instance.db);
   return { instance, db, conflict: parameters.conflict === 'replace' ? 'replace' : 'fail' };
 }
 
 /** A key the checkpoint holds already exists in the target. */
 function conflictError(label: string, t: RestoreTarget, count: number, first: Buffer, late: boolean): PluginError {
-  const what = late ? `key "${displayKey(first)}" appeared in the target after the restore checked it; keys written before it stay` : `the target already holds ${count} of the checkpoint's keys (first: "${displayKey(first)}"); nothing was restored`;
-  return new PluginError(`${label}: restore into ${describeInstance(t.instance, t.db)} refused: ${what}. Pass conflict "replace" to overwrite them, or restore into an empty database (target_db)`, {
-    code: 'BWK_ERR_RESTORE_CONFLICT',
-  });
+  const what = late
+    ? `key "${displayKey(first)}" appeared in the target after the restore checked it; keys written before it stay`
+    : `the target already holds ${count} of the checkpoint's keys (first: "${displayKey(first)}"); nothing was restored`;
+  return new PluginError(
+    `${label}: restore into ${describeInstance(t.instance, t.db)} refused: ${what}. Pass conflict "replace" to overwrite them, or restore into an empty database (target_db)`,
+    {
+      code: 'BWK_ERR_RESTORE_CONFLICT',
+    },
+  );
 }
 
 /** A key whose TTL had run out at protect time must not come back without one (RESTORE ttl 0 = persistent). */
 const restorable = (r: KeyRecord): boolean => r.pttl !== 0;
 
-async function findConflicts(ctx: RestoreContext, s: RedisSession, meta: MetaBody, label: string): Promise<{ count: number; first: Buffer | null }> {
+async function findConflicts(
+  ctx: RestoreContext,
+  s: RedisSession,
+  meta: MetaBody,
+  label: string,
+): Promise<{ count: number; first: Buffer | null }> {
   const found = { count: 0, first: null as Buffer | null };
   let batch: Buffer[] = [];
   let checked = 0;
@@ -63,7 +79,9 @@ async function findConflicts(ctx: RestoreContext, s: RedisSession, meta: MetaBod
     ctx.signal.throwIfAborted();
     const pipeline = s.client.pipeline();
     for (const key of batch) pipeline.exists(key);
-    const replies = await pipeline.exec().catch((err: unknown) => { throw s.failure('EXISTS', err); });
+    const replies = await pipeline.exec().catch((err: unknown) => {
+      throw s.failure('EXISTS', err);
+    });
     batch.forEach((key, i) => {
       const [err, n] = replies?.[i] ?? [new Error('no reply'), 0];
       if (err) throw s.failure('EXISTS', err);
@@ -98,7 +116,9 @@ async function writeRecords(ctx: RestoreContext, s: RedisSession, meta: MetaBody
       if (t.conflict === 'replace') pipeline.restore(r.key, ttl, r.payload, 'REPLACE');
       else pipeline.restore(r.key, ttl, r.payload);
     }
-    const replies = await pipeline.exec().catch((err: unknown) => { throw s.failure('RESTORE', err); });
+    const replies = await pipeline.exec().catch((err: unknown) => {
+      throw s.failure('RESTORE', err);
+    });
     batch.forEach((r, i) => {
       const [err] = replies?.[i] ?? [new Error('no reply')];
       if (!err) return;

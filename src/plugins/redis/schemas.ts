@@ -7,8 +7,17 @@ export const REDIS_INSTANCE_SCHEMAS: ResourceSchemas = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      target_instance: { type: 'string', minLength: 1, description: 'A Redis instance configured in this provider to restore into; default: the protected one.' },
-      target_db: { type: 'integer', minimum: 0, maximum: 15, description: 'Database index to restore into; default: the protected database.' },
+      target_instance: {
+        type: 'string',
+        minLength: 1,
+        description: 'A Redis instance configured in this provider to restore into; default: the protected one.',
+      },
+      target_db: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 15,
+        description: 'Database index to restore into; default: the protected database.',
+      },
       conflict: {
         type: 'string',
         enum: ['fail', 'replace'],

@@ -19,7 +19,8 @@ export async function verifyInstance(ctx: VerifyContext): Promise<void> {
     if (++seen % PROGRESS_EVERY === 0) ctx.progress({ done: seen, total: meta.records.count, unit: 'items' });
   });
   const recorded = Object.entries(meta.by_type ?? {});
-  const mismatch = recorded.find(([type, n]) => byType.get(type) !== n) ?? [...byType].find(([type]) => !Object.hasOwn(meta.by_type ?? {}, type));
+  const mismatch =
+    recorded.find(([type, n]) => byType.get(type) !== n) ?? [...byType].find(([type]) => !Object.hasOwn(meta.by_type ?? {}, type));
   if (mismatch !== undefined) {
     const [type] = mismatch;
     throw corrupt(label, `${byType.get(type) ?? 0} records of type ${type} are stored, meta.json says ${meta.by_type?.[type] ?? 0}`);

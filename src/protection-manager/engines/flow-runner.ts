@@ -183,10 +183,14 @@ const MAX_TIMER_MS = 2_147_483_647;
 function validateOptions(o: RunFlowOptions): void {
   const problems: string[] = [];
   if (!Number.isInteger(o.maxParallel) || o.maxParallel < 1) problems.push(`maxParallel must be an integer >= 1 (got ${o.maxParallel})`);
-  if (!(o.taskTimeoutMs > 0 && o.taskTimeoutMs <= MAX_TIMER_MS)) problems.push(`taskTimeoutMs must be in 1..${MAX_TIMER_MS} (got ${o.taskTimeoutMs})`);
-  if (!Number.isInteger(o.retry.maxAttempts) || o.retry.maxAttempts < 1) problems.push(`retry.maxAttempts must be an integer >= 1 (got ${o.retry.maxAttempts})`);
+  if (!(o.taskTimeoutMs > 0 && o.taskTimeoutMs <= MAX_TIMER_MS))
+    problems.push(`taskTimeoutMs must be in 1..${MAX_TIMER_MS} (got ${o.taskTimeoutMs})`);
+  if (!Number.isInteger(o.retry.maxAttempts) || o.retry.maxAttempts < 1)
+    problems.push(`retry.maxAttempts must be an integer >= 1 (got ${o.retry.maxAttempts})`);
   if (!(o.retry.initialDelayMs >= 0 && o.retry.maxDelayMs >= 0 && o.retry.maxDelayMs <= MAX_TIMER_MS)) {
-    problems.push(`retry delays must be in 0..${MAX_TIMER_MS} ms (got initialDelayMs ${o.retry.initialDelayMs}, maxDelayMs ${o.retry.maxDelayMs})`);
+    problems.push(
+      `retry delays must be in 0..${MAX_TIMER_MS} ms (got initialDelayMs ${o.retry.initialDelayMs}, maxDelayMs ${o.retry.maxDelayMs})`,
+    );
   }
   if (problems.length > 0) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `flow runner options: ${problems.join('; ')}` });
 }

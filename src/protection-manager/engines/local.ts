@@ -18,8 +18,12 @@ export class LocalEngine implements Engine {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<OperationOutcome> }>();
   private readonly finished = new Map<string, Promise<OperationOutcome>>();
 
-  constructor(private readonly steps: OperationSteps, private readonly config: BulwarkConfig,
-    private readonly events: OperationEvents, private readonly logger: Logger) {}
+  constructor(
+    private readonly steps: OperationSteps,
+    private readonly config: BulwarkConfig,
+    private readonly events: OperationEvents,
+    private readonly logger: Logger,
+  ) {}
 
   execute(request: OperationRequest): Promise<OperationOutcome> {
     const existing = this.running.get(request.operationId);
@@ -36,13 +40,20 @@ export class LocalEngine implements Engine {
   }
 
   async start(request: OperationRequest): Promise<void> {
-    void this.execute(request).catch((err: unknown) => this.logger.error('operation crashed', { operation: request.operationId, error: reasonOf(err) }));
+    void this.execute(request).catch((err: unknown) =>
+      this.logger.error('operation crashed', { operation: request.operationId, error: reasonOf(err) }),
+    );
   }
 
   wait(operationId: string): Promise<OperationOutcome> {
-    const running = this.running.get(operationId) ?? (this.finished.has(operationId) ? { done: this.finished.get(operationId)! } : undefined);
+    const running =
+      this.running.get(operationId) ?? (this.finished.has(operationId) ? { done: this.finished.get(operationId)! } : undefined);
     if (!running) {
-      return Promise.reject(bwkError('BWK_ERR_INVALID_INPUT', { reason: `operation ${operationId} is not running in this process: the local engine runs an operation inside the process that started it (follow its record instead)` }));
+      return Promise.reject(
+        bwkError('BWK_ERR_INVALID_INPUT', {
+          reason: `operation ${operationId} is not running in this process: the local engine runs an operation inside the process that started it (follow its record instead)`,
+        }),
+      );
     }
     return running.done;
   }
@@ -51,12 +62,26 @@ export class LocalEngine implements Engine {
     const begun = await this.steps.begin(request).catch((err: unknown) => err as Error);
     if (begun instanceof Error) {
       // begin() already recorded the failure when it got as far as taking the lease; otherwise nothing was written.
-      return { operationId: request.operationId, kind: request.kind, status: 'not_started', error: { code: (begun as { code?: string }).code ?? 'BWK_ERR_INTERNAL', message: begun.message } };
+      return {
+        operationId: request.operationId,
+        kind: request.kind,
+        status: 'not_started',
+        error: { code: (begun as { code?: string }).code ?? 'BWK_ERR_INTERNAL', message: begun.message },
+      };
     }
     const { flow, lease } = begun;
     let lostError: Error | undefined;
-    const keeper = new LeaseKeeper(this.getBank(request), lease, this.config.lease.ttl_ms, this.config.lease.renew_interval_ms,
-      (err) => { lostError = err; abort.abort(err); }, this.logger);
+    const keeper = new LeaseKeeper(
+      this.getBank(request),
+      lease,
+      this.config.lease.ttl_ms,
+      this.config.lease.renew_interval_ms,
+      (err) => {
+        lostError = err;
+        abort.abort(err);
+      },
+      this.logger,
+    );
     const refOf = new Map(flow.tasks.map((t) => [t.id, t.ref]));
     const cfg = this.config.tasks;
     const outcome = await runFlow(flow, (task, ctx) => this.steps.runTask(request, task, ctx.signal), {
@@ -66,7 +91,8 @@ export class LocalEngine implements Engine {
       signal: abort.signal,
       onEvent: (e) => {
         const base = { operationId: request.operationId, task: e.taskId, resource: refOf.get(e.taskId) ?? '' };
-        if (e.type === 'task_failed' || e.type === 'task_retrying') this.events.publish({ ...base, type: e.type, reason: reasonOf(e.error), ...(e.attempt ? { attempt: e.attempt } : {}) });
+        if (e.type === 'task_failed' || e.type === 'task_retrying')
+          this.events.publish({ ...base, type: e.type, reason: reasonOf(e.error), ...(e.attempt ? { attempt: e.attempt } : {}) });
         else this.events.publish({ ...base, type: e.type });
       },
     });

@@ -21,9 +21,12 @@ function routeSdkLogs(logger: Logger): void {
   const first = sdkLogger === undefined;
   sdkLogger = logger;
   if (!first) return;
-  const level = (l: string) => (l === 'ERROR' ? 'error' : l === 'WARN' ? 'warn' : l === 'INFO' ? 'info' : 'debug') as 'error' | 'warn' | 'info' | 'debug';
+  const level = (l: string) =>
+    (l === 'ERROR' ? 'error' : l === 'WARN' ? 'warn' : l === 'INFO' ? 'info' : 'debug') as 'error' | 'warn' | 'info' | 'debug';
   try {
-    Runtime.install({ logger: new DefaultLogger('INFO', (entry) => sdkLogger?.[level(entry.level)](`temporal: ${entry.message}`, entry.meta ?? {})) });
+    Runtime.install({
+      logger: new DefaultLogger('INFO', (entry) => sdkLogger?.[level(entry.level)](`temporal: ${entry.message}`, entry.meta ?? {})),
+    });
   } catch {
     // Already installed by the host (a test harness): keep its logger.
   }
@@ -31,7 +34,17 @@ function routeSdkLogs(logger: Logger): void {
 
 /** Bundles the workflow code once per process (webpack; ~1 s). A forbidden import fails here. */
 export function workflowBundle(): ReturnType<typeof bundleWorkflowCode> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: {
+      log: () => undefined,
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+    },
+  });
   return bundle;
 }
 
@@ -46,9 +59,15 @@ export interface RunningWorker {
  * A Temporal worker. `worker`: workflows and activities on the main task queue. `agent`: activities
  * only, on `bulwark-agent-<node>` — agents poll, so nodes need no inbound ports.
  */
-export async function startWorker(opts: { role: 'worker' } | { role: 'agent'; node: string }, deps: {
-  config: BulwarkConfig; home: string; steps: OperationSteps; logger: Logger;
-}): Promise<RunningWorker> {
+export async function startWorker(
+  opts: { role: 'worker' } | { role: 'agent'; node: string },
+  deps: {
+    config: BulwarkConfig;
+    home: string;
+    steps: OperationSteps;
+    logger: Logger;
+  },
+): Promise<RunningWorker> {
   const t = deps.config.temporal;
   routeSdkLogs(deps.logger);
   let connection: NativeConnection;
@@ -58,7 +77,11 @@ export async function startWorker(opts: { role: 'worker' } | { role: 'agent'; no
   } catch (err) {
     throw bwkError('BWK_ERR_ENGINE_UNAVAILABLE', { engine: 'temporal', address: t.address, reason: (err as Error).message });
   }
-  const activities = createActivities({ steps: deps.steps, heartbeatIntervalMs: Math.max(200, Math.floor(t.heartbeat_timeout_ms / 3)), leaseTtlMs: deps.config.lease.ttl_ms });
+  const activities = createActivities({
+    steps: deps.steps,
+    heartbeatIntervalMs: Math.max(200, Math.floor(t.heartbeat_timeout_ms / 3)),
+    leaseTtlMs: deps.config.lease.ttl_ms,
+  });
   const taskQueue = opts.role === 'worker' ? t.task_queue : `bulwark-agent-${opts.node}`;
   const worker = await Worker.create({
     connection,

@@ -17,8 +17,12 @@ export class TemporalEngine implements Engine {
   readonly name = 'temporal';
   readonly durable = true;
 
-  private constructor(private readonly connection: Connection, private readonly client: Client,
-    private readonly config: BulwarkConfig, private readonly logger: Logger) {}
+  private constructor(
+    private readonly connection: Connection,
+    private readonly client: Client,
+    private readonly config: BulwarkConfig,
+    private readonly logger: Logger,
+  ) {}
 
   static async connect(config: BulwarkConfig, home: string, logger: Logger): Promise<TemporalEngine> {
     const t = config.temporal;
@@ -27,7 +31,11 @@ export class TemporalEngine implements Engine {
       const tls = temporalTls(t, home);
       connection = await Connection.connect({ address: t.address, ...(tls ? { tls } : {}), connectTimeout: 10_000 });
     } catch (err) {
-      throw bwkError('BWK_ERR_ENGINE_UNAVAILABLE', { engine: 'temporal', address: t.address, reason: `${(err as Error).message} (start one with scripts/temporal-dev.sh, or set temporal.address)` });
+      throw bwkError('BWK_ERR_ENGINE_UNAVAILABLE', {
+        engine: 'temporal',
+        address: t.address,
+        reason: `${(err as Error).message} (start one with scripts/temporal-dev.sh, or set temporal.address)`,
+      });
     }
     return new TemporalEngine(connection, new Client({ connection, namespace: t.namespace }), config, logger);
   }
@@ -52,7 +60,7 @@ export class TemporalEngine implements Engine {
 
   async wait(operationId: string): Promise<OperationOutcome> {
     try {
-      return await this.client.workflow.getHandle(operationId).result() as OperationOutcome;
+      return (await this.client.workflow.getHandle(operationId).result()) as OperationOutcome;
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
         throw bwkError('BWK_ERR_INTERNAL', { reason: `workflow ${operationId} failed: ${err.cause?.message ?? err.message}` });

@@ -8,7 +8,11 @@ export function workflowSettings(config: BulwarkConfig): WorkflowSettings {
     taskQueue: config.temporal.task_queue,
     maxParallel: e.max_parallel,
     taskTimeoutMs: e.timeout_ms,
-    retry: { maxAttempts: e.retry.max_attempts, initialDelayMs: Math.max(1, e.retry.initial_delay_ms), maxDelayMs: Math.max(1, e.retry.max_delay_ms) },
+    retry: {
+      maxAttempts: e.retry.max_attempts,
+      initialDelayMs: Math.max(1, e.retry.initial_delay_ms),
+      maxDelayMs: Math.max(1, e.retry.max_delay_ms),
+    },
     heartbeatTimeoutMs: config.temporal.heartbeat_timeout_ms,
     agentScheduleToStartMs: config.temporal.agent_schedule_to_start_timeout_ms,
     leaseRenewIntervalMs: config.lease.renew_interval_ms,

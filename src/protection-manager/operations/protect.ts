@@ -25,17 +25,36 @@ export const protectKind: OperationKindSpec<ProtectRequest> = {
     if (await checkpoints.get(req.checkpointId, null)) throw bwkError('BWK_ERR_OPERATION_EXISTS', { id: req.operationId });
     const now = new Date().toISOString();
     await checkpoints.create({
-      id: req.checkpointId, project_id: req.projectId, provider_id: provider.id, status: 'protecting',
-      protection_plan: { id: plan.id, name: plan.name, resources: plan.resources }, resource_graph: null,
-      created_at: now, updated_at: now, extra_info: { operation_id: req.operationId },
+      id: req.checkpointId,
+      project_id: req.projectId,
+      provider_id: provider.id,
+      status: 'protecting',
+      protection_plan: { id: plan.id, name: plan.name, resources: plan.resources },
+      resource_graph: null,
+      created_at: now,
+      updated_at: now,
+      extra_info: { operation_id: req.operationId },
     });
     const graph = await expandResourceGraph(plan.resources, dependentsVia(deps.providers, provider, req.projectId));
-    const [previous] = await checkpoints.list({ projectId: req.projectId, planId: plan.id, providerId: provider.id, status: 'available', limit: 1 });
+    const [previous] = await checkpoints.list({
+      projectId: req.projectId,
+      planId: plan.id,
+      providerId: provider.id,
+      status: 'available',
+      limit: 1,
+    });
     // Recorded, so a worker that did not run `prepare` (Temporal) finds the same base for change detection.
-    await checkpoints.update(req.checkpointId, (c) => ({ resource_graph: graph, extra_info: { ...c.extra_info, base_checkpoint_id: previous?.id ?? null } }));
+    await checkpoints.update(req.checkpointId, (c) => ({
+      resource_graph: graph,
+      extra_info: { ...c.extra_info, base_checkpoint_id: previous?.id ?? null },
+    }));
     return {
-      provider, graph, parameters: plan.parameters, planId: plan.id,
-      consistency: consistencyOf(plan.resources), previousCheckpointId: previous?.id ?? null,
+      provider,
+      graph,
+      parameters: plan.parameters,
+      planId: plan.id,
+      consistency: consistencyOf(plan.resources),
+      previousCheckpointId: previous?.id ?? null,
     };
   },
 
@@ -44,8 +63,12 @@ export const protectKind: OperationKindSpec<ProtectRequest> = {
     const plan = await deps.store.getPlan(req.projectId, req.planId);
     const base = checkpoint.extra_info?.['base_checkpoint_id'];
     return {
-      provider, graph: checkpoint.resource_graph ?? { roots: [], nodes: [] }, parameters: plan?.parameters ?? {}, planId: req.planId,
-      consistency: consistencyOf(checkpoint.protection_plan.resources), previousCheckpointId: typeof base === 'string' ? base : null,
+      provider,
+      graph: checkpoint.resource_graph ?? { roots: [], nodes: [] },
+      parameters: plan?.parameters ?? {},
+      planId: req.planId,
+      consistency: consistencyOf(checkpoint.protection_plan.resources),
+      previousCheckpointId: typeof base === 'string' ? base : null,
     };
   },
 

@@ -52,7 +52,13 @@ const RECORDS: Record<ReadingKind, RecordAccess> = {
  * Fails a restore or verification record still `in_progress` (its process died); null when it is
  * gone or already ended. Every resource fails with `reason`, and so does the operation as a whole.
  */
-export async function failReadingRecord(kind: ReadingKind, store: CatalogStore, projectId: string, id: string, reason: string): Promise<Abandoned> {
+export async function failReadingRecord(
+  kind: ReadingKind,
+  store: CatalogStore,
+  projectId: string,
+  id: string,
+  reason: string,
+): Promise<Abandoned> {
   const access = RECORDS[kind];
   const record = await access.get(store, projectId, id);
   if (!record || record.status !== 'in_progress') return null;
