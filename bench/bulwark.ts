@@ -30,7 +30,8 @@ export function bulwark(ctx: ToolContext & { restoreRoot: string }): Tool {
     repoDir,
     settings: () =>
       `fs bank with \`encryption: {passphrase_env: ${PASSPHRASE_ENV}}\` and \`compression: {level: 1}\` (zstd), local engine; ` +
-      '`plan create --resource fs.directory=CORPUS`, `checkpoint create` per backup, `restore create` of the latest checkpoint, `bank check --read-data`',
+      '`plan create --resource fs.directory=CORPUS`, `checkpoint create` per backup, `restore create` of the latest checkpoint, `bank ' +
+      'check --read-data`',
     version: () => {
       const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
       const git = spawnSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' });

@@ -194,17 +194,14 @@ function writeRandom(file: string, ks: Stream, size: number): void {
 }
 
 const FIRST =
-  'Alice Bruno Chloe David Emma Farid Giulia Hugo Ines Jonas Karin Lucas Maya Nils Olga Pablo Quinn Rosa Sami Tara Ugo Vera Wim Xenia Yusuf Zoe Anna Ben Clara Dario Elif Femi Greta Hanna Ivan Julia Kofi Lena Marco Nora'.split(
-    ' ',
-  );
+  'Alice Bruno Chloe David Emma Farid Giulia Hugo Ines Jonas Karin Lucas Maya Nils Olga Pablo Quinn Rosa Sami Tara Ugo Vera Wim Xenia ' +
+  'Yusuf Zoe Anna Ben Clara Dario Elif Femi Greta Hanna Ivan Julia Kofi Lena Marco Nora'.split(' ');
 const LAST =
-  'Martin Bernard Dubois Rossi Muller Schmidt Garcia Lopez Novak Kowalski Jensen Smith Brown Wilson Taylor Moreau Laurent Fischer Weber Meyer Costa Silva Santos Nakamura Tanaka Kim Lee Chen Wang Singh Patel Khan Ali Okafor Mensah Petrov Ivanova Horvat Nagy'.split(
-    ' ',
-  );
+  'Martin Bernard Dubois Rossi Muller Schmidt Garcia Lopez Novak Kowalski Jensen Smith Brown Wilson Taylor Moreau Laurent Fischer Weber ' +
+  'Meyer Costa Silva Santos Nakamura Tanaka Kim Lee Chen Wang Singh Patel Khan Ali Okafor Mensah Petrov Ivanova Horvat Nagy'.split(' ');
 const CITIES =
-  'Lyon Paris Berlin Hamburg Milan Turin Madrid Porto Lisbon Vienna Prague Krakow Oslo Dublin Leeds Bristol Lagos Accra Osaka Seoul Austin Denver Quebec Lima'.split(
-    ' ',
-  );
+  'Lyon Paris Berlin Hamburg Milan Turin Madrid Porto Lisbon Vienna Prague Krakow Oslo Dublin Leeds Bristol Lagos Accra Osaka Seoul ' +
+  'Austin Denver Quebec Lima'.split(' ');
 const EPOCH_2015 = Date.UTC(2015, 0, 1);
 
 /** One INSERT per row, as `pg_dump --inserts` writes them: highly repetitive, compresses like a dump. */
@@ -214,8 +211,10 @@ function sqlRow(r: Stream, id: number): string {
   const cents = r.below(10_000_000);
   const created = new Date(EPOCH_2015 + r.below(10 * 365 * 86_400) * 1000).toISOString();
   return (
-    `INSERT INTO public.customers VALUES (${id}, '${first}', '${last}', '${first.toLowerCase()}.${last.toLowerCase()}${id % 997}@example.com', ` +
-    `'${CITIES[r.below(CITIES.length)]}', ${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}, ${r.below(500)}, '${created.slice(0, 10)} ${created.slice(11, 19)}');\n`
+    `INSERT INTO public.customers VALUES (${id}, '${first}', '${last}', ` +
+    `'${first.toLowerCase()}.${last.toLowerCase()}${id % 997}@example.com', ` +
+    `'${CITIES[r.below(CITIES.length)]}', ${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}, ${r.below(500)}, ` +
+    `'${created.slice(0, 10)} ${created.slice(11, 19)}');\n`
   );
 }
 

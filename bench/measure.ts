@@ -140,7 +140,10 @@ export function dropCaches(): string | null {
     writeFileSync('/proc/sys/vm/drop_caches', '3');
     return null;
   } catch (err) {
-    return `page cache not evicted (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): "cold" steps may have run with a warm cache`;
+    return (
+      `page cache not evicted (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): "cold" steps may have run with a ` +
+      `warm cache`
+    );
   }
 }
 

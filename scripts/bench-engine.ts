@@ -26,7 +26,8 @@ async function run(engine: 'local' | 'temporal'): Promise<{ ms: number; tasks: n
         `tasks: {max_parallel: ${parallel}}`,
         ...(engine === 'temporal'
           ? [
-              `temporal: {address: "${process.env.TEMPORAL_ADDRESS}", task_queue: bench-${randomUUID().slice(0, 8)}, run_worker: true, max_concurrent_activities: ${parallel}}`,
+              `temporal: {address: "${process.env.TEMPORAL_ADDRESS}", task_queue: bench-${randomUUID().slice(0, 8)}, run_worker: true, ` +
+                `max_concurrent_activities: ${parallel}}`,
             ]
           : []),
         '',

@@ -45,9 +45,10 @@ const only = values.only
   .map((s) => s.trim())
   .filter(Boolean);
 const unknown = only.filter((k) => !(k in FACTORIES));
+const badSize = `--size must be > 0, got ${values.size}`;
 if (!(size > 0) || unknown.length) {
   process.stderr.write(
-    `bench: ${unknown.length ? `unknown tool(s) ${unknown.join(', ')}; known: ${Object.keys(FACTORIES).join(', ')}` : `--size must be > 0, got ${values.size}`}\n`,
+    `bench: ` + `${unknown.length ? `unknown tool(s) ${unknown.join(', ')}; known: ${Object.keys(FACTORIES).join(', ')}` : badSize}\n`,
   );
   process.exit(2);
 }
@@ -77,7 +78,8 @@ const free = (() => {
 })();
 if (free < 10 * nominal) {
   log(
-    `not enough free space in ${work}: ${(free / 1e9).toFixed(1)} GB free, about ${((10 * nominal) / 1e9).toFixed(1)} GB needed (use --work or $BENCH_DIR)`,
+    `not enough free space in ${work}: ${(free / 1e9).toFixed(1)} GB free, about ${((10 * nominal) / 1e9).toFixed(1)} GB needed (use ` +
+      `--work or $BENCH_DIR)`,
   );
   if (ownWork) rmSync(work, { recursive: true, force: true });
   process.exit(1);
@@ -228,7 +230,8 @@ const report = renderReport({
   tools: results,
   notes: [
     ...notes,
-    'Wall time covers the command alone: repository creation, cache eviction, `du -sb` and restore verification are outside it. No tool is asked to fsync at the end; the `sync` before the next step is untimed.',
+    'Wall time covers the command alone: repository creation, cache eviction, `du -sb` and restore verification are outside it. No tool ' +
+      'is asked to fsync at the end; the `sync` before the next step is untimed.',
   ],
 });
 process.stdout.write(`${report}\n`);

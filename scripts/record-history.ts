@@ -24,7 +24,8 @@ const home = mkdtempSync(join(tmpdir(), 'bwk-record-'));
 writeRecorderProvider(home, { dependents: { a: ['b', 'c'], b: ['d'] } });
 writeFileSync(
   join(home, 'bulwark.yaml'),
-  `engine: temporal\ntemporal: {address: "${address}", task_queue: record-${randomUUID().slice(0, 8)}, run_worker: true}\ntasks: {max_parallel: 2, retry: {max_attempts: 2, initial_delay_ms: 10, max_delay_ms: 20}}\n`,
+  `engine: temporal\ntemporal: {address: "${address}", task_queue: record-${randomUUID().slice(0, 8)}, run_worker: true}\ntasks: ` +
+    `{max_parallel: 2, retry: {max_attempts: 2, initial_delay_ms: 10, max_delay_ms: 20}}\n`,
 );
 const app = await openBulwark(home);
 const connection = await Connection.connect({ address });

@@ -119,6 +119,8 @@ try {
     if (verification.status !== 'success')
       throw new Error(`verify ended ${verification.status}: ${JSON.stringify(verification.resources_reason)}`);
     const hwm = vmHwm();
+    const hwmText =
+      hwm === null || hwmAfterProtect === null ? 'unavailable' : `${mib(hwmAfterProtect)} MiB after protect, ${mib(hwm)} MiB at the end`;
     const out = [
       `database size:   ${mib(dbBytes)} MiB (pg_database_size of ${db})`,
       `dump bytes:      ${dumpBytes} (${mib(dumpBytes)} MiB, pg_dump custom format)`,
@@ -127,8 +129,9 @@ try {
       `RSS at start:    ${mib(startRss)} MiB (app open, plan created, before protect)`,
       `peak RSS:        ${mib(protectRss.peak)} MiB during protect (${protectRss.samples} samples, every 100 ms)`,
       `peak/start:      ${(protectRss.peak / startRss).toFixed(2)}`,
-      `verify:          ${verification.status} in ${verifySeconds.toFixed(1)} s, peak RSS ${mib(verifyRss.peak)} MiB (${verifyRss.samples} samples)`,
-      `VmHWM:           ${hwm === null || hwmAfterProtect === null ? 'unavailable' : `${mib(hwmAfterProtect)} MiB after protect, ${mib(hwm)} MiB at the end`} (whole process, /proc/self/status)`,
+      `verify:          ${verification.status} in ${verifySeconds.toFixed(1)} s, peak RSS ${mib(verifyRss.peak)} MiB ` +
+        `(${verifyRss.samples} samples)`,
+      `VmHWM:           ${hwmText} (whole process, /proc/self/status)`,
     ];
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {

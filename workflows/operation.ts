@@ -56,7 +56,9 @@ function errorOf(err: unknown, task: FlowTask | null, node: string | undefined, 
     if (cause.timeoutType === TimeoutType.SCHEDULE_TO_START && node !== undefined) {
       return {
         code: 'BWK_ERR_AGENT_UNAVAILABLE',
-        message: `no agent for node "${node}" picked up ${task?.id ?? 'a task'} within ${settings.agentScheduleToStartMs} ms: start \`bulwark agent --node ${node}\` on that node`,
+        message:
+          `no agent for node "${node}" picked up ${task?.id ?? 'a task'} within ${settings.agentScheduleToStartMs} ms: start ` +
+          `\`bulwark agent --node ${node}\` on that node`,
       };
     }
     if (cause.timeoutType === TimeoutType.START_TO_CLOSE) {

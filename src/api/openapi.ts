@@ -67,18 +67,22 @@ export function renderDocs(doc: Record<string, unknown>): string {
       }
     >
   >;
+  const bodySchema = (schema: unknown): string =>
+    `<details><summary>Body schema</summary><pre>${escape(JSON.stringify(schema, null, 2))}</pre></details>`;
   const sections = Object.entries(paths).flatMap(([path, ops]) =>
     Object.entries(ops).map(
       ([method, op]) => `
 <section><h2><code>${method.toUpperCase()} ${escape(path)}</code> <small>${escape(op.tags.join(', '))}</small></h2>
 <p>Parameters: ${op.parameters.map((p) => `<code>${escape(p.name)}</code> (${p.in})`).join(', ')}</p>
-${op.requestBody ? `<details><summary>Body schema</summary><pre>${escape(JSON.stringify(op.requestBody.content['application/json'].schema, null, 2))}</pre></details>` : ''}
+${op.requestBody ? bodySchema(op.requestBody.content['application/json'].schema) : ''}
 </section>`,
     ),
   );
   return `<!doctype html><html><head><meta charset="utf-8"><title>Bulwark API</title>
-<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}section{border-top:1px solid #ddd;padding:.5rem 0}h2{font-size:1rem}small{color:#777}pre{background:#f6f6f6;padding:.5rem;overflow:auto}</style>
-</head><body><h1>Bulwark API</h1><p>Karbor v1 shape. Every route needs <code>X-Auth-Token</code>. Errors are <code>{"code", "message"}</code> (see docs/errors.md). Machine-readable: <a href="/openapi.json">/openapi.json</a>.</p>
+<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}section{border-top:1px solid #ddd;padding:.5rem 0}
+h2{font-size:1rem}small{color:#777}pre{background:#f6f6f6;padding:.5rem;overflow:auto}</style>
+</head><body><h1>Bulwark API</h1><p>Karbor v1 shape. Every route needs <code>X-Auth-Token</code>.
+Errors are <code>{"code", "message"}</code> (see docs/errors.md). Machine-readable: <a href="/openapi.json">/openapi.json</a>.</p>
 ${sections.join('\n')}</body></html>`;
 }
 

@@ -48,8 +48,10 @@ export function describeSchemaError(e: ErrorObject): string {
       return `${where}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
     case 'required':
       return `${where}: missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
-    case 'enum':
-      return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'enum': {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues;
+      return `${where}: must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+    }
     case 'type':
       return `${where}: must be ${(e.params as { type: string }).type}`;
     default:

@@ -33,7 +33,8 @@ export const ERRORS = {
   BWK_ERR_PROVIDER_UNKNOWN: spec(400, 'provider_id {id} names no provider (known providers: {known})'),
   BWK_ERR_PROVIDER_MISMATCH: spec(
     400,
-    "plan {plan} is protected by provider {plan_provider}, not {provider}: protect it under provider {plan_provider}, or change the plan's provider",
+    'plan {plan} is protected by provider {plan_provider}, not {provider}: protect it under provider {plan_provider}, or change the ' +
+      "plan's provider",
   ),
   BWK_ERR_PROVIDER_INVALID: spec(400, 'provider file {file}:{line}: {reason}'),
   BWK_ERR_PLUGIN_NOT_INSTALLED: spec(400, 'provider file {file}:{line}: plugin "{name}" is not installed (installed: {installed})'),
@@ -62,7 +63,8 @@ export const ERRORS = {
   BWK_ERR_RESTORE_TARGET_DENIED: spec(400, 'restore target {target} is outside the restore policy: {reason}'),
   BWK_ERR_RESTORE_CONFLICT: spec(
     409,
-    'restore target {target} already holds {count} entr(y/ies) the checkpoint would write (first: {first}); pass conflict "skip" or "overwrite", or choose an empty target',
+    'restore target {target} already holds {count} entr(y/ies) the checkpoint would write (first: {first}); pass conflict "skip" or ' +
+      '"overwrite", or choose an empty target',
   ),
   BWK_ERR_UNSAFE_ENTRY: spec(
     400,
@@ -103,7 +105,8 @@ export const ERRORS = {
   BWK_ERR_RPC_UNAVAILABLE: spec(503, 'RPC transport {address} is unavailable: {reason}', true),
   BWK_ERR_RPC_TIMEOUT: spec(
     504,
-    'RPC call {method} on queue {queue} got no reply within {timeout_ms} ms: check that a server consumes {queue}; the call may still run, so retry with the same idempotency key',
+    'RPC call {method} on queue {queue} got no reply within {timeout_ms} ms: check that a server consumes {queue}; the call may still ' +
+      'run, so retry with the same idempotency key',
   ),
   BWK_ERR_RPC_METHOD_UNKNOWN: spec(400, 'RPC method "{method}" is not served on queue {queue} (known: {known})'),
   BWK_ERR_OPERATION_NOT_FOUND: spec(404, 'operation {id} not found (give a checkpoint, restore or verification id)'),

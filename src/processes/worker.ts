@@ -17,7 +17,9 @@ export async function startWorkerProcess(opts: { home: string } & WorkerRole): P
     const app = held.add(await openBulwark(opts.home, { runWorker: false }), (a) => a.close());
     if (app.config.engine !== 'temporal') {
       throw bwkError('BWK_ERR_INVALID_INPUT', {
-        reason: `bulwark ${opts.role} needs the temporal engine (engine: temporal in bulwark.yaml, or BULWARK_ENGINE=temporal); this home uses "${app.config.engine}"`,
+        reason:
+          `bulwark ${opts.role} needs the temporal engine (engine: temporal in bulwark.yaml, or BULWARK_ENGINE=temporal); this ` +
+          `home uses "${app.config.engine}"`,
       });
     }
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
@@ -29,7 +31,9 @@ export async function startWorkerProcess(opts: { home: string } & WorkerRole): P
     );
     const queue = opts.role === 'worker' ? app.config.temporal.task_queue : `bulwark-agent-${opts.node}`;
     return {
-      note: `bulwark ${opts.role} (pid ${process.pid}) serving task queue ${queue} at ${app.config.temporal.address}; SIGTERM drains and stops`,
+      note:
+        `bulwark ${opts.role} (pid ${process.pid}) serving task queue ${queue} at ${app.config.temporal.address}; SIGTERM drains and ` +
+        `stops`,
       // The SDK's runtime turns SIGTERM/SIGINT into a graceful shutdown of every worker: `done` then resolves.
       done: worker.done,
       stop: () => held.release(),

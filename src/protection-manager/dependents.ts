@@ -30,6 +30,9 @@ export function dependentsVia(
 function unprotectedDependent(provider: Provider, protectable: string, parent: Resource, dependent: Resource): Error {
   const supported = [...provider.protection.keys()].sort().join(', ');
   return bwkError('BWK_ERR_PLAN_INVALID', {
-    reason: `the ${protectable} protectable gives ${resourceRef(dependent)} as a dependent of ${resourceRef(parent)}, but provider ${provider.name} (${provider.id}) protects no "${dependent.type}" (supported: ${supported}): add a plugin for that type to the provider, or remove the resource from the ${protectable} options`,
+    reason:
+      `the ${protectable} protectable gives ${resourceRef(dependent)} as a dependent of ${resourceRef(parent)}, but provider ` +
+      `${provider.name} (${provider.id}) protects no "${dependent.type}" (supported: ${supported}): add a plugin for that type to the ` +
+      `provider, or remove the resource from the ${protectable} options`,
   });
 }

@@ -197,7 +197,8 @@ export class AmqpTransport implements RpcTransport {
           id,
           call,
           this.unavailable(
-            `the connection dropped while ${call.method} was in flight (${reason}); it may or may not have run: retry with the same idempotency key`,
+            `the connection dropped while ${call.method} was in flight (${reason}); it may or may not have run: retry with the same ` +
+              `idempotency key`,
           ),
         );
     }

@@ -216,7 +216,9 @@ export class KyselyCatalogStore implements CatalogStore {
       .executeTakeFirst();
     if (row === undefined) {
       throw bwkError('BWK_ERR_INVALID_INPUT', {
-        reason: `marker ${marker} not found among the ${KIND[table]}s you can list: pass the id of the last ${KIND[table]} of the previous page`,
+        reason:
+          `marker ${marker} not found among the ${KIND[table]}s you can list: pass the id of the last ${KIND[table]} of the ` +
+          `previous page`,
       });
     }
     return row;

@@ -193,21 +193,25 @@ function describeRoundTrip(name: string, fixture: DatabasePluginFixture, engineC
       expect(s.checkpoint.status, JSON.stringify(s.checkpoint.extra_info)).to.equal('available');
     });
 
-    it('the provider\'s protectable lists the test database for {server: "main"}, and no system database; a plan for a missing one is refused', async () => {
-      const provider = s.app.providers.get(fixture.providerId);
-      const listed = (await provider.protectables.get(type)!.listResources({ projectId: 'default', parameters: { server: 'main' } })).map(
-        (r) => r.id,
-      );
-      expect(listed).to.include(`main/${source}`);
-      expect(listed.filter((id) => fixture.systemDatabaseId.test(id))).to.deep.equal([]);
-      const missing = await s.app.manager
-        .createPlan(s.ctx, { name: 'x', provider_id: fixture.providerId, resources: [{ type, id: `main/${source}_missing` }] })
-        .then(
-          () => null,
-          (e: { code: string }) => e.code,
+    it(
+      'the provider\'s protectable lists the test database for {server: "main"}, and no system database; a plan for a missing one is ' +
+        'refused',
+      async () => {
+        const provider = s.app.providers.get(fixture.providerId);
+        const listed = (await provider.protectables.get(type)!.listResources({ projectId: 'default', parameters: { server: 'main' } })).map(
+          (r) => r.id,
         );
-      expect(missing).to.equal('BWK_ERR_RESOURCE_NOT_FOUND');
-    });
+        expect(listed).to.include(`main/${source}`);
+        expect(listed.filter((id) => fixture.systemDatabaseId.test(id))).to.deep.equal([]);
+        const missing = await s.app.manager
+          .createPlan(s.ctx, { name: 'x', provider_id: fixture.providerId, resources: [{ type, id: `main/${source}_missing` }] })
+          .then(
+            () => null,
+            (e: { code: string }) => e.code,
+          );
+        expect(missing).to.equal('BWK_ERR_RESOURCE_NOT_FOUND');
+      },
+    );
 
     it('protect → drop the database → restore gives back identical data', async () => {
       expect(s.checkpoint.status).to.equal('available');

@@ -234,7 +234,8 @@ describe('e2e: bad input is refused with a clear, coded error and changes nothin
       await refused(['plan', 'list'], 'BWK_ERR_PROVIDER_INVALID', /bad\.yaml:5: YAML syntax/);
       writeFileSync(
         bad,
-        'id: 11111111-2222-4333-8444-555555555555\nname: broken\nplugins:\n  - name: fs.directory\n  - name: fs.dirctory\nbank:\n  type: fs\n',
+        'id: 11111111-2222-4333-8444-555555555555\nname: broken\nplugins:\n  - name: fs.directory\n  - name: fs.dirctory\nbank:\n  type: ' +
+          'fs\n',
       );
       await refused(
         ['provider', 'list'],

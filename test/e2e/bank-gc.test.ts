@@ -369,7 +369,9 @@ describe('e2e: bank gc racing a running protect loses nothing', function () {
       expectTreeMatches(target, sourceAtCp2);
     });
 
-    it('cp2 put back the fossil it depended on when it recorded its list: a second gc restores none, frees only what nothing references', async () => {
+    const secondGc =
+      'cp2 put back the fossil it depended on when it recorded its list: a second gc restores none, frees only what nothing references';
+    it(secondGc, async () => {
       const report = await gc(home.path, ['--provider', PROVIDER_ID]);
       expect(report.fossils_restored, JSON.stringify(report)).to.equal(0);
       expect(report.fossils_waiting, JSON.stringify(report)).to.equal(0);

@@ -132,7 +132,8 @@ function sqlRow(k: Keystream, id: number): string {
   const name = NAMES[k.below(NAMES.length)]!;
   const cents = k.below(10_000_000);
   return (
-    `INSERT INTO public.customers VALUES (${id}, '${name}', '${name.toLowerCase()}${id % 997}@example.com', '${CITIES[k.below(CITIES.length)]}', ` +
+    `INSERT INTO public.customers VALUES (${id}, '${name}', '${name.toLowerCase()}${id % 997}@example.com', ` +
+    `'${CITIES[k.below(CITIES.length)]}', ` +
     `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}, ${k.below(500)});\n`
   );
 }

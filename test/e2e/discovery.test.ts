@@ -5,7 +5,10 @@ import { cliJson } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import { pgUrl, requireService } from '../helpers/services.js';
 
-/** `bulwark protectable instances postgres.database --parameters '{"server":"main"}'` lists the real databases of a server named in the operator's provider. */
+/**
+ * `bulwark protectable instances postgres.database --parameters '{"server":"main"}'` lists the real
+ * databases of a server named in the operator's provider.
+ */
 describe('e2e: discovery of real databases', function () {
   this.timeout(60_000);
   const home = tempDir('discover');

@@ -136,7 +136,8 @@ describe('e2e: temporal engine with real worker and agent processes', function (
     const planFile = join(home.path, 'routed.yaml');
     writeFileSync(
       planFile,
-      `name: routed\nprovider_id: ${TEMPORAL_PROVIDER_ID}\nresources:\n  - {type: test.recorder, id: central}\n  - {type: test.recorder, id: remote, node: a}\n`,
+      `name: routed\nprovider_id: ${TEMPORAL_PROVIDER_ID}\nresources:\n  - {type: test.recorder, id: central}\n  - {type: test.recorder, ` +
+        `id: remote, node: a}\n`,
     );
     const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '-f', planFile]);
     const checkpoint = await cliJson<Rec>(home.path, ['checkpoint', 'create', '--plan', plan.id]);

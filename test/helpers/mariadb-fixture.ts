@@ -103,7 +103,8 @@ export async function populate(database: string, rows = 100_000): Promise<void> 
     CREATE TABLE orders (
       id BIGINT PRIMARY KEY AUTO_INCREMENT, customer_id INT NOT NULL, amount DECIMAL(10, 2), created DATETIME, note CHAR(32),
       FOREIGN KEY (customer_id) REFERENCES customers (id)) ENGINE=InnoDB;
-    INSERT INTO orders (id, customer_id, amount, created, note) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${rows})
+    INSERT INTO orders (id, customer_id, amount, created, note)
+    WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${rows})
       SELECT n, 1 + n % 1000, (n * 37 % 100000) / 100, '2024-01-01 00:00:00' + INTERVAL n MINUTE, MD5(n) FROM s;
     CREATE INDEX orders_by_customer ON orders (customer_id, created);
     CREATE TABLE blobs (id INT PRIMARY KEY, data BLOB) ENGINE=InnoDB;
@@ -145,7 +146,8 @@ export async function fingerprint(database: string): Promise<Record<string, stri
     out[`trigger ${name}`] = (await sql(`SHOW CREATE TRIGGER ${quote(name!)};`, database))[0]![2]!;
   }
   for (const [name] of await sql(
-    `SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ${literal(database)} AND ROUTINE_TYPE = 'PROCEDURE' ORDER BY 1;`,
+    `SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ${literal(database)} AND ROUTINE_TYPE = 'PROCEDURE' ` +
+      `ORDER BY 1;`,
   )) {
     out[`procedure ${name}`] = (await sql(`SHOW CREATE PROCEDURE ${quote(name!)};`, database))[0]![2]!;
   }
@@ -235,7 +237,8 @@ export async function holdWriteLock(database: string, table: string): Promise<{ 
 export const dumpWaitingOnLock = (user: string, database: string): Promise<string> =>
   waitFor('mariadb-dump to wait on the table lock', async () => {
     const rows = await sql(
-      `SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ${literal(database)} AND USER = ${literal(user)} AND STATE = 'Waiting for table metadata lock';`,
+      `SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ${literal(database)} AND USER = ${literal(user)} AND STATE = 'Waiting ` +
+        `for table metadata lock';`,
     );
     return rows[0]?.[0];
   });

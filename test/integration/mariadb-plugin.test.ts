@@ -1,4 +1,5 @@
-// MariaDB-only cases: mariadb-dump's plain-SQL dump (no CREATE DATABASE, structure checked by verify), MySQL's system databases, DEFINER rights on load, and the server listing, so far checked only here.
+// MariaDB-only cases: mariadb-dump's plain-SQL dump (no CREATE DATABASE, structure checked by verify),
+// MySQL's system databases, DEFINER rights on load, and the server listing, so far checked only here.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -97,7 +98,9 @@ describeDatabasePluginContract('mariadb', mariadbPlugin, {
   },
 
   failures(s) {
-    it('a dump that does not load (a view whose DEFINER the user may not set): a new target stays absent, an existing one untouched', async () => {
+    const definer =
+      'a dump that does not load (a view whose DEFINER the user may not set): a new target stays absent, an existing one untouched';
+    it(definer, async () => {
       const db = await s.newDb('definer');
       await sql(
         'CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1); CREATE DEFINER=`root`@`127.0.0.1` VIEW v AS SELECT id FROM t;',

@@ -1,4 +1,5 @@
-// PostgreSQL-only cases: what only the postgres plugin has (phase: prepare, ICU databases, pg_dumpall globals, discovery of a server's databases) and a re-sealed meta.json, so far checked only here.
+// PostgreSQL-only cases: what only the postgres plugin has (phase: prepare, ICU databases, pg_dumpall globals,
+// discovery of a server's databases) and a re-sealed meta.json, so far checked only here.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,9 @@ describeDatabasePluginContract('postgres', postgresPlugin, {
       expect(await fingerprint(copy)).to.deep.equal(s.original);
     });
 
-    it('verify catches a dump altered and its meta.json re-sealed to match, through the saved info the checkpoint keeps apart', async () => {
+    const resealed =
+      'verify catches a dump altered and its meta.json re-sealed to match, through the saved info the checkpoint keeps apart';
+    it(resealed, async () => {
       const cp = await s.protect();
       expect(cp.status).to.equal('available');
       const bytes = await flipPlainByte(s.stored(cp.id), 'dump');
@@ -65,7 +68,8 @@ describeDatabasePluginContract('postgres', postgresPlugin, {
       const props = async (db: string) =>
         (
           await admin(
-            "select pg_encoding_to_char(encoding) as enc, datlocprovider as provider, coalesce(to_jsonb(d)->>'datlocale', to_jsonb(d)->>'daticulocale') as locale from pg_database d where datname = $1",
+            "select pg_encoding_to_char(encoding) as enc, datlocprovider as provider, coalesce(to_jsonb(d)->>'datlocale', " +
+              "to_jsonb(d)->>'daticulocale') as locale from pg_database d where datname = $1",
             [db],
           )
         ).rows[0];

@@ -26,7 +26,8 @@ describe('temporal engine: continue-as-new', function () {
       join(home.path, 'bulwark.yaml'),
       [
         'engine: temporal',
-        `temporal: {address: "${address}", task_queue: can-${randomUUID().slice(0, 8)}, run_worker: true, continue_as_new_after_events: 60}`,
+        `temporal: {address: "${address}", task_queue: can-${randomUUID().slice(0, 8)}, run_worker: true, continue_as_new_after_events: ` +
+          `60}`,
         'tasks: {max_parallel: 3}',
         '',
       ].join('\n'),

@@ -359,7 +359,8 @@ describe('chunk store', function () {
       ['plain', {}],
       ['encrypted', { encryption: { passphrase_env: PASS_ENV } }],
     ] as const) {
-      it(`a flipped byte inside a chunk's stored range fails the read with BWK_ERR_DATA_CORRUPT naming the resource (${kind})`, async () => {
+      const title = `a flipped byte inside a chunk's stored range fails the read with BWK_ERR_DATA_CORRUPT naming the resource (${kind})`;
+      it(title, async () => {
         const store = open(new MemoryBank(), { ...spec, chunking: SMALL_CHUNKS });
         const section = sectionOf(store, LABEL);
         await section.putStream('data', streamOf(payload));
@@ -704,7 +705,9 @@ describe('fs.directory over the chunk store', function () {
     expect(sparseSeen).to.be.greaterThan(0);
   });
 
-  it('a second checkpoint with `previous` reuses every unchanged file; a file changed in place (same size and mtime) is read again', async () => {
+  const previous =
+    'a second checkpoint with `previous` reuses every unchanged file; a file changed in place (same size and mtime) is read again';
+  it(previous, async () => {
     const src = join(temps.make(), 'src');
     const T = 1_600_000_000;
     const files: Record<string, Buffer> = {

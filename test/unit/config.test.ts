@@ -159,7 +159,8 @@ describe('configuration (bulwark.yaml)', () => {
       });
       expect(cfg).to.not.have.property('local_engine');
       expect(configWarnings(cfg)).to.deep.equal([
-        `${file}:2: local_engine is deprecated: rename it to tasks (task_timeout_ms becomes timeout_ms): it sets how hook tasks run on both engines`,
+        `${file}:2: local_engine is deprecated: rename it to tasks (task_timeout_ms becomes timeout_ms): it sets how hook tasks run on ` +
+          `both engines`,
       ]);
     });
 

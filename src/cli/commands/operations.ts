@@ -68,7 +68,8 @@ function requireDurableForNoWait(s: CliSession, wait: boolean): void {
   if (!wait && !s.durable) {
     throw bwkError('BWK_ERR_INVALID_INPUT', {
       reason:
-        '--no-wait needs an operation that outlives this command: the temporal engine, or a server (--url); the local engine runs it inside this process',
+        '--no-wait needs an operation that outlives this command: the temporal engine, or a server (--url); the local engine runs it ' +
+        'inside this process',
     });
   }
 }

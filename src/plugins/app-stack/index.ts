@@ -69,7 +69,8 @@ export const appStackPlugin: PluginDefinition = {
   apiVersion: PLUGIN_API_VERSION,
   name: APP_STACK,
   description:
-    'Groups resources of other plugins into an application with explicit dependencies (depends_on), which order their prepare and complete hooks.',
+    'Groups resources of other plugins into an application with explicit dependencies (depends_on), which order their prepare and ' +
+    'complete hooks.',
   create: (env) => ({
     protection: new AppStackProtection(),
     protectables: [new AppStackProtectable(parseStacks(env.providerId, env.options))],

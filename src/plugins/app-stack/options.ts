@@ -105,7 +105,8 @@ export function parseStacks(providerId: string, options: Record<string, unknown>
       for (const dep of m.depends_on) {
         if (!refs.has(dep))
           throw fail(
-            `stacks.${name}.resources[${i}].depends_on: "${dep}" is not a member of stack ${name} (members: ${[...refs].join(', ')}); add it to the stack or fix the ref`,
+            `stacks.${name}.resources[${i}].depends_on: "${dep}" is not a member of stack ${name} (members: ${[...refs].join(', ')}); ` +
+              `add it to the stack or fix the ref`,
           );
       }
     }
@@ -114,7 +115,8 @@ export function parseStacks(providerId: string, options: Record<string, unknown>
   const cycle = findDependencyCycle([...stacks.values()].flatMap((s) => s.members));
   if (cycle)
     throw fail(
-      `depends_on has a cycle: ${cycle.join(' → ')} (each depends on the next); a member cannot depend on itself, even through others: remove one of these depends_on`,
+      `depends_on has a cycle: ${cycle.join(' → ')} (each depends on the next); a member cannot depend on itself, even through others: ` +
+        `remove one of these depends_on`,
     );
   return stacks;
 }

@@ -57,7 +57,9 @@ export class AppStackProtectable implements ProtectablePlugin {
       throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', {
         type: APP_STACK,
         id,
-        reason: `no stack "${id}" is configured in this provider's app.stack options (configured: ${[...this.stacks.keys()].sort().join(', ')})`,
+        reason:
+          `no stack "${id}" is configured in this provider's app.stack options (configured: ` +
+          `${[...this.stacks.keys()].sort().join(', ')})`,
       });
     }
     return this.stackResource(id);

@@ -82,6 +82,7 @@ export async function checkRestoreTarget(resource: Resource, params: Record<stri
     if (isWithin(targetPath, lexical) && isWithin(real, await realpathLoose(lexical))) return;
   }
   throw deny(
-    `it is not under an allowed target path (allowed: ${policy.allowedTargetPaths.join(', ')})${real !== targetPath ? `; it resolves to ${real}` : ''}`,
+    `it is not under an allowed target path (allowed: ` +
+      `${policy.allowedTargetPaths.join(', ')})${real !== targetPath ? `; it resolves to ${real}` : ''}`,
   );
 }

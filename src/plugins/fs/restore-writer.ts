@@ -2,8 +2,9 @@
  * Restore `main`: after the preflight passes, reads `data`'s chunks in order (the chunk store reads
  * ahead in parallel) and recreates the tree. Each file goes to a temp name in its directory and is
  * renamed into place only when its BLAKE3 matches, so a corrupt file never lands. Runs of zeros are
- * not written but left as holes, so sparse files (VM images, databases) stay sparse. Directory modes and times are applied last, deepest first,
- * because creating children changes a directory's mtime (and a 0555 directory could not be filled).
+ * not written but left as holes, so sparse files (VM images, databases) stay sparse. Directory modes
+ * and times are applied last, deepest first, because creating children changes a directory's mtime
+ * (and a 0555 directory could not be filled).
  */
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { lchown, lutimes, mkdir, open, rename, symlink, unlink } from 'node:fs/promises';

@@ -23,7 +23,8 @@ export const FS_DIRECTORY_SCHEMAS: ResourceSchemas = {
         enum: ['fail', 'skip', 'overwrite'],
         default: 'fail',
         description:
-          'When an entry already exists: fail before writing anything, skip it, or overwrite files and symlinks (directories are never deleted).',
+          'When an entry already exists: fail before writing anything, skip it, or overwrite files and symlinks (directories are never ' +
+          'deleted).',
       },
       restore_owner: { type: 'boolean', default: true, description: 'Restore uid/gid (only when Bulwark runs as root).' },
     },

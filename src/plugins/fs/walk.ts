@@ -34,7 +34,9 @@ export function compileExcludes(exclude: unknown): Buffer[] {
     const p = typeof raw === 'string' ? raw.replace(/^(\.\/)+/, '').replace(/\/+$/, '') : '';
     if (typeof raw !== 'string' || p === '' || p === '.' || raw.startsWith('/') || p.split('/').some((s) => s === '..' || s === '')) {
       throw bwkError('BWK_ERR_INVALID_INPUT', {
-        reason: `fs.directory exclude entry ${JSON.stringify(raw)} must be a path relative to the protected directory, without ".." (e.g. "cache" or "logs/old")`,
+        reason:
+          `fs.directory exclude entry ${JSON.stringify(raw)} must be a path relative to the protected directory, without ".." ` +
+          `(e.g. "cache" or "logs/old")`,
       });
     }
     return Buffer.from(p, 'utf8');

@@ -15,7 +15,8 @@ export const mariadbPlugin: PluginDefinition = {
   apiVersion: PLUGIN_API_VERSION,
   name: 'mariadb',
   description:
-    "Protects MariaDB databases with mariadb-dump (one database's tables, views, triggers, routines and events, as SQL) streamed into the bank, and restores them with the mariadb client.",
+    "Protects MariaDB databases with mariadb-dump (one database's tables, views, triggers, routines and events, as SQL) streamed into " +
+    'the bank, and restores them with the mariadb client.',
   create: (env) => {
     const tools = new MariaDbTools(parseMariaDbOptions(env.providerId, env.options).servers);
     return {

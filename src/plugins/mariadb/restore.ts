@@ -87,7 +87,8 @@ export async function restoreDatabase(tools: MariaDbTools, ctx: RestoreContext):
   const existing = await tools.databaseCharset(target.server, target.database, ctx.signal);
   if (existing && target.conflict === 'fail') {
     throw new PluginError(
-      `restore target ${describeTarget(target.server, target.database)} already exists; pass conflict "drop" to replace it, or choose another target_database`,
+      `restore target ${describeTarget(target.server, target.database)} already exists; pass conflict "drop" to replace it, or choose ` +
+        `another target_database`,
       { code: 'BWK_ERR_RESTORE_CONFLICT' },
     );
   }
@@ -101,7 +102,8 @@ export async function restoreDatabase(tools: MariaDbTools, ctx: RestoreContext):
       throw restoreFailed(
         label,
         target,
-        `the temporary database "${aside}" the dump is first loaded into could not be created, so the existing target was not changed (the user needs CREATE and DROP on bwk_restore_%): ${reasonOf(err)}`,
+        `the temporary database "${aside}" the dump is first loaded into could not be created, so the existing target was not changed ` +
+          `(the user needs CREATE and DROP on bwk_restore_%): ${reasonOf(err)}`,
       );
     }
     try {

@@ -15,7 +15,8 @@ export const postgresPlugin: PluginDefinition = {
   apiVersion: PLUGIN_API_VERSION,
   name: 'postgres',
   description:
-    "Protects PostgreSQL databases with pg_dump (custom format) streamed into the bank, and restores them with pg_restore; optionally the server's roles (pg_dumpall --globals-only).",
+    'Protects PostgreSQL databases with pg_dump (custom format) streamed into the bank, and restores them with pg_restore; optionally ' +
+    "the server's roles (pg_dumpall --globals-only).",
   create: (env) => {
     const options = parsePgOptions(env.providerId, env.options);
     const tools = new PgTools(options.servers);

@@ -141,7 +141,8 @@ export class PgTools {
   async databaseProperties(server: PgServer, database: string, signal: AbortSignal): Promise<DatabaseProperties | null> {
     const out = await this.psql(
       server,
-      "select json_build_object('encoding', pg_encoding_to_char(d.encoding), 'db', to_jsonb(d) - 'datacl') from pg_database d where datname = :'db';\n",
+      "select json_build_object('encoding', pg_encoding_to_char(d.encoding), 'db', to_jsonb(d) - 'datacl') from pg_database d where " +
+        "datname = :'db';\n",
       { db: database },
       signal,
     );

@@ -162,7 +162,8 @@ async function swapIn(
     throw restoreFailed(
       label,
       target,
-      `the restored data is complete in database "${aside}" but could not be renamed to "${target.database}" (rename it yourself): ${reasonOf(err)}`,
+      `the restored data is complete in database "${aside}" but could not be renamed to "${target.database}" (rename it yourself): ` +
+        `${reasonOf(err)}`,
     );
   }
 }

@@ -20,7 +20,8 @@ export const PG_DATABASE_SCHEMAS: ResourceSchemas = {
       enum: ['main', 'prepare'],
       default: 'main',
       description:
-        'prepare: restore in the prepare_begin hook, before any resource that depends on this database (e.g. files in an app.stack) starts restoring.',
+        'prepare: restore in the prepare_begin hook, before any resource that depends on this database (e.g. files in an app.stack) ' +
+        'starts restoring.',
     },
   }),
   saved_info: dumpSavedInfo('custom', 'pg_dump --format=custom'),

@@ -60,7 +60,10 @@ function passwordFieldMisuse(options: Record<string, unknown>): string | null {
   if (typeof instances !== 'object' || instances === null) return null;
   for (const [name, inst] of Object.entries(instances)) {
     if (typeof inst === 'object' && inst !== null && ('password' in inst || 'pass' in inst)) {
-      return `instances.${name}: a password cannot be written in the provider file; put it in an environment variable or a file and name that with "password_env" or "password_file"`;
+      return (
+        `instances.${name}: a password cannot be written in the provider file; put it in an environment variable or a file and name ` +
+        `that with "password_env" or "password_file"`
+      );
     }
   }
   return null;

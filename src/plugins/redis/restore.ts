@@ -55,7 +55,8 @@ function conflictError(label: string, t: RestoreTarget, count: number, first: Bu
     ? `key "${displayKey(first)}" appeared in the target after the restore checked it; keys written before it stay`
     : `the target already holds ${count} of the checkpoint's keys (first: "${displayKey(first)}"); nothing was restored`;
   return new PluginError(
-    `${label}: restore into ${describeInstance(t.instance, t.db)} refused: ${what}. Pass conflict "replace" to overwrite them, or restore into an empty database (target_db)`,
+    `${label}: restore into ${describeInstance(t.instance, t.db)} refused: ${what}. Pass conflict "replace" to overwrite them, or ` +
+      `restore into an empty database (target_db)`,
     {
       code: 'BWK_ERR_RESTORE_CONFLICT',
     },

@@ -51,7 +51,9 @@ export class LocalEngine implements Engine {
     if (!running) {
       return Promise.reject(
         bwkError('BWK_ERR_INVALID_INPUT', {
-          reason: `operation ${operationId} is not running in this process: the local engine runs an operation inside the process that started it (follow its record instead)`,
+          reason:
+            `operation ${operationId} is not running in this process: the local engine runs an operation inside the process that ` +
+            `started it (follow its record instead)`,
         }),
       );
     }
