@@ -36,31 +36,20 @@ export async function loadPluginDefinition(
     }
     return builtin;
   }
+  const module = entry.module;
+  const loadFailed = (at: number, reason: string): Error =>
+    bwkError('BWK_ERR_PLUGIN_LOAD_FAILED', { file: source.file, line: at, module, reason });
   const moduleLine = source.lineOf(`/plugins/${index}/module`);
-  let url: string;
-  try {
-    const isPath = entry.module.startsWith('.') || isAbsolute(entry.module);
-    url = isPath
-      ? pathToFileURL(resolve(dirname(source.file), entry.module)).href
-      : pathToFileURL(createRequire(resolve(source.file)).resolve(entry.module)).href;
-  } catch (err) {
-    throw bwkError('BWK_ERR_PLUGIN_LOAD_FAILED', {
-      file: source.file,
-      line: moduleLine,
-      module: entry.module,
-      reason: (err as Error).message,
-    });
-  }
   let mod: Record<string, unknown>;
   try {
+    const url =
+      module.startsWith('.') || isAbsolute(module)
+        ? pathToFileURL(resolve(dirname(source.file), module)).href
+        : pathToFileURL(createRequire(resolve(source.file)).resolve(module)).href;
     mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
-    throw bwkError('BWK_ERR_PLUGIN_LOAD_FAILED', {
-      file: source.file,
-      line: moduleLine,
-      module: entry.module,
-      reason: (err as Error).message,
-    });
+    // Not found and failing to load are one error: either way the module named is not usable.
+    throw loadFailed(moduleLine, (err as Error).message);
   }
   const def = (mod.default ?? mod.plugin) as Partial<PluginDefinition> | undefined;
   const problem =
@@ -73,6 +62,6 @@ export async function loadPluginDefinition(
           : def.name !== entry.name
             ? `it is named "${String(def.name)}", not "${entry.name}"`
             : null;
-  if (problem) throw bwkError('BWK_ERR_PLUGIN_LOAD_FAILED', { file: source.file, line, module: entry.module, reason: problem });
+  if (problem) throw loadFailed(line, problem);
   return def as PluginDefinition;
 }
