@@ -45,6 +45,17 @@ export function encodeIndirectList(l: IndirectList): Buffer {
   ]);
 }
 
+/** The stored `[id, size]` pairs as refs, or null when one is malformed. */
+function refsOf(entries: unknown[]): ChunkRef[] | null {
+  const refs: ChunkRef[] = [];
+  for (const c of entries) {
+    if (!Array.isArray(c) || typeof c[0] !== 'string' || !/^[0-9a-f]{64}$/.test(c[0]) || !Number.isSafeInteger(c[1]) || c[1] < 0)
+      return null;
+    refs.push({ id: c[0], size: c[1] as number });
+  }
+  return refs;
+}
+
 export function decodeIndirectList(data: Buffer): IndirectList | string {
   let o: { size?: unknown; count?: unknown; list?: unknown };
   try {
@@ -54,19 +65,8 @@ export function decodeIndirectList(data: Buffer): IndirectList | string {
   }
   if (!Number.isSafeInteger(o?.size) || !Number.isSafeInteger(o.count) || !Array.isArray(o.list))
     return 'indirect chunk list lacks size, count or list';
-  const list: ChunkRef[] = [];
-  for (const c of o.list as unknown[]) {
-    if (
-      !Array.isArray(c) ||
-      typeof c[0] !== 'string' ||
-      !/^[0-9a-f]{64}$/.test(c[0]) ||
-      !Number.isSafeInteger(c[1]) ||
-      (c[1] as number) < 0
-    ) {
-      return 'indirect chunk list has a malformed entry';
-    }
-    list.push({ id: c[0], size: c[1] as number });
-  }
+  const list = refsOf(o.list as unknown[]);
+  if (list === null) return 'indirect chunk list has a malformed entry';
   return { size: o.size as number, count: o.count as number, list };
 }
 
@@ -81,21 +81,9 @@ export function decodeChunkList(data: Buffer): ChunkList | string {
   }
   const r = o as { size?: unknown; chunks?: unknown };
   if (!Number.isSafeInteger(r?.size) || !Array.isArray(r.chunks)) return 'chunk list lacks size or chunks';
-  const chunks: ChunkRef[] = [];
-  let total = 0;
-  for (const c of r.chunks as unknown[]) {
-    if (
-      !Array.isArray(c) ||
-      typeof c[0] !== 'string' ||
-      !/^[0-9a-f]{64}$/.test(c[0]) ||
-      !Number.isSafeInteger(c[1]) ||
-      (c[1] as number) < 0
-    ) {
-      return 'chunk list has a malformed entry';
-    }
-    chunks.push({ id: c[0], size: c[1] as number });
-    total += c[1] as number;
-  }
+  const chunks = refsOf(r.chunks as unknown[]);
+  if (chunks === null) return 'chunk list has a malformed entry';
+  const total = chunks.reduce((n, c) => n + c.size, 0);
   if (total !== r.size) return 'chunk list sizes do not add up';
   return { size: total, chunks };
 }
