@@ -22,6 +22,7 @@ export interface FamilyTools<S extends ServerLike> {
   /** The configured server, or BWK_ERR_RESOURCE_NOT_FOUND for `type#id` (by default the server's own). */
   server(name: string, type?: string, id?: string): S;
   listDatabases(server: S, signal: AbortSignal): Promise<string[]>;
+  databaseExists(server: S, database: string, signal: AbortSignal): Promise<boolean>;
 }
 
 /** What a family tells the shared protectables about its servers. */
@@ -29,7 +30,6 @@ export interface DatabaseCatalog<S extends ServerLike> {
   serverType: string;
   databaseType: string;
   tools: FamilyTools<S>;
-  databaseExists(server: S, database: string, signal: AbortSignal): Promise<boolean>;
   /** Why a database may not be protected by this family (a system schema), or null. */
   reserved?(database: string): string | null;
 }
@@ -126,7 +126,7 @@ export class DatabaseProtectable<S extends ServerLike> implements ProtectablePlu
     const server = this.catalog.tools.server(parsed.server, type, id);
     const reserved = this.catalog.reserved?.(parsed.database);
     if (reserved) throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type, id, reason: reserved });
-    if (!(await this.catalog.databaseExists(server, parsed.database, AbortSignal.timeout(QUERY_TIMEOUT_MS)))) {
+    if (!(await this.catalog.tools.databaseExists(server, parsed.database, AbortSignal.timeout(QUERY_TIMEOUT_MS)))) {
       throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type, id, reason: `server "${server.name}" has no database "${parsed.database}"` });
     }
     return databaseResource(type, server.name, parsed.database);

@@ -17,7 +17,6 @@ export function mariadbProtectables(tools: MariaDbTools): ProtectablePlugin[] {
     serverType: MARIADB_SERVER,
     databaseType: MARIADB_DATABASE,
     tools,
-    databaseExists: async (s, db, signal) => (await tools.databaseCharset(s, db, signal)) !== null,
     reserved: (db) =>
       SYSTEM_DATABASES.has(db.toLowerCase()) ? `"${db}" is a system database of the server, not protected by this plugin` : null,
   });

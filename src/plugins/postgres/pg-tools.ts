@@ -4,10 +4,9 @@
  * and SQL fed to psql on stdin with values passed as psql variables (`:'name'`, `:"name"`), so no
  * database name is ever spliced into SQL text.
  */
-import { bwkError } from '../../core/errors.js';
-import { readPassword, toolEnv } from '../db/server-config.js';
-import { describeExit, runToolCollect, succeeded } from '../db/run-tool.js';
+import { DbTools } from '../db/db-tools.js';
 import type { PgServer } from './options.js';
+import { PG_SERVER } from './schemas.js';
 
 /** What CREATE DATABASE needs to recreate a database like the one dumped. */
 export interface DatabaseProperties {
@@ -35,13 +34,6 @@ function propertiesOf(row: { encoding: string; db: Record<string, unknown> }): D
   };
 }
 
-/** Credentials for one tool run, read at use time. */
-export interface PgSession {
-  env: Record<string, string>;
-  /** Values scrubbed from tool output (the password). */
-  secrets: string[];
-}
-
 /** A libpq connection string naming only the database: quoting keeps `=` or spaces in a name inert. */
 export function dbnameConninfo(database: string): string {
   return `dbname='${database.replace(/[\\']/g, (c) => `\\${c}`)}'`;
@@ -52,49 +44,17 @@ export function connectionArgs(server: PgServer, database: string): string[] {
   return [`--host=${server.host}`, `--port=${server.port}`, `--username=${server.user}`, `--dbname=${dbnameConninfo(database)}`];
 }
 
-export class PgTools {
-  private readonly versions = new Map<string, Promise<string>>();
-
-  constructor(readonly servers: ReadonlyMap<string, PgServer>) {}
-
-  /** A configured server, or BWK_ERR_RESOURCE_NOT_FOUND listing the configured ones. */
-  server(name: string, type = 'postgres.server', id = name): PgServer {
-    const s = this.servers.get(name);
-    if (!s)
-      throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', {
-        type,
-        id,
-        reason: `server "${name}" is not configured in this provider (configured: ${[...this.servers.keys()].join(', ')})`,
-      });
-    return s;
-  }
-
-  async session(server: PgServer): Promise<PgSession> {
-    const password = await readPassword(server);
-    return {
-      env: toolEnv('PGPASSWORD', password, { PGCONNECT_TIMEOUT: String(server.connect_timeout) }),
-      secrets: password === undefined ? [] : [password],
-    };
-  }
-
-  /** `<tool> --version`, once per tool; recorded with each dump. */
-  toolVersion(tool: string, signal: AbortSignal): Promise<string> {
-    let v = this.versions.get(tool);
-    if (!v) {
-      v = runToolCollect(tool, ['--version'], { env: toolEnv('PGPASSWORD', undefined), signal }).then(({ stdout, exit }) => {
-        if (!succeeded(exit))
-          throw bwkError('BWK_ERR_TOOL_FAILED', {
-            target: 'this host',
-            tool,
-            status: describeExit(exit),
-            stderr: exit.stderr || 'is the PostgreSQL client installed and on PATH?',
-          });
-        return stdout.toString('utf8').trim();
-      });
-      v.catch(() => this.versions.delete(tool));
-      this.versions.set(tool, v);
-    }
-    return v;
+export class PgTools extends DbTools<PgServer> {
+  constructor(servers: ReadonlyMap<string, PgServer>) {
+    super(servers, {
+      name: 'postgres',
+      serverType: PG_SERVER,
+      passwordVar: 'PGPASSWORD',
+      versionArgs: ['--version'],
+      versionHint: 'is the PostgreSQL client installed and on PATH?',
+      address: (server) => `${server.host}:${server.port}`,
+      env: (server) => ({ PGCONNECT_TIMEOUT: String(server.connect_timeout) }),
+    });
   }
 
   /**
@@ -102,7 +62,6 @@ export class PgTools {
    * returns the trimmed unaligned output (one JSON value per query here).
    */
   async psql(server: PgServer, sql: string, vars: Record<string, string>, signal: AbortSignal): Promise<string> {
-    const { env, secrets } = await this.session(server);
     const args = [
       '--no-psqlrc',
       '--no-password',
@@ -113,17 +72,7 @@ export class PgTools {
       ...Object.entries(vars).map(([k, v]) => `--set=${k}=${v}`),
       ...connectionArgs(server, server.maintenance_database),
     ];
-    const { stdout, exit } = await runToolCollect('psql', args, { env, signal, secrets, stdin: sql });
-    if (!succeeded(exit)) {
-      if (exit.aborted && signal.reason instanceof Error) throw signal.reason;
-      throw bwkError('BWK_ERR_TOOL_FAILED', {
-        target: `postgres server "${server.name}" (${server.host}:${server.port})`,
-        tool: 'psql',
-        status: describeExit(exit),
-        stderr: exit.stderr || '(none)',
-      });
-    }
-    return stdout.toString('utf8').trim();
+    return (await this.runSql(server, 'psql', args, sql, signal)).toString('utf8').trim();
   }
 
   /** Databases that can be dumped: not templates, accepting connections; sorted. */
@@ -147,6 +96,10 @@ export class PgTools {
       signal,
     );
     return out === '' ? null : propertiesOf(JSON.parse(out) as { encoding: string; db: Record<string, unknown> });
+  }
+
+  async databaseExists(server: PgServer, database: string, signal: AbortSignal): Promise<boolean> {
+    return (await this.databaseProperties(server, database, signal)) !== null;
   }
 
   /** Creates an empty database from template0 (nothing of template1 leaks in) with the given properties. */

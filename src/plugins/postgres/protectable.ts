@@ -7,10 +7,5 @@ import { PG_DATABASE, PG_SERVER } from './schemas.js';
 export { parseDatabaseId } from '../db/protectables.js';
 
 export function postgresProtectables(tools: PgTools): ProtectablePlugin[] {
-  return databaseProtectables({
-    serverType: PG_SERVER,
-    databaseType: PG_DATABASE,
-    tools,
-    databaseExists: async (s, db, signal) => (await tools.databaseProperties(s, db, signal)) !== null,
-  });
+  return databaseProtectables({ serverType: PG_SERVER, databaseType: PG_DATABASE, tools });
 }
