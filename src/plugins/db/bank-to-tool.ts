@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { BankSection, Progress } from '../api.js';
+import type { BankSection, HookContext, Progress } from '../api.js';
 import { isBulwarkError } from '../../core/errors.js';
 import { corrupt } from './dump-meta.js';
 import type { DumpMeta } from './dump-meta.js';
@@ -25,6 +25,17 @@ export interface StoredDump {
   label: string;
   signal: AbortSignal;
   progress?: (p: Progress) => void;
+}
+
+/** The dump a restore or verify hook reads back, its progress reported to the hook (under `message`, if given). */
+export function storedDump(ctx: HookContext, meta: DumpMeta, label: string, message?: string): StoredDump {
+  return {
+    bank: ctx.bank,
+    meta,
+    label,
+    signal: ctx.signal,
+    progress: (p) => ctx.progress(message === undefined ? p : { ...p, message }),
+  };
 }
 
 /**

@@ -63,12 +63,20 @@ export async function loadDumpMeta(bank: BankSection, label: string, metaObject 
 }
 
 /**
- * meta.json sits beside the dump; the checkpoint's saved info (written by protect, kept apart) must
- * agree with it, so rewriting both the dump and its meta.json does not go unnoticed.
+ * meta.json of a section that must hold the dump `object`. meta.json sits beside the dump; the
+ * checkpoint's saved info (written by protect, kept apart) must agree with it, so rewriting both the
+ * dump and its meta.json does not go unnoticed.
  */
-export function checkSavedInfo(label: string, meta: DumpMeta, savedInfo: Record<string, unknown> | null): void {
-  if (savedInfo === null) return;
-  if (savedInfo.sha256 !== meta.sha256 || savedInfo.size !== meta.size) {
+export async function loadSavedDumpMeta(
+  bank: BankSection,
+  label: string,
+  object: string,
+  savedInfo: Record<string, unknown> | null,
+): Promise<DumpMeta> {
+  const meta = await loadDumpMeta(bank, label);
+  if (meta.object !== object) throw corrupt(label, `meta.json names object "${meta.object}", expected "${object}"`);
+  if (savedInfo !== null && (savedInfo.sha256 !== meta.sha256 || savedInfo.size !== meta.size)) {
     throw corrupt(label, 'meta.json does not match the size and SHA-256 saved with the checkpoint');
   }
+  return meta;
 }

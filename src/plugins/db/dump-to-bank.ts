@@ -6,7 +6,7 @@
  * `meta.json` always holds a complete dump.
  */
 import { createHash } from 'node:crypto';
-import type { BankSection, Progress } from '../api.js';
+import type { BankSection, Progress, ProtectContext } from '../api.js';
 import { bwkError } from '../../core/errors.js';
 import { META_OBJECT, DUMP_META_FORMAT, DUMP_META_VERSION } from './dump-meta.js';
 import type { DumpMeta } from './dump-meta.js';
@@ -113,4 +113,16 @@ export async function dumpToBank(spec: DumpSpec): Promise<{ size: number; sha256
   await spec.bank.put(metaObject, JSON.stringify(meta, null, 2));
   spec.progress?.({ done: size, total: size, unit: 'bytes' });
   return { size, sha256: meta.sha256, meta };
+}
+
+/** One dump as protect takes it: `source.format` is also what the checkpoint saves as the dump's format. */
+export type ProtectDump = Omit<DumpSpec, 'bank' | 'signal' | 'progress'> & { source: { format: string } };
+
+/**
+ * Protect's whole work for one dump: dumpToBank into the resource's section, then the dump's size,
+ * SHA-256 and format saved with the checkpoint, where restore and verify hold meta.json to them.
+ */
+export async function protectDump(ctx: ProtectContext, dump: ProtectDump): Promise<void> {
+  const { size, sha256 } = await dumpToBank({ ...dump, bank: ctx.bank, signal: ctx.signal, progress: (p) => ctx.progress(p) });
+  await ctx.saveInfo({ size, sha256, format: dump.source.format });
 }

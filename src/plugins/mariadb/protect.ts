@@ -1,13 +1,13 @@
 /**
  * Protect: `mariadb-dump` of one database's objects (tables, views, triggers, routines, events),
  * without CREATE DATABASE or USE so it can be loaded under any name, streamed into the bank by
- * dumpToBank (hashed on the way, meta.json written last, nothing kept if the tool fails).
+ * protectDump (hashed on the way, meta.json written last, nothing kept if the tool fails).
  */
 import { resourceRef, type ProtectContext } from '../api.js';
-import { dumpToBank } from '../db/dump-to-bank.js';
+import { protectDump } from '../db/dump-to-bank.js';
+import { databaseIdOf } from '../db/protectables.js';
 import { clientArgs } from './mariadb-tools.js';
 import type { MariaDbTools } from './mariadb-tools.js';
-import { databaseIdOf } from './protectable.js';
 import { MARIADB_DATABASE } from './schemas.js';
 
 export const DUMP_OBJECT = 'dump.sql';
@@ -26,24 +26,19 @@ export function dumpArgs(tools: MariaDbTools, serverName: string, database: stri
 /** Protect `main` of one mariadb.database. */
 export async function protectDatabase(tools: MariaDbTools, ctx: ProtectContext): Promise<void> {
   const label = resourceRef({ type: MARIADB_DATABASE, id: ctx.resource.id });
-  const parsed = databaseIdOf(ctx.resource.id);
+  const parsed = databaseIdOf(MARIADB_DATABASE, ctx.resource.id);
   const server = tools.server(parsed.server, MARIADB_DATABASE, ctx.resource.id);
   const session = await tools.session(server);
   const toolVersion = await tools.toolVersion(DUMP_TOOL, ctx.signal);
   // A database that vanished is left to mariadb-dump, whose own message then explains the failure.
   const charset = await tools.databaseCharset(server, parsed.database, ctx.signal);
-  const { size, sha256 } = await dumpToBank({
-    bank: ctx.bank,
-    signal: ctx.signal,
-    progress: (p) => ctx.progress(p),
+  await protectDump(ctx, {
+    ...session,
     label,
     object: DUMP_OBJECT,
     command: DUMP_TOOL,
     args: dumpArgs(tools, server.name, parsed.database),
-    env: session.env,
-    secrets: session.secrets,
     toolVersion,
     source: { server: server.name, database: parsed.database, format: 'sql', ...(charset ? { charset } : {}) },
   });
-  await ctx.saveInfo({ size, sha256, format: 'sql' });
 }

@@ -3,14 +3,9 @@
  * own databases (mysql, sys, information_schema, performance_schema) are not offered.
  */
 import type { ProtectablePlugin } from '../api.js';
-import { databaseIdOf as idOf, databaseProtectables } from '../db/protectables.js';
+import { databaseProtectables } from '../db/protectables.js';
 import type { MariaDbTools } from './mariadb-tools.js';
 import { MARIADB_DATABASE, MARIADB_SERVER, SYSTEM_DATABASES } from './schemas.js';
-
-export { parseDatabaseId } from '../db/protectables.js';
-
-/** The id's parts, or BWK_ERR_RESOURCE_NOT_FOUND saying what an id looks like. */
-export const databaseIdOf = (id: string) => idOf(MARIADB_DATABASE, id);
 
 export function mariadbProtectables(tools: MariaDbTools): ProtectablePlugin[] {
   return databaseProtectables({

@@ -15,28 +15,30 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RestoreContext, RestorePolicy, Resource } from '../api.js';
-import { PluginError, resourceRef } from '../api.js';
-import { bwkError, reasonOf } from '../../core/errors.js';
-import { runToolOnDump } from '../db/bank-to-tool.js';
+import { resourceRef } from '../api.js';
+import { reasonOf } from '../../core/errors.js';
+import { runToolOnDump, storedDump } from '../db/bank-to-tool.js';
 import type { StoredDump } from '../db/bank-to-tool.js';
+import { loadSavedDumpMeta } from '../db/dump-meta.js';
 import { abortError } from '../db/dump-to-bank.js';
+import { parseDatabaseId } from '../db/protectables.js';
+import { checkTargetServer, dropQuietly, invalidRestore, restoreFailed, restoreTargetOf, targetExists } from '../db/restore-target.js';
+import type { RestoreTarget } from '../db/restore-target.js';
 import { describeExit, succeeded } from '../db/run-tool.js';
 import { checkSqlDump } from './dump-format.js';
 import { clientArgs, isDatabaseCharset } from './mariadb-tools.js';
 import type { DatabaseCharset, MariaDbTools } from './mariadb-tools.js';
 import type { MariaDbServer } from './options.js';
-import { databaseIdOf, parseDatabaseId } from './protectable.js';
+import { DUMP_OBJECT } from './protect.js';
 import { MARIADB_DATABASE, SYSTEM_DATABASES } from './schemas.js';
-import { loadMariaDbMeta } from './verify.js';
 
-interface RestoreTarget {
-  server: MariaDbServer;
-  database: string;
-  conflict: 'fail' | 'drop';
+const DROP_WARNING = 'mariadb: could not drop a database left by a failed restore';
+
+/** A system database of the server is never a restore target. */
+function refuseSystemDatabase(resource: Resource, database: string): void {
+  if (SYSTEM_DATABASES.has(database.toLowerCase()))
+    throw invalidRestore(resource, `"${database}" is a system database of the server and cannot be a restore target`);
 }
-
-const invalid = (resource: Resource, reason: string): Error =>
-  bwkError('BWK_ERR_PARAMETERS_INVALID', { kind: 'restore', key: resourceRef({ type: MARIADB_DATABASE, id: resource.id }), reason });
 
 /** Refuses, before a restore record exists, an unconfigured target server or a system database as target. */
 export function checkMariaDbRestore(
@@ -46,52 +48,21 @@ export function checkMariaDbRestore(
   _policy: RestorePolicy,
 ): void {
   if (resource.type !== MARIADB_DATABASE) return;
-  const name = parameters.target_server;
-  if (typeof name === 'string' && !tools.servers.has(name)) {
-    throw invalid(resource, `target_server "${name}" is not configured (configured: ${[...tools.servers.keys()].join(', ')})`);
-  }
+  checkTargetServer(tools.servers, resource, parameters);
   const database =
     typeof parameters.target_database === 'string' ? parameters.target_database : (parseDatabaseId(resource.id)?.database ?? null);
-  if (database !== null && SYSTEM_DATABASES.has(database.toLowerCase()))
-    throw invalid(resource, `"${database}" is a system database of the server and cannot be a restore target`);
+  if (database !== null) refuseSystemDatabase(resource, database);
 }
-
-function targetOf(tools: MariaDbTools, ctx: RestoreContext): RestoreTarget {
-  const source = databaseIdOf(ctx.resource.id);
-  const p = ctx.parameters;
-  const database = typeof p.target_database === 'string' ? p.target_database : source.database;
-  // Checked again here: checkRestore is advisory for callers that skip it.
-  if (SYSTEM_DATABASES.has(database.toLowerCase()))
-    throw invalid(ctx.resource, `"${database}" is a system database of the server and cannot be a restore target`);
-  return {
-    server: tools.server(typeof p.target_server === 'string' ? p.target_server : source.server, MARIADB_DATABASE, ctx.resource.id),
-    database,
-    conflict: p.conflict === 'drop' ? 'drop' : 'fail',
-  };
-}
-
-const describeTarget = (server: MariaDbServer, database: string): string => `database "${database}" on server "${server.name}"`;
 
 export async function restoreDatabase(tools: MariaDbTools, ctx: RestoreContext): Promise<void> {
   const label = resourceRef({ type: MARIADB_DATABASE, id: ctx.resource.id });
-  const target = targetOf(tools, ctx);
-  const meta = await loadMariaDbMeta(ctx.bank, label, ctx.savedInfo);
-  const stored: StoredDump = {
-    bank: ctx.bank,
-    meta,
-    label,
-    signal: ctx.signal,
-    progress: (p) => ctx.progress({ ...p, message: 'restoring' }),
-  };
-  await checkSqlDump({ ...stored, progress: (p) => ctx.progress({ ...p, message: 'checking the dump' }) });
+  // Checked again here: checkRestore is advisory for callers that skip it.
+  const target = restoreTargetOf(tools, ctx, MARIADB_DATABASE, (database) => refuseSystemDatabase(ctx.resource, database));
+  const meta = await loadSavedDumpMeta(ctx.bank, label, DUMP_OBJECT, ctx.savedInfo);
+  const stored = storedDump(ctx, meta, label, 'restoring');
+  await checkSqlDump(storedDump(ctx, meta, label, 'checking the dump'));
   const existing = await tools.databaseCharset(target.server, target.database, ctx.signal);
-  if (existing && target.conflict === 'fail') {
-    throw new PluginError(
-      `restore target ${describeTarget(target.server, target.database)} already exists; pass conflict "drop" to replace it, or choose ` +
-        `another target_database`,
-      { code: 'BWK_ERR_RESTORE_CONFLICT' },
-    );
-  }
+  if (existing && target.conflict === 'fail') throw targetExists(target);
   const recorded = meta.source.charset;
   const charset: DatabaseCharset | null = isDatabaseCharset(recorded) ? recorded : existing;
   if (existing) {
@@ -107,16 +78,9 @@ export async function restoreDatabase(tools: MariaDbTools, ctx: RestoreContext):
       );
     }
     try {
-      await load(
-        tools,
-        stored,
-        target.server,
-        aside,
-        describeTarget(target.server, target.database),
-        'the dump did not load into a temporary database, so the existing target was not changed',
-      );
+      await load(tools, stored, target, aside, 'the dump did not load into a temporary database, so the existing target was not changed');
     } finally {
-      await dropQuietly(tools, ctx, target.server, aside);
+      await dropQuietly(tools, ctx, target.server, aside, DROP_WARNING);
     }
     try {
       await tools.dropDatabase(target.server, target.database, ctx.signal);
@@ -143,22 +107,17 @@ export async function restoreDatabase(tools: MariaDbTools, ctx: RestoreContext):
     await load(
       tools,
       stored,
-      target.server,
+      target,
       target.database,
-      describeTarget(target.server, target.database),
       existing
         ? 'the existing database had been replaced; the partial restore was dropped, retry the restore'
         : 'the partial restore was dropped, so the target is absent as before',
     );
   } catch (err) {
-    await dropQuietly(tools, ctx, target.server, target.database);
+    await dropQuietly(tools, ctx, target.server, target.database, DROP_WARNING);
     throw err;
   }
   ctx.progress({ done: meta.size, total: meta.size, unit: 'bytes' });
-}
-
-function restoreFailed(label: string, target: RestoreTarget, reason: string): Error {
-  return bwkError('BWK_ERR_RESTORE_FAILED', { resource: label, target: describeTarget(target.server, target.database), reason });
 }
 
 /**
@@ -169,12 +128,11 @@ function restoreFailed(label: string, target: RestoreTarget, reason: string): Er
 async function load(
   tools: MariaDbTools,
   stored: StoredDump,
-  server: MariaDbServer,
+  target: RestoreTarget<MariaDbServer>,
   database: string,
-  target: string,
   outcome: string,
 ): Promise<void> {
-  const session = await tools.session(server);
+  const { server } = target;
   const args = [
     ...clientArgs(server),
     '--batch',
@@ -183,23 +141,10 @@ async function load(
     '--max-allowed-packet=1073741824',
     `--database=${database}`,
   ];
-  const { exit } = await runToolOnDump(stored, 'mariadb', args, { env: session.env, secrets: session.secrets });
+  const { exit } = await runToolOnDump(stored, 'mariadb', args, await tools.session(server));
   if (succeeded(exit)) return;
   throw (
     abortError(stored.signal) ??
-    bwkError('BWK_ERR_RESTORE_FAILED', {
-      resource: stored.label,
-      target,
-      reason: `mariadb ${describeExit(exit)}; ${outcome}. Its last output: ${exit.stderr || '(none)'}`,
-    })
+    restoreFailed(stored.label, target, `mariadb ${describeExit(exit)}; ${outcome}. Its last output: ${exit.stderr || '(none)'}`)
   );
-}
-
-async function dropQuietly(tools: MariaDbTools, ctx: RestoreContext, server: MariaDbServer, database: string): Promise<void> {
-  try {
-    // Not ctx.signal: cleanup after a cancellation must still run.
-    await tools.dropDatabase(server, database, AbortSignal.timeout(60_000));
-  } catch (err) {
-    ctx.logger.warn('mariadb: could not drop a database left by a failed restore', { database, error: reasonOf(err) });
-  }
 }

@@ -1,13 +1,12 @@
 /**
  * Protect: `pg_dump --format=custom` of a database, or `pg_dumpall --globals-only` of a server,
- * streamed into the bank by dumpToBank (hashed on the way, meta.json written last).
+ * streamed into the bank by protectDump (hashed on the way, meta.json written last).
  */
 import { resourceRef, type ProtectContext } from '../api.js';
-import { bwkError } from '../../core/errors.js';
-import { dumpToBank } from '../db/dump-to-bank.js';
+import { databaseIdOf } from '../db/protectables.js';
+import { protectDump } from '../db/dump-to-bank.js';
 import { connectionArgs } from './pg-tools.js';
 import type { PgTools } from './pg-tools.js';
-import { parseDatabaseId } from './protectable.js';
 import { PG_DATABASE, PG_SERVER } from './schemas.js';
 
 export const DUMP_OBJECT = 'dump';
@@ -16,32 +15,21 @@ export const GLOBALS_OBJECT = 'globals.sql';
 /** Protect `main` of one postgres.database. */
 export async function protectDatabase(tools: PgTools, ctx: ProtectContext): Promise<void> {
   const label = resourceRef({ type: PG_DATABASE, id: ctx.resource.id });
-  const parsed = parseDatabaseId(ctx.resource.id);
-  if (!parsed)
-    throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', {
-      type: PG_DATABASE,
-      id: ctx.resource.id,
-      reason: 'the id must be "<server>/<database>"',
-    });
+  const parsed = databaseIdOf(PG_DATABASE, ctx.resource.id);
   const server = tools.server(parsed.server, PG_DATABASE, ctx.resource.id);
   const session = await tools.session(server);
   const toolVersion = await tools.toolVersion('pg_dump', ctx.signal);
   // Recorded so restore recreates the database with the same encoding and locale (pg_dump without --create has neither).
   const props = await tools.databaseProperties(server, parsed.database, ctx.signal);
-  const { size, sha256 } = await dumpToBank({
-    bank: ctx.bank,
-    signal: ctx.signal,
-    progress: (p) => ctx.progress(p),
+  await protectDump(ctx, {
+    ...session,
     label,
     object: DUMP_OBJECT,
     command: 'pg_dump',
     args: ['--format=custom', '--no-password', ...connectionArgs(server, parsed.database)],
-    env: session.env,
-    secrets: session.secrets,
     toolVersion,
     source: { server: server.name, database: parsed.database, format: 'custom', ...(props ? { properties: props } : {}) },
   });
-  await ctx.saveInfo({ size, sha256, format: 'custom' });
 }
 
 /** Protect `main` of one postgres.server when `globals: true`: roles and tablespaces as SQL. */
@@ -49,18 +37,13 @@ export async function protectGlobals(tools: PgTools, ctx: ProtectContext): Promi
   const server = tools.server(ctx.resource.id);
   const session = await tools.session(server);
   const toolVersion = await tools.toolVersion('pg_dumpall', ctx.signal);
-  const { size, sha256 } = await dumpToBank({
-    bank: ctx.bank,
-    signal: ctx.signal,
-    progress: (p) => ctx.progress(p),
+  await protectDump(ctx, {
+    ...session,
     label: resourceRef({ type: PG_SERVER, id: server.name }),
     object: GLOBALS_OBJECT,
     command: 'pg_dumpall',
     args: ['--globals-only', '--no-password', ...connectionArgs(server, server.maintenance_database)],
-    env: session.env,
-    secrets: session.secrets,
     toolVersion,
     source: { server: server.name, format: 'sql' },
   });
-  await ctx.saveInfo({ size, sha256, format: 'sql' });
 }

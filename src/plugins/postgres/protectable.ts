@@ -4,8 +4,6 @@ import { databaseProtectables } from '../db/protectables.js';
 import type { PgTools } from './pg-tools.js';
 import { PG_DATABASE, PG_SERVER } from './schemas.js';
 
-export { parseDatabaseId } from '../db/protectables.js';
-
 export function postgresProtectables(tools: PgTools): ProtectablePlugin[] {
   return databaseProtectables({ serverType: PG_SERVER, databaseType: PG_DATABASE, tools });
 }

@@ -9,63 +9,35 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RestoreContext, RestorePolicy, Resource } from '../api.js';
-import { PluginError, resourceRef } from '../api.js';
-import { bwkError, reasonOf } from '../../core/errors.js';
-import { checkDump, dumpToTempFile, runToolOnDump } from '../db/bank-to-tool.js';
+import { resourceRef } from '../api.js';
+import { reasonOf } from '../../core/errors.js';
+import { checkDump, dumpToTempFile, runToolOnDump, storedDump } from '../db/bank-to-tool.js';
 import type { StoredDump } from '../db/bank-to-tool.js';
-import { checkSavedInfo, corrupt, loadDumpMeta } from '../db/dump-meta.js';
+import { loadSavedDumpMeta } from '../db/dump-meta.js';
 import { abortError } from '../db/dump-to-bank.js';
+import { checkTargetServer, dropQuietly, restoreFailed, restoreTargetOf, targetExists } from '../db/restore-target.js';
+import type { RestoreTarget as DatabaseTarget } from '../db/restore-target.js';
 import { describeExit, runToolCollect, succeeded } from '../db/run-tool.js';
 import type { ToolExit } from '../db/run-tool.js';
 import type { PgServer } from './options.js';
 import { connectionArgs } from './pg-tools.js';
 import type { DatabaseProperties, PgTools } from './pg-tools.js';
 import { DUMP_OBJECT } from './protect.js';
-import { parseDatabaseId } from './protectable.js';
 import { PG_DATABASE } from './schemas.js';
 
-interface RestoreTarget {
-  server: PgServer;
-  database: string;
-  conflict: 'fail' | 'drop';
+interface RestoreTarget extends DatabaseTarget<PgServer> {
   jobs: number;
 }
 
+const DROP_WARNING = 'postgres: could not drop the temporary restore database';
+
 /** Refuses, before a restore record exists, a target server this provider does not configure. */
 export function checkPgRestore(tools: PgTools, resource: Resource, parameters: Record<string, unknown>, _policy: RestorePolicy): void {
-  if (resource.type !== PG_DATABASE) return;
-  const name = parameters.target_server;
-  if (typeof name === 'string' && !tools.servers.has(name)) {
-    throw bwkError('BWK_ERR_PARAMETERS_INVALID', {
-      kind: 'restore',
-      key: resourceRef({ type: PG_DATABASE, id: resource.id }),
-      reason: `target_server "${name}" is not configured (configured: ${[...tools.servers.keys()].join(', ')})`,
-    });
-  }
+  if (resource.type === PG_DATABASE) checkTargetServer(tools.servers, resource, parameters);
 }
 
 function targetOf(tools: PgTools, ctx: RestoreContext): RestoreTarget {
-  const source = parseDatabaseId(ctx.resource.id);
-  if (!source)
-    throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', {
-      type: PG_DATABASE,
-      id: ctx.resource.id,
-      reason: 'the id must be "<server>/<database>"',
-    });
-  const p = ctx.parameters;
-  const serverName = typeof p.target_server === 'string' ? p.target_server : source.server;
-  return {
-    server: tools.server(serverName, PG_DATABASE, ctx.resource.id),
-    database: typeof p.target_database === 'string' ? p.target_database : source.database,
-    conflict: p.conflict === 'drop' ? 'drop' : 'fail',
-    jobs: typeof p.jobs === 'number' ? p.jobs : 1,
-  };
-}
-
-const describeTarget = (t: { server: PgServer; database: string }): string => `database "${t.database}" on server "${t.server.name}"`;
-
-function restoreFailed(label: string, target: RestoreTarget, reason: string): Error {
-  return bwkError('BWK_ERR_RESTORE_FAILED', { resource: label, target: describeTarget(target), reason });
+  return { ...restoreTargetOf(tools, ctx, PG_DATABASE), jobs: typeof ctx.parameters.jobs === 'number' ? ctx.parameters.jobs : 1 };
 }
 
 function toolReason(exit: ToolExit): string {
@@ -75,35 +47,22 @@ function toolReason(exit: ToolExit): string {
 export async function restoreDatabase(tools: PgTools, ctx: RestoreContext): Promise<void> {
   const label = resourceRef({ type: PG_DATABASE, id: ctx.resource.id });
   const target = targetOf(tools, ctx);
-  const meta = await loadDumpMeta(ctx.bank, label);
-  if (meta.object !== DUMP_OBJECT) throw corrupt(label, `meta.json names object "${meta.object}", expected "${DUMP_OBJECT}"`);
-  checkSavedInfo(label, meta, ctx.savedInfo);
-  const stored: StoredDump = {
-    bank: ctx.bank,
-    meta,
-    label,
-    signal: ctx.signal,
-    progress: (p) => ctx.progress({ ...p, message: 'restoring' }),
-  };
-  const checking: StoredDump = { ...stored, progress: (p) => ctx.progress({ ...p, message: 'checking the dump' }) };
+  const meta = await loadSavedDumpMeta(ctx.bank, label, DUMP_OBJECT, ctx.savedInfo);
+  const stored = storedDump(ctx, meta, label, 'restoring');
+  const checking = storedDump(ctx, meta, label, 'checking the dump');
   // --jobs needs a seekable file: copying it there is also the full hash check.
   const file = target.jobs > 1 ? await dumpToTempFile(checking) : null;
   try {
     if (!file) await checkDump(checking);
     const existing = await tools.databaseProperties(target.server, target.database, ctx.signal);
-    if (existing && target.conflict === 'fail') {
-      throw new PluginError(
-        `restore target ${describeTarget(target)} already exists; pass conflict "drop" to replace it, or choose another target_database`,
-        { code: 'BWK_ERR_RESTORE_CONFLICT' },
-      );
-    }
+    if (existing && target.conflict === 'fail') throw targetExists(target);
     const props = (meta.source.properties as DatabaseProperties | undefined) ?? existing ?? { encoding: 'UTF8', collate: 'C', ctype: 'C' };
     const aside = `bwk_restore_${randomBytes(8).toString('hex')}`;
     await tools.createDatabase(target.server, aside, props, ctx.signal);
     try {
       await fillDatabase(tools, stored, target, aside, file?.path ?? null);
     } catch (err) {
-      await dropQuietly(tools, ctx, target.server, aside);
+      await dropQuietly(tools, ctx, target.server, aside, DROP_WARNING);
       throw err;
     }
     await swapIn(tools, ctx, label, target, aside, existing !== null);
@@ -147,7 +106,7 @@ async function swapIn(
     try {
       await tools.dropDatabase(target.server, target.database, ctx.signal);
     } catch (err) {
-      await dropQuietly(tools, ctx, target.server, aside);
+      await dropQuietly(tools, ctx, target.server, aside, DROP_WARNING);
       throw restoreFailed(
         label,
         target,
@@ -165,14 +124,5 @@ async function swapIn(
       `the restored data is complete in database "${aside}" but could not be renamed to "${target.database}" (rename it yourself): ` +
         `${reasonOf(err)}`,
     );
-  }
-}
-
-async function dropQuietly(tools: PgTools, ctx: RestoreContext, server: PgServer, database: string): Promise<void> {
-  try {
-    // Not ctx.signal: cleanup after a cancellation must still run.
-    await tools.dropDatabase(server, database, AbortSignal.timeout(60_000));
-  } catch (err) {
-    ctx.logger.warn('postgres: could not drop the temporary restore database', { database, error: reasonOf(err) });
   }
 }

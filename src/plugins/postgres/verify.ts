@@ -4,8 +4,8 @@
  * hashes right but is not an archive pg_restore can read is no backup either).
  */
 import { resourceRef, type VerifyContext } from '../api.js';
-import { checkDump, runToolOnDump } from '../db/bank-to-tool.js';
-import { checkSavedInfo, corrupt, loadDumpMeta, META_OBJECT } from '../db/dump-meta.js';
+import { checkDump, runToolOnDump, storedDump } from '../db/bank-to-tool.js';
+import { corrupt, loadSavedDumpMeta, META_OBJECT } from '../db/dump-meta.js';
 import { abortError } from '../db/dump-to-bank.js';
 import { describeExit, succeeded } from '../db/run-tool.js';
 import { toolEnv } from '../db/server-config.js';
@@ -14,16 +14,8 @@ import { PG_DATABASE, PG_SERVER } from './schemas.js';
 
 export async function verifyDatabase(ctx: VerifyContext): Promise<void> {
   const label = resourceRef({ type: PG_DATABASE, id: ctx.resource.id });
-  const meta = await loadDumpMeta(ctx.bank, label);
-  if (meta.object !== DUMP_OBJECT) throw corrupt(label, `meta.json names object "${meta.object}", expected "${DUMP_OBJECT}"`);
-  checkSavedInfo(label, meta, ctx.savedInfo);
-  const stored = {
-    bank: ctx.bank,
-    meta,
-    label,
-    signal: ctx.signal,
-    progress: (p: Parameters<VerifyContext['progress']>[0]) => ctx.progress(p),
-  };
+  const meta = await loadSavedDumpMeta(ctx.bank, label, DUMP_OBJECT, ctx.savedInfo);
+  const stored = storedDump(ctx, meta, label);
   await checkDump(stored);
   // pg_restore --list needs no server: no credentials, nothing but PATH and LANG.
   const { stdout, exit } = await runToolOnDump(stored, 'pg_restore', ['--list'], { env: toolEnv('PGPASSWORD', undefined) });
@@ -48,8 +40,6 @@ export async function verifyServer(ctx: VerifyContext): Promise<void> {
   if (names.length === 0) return;
   if (!names.includes(META_OBJECT))
     throw corrupt(label, `${names.join(', ')} stored without ${META_OBJECT}: the globals dump never completed`);
-  const meta = await loadDumpMeta(ctx.bank, label);
-  if (meta.object !== GLOBALS_OBJECT) throw corrupt(label, `meta.json names object "${meta.object}", expected "${GLOBALS_OBJECT}"`);
-  checkSavedInfo(label, meta, ctx.savedInfo);
+  const meta = await loadSavedDumpMeta(ctx.bank, label, GLOBALS_OBJECT, ctx.savedInfo);
   await checkDump({ bank: ctx.bank, meta, label, signal: ctx.signal });
 }
