@@ -19,51 +19,13 @@
  * dependent's hook starts, and mains that the flow graph leaves unordered.
  */
 import { PLUGIN_API_VERSION } from '../api.js';
-import type {
-  DeleteContext,
-  JsonSchema,
-  Operation,
-  PluginDefinition,
-  ProtectContext,
-  ProtectionPlugin,
-  Resource,
-  ResourceSchemas,
-  RestoreContext,
-  VerifyContext,
-} from '../api.js';
-import { ResourceTypes } from '../resource-types.js';
+import type { PluginDefinition } from '../api.js';
+import { NO_PARAMETERS, ProtectionTable } from '../protection-table.js';
 import { APP_STACK, parseStacks } from './options.js';
 import { AppStackProtectable } from './protectable.js';
 
-const EMPTY: JsonSchema = { type: 'object', additionalProperties: false, properties: {} };
-const TYPES = new ResourceTypes(APP_STACK, [[APP_STACK, { options: EMPTY, restore: EMPTY, verify: EMPTY }]]);
-
 /** A stack has no data of its own: every operation on it is empty, its members do the work. */
-export class AppStackProtection implements ProtectionPlugin {
-  supportedResourceTypes(): string[] {
-    return TYPES.names();
-  }
-
-  schemas(resourceType: string): ResourceSchemas {
-    return TYPES.schemas(resourceType);
-  }
-
-  getProtectOperation(_resource: Resource): Operation<ProtectContext> {
-    return {};
-  }
-
-  getRestoreOperation(_resource: Resource): Operation<RestoreContext> {
-    return {};
-  }
-
-  getVerifyOperation(_resource: Resource): Operation<VerifyContext> {
-    return {};
-  }
-
-  getDeleteOperation(_resource: Resource): Operation<DeleteContext> {
-    return {};
-  }
-}
+const STACK_OPERATIONS = { schemas: { options: NO_PARAMETERS, restore: NO_PARAMETERS, verify: NO_PARAMETERS } };
 
 export const appStackPlugin: PluginDefinition = {
   apiVersion: PLUGIN_API_VERSION,
@@ -72,7 +34,7 @@ export const appStackPlugin: PluginDefinition = {
     'Groups resources of other plugins into an application with explicit dependencies (depends_on), which order their prepare and ' +
     'complete hooks.',
   create: (env) => ({
-    protection: new AppStackProtection(),
+    protection: new ProtectionTable(APP_STACK, [[APP_STACK, STACK_OPERATIONS]]),
     protectables: [new AppStackProtectable(parseStacks(env.providerId, env.options))],
   }),
 };

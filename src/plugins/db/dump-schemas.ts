@@ -4,9 +4,6 @@
  */
 import type { JsonSchema } from '../api.js';
 
-/** No parameters: an unknown field is refused rather than ignored. */
-export const NO_PARAMETERS: JsonSchema = { type: 'object', additionalProperties: false, properties: {} };
-
 /** The saved info of a dump: its size and SHA-256, which restore and verify hold meta.json to. */
 export function dumpSavedInfo(format: string, description: string): JsonSchema {
   return {

@@ -1,5 +1,6 @@
 /** The parameter schemas `fs.directory` declares (they become the provider's extended_info_schema). */
 import type { ResourceSchemas } from '../api.js';
+import { NO_PARAMETERS } from '../protection-table.js';
 
 export const FS_DIRECTORY_SCHEMAS: ResourceSchemas = {
   options: {
@@ -60,5 +61,5 @@ export const FS_DIRECTORY_SCHEMAS: ResourceSchemas = {
       skipped_count: { type: 'integer', minimum: 0, description: 'All skipped entries, listed or not.' },
     },
   },
-  verify: { type: 'object', additionalProperties: false, properties: {} },
+  verify: NO_PARAMETERS,
 };

@@ -1,6 +1,6 @@
-/** The mariadb ProtectionPlugin: which hooks each of its resource types runs (the rest is shared). */
-import type { ProtectionPlugin } from '../api.js';
-import { DatabaseProtection } from '../db/database-protection.js';
+/** The mariadb ProtectionPlugin: which hooks each of its resource types runs. */
+import type { ProtectionPlugin, RestoreContext } from '../api.js';
+import { ownSection, ProtectionTable } from '../protection-table.js';
 import type { MariaDbTools } from './mariadb-tools.js';
 import { protectDatabase } from './protect.js';
 import { checkMariaDbRestore, restoreDatabase } from './restore.js';
@@ -8,17 +8,20 @@ import { MARIADB_DATABASE, MARIADB_DATABASE_SCHEMAS, MARIADB_SERVER, MARIADB_SER
 import { verifyDatabase } from './verify.js';
 
 export function mariadbProtection(tools: MariaDbTools): ProtectionPlugin {
-  return new DatabaseProtection({
-    plugin: 'mariadb',
-    database: {
-      type: MARIADB_DATABASE,
-      schemas: MARIADB_DATABASE_SCHEMAS,
-      protect: (ctx) => protectDatabase(tools, ctx),
-      restore: { main: (ctx) => restoreDatabase(tools, ctx) },
-      verify: verifyDatabase,
-    },
-    // A server's data is its databases (dependents, each with its own hooks): the server itself has no hooks.
-    server: { type: MARIADB_SERVER, schemas: MARIADB_SERVER_SCHEMAS },
-    checkRestore: (resource, parameters, policy) => checkMariaDbRestore(tools, resource, parameters, policy),
-  });
+  const database = {
+    schemas: MARIADB_DATABASE_SCHEMAS,
+    ...ownSection((ctx) => protectDatabase(tools, ctx)),
+    restore: { main: (ctx: RestoreContext) => restoreDatabase(tools, ctx) },
+    verify: { main: verifyDatabase },
+  };
+  // A server's data is its databases (dependents, each with its own hooks): the server itself has no hooks.
+  const server = { schemas: MARIADB_SERVER_SCHEMAS, ...ownSection() };
+  return new ProtectionTable(
+    'mariadb',
+    [
+      [MARIADB_DATABASE, database],
+      [MARIADB_SERVER, server],
+    ],
+    (resource, parameters, policy) => checkMariaDbRestore(tools, resource, parameters, policy),
+  );
 }

@@ -1,6 +1,7 @@
 /** Parameter schemas of the mariadb resource types (they become the provider's extended_info_schema). */
 import type { ResourceSchemas } from '../api.js';
-import { databaseRestoreSchema, dumpSavedInfo, NO_PARAMETERS } from '../db/dump-schemas.js';
+import { databaseRestoreSchema, dumpSavedInfo } from '../db/dump-schemas.js';
+import { NO_PARAMETERS } from '../protection-table.js';
 
 export const MARIADB_SERVER = 'mariadb.server';
 export const MARIADB_DATABASE = 'mariadb.database';

@@ -1,6 +1,6 @@
-/** The postgres ProtectionPlugin: which hooks each of its resource types runs (the rest is shared). */
+/** The postgres ProtectionPlugin: which hooks each of its resource types runs. */
 import type { ProtectionPlugin, RestoreContext } from '../api.js';
-import { DatabaseProtection } from '../db/database-protection.js';
+import { ownSection, ProtectionTable } from '../protection-table.js';
 import type { PgTools } from './pg-tools.js';
 import { protectDatabase, protectGlobals } from './protect.js';
 import { checkPgRestore, restoreDatabase } from './restore.js';
@@ -14,23 +14,25 @@ export function postgresProtection(tools: PgTools, globals: boolean): Protection
   const inPhase = (phase: string) => async (ctx: RestoreContext) => {
     if ((ctx.parameters.phase ?? 'main') === phase) await restoreDatabase(tools, ctx);
   };
-  return new DatabaseProtection({
-    plugin: 'postgres',
-    database: {
-      type: PG_DATABASE,
-      schemas: PG_DATABASE_SCHEMAS,
-      protect: (ctx) => protectDatabase(tools, ctx),
-      restore: { prepareBegin: inPhase('prepare'), main: inPhase('main') },
-      verify: verifyDatabase,
-    },
-    // A server's data is its databases (dependents, each with its own hooks), plus roles when asked for.
-    // Globals (roles) are not replayed automatically: they are cluster-wide; globals.sql is for psql -f by hand.
-    server: {
-      type: PG_SERVER,
-      schemas: PG_SERVER_SCHEMAS,
-      protect: globals ? (ctx) => protectGlobals(tools, ctx) : undefined,
-      verify: verifyServer,
-    },
-    checkRestore: (resource, parameters, policy) => checkPgRestore(tools, resource, parameters, policy),
-  });
+  const database = {
+    schemas: PG_DATABASE_SCHEMAS,
+    ...ownSection((ctx) => protectDatabase(tools, ctx)),
+    restore: { prepareBegin: inPhase('prepare'), main: inPhase('main') },
+    verify: { main: verifyDatabase },
+  };
+  // A server's data is its databases (dependents, each with its own hooks), plus roles when asked for.
+  // Globals (roles) are not replayed automatically: they are cluster-wide; globals.sql is for psql -f by hand.
+  const server = {
+    schemas: PG_SERVER_SCHEMAS,
+    ...ownSection(globals ? (ctx) => protectGlobals(tools, ctx) : undefined),
+    verify: { main: verifyServer },
+  };
+  return new ProtectionTable(
+    'postgres',
+    [
+      [PG_DATABASE, database],
+      [PG_SERVER, server],
+    ],
+    (resource, parameters, policy) => checkPgRestore(tools, resource, parameters, policy),
+  );
 }

@@ -1,6 +1,7 @@
 /** Parameter schemas of the postgres resource types (they become the provider's extended_info_schema). */
 import type { ResourceSchemas } from '../api.js';
-import { databaseRestoreSchema, dumpSavedInfo, NO_PARAMETERS } from '../db/dump-schemas.js';
+import { databaseRestoreSchema, dumpSavedInfo } from '../db/dump-schemas.js';
+import { NO_PARAMETERS } from '../protection-table.js';
 
 export const PG_SERVER = 'postgres.server';
 export const PG_DATABASE = 'postgres.database';

@@ -10,19 +10,8 @@
  *           cache: {host: 127.0.0.1, port: 6379, db: 0, username: backup, password_env: BULWARK_REDIS_CACHE_PASSWORD}
  */
 import { PLUGIN_API_VERSION } from '../api.js';
-import type {
-  DeleteContext,
-  Operation,
-  PluginDefinition,
-  ProtectContext,
-  ProtectionPlugin,
-  Resource,
-  ResourceSchemas,
-  RestoreContext,
-  VerifyContext,
-} from '../api.js';
-import { clearSection } from '../clear-section.js';
-import { ResourceTypes } from '../resource-types.js';
+import type { PluginDefinition, ProtectionPlugin, RestoreContext } from '../api.js';
+import { ownSection, ProtectionTable } from '../protection-table.js';
 import { PLUGIN_NAME, parseOptions } from './config.js';
 import type { InstanceConfig } from './config.js';
 import { RESOURCE_TYPE } from './meta.js';
@@ -32,42 +21,17 @@ import { restoreInstance, restoreTarget } from './restore.js';
 import { REDIS_INSTANCE_SCHEMAS } from './schemas.js';
 import { verifyInstance } from './verify.js';
 
-const TYPES = new ResourceTypes(PLUGIN_NAME, [[RESOURCE_TYPE, REDIS_INSTANCE_SCHEMAS]]);
-
-export class RedisInstanceProtection implements ProtectionPlugin {
-  constructor(private readonly instances: ReadonlyMap<string, InstanceConfig>) {}
-
-  supportedResourceTypes(): string[] {
-    return TYPES.names();
-  }
-
-  schemas(resourceType: string): ResourceSchemas {
-    return TYPES.schemas(resourceType);
-  }
-
-  getProtectOperation(_resource: Resource): Operation<ProtectContext> {
-    return {
-      main: (ctx) => protectInstance(ctx, this.instances),
-      revert: (ctx) => clearSection(ctx.bank),
-    };
-  }
-
-  getRestoreOperation(_resource: Resource): Operation<RestoreContext> {
-    return { main: (ctx) => restoreInstance(ctx, this.instances) };
-  }
-
-  getVerifyOperation(_resource: Resource): Operation<VerifyContext> {
-    return { main: verifyInstance };
-  }
-
-  getDeleteOperation(_resource: Resource): Operation<DeleteContext> {
-    return { main: (ctx) => clearSection(ctx.bank) };
-  }
-
-  /** Refuses a restore into an instance this provider does not configure, before anything runs. */
-  checkRestore(resource: Resource, parameters: Record<string, unknown>): void {
-    restoreTarget(parameters, resource.id, this.instances);
-  }
+function redisProtection(instances: ReadonlyMap<string, InstanceConfig>): ProtectionPlugin {
+  const operations = {
+    schemas: REDIS_INSTANCE_SCHEMAS,
+    ...ownSection((ctx) => protectInstance(ctx, instances)),
+    restore: { main: (ctx: RestoreContext) => restoreInstance(ctx, instances) },
+    verify: { main: verifyInstance },
+  };
+  // Refuses a restore into an instance this provider does not configure, before anything runs.
+  return new ProtectionTable(PLUGIN_NAME, [[RESOURCE_TYPE, operations]], (resource, parameters) => {
+    restoreTarget(parameters, resource.id, instances);
+  });
 }
 
 export const redisPlugin: PluginDefinition = {
@@ -78,7 +42,7 @@ export const redisPlugin: PluginDefinition = {
     // Validated once here, so a bad provider file fails at start-up, not at the first checkpoint.
     const instances = parseOptions(env.options, env.home, env.providerId);
     return {
-      protection: new RedisInstanceProtection(instances),
+      protection: redisProtection(instances),
       protectables: [new RedisInstanceProtectable(instances)],
     };
   },

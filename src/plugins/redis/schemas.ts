@@ -1,8 +1,9 @@
 /** The parameter schemas `redis.instance` declares (they become the provider's extended_info_schema). */
 import type { ResourceSchemas } from '../api.js';
+import { NO_PARAMETERS } from '../protection-table.js';
 
 export const REDIS_INSTANCE_SCHEMAS: ResourceSchemas = {
-  options: { type: 'object', additionalProperties: false, properties: {} },
+  options: NO_PARAMETERS,
   restore: {
     type: 'object',
     additionalProperties: false,
@@ -46,5 +47,5 @@ export const REDIS_INSTANCE_SCHEMAS: ResourceSchemas = {
       redis_version: { type: 'string' },
     },
   },
-  verify: { type: 'object', additionalProperties: false, properties: {} },
+  verify: NO_PARAMETERS,
 };
