@@ -13,33 +13,28 @@ export interface PlanFile {
   parameters?: Record<string, unknown>;
 }
 
+// A plan file is checked for its shape only: the service validates a plan in full, as it does one sent to the API.
+const string = { type: 'string' } as const;
+const object = { type: 'object' } as const;
+
+const PLAN_RESOURCE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'id'],
+  properties: { type: string, id: string, name: string, extra_info: object, node: string, consistency: object },
+} as const;
+
 const PLAN_FILE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['name', 'resources'],
   properties: {
     name: { type: 'string', minLength: 1 },
-    description: { type: 'string' },
-    provider_id: { type: 'string' },
-    provider: { type: 'string' },
-    resources: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['type', 'id'],
-        properties: {
-          type: { type: 'string' },
-          id: { type: 'string' },
-          name: { type: 'string' },
-          extra_info: { type: 'object' },
-          node: { type: 'string' },
-          consistency: { type: 'object' },
-        },
-      },
-    },
-    parameters: { type: 'object' },
+    description: string,
+    provider_id: string,
+    provider: string,
+    resources: { type: 'array', minItems: 1, items: PLAN_RESOURCE },
+    parameters: object,
   },
 } as const;
 
