@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
-import type { CheckpointStatus } from '../../checkpoints/model.js';
+import type { CheckpointRecord, CheckpointStatus } from '../../checkpoints/model.js';
 import { bwkError } from '../../core/errors.js';
 import type { OperationView } from '../../protection-manager/service.js';
 import type { OperationStatus } from '../../store/records.js';
+import { addPageOptions, addShowCommand, listAction, pageOf, serviceAction } from '../actions.js';
+import type { PageOptions } from '../actions.js';
 import type { CliContext, CliSession, Run } from '../context.js';
-import { parseDateOption, parseJsonOption, parseLimit, resolveProviderId } from '../context.js';
+import { parseDateOption, parseJsonOption, resolveProviderId } from '../context.js';
 import { showProgress } from '../progress.js';
 
 const FINAL = new Set(['available', 'error', 'deleted', 'success', 'fail']);
@@ -74,182 +76,146 @@ function requireDurableForNoWait(s: CliSession, wait: boolean): void {
   }
 }
 
-function listQuery(opts: Record<string, string | undefined>) {
-  const limit = parseLimit(opts.limit);
-  return {
-    ...(opts.status ? { status: opts.status as OperationStatus } : {}),
-    ...(opts.checkpoint ? { checkpointId: opts.checkpoint } : {}),
-    ...(limit ? { limit } : {}),
-    ...(opts.marker ? { marker: opts.marker } : {}),
-  };
-}
+/** A restore and a verification are driven alike: only their words and the service methods serving them differ. */
+const READINGS = [
+  {
+    noun: 'restore',
+    description: 'restores of checkpoints',
+    verb: 'restore',
+    parameters: 'restore parameters, e.g. {"fs.directory": {"target_path": "/srv/restored"}}',
+    methods: { start: 'startRestore', list: 'listRestores', show: 'showRestore' },
+  },
+  {
+    noun: 'verification',
+    description: 'verifications: read a checkpoint back and check every byte',
+    verb: 'verify',
+    parameters: 'verification parameters',
+    methods: { start: 'startVerify', list: 'listVerifications', show: 'showVerification' },
+  },
+] as const;
 
 export function registerOperationCommands(program: Command, run: Run): void {
+  registerCheckpointCommands(program, run);
+  for (const reading of READINGS) registerReadingCommands(program, run, reading);
+
+  const operation = program.command('operation').description('follow or stop running operations');
+  addShowCommand(operation, run, 'an operation (checkpoint, restore or verification id) and its state', (s, id) =>
+    s.service.showOperation(s.ctx, id),
+  );
+  operation
+    .command('wait <id>')
+    .description('wait until an operation ends; exits 1 if it ended error/fail')
+    .action(
+      serviceAction(run, async (cli, s, id: string) => {
+        const view = await untilFinal(s, id);
+        cli.out.result(view);
+        if (FAILED.has(view.status)) cli.exitCode = 1;
+      }),
+    );
+  operation
+    .command('cancel <id>')
+    .description('cancel a running operation: it ends error/fail with reason cancelled')
+    .action(
+      serviceAction(run, async (cli, s, id: string) => {
+        if (!s.durable)
+          throw bwkError('BWK_ERR_INVALID_INPUT', {
+            reason: 'with the local engine an operation runs inside the command that started it: interrupt that command (Ctrl-C)',
+          });
+        await s.service.cancelOperation(s.ctx, id);
+        cli.out.result({ id, cancel_requested: true });
+      }),
+    );
+}
+
+function registerCheckpointCommands(program: Command, run: Run): void {
   const checkpoint = program.command('checkpoint').description("checkpoints: protected copies of a plan's resources");
   checkpoint
     .command('create')
     .description('protect a plan now and wait for the checkpoint')
     .requiredOption('--plan <id>', 'plan id')
     .option('--no-wait', 'return at once with the checkpoint `protecting` (temporal engine or --url)')
-    .action((opts: { plan: string; wait: boolean }) =>
-      run((cli) =>
-        cli.withService(async (s) => {
-          requireDurableForNoWait(s, opts.wait);
-          await follow(cli, s, 'checkpoint', await s.service.startProtect(s.ctx, { plan_id: opts.plan }), opts.wait);
-        }),
-      )(),
+    .action(
+      serviceAction(run, async (cli, s, opts: { plan: string; wait: boolean }) => {
+        requireDurableForNoWait(s, opts.wait);
+        await follow(cli, s, 'checkpoint', await s.service.startProtect(s.ctx, { plan_id: opts.plan }), opts.wait);
+      }),
     );
-  checkpoint
+  const list = checkpoint
     .command('list')
     .description('list checkpoints, newest first')
     .option('--plan <id>')
     .option('--provider <id>')
     .option('--status <status>')
     .option('--since <time>')
-    .option('--until <time>')
-    .option('--limit <n>')
-    .option('--marker <id>', 'id of the last checkpoint of the previous page')
+    .option('--until <time>');
+  addPageOptions(list, 'id of the last checkpoint of the previous page')
     .option('--sort <dir>', 'desc (default) or asc')
-    .action((opts: Record<string, string | undefined>) =>
-      run((cli) =>
-        cli.withService(async (s) => {
-          const limit = parseLimit(opts.limit);
+    .action(
+      listAction(
+        run,
+        {
+          columns: CHECKPOINT_COLUMNS,
+          asRows: (list: CheckpointRecord[]) => list.map((c) => ({ ...c, protection_plan: c.protection_plan.name })),
+        },
+        async (s, opts: Record<string, string | undefined>) => {
+          const page = pageOf(opts);
           const since = parseDateOption('--since', opts.since);
           const until = parseDateOption('--until', opts.until);
           if (opts.sort !== undefined && opts.sort !== 'asc' && opts.sort !== 'desc')
             throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--sort must be asc or desc, not "${opts.sort}"` });
-          const list = await s.service.listCheckpoints(s.ctx, {
+          return s.service.listCheckpoints(s.ctx, {
             ...(opts.plan ? { planId: opts.plan } : {}),
             ...(opts.provider ? { providerId: await resolveProviderId(s, opts.provider) } : {}),
             ...(opts.status ? { status: opts.status as CheckpointStatus } : {}),
             ...(since ? { since } : {}),
             ...(until ? { until } : {}),
-            ...(limit ? { limit } : {}),
-            ...(opts.marker ? { marker: opts.marker } : {}),
+            ...page,
             ...(opts.sort ? { sort: opts.sort as 'asc' | 'desc' } : {}),
           });
-          cli.out.result(
-            cli.out.format === 'json' ? list : list.map((c) => ({ ...c, protection_plan: c.protection_plan.name })),
-            CHECKPOINT_COLUMNS,
-          );
-        }),
-      )(),
+        },
+      ),
     );
-  checkpoint
-    .command('show <id>')
-    .description('show a checkpoint')
-    .action((id: string) =>
-      run((cli) =>
-        cli.withService(async (s) => {
-          cli.out.result(await s.service.showCheckpoint(s.ctx, id));
-        }),
-      )(),
-    );
+  addShowCommand(checkpoint, run, 'show a checkpoint', (s, id) => s.service.showCheckpoint(s.ctx, id));
   checkpoint
     .command('delete <id>')
     .description('delete a checkpoint and its data')
-    .action((id: string) =>
-      run((cli) =>
-        cli.withService(async (s) => {
-          await s.service.deleteCheckpoint(s.ctx, id);
-          cli.out.result({ id, status: 'deleted' });
-        }),
-      )(),
+    .action(
+      serviceAction(run, async (cli, s, id: string) => {
+        await s.service.deleteCheckpoint(s.ctx, id);
+        cli.out.result({ id, status: 'deleted' });
+      }),
     );
+}
 
-  for (const [noun, kind] of [
-    ['restore', 'restore'],
-    ['verification', 'verify'],
-  ] as const) {
-    const group = program
-      .command(noun)
-      .description(noun === 'restore' ? 'restores of checkpoints' : 'verifications: read a checkpoint back and check every byte');
-    group
-      .command('create')
-      .description(`${noun === 'restore' ? 'restore' : 'verify'} a checkpoint and wait`)
-      .requiredOption('--checkpoint <id>')
-      .option(
-        '--parameters <json>',
-        noun === 'restore' ? 'restore parameters, e.g. {"fs.directory": {"target_path": "/srv/restored"}}' : 'verification parameters',
-      )
-      .option('--no-wait', `return at once with the ${noun} \`in_progress\` (temporal engine or --url)`)
-      .action((opts: { checkpoint: string; parameters?: string; wait: boolean }) =>
-        run((cli) =>
-          cli.withService(async (s) => {
-            requireDurableForNoWait(s, opts.wait);
-            const parameters = parseJsonOption('--parameters', opts.parameters);
-            const input = { checkpoint_id: opts.checkpoint, ...(parameters ? { parameters } : {}) };
-            const record = kind === 'restore' ? await s.service.startRestore(s.ctx, input) : await s.service.startVerify(s.ctx, input);
-            await follow(cli, s, noun, record, opts.wait);
-          }),
-        )(),
-      );
-    group
-      .command('list')
-      .description(`list ${noun}s`)
-      .option('--status <s>')
-      .option('--checkpoint <id>')
-      .option('--limit <n>')
-      .option('--marker <id>')
-      .action((opts: Record<string, string | undefined>) =>
-        run((cli) =>
-          cli.withService(async (s) => {
-            const q = listQuery(opts);
-            cli.out.result(
-              kind === 'restore' ? await s.service.listRestores(s.ctx, q) : await s.service.listVerifications(s.ctx, q),
-              OPERATION_COLUMNS,
-            );
-          }),
-        )(),
-      );
-    group
-      .command('show <id>')
-      .description(`show a ${noun}`)
-      .action((id: string) =>
-        run((cli) =>
-          cli.withService(async (s) => {
-            cli.out.result(kind === 'restore' ? await s.service.showRestore(s.ctx, id) : await s.service.showVerification(s.ctx, id));
-          }),
-        )(),
-      );
-  }
-
-  const operation = program.command('operation').description('follow or stop running operations');
-  operation
-    .command('show <id>')
-    .description('an operation (checkpoint, restore or verification id) and its state')
-    .action((id: string) =>
-      run((cli) =>
-        cli.withService(async (s) => {
-          cli.out.result(await s.service.showOperation(s.ctx, id));
-        }),
-      )(),
+function registerReadingCommands(program: Command, run: Run, reading: (typeof READINGS)[number]): void {
+  const { noun } = reading;
+  const group = program.command(noun).description(reading.description);
+  group
+    .command('create')
+    .description(`${reading.verb} a checkpoint and wait`)
+    .requiredOption('--checkpoint <id>')
+    .option('--parameters <json>', reading.parameters)
+    .option('--no-wait', `return at once with the ${noun} \`in_progress\` (temporal engine or --url)`)
+    .action(
+      serviceAction(run, async (cli, s, opts: { checkpoint: string; parameters?: string; wait: boolean }) => {
+        requireDurableForNoWait(s, opts.wait);
+        const parameters = parseJsonOption('--parameters', opts.parameters);
+        const record = await s.service[reading.methods.start](s.ctx, {
+          checkpoint_id: opts.checkpoint,
+          ...(parameters ? { parameters } : {}),
+        });
+        await follow(cli, s, noun, record, opts.wait);
+      }),
     );
-  operation
-    .command('wait <id>')
-    .description('wait until an operation ends; exits 1 if it ended error/fail')
-    .action((id: string) =>
-      run((cli) =>
-        cli.withService(async (s) => {
-          const view = await untilFinal(s, id);
-          cli.out.result(view);
-          if (FAILED.has(view.status)) cli.exitCode = 1;
-        }),
-      )(),
-    );
-  operation
-    .command('cancel <id>')
-    .description('cancel a running operation: it ends error/fail with reason cancelled')
-    .action((id: string) =>
-      run((cli) =>
-        cli.withService(async (s) => {
-          if (!s.durable)
-            throw bwkError('BWK_ERR_INVALID_INPUT', {
-              reason: 'with the local engine an operation runs inside the command that started it: interrupt that command (Ctrl-C)',
-            });
-          await s.service.cancelOperation(s.ctx, id);
-          cli.out.result({ id, cancel_requested: true });
-        }),
-      )(),
-    );
+  const list = group.command('list').description(`list ${noun}s`).option('--status <s>').option('--checkpoint <id>');
+  addPageOptions(list).action(
+    listAction(run, { columns: OPERATION_COLUMNS }, (s, opts: PageOptions & { status?: string; checkpoint?: string }) =>
+      s.service[reading.methods.list](s.ctx, {
+        ...(opts.status ? { status: opts.status as OperationStatus } : {}),
+        ...(opts.checkpoint ? { checkpointId: opts.checkpoint } : {}),
+        ...pageOf(opts),
+      }),
+    ),
+  );
+  addShowCommand(group, run, `show a ${noun}`, (s, id) => s.service[reading.methods.show](s.ctx, id));
 }

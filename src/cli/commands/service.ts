@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { appAction } from '../actions.js';
 import type { Run } from '../context.js';
 import { parseLimit } from '../context.js';
 import { addApiCommand } from './api-command.js';
@@ -20,42 +21,36 @@ export function registerServiceCommands(program: Command, run: Run): void {
     .requiredOption('--project <id>')
     .requiredOption('--role <role>', 'admin or member')
     .option('--description <text>')
-    .action((opts: { project: string; role: string; description?: string }) =>
-      run((cli) =>
-        cli.withApp(async (app) => {
-          const { token: secret, record } = await app.store.tokens.createToken({
-            project_id: opts.project,
-            role: opts.role as 'admin' | 'member',
-            ...(opts.description ? { description: opts.description } : {}),
-          });
-          cli.out.result({ ...record, token: secret });
-          cli.out.note('store the token now: only its hash is kept');
-        }),
-      )(),
+    .action(
+      appAction(run, async (cli, app, opts: { project: string; role: string; description?: string }) => {
+        const { token: secret, record } = await app.store.tokens.createToken({
+          project_id: opts.project,
+          role: opts.role as 'admin' | 'member',
+          ...(opts.description ? { description: opts.description } : {}),
+        });
+        cli.out.result({ ...record, token: secret });
+        cli.out.note('store the token now: only its hash is kept');
+      }),
     );
   token
     .command('list')
     .description('list tokens (never their secrets)')
     .option('--project <id>')
     .option('--limit <n>')
-    .action((opts: { project?: string; limit?: string }) =>
-      run((cli) =>
-        cli.withApp(async (app) => {
-          const limit = parseLimit(opts.limit);
-          const list = await app.store.tokens.listTokens(opts.project ?? null);
-          cli.out.result(limit ? list.slice(0, limit) : list, ['id', 'project_id', 'role', 'description', 'created_at']);
-        }),
-      )(),
+    .action(
+      appAction(run, async (cli, app, opts: { project?: string; limit?: string }) => {
+        const limit = parseLimit(opts.limit);
+        const list = await app.store.tokens.listTokens(opts.project ?? null);
+        cli.out.result(limit ? list.slice(0, limit) : list, ['id', 'project_id', 'role', 'description', 'created_at']);
+      }),
     );
   token
     .command('delete <id>')
     .description('revoke a token')
-    .action((id: string) =>
-      run((cli) =>
-        cli.withApp(async (app) => {
-          await app.store.tokens.deleteToken(id);
-          cli.out.result({ id, deleted: true });
-        }),
-      )(),
+    .action(
+      appAction(run, async (cli, app, id: string) => {
+        await app.store.tokens.deleteToken(id);
+        cli.out.result({ id, deleted: true });
+      }),
     );
 }

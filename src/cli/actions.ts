@@ -1,0 +1,69 @@
+/**
+ * What commander calls for a command: a body run with the CLI context and the service (or the app),
+ * given the command's arguments, and the command definitions most groups share (`show`, paging).
+ */
+import type { Command } from 'commander';
+import type { BulwarkApp } from '../processes/app.js';
+import type { CliContext, CliSession, Run } from './context.js';
+import { parseLimit } from './context.js';
+
+/** The action of a command that works on the service (embedded, or a server's with --url); commander's arguments follow the session. */
+export function serviceAction<A extends unknown[]>(
+  run: Run,
+  body: (cli: CliContext, s: CliSession, ...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return (...args) => run((cli) => cli.withService((s) => body(cli, s, ...args)))();
+}
+
+/** The action of a command that works on this machine's app (token, bank upkeep), never against --url. */
+export function appAction<A extends unknown[]>(
+  run: Run,
+  body: (cli: CliContext, app: BulwarkApp, ...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return (...args) => run((cli) => cli.withApp((app) => body(cli, app, ...args)))();
+}
+
+/** `<group> show <id>`: prints the record `show` finds. */
+export function addShowCommand(
+  group: Command,
+  run: Run,
+  description: string,
+  show: (s: CliSession, id: string) => Promise<unknown>,
+  argument = '<id>',
+): void {
+  group
+    .command(`show ${argument}`)
+    .description(description)
+    .action(serviceAction(run, async (cli, s, id: string) => cli.out.result(await show(s, id))));
+}
+
+/**
+ * The action of a list command: prints the records `list` finds, as JSON or as a table of `columns`;
+ * `asRows` turns records that do not show as they are into the table's rows.
+ */
+export function listAction<A extends unknown[], T>(
+  run: Run,
+  table: { columns: string[]; asRows?: (records: T[]) => unknown[] },
+  list: (s: CliSession, ...args: A) => Promise<T[]>,
+): (...args: A) => Promise<void> {
+  return serviceAction(run, async (cli, s, ...args: A) => {
+    const records = await list(s, ...args);
+    cli.out.result(cli.out.format === 'json' || !table.asRows ? records : table.asRows(records), table.columns);
+  });
+}
+
+export interface PageOptions {
+  limit?: string;
+  marker?: string;
+}
+
+/** `--limit <n>` and `--marker <id>` (the last record of the previous page). */
+export function addPageOptions(command: Command, markerDescription?: string): Command {
+  return command.option('--limit <n>').option('--marker <id>', markerDescription);
+}
+
+/** The page the options ask for; a bad --limit is BWK_ERR_INVALID_INPUT. */
+export function pageOf(opts: PageOptions): { limit?: number; marker?: string } {
+  const limit = parseLimit(opts.limit);
+  return { ...(limit ? { limit } : {}), ...(opts.marker ? { marker: opts.marker } : {}) };
+}
