@@ -62,6 +62,11 @@ export class HttpProtectionService implements ProtectionService {
     return json;
   }
 
+  /** The API puts every body under one key, Karbor's way (`{"plan": {...}}`): the value under `key`. */
+  private async unwrap<T>(key: string, method: Method, path: string, body?: unknown): Promise<T> {
+    return ((await this.request(method, path, body)) as Record<string, T>)[key] as T;
+  }
+
   private p(ctx: RequestContext, rest: string, query: Record<string, unknown> = {}): string {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries({ ...query, ...(ctx.allProjects ? { all_tenants: 1 } : {}) }) as Array<[string, unknown]>) {
@@ -75,49 +80,42 @@ export class HttpProtectionService implements ProtectionService {
     return { limit: q.limit, marker: q.marker, sort: q.sort ? `created_at:${q.sort}` : undefined };
   }
 
+  /** The query of a restore or verification listing. */
+  private operationQuery(q: Omit<ListOperationsQuery, 'projectId'>) {
+    return { ...this.page(q), status: q.status, checkpoint_id: q.checkpointId };
+  }
+
   async listProviders(ctx: RequestContext): Promise<ProviderView[]> {
-    return ((await this.request('GET', this.p(ctx, '/providers'))) as { providers: ProviderView[] }).providers;
+    return this.unwrap('providers', 'GET', this.p(ctx, '/providers'));
   }
   async showProvider(ctx: RequestContext, id: string): Promise<ProviderView> {
-    return ((await this.request('GET', this.p(ctx, `/providers/${encodeURIComponent(id)}`))) as { provider: ProviderView }).provider;
+    return this.unwrap('provider', 'GET', this.p(ctx, `/providers/${encodeURIComponent(id)}`));
   }
   async protectableTypes(ctx: RequestContext): Promise<string[]> {
-    return ((await this.request('GET', this.p(ctx, '/protectables'))) as { protectable_type: string[] }).protectable_type;
+    return this.unwrap('protectable_type', 'GET', this.p(ctx, '/protectables'));
   }
-  async showProtectableType(ctx: RequestContext, type: string) {
-    return (
-      (await this.request('GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}`))) as {
-        protectable_type: { name: string; dependent_types: string[] };
-      }
-    ).protectable_type;
+  async showProtectableType(ctx: RequestContext, type: string): Promise<{ name: string; dependent_types: string[] }> {
+    return this.unwrap('protectable_type', 'GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}`));
   }
   async listProtectableInstances(ctx: RequestContext, type: string, parameters: unknown): Promise<ProtectableInstance[]> {
-    return (
-      (await this.request(
-        'GET',
-        this.p(ctx, `/protectables/${encodeURIComponent(type)}/instances`, { parameters: JSON.stringify(parameters ?? {}) }),
-      )) as { instances: ProtectableInstance[] }
-    ).instances;
+    const query = { parameters: JSON.stringify(parameters ?? {}) };
+    return this.unwrap('instances', 'GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}/instances`, query));
   }
   async showProtectableInstance(ctx: RequestContext, type: string, id: string): Promise<ProtectableInstance> {
-    return (
-      (await this.request('GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}/instances/${encodeURIComponent(id)}`))) as {
-        instance: ProtectableInstance;
-      }
-    ).instance;
+    return this.unwrap('instance', 'GET', this.p(ctx, `/protectables/${encodeURIComponent(type)}/instances/${encodeURIComponent(id)}`));
   }
 
   async createPlan(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> {
-    return ((await this.request('POST', this.p(ctx, '/plans'), { plan: input })) as { plan: PlanRecord }).plan;
+    return this.unwrap('plan', 'POST', this.p(ctx, '/plans'), { plan: input });
   }
   async listPlans(ctx: RequestContext, q: Omit<ListPlansQuery, 'projectId'> = {}): Promise<PlanRecord[]> {
-    return ((await this.request('GET', this.p(ctx, '/plans', this.page(q)))) as { plans: PlanRecord[] }).plans;
+    return this.unwrap('plans', 'GET', this.p(ctx, '/plans', this.page(q)));
   }
   async showPlan(ctx: RequestContext, id: string): Promise<PlanRecord> {
-    return ((await this.request('GET', this.p(ctx, `/plans/${id}`))) as { plan: PlanRecord }).plan;
+    return this.unwrap('plan', 'GET', this.p(ctx, `/plans/${id}`));
   }
   async updatePlan(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> {
-    return ((await this.request('PUT', this.p(ctx, `/plans/${id}`), { plan: patch })) as { plan: PlanRecord }).plan;
+    return this.unwrap('plan', 'PUT', this.p(ctx, `/plans/${id}`), { plan: patch });
   }
   async deletePlan(ctx: RequestContext, id: string): Promise<void> {
     await this.request('DELETE', this.p(ctx, `/plans/${id}`));
@@ -125,13 +123,8 @@ export class HttpProtectionService implements ProtectionService {
 
   async startProtect(ctx: RequestContext, input: ProtectInput): Promise<CheckpointRecord> {
     const provider = input.provider_id ?? (await this.showPlan(ctx, input.plan_id)).provider_id;
-    return graphDecoded(
-      (
-        (await this.request('POST', this.p(ctx, `/providers/${provider}/checkpoints`), {
-          checkpoint: { plan_id: input.plan_id, ...(input.operation_id ? { operation_id: input.operation_id } : {}) },
-        })) as { checkpoint: CheckpointRecord }
-      ).checkpoint,
-    );
+    const checkpoint = { plan_id: input.plan_id, ...(input.operation_id ? { operation_id: input.operation_id } : {}) };
+    return graphDecoded(await this.unwrap('checkpoint', 'POST', this.p(ctx, `/providers/${provider}/checkpoints`), { checkpoint }));
   }
 
   async listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]> {
@@ -139,9 +132,7 @@ export class HttpProtectionService implements ProtectionService {
     const query = { ...this.page(q), plan_id: q.planId, status: q.status, start_date: q.since, end_date: q.until };
     const lists = await Promise.all(
       providers.map(async (p) =>
-        (
-          (await this.request('GET', this.p(ctx, `/providers/${p}/checkpoints`, query))) as { checkpoints: CheckpointRecord[] }
-        ).checkpoints.map(graphDecoded),
+        (await this.unwrap<CheckpointRecord[]>('checkpoints', 'GET', this.p(ctx, `/providers/${p}/checkpoints`, query))).map(graphDecoded),
       ),
     );
     // Several providers: one list, in the requested order (each provider already paged by the same marker and limit).
@@ -181,9 +172,7 @@ export class HttpProtectionService implements ProtectionService {
 
   async showCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<CheckpointRecord> {
     const provider = await this.providerOf(ctx, id, providerId);
-    return graphDecoded(
-      ((await this.request('GET', this.p(ctx, `/providers/${provider}/checkpoints/${id}`))) as { checkpoint: CheckpointRecord }).checkpoint,
-    );
+    return graphDecoded(await this.unwrap('checkpoint', 'GET', this.p(ctx, `/providers/${provider}/checkpoints/${id}`)));
   }
 
   async deleteCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<void> {
@@ -191,42 +180,33 @@ export class HttpProtectionService implements ProtectionService {
   }
 
   async startRestore(ctx: RequestContext, input: RestoreInput): Promise<RestoreRecord> {
-    return ((await this.request('POST', this.p(ctx, '/restores'), { restore: input })) as { restore: RestoreRecord }).restore;
+    return this.unwrap('restore', 'POST', this.p(ctx, '/restores'), { restore: input });
   }
   async listRestores(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<RestoreRecord[]> {
-    return (
-      (await this.request('GET', this.p(ctx, '/restores', { ...this.page(q), status: q.status, checkpoint_id: q.checkpointId }))) as {
-        restores: RestoreRecord[];
-      }
-    ).restores;
+    return this.unwrap('restores', 'GET', this.p(ctx, '/restores', this.operationQuery(q)));
   }
   async showRestore(ctx: RequestContext, id: string): Promise<RestoreRecord> {
-    return ((await this.request('GET', this.p(ctx, `/restores/${id}`))) as { restore: RestoreRecord }).restore;
+    return this.unwrap('restore', 'GET', this.p(ctx, `/restores/${id}`));
   }
 
   async startVerify(ctx: RequestContext, input: VerifyInput): Promise<VerificationRecord> {
-    return ((await this.request('POST', this.p(ctx, '/verifications'), { verification: input })) as { verification: VerificationRecord })
-      .verification;
+    return this.unwrap('verification', 'POST', this.p(ctx, '/verifications'), { verification: input });
   }
   async listVerifications(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<VerificationRecord[]> {
-    return (
-      (await this.request('GET', this.p(ctx, '/verifications', { ...this.page(q), status: q.status, checkpoint_id: q.checkpointId }))) as {
-        verifications: VerificationRecord[];
-      }
-    ).verifications;
+    return this.unwrap('verifications', 'GET', this.p(ctx, '/verifications', this.operationQuery(q)));
   }
   async showVerification(ctx: RequestContext, id: string): Promise<VerificationRecord> {
-    return ((await this.request('GET', this.p(ctx, `/verifications/${id}`))) as { verification: VerificationRecord }).verification;
+    return this.unwrap('verification', 'GET', this.p(ctx, `/verifications/${id}`));
   }
 
   async showOperation(ctx: RequestContext, id: string): Promise<OperationView> {
-    const view = ((await this.request('GET', this.p(ctx, `/operations/${id}`))) as { operation: OperationView }).operation;
+    const view = await this.unwrap<OperationView>('operation', 'GET', this.p(ctx, `/operations/${id}`));
     return view.kind === 'protect' ? { ...view, record: graphDecoded(view.record as CheckpointRecord) } : view;
   }
   async cancelOperation(ctx: RequestContext, id: string): Promise<void> {
     await this.request('POST', this.p(ctx, `/operations/${id}/cancel`));
   }
   async listOperationLogs(ctx: RequestContext, q: LogQuery = {}): Promise<OperationLog[]> {
-    return ((await this.request('GET', this.p(ctx, '/operation_logs', this.page(q)))) as { operation_logs: OperationLog[] }).operation_logs;
+    return this.unwrap('operation_logs', 'GET', this.p(ctx, '/operation_logs', this.page(q)));
   }
 }
