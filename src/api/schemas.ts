@@ -10,6 +10,12 @@ export const projectParams = {
   required: ['project_id'],
   properties: { project_id: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' } },
 } as const;
+/** The project's params and a free-form string `name` (a provider's UUID or name, a resource type). */
+const projectParamsAnd = <N extends string>(name: N) =>
+  ({ ...projectParams, properties: { ...projectParams.properties, [name]: { type: 'string' } } as const }) as const;
+export const providerRefParams = projectParamsAnd('provider_id');
+export const typeParams = projectParamsAnd('type');
+
 export const idParams = { type: 'object', required: ['project_id', 'id'], properties: { ...projectParams.properties, id: uuid } } as const;
 export const providerParams = {
   type: 'object',

@@ -2,7 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import { bwkError } from '../../core/errors.js';
 import type { ProtectionService } from '../../protection-manager/service.js';
 import { requestContext } from '../auth.js';
-import { idParams, instancesQuery, pageQuery, planCreateBody, planUpdateBody, projectParams } from '../schemas.js';
+import {
+  idParams,
+  instancesQuery,
+  pageQuery,
+  planCreateBody,
+  planUpdateBody,
+  projectParams,
+  providerRefParams,
+  typeParams,
+} from '../schemas.js';
+import { given } from './given.js';
 import { pageOf } from './paging.js';
 
 type Params = { project_id: string; id: string };
@@ -12,34 +22,16 @@ export function catalogRoutes(app: FastifyInstance, service: ProtectionService):
   app.get('/v1/:project_id/providers', { schema: { tags: ['providers'], params: projectParams, querystring: pageQuery } }, async (req) => {
     return { providers: await service.listProviders(requestContext(req)) };
   });
-  app.get(
-    '/v1/:project_id/providers/:provider_id',
-    {
-      schema: {
-        tags: ['providers'],
-        params: { ...projectParams, properties: { ...projectParams.properties, provider_id: { type: 'string' } } },
-      },
-    },
-    async (req) => {
-      return { provider: await service.showProvider(requestContext(req), (req.params as { provider_id: string }).provider_id) };
-    },
-  );
+  app.get('/v1/:project_id/providers/:provider_id', { schema: { tags: ['providers'], params: providerRefParams } }, async (req) => {
+    return { provider: await service.showProvider(requestContext(req), (req.params as { provider_id: string }).provider_id) };
+  });
 
   app.get('/v1/:project_id/protectables', { schema: { tags: ['protectables'], params: projectParams } }, async (req) => {
     return { protectable_type: await service.protectableTypes(requestContext(req)) };
   });
-  app.get(
-    '/v1/:project_id/protectables/:type',
-    {
-      schema: {
-        tags: ['protectables'],
-        params: { ...projectParams, properties: { ...projectParams.properties, type: { type: 'string' } } },
-      },
-    },
-    async (req) => {
-      return { protectable_type: await service.showProtectableType(requestContext(req), (req.params as { type: string }).type) };
-    },
-  );
+  app.get('/v1/:project_id/protectables/:type', { schema: { tags: ['protectables'], params: typeParams } }, async (req) => {
+    return { protectable_type: await service.showProtectableType(requestContext(req), (req.params as { type: string }).type) };
+  });
   app.get(
     '/v1/:project_id/protectables/:type/instances',
     { schema: { tags: ['protectables'], querystring: instancesQuery } },
@@ -86,16 +78,9 @@ export function catalogRoutes(app: FastifyInstance, service: ProtectionService):
     const created = await service.createPlan(requestContext(req), {
       name: plan.name,
       provider_id: plan.provider_id,
-      ...(plan.description ? { description: plan.description } : {}),
-      resources: plan.resources.map((r) => ({
-        id: r.id,
-        type: r.type,
-        ...(r.name ? { name: r.name } : {}),
-        ...(r.extra_info ? { extra_info: r.extra_info } : {}),
-        ...(r.node ? { node: r.node } : {}),
-        ...(r.consistency ? { consistency: r.consistency } : {}),
-      })),
-      ...(plan.parameters ? { parameters: plan.parameters } : {}),
+      ...given(plan, ['description']),
+      resources: plan.resources.map((r) => ({ id: r.id, type: r.type, ...given(r, ['name', 'extra_info', 'node', 'consistency']) })),
+      ...given(plan, ['parameters']),
     });
     return reply.status(200).send({ plan: created });
   });

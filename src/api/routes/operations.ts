@@ -16,6 +16,7 @@ import {
   verificationCreateBody,
 } from '../schemas.js';
 import { operationEventRoutes } from './operation-events.js';
+import { given } from './given.js';
 import { dateOf, pageOf } from './paging.js';
 
 type P = { project_id: string; provider_id: string; id: string };
@@ -80,7 +81,7 @@ function checkpointRoutes(app: FastifyInstance, service: ProtectionService): voi
     const created = await service.startProtect(requestContext(req), {
       plan_id: checkpoint.plan_id,
       provider_id,
-      ...(checkpoint.operation_id ? { operation_id: checkpoint.operation_id } : {}),
+      ...given(checkpoint, ['operation_id']),
     });
     return reply.status(202).send({ checkpoint: karborCheckpoint(created) });
   });
@@ -112,10 +113,10 @@ function restoreRoutes(app: FastifyInstance, service: ProtectionService): void {
     };
     const created = await service.startRestore(requestContext(req), {
       checkpoint_id: restore.checkpoint_id,
-      ...(restore.provider_id ? { provider_id: restore.provider_id } : {}),
+      ...given(restore, ['provider_id']),
+      // Recorded as sent, even null or "": only an absent restore_target is left out.
       ...(restore.restore_target !== undefined ? { restore_target: restore.restore_target } : {}),
-      ...(restore.parameters ? { parameters: restore.parameters } : {}),
-      ...(restore.operation_id ? { operation_id: restore.operation_id } : {}),
+      ...given(restore, ['parameters', 'operation_id']),
     });
     return reply.status(202).send({ restore: created });
   });
@@ -134,9 +135,7 @@ function verificationRoutes(app: FastifyInstance, service: ProtectionService): v
     };
     const created = await service.startVerify(requestContext(req), {
       checkpoint_id: verification.checkpoint_id,
-      ...(verification.provider_id ? { provider_id: verification.provider_id } : {}),
-      ...(verification.parameters ? { parameters: verification.parameters } : {}),
-      ...(verification.operation_id ? { operation_id: verification.operation_id } : {}),
+      ...given(verification, ['provider_id', 'parameters', 'operation_id']),
     });
     return reply.status(202).send({ verification: created });
   });
