@@ -7,17 +7,16 @@
 import type { BankPlugin, Lease } from '../port.js';
 import { CHUNK_CONFIG } from '../layout.js';
 import { bwkError, isBulwarkError } from '../../core/errors.js';
+import { hasMark, markName } from '../../common/format-mark.js';
+import type { FormatMark } from '../../common/format-mark.js';
 import { DEFAULT_CHUNKER, chunkerParamsProblem } from './fastcdc.js';
 import type { ChunkerParams } from './fastcdc.js';
 import { deriveKeys, newKdfParams, readSecret } from './keys.js';
 import type { BankKeys, EncryptionSpec, KdfParams } from './keys.js';
 
-export const STORE_FORMAT = 'bulwark.chunk-store';
-export const STORE_VERSION = 1;
+export const STORE_MARK = { format: 'bulwark.chunk-store', version: 1 } as const;
 
-export interface StoredConfig {
-  format: typeof STORE_FORMAT;
-  version: number;
+export interface StoredConfig extends FormatMark<typeof STORE_MARK.format> {
   chunker: ChunkerParams;
   encryption: null | { cipher: 'aes-256-gcm'; id_hash: 'blake3-keyed'; kdf: KdfParams; key_check: string };
 }
@@ -66,10 +65,10 @@ async function readConfig(bank: BankPlugin, label: string): Promise<StoredConfig
   } catch {
     throw bwkError('BWK_ERR_DATA_CORRUPT', { resource: `bank ${label}`, reason: `${CHUNK_CONFIG} is not valid JSON` });
   }
-  if (c?.format !== STORE_FORMAT || c.version !== STORE_VERSION || chunkerParamsProblem(c.chunker ?? ({} as ChunkerParams)) !== null) {
+  if (!hasMark(c, STORE_MARK) || chunkerParamsProblem(c.chunker ?? ({} as ChunkerParams)) !== null) {
     throw bwkError('BWK_ERR_DATA_CORRUPT', {
       resource: `bank ${label}`,
-      reason: `${CHUNK_CONFIG} is not a ${STORE_FORMAT} v${STORE_VERSION} record`,
+      reason: `${CHUNK_CONFIG} is not a ${markName(STORE_MARK)} record`,
     });
   }
   return c;
@@ -129,7 +128,7 @@ export async function openConfig(bank: BankPlugin, spec: ChunkStoreSpec, label: 
       keys = await deriveKeys(await readSecret(spec.encryption, label), kdf);
       encryption = { cipher: 'aes-256-gcm', id_hash: 'blake3-keyed', kdf, key_check: keys.check };
     }
-    const config: StoredConfig = { format: STORE_FORMAT, version: STORE_VERSION, chunker, encryption };
+    const config: StoredConfig = { ...STORE_MARK, chunker, encryption };
     await bank.putObject(CHUNK_CONFIG, JSON.stringify(config, null, 2));
     return { config, keys };
   } finally {

@@ -4,10 +4,11 @@
  * the leftover of a crash and is never read (GC removes it). Every process keeps the union of the
  * index objects in memory and reads only the ones it has not seen yet.
  */
+import { hasMark, markName } from '../../common/format-mark.js';
 import type { BankPlugin } from '../port.js';
 import { PACK_INDEXES, packIndexKey } from '../layout.js';
 
-export const INDEX_FORMAT = 'bulwark.pack-index';
+const INDEX_MARK = { format: 'bulwark.pack-index', version: 1 } as const;
 
 export interface ChunkLocation {
   pack: string;
@@ -25,7 +26,7 @@ export interface PackIndex {
 }
 
 export function encodePackIndex(index: PackIndex): Buffer {
-  return Buffer.from(JSON.stringify({ format: INDEX_FORMAT, version: 1, ...index }), 'utf8');
+  return Buffer.from(JSON.stringify({ ...INDEX_MARK, ...index }), 'utf8');
 }
 
 export function decodePackIndex(data: Buffer, pack: string): PackIndex | string {
@@ -35,8 +36,8 @@ export function decodePackIndex(data: Buffer, pack: string): PackIndex | string 
   } catch {
     return 'not valid JSON';
   }
-  if (o?.format !== INDEX_FORMAT || o.version !== 1 || o.pack !== pack || !Array.isArray(o.chunks))
-    return `not a ${INDEX_FORMAT} v1 record for pack ${pack}`;
+  if (!hasMark(o, INDEX_MARK) || o.pack !== pack || !Array.isArray(o.chunks))
+    return `not a ${markName(INDEX_MARK)} record for pack ${pack}`;
   for (const c of o.chunks as unknown[]) {
     if (
       !Array.isArray(c) ||

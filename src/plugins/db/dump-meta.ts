@@ -5,14 +5,13 @@
  */
 import type { BankSection } from '../api.js';
 import { bwkError, isBulwarkError } from '../../core/errors.js';
+import { hasMark, markName } from '../../common/format-mark.js';
+import type { FormatMark } from '../../common/format-mark.js';
 
 export const META_OBJECT = 'meta.json';
-export const DUMP_META_FORMAT = 'bulwark.db-dump';
-export const DUMP_META_VERSION = 1;
+export const DUMP_META_MARK = { format: 'bulwark.db-dump', version: 1 } as const;
 
-export interface DumpMeta {
-  format: typeof DUMP_META_FORMAT;
-  version: number;
+export interface DumpMeta extends FormatMark<typeof DUMP_META_MARK.format> {
   /** Name of the dump object in the section. */
   object: string;
   size: number;
@@ -47,8 +46,8 @@ export async function loadDumpMeta(bank: BankSection, label: string, metaObject 
   } catch {
     throw corrupt(label, `${metaObject} is not valid JSON`);
   }
-  if (meta === null || typeof meta !== 'object' || meta.format !== DUMP_META_FORMAT || meta.version !== DUMP_META_VERSION) {
-    throw corrupt(label, `${metaObject} is not a ${DUMP_META_FORMAT} v${DUMP_META_VERSION} record`);
+  if (!hasMark(meta, DUMP_META_MARK)) {
+    throw corrupt(label, `${metaObject} is not a ${markName(DUMP_META_MARK)} record`);
   }
   if (
     typeof meta.object !== 'string' ||

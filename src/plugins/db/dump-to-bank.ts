@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { BankSection, Progress, ProtectContext } from '../api.js';
 import { bwkError } from '../../core/errors.js';
-import { META_OBJECT, DUMP_META_FORMAT, DUMP_META_VERSION } from './dump-meta.js';
+import { META_OBJECT, DUMP_META_MARK } from './dump-meta.js';
 import type { DumpMeta } from './dump-meta.js';
 import { describeExit, runTool, succeeded } from './run-tool.js';
 import type { ToolExit } from './run-tool.js';
@@ -100,8 +100,7 @@ export async function dumpToBank(spec: DumpSpec): Promise<{ size: number; sha256
     throw abortError(spec.signal) ?? err;
   }
   const meta: DumpMeta = {
-    format: DUMP_META_FORMAT,
-    version: DUMP_META_VERSION,
+    ...DUMP_META_MARK,
     object: spec.object,
     size,
     sha256: hash.digest('hex'),
