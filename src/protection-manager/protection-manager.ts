@@ -33,6 +33,8 @@ import type {
   VerifyInput,
 } from './service.js';
 import { logOfCheckpoint, logOfRecord, pageLogs } from './operation-logs.js';
+import { READING_RECORDS } from './operations/reading-records.js';
+import type { ReadingKind, ReadingRecord } from './operations/reading-records.js';
 import { assertUuid, isUuid } from '../common/ids.js';
 
 export interface ProtectionManagerDeps {
@@ -214,20 +216,13 @@ export class ProtectionManager implements ProtectionService {
   }
 
   async restore(ctx: RequestContext, input: RestoreInput): Promise<OperationHandle<RestoreRecord>> {
-    return this.startReading(
-      'restore',
-      ctx,
-      input,
-      (extra) => this.deps.store.createRestore({ ...extra, restore_target: input.restore_target ?? null }),
-      (id) => this.deps.store.getRestore(visibleProject(ctx), id),
-      (id) => this.showRestore(ctx, id),
+    return this.startReading('restore', ctx, input, (extra) =>
+      this.deps.store.createRestore({ ...extra, restore_target: input.restore_target ?? null }),
     );
   }
 
-  async showRestore(ctx: RequestContext, id: string): Promise<RestoreRecord> {
-    const r = await this.deps.store.getRestore(visibleProject(ctx), id);
-    if (!r) throw bwkError('BWK_ERR_RESTORE_NOT_FOUND', { id });
-    return r;
+  showRestore(ctx: RequestContext, id: string): Promise<RestoreRecord> {
+    return this.showReading('restore', ctx, id);
   }
 
   listRestores(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<RestoreRecord[]> {
@@ -235,14 +230,7 @@ export class ProtectionManager implements ProtectionService {
   }
 
   async verify(ctx: RequestContext, input: VerifyInput): Promise<OperationHandle<VerificationRecord>> {
-    return this.startReading(
-      'verify',
-      ctx,
-      input,
-      (extra) => this.deps.store.createVerification(extra),
-      (id) => this.deps.store.getVerification(visibleProject(ctx), id),
-      (id) => this.showVerification(ctx, id),
-    );
+    return this.startReading('verify', ctx, input, (extra) => this.deps.store.createVerification(extra));
   }
 
   /**
@@ -250,14 +238,14 @@ export class ProtectionManager implements ProtectionService {
    * plugins' schemas, the restore policy) before the record is created, then start the operation.
    * A caller-chosen `operation_id` that already has a record returns that operation (idempotency).
    */
-  private async startReading<T extends { id: string; project_id: string }>(
-    kind: 'restore' | 'verify',
+  private async startReading<K extends ReadingKind>(
+    kind: K,
     ctx: RequestContext,
     input: VerifyInput,
-    create: (record: VerificationRecord) => Promise<T>,
-    existing: (id: string) => Promise<T | null>,
-    show: (id: string) => Promise<T>,
-  ): Promise<OperationHandle<T>> {
+    create: (record: VerificationRecord) => Promise<ReadingRecord[K]>,
+  ): Promise<OperationHandle<ReadingRecord[K]>> {
+    const show = (id: string) => this.showReading(kind, ctx, id);
+    const existing = (id: string) => READING_RECORDS[kind].get(this.deps.store, visibleProject(ctx), id);
     if (input.operation_id !== undefined && (await existing(assertUuid('operation', input.operation_id))))
       return this.handle(input.operation_id, () => show(input.operation_id!));
     const { record: checkpoint, provider } = await this.readableCheckpoint(ctx, input.checkpoint_id, input.provider_id, kind);
@@ -298,10 +286,16 @@ export class ProtectionManager implements ProtectionService {
     return this.handle(record.id, () => show(record.id));
   }
 
-  async showVerification(ctx: RequestContext, id: string): Promise<VerificationRecord> {
-    const r = await this.deps.store.getVerification(visibleProject(ctx), id);
-    if (!r) throw bwkError('BWK_ERR_VERIFICATION_NOT_FOUND', { id });
-    return r;
+  showVerification(ctx: RequestContext, id: string): Promise<VerificationRecord> {
+    return this.showReading('verify', ctx, id);
+  }
+
+  /** A restore's or verification's record, if the caller may see it. */
+  private async showReading<K extends ReadingKind>(kind: K, ctx: RequestContext, id: string): Promise<ReadingRecord[K]> {
+    const access = READING_RECORDS[kind];
+    const record = await access.get(this.deps.store, visibleProject(ctx), id);
+    if (!record) throw bwkError(access.notFound, { id });
+    return record;
   }
 
   listVerifications(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<VerificationRecord[]> {

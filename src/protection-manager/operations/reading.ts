@@ -6,47 +6,15 @@
  */
 import { CheckpointCollection } from '../../checkpoints/collection.js';
 import { bwkError } from '../../core/errors.js';
-import type { ProtectionPlugin, Resource } from '../../plugins/api.js';
-import type { CatalogStore, RestorePatch } from '../../store/port.js';
-import type { RestoreRecord, VerificationRecord } from '../../store/records.js';
+import type { CatalogStore } from '../../store/port.js';
 import type { RestoreRequest, VerifyRequest } from '../engine.js';
 import { loadSavedInfo } from '../operation-context.js';
 import { checkpointState } from './checkpoint-records.js';
 import type { Abandoned, OperationKindSpec } from './kind.js';
+import { READING_RECORDS } from './reading-records.js';
+import type { ReadingKind } from './reading-records.js';
 
 type ReadingRequest = RestoreRequest | VerifyRequest;
-type ReadingKind = ReadingRequest['kind'];
-
-/** Where each kind keeps its record, and how a hook names it. */
-interface RecordAccess {
-  get(store: CatalogStore, projectId: string | null, id: string): Promise<RestoreRecord | VerificationRecord | null>;
-  update(store: CatalogStore, projectId: string, id: string, patch: RestorePatch): Promise<unknown>;
-  notFound: 'BWK_ERR_RESTORE_NOT_FOUND' | 'BWK_ERR_VERIFICATION_NOT_FOUND';
-  operationFor(plugin: ProtectionPlugin, resource: Resource): ReturnType<ProtectionPlugin['getRestoreOperation' | 'getVerifyOperation']>;
-  /** The context key a hook finds its record id under. */
-  idKey: 'restoreId' | 'verificationId';
-  /** The recovery report's list of this kind. */
-  list: 'restores' | 'verifications';
-}
-
-const RECORDS: Record<ReadingKind, RecordAccess> = {
-  restore: {
-    get: (store, projectId, id) => store.getRestore(projectId, id),
-    update: (store, projectId, id, patch) => store.updateRestore(projectId, id, patch),
-    notFound: 'BWK_ERR_RESTORE_NOT_FOUND',
-    operationFor: (plugin, resource) => plugin.getRestoreOperation(resource),
-    idKey: 'restoreId',
-    list: 'restores',
-  },
-  verify: {
-    get: (store, projectId, id) => store.getVerification(projectId, id),
-    update: (store, projectId, id, patch) => store.updateVerification(projectId, id, patch),
-    notFound: 'BWK_ERR_VERIFICATION_NOT_FOUND',
-    operationFor: (plugin, resource) => plugin.getVerifyOperation(resource),
-    idKey: 'verificationId',
-    list: 'verifications',
-  },
-};
 
 /**
  * Fails a restore or verification record still `in_progress` (its process died); null when it is
@@ -59,7 +27,7 @@ export async function failReadingRecord(
   id: string,
   reason: string,
 ): Promise<Abandoned> {
-  const access = RECORDS[kind];
+  const access = READING_RECORDS[kind];
   const record = await access.get(store, projectId, id);
   if (!record || record.status !== 'in_progress') return null;
   const refs = Object.keys(record.resources_status);
@@ -72,7 +40,7 @@ export async function failReadingRecord(
 }
 
 function readingKind<R extends ReadingRequest>(kind: R['kind']): OperationKindSpec<R> {
-  const access = RECORDS[kind];
+  const access = READING_RECORDS[kind];
   return {
     parameters: kind,
     revertsOnFailure: false,
