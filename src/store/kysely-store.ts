@@ -32,6 +32,9 @@ type Filters = Partial<Record<'provider_id' | 'status' | 'checkpoint_id', string
 
 const KIND: Record<Table, string> = { plans: 'plan', restores: 'restore', verifications: 'verification' };
 
+/** What a restore or verification listing filters on. */
+const operationFilters = (q: ListOperationsQuery): Filters => ({ status: q.status, checkpoint_id: q.checkpointId });
+
 /** What differs between dialects beyond the SQL kysely already writes for each. */
 export interface KyselyStoreOptions {
   /**
@@ -96,7 +99,7 @@ export class KyselyCatalogStore implements CatalogStore {
   }
 
   listRestores(q: ListOperationsQuery): Promise<RestoreRecord[]> {
-    return this.#list('restores', restoreCodec, q, { status: q.status, checkpoint_id: q.checkpointId });
+    return this.#list('restores', restoreCodec, q, operationFilters(q));
   }
 
   updateRestore(projectId: string | null, id: string, patch: RestorePatch): Promise<RestoreRecord | null> {
@@ -112,7 +115,7 @@ export class KyselyCatalogStore implements CatalogStore {
   }
 
   listVerifications(q: ListOperationsQuery): Promise<VerificationRecord[]> {
-    return this.#list('verifications', verificationCodec, q, { status: q.status, checkpoint_id: q.checkpointId });
+    return this.#list('verifications', verificationCodec, q, operationFilters(q));
   }
 
   updateVerification(projectId: string | null, id: string, patch: VerificationPatch): Promise<VerificationRecord | null> {
