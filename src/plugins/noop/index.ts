@@ -1,5 +1,7 @@
 import type { BankSection, Operation, PluginDefinition, ProtectablePlugin, ProtectionPlugin, Resource } from '../api.js';
 import { PLUGIN_API_VERSION, PluginError, resourceRef } from '../api.js';
+import { clearSection } from '../clear-section.js';
+import { NO_PARAMETERS } from '../protection-table.js';
 
 /**
  * `noop`: protects nothing but exercises every hook, so flows, providers and engines can be tested
@@ -36,11 +38,7 @@ function verifyOperation(): Operation {
 }
 
 function deleteOperation(): Operation {
-  return {
-    main: async (ctx) => {
-      for (const name of await ctx.bank.list()) await ctx.bank.delete(name);
-    },
-  };
+  return { main: (ctx) => clearSection(ctx.bank) };
 }
 
 export const noopPlugin: PluginDefinition = {
@@ -53,11 +51,7 @@ export const noopPlugin: PluginDefinition = {
     const asResource = (id: string): Resource => ({ type: TYPE, id, name: id });
     const protection: ProtectionPlugin = {
       supportedResourceTypes: () => [TYPE],
-      schemas: () => ({
-        options: { type: 'object', additionalProperties: false, properties: {} },
-        restore: { type: 'object', additionalProperties: false, properties: {} },
-        verify: { type: 'object', additionalProperties: false, properties: {} },
-      }),
+      schemas: () => ({ options: NO_PARAMETERS, restore: NO_PARAMETERS, verify: NO_PARAMETERS }),
       getProtectOperation: protectOperation,
       getRestoreOperation: () => ({ main: async () => undefined }),
       getVerifyOperation: verifyOperation,

@@ -4,6 +4,7 @@
  */
 import type { JsonSchema, ProtectableContext, ProtectablePlugin, Resource } from '../api.js';
 import { bwkError, isBulwarkError } from '../../core/errors.js';
+import { NO_PARAMETERS } from '../protection-table.js';
 import { requireInstance } from './config.js';
 import type { InstanceConfig } from './config.js';
 import { serverVersion, withSession } from './connection.js';
@@ -25,7 +26,7 @@ export class RedisInstanceProtectable implements ProtectablePlugin {
   }
 
   listParametersSchema(): JsonSchema {
-    return { type: 'object', additionalProperties: false, properties: {} };
+    return NO_PARAMETERS;
   }
 
   /** The configured instances, without connecting (a listing must not hang on one unreachable server). */
