@@ -1,6 +1,7 @@
 /**
- * What commander calls for a command: a body run with the CLI context and the service (or the app),
- * given the command's arguments, and the command definitions most groups share (`show`, paging).
+ * What commander calls for a command: its body, run with the CLI context and the service (or this
+ * machine's app) before the command's own arguments; and what many command groups share (show and
+ * list commands, paging options).
  */
 import type { Command } from 'commander';
 import type { BulwarkApp } from '../processes/app.js';
