@@ -12,6 +12,7 @@ import type { CatalogStore } from '../store/port.js';
 import { createEngine, startInProcessWorker } from '../protection-manager/engines/factory.js';
 import type { Engine } from '../protection-manager/engine.js';
 import type { RunningWorker } from '../protection-manager/engines/temporal-worker.js';
+import { Held } from './process.js';
 import type { OperationEvents } from '../protection-manager/events.js';
 import { InProcessEvents } from '../protection-manager/events.js';
 import { OperationSteps } from '../protection-manager/operation-steps.js';
@@ -28,6 +29,12 @@ export interface BulwarkApp {
   steps: OperationSteps;
   engine: Engine;
   manager: ProtectionManager;
+  /**
+   * Stops taking operations and lets the running ones end (the local engine aborts them; a worker
+   * drains within its grace time), so their last events and records are written. Idempotent.
+   */
+  drain(): Promise<void>;
+  /** Drains, then closes the engine, catalog and providers. */
   close(): Promise<void>;
 }
 
@@ -46,49 +53,46 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
   const config = loadConfig(home);
   const logger = createLogger(fileSink(homePath(home, config.log.file)), config.log.level, { pid: process.pid });
   for (const warning of configWarnings(config)) logger.warn('deprecated configuration', { warning });
-  const providers = await ProviderRegistry.load({ home, logger, directories: [BUILTIN_PROVIDER_DIR, join(home, 'providers')] });
-  let store: CatalogStore;
-  try {
-    store = await openCatalogStore(config.catalog.url, home);
-  } catch (err) {
-    await providers.close();
-    throw err;
-  }
-  const events = new InProcessEvents();
-  const steps = new OperationSteps({ providers, store, events, logger, leaseTtlMs: config.lease.ttl_ms, engineName: config.engine });
-  const engineDeps = { config, home, steps, events, logger };
-  let engine: Engine;
-  let worker: RunningWorker | null;
-  try {
-    engine = await createEngine(engineDeps);
-    worker = await startInProcessWorker(engineDeps, options.runWorker).catch(async (err: unknown) => {
-      await engine.close();
-      throw err;
-    });
-  } catch (err) {
-    await store.close();
-    await providers.close();
-    throw err;
-  }
-  // A restore must never write into Bulwark's own state: the home and every bank on this machine.
-  const forbiddenPaths = [home, ...providers.list().flatMap((p) => (p.bank.localDirectory ? [p.bank.localDirectory] : []))];
-  const manager = new ProtectionManager({ config, home, providers, store, engine, events, logger, forbiddenPaths });
-  if (options.recover !== false) await manager.recover();
-  return {
-    home,
-    config,
-    logger,
-    providers,
-    store,
-    events,
-    steps,
-    engine,
-    manager,
-    async close() {
-      await worker?.shutdown();
-      await engine.close();
-      await store.close();
-      await providers.close();
-    },
-  };
+  const held = new Held();
+  return held.starting(async () => {
+    const providers = held.add(
+      await ProviderRegistry.load({ home, logger, directories: [BUILTIN_PROVIDER_DIR, join(home, 'providers')] }),
+      (p) => p.close(),
+    );
+    const store = held.add(await openCatalogStore(config.catalog.url, home), (s) => s.close());
+    const events = new InProcessEvents();
+    const steps = new OperationSteps({ providers, store, events, logger, leaseTtlMs: config.lease.ttl_ms, engineName: config.engine });
+    const engineDeps = { config, home, steps, events, logger };
+    const engine = await createEngine(engineDeps);
+    let worker: RunningWorker | null = null;
+    let drained: Promise<void> | undefined;
+    const drain = (): Promise<void> =>
+      (drained ??= (async () => {
+        await worker?.shutdown();
+        await engine.close();
+      })());
+    // The engine (and the worker once started) close through drain, once, before the catalog and providers.
+    held.add(drain, (d) => d());
+    worker = await startInProcessWorker(engineDeps, options.runWorker);
+    // A restore must never write into Bulwark's own state: the home and every bank on this machine.
+    const forbiddenPaths = [home, ...providers.list().flatMap((p) => (p.bank.localDirectory ? [p.bank.localDirectory] : []))];
+    const manager = new ProtectionManager({ config, home, providers, store, engine, events, logger, forbiddenPaths });
+    if (options.recover !== false) await manager.recover();
+    return {
+      home,
+      config,
+      logger,
+      providers,
+      store,
+      events,
+      steps,
+      engine,
+      manager,
+      drain,
+      async close() {
+        await drain();
+        await held.release();
+      },
+    };
+  });
 }

@@ -4,8 +4,8 @@
  */
 import { VERSION } from '../common/version.js';
 import { listenApi } from '../api/listen.js';
-import { bridgeEventsOut } from '../rpc/event-bridge.js';
 import { openBulwark } from './app.js';
+import { publishEvents } from './publish-events.js';
 import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
 import { withApiPort } from './options.js';
@@ -15,7 +15,7 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
   return held.starting(async () => {
     const app = held.add(await openBulwark(opts.home), (a) => a.close());
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
-    held.add(bridgeEventsOut(app.events, transport), (unbridge) => unbridge());
+    publishEvents(held, app, transport);
     const config = withApiPort(app.config, opts.port);
     const { url } = held.add(
       await listenApi({ config, service: app.manager, tokens: app.store.tokens, events: app.events, logger: app.logger, version: VERSION }),

@@ -2,9 +2,9 @@
  * `bulwark protection-service`: the app serving the ProtectionService on the RPC queue (several
  * processes share the queue as competing consumers), publishing its operation events.
  */
-import { bridgeEventsOut } from '../rpc/event-bridge.js';
 import { serveProtection } from '../rpc/protection-rpc.js';
 import { openBulwark } from './app.js';
+import { publishEvents } from './publish-events.js';
 import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
 
@@ -13,11 +13,11 @@ export async function startProtectionService(opts: { home: string; prefetch: num
   return held.starting(async () => {
     const app = held.add(await openBulwark(opts.home), (a) => a.close());
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
-    // Released before the transport closes: requests in progress finish and reply first.
+    publishEvents(held, app, transport);
+    // Released first: requests in progress finish and reply, then the app drains while events still flow.
     held.add(await serveProtection(transport, app.config.rpc.queue, app.manager, app.logger, { prefetch: opts.prefetch }), (s) =>
       s.close(),
     );
-    held.add(bridgeEventsOut(app.events, transport), (unbridge) => unbridge());
     const { queue, transport: kind } = app.config.rpc;
     return {
       note: `bulwark protection-service (pid ${process.pid}) serving ${queue} over ${kind}; SIGTERM stops`,

@@ -4,8 +4,8 @@
  * resources planned on its node. Both publish the events of the hooks they run.
  */
 import { bwkError } from '../core/errors.js';
-import { bridgeEventsOut } from '../rpc/event-bridge.js';
 import { openBulwark } from './app.js';
+import { publishEvents } from './publish-events.js';
 import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
 
@@ -23,7 +23,7 @@ export async function startWorkerProcess(opts: { home: string } & WorkerRole): P
       });
     }
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
-    held.add(bridgeEventsOut(app.events, transport), (unbridge) => unbridge());
+    publishEvents(held, app, transport);
     const { startWorker } = await import('../protection-manager/engines/temporal-worker.js'); // the Temporal worker SDK: only here
     const role = opts.role === 'worker' ? { role: 'worker' as const } : { role: 'agent' as const, node: opts.node };
     const worker = held.add(await startWorker(role, { config: app.config, home: app.home, steps: app.steps, logger: app.logger }), (w) =>

@@ -1,4 +1,4 @@
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { bwkError, type BulwarkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
@@ -24,10 +24,12 @@ export interface AmqpTransportOptions {
   connectionName?: string;
 }
 
-/** A live connection with its client channel (requests, replies, events) and the request queues declared on it. */
+/** A live connection with its client channel (requests, replies), its events channel, and the request queues declared on it. */
 interface Session {
   model: ChannelModel;
   channel: Channel;
+  /** In confirm mode: a publish is done once the broker has the event, so closing right after loses nothing. */
+  events: ConfirmChannel;
   declared: Set<string>;
 }
 
@@ -130,10 +132,11 @@ export class AmqpTransport implements RpcTransport {
       this.logger.warn('event dropped: not JSON', { routing_key: routingKey, reason: (err as Error).message });
       return;
     }
-    const session = await this.waitSession(Date.now() + (this.options.publishWaitMs ?? 5_000));
+    const waitMs = this.options.publishWaitMs ?? 5_000;
+    const session = await this.waitSession(Date.now() + waitMs);
     try {
       if (!session) throw new Error(this.closed ? 'the transport was closed' : `not connected (${this.link.lastError})`);
-      session.channel.publish(EVENTS_EXCHANGE, routingKey, body, { contentType: 'application/json' });
+      await confirmed(session.events, routingKey, body, waitMs);
     } catch (err) {
       this.logger.warn('event dropped', {
         routing_key: routingKey,
@@ -174,6 +177,11 @@ export class AmqpTransport implements RpcTransport {
     });
     await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
     await channel.consume(REPLY_TO, (msg) => this.onReply(msg), { noAck: true });
+    const events = await model.createConfirmChannel();
+    events.on('error', (err: Error) => this.logger.debug('events channel error', { reason: this.link.scrub(err.message) }));
+    events.on('close', () => {
+      if (this.session?.events === events) this.lost(model, 'events channel closed');
+    });
     // Servers and subscriptions added while this runs are attached too, before the session is published.
     const tried = new Set<Attachment>();
     for (;;) {
@@ -184,7 +192,7 @@ export class AmqpTransport implements RpcTransport {
         await a.attach(model);
       }
     }
-    this.session = { model, channel, declared: new Set() };
+    this.session = { model, channel, events, declared: new Set() };
     this.notifySession();
   }
 
@@ -320,4 +328,16 @@ export class AmqpTransport implements RpcTransport {
   private unavailable(reason: string): BulwarkError {
     return bwkError('BWK_ERR_RPC_UNAVAILABLE', { address: this.link.address, reason: this.link.scrub(reason) });
   }
+}
+
+/** Publishes an event and resolves once the broker confirms it; rejects on a nack or after `limitMs`. */
+function confirmed(channel: ConfirmChannel, routingKey: string, body: Buffer, limitMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the broker did not confirm the event within ${limitMs} ms`)), limitMs);
+    channel.publish(EVENTS_EXCHANGE, routingKey, body, { contentType: 'application/json' }, (err) => {
+      clearTimeout(timer);
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      else resolve();
+    });
+  });
 }

@@ -27,14 +27,25 @@ function statusBody(e: Ends, status: string) {
 /**
  * Publishes a process's operation events on `bulwark.events`: every event as `operation.<type>`
  * (the API's SSE streams follow them), and status changes as `checkpoint.<status>`,
- * `restore.<status>`, `verification.<status>` for anyone to subscribe.
+ * `restore.<status>`, `verification.<status>` for anyone to subscribe. The returned stop waits for
+ * publishes still on their way, so a process that stops right after an operation ended (a shutdown
+ * cancelling it) does not close its transport under that operation's last event.
  */
-export function bridgeEventsOut(events: OperationEvents, transport: RpcTransport): () => void {
-  return events.subscribe((e) => {
-    void transport.publish(`operation.${e.type}`, e);
-    if (e.type === 'operation_started') void transport.publish(`${NOUN[e.kind]}.${RUNNING[e.kind]}`, statusBody(e, RUNNING[e.kind]));
-    if (e.type === 'operation_finished') void transport.publish(`${NOUN[e.kind]}.${e.status}`, statusBody(e, e.status));
+export function bridgeEventsOut(events: OperationEvents, transport: RpcTransport): () => Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  const publish = (key: string, body: unknown): void => {
+    const sent: Promise<void> = transport.publish(key, body).finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
+  };
+  const unsubscribe = events.subscribe((e) => {
+    publish(`operation.${e.type}`, e);
+    if (e.type === 'operation_started') publish(`${NOUN[e.kind]}.${RUNNING[e.kind]}`, statusBody(e, RUNNING[e.kind]));
+    if (e.type === 'operation_finished') publish(`${NOUN[e.kind]}.${e.status}`, statusBody(e, e.status));
   });
+  return async () => {
+    unsubscribe();
+    await Promise.allSettled([...inFlight]);
+  };
 }
 
 /** Feeds events published by other processes into a local bus (the API process's SSE). */

@@ -46,8 +46,9 @@ export interface RpcTransport {
 
   /**
    * Publishes a status event on the topic exchange `bulwark.events` (routing key e.g. `checkpoint.available`).
-   * Best effort: never throws; an event that cannot be sent (broker down for a few seconds, value not JSON) is
-   * logged and dropped, so subscribers must treat events as hints and read state from its owner.
+   * Resolves once the event is with the broker (AMQP: confirmed), so closing the transport right after loses
+   * nothing. Best effort: never throws; an event that cannot be sent (broker down for a few seconds, value not
+   * JSON) is logged and dropped, so subscribers must treat events as hints and read state from its owner.
    */
   publish(routingKey: string, event: unknown): Promise<void>;
 

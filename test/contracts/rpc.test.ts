@@ -6,6 +6,7 @@ import { AmqpTransport } from '../../src/rpc/amqp.js';
 import { createTransport } from '../../src/rpc/factory.js';
 import { InProcessTransport } from '../../src/rpc/in-process.js';
 import { amqpUrl, requireService } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 import { rejectsWith } from './bank.contract.js';
 import { describeRpcContract } from './rpc.contract.js';
 
@@ -67,5 +68,29 @@ describe('createTransport', () => {
     const err = await rejectsWith(createTransport({ type: 'zeromq' } as never, silentLogger), 'BWK_ERR_INVALID_INPUT');
     expect(err.message).to.contain('zeromq').and.to.contain('in-process, amqp');
     await rejectsWith(createTransport({ type: 'amqp', url: 'http://x' }, silentLogger), 'BWK_ERR_INVALID_INPUT');
+  });
+});
+
+// AMQP only: an in-process publisher and its subscribers are one transport, which a close stops as a whole.
+describe('AmqpTransport events', () => {
+  before(function () {
+    requireService(this, 'RabbitMQ', amqpUrl());
+  });
+
+  it('delivers an event published right before the publisher closes (a process stopping after an operation ended)', async () => {
+    const publisher = await AmqpTransport.connect(amqpUrl(), silentLogger, { connectionName: 'bulwark-test-publisher' });
+    const subscriber = await AmqpTransport.connect(amqpUrl(), silentLogger, { connectionName: 'bulwark-test-subscriber' });
+    try {
+      const got: unknown[] = [];
+      const tag = randomUUID().slice(0, 8);
+      await subscriber.subscribe(`${tag}.checkpoint.*`, (_key, e) => got.push(e));
+      await publisher.publish(`${tag}.checkpoint.error`, { id: 'last' });
+      await publisher.close();
+      await waitFor('the last event', () => (got.length === 1 ? true : undefined), 20_000, 10);
+      expect(got).to.deep.equal([{ id: 'last' }]);
+    } finally {
+      await publisher.close();
+      await subscriber.close();
+    }
   });
 });

@@ -81,15 +81,19 @@ describe('e2e: operation events on bulwark.events from serve and from a Temporal
     for (const h of homes) h.cleanup();
   });
 
+  /** A running `bulwark serve` of homes[0] and a POST through its API. */
+  let serve: Daemon | undefined;
+  let post: (path: string, body: unknown) => Promise<Record<string, { id: string }>>;
+
   it("bulwark serve publishes a protect's start and end, with project, provider, plan and checkpoint", async () => {
     const home = homes[0]!.path;
     config(home);
     writeRecorderProvider(home, { id: PROVIDER });
-    const serve = await startDaemon(home, ['serve', '--port', '0'], /"url":"[^"]+"/);
+    serve = await startDaemon(home, ['serve', '--port', '0'], /"url":"[^"]+"/);
     daemons.push(serve);
     const url = (JSON.parse(/\{"url".*\}/.exec(serve.output())![0]) as { url: string }).url;
     const token = (await cliJson<{ token: string }>(home, ['token', 'create', '--project', 'events', '--role', 'member'])).token;
-    const call = async (path: string, body: unknown) =>
+    post = async (path, body) =>
       (await (
         await fetch(`${url}${path}`, {
           method: 'POST',
@@ -98,9 +102,9 @@ describe('e2e: operation events on bulwark.events from serve and from a Temporal
         })
       ).json()) as Record<string, { id: string }>;
     const plan = (
-      await call('/v1/events/plans', { plan: { name: 'ev', provider_id: PROVIDER, resources: [{ type: 'test.recorder', id: 'a' }] } })
+      await post('/v1/events/plans', { plan: { name: 'ev', provider_id: PROVIDER, resources: [{ type: 'test.recorder', id: 'a' }] } })
     ).plan!;
-    const checkpoint = (await call(`/v1/events/providers/${PROVIDER}/checkpoints`, { checkpoint: { plan_id: plan.id } })).checkpoint!;
+    const checkpoint = (await post(`/v1/events/providers/${PROVIDER}/checkpoints`, { checkpoint: { plan_id: plan.id } })).checkpoint!;
     const subject = { project_id: 'events', provider_id: PROVIDER, plan_id: plan.id, checkpoint_id: checkpoint.id };
     expect(await statusOf(checkpoint.id, 'protecting')).to.deep.include({ id: checkpoint.id, kind: 'protect', ...subject });
     expect(await statusOf(checkpoint.id, 'available')).to.deep.equal({
@@ -109,6 +113,21 @@ describe('e2e: operation events on bulwark.events from serve and from a Temporal
       status: 'available',
       ...subject,
     });
+  });
+
+  it('bulwark serve stopped mid-protect still publishes how that protect ended', async () => {
+    const slow = { 'test.recorder': { delay_ms: 60_000 } };
+    const plan = (
+      await post('/v1/events/plans', {
+        plan: { name: 'slow', provider_id: PROVIDER, resources: [{ type: 'test.recorder', id: 'b' }], parameters: slow },
+      })
+    ).plan!;
+    const checkpoint = (await post(`/v1/events/providers/${PROVIDER}/checkpoints`, { checkpoint: { plan_id: plan.id } })).checkpoint!;
+    await statusOf(checkpoint.id, 'protecting');
+    expect(await serve!.stop()).to.equal(0);
+    const ended = await statusOf(checkpoint.id, 'error');
+    expect(ended).to.include({ id: checkpoint.id, kind: 'protect', status: 'error', project_id: 'events', plan_id: plan.id });
+    expect(ended.reason).to.match(/^BWK_ERR_OPERATION_CANCELLED/);
   });
 
   it('a Temporal worker publishes the operations it finishes, though the CLI that started them has no broker', async function () {
