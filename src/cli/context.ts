@@ -63,14 +63,19 @@ export class CliContext {
     return this.withApp((app, ctx) => fn({ service: app.manager, ctx, app, durable: app.engine.durable }));
   }
 
+  /** The Bulwark home: --home, else $BULWARK_HOME, else ~/.bulwark. */
+  async home(): Promise<string> {
+    const { resolveHome } = await import('../processes/app.js');
+    return resolveHome(this.globals.home);
+  }
+
   /** The Bulwark home of a command that runs where the data is (serve, worker, token), never against --url. */
   async localHome(): Promise<string> {
     if (this.url)
       throw bwkError('BWK_ERR_INVALID_INPUT', {
         reason: "this command runs where Bulwark's home is, not against --url/BULWARK_URL: unset it",
       });
-    const { resolveHome } = await import('../processes/app.js');
-    return resolveHome(this.globals.home);
+    return this.home();
   }
 
   /**

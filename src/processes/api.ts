@@ -16,9 +16,10 @@ import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
 
 export async function startApi(opts: { home: string; port?: number }): Promise<RunningProcess> {
-  const config = withApiPort(loadConfig(opts.home), opts.port);
+  const loaded = loadConfig(opts.home);
+  const config = withApiPort(loaded, opts.port);
   const logger = createLogger(fileSink(homePath(opts.home, config.log.file)), config.log.level, { pid: process.pid, process: 'api' });
-  for (const warning of configWarnings(config)) logger.warn('deprecated configuration', { warning });
+  for (const warning of configWarnings(loaded)) logger.warn('deprecated configuration', { warning });
   const held = new Held();
   return held.starting(async () => {
     const store = held.add(await openCatalogStore(config.catalog.url, opts.home), (s) => s.close());

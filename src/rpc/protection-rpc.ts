@@ -23,6 +23,8 @@ type Call = { ctx: RequestContext; args: unknown[] };
 const specOf = (name: ServiceMethod): MethodSpec => SERVICE_METHODS[name];
 const BY_RPC = new Map(SERVICE_METHOD_NAMES.filter((n) => !specOf(n).operation).map((n) => [specOf(n).rpc, n]));
 const STARTS = new Map(SERVICE_METHOD_NAMES.filter((n) => specOf(n).operation).map((n) => [specOf(n).operation!, n]));
+/** `protect, restore or verify`. */
+const START_KINDS = [...STARTS.keys()].join(', ').replace(/, ([^,]*)$/, ' or $1');
 const KNOWN = [...new Set(SERVICE_METHOD_NAMES.map((n) => specOf(n).rpc))].sort().join(', ');
 
 function checkCtx(value: unknown): RequestContext {
@@ -39,7 +41,7 @@ function methodOf(method: string, args: unknown[], queue: string): [ServiceMetho
     const name = STARTS.get(kind as OperationStartKind);
     if (!name)
       throw bwkError('BWK_ERR_INVALID_INPUT', {
-        reason: `execute_operation kind must be ${[...STARTS.keys()].join(', ')}, not ${JSON.stringify(kind)}`,
+        reason: `execute_operation kind must be ${START_KINDS}, not ${JSON.stringify(kind)}`,
       });
     return [name, [input]];
   }
@@ -47,9 +49,6 @@ function methodOf(method: string, args: unknown[], queue: string): [ServiceMetho
   if (!name) throw bwkError('BWK_ERR_RPC_METHOD_UNKNOWN', { method, queue, known: KNOWN });
   return [name, args];
 }
-
-/** JSON carries a missing argument as null; the service's optional parameters want undefined. */
-const fromWire = (args: unknown[]): unknown[] => args.map((a) => (a === null ? undefined : a));
 
 /** Serves a ProtectionService on `queue` (competing consumers: run several protection-service processes). */
 export function serveProtection(
@@ -64,7 +63,7 @@ export function serveProtection(
     async (method, params) => {
       const { ctx: rawCtx, args = [] } = (params ?? {}) as Partial<Call>;
       const ctx = checkCtx(rawCtx);
-      const [name, callArgs] = methodOf(method, fromWire(Array.isArray(args) ? args : []), queue);
+      const [name, callArgs] = methodOf(method, Array.isArray(args) ? args : [], queue);
       const spec = specOf(name);
       // The caller's operation id is the idempotency key: a redelivery finds the first run (ProtectionManager).
       if (spec.operation)

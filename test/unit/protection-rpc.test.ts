@@ -38,6 +38,6 @@ describe('protection service over RPC', () => {
       (e: unknown) => e as { code: string; message: string },
     );
     expect(err?.code).to.equal('BWK_ERR_INVALID_INPUT');
-    expect(err!.message).to.contain('protect, restore, verify').and.to.contain('"copy"');
+    expect(err!.message).to.contain('protect, restore or verify').and.to.contain('"copy"');
   });
 });

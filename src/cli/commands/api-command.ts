@@ -10,7 +10,14 @@ export type StartApiProcess = (opts: { home: string; port?: number }) => Promise
  * Adds a command that serves the REST API until stopped (`serve`, `api`), `--port` overriding api.port.
  * The API server (fastify and its plugins) is loaded, by `load`, only when such a command runs.
  */
-export function addApiCommand(program: Command, run: Run, name: string, description: string, load: () => Promise<StartApiProcess>): void {
+export function addApiCommand(
+  program: Command,
+  run: Run,
+  name: string,
+  description: string,
+  load: () => Promise<StartApiProcess>,
+  options: { allowUrl?: boolean } = {},
+): void {
   program
     .command(name)
     .description(description)
@@ -19,7 +26,8 @@ export function addApiCommand(program: Command, run: Run, name: string, descript
       run(async (cli) => {
         const port = parsePort(opts.port);
         const start = await load();
-        await cli.runProcess(await start({ home: await cli.localHome(), ...(port === undefined ? {} : { port }) }));
+        const home = options.allowUrl ? await cli.home() : await cli.localHome();
+        await cli.runProcess(await start({ home, ...(port === undefined ? {} : { port }) }));
       })(),
     );
 }

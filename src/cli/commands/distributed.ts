@@ -5,8 +5,7 @@ import { addApiCommand } from './api-command.js';
 
 function parsePrefetch(text: string): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > 1000)
-    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--prefetch must be a whole number from 1 to 1000, not "${text}"` });
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: '--prefetch must be 1-1000' });
   return n;
 }
 
@@ -31,5 +30,7 @@ export function registerDistributedCommands(program: Command, run: Run): void {
     'api',
     'serve the REST API, calling protection services over RPC (rpc.*)',
     async () => (await import('../../processes/api.js')).startApi,
+    // It holds no data of its own (only the catalog's tokens), so a BULWARK_URL meant for the CLI does not stop it.
+    { allowUrl: true },
   );
 }
