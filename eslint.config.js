@@ -34,7 +34,7 @@ export default tseslint.config(
   },
   {
     // Workflow code is replayed deterministically in Temporal's sandbox: no node builtins, and from
-    // src only the pure flow module at run time (everything else as `import type`).
+    // src only the pure core (src/core/) at run time (everything else as `import type`).
     files: ['workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [

@@ -59,13 +59,19 @@ const RETRY_SCHEMA = {
  */
 const DEPRECATED = {
   local_engine: {
+    // The old key as it sat in the document, so an error names the key and line the file uses.
     schema: {
       type: 'object',
-      additionalProperties: false,
       properties: {
-        max_parallel: { type: 'integer', minimum: 1, maximum: 256 },
-        task_timeout_ms: { type: 'integer', minimum: 100 },
-        retry: RETRY_SCHEMA,
+        local_engine: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            max_parallel: { type: 'integer', minimum: 1, maximum: 256 },
+            task_timeout_ms: { type: 'integer', minimum: 100 },
+            retry: RETRY_SCHEMA,
+          },
+        },
       },
     },
     renamed: 'tasks',
@@ -199,8 +205,7 @@ function renameDeprecated(value: Record<string, unknown>, file: string, lineOf: 
         file: where,
         reason: `${old} and ${alias.renamed} are the same setting: keep ${alias.renamed} and remove ${old}`,
       });
-    // Validated in place, so an error names the key and line the file uses.
-    const validate = compileSchema({ type: 'object', properties: { [old]: alias.schema } });
+    const validate = compileSchema(alias.schema);
     const copy = { [old]: structuredClone(value[old] ?? {}) };
     if (!validate(copy)) {
       const e = sortSchemaErrors(validate.errors ?? [])[0]!;

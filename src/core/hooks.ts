@@ -13,5 +13,3 @@ export const HOOK_METHODS = {
   main: 'main',
   complete: 'complete',
 } as const satisfies Record<HookName, string>;
-
-export type HookMethod = (typeof HOOK_METHODS)[HookName];

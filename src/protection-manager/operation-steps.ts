@@ -189,7 +189,7 @@ export class OperationSteps {
 
   private async contextFor(req: OperationRequest, state: OperationState, resource: Resource, signal: AbortSignal, resume?: ResumeChannel) {
     const kind = kindOf(req);
-    const parameters = kind.parameters ? resolveParameters(kind.parameters, state.provider, resource, state.parameters) : {};
+    const parameters = kind.parameterKind ? resolveParameters(kind.parameterKind, state.provider, resource, state.parameters) : {};
     const base = hookContext({
       request: req,
       provider: state.provider,

@@ -60,8 +60,8 @@ function open(target: BankTarget): Opened {
   return {
     bank,
     plain: async (key) => {
+      if (store !== null) return store.getSealed(key);
       const raw = await bank.getObject(key);
-      if (store !== null) return store.decodeObject(key, raw);
       if (isSealedObject(raw)) throw new Error(`${key} is sealed (encrypted bank): pass the bank's ChunkStore to reach it`);
       return raw;
     },

@@ -67,7 +67,7 @@ function expectSameBank(after: Map<string, Buffer>, before: Map<string, Buffer>)
 /** Where a chunk is stored, found the way an operator would: through the pack index objects. */
 async function locate(store: ChunkStore, id: string): Promise<{ pack: string; offset: number; length: number; size: number }> {
   for (const key of await store.bank.listObjects(PACK_INDEXES)) {
-    const index = JSON.parse((await store.decodeObject(key, await store.bank.getObject(key))).toString('utf8')) as {
+    const index = JSON.parse((await store.getSealed(key)).toString('utf8')) as {
       pack: string;
       chunks: [string, number, number, number][];
     };

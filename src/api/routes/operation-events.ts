@@ -9,9 +9,9 @@ import type { RequestContext } from '../../protection-manager/request.js';
 import type { OperationView, ProtectionService } from '../../protection-manager/service.js';
 import { requestContext } from '../auth.js';
 import { idParams } from '../schemas.js';
+import { isFinalStatus } from '../../protection-manager/final-status.js';
 
 /** Statuses an operation ends in: its stream ends as soon as it has told one. */
-const FINAL = new Set(['available', 'error', 'deleted', 'success', 'fail']);
 
 /** Registers the events route of one operation. */
 export function operationEventRoutes(app: FastifyInstance, service: ProtectionService, events: OperationEvents): void {
@@ -23,7 +23,7 @@ export function operationEventRoutes(app: FastifyInstance, service: ProtectionSe
     const view = await showOrUnsubscribe(service, ctx, id, subscription);
     const stream = EventStream.open(reply, subscription.stop);
     stream.send('status', { id, kind: view.kind, status: view.status });
-    if (FINAL.has(view.status)) {
+    if (isFinalStatus(view.status)) {
       stream.end();
       return;
     }

@@ -14,7 +14,7 @@ import type { ChunkerParams } from './fastcdc.js';
 import { deriveKeys, newKdfParams, readSecret } from './keys.js';
 import type { BankKeys, EncryptionSpec, KdfParams } from './keys.js';
 
-export const STORE_MARK = { format: 'bulwark.chunk-store', version: 1 } as const;
+const STORE_MARK = { format: 'bulwark.chunk-store', version: 1 } as const;
 
 export interface StoredConfig extends FormatMark<typeof STORE_MARK.format> {
   chunker: ChunkerParams;

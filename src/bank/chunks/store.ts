@@ -92,11 +92,6 @@ export class ChunkStore {
     return keys.encKey === null ? data : sealObject(data, key, keys.encKey);
   }
 
-  /** The plaintext of an object's stored bytes already read (what getSealed does after its read). */
-  async decodeObject(key: string, raw: Buffer): Promise<Buffer> {
-    return this.decodeWith((await this.open()).keys, key, raw);
-  }
-
   /**
    * Stores a whole object (a record, a chunk list) in its stored form: sealed and bound to `key` on an
    * encrypted bank, so it cannot be read without the key nor moved to another key unnoticed.
@@ -107,7 +102,8 @@ export class ChunkStore {
 
   /** An object putSealed stored; BWK_ERR_DATA_CORRUPT when it was altered, moved or is not this bank's. */
   async getSealed(key: string): Promise<Buffer> {
-    return this.decodeObject(key, await this.bank.getObject(key));
+    const raw = await this.bank.getObject(key);
+    return this.decodeWith((await this.open()).keys, key, raw);
   }
 
   /** Reads index objects other processes wrote since the last look. */

@@ -8,8 +8,8 @@ import type { PageOptions } from '../actions.js';
 import type { CliContext, CliSession, Run } from '../context.js';
 import { parseDateOption, parseJsonOption, resolveProviderId } from '../context.js';
 import { showProgress } from '../progress.js';
+import { isFinalStatus } from '../../protection-manager/final-status.js';
 
-const FINAL = new Set(['available', 'error', 'deleted', 'success', 'fail']);
 const FAILED = new Set(['error', 'fail']);
 const CHECKPOINT_COLUMNS = ['id', 'status', 'protection_plan', 'provider_id', 'created_at'];
 const OPERATION_COLUMNS = ['id', 'checkpoint_id', 'status', 'created_at'];
@@ -29,7 +29,7 @@ function reasonOf(view: OperationView): string | undefined {
 async function untilFinal(s: CliSession, id: string): Promise<OperationView> {
   for (;;) {
     const view = await s.service.showOperation(s.ctx, id);
-    if (FINAL.has(view.status)) return view;
+    if (isFinalStatus(view.status)) return view;
     await new Promise((r) => setTimeout(r, s.app ? 100 : 500));
   }
 }

@@ -15,8 +15,7 @@ export interface RestoreTarget<S extends DbServer> {
   conflict: 'fail' | 'drop';
 }
 
-export const describeTarget = (t: { server: DbServer; database: string }): string =>
-  `database "${t.database}" on server "${t.server.name}"`;
+const describeTarget = (t: { server: DbServer; database: string }): string => `database "${t.database}" on server "${t.server.name}"`;
 
 /** BWK_ERR_PARAMETERS_INVALID for the restore parameters of `resource`. */
 export const invalidRestore = (resource: Resource, reason: string): Error =>

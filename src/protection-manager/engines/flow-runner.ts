@@ -1,6 +1,6 @@
 /**
  * Runs a FlowGraph in-process: the local engine's scheduler. Ordering decisions (what is ready, what a
- * failure skips) come from flow/, the same functions a Temporal workflow uses, so both engines agree.
+ * failure skips) come from core/flow-progress, the same bookkeeping a Temporal workflow uses, so both engines agree.
  */
 import { bwkError, isRetryable } from '../../core/errors.js';
 import { topologicalOrder, type FlowGraph, type FlowTask } from '../../core/flow-graph.js';

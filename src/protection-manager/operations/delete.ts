@@ -10,7 +10,7 @@ import { abandonCheckpoint, checkpointState, markCheckpointEnded } from './check
 import type { OperationKindSpec, OperationState } from './kind.js';
 
 export const deleteKind: OperationKindSpec<DeleteRequest> = {
-  parameters: null,
+  parameterKind: null,
   revertsOnFailure: false,
 
   async prepare(req, provider): Promise<OperationState> {

@@ -49,7 +49,7 @@ export type Abandoned = { list: 'checkpoints' | 'restores' | 'verifications'; id
 
 export interface OperationKindSpec<R extends OperationRequest> {
   /** Which of a plugin's parameter schemas a resource's parameters resolve against; null: none. */
-  readonly parameters: ParameterKind | null;
+  readonly parameterKind: ParameterKind | null;
   /** Whether plugin `revert` hooks run after a failure (protect: remove its half-written data). */
   readonly revertsOnFailure: boolean;
   /**

@@ -14,7 +14,7 @@ const consistencyOf = (resources: Resource[]): Map<string, ConsistencyHooks> =>
   new Map(resources.filter((r) => r.consistency !== undefined).map((r) => [resourceRef(r), r.consistency as ConsistencyHooks]));
 
 export const protectKind: OperationKindSpec<ProtectRequest> = {
-  parameters: 'plan',
+  parameterKind: 'plan',
   revertsOnFailure: true,
 
   async prepare(req, provider, deps): Promise<OperationState> {

@@ -42,7 +42,7 @@ export async function failReadingRecord(
 function readingKind<R extends ReadingRequest>(kind: R['kind']): OperationKindSpec<R> {
   const access = READING_RECORDS[kind];
   return {
-    parameters: kind,
+    parameterKind: kind,
     revertsOnFailure: false,
 
     async prepare(req, provider, deps) {
