@@ -88,7 +88,13 @@ export class CliContext {
     try {
       await (process.done ?? stopSignal());
     } finally {
+      // A second signal while stopping means "now": an operator should never need SIGKILL.
+      const now = (): never => globalThis.process.exit(1);
+      globalThis.process.once('SIGTERM', now).once('SIGINT', now);
       await process.stop();
+      // Abandoned hooks (tasks.cancel_grace_ms) may leave a handle behind, a child or a socket: once
+      // everything Bulwark owns is closed, they do not keep the process alive. Unref'd: a clean exit is not delayed.
+      setTimeout(() => globalThis.process.exit(globalThis.process.exitCode ?? 0), FORCED_EXIT_MS).unref();
     }
   }
 
@@ -105,6 +111,9 @@ export class CliContext {
     }
   }
 }
+
+/** How long a stopped process may linger on handles it no longer owns before it exits anyway. */
+const FORCED_EXIT_MS = 2000;
 
 /** `--parameters '{"fs.directory": {...}}'`: JSON, an object, or a clear error. */
 export function parseJsonOption(name: string, text: string | undefined): Record<string, unknown> | undefined {

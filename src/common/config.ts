@@ -16,6 +16,7 @@ export interface BulwarkConfig {
   tasks: {
     max_parallel: number;
     timeout_ms: number;
+    cancel_grace_ms: number;
     retry: { max_attempts: number; initial_delay_ms: number; max_delay_ms: number };
   };
   lease: { ttl_ms: number; renew_interval_ms: number };
@@ -97,6 +98,7 @@ export const CONFIG_SCHEMA = {
       properties: {
         max_parallel: { type: 'integer', minimum: 1, maximum: 256, default: 4 },
         timeout_ms: { type: 'integer', minimum: 100, default: 6 * 3600 * 1000 },
+        cancel_grace_ms: { type: 'integer', minimum: 0, maximum: 3_600_000, default: 10_000 },
         retry: RETRY_SCHEMA,
       },
     },

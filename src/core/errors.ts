@@ -96,6 +96,11 @@ export const ERRORS = {
   BWK_ERR_RESTORE_FAILED: spec(500, '{resource}: restore into {target} failed: {reason}'),
   BWK_ERR_TOOL_FAILED: spec(502, '{target}: {tool} failed ({status}): {stderr}'),
   BWK_ERR_TASK_TIMEOUT: spec(504, 'task {task} timed out after {timeout_ms} ms', true),
+  BWK_ERR_TASK_ABANDONED: spec(
+    500,
+    'task {task} did not stop within {grace_ms} ms of being cancelled and was abandoned (its hook ignores cancellation: ' +
+      'report it to the plugin author; tasks.cancel_grace_ms sets the wait)',
+  ),
   BWK_ERR_AGENT_UNAVAILABLE: spec(
     503,
     'no agent for node "{node}" picked up {task} within {timeout_ms} ms: start `bulwark agent --node {node}` on that node',

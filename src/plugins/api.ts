@@ -163,6 +163,12 @@ export interface ProtectContext extends HookContext {
 
 export interface RestoreContext extends HookContext {
   restoreId: string;
+  /**
+   * The restore policy of the process running the hook. checkRestore saw it when the request
+   * arrived; a plugin that writes to paths checks them again here, when it writes: a path may lead
+   * elsewhere by then (another resource of the same restore can create a symlink on the way).
+   */
+  policy: RestorePolicy;
   /** What protect saved with `saveInfo`, or null. */
   savedInfo: Record<string, unknown> | null;
 }
@@ -174,7 +180,7 @@ export interface VerifyContext extends HookContext {
 
 export type DeleteContext = HookContext;
 
-/** Restore policy from bulwark.yaml, for checkRestore. */
+/** Restore policy from bulwark.yaml, for checkRestore and for the restore hooks (RestoreContext.policy). */
 export interface RestorePolicy {
   /** Absolute path prefixes a restore may write under. */
   allowedTargetPaths: readonly string[];
@@ -196,6 +202,12 @@ export interface ProtectionPlugin {
    * Throw an error with a `code` (BWK_ERR_RESTORE_TARGET_DENIED...) to refuse the restore.
    */
   checkRestore?(resource: Resource, parameters: Record<string, unknown>, policy: RestorePolicy): void | Promise<void>;
+  /**
+   * Checks a resource's plan parameters (its `options`, resolved and validated against the schema)
+   * beyond what the schema can say, when a plan is created or changed. Throw a coded error to refuse
+   * the plan; nothing is stored.
+   */
+  checkOptions?(resource: Resource, parameters: Record<string, unknown>): void | Promise<void>;
 }
 
 export interface ProtectableContext {

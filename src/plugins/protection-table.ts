@@ -44,11 +44,14 @@ export function ownSection(protect?: (ctx: ProtectContext) => Promise<void>): Pi
 export class ProtectionTable implements ProtectionPlugin {
   private readonly types: ReadonlyMap<string, TypeOperations>;
 
-  /** `plugin` names the plugin in errors; `types` come in the order supportedResourceTypes() lists them. */
+  /**
+   * `plugin` names the plugin in errors; `types` come in the order supportedResourceTypes() lists them;
+   * `checks` are the plugin's own parameter checks beyond its schemas.
+   */
   constructor(
     private readonly plugin: string,
     types: Iterable<readonly [string, TypeOperations]>,
-    private readonly restoreCheck?: NonNullable<ProtectionPlugin['checkRestore']>,
+    private readonly checks: Pick<ProtectionPlugin, 'checkRestore' | 'checkOptions'> = {},
   ) {
     this.types = new Map(types);
   }
@@ -86,6 +89,10 @@ export class ProtectionTable implements ProtectionPlugin {
   }
 
   checkRestore(resource: Resource, parameters: Record<string, unknown>, policy: RestorePolicy): void | Promise<void> {
-    return this.restoreCheck?.(resource, parameters, policy);
+    return this.checks.checkRestore?.(resource, parameters, policy);
+  }
+
+  checkOptions(resource: Resource, parameters: Record<string, unknown>): void | Promise<void> {
+    return this.checks.checkOptions?.(resource, parameters);
   }
 }

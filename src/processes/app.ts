@@ -17,6 +17,7 @@ import type { OperationEvents } from '../protection-manager/events.js';
 import { InProcessEvents } from '../protection-manager/events.js';
 import { OperationSteps } from '../protection-manager/operation-steps.js';
 import { ProtectionManager } from '../protection-manager/protection-manager.js';
+import { restorePolicyOf } from '../protection-manager/restore-policy.js';
 
 /** The embedded Bulwark: one process, local engine, SQLite catalog, banks from the providers. */
 export interface BulwarkApp {
@@ -61,7 +62,17 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
     );
     const store = held.add(await openCatalogStore(config.catalog.url, home), (s) => s.close());
     const events = new InProcessEvents();
-    const steps = new OperationSteps({ providers, store, events, logger, leaseTtlMs: config.lease.ttl_ms, engineName: config.engine });
+    // A restore must never write into Bulwark's own state: the home and every bank on this machine.
+    const restorePolicy = restorePolicyOf(config, home, providers);
+    const steps = new OperationSteps({
+      providers,
+      store,
+      events,
+      logger,
+      leaseTtlMs: config.lease.ttl_ms,
+      engineName: config.engine,
+      restorePolicy,
+    });
     const engineDeps = { config, home, steps, events, logger };
     const engine = await createEngine(engineDeps);
     let worker: RunningWorker | null = null;
@@ -74,9 +85,7 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
     // The engine (and the worker once started) close through drain, once, before the catalog and providers.
     held.add(drain, (d) => d());
     worker = await startInProcessWorker(engineDeps, options.runWorker);
-    // A restore must never write into Bulwark's own state: the home and every bank on this machine.
-    const forbiddenPaths = [home, ...providers.list().flatMap((p) => (p.bank.localDirectory ? [p.bank.localDirectory] : []))];
-    const manager = new ProtectionManager({ config, home, providers, store, engine, events, logger, forbiddenPaths });
+    const manager = new ProtectionManager({ config, home, providers, store, engine, events, logger, restorePolicy });
     if (options.recover !== false) await manager.recover();
     return {
       home,

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { isRetryable, toErrorJSON } from '../core/errors.js';
+import { bwkError, isRetryable, toErrorJSON } from '../core/errors.js';
+import { settleWithinGrace } from '../core/grace.js';
 import type { ErrorJSON } from '../core/errors.js';
 import type { Lease } from '../bank/port.js';
 import type { OperationOutcome, OperationRequest } from './engine.js';
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   /** How often a running hook heartbeats (a third of the heartbeat timeout). */
   heartbeatIntervalMs: number;
   leaseTtlMs: number;
+  /** A cancelled hook that has not returned after this long is abandoned (tasks.cancel_grace_ms). */
+  cancelGraceMs: number;
 }
 
 /**
@@ -52,15 +55,17 @@ export function createActivities(deps: ActivityDeps) {
       // Cancellation reaches an activity only through heartbeats, so beat even while a hook is silent.
       const timer = setInterval(() => ctx.heartbeat(details), deps.heartbeatIntervalMs);
       try {
-        await wrapped(() =>
-          deps.steps.runTask(request, task, ctx.cancellationSignal, {
-            state: details,
-            save(state) {
-              details = state;
-              ctx.heartbeat(state);
-            },
-          }),
-        );
+        const signal = ctx.cancellationSignal;
+        const hook = deps.steps.runTask(request, task, signal, {
+          state: details,
+          save(state) {
+            details = state;
+            ctx.heartbeat(state);
+          },
+        });
+        // A hook that ignores cancellation would keep this activity, and the worker's shutdown, waiting forever.
+        const abandoned = () => bwkError('BWK_ERR_TASK_ABANDONED', { task: task.id, grace_ms: deps.cancelGraceMs });
+        await wrapped(() => settleWithinGrace(hook, signal, deps.cancelGraceMs, abandoned));
       } finally {
         clearInterval(timer);
       }

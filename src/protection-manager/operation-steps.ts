@@ -6,7 +6,7 @@ import { HOOK_METHODS, HOOK_NAMES, type HookName } from '../core/hooks.js';
 import { hookResource, type Resource } from '../core/resource.js';
 import type { FlowGraph, FlowTask } from '../core/flow-graph.js';
 import { buildFlowGraph, taskRef } from '../core/flow-graph.js';
-import type { Operation } from '../plugins/api.js';
+import type { Operation, RestorePolicy } from '../plugins/api.js';
 import { resolveParameters } from '../providers/parameters.js';
 import type { Provider, ProviderRegistry } from '../providers/registry.js';
 import type { CatalogStore } from '../store/port.js';
@@ -26,6 +26,8 @@ export interface StepsDeps {
   leaseTtlMs: number;
   /** Recorded in each operation's lease so recovery knows whom to ask whether it still runs. */
   engineName: string;
+  /** Where restores may write: handed to restore hooks, which check it again as they write. */
+  restorePolicy: RestorePolicy;
 }
 
 export interface Begun {
@@ -200,7 +202,7 @@ export class OperationSteps {
       events: this.deps.events,
       resume,
     });
-    return { ...base, ...(await kind.context(req, state, resource)) };
+    return { ...base, ...(await kind.context(req, state, resource, this.deps)) };
   }
 
   /**

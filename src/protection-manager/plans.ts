@@ -1,7 +1,7 @@
 import { bwkError } from '../core/errors.js';
 import { newId, nowIso } from '../common/ids.js';
 import { resourceRef, type Resource } from '../core/resource.js';
-import { isObject, validateParameters } from '../providers/parameters.js';
+import { isObject, resolveParameters, validateParameters } from '../providers/parameters.js';
 import type { Provider, ProviderRegistry } from '../providers/registry.js';
 import type { PlanRecord } from '../store/records.js';
 import type { CatalogStore } from '../store/port.js';
@@ -124,6 +124,9 @@ export class PlanService {
       });
     }
     validateParameters('plan', provider, resources, input.parameters ?? {});
+    // What a schema cannot say (fs.directory: an exclude that climbs out with ".."), refused before anything is stored.
+    for (const r of resources)
+      await provider.protection.get(r.type)?.checkOptions?.(r, resolveParameters('plan', provider, r, input.parameters ?? {}));
     await expandResourceGraph(resources, dependentsVia(this.providers, provider, ctx.projectId));
     return { name, provider, resources };
   }

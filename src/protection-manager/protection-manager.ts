@@ -45,8 +45,8 @@ export interface ProtectionManagerDeps {
   engine: Engine;
   events: OperationEvents;
   logger: Logger;
-  /** Paths no restore may write into (the home, fs banks). */
-  forbiddenPaths: string[];
+  /** Where restores may write (restore-policy.ts): checked when a restore is requested, and again by its hooks. */
+  restorePolicy: RestorePolicy;
 }
 
 /** A started operation: its record id at once, its record once visible, its final record when it ends. */
@@ -253,12 +253,10 @@ export class ProtectionManager implements ProtectionService {
     const resources = graphResources(checkpoint);
     validateParameters(kind, provider, resources, parameters);
     if (kind === 'restore') {
-      const policy: RestorePolicy = {
-        allowedTargetPaths: this.deps.config.restore.allowed_target_paths,
-        forbiddenPaths: this.deps.forbiddenPaths,
-      };
       for (const r of resources)
-        await provider.protection.get(r.type)?.checkRestore?.(r, resolveParameters('restore', provider, r, parameters), policy);
+        await provider.protection
+          .get(r.type)
+          ?.checkRestore?.(r, resolveParameters('restore', provider, r, parameters), this.deps.restorePolicy);
     }
     // A missing or wrong bank key is refused here, before a record exists that would wait for an operation.
     await provider.chunks.ready();

@@ -66,6 +66,26 @@ describe('e2e: bad input is refused with a clear, coded error and changes nothin
     expect(await planCount()).to.equal(1);
   });
 
+  it('an exclude that climbs out with ".." is refused when the plan is created, not at its first protect', async () => {
+    await refused(
+      [
+        'plan',
+        'create',
+        '--name',
+        'x',
+        '--provider',
+        'fs-directory',
+        '--resource',
+        `fs.directory=${source}`,
+        '--parameters',
+        JSON.stringify({ 'fs.directory': { exclude: ['../../etc'] } }),
+      ],
+      'BWK_ERR_INVALID_INPUT',
+      /exclude/,
+    );
+    expect(await planCount()).to.equal(1);
+  });
+
   it('unknown provider', async () => {
     await refused(
       ['plan', 'create', '--name', 'x', '--provider', '0f0f0f0f-0000-4000-8000-000000000000', '--resource', `fs.directory=${source}`],

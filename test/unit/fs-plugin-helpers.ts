@@ -24,6 +24,7 @@ import type {
   Progress,
   Resource,
   RestoreContext,
+  RestorePolicy,
   VerifyContext,
 } from '../../src/plugins/api.js';
 import { fsDirectoryPlugin } from '../../src/plugins/fs/index.js';
@@ -156,12 +157,14 @@ export async function restore(
   resource: Resource,
   bank: BankSection,
   params: Record<string, unknown> = {},
+  policy: RestorePolicy = { allowedTargetPaths: ['/'], forbiddenPaths: [] },
 ): Promise<Run> {
   const run: Run = { progress: [], savedInfo: null };
   const ctx: RestoreContext = {
     ...baseContext(resource, bank, validated(p.schemas('fs.directory').restore, params), run.progress),
     restoreId: 'restore-test',
     savedInfo: null,
+    policy,
   };
   await p.getRestoreOperation(resource).main!(ctx);
   return run;

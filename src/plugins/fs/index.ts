@@ -8,6 +8,7 @@ import { ownSection, ProtectionTable } from '../protection-table.js';
 import { protectDirectory } from './archive-writer.js';
 import { FS_DIRECTORY, FsDirectoryProtectable } from './protectable.js';
 import { checkRestoreTarget } from './restore-target.js';
+import { compileExcludes } from './walk.js';
 import { restoreDirectory } from './restore-writer.js';
 import { FS_DIRECTORY_SCHEMAS } from './schemas.js';
 import { verifyDirectory } from './verify.js';
@@ -24,7 +25,13 @@ export const fsDirectoryPlugin: PluginDefinition = {
   name: 'fs.directory',
   description: 'Protects a directory tree (files, directories, symlinks, modes, owners, mtimes) and restores it under a target path.',
   create: () => ({
-    protection: new ProtectionTable(FS_DIRECTORY, [[FS_DIRECTORY, OPERATIONS]], checkRestoreTarget),
+    protection: new ProtectionTable(FS_DIRECTORY, [[FS_DIRECTORY, OPERATIONS]], {
+      checkRestore: checkRestoreTarget,
+      // The same rule protect applies, at plan time: a bad exclude is refused before the plan is stored.
+      checkOptions: (_resource, parameters) => {
+        compileExcludes(parameters.exclude);
+      },
+    }),
     protectables: [new FsDirectoryProtectable()],
   }),
 };

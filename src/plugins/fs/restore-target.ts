@@ -60,29 +60,43 @@ export async function realpathLoose(p: string): Promise<string> {
 /** Whether `p` is `base` or lies below it (both normalized absolute paths). */
 export const isWithin = (p: string, base: string): boolean => p === base || p.startsWith(base.endsWith('/') ? base : `${base}/`);
 
+/** Kernel file systems: writing there configures the machine (or spins forever), it never restores data. */
+const SYSTEM_TREES = ['/proc', '/sys', '/dev'];
+
 /**
- * Throws BWK_ERR_RESTORE_TARGET_DENIED unless the target lies under an allowed path and not inside
- * (or at) a forbidden one — checked both as written and with symlinks resolved, so a symlink cannot
- * carry a restore out of the allowed tree or into the Bulwark home.
+ * Throws BWK_ERR_RESTORE_TARGET_DENIED unless `target` (as written) and `real` (where it resolves
+ * now) both lie under an allowed path, neither lies inside (or at) a forbidden one, and neither is
+ * in /proc, /sys or /dev. Messages never name a forbidden path: callers of the API need not learn
+ * where the server keeps its state.
  */
-export async function checkRestoreTarget(resource: Resource, params: Record<string, unknown>, policy: RestorePolicy): Promise<void> {
-  const { targetPath } = parseRestoreParams(resource, params);
-  const real = await realpathLoose(targetPath);
-  const deny = (reason: string): Error => bwkError('BWK_ERR_RESTORE_TARGET_DENIED', { target: targetPath, reason });
+export async function assertTargetAllowed(target: string, real: string, policy: RestorePolicy): Promise<void> {
+  const deny = (reason: string): Error => bwkError('BWK_ERR_RESTORE_TARGET_DENIED', { target, reason });
+  const resolves = real !== target ? ` (it resolves to ${real})` : '';
+  if (SYSTEM_TREES.some((t) => isWithin(target, t) || isWithin(real, t))) {
+    throw deny(`it is inside a kernel file system (${SYSTEM_TREES.join(', ')})${resolves}; restore into a real directory`);
+  }
   for (const f of policy.forbiddenPaths) {
     const lexical = posix.resolve(f);
     const resolved = await realpathLoose(lexical);
-    if ([lexical, resolved].some((base) => isWithin(targetPath, base) || isWithin(real, base))) {
-      throw deny(`it is inside the forbidden path ${lexical}${real !== targetPath ? ` (it resolves to ${real})` : ''}`);
+    if ([lexical, resolved].some((base) => isWithin(target, base) || isWithin(real, base))) {
+      // Where it resolves is not said: that would name where the server keeps its state.
+      throw deny("it is inside Bulwark's own state (its home or a bank directory)");
     }
   }
   if (policy.allowedTargetPaths.length === 0) throw deny('the restore policy allows no target paths');
   for (const a of policy.allowedTargetPaths) {
     const lexical = posix.resolve(a);
-    if (isWithin(targetPath, lexical) && isWithin(real, await realpathLoose(lexical))) return;
+    if (isWithin(target, lexical) && isWithin(real, await realpathLoose(lexical))) return;
   }
-  throw deny(
-    `it is not under an allowed target path (allowed: ` +
-      `${policy.allowedTargetPaths.join(', ')})${real !== targetPath ? `; it resolves to ${real}` : ''}`,
-  );
+  throw deny(`it is not under an allowed target path (allowed: ${policy.allowedTargetPaths.join(', ')})${resolves}`);
+}
+
+/**
+ * checkRestore for fs.directory: the target as it resolves when the request arrives. The restore
+ * resolves and checks it again when it writes (restore-root.ts): by then a symlink written by another
+ * resource of the same restore may lead elsewhere.
+ */
+export async function checkRestoreTarget(resource: Resource, params: Record<string, unknown>, policy: RestorePolicy): Promise<void> {
+  const { targetPath } = parseRestoreParams(resource, params);
+  await assertTargetAllowed(targetPath, await realpathLoose(targetPath), policy);
 }

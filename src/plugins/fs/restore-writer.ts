@@ -19,7 +19,8 @@ import { assertEntryPath } from './entry-path.js';
 import { DATA_OBJECT, corrupt, corruptInFile, displayPath, readManifest, resourceLabel } from './manifest.js';
 import type { Entry } from './manifest.js';
 import { preflightRestore } from './restore-preflight.js';
-import { parseRestoreParams, realpathLoose } from './restore-target.js';
+import { parseRestoreParams } from './restore-target.js';
+import { createRestoreRoot, resolveRestoreRoot } from './restore-root.js';
 import type { ConflictMode } from './restore-target.js';
 import { diskKind, ensureParentDirs, joinRoot, nsToSeconds, parentOf } from './safe-fs.js';
 
@@ -46,6 +47,13 @@ interface Writer {
  * memory and lands in the page cache, so nothing blocks for long).
  */
 const SMALL_FILE = 1024 * 1024;
+
+/**
+ * The mode an entry gets. Setuid, setgid and sticky bits only come back with the owner they were set
+ * for (as `tar --no-same-owner` does): applied to a file the restoring user (root) now owns, a setuid
+ * bit would hand out that user's rights.
+ */
+const modeOf = (w: Writer, e: Entry): number => (w.setOwner ? e.mode : e.mode & ~0o7000);
 
 const tempName = (dir: Buffer): Buffer => joinRoot(dir, Buffer.from(`.bwk-restore-${randomBytes(8).toString('hex')}.tmp`));
 
@@ -134,7 +142,7 @@ async function writeFile(
     await fh.truncate(e.size);
     // chown before chmod: chown clears setuid/setgid bits.
     if (w.setOwner) await fh.chown(e.uid, e.gid);
-    await fh.chmod(e.mode);
+    await fh.chmod(modeOf(w, e));
     // atime is "now": an old atime would make restored files look stale to cleanup tools.
     await fh.utimes(Date.now() / 1000, nsToSeconds(e.mtimeNs));
     closed = true;
@@ -180,7 +188,7 @@ function writeSmallFile(w: Writer, e: Entry & { type: 'file' }, data: Buffer, in
     let done = 0;
     while (done < data.length) done += writeSync(fd, data, done, data.length - done);
     if (w.setOwner) fchownSync(fd, e.uid, e.gid);
-    fchmodSync(fd, e.mode);
+    fchmodSync(fd, modeOf(w, e));
     futimesSync(fd, Date.now() / 1000, nsToSeconds(e.mtimeNs));
     closed = true;
     closeSync(fd);
@@ -227,7 +235,7 @@ async function finishDirs(w: Writer): Promise<void> {
     const fh = await open(joinRoot(w.rootBuf, e.path), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
     try {
       if (w.setOwner) await fh.chown(e.uid, e.gid);
-      await fh.chmod(e.mode);
+      await fh.chmod(modeOf(w, e));
       await fh.utimes(Date.now() / 1000, nsToSeconds(e.mtimeNs));
     } finally {
       await fh.close();
@@ -239,9 +247,9 @@ async function finishDirs(w: Writer): Promise<void> {
 export async function restoreDirectory(ctx: RestoreContext): Promise<void> {
   const label = resourceLabel(ctx.resource.id);
   const params = parseRestoreParams(ctx.resource, ctx.parameters);
-  const root = await realpathLoose(params.targetPath);
+  const root = await resolveRestoreRoot(params.targetPath, ctx.policy);
   const pre = await preflightRestore(ctx.bank, label, root, params.conflict, ctx.signal);
-  if (!pre.rootExisted) await mkdir(root, { recursive: true, mode: 0o700 });
+  await createRestoreRoot(params.targetPath, root);
 
   const w: Writer = {
     root,

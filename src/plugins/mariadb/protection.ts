@@ -22,6 +22,6 @@ export function mariadbProtection(tools: MariaDbTools): ProtectionPlugin {
       [MARIADB_DATABASE, database],
       [MARIADB_SERVER, server],
     ],
-    (resource, parameters, policy) => checkMariaDbRestore(tools, resource, parameters, policy),
+    { checkRestore: (resource, parameters, policy) => checkMariaDbRestore(tools, resource, parameters, policy) },
   );
 }

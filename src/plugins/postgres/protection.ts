@@ -33,6 +33,6 @@ export function postgresProtection(tools: PgTools, globals: boolean): Protection
       [PG_DATABASE, database],
       [PG_SERVER, server],
     ],
-    (resource, parameters, policy) => checkPgRestore(tools, resource, parameters, policy),
+    { checkRestore: (resource, parameters, policy) => checkPgRestore(tools, resource, parameters, policy) },
   );
 }

@@ -29,8 +29,10 @@ function redisProtection(instances: ReadonlyMap<string, InstanceConfig>): Protec
     verify: { main: verifyInstance },
   };
   // Refuses a restore into an instance this provider does not configure, before anything runs.
-  return new ProtectionTable(PLUGIN_NAME, [[RESOURCE_TYPE, operations]], (resource, parameters) => {
-    restoreTarget(parameters, resource.id, instances);
+  return new ProtectionTable(PLUGIN_NAME, [[RESOURCE_TYPE, operations]], {
+    checkRestore: (resource, parameters) => {
+      restoreTarget(parameters, resource.id, instances);
+    },
   });
 }
 

@@ -5,6 +5,7 @@
 import { bwkError, isRetryable } from '../../core/errors.js';
 import { topologicalOrder, type FlowGraph, type FlowTask } from '../../core/flow-graph.js';
 import { FlowProgress } from '../../core/flow-progress.js';
+import { settleWithinGrace } from '../../core/grace.js';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included; 1 means no retry. */
@@ -30,6 +31,12 @@ export interface RunFlowOptions {
   /** Per attempt; on expiry the task's signal is aborted and the attempt fails with BWK_ERR_TASK_TIMEOUT. */
   taskTimeoutMs: number;
   retry: RetryPolicy;
+  /**
+   * How long an attempt whose signal was aborted by cancellation may take to return before it is
+   * abandoned (failed BWK_ERR_TASK_ABANDONED, no longer awaited); default 10 s. A hook that ignores
+   * its signal then cannot keep an operation, or the process closing it, waiting forever.
+   */
+  cancelGraceMs?: number;
   /** Cancels the run: nothing new starts and running tasks see their signal aborted. */
   signal?: AbortSignal;
   /** Observes progress (for logs and records); it cannot change the outcome, and what it throws is ignored. */
@@ -118,7 +125,7 @@ export async function runFlow(flow: FlowGraph, run: TaskFn, options: RunFlowOpti
 async function runTask(task: FlowTask, run: TaskFn, signal: AbortSignal, options: RunFlowOptions, emit: Emit): Promise<AttemptResult> {
   for (let attempt = 1; ; attempt++) {
     emit({ type: 'task_started', taskId: task.id, attempt });
-    const result = await runAttempt(task, attempt, run, signal, options.taskTimeoutMs);
+    const result = await runAttempt(task, attempt, run, signal, options);
     if (result.ok) {
       emit({ type: 'task_succeeded', taskId: task.id, attempt });
       return result;
@@ -133,11 +140,22 @@ async function runTask(task: FlowTask, run: TaskFn, signal: AbortSignal, options
   }
 }
 
+export const DEFAULT_CANCEL_GRACE_MS = 10_000;
+
 /**
- * One attempt, raced against its timeout: a task that ignores its aborted signal is abandoned rather
- * than awaited, so neither a timeout nor a cancellation can hang the run. Never rejects.
+ * One attempt, raced against its timeout and, once cancelled, against a grace period: a task that
+ * ignores its aborted signal is abandoned rather than awaited, so neither a timeout nor a cancellation
+ * can hang the run. Never rejects.
  */
-async function runAttempt(task: FlowTask, attempt: number, run: TaskFn, parent: AbortSignal, timeoutMs: number): Promise<AttemptResult> {
+async function runAttempt(
+  task: FlowTask,
+  attempt: number,
+  run: TaskFn,
+  parent: AbortSignal,
+  options: RunFlowOptions,
+): Promise<AttemptResult> {
+  const timeoutMs = options.taskTimeoutMs;
+  const graceMs = options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
   const controller = new AbortController();
   const onParentAbort = (): void => controller.abort(parent.reason);
   if (parent.aborted) onParentAbort();
@@ -150,8 +168,9 @@ async function runAttempt(task: FlowTask, attempt: number, run: TaskFn, parent: 
       resolve({ ok: false, error });
     }, timeoutMs);
   });
+  const abandoned = (): Error => bwkError('BWK_ERR_TASK_ABANDONED', { task: task.id, grace_ms: graceMs });
   // Both handlers attached here: a late rejection from an abandoned attempt is never unhandled.
-  const attempted = (async () => run(task, { attempt, signal: controller.signal }))().then(
+  const attempted = settleWithinGrace((async () => run(task, { attempt, signal: controller.signal }))(), parent, graceMs, abandoned).then(
     (): AttemptResult => ({ ok: true }),
     (error: unknown): AttemptResult => ({ ok: false, error }),
   );
@@ -183,6 +202,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 function validateOptions(o: RunFlowOptions): void {
   const problems: string[] = [];
   if (!Number.isInteger(o.maxParallel) || o.maxParallel < 1) problems.push(`maxParallel must be an integer >= 1 (got ${o.maxParallel})`);
+  if (o.cancelGraceMs !== undefined && !(o.cancelGraceMs >= 0 && o.cancelGraceMs <= MAX_TIMER_MS))
+    problems.push(`cancelGraceMs must be in 0..${MAX_TIMER_MS} (got ${o.cancelGraceMs})`);
   if (!(o.taskTimeoutMs > 0 && o.taskTimeoutMs <= MAX_TIMER_MS))
     problems.push(`taskTimeoutMs must be in 1..${MAX_TIMER_MS} (got ${o.taskTimeoutMs})`);
   if (!Number.isInteger(o.retry.maxAttempts) || o.retry.maxAttempts < 1)

@@ -89,6 +89,7 @@ export class LocalEngine implements Engine {
     const outcome = await runFlow(flow, (task, ctx) => this.steps.runTask(request, task, ctx.signal), {
       maxParallel: cfg.max_parallel,
       taskTimeoutMs: cfg.timeout_ms,
+      cancelGraceMs: cfg.cancel_grace_ms,
       retry: { maxAttempts: cfg.retry.max_attempts, initialDelayMs: cfg.retry.initial_delay_ms, maxDelayMs: cfg.retry.max_delay_ms },
       signal: abort.signal,
       onEvent: (e) => {

@@ -7,7 +7,7 @@
 import type { BankPlugin } from '../../bank/port.js';
 import type { ResourceGraph } from '../../core/resource-graph.js';
 import type { Resource } from '../../core/resource.js';
-import type { Operation, ProtectionPlugin } from '../../plugins/api.js';
+import type { Operation, ProtectionPlugin, RestorePolicy } from '../../plugins/api.js';
 import type { ParameterKind } from '../../providers/parameters.js';
 import type { Provider, ProviderRegistry } from '../../providers/registry.js';
 import type { CatalogStore } from '../../store/port.js';
@@ -31,6 +31,12 @@ export interface OperationState {
 export interface KindDeps {
   providers: ProviderRegistry;
   store: CatalogStore;
+}
+
+/** What a kind may hand its hooks from the process running them. */
+export interface HookDeps {
+  /** This process's restore policy: restore hooks check what they write against it, when they write. */
+  restorePolicy: RestorePolicy;
 }
 
 /** How the hook tasks ended, as a kind records it. */
@@ -62,7 +68,7 @@ export interface OperationKindSpec<R extends OperationRequest> {
   /** The plugin operation this kind runs for one resource. */
   operationFor(plugin: ProtectionPlugin, resource: Resource): Operation<never>;
   /** What this kind adds to every hook's context. */
-  context(req: R, state: OperationState, resource: Resource): Promise<Record<string, unknown>>;
+  context(req: R, state: OperationState, resource: Resource, deps: HookDeps): Promise<Record<string, unknown>>;
   /** Records how the operation ended; returns the final status. Idempotent. */
   record(req: R, provider: Provider, deps: KindDeps, ending: Ending): Promise<string>;
   /** Fails the records of an operation whose process died and whose lease `bank` broke. */

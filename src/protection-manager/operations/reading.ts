@@ -62,8 +62,9 @@ function readingKind<R extends ReadingRequest>(kind: R['kind']): OperationKindSp
 
     operationFor: (plugin, resource) => access.operationFor(plugin, resource),
 
-    async context(req, state, resource) {
-      return { [access.idKey]: req.recordId, savedInfo: await loadSavedInfo(state.provider, req.checkpointId, resource) };
+    async context(req, state, resource, deps) {
+      const savedInfo = await loadSavedInfo(state.provider, req.checkpointId, resource);
+      return { [access.idKey]: req.recordId, savedInfo, ...(kind === 'restore' ? { policy: deps.restorePolicy } : {}) };
     },
 
     async record(req, _provider, deps, { ok, reason, refs, reasons }) {
