@@ -208,6 +208,30 @@ describe('flow runner', () => {
     expect(outcome.skipped.sort()).to.deep.equal(['r#04|main', 'r#05|main']);
   });
 
+  it('abandons a cancelled task that ignores its signal once the grace period is over (the timeout is far away)', async () => {
+    const cancel = new AbortController();
+    let settled = false;
+    const run = runFlow(
+      independentFlow(2),
+      (task, { signal }) => {
+        if (task.id === 'r#00|main') {
+          setTimeout(() => cancel.abort(new Error('operator cancelled')), 1);
+          return new Promise<void>(() => {}); // stuck in a kernel call, say: never looks at its signal
+        }
+        return untilAborted(signal);
+      },
+      options({ maxParallel: 2, taskTimeoutMs: 3_600_000, cancelGraceMs: 20, signal: cancel.signal }),
+    ).finally(() => (settled = true));
+    const outcome = await Promise.race([run, sleep(5_000).then(() => null)]);
+    expect(settled, 'the run still waits for the stuck task').to.equal(true);
+    expect(outcome!.status).to.equal('cancelled');
+    const stuck = outcome!.failed.find((f) => f.taskId === 'r#00|main');
+    expect(stuck?.error).to.have.property('code', 'BWK_ERR_TASK_ABANDONED');
+    // The task that honoured its signal ended with it, not by abandonment.
+    const polite = outcome!.failed.find((f) => f.taskId === 'r#01|main');
+    expect(polite?.error).not.to.have.property('code', 'BWK_ERR_TASK_ABANDONED');
+  });
+
   it('runs nothing when cancelled before it starts', async () => {
     let calls = 0;
     const outcome = await runFlow(treeFlow(), async () => void calls++, options({ signal: AbortSignal.abort() }));
