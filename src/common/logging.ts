@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { stringifyJsonSafely } from '../core/control-chars.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -37,7 +38,8 @@ class JsonLogger implements Logger {
   private write(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     if (LEVELS[level] < this.min) return;
     const record = { time: new Date().toISOString(), level, msg, ...(redact({ ...this.base, ...fields }) as object) };
-    this.sink(JSON.stringify(record));
+    // Logs are read with cat and tail: a name's C1 or bidi characters stay escapes there too.
+    this.sink(stringifyJsonSafely(record));
   }
 
   debug(msg: string, fields?: Record<string, unknown>): void {
