@@ -1,5 +1,6 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeFilePrivate, makePrivateDir, PRIVATE_FILE_MODE } from './private-files.js';
 import { stringifyJsonSafely } from '../core/control-chars.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -65,8 +66,10 @@ export function createLogger(sink: LogSink, level: LogLevel = 'info', base: Reco
 
 /** Structured JSON lines appended to a file; synchronous so a crash loses no line already logged. */
 export function fileSink(path: string): LogSink {
-  mkdirSync(dirname(path), { recursive: true });
-  return (line) => appendFileSync(path, line + '\n');
+  makePrivateDir(dirname(path));
+  // Log lines name resources and paths: 0600, including a log an earlier version created with the umask.
+  makeFilePrivate(path);
+  return (line) => appendFileSync(path, line + '\n', { mode: PRIVATE_FILE_MODE });
 }
 
 export const silentLogger: Logger = createLogger(() => undefined, 'error');
