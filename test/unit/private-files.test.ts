@@ -17,9 +17,10 @@ describe('privacy warnings for the home and banks', () => {
     chmodSync(join(home, 'bank'), 0o755);
     chmodSync(outside, 0o705);
     const warnings = privacyWarnings(home, [join(home, 'bank'), outside, outside]);
+    const risk = 'other local users may read what Bulwark keeps there';
     expect(warnings).to.deep.equal([
-      `Bulwark home ${home} is mode 0750: other local users may read what Bulwark keeps there; run: chmod 700 ${home}`,
-      `bank directory ${outside} is mode 0705: other local users may read what Bulwark keeps there; run: chmod 700 '${t.path}/it'\\''s a bank'`,
+      `Bulwark home ${home} is mode 0750: ${risk}; run: chmod 700 ${home}`,
+      `bank directory ${outside} is mode 0705: ${risk}; run: chmod 700 '${t.path}/it'\\''s a bank'`,
     ]);
     chmodSync(home, 0o700);
     chmodSync(outside, 0o700);
