@@ -104,6 +104,7 @@ export class CliContext {
     // The embedded app (catalog, providers, engine) is loaded only by a command that opens it, not by --help or --url.
     const { openBulwark } = await import('../processes/app.js');
     const app = await openBulwark(home);
+    for (const warning of app.warnings) this.out.note(`warning: ${warning}`);
     try {
       return await fn(app, { projectId: app.config.project, admin: false });
     } finally {

@@ -1,3 +1,4 @@
+import { escapeControlChars, stringifyJsonSafely } from '../core/control-chars.js';
 import { toErrorJSON } from '../core/errors.js';
 
 export type OutputFormat = 'table' | 'json';
@@ -12,10 +13,14 @@ export interface Output {
   note(text: string): void;
 }
 
+/**
+ * Every string shown to people may come from a user (names, descriptions, resource ids, reasons, a
+ * server's error message): control characters are shown as escapes (`\x1b`, `\n`), never sent raw.
+ */
 const cell = (v: unknown): string => {
   if (v === null || v === undefined) return '';
-  if (typeof v === 'string') return v;
-  return JSON.stringify(v);
+  if (typeof v === 'string') return escapeControlChars(v);
+  return stringifyJsonSafely(v);
 };
 
 function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
@@ -25,15 +30,19 @@ function table(rows: Array<Record<string, unknown>>, columns: string[]): string 
       .map((v, i) => (v.length > 60 ? `${v.slice(0, 57)}...` : v).padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
+  return [
+    line(columns.map(escapeControlChars)),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map((r) => line(columns.map((c) => cell(r[c])))),
+  ].join('\n');
 }
 
 function keyValues(obj: Record<string, unknown>): string {
-  const width = Math.max(...Object.keys(obj).map((k) => k.length));
+  const width = Math.max(...Object.keys(obj).map((k) => escapeControlChars(k).length));
   return Object.entries(obj)
     .map(([k, v]) => {
-      const text = typeof v === 'object' && v !== null ? JSON.stringify(v, null, 2).replace(/\n/g, `\n${' '.repeat(width + 2)}`) : cell(v);
-      return `${k.padEnd(width)}  ${text}`;
+      const text = typeof v === 'object' && v !== null ? stringifyJsonSafely(v, 2).replace(/\n/g, `\n${' '.repeat(width + 2)}`) : cell(v);
+      return `${escapeControlChars(k).padEnd(width)}  ${text}`;
     })
     .join('\n');
 }
@@ -47,7 +56,8 @@ export function createOutput(
     format,
     result(value, columns) {
       if (format === 'json') {
-        stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+        // The same JSON value as JSON.stringify writes; only C1 and the like are escaped too.
+        stdout.write(`${stringifyJsonSafely(value, 2)}\n`);
         return;
       }
       if (Array.isArray(value)) {
@@ -67,11 +77,11 @@ export function createOutput(
     },
     error(err) {
       const e = toErrorJSON(err);
-      if (format === 'json') stderr.write(`${JSON.stringify({ code: e.code, message: e.message })}\n`);
-      else stderr.write(`error: ${e.message} [${e.code}]\n`);
+      if (format === 'json') stderr.write(`${stringifyJsonSafely({ code: e.code, message: e.message })}\n`);
+      else stderr.write(`error: ${escapeControlChars(e.message)} [${escapeControlChars(e.code)}]\n`);
     },
     note(text) {
-      if (format !== 'json') stderr.write(`${text}\n`);
+      if (format !== 'json') stderr.write(`${text.split('\n').map(escapeControlChars).join('\n')}\n`);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { escapeControlChars } from '../core/control-chars.js';
 import type { OperationEvent, OperationEvents } from '../protection-manager/events.js';
 
 const human = (n: number): string => {
@@ -34,7 +35,8 @@ export function showProgress(events: OperationEvents, operationId: string, strea
   const unsubscribe = events.subscribe((e: OperationEvent) => {
     if (e.operationId !== operationId) return;
     if (e.type === 'operation_started') total = e.total_tasks;
-    else if (e.type === 'task_started') current = e.task;
+    // A task's name holds its resource id (a path, say): shown, never acted on by the terminal.
+    else if (e.type === 'task_started') current = escapeControlChars(e.task);
     else if (e.type === 'task_succeeded' || e.type === 'task_failed' || e.type === 'task_skipped') finished++;
     else if (e.type === 'progress' && e.unit !== 'items')
       bytes.set(e.resource, { done: e.done, ...(e.total !== undefined ? { total: e.total } : {}) });

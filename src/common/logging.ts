@@ -1,5 +1,7 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeFilePrivate, makePrivateDir, PRIVATE_FILE_MODE } from './private-files.js';
+import { stringifyJsonSafely } from '../core/control-chars.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -37,7 +39,8 @@ class JsonLogger implements Logger {
   private write(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     if (LEVELS[level] < this.min) return;
     const record = { time: new Date().toISOString(), level, msg, ...(redact({ ...this.base, ...fields }) as object) };
-    this.sink(JSON.stringify(record));
+    // Logs are read with cat and tail: a name's C1 or bidi characters stay escapes there too.
+    this.sink(stringifyJsonSafely(record));
   }
 
   debug(msg: string, fields?: Record<string, unknown>): void {
@@ -63,8 +66,10 @@ export function createLogger(sink: LogSink, level: LogLevel = 'info', base: Reco
 
 /** Structured JSON lines appended to a file; synchronous so a crash loses no line already logged. */
 export function fileSink(path: string): LogSink {
-  mkdirSync(dirname(path), { recursive: true });
-  return (line) => appendFileSync(path, line + '\n');
+  makePrivateDir(dirname(path));
+  // Log lines name resources and paths: 0600, including a log an earlier version created with the umask.
+  makeFilePrivate(path);
+  return (line) => appendFileSync(path, line + '\n', { mode: PRIVATE_FILE_MODE });
 }
 
 export const silentLogger: Logger = createLogger(() => undefined, 'error');

@@ -18,6 +18,11 @@ export const ERRORS = {
   BWK_ERR_INTERNAL: spec(500, 'internal error: {reason}'),
   BWK_ERR_INVALID_INPUT: spec(400, '{reason}'),
   BWK_ERR_INVALID_ID: spec(400, '{kind} id "{id}" is not a UUID'),
+  BWK_ERR_CONTROL_CHARACTER: spec(
+    400,
+    '{field} holds the control character {char} (character {position}): names and descriptions must be printable text, as a terminal ' +
+      'showing them would act on it',
+  ),
   BWK_ERR_NOT_FOUND: spec(404, '{reason}'),
   BWK_ERR_BODY_TOO_LARGE: spec(400, 'the request body is larger than {limit} bytes'),
   BWK_ERR_UNAUTHORIZED: spec(

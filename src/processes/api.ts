@@ -5,6 +5,7 @@
  */
 import { configWarnings, homePath, loadConfig } from '../common/config.js';
 import { createLogger, fileSink } from '../common/logging.js';
+import { privacyWarnings } from '../common/private-files.js';
 import { VERSION } from '../common/version.js';
 import { listenApi } from '../api/listen.js';
 import { InProcessEvents } from '../protection-manager/events.js';
@@ -20,6 +21,7 @@ export async function startApi(opts: { home: string; port?: number }): Promise<R
   const config = withApiPort(loaded, opts.port);
   const logger = createLogger(fileSink(homePath(opts.home, config.log.file)), config.log.level, { pid: process.pid, process: 'api' });
   for (const warning of configWarnings(loaded)) logger.warn('deprecated configuration', { warning });
+  for (const warning of privacyWarnings(opts.home, [])) logger.warn('directory open to other users', { warning });
   const held = new Held();
   return held.starting(async () => {
     const store = held.add(await openCatalogStore(config.catalog.url, opts.home), (s) => s.close());

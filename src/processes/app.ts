@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BulwarkConfig } from '../common/config.js';
@@ -6,6 +5,7 @@ import { configWarnings, homePath, loadConfig } from '../common/config.js';
 import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { createLogger, fileSink } from '../common/logging.js';
+import { makePrivateDir, privacyWarnings } from '../common/private-files.js';
 import { BUILTIN_PROVIDER_DIR, ProviderRegistry } from '../providers/registry.js';
 import { openCatalogStore } from '../store/factory.js';
 import type { CatalogStore } from '../store/port.js';
@@ -17,7 +17,7 @@ import type { OperationEvents } from '../protection-manager/events.js';
 import { InProcessEvents } from '../protection-manager/events.js';
 import { OperationSteps } from '../protection-manager/operation-steps.js';
 import { ProtectionManager } from '../protection-manager/protection-manager.js';
-import { restorePolicyOf } from '../protection-manager/restore-policy.js';
+import { localBankDirectories, restorePolicyOf } from '../protection-manager/restore-policy.js';
 
 /** The embedded Bulwark: one process, local engine, SQLite catalog, banks from the providers. */
 export interface BulwarkApp {
@@ -30,6 +30,8 @@ export interface BulwarkApp {
   steps: OperationSteps;
   engine: Engine;
   manager: ProtectionManager;
+  /** Start-up warnings for people (also logged): the home or a bank directory open to other users. */
+  warnings: string[];
   /**
    * Stops taking operations and lets the running ones end (the local engine aborts them; a worker
    * drains within its grace time), so their last events and records are written. Idempotent.
@@ -47,7 +49,7 @@ export function resolveHome(flag?: string): string {
 /** Opens (creating on first use) a Bulwark home, and recovers operations abandoned by dead processes. */
 export async function openBulwark(home: string, options: { recover?: boolean; runWorker?: boolean } = {}): Promise<BulwarkApp> {
   try {
-    mkdirSync(join(home, 'providers'), { recursive: true });
+    makePrivateDir(join(home, 'providers'));
   } catch (err) {
     throw bwkError('BWK_ERR_HOME_UNUSABLE', { path: home, reason: (err as Error).message });
   }
@@ -86,6 +88,8 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
     held.add(drain, (d) => d());
     worker = await startInProcessWorker(engineDeps, options.runWorker);
     const manager = new ProtectionManager({ config, home, providers, store, engine, events, logger, restorePolicy });
+    const warnings = privacyWarnings(home, localBankDirectories(providers));
+    for (const warning of warnings) logger.warn('directory open to other users', { warning });
     if (options.recover !== false) await manager.recover();
     return {
       home,
@@ -97,6 +101,7 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
       steps,
       engine,
       manager,
+      warnings,
       drain,
       async close() {
         await drain();

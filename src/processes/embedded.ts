@@ -22,7 +22,10 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
       (api) => api.app.close(),
     );
     return {
-      note: `bulwark serve (pid ${process.pid}) listening on ${url} (engine ${app.config.engine}); SIGTERM stops`,
+      note: [
+        ...app.warnings.map((w) => `warning: ${w}`),
+        `bulwark serve (pid ${process.pid}) listening on ${url} (engine ${app.config.engine}); SIGTERM stops`,
+      ].join('\n'),
       ready: { url, pid: process.pid },
       stop: () => held.release(),
     };

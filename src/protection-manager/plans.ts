@@ -1,3 +1,4 @@
+import { assertPrintable } from '../core/control-chars.js';
 import { bwkError } from '../core/errors.js';
 import { newId, nowIso } from '../common/ids.js';
 import { resourceRef, type Resource } from '../core/resource.js';
@@ -24,6 +25,7 @@ export class PlanService {
   ) {}
 
   async create(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> {
+    assertPrintableText(input);
     const checked = await this.validate(ctx, input);
     const now = nowIso();
     return this.store.createPlan({
@@ -47,6 +49,8 @@ export class PlanService {
   }
 
   async update(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> {
+    // Only what the patch sets: a plan stored before names were checked can still be suspended or renamed.
+    assertPrintableText(patch);
     const current = await this.get(ctx, id);
     if (patch.status !== undefined && !['suspended', 'started'].includes(patch.status)) {
       throw bwkError('BWK_ERR_PLAN_INVALID', { reason: `status must be "suspended" or "started", not "${String(patch.status)}"` });
@@ -130,4 +134,17 @@ export class PlanService {
     await expandResourceGraph(resources, dependentsVia(this.providers, provider, ctx.projectId));
     return { name, provider, resources };
   }
+}
+
+/**
+ * The text of a plan that is shown to people — its name, description and resource names — refuses
+ * control characters (the CLI escapes them anyway, but other clients may not). Resource ids are not
+ * checked: they name real things (a directory may have a newline in its name) and are escaped when shown.
+ */
+function assertPrintableText(input: Partial<Pick<PlanInput, 'name' | 'description' | 'resources'>>): void {
+  if (!isObject(input)) return; // validate() says what is wrong with it
+  assertPrintable('plan name', input.name);
+  assertPrintable('plan description', input.description);
+  // Named by position: the message must not carry the resource id, which may hold control characters itself.
+  input.resources?.forEach((r, i) => isObject(r) && assertPrintable(`resources[${i}].name`, r.name));
 }

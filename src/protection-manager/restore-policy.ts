@@ -8,6 +8,9 @@ import type { ProviderRegistry } from '../providers/registry.js';
  * there could plant a provider file that loads code at the next start, or overwrite checkpoints).
  */
 export function restorePolicyOf(config: BulwarkConfig, home: string, providers: ProviderRegistry): RestorePolicy {
-  const banks = providers.list().flatMap((p) => (p.bank.localDirectory ? [p.bank.localDirectory] : []));
-  return { allowedTargetPaths: config.restore.allowed_target_paths, forbiddenPaths: [home, ...banks] };
+  return { allowedTargetPaths: config.restore.allowed_target_paths, forbiddenPaths: [home, ...localBankDirectories(providers)] };
 }
+
+/** The directories of the banks on this machine. */
+export const localBankDirectories = (providers: ProviderRegistry): string[] =>
+  providers.list().flatMap((p) => (p.bank.localDirectory ? [p.bank.localDirectory] : []));

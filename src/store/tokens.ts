@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { assertPrintable } from '../core/control-chars.js';
 import { bwkError } from '../core/errors.js';
 import { newId, nowIso } from '../common/ids.js';
 
@@ -45,6 +46,7 @@ export class KyselyTokenStore implements TokenStore {
   constructor(private readonly db: Kysely<TokenDatabase>) {}
 
   async createToken(input: { project_id: string; role: TokenRole; description?: string }): Promise<{ token: string; record: TokenRecord }> {
+    assertPrintable('token description', input.description);
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(input.project_id))
       throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'project must be 1-64 letters, digits, "_", "." or "-"' });
     if (input.role !== 'admin' && input.role !== 'member')

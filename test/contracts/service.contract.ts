@@ -279,6 +279,21 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect(after.map((p) => p.id).sort()).to.deep.equal(before);
         expect(after.map((p) => p.name)).not.to.include('bad');
       });
+
+      it('refuses control characters in a name, description or resource name with BWK_ERR_CONTROL_CHARACTER, storing nothing', async () => {
+        const plan = await planned();
+        const before = await a.service.listPlans(a.ctx);
+        for (const input of [
+          fsPlanInput('a\x1b]0;title\x07'),
+          fsPlanInput('a\r\nforged'),
+          fsPlanInput('a\u009b2J'),
+          { ...fsPlanInput('ok'), description: 'x\x1b[2J' },
+          { ...fsPlanInput('ok'), resources: [{ type: 'fs.directory', id: source, name: 'n\u202e' }] },
+        ])
+          await rejectsWith(a.service.createPlan(a.ctx, input), 'BWK_ERR_CONTROL_CHARACTER');
+        await rejectsWith(a.service.updatePlan(a.ctx, plan.id, { name: 'b\nc' }), 'BWK_ERR_CONTROL_CHARACTER');
+        expect(await a.service.listPlans(a.ctx)).to.deep.equal(before);
+      });
     });
 
     describe('protect', () => {

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { PRIVATE_FILE_MODE } from '../../common/private-files.js';
 import { basename, dirname, join } from 'node:path';
 import { bwkError } from '../../core/errors.js';
 import { TEMP_PREFIX } from '../key-rules.js';
@@ -167,7 +168,7 @@ export class FsLeaseStore {
     for (let attempt = 0; ; attempt++) {
       if (attempt > LOCK_RETRIES) return BUSY;
       try {
-        await (await open(lock, 'wx')).close();
+        await (await open(lock, 'wx', PRIVATE_FILE_MODE)).close();
         break;
       } catch (err) {
         if (errno(err) !== 'EEXIST') throw ioError(leaseKey(owner), err);

@@ -5,6 +5,7 @@ import { dirname, join, sep } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { bwkError } from '../../core/errors.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../common/private-files.js';
 import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareKeys } from '../key-rules.js';
 import { shortRange, toBuffer } from '../object-rules.js';
 import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
@@ -14,7 +15,8 @@ import { FsLeaseStore } from './fs-leases.js';
 /**
  * The filesystem bank: one file per key under `rootDir`. Every write goes to a `.tmp-*` file in the
  * target directory, is fsynced and renamed over the key, so readers see the old or the new object and a
- * crash leaves at most an unlisted temp file (names starting `.tmp-` are never keys). Leases: fs-leases.ts.
+ * crash leaves at most an unlisted temp file (names starting `.tmp-` are never keys). Directories are
+ * made 0700 and files 0600 (objects hold protected data), whatever the umask. Leases: fs-leases.ts.
  */
 const RANGE_HANDLES = 32;
 const RANGE_IDLE_MS = 1000;
@@ -265,13 +267,13 @@ export class FsBank implements BankPlugin {
   private async writeTemp(key: string, fill: (fh: FileHandle) => Promise<void>): Promise<string> {
     const dir = dirname(this.pathOf(key));
     for (let attempt = 0; ; attempt++) {
-      await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+      await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE }).catch((err: unknown) => {
         throw putError(key, err);
       });
       const tmp = join(dir, `${TEMP_PREFIX}${randomUUID()}`);
       let fh: FileHandle;
       try {
-        fh = await open(tmp, 'wx');
+        fh = await open(tmp, 'wx', PRIVATE_FILE_MODE);
       } catch (err) {
         // A concurrent delete may prune the directory between mkdir and open.
         if (errno(err) === 'ENOENT' && attempt < 5) continue;
