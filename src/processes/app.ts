@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BulwarkConfig } from '../common/config.js';
-import { configWarnings, homePath, loadConfig } from '../common/config.js';
+import { configWarnings, homePath, loadConfig, pageSizesOf } from '../common/config.js';
 import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { createLogger, fileSink } from '../common/logging.js';
@@ -59,7 +59,7 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
       await ProviderRegistry.load({ home, logger, directories: [BUILTIN_PROVIDER_DIR, join(home, 'providers')] }),
       (p) => p.close(),
     );
-    const store = held.add(await openCatalogStore(config.catalog.url, home), (s) => s.close());
+    const store = held.add(await openCatalogStore(config.catalog.url, home, { pageSizes: pageSizesOf(config) }), (s) => s.close());
     const events = new InProcessEvents();
     const steps = new OperationSteps({ providers, store, events, logger, leaseTtlMs: config.lease.ttl_ms, engineName: config.engine });
     const engineDeps = { config, home, steps, events, logger };
