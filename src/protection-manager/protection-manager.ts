@@ -16,6 +16,7 @@ import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/rec
 import type { Engine, OperationOutcome } from './engine.js';
 import type { OperationEvents } from './events.js';
 import { PlanService } from './plans.js';
+import { checkObjectSize } from './quotas.js';
 import { ProtectableService } from './protectables.js';
 import type { RecoveryReport } from './recovery.js';
 import { recoverAbandonedOperations } from './recovery.js';
@@ -70,7 +71,7 @@ export class ProtectionManager implements ProtectionService {
   readonly protectables: ProtectableService;
 
   constructor(private readonly deps: ProtectionManagerDeps) {
-    this.plans = new PlanService(deps.providers, deps.store);
+    this.plans = new PlanService(deps.providers, deps.store, deps.config.quotas);
     this.protectables = new ProtectableService(deps.providers);
   }
 
@@ -140,7 +141,7 @@ export class ProtectionManager implements ProtectionService {
   showPlan(ctx: RequestContext, id: string): Promise<PlanRecord> {
     return this.plans.get(ctx, id);
   }
-  listPlans(ctx: RequestContext, q: Omit<ListPlansQuery, 'projectId'> = {}): Promise<PlanRecord[]> {
+  async listPlans(ctx: RequestContext, q: Omit<ListPlansQuery, 'projectId'> = {}): Promise<PlanRecord[]> {
     return this.deps.store.listPlans({ ...q, limit: this.pageLimit(q.limit), projectId: visibleProject(ctx) });
   }
   updatePlan(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> {
@@ -188,7 +189,7 @@ export class ProtectionManager implements ProtectionService {
     return (await this.findCheckpoint(ctx, id, providerId)).record;
   }
 
-  listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]> {
+  async listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]> {
     const banks = q.providerId ? [this.deps.providers.get(q.providerId).bank] : this.deps.providers.list().map((p) => p.bank);
     return listAcrossBanks([...new Set(banks)], { ...q, limit: this.pageLimit(q.limit), projectId: visibleProject(ctx) });
   }
@@ -232,7 +233,7 @@ export class ProtectionManager implements ProtectionService {
     return this.showReading('restore', ctx, id);
   }
 
-  listRestores(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<RestoreRecord[]> {
+  async listRestores(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<RestoreRecord[]> {
     return this.deps.store.listRestores({ ...q, limit: this.pageLimit(q.limit), projectId: visibleProject(ctx) });
   }
 
@@ -255,6 +256,7 @@ export class ProtectionManager implements ProtectionService {
     const existing = (id: string) => READING_RECORDS[kind].get(this.deps.store, visibleProject(ctx), id);
     if (input.operation_id !== undefined && (await existing(assertUuid('operation', input.operation_id))))
       return this.handle(input.operation_id, () => show(input.operation_id!));
+    checkObjectSize(`${kind} parameters`, input.parameters, this.deps.config.quotas);
     const { record: checkpoint, provider } = await this.readableCheckpoint(ctx, input.checkpoint_id, input.provider_id, kind);
     const parameters = input.parameters ?? {};
     const resources = graphResources(checkpoint);
@@ -305,7 +307,7 @@ export class ProtectionManager implements ProtectionService {
     return record;
   }
 
-  listVerifications(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<VerificationRecord[]> {
+  async listVerifications(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<VerificationRecord[]> {
     return this.deps.store.listVerifications({ ...q, limit: this.pageLimit(q.limit), projectId: visibleProject(ctx) });
   }
 
