@@ -285,7 +285,7 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
       // Over the default quotas.json_object_bytes (64 KiB), under the API's default 1 MiB body limit.
       const big = { blob: 'x'.repeat(70 * 1024) };
 
-      it('refuses an extra_info or parameters larger than quotas.json_object_bytes with BWK_ERR_OBJECT_TOO_LARGE, storing nothing', async () => {
+      it('refuses extra_info or parameters over quotas.json_object_bytes (BWK_ERR_OBJECT_TOO_LARGE), storing nothing', async () => {
         const before = (await a.service.listPlans(a.ctx, { limit: 1000 })).map((p) => p.id).sort();
         const input = fsPlanInput('too-big');
         await rejectsWith(
