@@ -301,6 +301,21 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         await a.service.deletePlan(a.ctx, plan.id);
       });
 
+      it('refuses a plan whose resources and parameters exceed quotas.plan_bytes, though each object is within its quota', async () => {
+        // Five extra_info objects of 60 KiB: each under json_object_bytes (64 KiB), together over plan_bytes (256 KiB).
+        const resources = [1, 2, 3, 4, 5].map((i) => ({
+          type: 'fs.directory',
+          id: dir(`svc-quota-${i}`),
+          extra_info: { notes: 'y'.repeat(60 * 1024) },
+        }));
+        const input = { ...fsPlanInput('too-big-in-total'), resources };
+        await rejectsWith(a.service.createPlan(a.ctx, input), 'BWK_ERR_OBJECT_TOO_LARGE');
+        expect((await a.service.listPlans(a.ctx, { limit: 1000 })).map((p) => p.name)).not.to.include('too-big-in-total');
+        const fits = await a.service.createPlan(a.ctx, { ...input, resources: resources.slice(0, 4) });
+        expect(fits.resources).to.have.length(4);
+        await a.service.deletePlan(a.ctx, fits.id);
+      });
+
       it('clamps a limit above paging.max_limit instead of refusing it, and refuses a limit that is not a positive integer', async () => {
         const plan = await a.service.createPlan(a.ctx, fsPlanInput('clamped'));
         expect((await a.service.listPlans(a.ctx, { limit: 1_000_000 })).map((p) => p.id)).to.include(plan.id);
