@@ -137,10 +137,15 @@ export class HttpProtectionService implements ProtectionService {
     );
     // Several providers: one list, in the requested order (each provider already paged by the same marker and limit).
     const sign = q.sort === 'asc' ? 1 : -1;
-    const merged = lists
-      .flat()
-      .sort((a, b) => sign * (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1));
-    return q.limit !== undefined ? merged.slice(0, q.limit) : merged;
+    const cmp = (a: CheckpointRecord, b: CheckpointRecord) =>
+      sign * (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    const merged = lists.flat().sort(cmp);
+    // A provider's page may stop short of what it has: past the earliest page end, another provider's
+    // next page could hold records that sort first, so the merge stops there and the next page resumes.
+    const ends = lists.filter((l) => l.length > 0).map((l) => l.at(-1)!);
+    const end = ends.sort(cmp)[0];
+    const safe = end === undefined || lists.length === 1 ? merged : merged.filter((r) => cmp(r, end) <= 0);
+    return q.limit !== undefined ? safe.slice(0, q.limit) : safe;
   }
 
   /** Finds which provider holds a checkpoint: the API addresses checkpoints under their provider. */

@@ -29,6 +29,7 @@ export async function listenApi(deps: {
     events: deps.events,
     logger: deps.logger,
     bodyLimit: deps.config.api.body_limit_bytes,
+    jsonMaxDepth: deps.config.api.json_max_depth,
     version: deps.version,
   });
   await app.listen({ host: deps.config.api.host, port: deps.config.api.port });

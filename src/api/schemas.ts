@@ -32,7 +32,11 @@ export const pageQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    limit: { type: 'integer', minimum: 1, maximum: 1000 },
+    limit: {
+      type: 'integer',
+      minimum: 1,
+      description: 'page size: paging.default_limit (100) when absent, larger values are clamped to paging.max_limit (1000)',
+    },
     marker: { type: 'string' },
     sort: { type: 'string', pattern: '^[a-z_]+(:(asc|desc))?$', description: 'created_at:desc (default) or created_at:asc' },
     all_tenants: { type: 'integer', enum: [0, 1] },

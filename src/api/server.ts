@@ -6,6 +6,7 @@ import type { ProtectionService } from '../protection-manager/service.js';
 import type { TokenVerifier } from './auth.js';
 import { authenticate } from './auth.js';
 import { errorBody, errorHandler } from './errors.js';
+import { jsonDepthLimit } from './json-body.js';
 import { OpenApiCollector, renderDocs } from './openapi.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { operationRoutes } from './routes/operations.js';
@@ -18,6 +19,8 @@ export interface ApiOptions {
   logger: Logger;
   /** Largest accepted request body, bytes. */
   bodyLimit: number;
+  /** Deepest accepted nesting of a JSON body (api.json_max_depth); DEFAULT_JSON_MAX_DEPTH when absent. */
+  jsonMaxDepth?: number;
   version: string;
 }
 
@@ -50,6 +53,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler(opts.logger));
   acceptEmptyJsonBodies(app);
+  app.addHook('preParsing', jsonDepthLimit(opts.jsonMaxDepth));
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(errorBody('BWK_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });

@@ -60,11 +60,31 @@ export interface PageOptions {
 
 /** `--limit <n>` and `--marker <id>` (the last record of the previous page). */
 export function addPageOptions(command: Command, markerDescription?: string): Command {
-  return command.option('--limit <n>').option('--marker <id>', markerDescription);
+  return command
+    .option('--limit <n>', 'at most this many records (default: all, fetched page by page)')
+    .option('--marker <id>', markerDescription);
 }
 
-/** The page the options ask for; a bad --limit is BWK_ERR_INVALID_INPUT. */
-export function pageOf(opts: PageOptions): { limit?: number; marker?: string } {
+/** One page of a listing: the service's page size, after `marker`. */
+export type PageRequest = { limit?: number; marker?: string };
+
+/**
+ * The records the options ask for — every one after --marker, or the first --limit — fetched page
+ * by page with the service's marker/limit scheme: the service never returns more than its page size
+ * (paging.max_limit), so a list command asks again after the last record until a page comes back
+ * empty. A bad --limit is BWK_ERR_INVALID_INPUT.
+ */
+export async function allPages<T extends { id: string }>(opts: PageOptions, page: (q: PageRequest) => Promise<T[]>): Promise<T[]> {
   const limit = parseLimit(opts.limit);
-  return { ...(limit ? { limit } : {}), ...(opts.marker ? { marker: opts.marker } : {}) };
+  const records: T[] = [];
+  let marker = opts.marker;
+  for (;;) {
+    const wanted = limit === undefined ? undefined : limit - records.length;
+    const got = await page({ ...(wanted !== undefined ? { limit: wanted } : {}), ...(marker ? { marker } : {}) });
+    records.push(...got.slice(0, wanted));
+    const last = got.at(-1)?.id;
+    // An empty page ends the listing; so does a service that ignores the marker (it would repeat the page forever).
+    if (last === undefined || last === marker || (limit !== undefined && records.length >= limit)) return records;
+    marker = last;
+  }
 }

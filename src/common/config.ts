@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { bwkError } from '../core/errors.js';
 import type { LogLevel } from './logging.js';
+import type { PageSizes } from './page-size.js';
 import { compileSchema, describeSchemaError, errorPointer, sortSchemaErrors } from './schema.js';
 import { parseYamlSource, YamlSyntaxError } from './yaml-source.js';
 
@@ -24,7 +25,11 @@ export interface BulwarkConfig {
   restore: { allowed_target_paths: string[] };
   log: { level: LogLevel; file: string };
   temporal: TemporalConfig;
-  api: { host: string; port: number; body_limit_bytes: number };
+  api: { host: string; port: number; body_limit_bytes: number; json_max_depth: number };
+  /** Page sizes of every listing (src/common/page-size.ts). */
+  paging: { default_limit: number; max_limit: number };
+  /** Per-project limits on what the catalog stores (src/protection-manager/quotas.ts). */
+  quotas: { plans_per_project: number; json_object_bytes: number; plan_bytes: number };
   rpc: { transport: 'in-process' | 'amqp'; url: string; password_env?: string; queue: string; timeout_ms: number };
 }
 
@@ -162,6 +167,26 @@ export const CONFIG_SCHEMA = {
         host: { type: 'string', minLength: 1, default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8780 },
         body_limit_bytes: { type: 'integer', minimum: 1024, maximum: 104857600, default: 1048576 },
+        json_max_depth: { type: 'integer', minimum: 2, maximum: 1000, default: 64 },
+      },
+    },
+    paging: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        default_limit: { type: 'integer', minimum: 1, maximum: 100000, default: 100 },
+        max_limit: { type: 'integer', minimum: 1, maximum: 100000, default: 1000 },
+      },
+    },
+    quotas: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        plans_per_project: { type: 'integer', minimum: 1, default: 1000 },
+        json_object_bytes: { type: 'integer', minimum: 2, default: 65536 },
+        plan_bytes: { type: 'integer', minimum: 1024, default: 262144 },
       },
     },
     rpc: {
@@ -237,6 +262,12 @@ export function validateConfig(raw: unknown, file: string, lineOf: (pointer: str
       reason: `lease.renew_interval_ms (${cfg.lease.renew_interval_ms}) must be shorter than lease.ttl_ms (${cfg.lease.ttl_ms})`,
     });
   }
+  if (cfg.paging.default_limit > cfg.paging.max_limit) {
+    throw bwkError('BWK_ERR_CONFIG_INVALID', {
+      file: `${file}:${lineOf('/paging/default_limit')}`,
+      reason: `paging.default_limit (${cfg.paging.default_limit}) must not exceed paging.max_limit (${cfg.paging.max_limit})`,
+    });
+  }
   const frozen = deepFreeze(cfg);
   if (notes.length > 0) warnings.set(frozen, notes);
   return frozen;
@@ -278,6 +309,9 @@ export function loadConfig(home: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** Resolves a path option relative to the Bulwark home, as every relative path in the config is. */
+/** The page sizes `paging` configures, in the shape listings take. */
+export const pageSizesOf = (config: BulwarkConfig): PageSizes => ({ default: config.paging.default_limit, max: config.paging.max_limit });
+
 export function homePath(home: string, p: string): string {
   return isAbsolute(p) ? p : resolve(home, p);
 }

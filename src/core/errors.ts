@@ -25,6 +25,20 @@ export const ERRORS = {
   ),
   BWK_ERR_NOT_FOUND: spec(404, '{reason}'),
   BWK_ERR_BODY_TOO_LARGE: spec(400, 'the request body is larger than {limit} bytes'),
+  BWK_ERR_JSON_TOO_DEEP: spec(
+    400,
+    'the request body nests arrays and objects more than {limit} levels deep (api.json_max_depth): send flatter JSON',
+  ),
+  BWK_ERR_QUOTA_EXCEEDED: spec(
+    403,
+    'project {project} already has {count} {kind}s, its quota (quotas.{key}) is {limit}: delete some first, or ask an operator to ' +
+      'raise the quota',
+  ),
+  BWK_ERR_OBJECT_TOO_LARGE: spec(
+    413,
+    '{what} is {size} bytes as JSON, more than the {limit} bytes quotas.{key} allows: store less there (a reference to the data, ' +
+      'not the data), or ask an operator to raise the quota',
+  ),
   BWK_ERR_UNAUTHORIZED: spec(
     401,
     'a valid X-Auth-Token header is required (create one with `bulwark token create --project P --role member`)',

@@ -3,7 +3,7 @@
  * with their operation events fed from `bulwark.events` to its SSE streams. It opens no provider
  * or bank: only the catalog (for tokens) and the transport.
  */
-import { configWarnings, homePath, loadConfig } from '../common/config.js';
+import { configWarnings, homePath, loadConfig, pageSizesOf } from '../common/config.js';
 import { createLogger, fileSink } from '../common/logging.js';
 import { privacyWarnings } from '../common/private-files.js';
 import { VERSION } from '../common/version.js';
@@ -24,7 +24,7 @@ export async function startApi(opts: { home: string; port?: number }): Promise<R
   for (const warning of privacyWarnings(opts.home, [])) logger.warn('directory open to other users', { warning });
   const held = new Held();
   return held.starting(async () => {
-    const store = held.add(await openCatalogStore(config.catalog.url, opts.home), (s) => s.close());
+    const store = held.add(await openCatalogStore(config.catalog.url, opts.home, { pageSizes: pageSizesOf(config) }), (s) => s.close());
     const transport = held.add(await transportFromConfig(config, logger), (t) => t.close());
     const events = new InProcessEvents();
     held.add(await bridgeEventsIn(transport, events), (unbridge) => unbridge());

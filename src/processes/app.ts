@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BulwarkConfig } from '../common/config.js';
-import { configWarnings, homePath, loadConfig } from '../common/config.js';
+import { configWarnings, homePath, loadConfig, pageSizesOf } from '../common/config.js';
 import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { createLogger, fileSink } from '../common/logging.js';
@@ -62,7 +62,7 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
       await ProviderRegistry.load({ home, logger, directories: [BUILTIN_PROVIDER_DIR, join(home, 'providers')] }),
       (p) => p.close(),
     );
-    const store = held.add(await openCatalogStore(config.catalog.url, home), (s) => s.close());
+    const store = held.add(await openCatalogStore(config.catalog.url, home, { pageSizes: pageSizesOf(config) }), (s) => s.close());
     const events = new InProcessEvents();
     // A restore must never write into Bulwark's own state: the home and every bank on this machine.
     const restorePolicy = restorePolicyOf(config, home, providers);

@@ -3,10 +3,11 @@ import type { BankPlugin } from '../bank/port.js';
 import type { CheckpointQuery } from '../checkpoints/collection.js';
 import { CheckpointCollection } from '../checkpoints/collection.js';
 import type { CheckpointRecord } from '../checkpoints/model.js';
+import type { ListPosition } from '../store/port.js';
 
 const order =
   (sort: 'asc' | 'desc') =>
-  (a: CheckpointRecord, b: CheckpointRecord): number => {
+  (a: ListPosition, b: ListPosition): number => {
     const c = a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
     return sort === 'asc' ? c : -c;
   };
@@ -14,12 +15,14 @@ const order =
 /**
  * Lists checkpoints over several banks (providers may use different banks) as one ordered,
  * paginated list. With one bank — the usual case — it is that bank's index listing unchanged.
+ * `after`, instead of a marker, starts the page right after a position that need not be a
+ * checkpoint's (operation logs merge checkpoints with restores and verifications).
  */
-export async function listAcrossBanks(banks: BankPlugin[], q: CheckpointQuery): Promise<CheckpointRecord[]> {
+export async function listAcrossBanks(banks: BankPlugin[], q: CheckpointQuery, after?: ListPosition): Promise<CheckpointRecord[]> {
   const collections = banks.map((b) => new CheckpointCollection(b));
-  if (collections.length === 1) return collections[0]!.list(q);
+  if (collections.length === 1 && after === undefined) return collections[0]!.list(q);
   const sort = q.sort ?? 'desc';
-  let marker: CheckpointRecord | null = null;
+  let marker: ListPosition | null = after ?? null;
   if (q.marker !== undefined) {
     for (const c of collections) marker ??= await c.get(q.marker, q.projectId);
     if (!marker) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `marker ${q.marker} is not a checkpoint you can see` });

@@ -1,7 +1,6 @@
-import { bwkError } from '../core/errors.js';
 import type { CheckpointRecord } from '../checkpoints/model.js';
 import type { RestoreRecord, VerificationRecord } from '../store/records.js';
-import type { LogQuery, OperationLog } from './service.js';
+import type { OperationLog } from './service.js';
 
 const statusOf = (s: string): OperationLog['status'] =>
   s === 'available' || s === 'success' ? 'success' : s === 'error' || s === 'fail' ? 'error' : 'running';
@@ -43,18 +42,15 @@ export function logOfRecord(kind: 'restore' | 'verify', r: RestoreRecord | Verif
   };
 }
 
-/** Newest first (or oldest first), after `marker`, at most `limit`. */
-export function pageLogs(logs: OperationLog[], q: LogQuery): OperationLog[] {
-  const sign = q.sort === 'asc' ? 1 : -1;
+/**
+ * One page of logs from pages of each kind, each already starting after the same position: sorted
+ * by (started_at, id) — the records' (created_at, id), the order each kind was listed in — and cut
+ * to `limit`. What is cut is not lost: the next page starts after the last log kept.
+ */
+export function mergeLogs(logs: OperationLog[], sort: 'asc' | 'desc', limit: number): OperationLog[] {
+  const sign = sort === 'asc' ? 1 : -1;
   const sorted = [...logs].sort(
     (a, b) => sign * (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
-  const at = q.marker === undefined ? -1 : sorted.findIndex((l) => l.id === q.marker);
-  // Like every other list: an unknown marker is the caller's mistake, not a reason to start over at page 1.
-  if (q.marker !== undefined && at < 0)
-    throw bwkError('BWK_ERR_INVALID_INPUT', {
-      reason: `marker ${q.marker} not found among the operation logs you can list: pass the id of the last log of the previous page`,
-    });
-  const from = at + 1;
-  return sorted.slice(from, q.limit === undefined ? undefined : from + q.limit);
+  return sorted.slice(0, limit);
 }

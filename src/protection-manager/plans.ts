@@ -12,6 +12,7 @@ import { expandResourceGraph } from '../core/resource-graph.js';
 import type { RequestContext } from './request.js';
 import type { PlanInput, PlanUpdate } from './service.js';
 import { visibleProject } from './request.js';
+import { checkPlanCount, checkPlanObjects, checkPlanSize, type Quotas } from './quotas.js';
 
 /**
  * Plans: validated in full before anything is stored — provider, resource types, that each resource
@@ -22,11 +23,15 @@ export class PlanService {
   constructor(
     private readonly providers: ProviderRegistry,
     private readonly store: CatalogStore,
+    private readonly quotas: Quotas,
   ) {}
 
   async create(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> {
     assertPrintableText(input);
+    checkPlanObjects(input, this.quotas);
+    await checkPlanCount(this.store, ctx.projectId, this.quotas);
     const checked = await this.validate(ctx, input);
+    checkPlanSize({ resources: checked.resources, parameters: input.parameters ?? {} }, this.quotas);
     const now = nowIso();
     return this.store.createPlan({
       id: newId(),
@@ -62,7 +67,9 @@ export class PlanService {
       resources: patch.resources ?? current.resources,
       parameters: patch.parameters ?? current.parameters,
     };
+    checkPlanObjects(patch, this.quotas);
     const checked = await this.validate(ctx, merged);
+    checkPlanSize({ resources: checked.resources, parameters: merged.parameters ?? {} }, this.quotas);
     const updated = await this.store.updatePlan(visibleProject(ctx), id, {
       name: checked.name,
       description: merged.description ?? '',

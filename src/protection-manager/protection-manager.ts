@@ -1,5 +1,7 @@
 import { bwkError, fromErrorJSON, isBulwarkError } from '../core/errors.js';
 import type { BulwarkConfig } from '../common/config.js';
+import { pageSizesOf } from '../common/config.js';
+import { pageLimit } from '../common/page-size.js';
 import { newId, nowIso } from '../common/ids.js';
 import type { Logger } from '../common/logging.js';
 import type { CheckpointQuery } from '../checkpoints/collection.js';
@@ -8,12 +10,13 @@ import type { CheckpointRecord } from '../checkpoints/model.js';
 import type { Resource, RestorePolicy } from '../plugins/api.js';
 import { resolveParameters, validateParameters } from '../providers/parameters.js';
 import type { Provider, ProviderRegistry } from '../providers/registry.js';
-import type { ListOperationsQuery, ListPlansQuery } from '../store/port.js';
+import type { ListOperationsQuery, ListPlansQuery, ListPosition } from '../store/port.js';
 import type { CatalogStore } from '../store/port.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/records.js';
 import type { Engine, OperationOutcome } from './engine.js';
 import type { OperationEvents } from './events.js';
 import { PlanService } from './plans.js';
+import { checkObjectSize } from './quotas.js';
 import { ProtectableService } from './protectables.js';
 import type { RecoveryReport } from './recovery.js';
 import { recoverAbandonedOperations } from './recovery.js';
@@ -32,7 +35,7 @@ import type {
   RestoreInput,
   VerifyInput,
 } from './service.js';
-import { logOfCheckpoint, logOfRecord, pageLogs } from './operation-logs.js';
+import { logOfCheckpoint, logOfRecord, mergeLogs } from './operation-logs.js';
 import { READING_RECORDS } from './operations/reading-records.js';
 import type { ReadingKind, ReadingRecord } from './operations/reading-records.js';
 import { assertUuid, isUuid } from '../common/ids.js';
@@ -68,7 +71,7 @@ export class ProtectionManager implements ProtectionService {
   readonly protectables: ProtectableService;
 
   constructor(private readonly deps: ProtectionManagerDeps) {
-    this.plans = new PlanService(deps.providers, deps.store);
+    this.plans = new PlanService(deps.providers, deps.store, deps.config.quotas);
     this.protectables = new ProtectableService(deps.providers);
   }
 
@@ -138,8 +141,8 @@ export class ProtectionManager implements ProtectionService {
   showPlan(ctx: RequestContext, id: string): Promise<PlanRecord> {
     return this.plans.get(ctx, id);
   }
-  listPlans(ctx: RequestContext, q: Omit<ListPlansQuery, 'projectId'> = {}): Promise<PlanRecord[]> {
-    return this.deps.store.listPlans({ ...q, projectId: visibleProject(ctx) });
+  async listPlans(ctx: RequestContext, q: Omit<ListPlansQuery, 'projectId'> = {}): Promise<PlanRecord[]> {
+    return this.deps.store.listPlans({ ...q, limit: this.pageLimit(q.limit), projectId: visibleProject(ctx) });
   }
   updatePlan(ctx: RequestContext, id: string, patch: PlanUpdate): Promise<PlanRecord> {
     return this.plans.update(ctx, id, patch);
@@ -186,9 +189,14 @@ export class ProtectionManager implements ProtectionService {
     return (await this.findCheckpoint(ctx, id, providerId)).record;
   }
 
-  listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]> {
+  async listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]> {
     const banks = q.providerId ? [this.deps.providers.get(q.providerId).bank] : this.deps.providers.list().map((p) => p.bank);
-    return listAcrossBanks([...new Set(banks)], { ...q, projectId: visibleProject(ctx) });
+    return listAcrossBanks([...new Set(banks)], { ...q, limit: this.pageLimit(q.limit), projectId: visibleProject(ctx) });
+  }
+
+  /** The page size for a requested limit: `paging.default_limit` when absent, at most `paging.max_limit`. */
+  private pageLimit(limit: unknown): number {
+    return pageLimit(limit, pageSizesOf(this.deps.config));
   }
 
   /** Deletes a checkpoint (plugin delete hooks, then its objects); refused while a restore reads it. */
@@ -225,8 +233,8 @@ export class ProtectionManager implements ProtectionService {
     return this.showReading('restore', ctx, id);
   }
 
-  listRestores(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<RestoreRecord[]> {
-    return this.deps.store.listRestores({ ...q, projectId: visibleProject(ctx) });
+  async listRestores(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<RestoreRecord[]> {
+    return this.deps.store.listRestores({ ...q, limit: this.pageLimit(q.limit), projectId: visibleProject(ctx) });
   }
 
   async verify(ctx: RequestContext, input: VerifyInput): Promise<OperationHandle<VerificationRecord>> {
@@ -248,6 +256,7 @@ export class ProtectionManager implements ProtectionService {
     const existing = (id: string) => READING_RECORDS[kind].get(this.deps.store, visibleProject(ctx), id);
     if (input.operation_id !== undefined && (await existing(assertUuid('operation', input.operation_id))))
       return this.handle(input.operation_id, () => show(input.operation_id!));
+    checkObjectSize(`${kind} parameters`, input.parameters, this.deps.config.quotas);
     const { record: checkpoint, provider } = await this.readableCheckpoint(ctx, input.checkpoint_id, input.provider_id, kind);
     const parameters = input.parameters ?? {};
     const resources = graphResources(checkpoint);
@@ -296,8 +305,8 @@ export class ProtectionManager implements ProtectionService {
     return record;
   }
 
-  listVerifications(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<VerificationRecord[]> {
-    return this.deps.store.listVerifications({ ...q, projectId: visibleProject(ctx) });
+  async listVerifications(ctx: RequestContext, q: Omit<ListOperationsQuery, 'projectId'> = {}): Promise<VerificationRecord[]> {
+    return this.deps.store.listVerifications({ ...q, limit: this.pageLimit(q.limit), projectId: visibleProject(ctx) });
   }
 
   /**
@@ -315,21 +324,48 @@ export class ProtectionManager implements ProtectionService {
     throw bwkError('BWK_ERR_OPERATION_NOT_FOUND', { id });
   }
 
-  /** Karbor's operation logs: every protect, restore and verification of the caller's project. */
+  /**
+   * Karbor's operation logs: one page of the protects, restores and verifications of the caller's
+   * project. Each kind is read one page deep from the marker's position, never in full, and the
+   * three pages are merged: memory stays proportional to the page size, not to the history.
+   */
   async listOperationLogs(ctx: RequestContext, q: LogQuery = {}): Promise<OperationLog[]> {
+    const limit = this.pageLimit(q.limit);
+    const sort = q.sort ?? 'desc';
+    const after = q.marker === undefined ? undefined : await this.logPosition(ctx, q.marker);
+    const page = { limit, sort, projectId: visibleProject(ctx), ...(after ? { after } : {}) };
+    const banks = [...new Set(this.deps.providers.list().map((p) => p.bank))];
     const [checkpoints, restores, verifications] = await Promise.all([
-      this.listCheckpoints(ctx, {}),
-      this.listRestores(ctx),
-      this.listVerifications(ctx),
+      listAcrossBanks(banks, { projectId: page.projectId, limit, sort }, after),
+      this.deps.store.listRestores(page),
+      this.deps.store.listVerifications(page),
     ]);
-    return pageLogs(
+    return mergeLogs(
       [
         ...checkpoints.map(logOfCheckpoint),
         ...restores.map((r) => logOfRecord('restore', r)),
         ...verifications.map((v) => logOfRecord('verify', v)),
       ],
-      q,
+      sort,
+      limit,
     );
+  }
+
+  /** Where an operation log marker (a checkpoint, restore or verification id the caller can see) sits. */
+  private async logPosition(ctx: RequestContext, marker: string): Promise<ListPosition> {
+    const project = visibleProject(ctx);
+    const record =
+      (await this.findCheckpoint(ctx, marker).then(
+        (found) => found.record,
+        () => null,
+      )) ??
+      (await this.deps.store.getRestore(project, marker)) ??
+      (await this.deps.store.getVerification(project, marker));
+    if (!record)
+      throw bwkError('BWK_ERR_INVALID_INPUT', {
+        reason: `marker ${marker} not found among the operation logs you can list: pass the id of the last log of the previous page`,
+      });
+    return { created_at: record.created_at, id: record.id };
   }
 
   /** Cancels a running operation (by operation id); it ends `error`/`fail` with reason `cancelled`. */

@@ -6,9 +6,19 @@
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import { bwkError } from '../core/errors.js';
 import { nowIso } from '../common/ids.js';
+import { DEFAULT_PAGE_SIZES, pageLimit, type PageSizes } from '../common/page-size.js';
 import { KyselyTokenStore } from './tokens.js';
 import type { TokenDatabase, TokenStore } from './tokens.js';
-import type { CatalogStore, ListOperationsQuery, ListPlansQuery, PageQuery, PlanPatch, RestorePatch, VerificationPatch } from './port.js';
+import type {
+  CatalogStore,
+  ListOperationsQuery,
+  ListPlansQuery,
+  ListPosition,
+  PageQuery,
+  PlanPatch,
+  RestorePatch,
+  VerificationPatch,
+} from './port.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from './records.js';
 
 /** A record as stored: its JSON fields `J` become text columns. */
@@ -43,6 +53,8 @@ export interface KyselyStoreOptions {
    * default (BINARY) already does; PostgreSQL passes "C", as its default follows the server's locale.
    */
   bytewiseCollation?: string;
+  /** How many records a listing returns without a limit, and at most (default: DEFAULT_PAGE_SIZES). */
+  pageSizes?: PageSizes;
 }
 
 /** The columns listings order by; the first is the primary sort key. */
@@ -51,6 +63,7 @@ type OrderColumn = 'created_at' | 'id';
 export class KyselyCatalogStore implements CatalogStore {
   readonly #db: Kysely<Database>;
   readonly #orderKey: (column: OrderColumn) => RawBuilder<string>;
+  readonly #pageSizes: PageSizes;
   #closed = false;
 
   readonly tokens: TokenStore;
@@ -58,6 +71,7 @@ export class KyselyCatalogStore implements CatalogStore {
   constructor(db: Kysely<Database>, options: KyselyStoreOptions = {}) {
     this.#db = db;
     this.tokens = new KyselyTokenStore(db as unknown as Kysely<TokenDatabase>);
+    this.#pageSizes = options.pageSizes ?? DEFAULT_PAGE_SIZES;
     const collation = options.bytewiseCollation;
     this.#orderKey =
       collation === undefined
@@ -75,6 +89,15 @@ export class KyselyCatalogStore implements CatalogStore {
 
   listPlans(q: ListPlansQuery): Promise<PlanRecord[]> {
     return this.#list('plans', planCodec, q, { provider_id: q.providerId });
+  }
+
+  async countPlans(projectId: string): Promise<number> {
+    const row = await this.#db
+      .selectFrom('plans')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('project_id', '=', projectId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   updatePlan(projectId: string | null, id: string, patch: PlanPatch): Promise<PlanRecord | null> {
@@ -124,7 +147,10 @@ export class KyselyCatalogStore implements CatalogStore {
 
   async listInProgress(): Promise<{ restores: RestoreRecord[]; verifications: VerificationRecord[] }> {
     const q: ListOperationsQuery = { projectId: null, sort: 'asc', status: 'in_progress' };
-    return { restores: await this.listRestores(q), verifications: await this.listVerifications(q) };
+    return {
+      restores: await everyPage((marker) => this.listRestores({ ...q, marker })),
+      verifications: await everyPage((marker) => this.listVerifications({ ...q, marker })),
+    };
   }
 
   async close(): Promise<void> {
@@ -193,8 +219,10 @@ export class KyselyCatalogStore implements CatalogStore {
 
   async #list<T extends Table, R>(table: T, codec: Codec<R, Database[T]>, q: PageQuery, filters: Filters): Promise<R[]> {
     const sort = checkSort(q.sort);
-    const limit = checkLimit(q.limit);
-    const after = q.marker === undefined ? null : await this.#markerPosition(table, q.projectId, q.marker);
+    const limit = pageLimit(q.limit, this.#pageSizes);
+    if (q.marker !== undefined && q.after !== undefined)
+      throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'give a marker or a position to list after, not both' });
+    const after = q.after ?? (q.marker === undefined ? null : await this.#markerPosition(table, q.projectId, q.marker));
     let query = this.#db
       .selectFrom(table as Table)
       .selectAll()
@@ -203,8 +231,7 @@ export class KyselyCatalogStore implements CatalogStore {
       if (value !== undefined) query = query.where(sql.ref(column), '=', value);
     }
     if (after !== null) query = query.where(afterPosition(after, sort, this.#orderKey));
-    query = query.orderBy(this.#orderKey('created_at'), sort).orderBy(this.#orderKey('id'), sort);
-    if (limit !== undefined) query = query.limit(limit);
+    query = query.orderBy(this.#orderKey('created_at'), sort).orderBy(this.#orderKey('id'), sort).limit(limit);
     const rows = await query.execute();
     return rows.map((row) => codec.fromRow(row));
   }
@@ -228,10 +255,7 @@ export class KyselyCatalogStore implements CatalogStore {
   }
 }
 
-interface Position {
-  created_at: string;
-  id: string;
-}
+type Position = ListPosition;
 
 /**
  * Keyset condition "strictly after `p` in (created_at, id) order", spelled out with OR/AND instead of
@@ -250,12 +274,11 @@ function checkSort(sort: unknown): 'asc' | 'desc' {
   throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `sort ${JSON.stringify(sort)} is not valid: use "asc" or "desc"` });
 }
 
-function checkLimit(limit: unknown): number | undefined {
-  if (limit === undefined) return undefined;
-  if (typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0) return limit;
-  throw bwkError('BWK_ERR_INVALID_INPUT', {
-    reason: `limit ${JSON.stringify(limit)} is not valid: use a positive integer, or no limit to list everything`,
-  });
+/** Every record of a listing, page by page: for the few callers that need them all (crash recovery). */
+async function everyPage<R extends { id: string }>(list: (marker: string | undefined) => Promise<R[]>): Promise<R[]> {
+  const all: R[] = [];
+  for (let page = await list(undefined); page.length > 0; page = await list(page.at(-1)!.id)) all.push(...page);
+  return all;
 }
 
 /** Converts one table's records to rows and back: the one place JSON columns are (de)serialized. */

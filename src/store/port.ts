@@ -1,3 +1,4 @@
+import type { PageSizes } from '../common/page-size.js';
 import type { TokenStore } from './tokens.js';
 import type { OperationStatus, PlanRecord, RestoreRecord, VerificationRecord } from './records.js';
 
@@ -9,19 +10,41 @@ import type { OperationStatus, PlanRecord, RestoreRecord, VerificationRecord } f
  * project is invisible — null, false or absent from a list — never an error that reveals it exists.
  */
 
+/** What every adapter takes when it is opened, besides where its database is. */
+export interface CatalogOptions {
+  /** Page sizes of every listing (`paging` in the config); DEFAULT_PAGE_SIZES when absent. */
+  pageSizes?: PageSizes;
+}
+
 /** Paging shared by every listing. */
 export interface PageQuery {
   /** Only records of this project; null lists every project (admin). */
   projectId: string | null;
-  /** At most this many records (a positive integer); all when absent. */
+  /**
+   * At most this many records (a positive integer). Absent: the store's default page size
+   * (`paging.default_limit`); above the store's maximum (`paging.max_limit`): clamped to it. No
+   * listing returns a whole table: callers page with `marker` until a page comes back empty.
+   */
   limit?: number;
   /**
    * Id of the last record of the previous page: the page starts right after it (exclusive), in the
    * requested order. An id that is unknown or not visible to `projectId` is BWK_ERR_INVALID_INPUT.
    */
   marker?: string;
+  /**
+   * Instead of `marker`: the page starts right after this position in the requested order. Lets a
+   * listing that merges several kinds of record (operation logs) page each kind from one marker.
+   * Giving both is BWK_ERR_INVALID_INPUT.
+   */
+  after?: ListPosition;
   /** Order by created_at then id; `desc` (newest first) by default. */
   sort?: 'asc' | 'desc';
+}
+
+/** Where a record sits in a listing's (created_at, id) order. */
+export interface ListPosition {
+  created_at: string;
+  id: string;
 }
 
 export interface ListPlansQuery extends PageQuery {
@@ -53,8 +76,11 @@ export interface CatalogStore {
   /** The plan, or null when it does not exist or belongs to another project. */
   getPlan(projectId: string | null, id: string): Promise<PlanRecord | null>;
 
-  /** Plans visible to `q.projectId`, newest first unless `q.sort` says otherwise. */
+  /** One page of the plans visible to `q.projectId`, newest first unless `q.sort` says otherwise. */
   listPlans(q: ListPlansQuery): Promise<PlanRecord[]>;
+
+  /** How many plans `projectId` has (the plans_per_project quota counts them). */
+  countPlans(projectId: string): Promise<number>;
 
   /**
    * Applies the fields present in `patch`, sets updated_at to now and returns the updated plan; null
@@ -72,7 +98,7 @@ export interface CatalogStore {
   /** The restore, or null when it does not exist or belongs to another project. */
   getRestore(projectId: string | null, id: string): Promise<RestoreRecord | null>;
 
-  /** Restores visible to `q.projectId`, newest first unless `q.sort` says otherwise. */
+  /** One page of the restores visible to `q.projectId`, newest first unless `q.sort` says otherwise. */
   listRestores(q: ListOperationsQuery): Promise<RestoreRecord[]>;
 
   /**
@@ -87,7 +113,7 @@ export interface CatalogStore {
   /** The verification, or null when it does not exist or belongs to another project. */
   getVerification(projectId: string | null, id: string): Promise<VerificationRecord | null>;
 
-  /** Verifications visible to `q.projectId`, newest first unless `q.sort` says otherwise. */
+  /** One page of the verifications visible to `q.projectId`, newest first unless `q.sort` says otherwise. */
   listVerifications(q: ListOperationsQuery): Promise<VerificationRecord[]>;
 
   /**
@@ -97,8 +123,9 @@ export interface CatalogStore {
   updateVerification(projectId: string | null, id: string, patch: VerificationPatch): Promise<VerificationRecord | null>;
 
   /**
-   * Every restore and verification still `in_progress`, in all projects, oldest first. Crash recovery
-   * calls it at start-up: with the local engine these were left behind by a process that died.
+   * Every restore and verification still `in_progress`, in all projects, oldest first (read page by
+   * page). Crash recovery calls it at start-up: with the local engine these were left behind by a
+   * process that died.
    */
   listInProgress(): Promise<{ restores: RestoreRecord[]; verifications: VerificationRecord[] }>;
 

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { bwkError, isBulwarkError } from '../core/errors.js';
 import { KyselyCatalogStore, type Database } from './kysely-store.js';
 import { migrateCatalog } from './migrations.js';
-import type { CatalogStore } from './port.js';
+import type { CatalogOptions, CatalogStore } from './port.js';
 
 /**
  * How long opening a connection (or waiting for a free pooled one) may take. pg's default is to
@@ -25,7 +25,7 @@ const HINT =
  * schema up to date. Several processes may open the same database at once: kysely's migrator
  * serializes them with an advisory lock.
  */
-export async function openPostgresStore(url: string): Promise<CatalogStore> {
+export async function openPostgresStore(url: string, options: CatalogOptions = {}): Promise<CatalogStore> {
   const secrets = passwordsIn(url);
   const location = redactPostgresUrl(url);
   const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
@@ -43,7 +43,7 @@ export async function openPostgresStore(url: string): Promise<CatalogStore> {
     await db.destroy().catch(() => undefined);
     throw unusable(location, err, secrets);
   }
-  return new KyselyCatalogStore(db, { bytewiseCollation: 'C' });
+  return new KyselyCatalogStore(db, { ...options, bytewiseCollation: 'C' });
 }
 
 /**

@@ -10,7 +10,7 @@ import { bwkError, isBulwarkError } from '../core/errors.js';
 import { makeFilePrivate, makePrivateDir, PRIVATE_FILE_MODE } from '../common/private-files.js';
 import { KyselyCatalogStore, type Database } from './kysely-store.js';
 import { migrateCatalog } from './migrations.js';
-import type { CatalogStore } from './port.js';
+import type { CatalogOptions, CatalogStore } from './port.js';
 
 export const SQLITE_MEMORY = ':memory:';
 
@@ -18,7 +18,7 @@ export const SQLITE_MEMORY = ':memory:';
  * Opens (creating when needed) the catalog database at `path`, or a private in-memory one for
  * `':memory:'`, and brings its schema up to date.
  */
-export async function openSqliteStore(path: string): Promise<CatalogStore> {
+export async function openSqliteStore(path: string, options: CatalogOptions = {}): Promise<CatalogStore> {
   let raw: Sqlite.Database;
   try {
     if (path !== SQLITE_MEMORY) createPrivately(path);
@@ -42,7 +42,7 @@ export async function openSqliteStore(path: string): Promise<CatalogStore> {
     if (raw.open) raw.close();
     throw isBulwarkError(err) ? err : unusable(path, err);
   }
-  return new KyselyCatalogStore(db);
+  return new KyselyCatalogStore(db, options);
 }
 
 /**

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { isBulwarkError } from '../../src/core/errors.js';
 import { newId } from '../../src/common/ids.js';
-import type { CatalogStore } from '../../src/store/port.js';
+import type { CatalogOptions, CatalogStore } from '../../src/store/port.js';
 import type { OperationStatus, PlanRecord, RestoreRecord, VerificationRecord } from '../../src/store/records.js';
 
 export interface CatalogHarness {
@@ -96,7 +96,8 @@ async function allPages<R extends { id: string }>(list: (marker: string | undefi
   throw new Error('pagination did not end after 100 pages');
 }
 
-export function describeCatalogContract(name: string, make: () => Promise<CatalogHarness>): void {
+/** `make(options)` opens a fresh, empty store of the adapter, with `options` as the factory passes them. */
+export function describeCatalogContract(name: string, make: (options?: CatalogOptions) => Promise<CatalogHarness>): void {
   describe(`CatalogStore contract: ${name}`, () => {
     let h: CatalogHarness;
     let store: CatalogStore;
@@ -342,6 +343,81 @@ export function describeCatalogContract(name: string, make: () => Promise<Catalo
         await expectInvalid(store.listVerifications({ projectId: A, marker: 'nope' }), /marker nope not found/);
         for (const limit of [0, -1, 1.5]) await expectInvalid(store.listPlans({ projectId: A, limit }), /limit .* positive integer/);
         await expectInvalid(store.listPlans({ projectId: A, sort: 'up' as 'asc' }), /sort "up"/);
+      });
+
+      describe('page sizes (issue 14: no listing returns a whole table)', () => {
+        let small: CatalogHarness;
+        beforeEach(async () => {
+          small = await make({ pageSizes: { default: 5, max: 8 } });
+        });
+        afterEach(async () => {
+          await small.cleanup();
+        });
+
+        it('returns the default page size without a limit and clamps a larger limit to the maximum', async () => {
+          const mine: PlanRecord[] = [];
+          for (let i = 0; i < 20; i++) mine.push(await small.store.createPlan(plan({ created_at: at(i) })));
+          const newest = [...mine].sort(byCreated(-1)).map((p) => p.id);
+          expect((await small.store.listPlans({ projectId: A })).map((p) => p.id)).to.deep.equal(newest.slice(0, 5));
+          expect((await small.store.listPlans({ projectId: null, limit: 1000 })).map((p) => p.id)).to.deep.equal(newest.slice(0, 8));
+          expect((await small.store.listPlans({ projectId: A, limit: 3 })).map((p) => p.id)).to.deep.equal(newest.slice(0, 3));
+          // Paging without a limit still reaches every plan, each once.
+          expect(await allPages((marker) => small.store.listPlans({ projectId: A, marker }), 5)).to.deep.equal(newest);
+        });
+
+        it('bounds restore and verification pages the same way', async () => {
+          for (let i = 0; i < 12; i++) {
+            await small.store.createRestore(restore({ created_at: at(i), status: 'success' }));
+            await small.store.createVerification(verification({ created_at: at(i), status: 'success' }));
+          }
+          expect(await small.store.listRestores({ projectId: A })).to.have.length(5);
+          expect(await small.store.listVerifications({ projectId: null, limit: 100 })).to.have.length(8);
+        });
+
+        it('still lists every in-progress record for crash recovery, page by page', async () => {
+          const ids: string[] = [];
+          for (let i = 0; i < 19; i++) ids.push((await small.store.createRestore(restore({ created_at: at(i) }))).id);
+          await small.store.createRestore(restore({ created_at: at(3), status: 'fail' }));
+          const got = await small.store.listInProgress();
+          expect(got.restores.map((r) => r.id)).to.deep.equal(ids);
+          expect(got.verifications).to.deep.equal([]);
+        });
+      });
+
+      it('starts a page after a position as it does after a marker, and refuses both at once', async () => {
+        const rs: RestoreRecord[] = [];
+        for (let i = 0; i < 9; i++) rs.push(await store.createRestore(restore({ created_at: at(i < 4 ? 1 : i) })));
+        const sorted = [...rs].sort(byCreated(1));
+        const pivot = sorted[2]!;
+        const byMarker = await store.listRestores({ projectId: A, sort: 'asc', marker: pivot.id, limit: 4 });
+        const byPosition = await store.listRestores({
+          projectId: A,
+          sort: 'asc',
+          after: { created_at: pivot.created_at, id: pivot.id },
+          limit: 4,
+        });
+        expect(byPosition.map((r) => r.id)).to.deep.equal(sorted.slice(3, 7).map((r) => r.id));
+        expect(byPosition).to.deep.equal(byMarker);
+        // A position need not be a record's: operation logs page restores from a checkpoint's position
+        // (newest first, "after" (at(5), "zzzz") includes at(5) itself, as every UUID sorts before "zzzz").
+        const between = { created_at: at(5), id: 'zzzz' };
+        expect((await store.listVerifications({ projectId: A, after: between })).map((v) => v.id)).to.deep.equal([]);
+        expect((await store.listRestores({ projectId: A, after: between })).map((r) => r.id)).to.deep.equal(
+          sorted
+            .filter((r) => r.created_at <= at(5))
+            .reverse()
+            .map((r) => r.id),
+        );
+        await expectInvalid(store.listRestores({ projectId: A, marker: pivot.id, after: pivot }), /marker or a position/);
+      });
+
+      it('counts the plans of one project (the plans_per_project quota)', async () => {
+        expect(await store.countPlans(A)).to.equal(0);
+        for (let i = 0; i < 3; i++) await store.createPlan(plan());
+        await store.createPlan(plan({ project_id: B }));
+        expect(await store.countPlans(A)).to.equal(3);
+        expect(await store.countPlans(B)).to.equal(1);
+        expect(await store.countPlans('project-none')).to.equal(0);
       });
 
       it('lists in-progress restores and verifications of every project, oldest first', async () => {

@@ -11,12 +11,12 @@ import { createTempDatabase } from '../helpers/pg-database.js';
 import { pgUrl, requireService } from '../helpers/services.js';
 import { describeCatalogContract } from './catalog.contract.js';
 
-describeCatalogContract('sqlite file', async () => {
+describeCatalogContract('sqlite file', async (options) => {
   const home = mkdtempSync(join(tmpdir(), 'bwk-'));
   const opened: CatalogStore[] = [];
   // Through the factory, with a relative path in a directory that does not exist yet.
   const open = async () => {
-    const store = await openCatalogStore('sqlite:state/catalog.db', home);
+    const store = await openCatalogStore('sqlite:state/catalog.db', home, options);
     opened.push(store);
     return store;
   };
@@ -30,8 +30,8 @@ describeCatalogContract('sqlite file', async () => {
   };
 });
 
-describeCatalogContract('sqlite :memory:', async () => {
-  const store = await openSqliteStore(':memory:');
+describeCatalogContract('sqlite :memory:', async (options) => {
+  const store = await openSqliteStore(':memory:', options);
   return { store, cleanup: () => store.close() };
 });
 
@@ -41,12 +41,12 @@ describe('PostgreSQL catalog', () => {
   });
 
   // Each test gets its own database, so no run (nor another engineer's) sees its rows.
-  describeCatalogContract('postgres', async () => {
+  describeCatalogContract('postgres', async (options) => {
     const database = await createTempDatabase(pgUrl());
     const opened: CatalogStore[] = [];
     // Through the factory, as catalog.url selects it; the home plays no part for PostgreSQL.
     const open = async () => {
-      const store = await openCatalogStore(database.url, '/nonexistent-home');
+      const store = await openCatalogStore(database.url, '/nonexistent-home', options);
       opened.push(store);
       return store;
     };

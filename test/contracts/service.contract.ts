@@ -296,6 +296,51 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
       });
     });
 
+    describe('bounds (issue 14)', () => {
+      // Over the default quotas.json_object_bytes (64 KiB), under the API's default 1 MiB body limit.
+      const big = { blob: 'x'.repeat(70 * 1024) };
+
+      it('refuses extra_info or parameters over quotas.json_object_bytes (BWK_ERR_OBJECT_TOO_LARGE), storing nothing', async () => {
+        const before = (await a.service.listPlans(a.ctx, { limit: 1000 })).map((p) => p.id).sort();
+        const input = fsPlanInput('too-big');
+        await rejectsWith(
+          a.service.createPlan(a.ctx, { ...input, resources: [{ ...input.resources[0]!, extra_info: big }] }),
+          'BWK_ERR_OBJECT_TOO_LARGE',
+        );
+        await rejectsWith(a.service.createPlan(a.ctx, { ...input, parameters: { 'fs.directory': big } }), 'BWK_ERR_OBJECT_TOO_LARGE');
+        const plan = await a.service.createPlan(a.ctx, fsPlanInput('kept-small'));
+        await rejectsWith(a.service.updatePlan(a.ctx, plan.id, { parameters: { 'fs.directory': big } }), 'BWK_ERR_OBJECT_TOO_LARGE');
+        expect((await a.service.showPlan(a.ctx, plan.id)).parameters).to.deep.equal(input.parameters);
+        const after = (await a.service.listPlans(a.ctx, { limit: 1000 })).map((p) => p.id);
+        expect(after.filter((id) => id !== plan.id).sort()).to.deep.equal(before);
+        await a.service.deletePlan(a.ctx, plan.id);
+      });
+
+      it('refuses a plan whose resources and parameters exceed quotas.plan_bytes, though each object is within its quota', async () => {
+        // Five extra_info objects of 60 KiB: each under json_object_bytes (64 KiB), together over plan_bytes (256 KiB).
+        const resources = [1, 2, 3, 4, 5].map((i) => ({
+          type: 'fs.directory',
+          id: dir(`svc-quota-${i}`),
+          extra_info: { notes: 'y'.repeat(60 * 1024) },
+        }));
+        const input = { ...fsPlanInput('too-big-in-total'), resources };
+        await rejectsWith(a.service.createPlan(a.ctx, input), 'BWK_ERR_OBJECT_TOO_LARGE');
+        expect((await a.service.listPlans(a.ctx, { limit: 1000 })).map((p) => p.name)).not.to.include('too-big-in-total');
+        const fits = await a.service.createPlan(a.ctx, { ...input, resources: resources.slice(0, 4) });
+        expect(fits.resources).to.have.length(4);
+        await a.service.deletePlan(a.ctx, fits.id);
+      });
+
+      it('clamps a limit above paging.max_limit instead of refusing it, and refuses a limit that is not a positive integer', async () => {
+        const plan = await a.service.createPlan(a.ctx, fsPlanInput('clamped'));
+        expect((await a.service.listPlans(a.ctx, { limit: 1_000_000 })).map((p) => p.id)).to.include(plan.id);
+        expect(await a.service.listRestores(a.ctx, { limit: 1_000_000 })).to.be.an('array');
+        expect(await a.service.listOperationLogs(a.ctx, { limit: 1_000_000 })).to.be.an('array');
+        await rejectsWith(a.service.listPlans(a.ctx, { limit: 0 }), 'BWK_ERR_INVALID_INPUT');
+        await a.service.deletePlan(a.ctx, plan.id);
+      });
+    });
+
     describe('protect', () => {
       it('starts a protect whose checkpoint becomes available and is listed under its plan', async () => {
         const plan = await protectedPlan();

@@ -9,6 +9,7 @@ import { tokenVerifier } from '../../src/api/listen.js';
 import { tempDir } from '../helpers/paths.js';
 
 const FS = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
+const deepArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
 /** Hostile or mistaken requests: each is a coded 400 and creates nothing. */
 describe('REST API bad input', function () {
@@ -103,6 +104,20 @@ describe('REST API bad input', function () {
       'BWK_ERR_PARAMETERS_INVALID',
       /exclude/,
     ],
+    [
+      // Issue 14: parsed, then walked recursively until the stack overflowed, answering a raw 500.
+      '5,000-deep JSON in a plan body',
+      () => post('/v1/p/plans', `{"plan": {"name": "ok", "parameters": {"fs.directory": {"exclude": ${deepArray(5000)}}}}}`),
+      'BWK_ERR_JSON_TOO_DEEP',
+      /more than 64 levels deep/,
+    ],
+    [
+      '5,000-deep JSON in a restore body',
+      () =>
+        post('/v1/p/restores', `{"restore": {"checkpoint_id": "0f0f0f0f-0000-4000-8000-000000000000", "parameters": ${deepArray(5000)}}}`),
+      'BWK_ERR_JSON_TOO_DEEP',
+      /more than 64 levels deep/,
+    ],
     ['not JSON at all', () => post('/v1/p/plans', 'name=ok', 'application/x-www-form-urlencoded'), 'BWK_ERR_INVALID_INPUT', /JSON/],
     [
       'credentials in a restore body',
@@ -120,6 +135,35 @@ describe('REST API bad input', function () {
       expect(await plans()).to.deep.equal([]);
     });
   }
+
+  it('refuses deep JSON in the listing parameters of a query with a coded 400 too', async () => {
+    const parameters = encodeURIComponent(`{"path": ${deepArray(2000)}}`);
+    const r = await api.inject({
+      method: 'GET',
+      url: `/v1/p/protectables/fs.directory/instances?parameters=${parameters}`,
+      headers: { 'x-auth-token': token },
+    });
+    expect(r.statusCode, r.body).to.equal(400);
+    expect((JSON.parse(r.body) as { code: string }).code).to.equal('BWK_ERR_JSON_TOO_DEEP');
+  });
+
+  it('accepts JSON nested up to the limit, and brackets inside strings do not count', async () => {
+    // The body, plan, parameters and fs.directory objects are 4 levels: 60 arrays inside make exactly 64.
+    const exclude = `${'['.repeat(60)}"[[[[{{{{\\"["${']'.repeat(60)}`;
+    const resources = JSON.stringify([{ id: data, type: 'fs.directory' }]);
+    const parameters = `{"fs.directory": {"exclude": ${exclude}}}`;
+    const body = `{"plan": {"name": "deep-ok", "provider_id": "${FS}", "resources": ${resources}, "parameters": ${parameters}}}`;
+    const r = await post('/v1/p/plans', body);
+    expect(r.body.code, 'not refused for its depth').to.not.equal('BWK_ERR_JSON_TOO_DEEP');
+    expect(r.status, 'the plugin schema refuses nested arrays: a coded 400 from validation, not from the depth limit').to.equal(400);
+    expect(r.body.code).to.equal('BWK_ERR_PARAMETERS_INVALID');
+    const one = await post(
+      '/v1/p/plans',
+      body.replace(`${'['.repeat(60)}`, `${'['.repeat(61)}`).replace(`${']'.repeat(60)}`, `${']'.repeat(61)}`),
+    );
+    expect(one.body.code).to.equal('BWK_ERR_JSON_TOO_DEEP');
+    expect(await plans()).to.deep.equal([]);
+  });
 
   it('a valid plan is accepted (the cases above differ from it in one thing each)', async () => {
     expect((await post('/v1/p/plans', good())).status).to.equal(200);

@@ -116,6 +116,17 @@ describe('configuration (bulwark.yaml)', () => {
     expect(loadConfig(home, {}).lease).to.deep.equal({ ttl_ms: 10000, renew_interval_ms: 9999 });
   });
 
+  it('bounds lists and stored objects by default (issue 14), and refuses a default page larger than the maximum', () => {
+    const cfg = loadConfig(home, {});
+    expect(cfg.paging).to.deep.equal({ default_limit: 100, max_limit: 1000 });
+    expect(cfg.quotas).to.deep.equal({ plans_per_project: 1000, json_object_bytes: 65536, plan_bytes: 262144 });
+    expect(cfg.api.json_max_depth).to.equal(64);
+    const file = write('paging:\n  max_limit: 50\n  default_limit: 80\n');
+    const err = thrown(() => loadConfig(home, {}));
+    expect(err.code).to.equal('BWK_ERR_CONFIG_INVALID');
+    expect(err.message).to.contain(`${file}:3`).and.to.contain('paging.default_limit (80) must not exceed paging.max_limit (50)');
+  });
+
   it('reports a YAML syntax error as invalid configuration with its line', () => {
     const file = write('project: p\nlog:\n  level: info\n bad: 1\n');
     const err = thrown(() => loadConfig(home, {}));

@@ -12,6 +12,7 @@ import {
   providerRefParams,
   typeParams,
 } from '../schemas.js';
+import { assertJsonDepth, DEFAULT_JSON_MAX_DEPTH } from '../json-body.js';
 import { given } from './given.js';
 import { pageOf } from './paging.js';
 
@@ -39,6 +40,7 @@ export function catalogRoutes(app: FastifyInstance, service: ProtectionService):
       const raw = (req.query as { parameters?: string }).parameters;
       let parameters: unknown = {};
       if (raw !== undefined) {
+        assertJsonDepth(raw, DEFAULT_JSON_MAX_DEPTH);
         try {
           parameters = JSON.parse(raw);
         } catch {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addPageOptions, addShowCommand, listAction, pageOf, serviceAction } from '../actions.js';
+import { addPageOptions, addShowCommand, allPages, listAction, serviceAction } from '../actions.js';
 import type { PageOptions } from '../actions.js';
 import type { Run } from '../context.js';
 import { collect, parseJsonOption, parseResourceOption, readTextFile, resolveProviderId } from '../context.js';
@@ -86,7 +86,7 @@ export function registerCatalogCommands(program: Command, run: Run): void {
       }),
     );
   addPageOptions(plan.command('list').description('list plans')).action(
-    listAction(run, { columns: PLAN_COLUMNS }, (s, opts: PageOptions) => s.service.listPlans(s.ctx, pageOf(opts))),
+    listAction(run, { columns: PLAN_COLUMNS }, (s, opts: PageOptions) => allPages(opts, (page) => s.service.listPlans(s.ctx, page))),
   );
   addShowCommand(plan, run, 'show a plan', (s, id) => s.service.showPlan(s.ctx, id));
   plan

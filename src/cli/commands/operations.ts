@@ -3,7 +3,7 @@ import type { CheckpointRecord, CheckpointStatus } from '../../checkpoints/model
 import { bwkError } from '../../core/errors.js';
 import type { OperationView } from '../../protection-manager/service.js';
 import type { OperationStatus } from '../../store/records.js';
-import { addPageOptions, addShowCommand, listAction, pageOf, serviceAction } from '../actions.js';
+import { addPageOptions, addShowCommand, allPages, listAction, serviceAction } from '../actions.js';
 import type { PageOptions } from '../actions.js';
 import type { CliContext, CliSession, Run } from '../context.js';
 import { parseDateOption, parseJsonOption, resolveProviderId } from '../context.js';
@@ -158,20 +158,19 @@ function registerCheckpointCommands(program: Command, run: Run): void {
           asRows: (list: CheckpointRecord[]) => list.map((c) => ({ ...c, protection_plan: c.protection_plan.name })),
         },
         async (s, opts: Record<string, string | undefined>) => {
-          const page = pageOf(opts);
           const since = parseDateOption('--since', opts.since);
           const until = parseDateOption('--until', opts.until);
           if (opts.sort !== undefined && opts.sort !== 'asc' && opts.sort !== 'desc')
             throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--sort must be asc or desc, not "${opts.sort}"` });
-          return s.service.listCheckpoints(s.ctx, {
+          const query = {
             ...(opts.plan ? { planId: opts.plan } : {}),
             ...(opts.provider ? { providerId: await resolveProviderId(s, opts.provider) } : {}),
             ...(opts.status ? { status: opts.status as CheckpointStatus } : {}),
             ...(since ? { since } : {}),
             ...(until ? { until } : {}),
-            ...page,
             ...(opts.sort ? { sort: opts.sort as 'asc' | 'desc' } : {}),
-          });
+          };
+          return allPages(opts, (page) => s.service.listCheckpoints(s.ctx, { ...query, ...page }));
         },
       ),
     );
@@ -210,11 +209,13 @@ function registerReadingCommands(program: Command, run: Run, reading: (typeof RE
   const list = group.command('list').description(`list ${noun}s`).option('--status <s>').option('--checkpoint <id>');
   addPageOptions(list).action(
     listAction(run, { columns: OPERATION_COLUMNS }, (s, opts: PageOptions & { status?: string; checkpoint?: string }) =>
-      s.service[reading.methods.list](s.ctx, {
-        ...(opts.status ? { status: opts.status as OperationStatus } : {}),
-        ...(opts.checkpoint ? { checkpointId: opts.checkpoint } : {}),
-        ...pageOf(opts),
-      }),
+      allPages(opts, (page) =>
+        s.service[reading.methods.list](s.ctx, {
+          ...(opts.status ? { status: opts.status as OperationStatus } : {}),
+          ...(opts.checkpoint ? { checkpointId: opts.checkpoint } : {}),
+          ...page,
+        }),
+      ),
     ),
   );
   addShowCommand(group, run, `show a ${noun}`, (s, id) => s.service[reading.methods.show](s.ctx, id));
