@@ -166,6 +166,7 @@ describe('configuration (bulwark.yaml)', () => {
       expect(cfg.tasks).to.deep.equal({
         max_parallel: 7,
         timeout_ms: 5000,
+        cancel_grace_ms: 10000, // the default: the old key never had it
         retry: { max_attempts: 2, initial_delay_ms: 1000, max_delay_ms: 30000 },
       });
       expect(cfg).to.not.have.property('local_engine');
