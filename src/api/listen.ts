@@ -29,6 +29,7 @@ export async function listenApi(deps: {
     events: deps.events,
     logger: deps.logger,
     bodyLimit: deps.config.api.body_limit_bytes,
+    limits: deps.config.api,
     version: deps.version,
   });
   await app.listen({ host: deps.config.api.host, port: deps.config.api.port });

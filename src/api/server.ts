@@ -1,4 +1,5 @@
 import Fastify from 'fastify';
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../common/logging.js';
 import type { OperationEvents } from '../protection-manager/events.js';
@@ -6,6 +7,7 @@ import type { ProtectionService } from '../protection-manager/service.js';
 import type { TokenVerifier } from './auth.js';
 import { authenticate } from './auth.js';
 import { errorBody, errorHandler } from './errors.js';
+import { capConnections, closeUnfinishedRequests, serverLimits, withDefaultLimits, type ApiLimits } from './limits.js';
 import { OpenApiCollector, renderDocs } from './openapi.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { operationRoutes } from './routes/operations.js';
@@ -18,6 +20,8 @@ export interface ApiOptions {
   logger: Logger;
   /** Largest accepted request body, bytes. */
   bodyLimit: number;
+  /** Timeouts and the connection cap (src/api/limits.ts); unset ones take the configuration's defaults. */
+  limits?: Partial<ApiLimits>;
   version: string;
 }
 
@@ -44,7 +48,16 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
  * request and call the ProtectionService (in-process or over RPC); errors become `{code, message}`.
  */
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({ bodyLimit: opts.bodyLimit, logger: false, routerOptions: { maxParamLength: 4096, ignoreTrailingSlash: true } });
+  const limits = withDefaultLimits({ ...opts.limits, body_limit_bytes: opts.bodyLimit });
+  const app = Fastify({
+    ...serverLimits(limits),
+    logger: false,
+    // A request id the log and a 500's message share, unique across restarts.
+    genReqId: () => randomUUID(),
+    routerOptions: { maxParamLength: 4096, ignoreTrailingSlash: true },
+  });
+  capConnections(app, limits);
+  closeUnfinishedRequests(app);
   const openapi = new OpenApiCollector();
   app.addHook('onRoute', openapi.onRoute);
   app.setValidatorCompiler(validatorCompiler);

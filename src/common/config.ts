@@ -23,7 +23,16 @@ export interface BulwarkConfig {
   restore: { allowed_target_paths: string[] };
   log: { level: LogLevel; file: string };
   temporal: TemporalConfig;
-  api: { host: string; port: number; body_limit_bytes: number };
+  api: {
+    host: string;
+    port: number;
+    body_limit_bytes: number;
+    request_timeout_ms: number;
+    headers_timeout_ms: number;
+    idle_timeout_ms: number;
+    keep_alive_timeout_ms: number;
+    max_connections: number;
+  };
   rpc: { transport: 'in-process' | 'amqp'; url: string; password_env?: string; queue: string; timeout_ms: number };
 }
 
@@ -160,6 +169,12 @@ export const CONFIG_SCHEMA = {
         host: { type: 'string', minLength: 1, default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8780 },
         body_limit_bytes: { type: 'integer', minimum: 1024, maximum: 104857600, default: 1048576 },
+        // Receiving a request (headers and body); the response is not bounded (src/api/limits.ts).
+        request_timeout_ms: { type: 'integer', minimum: 100, default: 30000 },
+        headers_timeout_ms: { type: 'integer', minimum: 100, default: 10000 },
+        idle_timeout_ms: { type: 'integer', minimum: 100, default: 300000 },
+        keep_alive_timeout_ms: { type: 'integer', minimum: 100, default: 10000 },
+        max_connections: { type: 'integer', minimum: 1, maximum: 1000000, default: 1000 },
       },
     },
     rpc: {
