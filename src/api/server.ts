@@ -7,8 +7,10 @@ import type { ProtectionService } from '../protection-manager/service.js';
 import type { TokenVerifier } from './auth.js';
 import { authenticate } from './auth.js';
 import { errorBody, errorHandler } from './errors.js';
+import { clientErrorHandler, frameworkErrorHandler } from './fastify-errors.js';
 import { capConnections, closeUnfinishedRequests, serverLimits, withDefaultLimits, type ApiLimits } from './limits.js';
 import { OpenApiCollector, renderDocs } from './openapi.js';
+import { NO_PLACES, type ServerPlaces } from './public-message.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { operationRoutes } from './routes/operations.js';
 import { validatorCompiler } from './validation.js';
@@ -22,6 +24,8 @@ export interface ApiOptions {
   bodyLimit: number;
   /** Timeouts and the connection cap (src/api/limits.ts); unset ones take the configuration's defaults. */
   limits?: Partial<ApiLimits>;
+  /** The home, banks and allowed restore targets: how error messages may name them (src/api/public-message.ts). */
+  places?: ServerPlaces;
   version: string;
 }
 
@@ -54,6 +58,9 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     logger: false,
     // A request id the log and a 500's message share, unique across restarts.
     genReqId: () => randomUUID(),
+    // Errors before routing (a bad URL) and before a request exists (431, 408, bad HTTP): coded too.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: clientErrorHandler(limits),
     routerOptions: { maxParamLength: 4096, ignoreTrailingSlash: true },
   });
   capConnections(app, limits);
@@ -61,7 +68,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const openapi = new OpenApiCollector();
   app.addHook('onRoute', openapi.onRoute);
   app.setValidatorCompiler(validatorCompiler);
-  app.setErrorHandler(errorHandler(opts.logger));
+  app.setErrorHandler(errorHandler(opts.logger, opts.places ?? NO_PLACES));
   acceptEmptyJsonBodies(app);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(errorBody('BWK_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));

@@ -20,6 +20,11 @@ export const ERRORS = {
   BWK_ERR_INVALID_ID: spec(400, '{kind} id "{id}" is not a UUID'),
   BWK_ERR_NOT_FOUND: spec(404, '{reason}'),
   BWK_ERR_BODY_TOO_LARGE: spec(400, 'the request body is larger than {limit} bytes'),
+  BWK_ERR_REQUEST_TIMEOUT: spec(
+    408,
+    'the request did not arrive in time (headers within {headers_timeout_ms} ms, all of it within {timeout_ms} ms): send it without pauses',
+  ),
+  BWK_ERR_HEADERS_TOO_LARGE: spec(431, 'the request headers are larger than {limit} bytes'),
   BWK_ERR_UNAUTHORIZED: spec(
     401,
     'a valid X-Auth-Token header is required (create one with `bulwark token create --project P --role member`)',

@@ -4,11 +4,17 @@
  */
 import { VERSION } from '../common/version.js';
 import { listenApi } from '../api/listen.js';
-import { openBulwark } from './app.js';
+import { openBulwark, type BulwarkApp } from './app.js';
 import { publishEvents } from './publish-events.js';
 import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
 import { withApiPort } from './options.js';
+
+/** The home and the banks on this machine, as API error messages name them instead of their paths. */
+export const namedPlaces = (app: BulwarkApp) => [
+  { path: app.home, label: 'Bulwark home' },
+  ...app.providers.list().flatMap((p) => (p.bank.localDirectory ? [{ path: p.bank.localDirectory, label: 'a bank directory' }] : [])),
+];
 
 export async function startEmbedded(opts: { home: string; port?: number }): Promise<RunningProcess> {
   const held = new Held();
@@ -18,7 +24,15 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
     publishEvents(held, app, transport);
     const config = withApiPort(app.config, opts.port);
     const { url } = held.add(
-      await listenApi({ config, service: app.manager, tokens: app.store.tokens, events: app.events, logger: app.logger, version: VERSION }),
+      await listenApi({
+        config,
+        service: app.manager,
+        tokens: app.store.tokens,
+        events: app.events,
+        logger: app.logger,
+        version: VERSION,
+        named: namedPlaces(app),
+      }),
       (api) => api.app.close(),
     );
     return {

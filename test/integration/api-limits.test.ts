@@ -75,6 +75,7 @@ describe('REST API timeouts and connection cap', function () {
       c.drip(50);
       const r = parseResponse(await within('the dripping connection closed', c.closed, 15_000));
       expect(r.status).to.equal(408);
+      expect(r.body.code).to.equal('BWK_ERR_REQUEST_TIMEOUT');
     });
 
     it('closes a connection whose headers never finish, with a 408', async () => {
@@ -83,6 +84,7 @@ describe('REST API timeouts and connection cap', function () {
       c.drip(50);
       const r = parseResponse(await within('the slow-headers connection closed', c.closed, 15_000));
       expect(r.status).to.equal(408);
+      expect(r.body.code).to.equal('BWK_ERR_REQUEST_TIMEOUT');
     });
 
     it('does not cut a response that takes longer than the request timeout: it bounds receiving, not answering', async () => {
