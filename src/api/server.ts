@@ -10,6 +10,7 @@ import { errorBody, errorHandler } from './errors.js';
 import { clientErrorHandler, frameworkErrorHandler } from './fastify-errors.js';
 import { capConnections, closeUnfinishedRequests, serverLimits, withDefaultLimits, type ApiLimits } from './limits.js';
 import { OpenApiCollector, renderDocs } from './openapi.js';
+import { requireProjectIdFormat } from './project-scope.js';
 import { NO_PLACES, type ServerPlaces } from './public-message.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { operationRoutes } from './routes/operations.js';
@@ -66,6 +67,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   capConnections(app, limits);
   closeUnfinishedRequests(app);
   const openapi = new OpenApiCollector();
+  // Before the OpenAPI collector, so the reference shows the project id's format on every route.
+  app.addHook('onRoute', requireProjectIdFormat);
   app.addHook('onRoute', openapi.onRoute);
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler(opts.logger, opts.places ?? NO_PLACES));
