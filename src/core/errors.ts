@@ -65,6 +65,12 @@ export const ERRORS = {
   BWK_ERR_CHECKPOINT_IN_USE: spec(409, 'checkpoint {id} is in use by {user}: try again when it has finished'),
   BWK_ERR_RESTORE_NOT_FOUND: spec(404, 'restore {id} not found'),
   BWK_ERR_VERIFICATION_NOT_FOUND: spec(404, 'verification {id} not found'),
+  BWK_ERR_RESTORE_TARGET_UNSUPPORTED: spec(
+    400,
+    'restore_target "{target}" is not supported: each resource is restored where its restore parameters say (fs.directory: ' +
+      '{"parameters": {"fs.directory": {"target_path": ...}}}; see restore_schema in the provider\'s extended_info_schema). ' +
+      'Leave restore_target out, or null',
+  ),
   BWK_ERR_RESTORE_TARGET_DENIED: spec(400, 'restore target {target} is outside the restore policy: {reason}'),
   BWK_ERR_RESTORE_CONFLICT: spec(
     409,
