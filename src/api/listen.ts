@@ -3,6 +3,7 @@ import type { BulwarkConfig } from '../common/config.js';
 import type { Logger } from '../common/logging.js';
 import type { TokenVerifier } from './auth.js';
 import { buildApi } from './server.js';
+import type { ServerPlaces } from './public-message.js';
 import type { OperationEvents } from '../protection-manager/events.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { TokenStore } from '../store/tokens.js';
@@ -22,6 +23,8 @@ export async function listenApi(deps: {
   events: OperationEvents;
   logger: Logger;
   version: string;
+  /** The home and banks this process knows (the embedded service): error messages name them by label. */
+  named?: ServerPlaces['named'];
 }): Promise<{ app: FastifyInstance; url: string }> {
   const app = await buildApi({
     service: deps.service,
@@ -30,6 +33,8 @@ export async function listenApi(deps: {
     logger: deps.logger,
     bodyLimit: deps.config.api.body_limit_bytes,
     jsonMaxDepth: deps.config.api.json_max_depth,
+    limits: deps.config.api,
+    places: { named: deps.named ?? [], visible: deps.config.restore.allowed_target_paths },
     version: deps.version,
   });
   await app.listen({ host: deps.config.api.host, port: deps.config.api.port });

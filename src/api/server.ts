@@ -1,4 +1,5 @@
 import Fastify from 'fastify';
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../common/logging.js';
 import type { OperationEvents } from '../protection-manager/events.js';
@@ -7,7 +8,11 @@ import type { TokenVerifier } from './auth.js';
 import { authenticate } from './auth.js';
 import { errorBody, errorHandler } from './errors.js';
 import { jsonDepthLimit } from './json-body.js';
+import { clientErrorHandler, frameworkErrorHandler } from './fastify-errors.js';
+import { capConnections, closeUnfinishedRequests, serverLimits, withDefaultLimits, type ApiLimits } from './limits.js';
 import { OpenApiCollector, renderDocs } from './openapi.js';
+import { requireProjectIdFormat } from './project-scope.js';
+import { NO_PLACES, type ServerPlaces } from './public-message.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { operationRoutes } from './routes/operations.js';
 import { validatorCompiler } from './validation.js';
@@ -21,6 +26,10 @@ export interface ApiOptions {
   bodyLimit: number;
   /** Deepest accepted nesting of a JSON body (api.json_max_depth); DEFAULT_JSON_MAX_DEPTH when absent. */
   jsonMaxDepth?: number;
+  /** Timeouts and the connection cap (src/api/limits.ts); unset ones take the configuration's defaults. */
+  limits?: Partial<ApiLimits>;
+  /** The home, banks and allowed restore targets: how error messages may name them (src/api/public-message.ts). */
+  places?: ServerPlaces;
   version: string;
 }
 
@@ -47,11 +56,25 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
  * request and call the ProtectionService (in-process or over RPC); errors become `{code, message}`.
  */
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({ bodyLimit: opts.bodyLimit, logger: false, routerOptions: { maxParamLength: 4096, ignoreTrailingSlash: true } });
+  const limits = withDefaultLimits({ ...opts.limits, body_limit_bytes: opts.bodyLimit });
+  const app = Fastify({
+    ...serverLimits(limits),
+    logger: false,
+    // A request id the log and a 500's message share, unique across restarts.
+    genReqId: () => randomUUID(),
+    // Errors before routing (a bad URL) and before a request exists (431, 408, bad HTTP): coded too.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: clientErrorHandler(limits),
+    routerOptions: { maxParamLength: 4096, ignoreTrailingSlash: true },
+  });
+  capConnections(app, limits);
+  closeUnfinishedRequests(app);
   const openapi = new OpenApiCollector();
+  // Before the OpenAPI collector, so the reference shows the project id's format on every route.
+  app.addHook('onRoute', requireProjectIdFormat);
   app.addHook('onRoute', openapi.onRoute);
   app.setValidatorCompiler(validatorCompiler);
-  app.setErrorHandler(errorHandler(opts.logger));
+  app.setErrorHandler(errorHandler(opts.logger, opts.places ?? NO_PLACES));
   acceptEmptyJsonBodies(app);
   app.addHook('preParsing', jsonDepthLimit(opts.jsonMaxDepth));
   app.setNotFoundHandler((req, reply) => {

@@ -25,7 +25,17 @@ export interface BulwarkConfig {
   restore: { allowed_target_paths: string[] };
   log: { level: LogLevel; file: string };
   temporal: TemporalConfig;
-  api: { host: string; port: number; body_limit_bytes: number; json_max_depth: number };
+  api: {
+    host: string;
+    port: number;
+    body_limit_bytes: number;
+    request_timeout_ms: number;
+    headers_timeout_ms: number;
+    idle_timeout_ms: number;
+    keep_alive_timeout_ms: number;
+    max_connections: number;
+    json_max_depth: number;
+  };
   /** Page sizes of every listing (src/common/page-size.ts). */
   paging: { default_limit: number; max_limit: number };
   /** Per-project limits on what the catalog stores (src/protection-manager/quotas.ts). */
@@ -167,6 +177,12 @@ export const CONFIG_SCHEMA = {
         host: { type: 'string', minLength: 1, default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8780 },
         body_limit_bytes: { type: 'integer', minimum: 1024, maximum: 104857600, default: 1048576 },
+        // Receiving a request (headers and body); the response is not bounded (src/api/limits.ts).
+        request_timeout_ms: { type: 'integer', minimum: 100, default: 30000 },
+        headers_timeout_ms: { type: 'integer', minimum: 100, default: 10000 },
+        idle_timeout_ms: { type: 'integer', minimum: 100, default: 300000 },
+        keep_alive_timeout_ms: { type: 'integer', minimum: 100, default: 10000 },
+        max_connections: { type: 'integer', minimum: 1, maximum: 1000000, default: 1000 },
         json_max_depth: { type: 'integer', minimum: 2, maximum: 1000, default: 64 },
       },
     },

@@ -39,6 +39,11 @@ export const ERRORS = {
     '{what} is {size} bytes as JSON, more than the {limit} bytes quotas.{key} allows: store less there (a reference to the data, ' +
       'not the data), or ask an operator to raise the quota',
   ),
+  BWK_ERR_REQUEST_TIMEOUT: spec(
+    408,
+    'the request did not arrive in time (headers within {headers_timeout_ms} ms, all of it within {timeout_ms} ms): send it without pauses',
+  ),
+  BWK_ERR_HEADERS_TOO_LARGE: spec(431, 'the request headers are larger than {limit} bytes'),
   BWK_ERR_UNAUTHORIZED: spec(
     401,
     'a valid X-Auth-Token header is required (create one with `bulwark token create --project P --role member`)',
@@ -79,6 +84,12 @@ export const ERRORS = {
   BWK_ERR_CHECKPOINT_IN_USE: spec(409, 'checkpoint {id} is in use by {user}: try again when it has finished'),
   BWK_ERR_RESTORE_NOT_FOUND: spec(404, 'restore {id} not found'),
   BWK_ERR_VERIFICATION_NOT_FOUND: spec(404, 'verification {id} not found'),
+  BWK_ERR_RESTORE_TARGET_UNSUPPORTED: spec(
+    400,
+    'restore_target "{target}" is not supported: each resource is restored where its restore parameters say (fs.directory: ' +
+      '{"parameters": {"fs.directory": {"target_path": ...}}}; see restore_schema in the provider\'s extended_info_schema). ' +
+      'Leave restore_target out, or null',
+  ),
   BWK_ERR_RESTORE_TARGET_DENIED: spec(400, 'restore target {target} is outside the restore policy: {reason}'),
   BWK_ERR_RESTORE_CONFLICT: spec(
     409,

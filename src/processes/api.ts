@@ -29,8 +29,18 @@ export async function startApi(opts: { home: string; port?: number }): Promise<R
     const events = new InProcessEvents();
     held.add(await bridgeEventsIn(transport, events), (unbridge) => unbridge());
     const service = rpcProtectionService(transport, config.rpc.queue, config.rpc.timeout_ms);
-    const { url } = held.add(await listenApi({ config, service, tokens: store.tokens, events, logger, version: VERSION }), (api) =>
-      api.app.close(),
+    const { url } = held.add(
+      await listenApi({
+        config,
+        service,
+        tokens: store.tokens,
+        events,
+        logger,
+        version: VERSION,
+        // The banks live with the protection services; this process knows only its own home.
+        named: [{ path: opts.home, label: 'Bulwark home' }],
+      }),
+      (api) => api.app.close(),
     );
     return {
       note: `bulwark api (pid ${process.pid}) listening on ${url}; calling ${config.rpc.queue} over ${config.rpc.transport}`,

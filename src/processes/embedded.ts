@@ -4,11 +4,18 @@
  */
 import { VERSION } from '../common/version.js';
 import { listenApi } from '../api/listen.js';
-import { openBulwark } from './app.js';
+import { openBulwark, type BulwarkApp } from './app.js';
 import { publishEvents } from './publish-events.js';
 import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
 import { withApiPort } from './options.js';
+import { localBankDirectories } from '../protection-manager/restore-policy.js';
+
+/** The home and the banks on this machine, as API error messages name them instead of their paths. */
+export const namedPlaces = (app: BulwarkApp) => [
+  { path: app.home, label: 'Bulwark home' },
+  ...localBankDirectories(app.providers).map((path) => ({ path, label: 'a bank directory' })),
+];
 
 export async function startEmbedded(opts: { home: string; port?: number }): Promise<RunningProcess> {
   const held = new Held();
@@ -18,7 +25,15 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
     publishEvents(held, app, transport);
     const config = withApiPort(app.config, opts.port);
     const { url } = held.add(
-      await listenApi({ config, service: app.manager, tokens: app.store.tokens, events: app.events, logger: app.logger, version: VERSION }),
+      await listenApi({
+        config,
+        service: app.manager,
+        tokens: app.store.tokens,
+        events: app.events,
+        logger: app.logger,
+        version: VERSION,
+        named: namedPlaces(app),
+      }),
       (api) => api.app.close(),
     );
     return {

@@ -8,6 +8,7 @@ import type { OperationEvent, OperationEvents } from '../../protection-manager/e
 import type { RequestContext } from '../../protection-manager/request.js';
 import type { OperationView, ProtectionService } from '../../protection-manager/service.js';
 import { requestContext } from '../auth.js';
+import { keepStreamOpen } from '../limits.js';
 import { idParams } from '../schemas.js';
 import { isFinalStatus } from '../../protection-manager/final-status.js';
 
@@ -82,6 +83,7 @@ class EventStream {
   static open(reply: FastifyReply, unsubscribe: () => void): EventStream {
     reply.hijack();
     const res = reply.raw;
+    keepStreamOpen(res.socket);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     return new EventStream(res, unsubscribe);
   }
