@@ -224,6 +224,9 @@ export class ProtectionManager implements ProtectionService {
   }
 
   async restore(ctx: RequestContext, input: RestoreInput): Promise<OperationHandle<RestoreRecord>> {
+    // Karbor's restore_target named another cloud to restore into; here a target is per resource, in
+    // the parameters. Refused on every transport rather than ignored (the restore went to the original place).
+    if (input.restore_target) throw bwkError('BWK_ERR_RESTORE_TARGET_UNSUPPORTED', { target: input.restore_target });
     return this.startReading('restore', ctx, input, (extra) =>
       this.deps.store.createRestore({ ...extra, restore_target: input.restore_target ?? null }),
     );

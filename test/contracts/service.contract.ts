@@ -416,6 +416,22 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect((await a.service.listRestores(a.ctx, { checkpointId: checkpoint.id })).map((r) => r.id)).to.include(started.id);
       });
 
+      it('refuses a non-empty restore_target (BWK_ERR_RESTORE_TARGET_UNSUPPORTED) and starts nothing', async () => {
+        const checkpoint = await availableCheckpoint();
+        const before = (await a.service.listRestores(a.ctx, { checkpointId: checkpoint.id })).length;
+        const target = dir('svc-target-unsupported');
+        await rejectsWith(
+          a.service.startRestore(a.ctx, {
+            checkpoint_id: checkpoint.id,
+            restore_target: 'http://another-cloud/identity',
+            parameters: { 'fs.directory': { target_path: target } },
+          }),
+          'BWK_ERR_RESTORE_TARGET_UNSUPPORTED',
+        );
+        expect((await a.service.listRestores(a.ctx, { checkpointId: checkpoint.id })).length).to.equal(before);
+        expect(readdirSync(target)).to.deep.equal([]);
+      });
+
       it('verifies a checkpoint: success, listed', async () => {
         const checkpoint = await availableCheckpoint();
         const started = await startedVerification();

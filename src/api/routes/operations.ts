@@ -3,7 +3,6 @@ import type { CheckpointRecord, CheckpointStatus } from '../../checkpoints/model
 import type { OperationEvents } from '../../protection-manager/events.js';
 import type { ProtectionService } from '../../protection-manager/service.js';
 import type { OperationStatus } from '../../store/records.js';
-import { bwkError } from '../../core/errors.js';
 import { requestContext } from '../auth.js';
 import {
   checkpointCreateBody,
@@ -112,11 +111,7 @@ function restoreRoutes(app: FastifyInstance, service: ProtectionService): void {
         operation_id?: string;
       };
     };
-    // Karbor's restore_target named another cloud to restore into; here a target is per resource, in
-    // the parameters. Refused rather than silently ignored (the restore would go to the original place).
-    const ctx = requestContext(req);
-    if (restore.restore_target) throw bwkError('BWK_ERR_RESTORE_TARGET_UNSUPPORTED', { target: restore.restore_target });
-    const created = await service.startRestore(ctx, {
+    const created = await service.startRestore(requestContext(req), {
       checkpoint_id: restore.checkpoint_id,
       ...given(restore, ['provider_id']),
       // Recorded as sent, even null or "": only an absent restore_target is left out.
