@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliJson } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import type { Daemon } from '../helpers/processes.js';
-import { startDaemon } from '../helpers/processes.js';
+import { memberClient, startServe } from '../helpers/serve.js';
 import { waitFor } from '../helpers/wait.js';
 import { writeRecorderProvider } from '../helpers/test-provider.js';
 
@@ -26,20 +25,11 @@ describe('e2e: a hook that ignores cancellation is abandoned after the grace per
   before(async () => {
     writeRecorderProvider(home.path, { id: PROVIDER, logFile: log });
     writeFileSync(join(home.path, 'bulwark.yaml'), 'tasks:\n  cancel_grace_ms: 500\n  retry:\n    max_attempts: 1\n');
-    serve = await startDaemon(home.path, ['serve', '--port', '0'], /"url":"[^"]+"/);
-    const url = (JSON.parse(/\{"url".*\}/.exec(serve.output())![0]) as { url: string }).url;
-    const token = (await cliJson<{ token: string }>(home.path, ['token', 'create', '--project', 'hang', '--role', 'member'])).token;
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${url}/v1/hang${path}`, {
-        method,
-        headers: { 'x-auth-token': token, ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      return { status: res.status, json: (text ? JSON.parse(text) : {}) as Record<string, { id: string; status: string }> };
-    };
-    post = (path, body) => call('POST', path, body);
-    get = async (path) => (await call('GET', path)).json;
+    let url: string;
+    ({ serve, url } = await startServe(home.path));
+    const call = await memberClient(home.path, url, 'hang');
+    post = (path, body) => call('POST', path, body) as ReturnType<typeof post>;
+    get = async (path) => (await call('GET', path)).json as Awaited<ReturnType<typeof get>>;
   });
   after(async () => {
     if (serve && serve.child.exitCode === null) await serve.kill();

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliJson } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import type { Daemon } from '../helpers/processes.js';
-import { startDaemon } from '../helpers/processes.js';
+import { memberClient, startServe } from '../helpers/serve.js';
 import { waitFor } from '../helpers/wait.js';
 
 const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
@@ -49,18 +48,13 @@ describe('e2e: a restore cannot be steered out of the restore policy by a symlin
       join(home.path, 'bulwark.yaml'),
       `restore:\n  allowed_target_paths: [${JSON.stringify(allowed)}]\ntasks:\n  max_parallel: 1\n`,
     );
-    serve = await startDaemon(home.path, ['serve', '--port', '0'], /"url":"[^"]+"/);
-    const url = (JSON.parse(/\{"url".*\}/.exec(serve.output())![0]) as { url: string }).url;
-    const token = (await cliJson<{ token: string }>(home.path, ['token', 'create', '--project', 'tenant', '--role', 'member'])).token;
+    let url: string;
+    ({ serve, url } = await startServe(home.path));
+    const member = await memberClient(home.path, url, 'tenant');
     const call = async (method: string, path: string, body?: unknown): Promise<Record<string, Record_>> => {
-      const res = await fetch(`${url}/v1/tenant${path}`, {
-        method,
-        headers: { 'x-auth-token': token, ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      const json = (await res.json()) as Record<string, Record_>;
-      expect(res.status, JSON.stringify(json)).to.be.below(300);
-      return json;
+      const { status, json } = await member(method, path, body);
+      expect(status, JSON.stringify(json)).to.be.below(300);
+      return json as Record<string, Record_>;
     };
     const resources = sources.map((id) => ({ type: 'fs.directory', id }));
     const plan = (await call('POST', '/plans', { plan: { name: 'race', provider_id: FS_PROVIDER, resources } })).plan!;

@@ -2,11 +2,9 @@ import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openBulwark } from '../../src/processes/app.js';
 import type { BulwarkApp } from '../../src/processes/app.js';
 import { namedPlaces } from '../../src/processes/embedded.js';
-import { buildApi } from '../../src/api/server.js';
-import { tokenVerifier } from '../../src/api/listen.js';
+import { openApiApp } from '../helpers/api-app.js';
 import { tempDir } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 import { destroyRawConnections, openRaw, parseResponse, within } from '../helpers/raw-http.js';
@@ -41,16 +39,9 @@ describe('REST API error answers', function () {
     );
 
   before(async () => {
-    app = await openBulwark(home.path);
-    api = await buildApi({
-      service: app.manager,
-      tokens: tokenVerifier(app.store.tokens),
-      events: app.events,
-      logger: app.logger,
-      bodyLimit: 16 * 1024,
-      places: { named: namedPlaces(app), visible: app.config.restore.allowed_target_paths },
-      version: 'test',
-    });
+    ({ app, api } = await openApiApp(home.path, (a) => ({
+      places: { named: namedPlaces(a), visible: a.config.restore.allowed_target_paths },
+    })));
     await api.listen({ host: '127.0.0.1', port: 0 });
     port = (api.server.address() as { port: number }).port;
     token = (await app.store.tokens.createToken({ project_id: 'p', role: 'member' })).token;
@@ -129,7 +120,7 @@ describe('REST API error answers', function () {
       const r = await restoreTo(target);
       expect(r.status, JSON.stringify(r.body)).to.equal(400);
       expect(r.body.code).to.equal('BWK_ERR_RESTORE_TARGET_DENIED');
-      expect(r.body.message).to.contain('<Bulwark home>');
+      expect(r.body.message).to.contain("inside Bulwark's own state");
       // The caller's own target is echoed as sent; nothing else names the home.
       expect(String(r.body.message).split(target).join('')).to.not.contain(home.path);
     });
@@ -140,7 +131,7 @@ describe('REST API error answers', function () {
       const r = await restoreTo(join(link, 'restored'));
       expect(r.body.code).to.equal('BWK_ERR_RESTORE_TARGET_DENIED');
       expect(JSON.stringify(r.body)).to.not.contain(home.path);
-      expect(r.body.message).to.contain('<Bulwark home>');
+      expect(r.body.message).to.contain("inside Bulwark's own state");
     });
   });
 });

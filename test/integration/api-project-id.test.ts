@@ -1,9 +1,7 @@
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import { openBulwark } from '../../src/processes/app.js';
 import type { BulwarkApp } from '../../src/processes/app.js';
-import { buildApi } from '../../src/api/server.js';
-import { tokenVerifier } from '../../src/api/listen.js';
+import { openApiApp } from '../helpers/api-app.js';
 import { tempDir } from '../helpers/paths.js';
 
 const UUID = '0f0f0f0f-0000-4000-8000-000000000000';
@@ -22,15 +20,7 @@ describe('REST API project id format on every route', function () {
   let admin = '';
 
   before(async () => {
-    app = await openBulwark(home.path);
-    api = await buildApi({
-      service: app.manager,
-      tokens: tokenVerifier(app.store.tokens),
-      events: app.events,
-      logger: app.logger,
-      bodyLimit: 16 * 1024,
-      version: 'test',
-    });
+    ({ app, api } = await openApiApp(home.path));
     admin = (await app.store.tokens.createToken({ project_id: 'ops', role: 'admin' })).token;
   });
   after(async () => {

@@ -2,10 +2,8 @@ import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openBulwark } from '../../src/processes/app.js';
 import type { BulwarkApp } from '../../src/processes/app.js';
-import { buildApi } from '../../src/api/server.js';
-import { tokenVerifier } from '../../src/api/listen.js';
+import { openApiApp } from '../helpers/api-app.js';
 import { tempDir } from '../helpers/paths.js';
 
 const FS = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
@@ -44,15 +42,7 @@ describe('REST API requests', function () {
   before(async () => {
     mkdirSync(data);
     writeFileSync(join(data, 'a.txt'), 'a');
-    app = await openBulwark(home.path);
-    api = await buildApi({
-      service: app.manager,
-      tokens: tokenVerifier(app.store.tokens),
-      events: app.events,
-      logger: app.logger,
-      bodyLimit: 16 * 1024,
-      version: 'test',
-    });
+    ({ app, api } = await openApiApp(home.path));
     token = (await app.store.tokens.createToken({ project_id: 'p', role: 'member' })).token;
   });
   after(async () => {

@@ -2,10 +2,8 @@ import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openBulwark } from '../../src/processes/app.js';
 import type { BulwarkApp } from '../../src/processes/app.js';
-import { buildApi } from '../../src/api/server.js';
-import { tokenVerifier } from '../../src/api/listen.js';
+import { openApiApp } from '../helpers/api-app.js';
 import { tempDir } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -44,15 +42,7 @@ describe('REST API restore_target', function () {
     const data = join(work.path, 'data');
     mkdirSync(data);
     writeFileSync(join(data, 'a.txt'), 'kept');
-    app = await openBulwark(home.path);
-    api = await buildApi({
-      service: app.manager,
-      tokens: tokenVerifier(app.store.tokens),
-      events: app.events,
-      logger: app.logger,
-      bodyLimit: 16 * 1024,
-      version: 'test',
-    });
+    ({ app, api } = await openApiApp(home.path));
     token = (await app.store.tokens.createToken({ project_id: 'p', role: 'member' })).token;
     const ctx = { projectId: 'p', admin: false };
     const plan = await app.manager.createPlan(ctx, { name: 'rt', provider_id: FS, resources: [{ id: data, type: 'fs.directory' }] });

@@ -1,9 +1,7 @@
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import { openBulwark } from '../../src/processes/app.js';
 import type { BulwarkApp } from '../../src/processes/app.js';
-import { buildApi } from '../../src/api/server.js';
-import { tokenVerifier } from '../../src/api/listen.js';
+import { openApiApp } from '../helpers/api-app.js';
 import { tempDir } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -44,15 +42,7 @@ describe('REST API tenancy', function () {
     );
 
   before(async () => {
-    app = await openBulwark(home.path);
-    api = await buildApi({
-      service: app.manager,
-      tokens: tokenVerifier(app.store.tokens),
-      events: app.events,
-      logger: app.logger,
-      bodyLimit: 64 * 1024,
-      version: 'test',
-    });
+    ({ app, api } = await openApiApp(home.path, { bodyLimit: 64 * 1024 }));
     tokenA = (await app.store.tokens.createToken({ project_id: 'proj-a', role: 'member' })).token;
     tokenB = (await app.store.tokens.createToken({ project_id: 'proj-b', role: 'member' })).token;
     const plan = await call(tokenA, 'POST', '/v1/proj-a/plans', {
