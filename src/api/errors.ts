@@ -35,6 +35,8 @@ export function errorHandler(logger: Logger, places: ServerPlaces) {
         code: e.code,
         error: e.message,
       });
+    // A 429 says when to come back (src/api/auth.ts); HTTP clients and proxies read it from the header.
+    if (e.code === 'BWK_ERR_TOO_MANY_ATTEMPTS') void reply.header('retry-after', String(e.details.retry_after_s));
     void reply.status(e.status).send(errorBody(e.code, message));
   };
 }

@@ -1,19 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { BulwarkConfig } from '../common/config.js';
 import type { Logger } from '../common/logging.js';
-import type { TokenVerifier } from './auth.js';
 import { buildApi } from './server.js';
+import { tokenVerifier } from './token-verifier.js';
 import type { ServerPlaces } from './public-message.js';
 import type { OperationEvents } from '../protection-manager/events.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { TokenStore } from '../store/tokens.js';
 
-export const tokenVerifier = (tokens: TokenStore): TokenVerifier => ({
-  async verify(secret) {
-    const t = await tokens.findToken(secret);
-    return t ? { tokenId: t.id, projectId: t.project_id, role: t.role } : null;
-  },
-});
+export { tokenVerifier } from './token-verifier.js';
 
 /** Builds the API and listens on api.host:api.port (port 0: any free port; the bound URL is returned). */
 export async function listenApi(deps: {
@@ -28,7 +23,8 @@ export async function listenApi(deps: {
 }): Promise<{ app: FastifyInstance; url: string }> {
   const app = await buildApi({
     service: deps.service,
-    tokens: tokenVerifier(deps.tokens),
+    tokens: tokenVerifier(deps.tokens, { logger: deps.logger, useIntervalMs: deps.config.api.token_use_interval_ms }),
+    authFailures: deps.config.api.auth_failures,
     events: deps.events,
     logger: deps.logger,
     bodyLimit: deps.config.api.body_limit_bytes,

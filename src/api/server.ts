@@ -6,6 +6,8 @@ import type { OperationEvents } from '../protection-manager/events.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { TokenVerifier } from './auth.js';
 import { authenticate } from './auth.js';
+import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMITS, type AuthFailureLimits } from './auth-failures.js';
+import { logMutatingRequests } from './request-log.js';
 import { errorBody, errorHandler } from './errors.js';
 import { jsonDepthLimit } from './json-body.js';
 import { clientErrorHandler, frameworkErrorHandler } from './fastify-errors.js';
@@ -30,6 +32,8 @@ export interface ApiOptions {
   limits?: Partial<ApiLimits>;
   /** The home, banks and allowed restore targets: how error messages may name them (src/api/public-message.ts). */
   places?: ServerPlaces;
+  /** When repeated failed authentications from one address get 429 (api.auth_failures); defaults when absent. */
+  authFailures?: AuthFailureLimits;
   version: string;
 }
 
@@ -82,7 +86,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
 
   await app.register(async (v1) => {
-    v1.addHook('onRequest', authenticate(opts.tokens));
+    v1.addHook('onRequest', authenticate(opts.tokens, new AuthFailureLimiter(opts.authFailures ?? DEFAULT_AUTH_FAILURE_LIMITS)));
+    v1.addHook('onResponse', logMutatingRequests(opts.logger));
     // Who the token is: lets clients (the CLI in --url mode) find their project.
     v1.get('/v1/identity', { schema: { tags: ['identity'] } }, async (req) => ({
       project_id: req.principal!.projectId,

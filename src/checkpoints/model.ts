@@ -26,6 +26,9 @@ export interface CheckpointExtraInfo {
   resources_status?: Record<string, string>;
   resources_reason?: Record<string, string>;
   finished_at?: string;
+  /** The API token (its id) and client address that started the protect; absent when not started through the API. */
+  token_id?: string;
+  client_address?: string;
   [key: string]: unknown;
 }
 

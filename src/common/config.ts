@@ -35,6 +35,10 @@ export interface BulwarkConfig {
     keep_alive_timeout_ms: number;
     max_connections: number;
     json_max_depth: number;
+    /** 429s for addresses that keep failing to authenticate (src/api/auth-failures.ts). */
+    auth_failures: { max_failures: number; window_ms: number; max_addresses: number };
+    /** A token's last_used_at is written at most this often (src/api/token-use.ts). */
+    token_use_interval_ms: number;
   };
   /** Page sizes of every listing (src/common/page-size.ts). */
   paging: { default_limit: number; max_limit: number };
@@ -184,6 +188,17 @@ export const CONFIG_SCHEMA = {
         keep_alive_timeout_ms: { type: 'integer', minimum: 100, default: 10000 },
         max_connections: { type: 'integer', minimum: 1, maximum: 1000000, default: 1000 },
         json_max_depth: { type: 'integer', minimum: 2, maximum: 1000, default: 64 },
+        auth_failures: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            max_failures: { type: 'integer', minimum: 1, maximum: 1000000, default: 20 },
+            window_ms: { type: 'integer', minimum: 1000, maximum: 86400000, default: 60000 },
+            max_addresses: { type: 'integer', minimum: 1, maximum: 10000000, default: 10000 },
+          },
+        },
+        token_use_interval_ms: { type: 'integer', minimum: 0, maximum: 86400000, default: 60000 },
       },
     },
     paging: {

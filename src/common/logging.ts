@@ -8,6 +8,8 @@ const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error:
 
 /** Field names whose values never reach a log line, whatever a caller passes. */
 const SECRET_KEY = /pass(word)?|secret|token|credential|private[_-]?key|api[_-]?key/i;
+/** Names that match SECRET_KEY but hold no secret: a token's id is what makes a request attributable. */
+const NOT_SECRET = new Set(['token_id']);
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -25,7 +27,7 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Error) return { message: value.message, code: (value as { code?: unknown }).code };
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) && !NOT_SECRET.has(k) ? '[redacted]' : redact(v, depth + 1);
   return out;
 }
 

@@ -23,6 +23,10 @@ export const ERRORS = {
     '{field} holds the control character {char} (character {position}): names and descriptions must be printable text, as a terminal ' +
       'showing them would act on it',
   ),
+  BWK_ERR_INVALID_DURATION: spec(
+    400,
+    '{option} {value} is not a duration: give a whole number and a unit, s, m, h or d (30m, 12h, 90d), of at most 3650d',
+  ),
   BWK_ERR_NOT_FOUND: spec(404, '{reason}'),
   BWK_ERR_BODY_TOO_LARGE: spec(400, 'the request body is larger than {limit} bytes'),
   BWK_ERR_JSON_TOO_DEEP: spec(
@@ -47,6 +51,11 @@ export const ERRORS = {
   BWK_ERR_UNAUTHORIZED: spec(
     401,
     'a valid X-Auth-Token header is required (create one with `bulwark token create --project P --role member`)',
+  ),
+  BWK_ERR_TOKEN_EXPIRED: spec(401, 'the X-Auth-Token has expired: ask an operator for a new one (`bulwark token create`)'),
+  BWK_ERR_TOO_MANY_ATTEMPTS: spec(
+    429,
+    'too many failed authentications from this address: try again in {retry_after_s} s with a valid X-Auth-Token',
   ),
   BWK_ERR_FORBIDDEN: spec(403, '{reason}'),
   BWK_ERR_CONFIG_INVALID: spec(400, 'configuration {file}: {reason}'),

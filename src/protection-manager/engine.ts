@@ -1,4 +1,5 @@
 import type { ErrorJSON } from '../core/errors.js';
+import type { RequestOrigin } from './request.js';
 
 interface RequestBase {
   operationId: string;
@@ -11,6 +12,8 @@ interface RequestBase {
 export interface ProtectRequest extends RequestBase {
   kind: 'protect';
   planId: string;
+  /** Who asked (REST API requests only): kept in the checkpoint's extra_info. Absent in earlier builds' requests. */
+  origin?: RequestOrigin;
 }
 /** Restore a checkpoint as the restore record `recordId` asks. */
 export interface RestoreRequest extends RequestBase {

@@ -20,6 +20,8 @@ export function logOfCheckpoint(c: CheckpointRecord): OperationLog {
     started_at: c.created_at,
     ended_at: status === 'running' ? null : (c.extra_info.finished_at ?? c.updated_at),
     error_info: c.extra_info.reason ?? null,
+    token_id: c.extra_info.token_id ?? null,
+    client_address: c.extra_info.client_address ?? null,
   };
 }
 
@@ -39,6 +41,8 @@ export function logOfRecord(kind: 'restore' | 'verify', r: RestoreRecord | Verif
     started_at: r.created_at,
     ended_at: status === 'running' ? null : r.updated_at,
     error_info: status === 'error' ? reasons.join('; ') || null : null,
+    token_id: r.token_id ?? null,
+    client_address: r.client_address ?? null,
   };
 }
 

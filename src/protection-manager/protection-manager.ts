@@ -181,6 +181,7 @@ export class ProtectionManager implements ProtectionService {
       providerId: provider.id,
       checkpointId: id,
       planId: plan.id,
+      ...(ctx.origin ? { origin: ctx.origin } : {}),
     });
     return this.handle(id, () => new CheckpointCollection(provider.bank).mustGet(id, null));
   }
@@ -284,6 +285,8 @@ export class ProtectionManager implements ProtectionService {
       resources_reason: {},
       created_at: now,
       updated_at: now,
+      token_id: ctx.origin?.token_id ?? null,
+      client_address: ctx.origin?.client_address ?? null,
     });
     await this.deps.engine.start({
       operationId: record.id,

@@ -5,6 +5,17 @@ export interface RequestContext {
   admin: boolean;
   /** With admin: act across all projects. */
   allProjects?: boolean;
+  /**
+   * Who started it, for attribution: set by the REST API (the token's id, never its secret, and the
+   * client address); absent for the CLI, the scheduler and RPC messages of builds before issue 15.
+   */
+  origin?: RequestOrigin;
+}
+
+/** The token and address a request came from. Plain strings: it travels in RPC messages as JSON. */
+export interface RequestOrigin {
+  token_id: string;
+  client_address: string;
 }
 
 /** The project filter a store or collection query uses: null means "any project". */

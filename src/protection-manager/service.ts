@@ -87,6 +87,10 @@ export interface OperationLog {
   started_at: string;
   ended_at: string | null;
   error_info: string | null;
+  /** The API token (its id, never its secret) that started the operation; null when not through the API. */
+  token_id: string | null;
+  /** The client address the starting request came from; null when not through the API. */
+  client_address: string | null;
 }
 
 export interface LogQuery {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { bwkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
-import type { RequestContext } from '../protection-manager/request.js';
+import type { RequestContext, RequestOrigin } from '../protection-manager/request.js';
 import {
   SERVICE_METHOD_NAMES,
   SERVICE_METHODS,
@@ -31,7 +31,22 @@ function checkCtx(value: unknown): RequestContext {
   const c = value as RequestContext | undefined;
   if (!c || typeof c.projectId !== 'string' || typeof c.admin !== 'boolean')
     throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC call without a request context' });
-  return { projectId: c.projectId, admin: c.admin, ...(c.admin && c.allProjects ? { allProjects: true } : {}) };
+  return {
+    projectId: c.projectId,
+    admin: c.admin,
+    ...(c.admin && c.allProjects ? { allProjects: true } : {}),
+    ...originOf(c.origin),
+  };
+}
+
+/**
+ * The caller's token id and address, kept only when both are strings (bounded in length): messages
+ * from builds before issue 15 carry none, and a malformed one is dropped rather than refusing the call.
+ */
+function originOf(o: unknown): { origin?: RequestOrigin } {
+  const { token_id, client_address } = (o ?? {}) as Partial<RequestOrigin>;
+  const ok = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 200;
+  return ok(token_id) && ok(client_address) ? { origin: { token_id, client_address } } : {};
 }
 
 /** The service method an RPC request names, and its arguments. */

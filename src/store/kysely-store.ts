@@ -337,6 +337,8 @@ const OPERATION_COLUMNS = [
   'resources_reason',
   'created_at',
   'updated_at',
+  'token_id',
+  'client_address',
 ];
 const OPERATION_JSON = ['parameters', 'resources_status', 'resources_reason'];
 const OPERATION_PATCHABLE = ['status', 'resources_status', 'resources_reason'];

@@ -83,10 +83,46 @@ const m0002Tokens: Migration = {
   },
 };
 
+/**
+ * Token expiry and last use (issue 15). Both nullable: tokens made before have no expiry and have
+ * not been seen since, which is exactly what null says.
+ */
+const m0003TokenExpiry: Migration = {
+  async up(db) {
+    await db.schema.alterTable('tokens').addColumn('expires_at', 'text').execute();
+    await db.schema.alterTable('tokens').addColumn('last_used_at', 'text').execute();
+  },
+  async down(db) {
+    await db.schema.alterTable('tokens').dropColumn('last_used_at').execute();
+    await db.schema.alterTable('tokens').dropColumn('expires_at').execute();
+  },
+};
+
+/**
+ * Who started a restore or verification through the API (issue 15): the token's id and the client
+ * address. Nullable: older records, and operations started by the CLI or the scheduler, have none.
+ */
+const m0004OperationOrigin: Migration = {
+  async up(db) {
+    for (const table of ['restores', 'verifications']) {
+      await db.schema.alterTable(table).addColumn('token_id', 'text').execute();
+      await db.schema.alterTable(table).addColumn('client_address', 'text').execute();
+    }
+  },
+  async down(db) {
+    for (const table of ['restores', 'verifications']) {
+      await db.schema.alterTable(table).dropColumn('client_address').execute();
+      await db.schema.alterTable(table).dropColumn('token_id').execute();
+    }
+  },
+};
+
 /** Every catalog migration, by name; names sort in the order they must run. */
 export const CATALOG_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_catalog': m0001Catalog,
   '0002_tokens': m0002Tokens,
+  '0003_token_expiry': m0003TokenExpiry,
+  '0004_operation_origin': m0004OperationOrigin,
 });
 
 /** Serves CATALOG_MIGRATIONS from memory: no migration files to find at run time, bundling stays simple. */

@@ -38,6 +38,10 @@ export interface RestoreRecord {
   resources_reason: Record<string, string>;
   created_at: string;
   updated_at: string;
+  /** The id of the API token that started it (never its secret); null when not started through the API. */
+  token_id: string | null;
+  /** The address the starting API request came from; null when not started through the API. */
+  client_address: string | null;
 }
 
 /** A verification reads a checkpoint back without writing anywhere, so it has no target. */

@@ -2,16 +2,23 @@
  * The CatalogStore contract: every adapter (SQLite file, SQLite :memory:, PostgreSQL) must pass it.
  * `reopen`, when the adapter is persistent, opens a second store on the same database.
  */
+import type { OldCatalog } from '../helpers/old-catalog.js';
 import { expect } from 'chai';
 import { isBulwarkError } from '../../src/core/errors.js';
 import { newId } from '../../src/common/ids.js';
 import type { CatalogOptions, CatalogStore } from '../../src/store/port.js';
 import type { OperationStatus, PlanRecord, RestoreRecord, VerificationRecord } from '../../src/store/records.js';
+import { tokenHygieneCases } from './catalog-tokens.contract.js';
 
 export interface CatalogHarness {
   store: CatalogStore;
   cleanup(): Promise<void>;
   reopen?(): Promise<CatalogStore>;
+  /**
+   * A store on another, new database of the adapter that was first migrated only up to `migration`
+   * and given rows by `seed` (as a build of that time would have left it), then opened as usual.
+   */
+  openMigratedTo?(migration: string, seed: (db: OldCatalog) => Promise<void>): Promise<CatalogStore>;
 }
 
 const A = 'project-a';
@@ -55,6 +62,8 @@ function verification(o: Partial<VerificationRecord> = {}): VerificationRecord {
     resources_reason: { 'fs.directory#/x': 'ошибка ❌' },
     created_at: PAST,
     updated_at: PAST,
+    token_id: newId(),
+    client_address: '::ffff:203.0.113.7',
     ...o,
   };
 }
@@ -134,6 +143,8 @@ export function describeCatalogContract(name: string, make: (options?: CatalogOp
       expect(bad).to.equal('BWK_ERR_INVALID_INPUT');
     });
 
+    tokenHygieneCases(() => h);
+
     describe('round trips', () => {
       it('stores a plan and returns it with its JSON fields exactly as given', async () => {
         const p = plan();
@@ -180,7 +191,7 @@ export function describeCatalogContract(name: string, make: (options?: CatalogOp
 
       it('stores restores (with and without target) and verifications exactly', async () => {
         const r1 = restore();
-        const r2 = restore({ restore_target: null, status: 'success' });
+        const r2 = restore({ restore_target: null, status: 'success', token_id: null, client_address: null });
         const v = verification();
         for (const r of [r1, r2]) expectSameJson(await store.createRestore(r), r);
         expectSameJson(await store.createVerification(v), v);

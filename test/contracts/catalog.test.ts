@@ -1,6 +1,9 @@
+import type { OldCatalog } from '../helpers/old-catalog.js';
 import { expect } from 'chai';
 import Sqlite from 'better-sqlite3';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBulwarkError } from '../../src/core/errors.js';
@@ -9,6 +12,7 @@ import type { CatalogStore } from '../../src/store/port.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { createTempDatabase } from '../helpers/pg-database.js';
 import { pgUrl, requireService } from '../helpers/services.js';
+import { writeOldCatalog } from '../helpers/old-catalog.js';
 import { describeCatalogContract } from './catalog.contract.js';
 
 describeCatalogContract('sqlite file', async (options) => {
@@ -23,6 +27,17 @@ describeCatalogContract('sqlite file', async (options) => {
   return {
     store: await open(),
     reopen: open,
+    openMigratedTo: async (migration, seed) => {
+      mkdirSync(join(home, 'old'));
+      await writeOldCatalog(
+        new Kysely({ dialect: new SqliteDialect({ database: new Sqlite(join(home, 'old', 'catalog.db')) }) }),
+        migration,
+        seed,
+      );
+      const store = await openCatalogStore('sqlite:old/catalog.db', home, options);
+      opened.push(store);
+      return store;
+    },
     cleanup: async () => {
       for (const s of opened) await s.close();
       rmSync(home, { recursive: true, force: true });
@@ -50,12 +65,25 @@ describe('PostgreSQL catalog', () => {
       opened.push(store);
       return store;
     };
+    const old: Array<{ drop(): Promise<void> }> = [];
     const cleanup = async () => {
       for (const s of opened) await s.close();
-      await database.drop();
+      for (const d of [database, ...old]) await d.drop();
+    };
+    const openMigratedTo = async (migration: string, seed: (db: OldCatalog) => Promise<void>) => {
+      const oldDb = await createTempDatabase(pgUrl());
+      old.push(oldDb);
+      await writeOldCatalog(
+        new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: oldDb.url }) }) }),
+        migration,
+        seed,
+      );
+      const store = await openCatalogStore(oldDb.url, '/nonexistent-home', options);
+      opened.push(store);
+      return store;
     };
     try {
-      return { store: await open(), reopen: open, cleanup };
+      return { store: await open(), reopen: open, openMigratedTo, cleanup };
     } catch (err) {
       await cleanup();
       throw err;
@@ -88,7 +116,12 @@ describe('SQLite catalog adapter', () => {
     const raw = new Sqlite(file, { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).to.equal('wal');
-      expect(raw.prepare('select name from kysely_migration').all()).to.deep.equal([{ name: '0001_catalog' }, { name: '0002_tokens' }]);
+      expect(raw.prepare('select name from kysely_migration').all()).to.deep.equal([
+        { name: '0001_catalog' },
+        { name: '0002_tokens' },
+        { name: '0003_token_expiry' },
+        { name: '0004_operation_origin' },
+      ]);
       const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
       expect(tables).to.deep.equal([{ name: 'plans' }, { name: 'restores' }, { name: 'tokens' }, { name: 'verifications' }]);
     } finally {

@@ -71,6 +71,8 @@ function restoreRecord(i: number): RestoreRecord {
     resources_reason: {},
     created_at: at(i),
     updated_at: at(i),
+    token_id: null,
+    client_address: null,
   };
 }
 
