@@ -85,9 +85,19 @@ export class CliContext {
   async runProcess(process: RunningProcess): Promise<void> {
     this.out.note(process.note);
     if (process.ready) globalThis.process.stdout.write(`${JSON.stringify(process.ready)}\n`);
+    // SIGHUP reloads; without a listener Node's default action would end the process (a closed terminal, `kill -HUP`).
+    const reload = (): void => {
+      if (!process.reload) return this.out.note('SIGHUP: this process has nothing to reload');
+      process.reload().then(
+        (note) => this.out.note(note),
+        (err: unknown) => this.out.error(err),
+      );
+    };
+    globalThis.process.on('SIGHUP', reload);
     try {
       await (process.done ?? stopSignal());
     } finally {
+      globalThis.process.off('SIGHUP', reload);
       // A second signal while stopping means "now": an operator should never need SIGKILL.
       const now = (): never => globalThis.process.exit(1);
       globalThis.process.once('SIGTERM', now).once('SIGINT', now);

@@ -35,6 +35,8 @@ export interface BulwarkConfig {
     keep_alive_timeout_ms: number;
     max_connections: number;
     json_max_depth: number;
+    /** Serve https with this certificate and key (paths relative to the home); both or neither (src/api/tls.ts). */
+    tls: { cert_file?: string; key_file?: string };
   };
   /** Page sizes of every listing (src/common/page-size.ts). */
   paging: { default_limit: number; max_limit: number };
@@ -184,6 +186,12 @@ export const CONFIG_SCHEMA = {
         keep_alive_timeout_ms: { type: 'integer', minimum: 100, default: 10000 },
         max_connections: { type: 'integer', minimum: 1, maximum: 1000000, default: 1000 },
         json_max_depth: { type: 'integer', minimum: 2, maximum: 1000, default: 64 },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: { cert_file: { type: 'string', minLength: 1 }, key_file: { type: 'string', minLength: 1 } },
+        },
       },
     },
     paging: {
@@ -282,6 +290,12 @@ export function validateConfig(raw: unknown, file: string, lineOf: (pointer: str
     throw bwkError('BWK_ERR_CONFIG_INVALID', {
       file: `${file}:${lineOf('/paging/default_limit')}`,
       reason: `paging.default_limit (${cfg.paging.default_limit}) must not exceed paging.max_limit (${cfg.paging.max_limit})`,
+    });
+  }
+  if ((cfg.api.tls.cert_file === undefined) !== (cfg.api.tls.key_file === undefined)) {
+    throw bwkError('BWK_ERR_CONFIG_INVALID', {
+      file: `${file}:${lineOf('/api/tls')}`,
+      reason: 'api.tls needs both cert_file and key_file (or neither, to serve plain http)',
     });
   }
   const frozen = deepFreeze(cfg);
