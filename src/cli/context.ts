@@ -13,6 +13,7 @@ export interface GlobalOptions {
   home?: string;
   output?: string;
   url?: string;
+  caFile?: string;
 }
 
 /** How a command's action runs: given the command's body, the function commander calls. */
@@ -56,7 +57,10 @@ export class CliContext {
       const token = process.env.BULWARK_TOKEN;
       if (!token) throw bwkError('BWK_ERR_UNAUTHORIZED');
       const { HttpProtectionService } = await import('../api/client.js');
-      const service = new HttpProtectionService(url, token);
+      const { readCaFile } = await import('../api/http-request.js');
+      // An https server signed by the operator's CA: --ca-file or BULWARK_CA_FILE (NODE_EXTRA_CA_CERTS also works).
+      const caFile = this.globals.caFile ?? (process.env.BULWARK_CA_FILE || undefined);
+      const service = new HttpProtectionService(url, token, caFile === undefined ? undefined : readCaFile(caFile));
       const who = await service.identity();
       return fn({ service, ctx: { projectId: who.project_id, admin: who.role === 'admin' }, durable: true });
     }
