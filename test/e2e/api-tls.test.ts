@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
@@ -22,6 +23,16 @@ const servedSerial = (port: number, ca: string): Promise<string> =>
       s.end();
     });
     s.on('error', reject);
+  });
+
+/** GET over https trusting only `ca`, with a token: the parsed JSON body. */
+const httpsGetJson = (url: string, ca: string, token: string): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    httpsGet(url, { ca: readFileSync(ca), headers: { 'x-auth-token': token } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(JSON.parse(body)));
+    }).on('error', reject);
   });
 
 /** Sends `GET / HTTP/1.1` in plain text over a bare socket; resolves with everything received until the close. */
@@ -176,6 +187,29 @@ describe('e2e: API start-up checks (issue 15)', function () {
       expect(r.error().code).to.equal('BWK_ERR_TLS_KEY_EXPOSED');
       expect(r.error().message).to.include('chmod o-rwx');
       expect(`${r.stdout}${r.stderr}`).to.not.include(readFileSync(pair.keyFile, 'utf8').split('\n')[1]!);
+    } finally {
+      ca.cleanup();
+      home.cleanup();
+    }
+  });
+
+  it('bulwark api serves https from api.tls too: a client trusting the CA reads its identity', async () => {
+    const home = tempDir('tls-api');
+    const ca = makeTestCa();
+    try {
+      const pair = ca.issue('server', '0e05');
+      writeFileSync(join(home.path, 'bulwark.yaml'), `api:\n  tls:\n    cert_file: ${pair.certFile}\n    key_file: ${pair.keyFile}\n`);
+      const api = await startDaemon(home.path, ['api', '--port', '0'], /"url":"[^"]+"/);
+      try {
+        const apiUrl = readyUrl(api);
+        expect(apiUrl).to.match(/^https:/);
+        expect(await servedSerial(Number(new URL(apiUrl).port), ca.caFile)).to.equal('0E05');
+        const { token } = await cliJson<{ token: string }>(home.path, ['token', 'create', '--project', 'ap', '--role', 'member']);
+        const identity = await httpsGetJson(`${apiUrl}/v1/identity`, ca.caFile, token);
+        expect(identity).to.deep.equal({ project_id: 'ap', role: 'member' });
+      } finally {
+        await api.stop();
+      }
     } finally {
       ca.cleanup();
       home.cleanup();
