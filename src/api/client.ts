@@ -2,6 +2,7 @@ import type { CheckpointQuery } from '../checkpoints/collection.js';
 import type { CheckpointRecord } from '../checkpoints/model.js';
 import { bwkError, fromErrorJSON, isBulwarkError } from '../core/errors.js';
 import type { ErrorJSON } from '../core/errors.js';
+import { agentsFor, sendRequest, unreachable, type HttpResponse } from './http-request.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import type {
   LogQuery,
@@ -31,10 +32,16 @@ const graphDecoded = (c: CheckpointRecord): CheckpointRecord =>
  * server's `{code, message}`.
  */
 export class HttpProtectionService implements ProtectionService {
+  private readonly agents: ReturnType<typeof agentsFor>;
+
+  /** `ca`: the PEM CA bundle to trust for an https URL instead of the system's (`--ca-file`). */
   constructor(
     private readonly base: string,
     private readonly token: string,
-  ) {}
+    ca?: Buffer,
+  ) {
+    this.agents = agentsFor(ca);
+  }
 
   /** The token's project and role, from the server. */
   async identity(): Promise<{ project_id: string; role: 'admin' | 'member' }> {
@@ -42,23 +49,20 @@ export class HttpProtectionService implements ProtectionService {
   }
 
   private async request(method: Method, path: string, body?: unknown): Promise<unknown> {
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(new URL(path, this.base), {
+      res = await sendRequest(new URL(path, this.base), this.agents, {
         method,
         headers: { 'x-auth-token': this.token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(120_000),
+        timeoutMs: 120_000,
       });
     } catch (err) {
-      throw bwkError('BWK_ERR_SERVICE_UNAVAILABLE', {
-        url: this.base,
-        reason: (err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message,
-      });
+      throw unreachable(this.base, err as NodeJS.ErrnoException);
     }
-    const text = await res.text();
-    const json = text ? (JSON.parse(text) as unknown) : undefined;
-    if (!res.ok) throw fromErrorJSON((json as ErrorJSON | undefined) ?? { code: 'BWK_ERR_INTERNAL', message: `HTTP ${res.status}` });
+    const json = res.text ? (JSON.parse(res.text) as unknown) : undefined;
+    if (res.status < 200 || res.status > 299)
+      throw fromErrorJSON((json as ErrorJSON | undefined) ?? { code: 'BWK_ERR_INTERNAL', message: `HTTP ${res.status}` });
     return json;
   }
 

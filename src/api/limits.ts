@@ -8,7 +8,7 @@ import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
 import type { BulwarkConfig } from '../common/config.js';
 import { validateConfig } from '../common/config.js';
 
-export type ApiLimits = Omit<BulwarkConfig['api'], 'host' | 'port'>;
+export type ApiLimits = Omit<BulwarkConfig['api'], 'host' | 'port' | 'tls'>;
 
 /** `limits` over the configuration's defaults (the one place defaults live), for callers that set only some. */
 export function withDefaultLimits(limits: Partial<ApiLimits>): ApiLimits {

@@ -35,6 +35,8 @@ export interface ApiOptions {
   /** When repeated failed authentications from one address get 429 (api.auth_failures); defaults when absent. */
   authFailures?: AuthFailureLimits;
   version: string;
+  /** Serve https with this certificate chain and key (src/api/tls.ts); plain http when absent. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 /**
@@ -61,8 +63,12 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
  */
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const limits = withDefaultLimits({ ...opts.limits, body_limit_bytes: opts.bodyLimit });
+  const serverOptions = serverLimits(limits);
+  // With TLS, Node's https server takes the same timeouts as the http one, beside the certificate.
+  const https = opts.tls ? { https: { ...serverOptions.http, cert: opts.tls.cert, key: opts.tls.key } } : {};
   const app = Fastify({
-    ...serverLimits(limits),
+    ...serverOptions,
+    ...https,
     logger: false,
     // A request id the log and a 500's message share, unique across restarts.
     genReqId: () => randomUUID(),

@@ -13,6 +13,7 @@ export interface GlobalOptions {
   home?: string;
   output?: string;
   url?: string;
+  caFile?: string;
 }
 
 /** How a command's action runs: given the command's body, the function commander calls. */
@@ -56,7 +57,10 @@ export class CliContext {
       const token = process.env.BULWARK_TOKEN;
       if (!token) throw bwkError('BWK_ERR_UNAUTHORIZED');
       const { HttpProtectionService } = await import('../api/client.js');
-      const service = new HttpProtectionService(url, token);
+      const { readCaFile } = await import('../api/http-request.js');
+      // An https server signed by the operator's CA: --ca-file or BULWARK_CA_FILE (NODE_EXTRA_CA_CERTS also works).
+      const caFile = this.globals.caFile ?? (process.env.BULWARK_CA_FILE || undefined);
+      const service = new HttpProtectionService(url, token, caFile === undefined ? undefined : readCaFile(caFile));
       const who = await service.identity();
       return fn({ service, ctx: { projectId: who.project_id, admin: who.role === 'admin' }, durable: true });
     }
@@ -85,9 +89,19 @@ export class CliContext {
   async runProcess(process: RunningProcess): Promise<void> {
     this.out.note(process.note);
     if (process.ready) globalThis.process.stdout.write(`${JSON.stringify(process.ready)}\n`);
+    // SIGHUP reloads; without a listener Node's default action would end the process (a closed terminal, `kill -HUP`).
+    const reload = (): void => {
+      if (!process.reload) return this.out.note('SIGHUP: this process has nothing to reload');
+      process.reload().then(
+        (note) => this.out.note(note),
+        (err: unknown) => this.out.error(err),
+      );
+    };
+    globalThis.process.on('SIGHUP', reload);
     try {
       await (process.done ?? stopSignal());
     } finally {
+      globalThis.process.off('SIGHUP', reload);
       // A second signal while stopping means "now": an operator should never need SIGKILL.
       const now = (): never => globalThis.process.exit(1);
       globalThis.process.once('SIGTERM', now).once('SIGINT', now);

@@ -18,13 +18,14 @@ export async function main(argv: string[]): Promise<void> {
     .option('--home <dir>', 'Bulwark home (default: $BULWARK_HOME or ~/.bulwark)')
     .option('-o, --output <format>', 'table or json', 'table')
     .option('--url <url>', 'talk to a Bulwark server (default: $BULWARK_URL; token from $BULWARK_TOKEN)')
+    .option('--ca-file <pem>', 'trust this CA for an https --url instead of the system CAs (default: $BULWARK_CA_FILE)')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
 
   let pending: Promise<void> | undefined;
   const run = (fn: (cli: CliContext) => Promise<void>) => () => {
     pending = (async () => {
-      const globals = program.opts<{ home?: string; output?: string; url?: string }>();
+      const globals = program.opts<{ home?: string; output?: string; url?: string; caFile?: string }>();
       let cli: CliContext;
       try {
         cli = new CliContext(globals);

@@ -39,6 +39,8 @@ export interface BulwarkConfig {
     auth_failures: { max_failures: number; window_ms: number; max_addresses: number };
     /** A token's last_used_at is written at most this often (src/api/token-use.ts). */
     token_use_interval_ms: number;
+    /** Serve https with this certificate and key (paths relative to the home); both or neither (src/api/tls.ts). */
+    tls: { cert_file?: string; key_file?: string };
   };
   /** Page sizes of every listing (src/common/page-size.ts). */
   paging: { default_limit: number; max_limit: number };
@@ -199,6 +201,12 @@ export const CONFIG_SCHEMA = {
           },
         },
         token_use_interval_ms: { type: 'integer', minimum: 0, maximum: 86400000, default: 60000 },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: { cert_file: { type: 'string', minLength: 1 }, key_file: { type: 'string', minLength: 1 } },
+        },
       },
     },
     paging: {
@@ -297,6 +305,12 @@ export function validateConfig(raw: unknown, file: string, lineOf: (pointer: str
     throw bwkError('BWK_ERR_CONFIG_INVALID', {
       file: `${file}:${lineOf('/paging/default_limit')}`,
       reason: `paging.default_limit (${cfg.paging.default_limit}) must not exceed paging.max_limit (${cfg.paging.max_limit})`,
+    });
+  }
+  if ((cfg.api.tls.cert_file === undefined) !== (cfg.api.tls.key_file === undefined)) {
+    throw bwkError('BWK_ERR_CONFIG_INVALID', {
+      file: `${file}:${lineOf('/api/tls')}`,
+      reason: 'api.tls needs both cert_file and key_file (or neither, to serve plain http)',
     });
   }
   const frozen = deepFreeze(cfg);

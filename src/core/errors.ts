@@ -59,6 +59,17 @@ export const ERRORS = {
   ),
   BWK_ERR_FORBIDDEN: spec(403, '{reason}'),
   BWK_ERR_CONFIG_INVALID: spec(400, 'configuration {file}: {reason}'),
+  BWK_ERR_TLS_CONFIG: spec(500, 'TLS for the API (api.tls): {reason}'),
+  BWK_ERR_TLS_KEY_EXPOSED: spec(
+    500,
+    'TLS key file {path} is readable by every user (mode {mode}): run `chmod o-rwx {path}` (0600 or 0640 with a group like ssl-cert)',
+  ),
+  BWK_ERR_HTTPS_REQUIRED: spec(400, 'this port serves https, not plain http: use an https:// URL'),
+  BWK_ERR_TLS_UNTRUSTED: spec(
+    502,
+    'the Bulwark service at {url} presented a certificate this client does not trust ({reason}): give the CA that signed it with ' +
+      '--ca-file or BULWARK_CA_FILE (or NODE_EXTRA_CA_CERTS)',
+  ),
   BWK_ERR_HOME_UNUSABLE: spec(500, 'Bulwark home {path} cannot be used: {reason}'),
   BWK_ERR_CATALOG_UNUSABLE: spec(500, 'catalog {location} cannot be used: {reason}'),
 

@@ -29,9 +29,10 @@ export async function startApi(opts: { home: string; port?: number }): Promise<R
     const events = new InProcessEvents();
     held.add(await bridgeEventsIn(transport, events), (unbridge) => unbridge());
     const service = rpcProtectionService(transport, config.rpc.queue, config.rpc.timeout_ms);
-    const { url } = held.add(
+    const api = held.add(
       await listenApi({
         config,
+        home: opts.home,
         service,
         tokens: store.tokens,
         events,
@@ -40,11 +41,16 @@ export async function startApi(opts: { home: string; port?: number }): Promise<R
         // The banks live with the protection services; this process knows only its own home.
         named: [{ path: opts.home, label: 'Bulwark home' }],
       }),
-      (api) => api.app.close(),
+      (a) => a.app.close(),
     );
     return {
-      note: `bulwark api (pid ${process.pid}) listening on ${url}; calling ${config.rpc.queue} over ${config.rpc.transport}`,
-      ready: { url, pid: process.pid },
+      note: [
+        ...api.warnings.map((w) => `warning: ${w}`),
+        `bulwark api (pid ${process.pid}) listening on ${api.url}; calling ${config.rpc.queue} over ${config.rpc.transport}; ` +
+          'SIGHUP reloads',
+      ].join('\n'),
+      ready: { url: api.url, pid: process.pid },
+      reload: api.reload,
       stop: () => held.release(),
     };
   });

@@ -24,9 +24,10 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
     publishEvents(held, app, transport);
     const config = withApiPort(app.config, opts.port);
-    const { url } = held.add(
+    const api = held.add(
       await listenApi({
         config,
+        home: app.home,
         service: app.manager,
         tokens: app.store.tokens,
         events: app.events,
@@ -34,14 +35,15 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
         version: VERSION,
         named: namedPlaces(app),
       }),
-      (api) => api.app.close(),
+      (a) => a.app.close(),
     );
     return {
       note: [
-        ...app.warnings.map((w) => `warning: ${w}`),
-        `bulwark serve (pid ${process.pid}) listening on ${url} (engine ${app.config.engine}); SIGTERM stops`,
+        ...[...app.warnings, ...api.warnings].map((w) => `warning: ${w}`),
+        `bulwark serve (pid ${process.pid}) listening on ${api.url} (engine ${app.config.engine}); SIGTERM stops, SIGHUP reloads`,
       ].join('\n'),
-      ready: { url, pid: process.pid },
+      ready: { url: api.url, pid: process.pid },
+      reload: api.reload,
       stop: () => held.release(),
     };
   });

@@ -6,6 +6,12 @@ export interface RunningProcess {
   ready?: Record<string, unknown>;
   /** Resolves when the process ends on its own (a worker's runtime stopped it); absent when only `stop` ends it. */
   done?: Promise<void>;
+  /**
+   * Re-reads what can change without a restart (the API's TLS certificate); the CLI calls it on SIGHUP.
+   * Resolves to a note for people; rejects, with the process still serving as before, when the new
+   * state does not check out. Absent: the process has nothing to reload.
+   */
+  reload?(): Promise<string>;
   /** Stops taking work, lets work in progress finish within its own limits, and releases everything. */
   stop(): Promise<void>;
 }

@@ -153,6 +153,7 @@ describeServiceContract('HTTP (REST API)', {
       const served = recorded(app.manager);
       const api = await listenApi({
         config: { ...app.config, api: { ...app.config.api, port: 0 } },
+        home: app.home,
         service: served.service,
         tokens: app.store.tokens,
         events: app.events,
