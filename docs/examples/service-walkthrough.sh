@@ -10,6 +10,11 @@ FS=cf56bd3e-97a7-4078-b6d5-f36246333fd9   # the built-in fs-directory provider
 WORK=$(mktemp -d)
 mkdir -p "$WORK/site/img" && echo '<h1>hello</h1>' > "$WORK/site/index.html" && head -c 100000 /dev/urandom > "$WORK/site/img/logo.bin"
 
+# 0. What project "demo" may protect and restore into (docs/security.md "Resource scopes"): in service
+#    mode a member token can use only its project's scope, and nothing without one. Three lines:
+(umask 077 && mkdir -p "$BULWARK_HOME")
+printf 'scopes:\n  demo:\n    fs.directory: {protect: ["%s"], restore: ["%s"]}\n' "$WORK" "$WORK" >> "$BULWARK_HOME/bulwark.yaml"
+
 # 1. Start the all-in-one service (REST API + local engine + SQLite catalog + fs bank).
 #    --port 0 picks a free port; it prints {"url": ..., "pid": ...} once it listens.
 node "$BULWARK" serve --port 0 > "$WORK/serve.json" & SERVE_PID=$!

@@ -45,6 +45,7 @@ export function requestContext(request: FastifyRequest): RequestContext {
     admin: principal.role === 'admin',
     allProjects: wantsAll,
     origin: { token_id: principal.tokenId, client_address: request.ip },
+    ...(principal.role === 'admin' ? {} : { scoped: true }),
   };
 }
 

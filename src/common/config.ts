@@ -23,6 +23,8 @@ export interface BulwarkConfig {
   lease: { ttl_ms: number; renew_interval_ms: number };
   catalog: { url: string };
   restore: { allowed_target_paths: string[] };
+  /** Service mode: what each project's members may use, by project, then resource type (docs/security.md). */
+  scopes: Record<string, Record<string, { protect: string[]; restore: string[] }>>;
   log: { level: LogLevel; file: string };
   temporal: TemporalConfig;
   api: {
@@ -144,6 +146,23 @@ export const CONFIG_SCHEMA = {
       default: {},
       properties: {
         allowed_target_paths: { type: 'array', items: { type: 'string', pattern: '^/' }, default: ['/'] },
+      },
+    },
+    scopes: {
+      type: 'object',
+      default: {},
+      propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+      additionalProperties: {
+        type: 'object',
+        propertyNames: { pattern: '^[a-z][a-z0-9_.-]*$' },
+        additionalProperties: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            protect: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+            restore: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+          },
+        },
       },
     },
     temporal: {

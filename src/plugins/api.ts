@@ -208,6 +208,22 @@ export interface ProtectionPlugin {
    * the plan; nothing is stored.
    */
   checkOptions?(resource: Resource, parameters: Record<string, unknown>): void | Promise<void>;
+  /**
+   * How resources of `type` are matched against a project's resource scope (`scopes` in bulwark.yaml),
+   * in service mode. A type without one is for admin tokens only: members are refused it.
+   */
+  scope?(type: string): ResourceScope | undefined;
+}
+
+/**
+ * A resource type's side of resource scopes: a scope lists patterns per type and use (`protect`:
+ * plan, protect, verify, list; `restore`: where a restore may write), and the plugin says what they mean.
+ */
+export interface ResourceScope {
+  /** Whether `id` (a resource id, or a restore target from restoreTargets) matches one of `patterns`. */
+  matches(id: string, patterns: readonly string[]): boolean | Promise<boolean>;
+  /** What a restore of `resource` with these (resolved) parameters writes into, as ids `matches` understands. */
+  restoreTargets(resource: Resource, parameters: Record<string, unknown>): string[];
 }
 
 export interface ProtectableContext {

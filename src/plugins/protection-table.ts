@@ -11,6 +11,7 @@ import type {
   ProtectionPlugin,
   Resource,
   ResourceSchemas,
+  ResourceScope,
   RestoreContext,
   RestorePolicy,
   VerifyContext,
@@ -27,6 +28,8 @@ export interface TypeOperations {
   restore?: Operation<RestoreContext>;
   verify?: Operation<VerifyContext>;
   delete?: Operation<DeleteContext>;
+  /** How its resources are matched against a project's resource scope; without one, admins only. */
+  scope?: ResourceScope;
 }
 
 /**
@@ -90,6 +93,10 @@ export class ProtectionTable implements ProtectionPlugin {
 
   checkRestore(resource: Resource, parameters: Record<string, unknown>, policy: RestorePolicy): void | Promise<void> {
     return this.checks.checkRestore?.(resource, parameters, policy);
+  }
+
+  scope(type: string): ResourceScope | undefined {
+    return this.types.get(type)?.scope;
   }
 
   checkOptions(resource: Resource, parameters: Record<string, unknown>): void | Promise<void> {

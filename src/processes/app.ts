@@ -18,6 +18,7 @@ import { InProcessEvents } from '../protection-manager/events.js';
 import { OperationSteps } from '../protection-manager/operation-steps.js';
 import { ProtectionManager } from '../protection-manager/protection-manager.js';
 import { localBankDirectories, restorePolicyOf } from '../protection-manager/restore-policy.js';
+import { ResourceScopes } from '../protection-manager/resource-scopes.js';
 
 /** The embedded Bulwark: one process, local engine, SQLite catalog, banks from the providers. */
 export interface BulwarkApp {
@@ -30,6 +31,8 @@ export interface BulwarkApp {
   steps: OperationSteps;
   engine: Engine;
   manager: ProtectionManager;
+  /** Resource scopes of service mode; `reload(home)` re-reads them from bulwark.yaml (on SIGHUP). */
+  scopes: ResourceScopes;
   /** Start-up warnings for people (also logged): the home or a bank directory open to other users. */
   warnings: string[];
   /**
@@ -87,7 +90,8 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
     // The engine (and the worker once started) close through drain, once, before the catalog and providers.
     held.add(drain, (d) => d());
     worker = await startInProcessWorker(engineDeps, options.runWorker);
-    const manager = new ProtectionManager({ config, home, providers, store, engine, events, logger, restorePolicy });
+    const scopes = new ResourceScopes(config.scopes, providers, logger);
+    const manager = new ProtectionManager({ config, home, providers, store, engine, events, logger, restorePolicy, scopes });
     const warnings = privacyWarnings(home, localBankDirectories(providers));
     for (const warning of warnings) logger.warn('directory open to other users', { warning });
     if (options.recover !== false) await manager.recover();
@@ -101,6 +105,7 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
       steps,
       engine,
       manager,
+      scopes,
       warnings,
       drain,
       async close() {

@@ -43,7 +43,13 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
         `bulwark serve (pid ${process.pid}) listening on ${api.url} (engine ${app.config.engine}); SIGTERM stops, SIGHUP reloads`,
       ].join('\n'),
       ready: { url: api.url, pid: process.pid },
-      reload: api.reload,
+      // Both are tried, whatever the other does: a broken bulwark.yaml must not keep a renewed certificate out.
+      reload: async () => {
+        const results = await Promise.allSettled([(async () => app.scopes.reload(app.home))(), api.reload()]);
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        return results.map((r) => (r as PromiseFulfilledResult<string>).value).join('; ');
+      },
       stop: () => held.release(),
     };
   });

@@ -20,8 +20,9 @@ export async function startProtectionService(opts: { home: string; prefetch: num
     );
     const { queue, transport: kind } = app.config.rpc;
     return {
-      note: `bulwark protection-service (pid ${process.pid}) serving ${queue} over ${kind}; SIGTERM stops`,
+      note: `bulwark protection-service (pid ${process.pid}) serving ${queue} over ${kind}; SIGTERM stops, SIGHUP reloads resource scopes`,
       ready: { ready: true, pid: process.pid, queue, prefetch: opts.prefetch },
+      reload: async () => app.scopes.reload(app.home),
       stop: () => held.release(),
     };
   });

@@ -19,6 +19,11 @@ export interface ProtectRequest extends RequestBase {
 export interface RestoreRequest extends RequestBase {
   kind: 'restore';
   recordId: string;
+  /**
+   * Where this restore may write when narrower than the process's restore policy: a member's restore,
+   * limited to its project's resource scope. Absent in earlier builds' requests (the policy applies).
+   */
+  allowedTargetPaths?: string[];
 }
 /** Verify a checkpoint for the verification record `recordId`. */
 export interface VerifyRequest extends RequestBase {

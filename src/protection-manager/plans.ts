@@ -10,6 +10,7 @@ import { dependentsVia } from './dependents.js';
 import { checkConsistency } from './consistency.js';
 import { expandResourceGraph } from '../core/resource-graph.js';
 import type { RequestContext } from './request.js';
+import type { ResourceScopes } from './resource-scopes.js';
 import type { PlanInput, PlanUpdate } from './service.js';
 import { visibleProject } from './request.js';
 import { checkPlanCount, checkPlanObjects, checkPlanSize, type Quotas } from './quotas.js';
@@ -24,7 +25,18 @@ export class PlanService {
     private readonly providers: ProviderRegistry,
     private readonly store: CatalogStore,
     private readonly quotas: Quotas,
+    private readonly scopes: ResourceScopes,
   ) {}
+
+  /**
+   * Refuses a scoped caller a plan's resources outside its project's scope — the whole graph, as it
+   * expands now: a server's databases, a stack's members.
+   */
+  async assertInScope(ctx: RequestContext, provider: Provider, roots: readonly Resource[], action: string): Promise<void> {
+    if (!ctx.scoped) return;
+    const graph = await expandResourceGraph(roots, dependentsVia(this.providers, provider, ctx.projectId));
+    await this.scopes.assertUsable(ctx, graph.nodes, action);
+  }
 
   async create(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> {
     assertPrintableText(input);
@@ -139,6 +151,7 @@ export class PlanService {
     for (const r of resources)
       await provider.protection.get(r.type)?.checkOptions?.(r, resolveParameters('plan', provider, r, input.parameters ?? {}));
     await expandResourceGraph(resources, dependentsVia(this.providers, provider, ctx.projectId));
+    await this.assertInScope(ctx, provider, resources, 'plan');
     return { name, provider, resources };
   }
 }

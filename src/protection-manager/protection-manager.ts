@@ -21,6 +21,7 @@ import { ProtectableService } from './protectables.js';
 import type { RecoveryReport } from './recovery.js';
 import { recoverAbandonedOperations } from './recovery.js';
 import type { RequestContext } from './request.js';
+import type { ResourceScopes } from './resource-scopes.js';
 import { visibleProject } from './request.js';
 import { listAcrossBanks } from './checkpoint-listing.js';
 import type {
@@ -50,6 +51,8 @@ export interface ProtectionManagerDeps {
   logger: Logger;
   /** Where restores may write (restore-policy.ts): checked when a restore is requested, and again by its hooks. */
   restorePolicy: RestorePolicy;
+  /** Which resources each project's members may use (resource-scopes.ts). */
+  scopes: ResourceScopes;
 }
 
 /** A started operation: its record id at once, its record once visible, its final record when it ends. */
@@ -71,7 +74,7 @@ export class ProtectionManager implements ProtectionService {
   readonly protectables: ProtectableService;
 
   constructor(private readonly deps: ProtectionManagerDeps) {
-    this.plans = new PlanService(deps.providers, deps.store, deps.config.quotas);
+    this.plans = new PlanService(deps.providers, deps.store, deps.config.quotas, deps.scopes);
     this.protectables = new ProtectableService(deps.providers);
   }
 
@@ -110,11 +113,14 @@ export class ProtectionManager implements ProtectionService {
   async showProtectableType(_ctx: RequestContext, type: string) {
     return this.protectables.showType(type);
   }
-  listProtectableInstances(ctx: RequestContext, type: string, parameters: unknown) {
-    return this.protectables.instances(ctx, type, parameters);
+  /** A member sees only the instances its project's resource scope lets it use. */
+  async listProtectableInstances(ctx: RequestContext, type: string, parameters: unknown) {
+    return this.deps.scopes.visible(ctx, await this.protectables.instances(ctx, type, parameters));
   }
-  showProtectableInstance(ctx: RequestContext, type: string, id: string) {
-    return this.protectables.instance(ctx, type, id);
+  async showProtectableInstance(ctx: RequestContext, type: string, id: string) {
+    const instance = await this.protectables.instance(ctx, type, id);
+    await this.deps.scopes.assertUsable(ctx, [instance], 'see');
+    return instance;
   }
 
   async startProtect(ctx: RequestContext, input: ProtectInput): Promise<CheckpointRecord> {
@@ -168,6 +174,8 @@ export class ProtectionManager implements ProtectionService {
       throw bwkError('BWK_ERR_PROVIDER_MISMATCH', { plan: plan.id, plan_provider: plan.provider_id, provider: named.id });
     }
     const provider = this.deps.providers.get(plan.provider_id);
+    // The scope may have changed since the plan was made: judged anew at every protect.
+    await this.plans.assertInScope(ctx, provider, plan.resources, 'protect');
     const id = operationId === undefined ? newId() : assertUuid('operation', operationId);
     // A repeated request (an RPC redelivery) finds its operation instead of starting another.
     if (operationId !== undefined && (await new CheckpointCollection(provider.bank).get(id, plan.project_id))) {
@@ -265,11 +273,16 @@ export class ProtectionManager implements ProtectionService {
     const parameters = input.parameters ?? {};
     const resources = graphResources(checkpoint);
     validateParameters(kind, provider, resources, parameters);
+    let allowedTargetPaths: string[] | undefined;
     if (kind === 'restore') {
-      for (const r of resources)
-        await provider.protection
-          .get(r.type)
-          ?.checkRestore?.(r, resolveParameters('restore', provider, r, parameters), this.deps.restorePolicy);
+      const resolved = (r: Resource) => resolveParameters('restore', provider, r, parameters);
+      await this.deps.scopes.assertRestoreTargets(ctx, resources, resolved);
+      const global = this.deps.restorePolicy.allowedTargetPaths;
+      allowedTargetPaths = this.deps.scopes.restorePaths(ctx, [...new Set(resources.map((r) => r.type))], global);
+      const policy = allowedTargetPaths ? { ...this.deps.restorePolicy, allowedTargetPaths } : this.deps.restorePolicy;
+      for (const r of resources) await provider.protection.get(r.type)?.checkRestore?.(r, resolved(r), policy);
+    } else {
+      await this.deps.scopes.assertUsable(ctx, resources, kind);
     }
     // A missing or wrong bank key is refused here, before a record exists that would wait for an operation.
     await provider.chunks.ready();
@@ -295,6 +308,7 @@ export class ProtectionManager implements ProtectionService {
       providerId: provider.id,
       checkpointId: checkpoint.id,
       recordId: record.id,
+      ...(allowedTargetPaths ? { allowedTargetPaths } : {}),
     });
     return this.handle(record.id, () => show(record.id));
   }

@@ -10,6 +10,11 @@ export interface RequestContext {
    * client address); absent for the CLI, the scheduler and RPC messages of builds before issue 15.
    */
   origin?: RequestOrigin;
+  /**
+   * The caller may use only its project's resource scope (`scopes` in bulwark.yaml): set by the REST
+   * API for member tokens. Admin tokens and the local CLI are not limited (beyond the restore policy).
+   */
+  scoped?: boolean;
 }
 
 /** The token and address a request came from. Plain strings: it travels in RPC messages as JSON. */

@@ -35,6 +35,7 @@ function checkCtx(value: unknown): RequestContext {
     projectId: c.projectId,
     admin: c.admin,
     ...(c.admin && c.allProjects ? { allProjects: true } : {}),
+    ...(c.scoped === true ? { scoped: true } : {}),
     ...originOf(c.origin),
   };
 }

@@ -10,6 +10,7 @@ import type { ProtectionService } from '../../src/protection-manager/service.js'
 import { AmqpTransport } from '../../src/rpc/amqp.js';
 import { rpcProtectionService, serveProtection } from '../../src/rpc/protection-rpc.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import { amqpUrl, requireService } from '../helpers/services.js';
 import { describeServiceContract } from './service.contract.js';
 import type { ServiceFixture } from './service.contract.js';
@@ -22,6 +23,7 @@ const member = (projectId: string) => ({ projectId, admin: false });
 async function openHome(): Promise<{ app: BulwarkApp; close(): Promise<void> }> {
   const home = tempDir('svc-home');
   try {
+    allowAll(home.path, [PROJECT_A, PROJECT_B]);
     const app = await openBulwark(home.path);
     return {
       app,

@@ -7,6 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { runCli, cliJson } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import { startDaemon, type Daemon } from '../helpers/processes.js';
 import { requirePrerequisite } from '../helpers/services.js';
 import { makeTestCa, type TestCa } from '../helpers/test-ca.js';
@@ -66,6 +67,7 @@ describe('e2e: bulwark serve over TLS (issue 15)', function () {
     copyFileSync(first.keyFile, keyFile);
     chmodSync(keyFile, 0o600);
     writeFileSync(join(home.path, 'bulwark.yaml'), 'api:\n  tls:\n    cert_file: tls/api.pem\n    key_file: tls/api.key\n');
+    allowAll(home.path, ['tp']);
     serve = await startDaemon(home.path, ['serve', '--port', '0'], /"url":"[^"]+"/);
     url = readyUrl(serve);
     port = Number(new URL(url).port);

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliJson } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import type { Daemon } from '../helpers/processes.js';
 import { startDaemon, waitFor } from '../helpers/processes.js';
 import { amqpUrl, requireService } from '../helpers/services.js';
@@ -37,6 +38,7 @@ describe('e2e: distributed service (api + 2 protection-services over RabbitMQ)',
         '',
       ].join('\n'),
     );
+    allowAll(home.path, ['dist']);
     writeRecorderProvider(home.path, { logFile: log });
     for (let i = 0; i < 2; i++) daemons.push(await startDaemon(home.path, ['protection-service'], /"ready":true/));
     const api = await startDaemon(home.path, ['api', '--port', '0'], /"url":"[^"]+"/);

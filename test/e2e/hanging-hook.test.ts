@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import type { Daemon } from '../helpers/processes.js';
 import { memberClient, startServe } from '../helpers/serve.js';
 import { waitFor } from '../helpers/wait.js';
@@ -25,6 +26,7 @@ describe('e2e: a hook that ignores cancellation is abandoned after the grace per
   before(async () => {
     writeRecorderProvider(home.path, { id: PROVIDER, logFile: log });
     writeFileSync(join(home.path, 'bulwark.yaml'), 'tasks:\n  cancel_grace_ms: 500\n  retry:\n    max_attempts: 1\n');
+    allowAll(home.path, ['hang']);
     let url: string;
     ({ serve, url } = await startServe(home.path));
     const call = await memberClient(home.path, url, 'hang');

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliJson } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import type { Daemon } from '../helpers/processes.js';
 import { startDaemon } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
@@ -25,6 +26,7 @@ describe('e2e: OpenStack Karbor client against bulwark serve', function () {
 
   before(async function () {
     const bin = requirePrerequisite(this, 'karbor client (apt-get install python3-karborclient)', karborBinary());
+    allowAll(home.path, ['kp']);
     serve = await startDaemon(home.path, ['serve', '--port', '0'], /"url":"[^"]+"/);
     const url = (JSON.parse(/\{"url".*\}/.exec(serve.output())![0]) as { url: string }).url;
     const { token } = await cliJson<{ token: string }>(home.path, ['token', 'create', '--project', 'kp', '--role', 'member']);

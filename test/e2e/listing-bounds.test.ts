@@ -6,6 +6,7 @@ import { openCatalogStore } from '../../src/store/factory.js';
 import type { PlanRecord, RestoreRecord } from '../../src/store/records.js';
 import { cliJson, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import type { Daemon } from '../helpers/processes.js';
 import { startDaemon } from '../helpers/processes.js';
 
@@ -99,6 +100,7 @@ describe('e2e: bounded lists and quotas (issue 14)', function () {
   before(async () => {
     // The embedded CLI acts as the configured project.
     writeFileSync(join(home.path, 'bulwark.yaml'), `project: ${PROJECT}\n`);
+    allowAll(home.path, [PROJECT]);
     const store = await openCatalogStore('sqlite:catalog.db', home.path);
     try {
       for (let i = 0; i < SMALL_PLANS + BIG_PLANS; i++) planIds.push((await store.createPlan(planRecord(i, i >= SMALL_PLANS))).id);

@@ -6,6 +6,7 @@ import { createLogger } from '../../src/common/logging.js';
 import { AmqpTransport } from '../../src/rpc/amqp.js';
 import { cliJson } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import type { Daemon } from '../helpers/processes.js';
 import { startDaemon } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
@@ -88,6 +89,7 @@ describe('e2e: operation events on bulwark.events from serve and from a Temporal
   it("bulwark serve publishes a protect's start and end, with project, provider, plan and checkpoint", async () => {
     const home = homes[0]!.path;
     config(home);
+    allowAll(home, ['events']);
     writeRecorderProvider(home, { id: PROVIDER });
     serve = await startDaemon(home, ['serve', '--port', '0'], /"url":"[^"]+"/);
     daemons.push(serve);

@@ -96,7 +96,7 @@ describe('e2e: the Bulwark home is private under umask 022', function () {
     try {
       await waitFor('the ready line of serve', () => (/"url"/.test(out) ? true : undefined));
       const { url } = JSON.parse(out.split('\n')[0]!) as { url: string };
-      const { token } = (await ok(home, ['token', 'create', '--project', 'p', '--role', 'member'])) as { token: string };
+      const { token } = (await ok(home, ['token', 'create', '--project', 'p', '--role', 'admin'])) as { token: string };
       const remote = { BULWARK_URL: url, BULWARK_TOKEN: token };
       const plan = await ok(
         home,

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import type { Daemon } from '../helpers/processes.js';
 import { memberClient, startServe } from '../helpers/serve.js';
 import { waitFor } from '../helpers/wait.js';
@@ -48,6 +49,7 @@ describe('e2e: a restore cannot be steered out of the restore policy by a symlin
       join(home.path, 'bulwark.yaml'),
       `restore:\n  allowed_target_paths: [${JSON.stringify(allowed)}]\ntasks:\n  max_parallel: 1\n`,
     );
+    allowAll(home.path, ['tenant']);
     let url: string;
     ({ serve, url } = await startServe(home.path));
     const member = await memberClient(home.path, url, 'tenant');

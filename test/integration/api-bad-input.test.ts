@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { BulwarkApp } from '../../src/processes/app.js';
 import { openApiApp } from '../helpers/api-app.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 
 const FS = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 const deepArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
@@ -34,6 +35,7 @@ describe('REST API bad input', function () {
 
   before(async () => {
     mkdirSync(data);
+    allowAll(home.path, ['p']);
     ({ app, api } = await openApiApp(home.path));
     token = (await app.store.tokens.createToken({ project_id: 'p', role: 'member' })).token;
   });

@@ -6,6 +6,7 @@ import type { BulwarkApp } from '../../src/processes/app.js';
 import { namedPlaces } from '../../src/processes/embedded.js';
 import { openApiApp } from '../helpers/api-app.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import { waitFor } from '../helpers/wait.js';
 import { destroyRawConnections, openRaw, parseResponse, within } from '../helpers/raw-http.js';
 
@@ -39,6 +40,7 @@ describe('REST API error answers', function () {
     );
 
   before(async () => {
+    allowAll(home.path, ['p']);
     ({ app, api } = await openApiApp(home.path, (a) => ({
       places: { named: namedPlaces(a), visible: a.config.restore.allowed_target_paths },
     })));

@@ -7,6 +7,7 @@ import type { ApiLimits } from '../../src/api/limits.js';
 import { tokenVerifier } from '../../src/api/listen.js';
 import type { ProtectionService } from '../../src/protection-manager/service.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import { destroyRawConnections, openRaw, parseResponse, within } from '../helpers/raw-http.js';
 import { sleep } from '../helpers/wait.js';
 
@@ -51,6 +52,7 @@ describe('REST API timeouts and connection cap', function () {
   };
 
   before(async () => {
+    allowAll(home.path, ['p']);
     app = await openBulwark(home.path);
     token = (await app.store.tokens.createToken({ project_id: 'p', role: 'member' })).token;
   });

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { BulwarkApp } from '../../src/processes/app.js';
 import { openApiApp } from '../helpers/api-app.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 
 const UUID = '0f0f0f0f-0000-4000-8000-000000000000';
 /** A value for each path parameter other than the project: well-formed, so only the project id is wrong. */
@@ -20,6 +21,7 @@ describe('REST API project id format on every route', function () {
   let admin = '';
 
   before(async () => {
+    allowAll(home.path, ['ops']);
     ({ app, api } = await openApiApp(home.path));
     admin = (await app.store.tokens.createToken({ project_id: 'ops', role: 'admin' })).token;
   });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { BulwarkApp } from '../../src/processes/app.js';
 import { openApiApp } from '../helpers/api-app.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 
 const FS = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 const NOOP = 'b766f37c-d011-4026-8228-28730d734a3f';
@@ -42,6 +43,7 @@ describe('REST API requests', function () {
   before(async () => {
     mkdirSync(data);
     writeFileSync(join(data, 'a.txt'), 'a');
+    allowAll(home.path, ['p']);
     ({ app, api } = await openApiApp(home.path));
     token = (await app.store.tokens.createToken({ project_id: 'p', role: 'member' })).token;
   });

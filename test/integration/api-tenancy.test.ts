@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { BulwarkApp } from '../../src/processes/app.js';
 import { openApiApp } from '../helpers/api-app.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import { waitFor } from '../helpers/wait.js';
 
 const NOOP = 'b766f37c-d011-4026-8228-28730d734a3f';
@@ -42,6 +43,7 @@ describe('REST API tenancy', function () {
     );
 
   before(async () => {
+    allowAll(home.path, ['proj-a', 'proj-b']);
     ({ app, api } = await openApiApp(home.path, { bodyLimit: 64 * 1024 }));
     tokenA = (await app.store.tokens.createToken({ project_id: 'proj-a', role: 'member' })).token;
     tokenB = (await app.store.tokens.createToken({ project_id: 'proj-b', role: 'member' })).token;

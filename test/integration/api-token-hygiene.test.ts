@@ -5,6 +5,7 @@ import { buildApi } from '../../src/api/server.js';
 import { createLogger } from '../../src/common/logging.js';
 import { openBulwark, type BulwarkApp } from '../../src/processes/app.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import { waitFor } from '../helpers/wait.js';
 
 const NOOP = 'b766f37c-d011-4026-8228-28730d734a3f';
@@ -33,6 +34,7 @@ describe('REST API token hygiene', function () {
   const logged = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
 
   before(async () => {
+    allowAll(home.path, ['proj-a']);
     app = await openBulwark(home.path);
     api = await buildApi({
       service: app.manager,

@@ -23,9 +23,14 @@ import type { PluginDefinition } from '../api.js';
 import { NO_PARAMETERS, ProtectionTable } from '../protection-table.js';
 import { APP_STACK, parseStacks } from './options.js';
 import { AppStackProtectable } from './protectable.js';
+import { nameScope } from '../scope-matchers.js';
 
 /** A stack has no data of its own: every operation on it is empty, its members do the work. */
-const STACK_OPERATIONS = { schemas: { options: NO_PARAMETERS, restore: NO_PARAMETERS, verify: NO_PARAMETERS } };
+const STACK_OPERATIONS = {
+  schemas: { options: NO_PARAMETERS, restore: NO_PARAMETERS, verify: NO_PARAMETERS },
+  // A stack is matched by name; its members are resources of their own and each is checked against its own scope.
+  scope: nameScope(() => []),
+};
 
 export const appStackPlugin: PluginDefinition = {
   apiVersion: PLUGIN_API_VERSION,

@@ -33,6 +33,17 @@ export function checkTargetServer(servers: ReadonlyMap<string, DbServer>, resour
  * The target of the restore of `ctx.resource`, a `type` database; `checkDatabase` may refuse the
  * target database's name before the server is looked up.
  */
+/**
+ * The `<server>/<database>` a restore of a database resource writes into (its resource scope's
+ * restoreTargets): target_server and target_database when given, else where it came from.
+ */
+export function databaseRestoreTargets(type: string, resource: { id: string }, p: Record<string, unknown>): string[] {
+  const source = databaseIdOf(type, resource.id);
+  const server = typeof p.target_server === 'string' ? p.target_server : source.server;
+  const database = typeof p.target_database === 'string' ? p.target_database : source.database;
+  return [`${server}/${database}`];
+}
+
 export function restoreTargetOf<S extends DbServer>(
   tools: DbTools<S>,
   ctx: RestoreContext,

@@ -7,7 +7,8 @@ import type { PluginDefinition } from '../api.js';
 import { ownSection, ProtectionTable } from '../protection-table.js';
 import { protectDirectory } from './archive-writer.js';
 import { FS_DIRECTORY, FsDirectoryProtectable } from './protectable.js';
-import { checkRestoreTarget } from './restore-target.js';
+import { checkRestoreTarget, parseRestoreParams } from './restore-target.js';
+import { pathScope } from '../scope-matchers.js';
 import { compileExcludes } from './walk.js';
 import { restoreDirectory } from './restore-writer.js';
 import { FS_DIRECTORY_SCHEMAS } from './schemas.js';
@@ -18,6 +19,8 @@ const OPERATIONS = {
   ...ownSection(protectDirectory),
   restore: { main: restoreDirectory },
   verify: { main: verifyDirectory },
+  // Scopes are roots: what a plan may protect lies under one, and so does where a restore writes.
+  scope: pathScope((resource, parameters) => [parseRestoreParams(resource, parameters).targetPath]),
 };
 
 export const fsDirectoryPlugin: PluginDefinition = {

@@ -1,6 +1,8 @@
 /** The mariadb ProtectionPlugin: which hooks each of its resource types runs. */
 import type { ProtectionPlugin, RestoreContext } from '../api.js';
 import { ownSection, ProtectionTable } from '../protection-table.js';
+import { databaseRestoreTargets } from '../db/restore-target.js';
+import { nameScope } from '../scope-matchers.js';
 import type { MariaDbTools } from './mariadb-tools.js';
 import { protectDatabase } from './protect.js';
 import { checkMariaDbRestore, restoreDatabase } from './restore.js';
@@ -13,9 +15,10 @@ export function mariadbProtection(tools: MariaDbTools): ProtectionPlugin {
     ...ownSection((ctx) => protectDatabase(tools, ctx)),
     restore: { main: (ctx: RestoreContext) => restoreDatabase(tools, ctx) },
     verify: { main: verifyDatabase },
+    scope: nameScope((resource, parameters) => databaseRestoreTargets(MARIADB_DATABASE, resource, parameters)),
   };
   // A server's data is its databases (dependents, each with its own hooks): the server itself has no hooks.
-  const server = { schemas: MARIADB_SERVER_SCHEMAS, ...ownSection() };
+  const server = { schemas: MARIADB_SERVER_SCHEMAS, ...ownSection(), scope: nameScope(() => []) };
   return new ProtectionTable(
     'mariadb',
     [

@@ -1,3 +1,4 @@
+import { nameScope } from '../scope-matchers.js';
 import type { BankSection, Operation, PluginDefinition, ProtectablePlugin, ProtectionPlugin, Resource } from '../api.js';
 import { PLUGIN_API_VERSION, PluginError, resourceRef } from '../api.js';
 import { clearSection } from '../clear-section.js';
@@ -56,6 +57,8 @@ export const noopPlugin: PluginDefinition = {
       getRestoreOperation: () => ({ main: async () => undefined }),
       getVerifyOperation: verifyOperation,
       getDeleteOperation: deleteOperation,
+      // Matched by id; its restore writes nothing anywhere.
+      scope: () => nameScope(() => []),
     };
     const protectable: ProtectablePlugin = {
       resourceType: () => TYPE,

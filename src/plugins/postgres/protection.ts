@@ -1,6 +1,8 @@
 /** The postgres ProtectionPlugin: which hooks each of its resource types runs. */
 import type { ProtectionPlugin, RestoreContext } from '../api.js';
 import { ownSection, ProtectionTable } from '../protection-table.js';
+import { databaseRestoreTargets } from '../db/restore-target.js';
+import { nameScope } from '../scope-matchers.js';
 import type { PgTools } from './pg-tools.js';
 import { protectDatabase, protectGlobals } from './protect.js';
 import { checkPgRestore, restoreDatabase } from './restore.js';
@@ -19,6 +21,7 @@ export function postgresProtection(tools: PgTools, globals: boolean): Protection
     ...ownSection((ctx) => protectDatabase(tools, ctx)),
     restore: { prepareBegin: inPhase('prepare'), main: inPhase('main') },
     verify: { main: verifyDatabase },
+    scope: nameScope((resource, parameters) => databaseRestoreTargets(PG_DATABASE, resource, parameters)),
   };
   // A server's data is its databases (dependents, each with its own hooks), plus roles when asked for.
   // Globals (roles) are not replayed automatically: they are cluster-wide; globals.sql is for psql -f by hand.
@@ -26,6 +29,7 @@ export function postgresProtection(tools: PgTools, globals: boolean): Protection
     schemas: PG_SERVER_SCHEMAS,
     ...ownSection(globals ? (ctx) => protectGlobals(tools, ctx) : undefined),
     verify: { main: verifyServer },
+    scope: nameScope(() => []), // a server restores nothing itself: its databases do
   };
   return new ProtectionTable(
     'postgres',

@@ -10,7 +10,7 @@
  *           cache: {host: 127.0.0.1, port: 6379, db: 0, username: backup, password_env: BULWARK_REDIS_CACHE_PASSWORD}
  */
 import { PLUGIN_API_VERSION } from '../api.js';
-import type { PluginDefinition, ProtectionPlugin, RestoreContext } from '../api.js';
+import type { PluginDefinition, ProtectionPlugin, ResourceScope, RestoreContext } from '../api.js';
 import { ownSection, ProtectionTable } from '../protection-table.js';
 import { PLUGIN_NAME, parseOptions } from './config.js';
 import type { InstanceConfig } from './config.js';
@@ -20,6 +20,26 @@ import { RedisInstanceProtectable } from './protectable.js';
 import { restoreInstance, restoreTarget } from './restore.js';
 import { REDIS_INSTANCE_SCHEMAS } from './schemas.js';
 import { verifyInstance } from './verify.js';
+import { globMatches } from '../scope-matchers.js';
+
+/**
+ * Scopes name instances (`cache`: any of its databases) or an instance's database (`cache/3`). A
+ * resource is its instance at the database the provider configures; a restore writes into
+ * target_instance at target_db.
+ */
+function redisScope(instances: ReadonlyMap<string, InstanceConfig>): ResourceScope {
+  const withDb = (id: string): string => (id.includes('/') ? id : `${id}/${instances.get(id)?.db ?? 0}`);
+  return {
+    matches: (id, patterns) => {
+      const [instance, db] = withDb(id).split('/');
+      return patterns.some((p) => (p.includes('/') ? globMatches(p, `${instance}/${db}`) : globMatches(p, instance!)));
+    },
+    restoreTargets: (resource, p) => {
+      const instance = typeof p.target_instance === 'string' ? p.target_instance : resource.id;
+      return [typeof p.target_db === 'number' ? `${instance}/${p.target_db}` : withDb(instance)];
+    },
+  };
+}
 
 function redisProtection(instances: ReadonlyMap<string, InstanceConfig>): ProtectionPlugin {
   const operations = {
@@ -27,6 +47,7 @@ function redisProtection(instances: ReadonlyMap<string, InstanceConfig>): Protec
     ...ownSection((ctx) => protectInstance(ctx, instances)),
     restore: { main: (ctx: RestoreContext) => restoreInstance(ctx, instances) },
     verify: { main: verifyInstance },
+    scope: redisScope(instances),
   };
   // Refuses a restore into an instance this provider does not configure, before anything runs.
   return new ProtectionTable(PLUGIN_NAME, [[RESOURCE_TYPE, operations]], {

@@ -64,7 +64,10 @@ function readingKind<R extends ReadingRequest>(kind: R['kind']): OperationKindSp
 
     async context(req, state, resource, deps) {
       const savedInfo = await loadSavedInfo(state.provider, req.checkpointId, resource);
-      return { [access.idKey]: req.recordId, savedInfo, ...(kind === 'restore' ? { policy: deps.restorePolicy } : {}) };
+      if (req.kind !== 'restore') return { [access.idKey]: req.recordId, savedInfo };
+      const { allowedTargetPaths } = req as RestoreRequest;
+      const policy = allowedTargetPaths ? { ...deps.restorePolicy, allowedTargetPaths } : deps.restorePolicy;
+      return { [access.idKey]: req.recordId, savedInfo, policy };
     },
 
     async record(req, _provider, deps, { ok, reason, refs, reasons }) {
