@@ -40,6 +40,9 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
     return {
       note: [
         ...[...app.warnings, ...api.warnings].map((w) => `warning: ${w}`),
+        ...(Object.keys(app.config.scopes).length === 0
+          ? ['note: bulwark.yaml has no resource scopes: member tokens can use no resources until you add one (docs/security.md)']
+          : []),
         `bulwark serve (pid ${process.pid}) listening on ${api.url} (engine ${app.config.engine}); SIGTERM stops, SIGHUP reloads`,
       ].join('\n'),
       ready: { url: api.url, pid: process.pid },

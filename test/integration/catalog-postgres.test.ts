@@ -100,6 +100,8 @@ describe('PostgreSQL catalog adapter', () => {
       expect((await c.query('select name from kysely_migration order by name')).rows).to.deep.equal([
         { name: '0001_catalog' },
         { name: '0002_tokens' },
+        { name: '0003_token_expiry' },
+        { name: '0004_operation_origin' },
       ]);
       const tables = await c.query(
         "select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kysely%' order by 1",

@@ -34,12 +34,13 @@ describe('resource scopes: postgres, mariadb and redis through REST', function (
   const redisOther = new Redis({ ...redisOptions, db: OTHER_DB });
   let h: ApiApp;
   let member = '';
+  let admin = '';
 
-  const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+  const call = async (method: 'GET' | 'POST', path: string, body?: unknown, token = member) => {
     const r = await h.api.inject({
       method,
       url: `/v1/b${path}`,
-      headers: { 'x-auth-token': member, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { 'x-auth-token': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
     });
     return {
@@ -65,6 +66,21 @@ describe('resource scopes: postgres, mariadb and redis through REST', function (
     });
     expect(done.status).to.equal('available');
     return done.id;
+  }
+  /** What a member sees listing `type` (with listing parameters). */
+  const listed = async (type: string, parameters: Record<string, unknown> = {}) => {
+    const q = Object.keys(parameters).length ? `?parameters=${encodeURIComponent(JSON.stringify(parameters))}` : '';
+    const r = await call('GET', `/protectables/${type}/instances${q}`);
+    expect(r.status, JSON.stringify(r.body)).to.equal(200);
+    return (r.body.instances as unknown as Array<{ id: string }>).map((i) => i.id);
+  };
+  /** A plan outside the member's scope, made in its project by an admin: the member may not protect it. */
+  async function protectRefused(provider: string, type: string, id: string): Promise<void> {
+    const p = await call('POST', '/plans', { plan: { name: 'admin-made', provider_id: provider, resources: [{ type, id }] } }, admin);
+    expect(p.status, JSON.stringify(p.body)).to.equal(200);
+    const before = ((await call('GET', `/providers/${provider}/checkpoints`)).body.checkpoints as unknown as unknown[]).length;
+    denied(await call('POST', `/providers/${provider}/checkpoints`, { checkpoint: { plan_id: p.body.plan!.id } }));
+    expect(((await call('GET', `/providers/${provider}/checkpoints`)).body.checkpoints as unknown as unknown[]).length).to.equal(before);
   }
   const restore = (checkpointId: string, type: string, parameters: Record<string, unknown>) =>
     call('POST', '/restores', { restore: { checkpoint_id: checkpointId, parameters: { [type]: parameters } } });
@@ -121,6 +137,7 @@ describe('resource scopes: postgres, mariadb and redis through REST', function (
     writeFileSync(join(home.path, 'bulwark.yaml'), toYaml({ scopes }));
     h = await openApiApp(home.path);
     member = await h.token('b');
+    admin = await h.token('ops', 'admin');
   });
   after(async () => {
     await h?.close();
@@ -136,8 +153,11 @@ describe('resource scopes: postgres, mariadb and redis through REST', function (
     home.cleanup();
   });
 
-  it('postgres.database: another database is refused for planning and as a restore target; its own works', async () => {
+  it('postgres.database: listing, planning, protecting and restoring outside the scope refused; inside, they work', async () => {
+    const seen = await listed('postgres.database', { server: 'main' });
+    expect(seen).to.include(`main/${pgB}`).and.not.to.include(`main/${pgA}`);
     denied(await plan(pgf.PG_PROVIDER_ID, 'postgres.database', `main/${pgA}`));
+    await protectRefused(pgf.PG_PROVIDER_ID, 'postgres.database', `main/${pgA}`);
     denied(await plan(pgf.PG_PROVIDER_ID, 'postgres.server', 'main')); // the whole server: every database on it
     const checkpoint = await protectedCheckpoint(pgf.PG_PROVIDER_ID, 'postgres.database', `main/${pgB}`);
     denied(await restore(checkpoint, 'postgres.database', { target_database: pgA, conflict: 'drop' }));
@@ -148,8 +168,11 @@ describe('resource scopes: postgres, mariadb and redis through REST', function (
     expect(await pgf.dbExists(`${pgB}_copy`)).to.equal(true);
   });
 
-  it('mariadb.database: the same', async () => {
+  it('mariadb.database: listing, planning, protecting and restoring outside the scope refused; inside, they work', async () => {
+    const seen = await listed('mariadb.database', { server: 'main' });
+    expect(seen).to.include(`main/${myB}`).and.not.to.include(`main/${myA}`);
     denied(await plan(maria.MARIADB_PROVIDER_ID, 'mariadb.database', `main/${myA}`));
+    await protectRefused(maria.MARIADB_PROVIDER_ID, 'mariadb.database', `main/${myA}`);
     const checkpoint = await protectedCheckpoint(maria.MARIADB_PROVIDER_ID, 'mariadb.database', `main/${myB}`);
     denied(await restore(checkpoint, 'mariadb.database', { target_database: myA, conflict: 'drop' }));
     expect(await maria.sql('SELECT v FROM t', myA)).to.deep.equal([['A']]);
@@ -159,8 +182,10 @@ describe('resource scopes: postgres, mariadb and redis through REST', function (
     expect(await maria.dbExists(`${myB}_copy`)).to.equal(true);
   });
 
-  it('redis.instance: another instance, or another db of its own instance, is refused; the scoped db works', async () => {
+  it('redis.instance: another instance, or another db of its own, refused for listing, planning, protecting, restoring', async () => {
+    expect(await listed('redis.instance')).to.deep.equal(['src']);
     denied(await plan(REDIS_PROVIDER, 'redis.instance', 'other'));
+    await protectRefused(REDIS_PROVIDER, 'redis.instance', 'other');
     const checkpoint = await protectedCheckpoint(REDIS_PROVIDER, 'redis.instance', 'src');
     denied(await restore(checkpoint, 'redis.instance', { target_instance: 'other', conflict: 'replace' }));
     denied(await restore(checkpoint, 'redis.instance', { target_db: OTHER_DB, conflict: 'replace' }));
