@@ -65,3 +65,18 @@ export function publicMessage(message: string, sent: ReadonlySet<string>, places
   });
   return out.replace(/\uE000(\d+)\uE000/g, (whole, i: string) => held[Number(i)] ?? whole);
 }
+
+/**
+ * `text` (a response body) with the named places (the home, each bank) replaced by their labels.
+ * Records carry reasons written when an operation ran — a hook's error may name a file in the bank —
+ * and are read later by callers who never sent those paths: they learn what the place is, not where.
+ */
+export function withoutNamedPlaces(text: string, places: ServerPlaces): string {
+  let out = text;
+  const named = [...places.named].filter((p) => p.path.length > 1).sort((a, b) => b.path.length - a.path.length);
+  for (const { path, label } of named) {
+    const p = normal(path);
+    if (out.includes(p)) out = out.replace(new RegExp(`${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[/"\\s:,;)]|$)`, 'g'), `<${label}>`);
+  }
+  return out;
+}

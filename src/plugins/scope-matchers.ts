@@ -20,6 +20,7 @@ export function pathScope(restoreTargets: Targets): ResourceScope {
       const lexical = posix.resolve(id);
       const real = await realpathLoose(lexical);
       for (const r of roots) {
+        if (!r.startsWith('/')) continue; // a relative root would mean the server's working directory: it matches nothing
         const root = posix.resolve(r);
         if (isWithin(lexical, root) && isWithin(real, await realpathLoose(root))) return true;
       }

@@ -35,7 +35,7 @@ export class PlanService {
   async assertInScope(ctx: RequestContext, provider: Provider, roots: readonly Resource[], action: string): Promise<void> {
     if (!ctx.scoped) return;
     const graph = await expandResourceGraph(roots, dependentsVia(this.providers, provider, ctx.projectId));
-    await this.scopes.assertUsable(ctx, graph.nodes, action);
+    await this.scopes.assertUsable(ctx, graph.nodes, action, provider);
   }
 
   async create(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> {

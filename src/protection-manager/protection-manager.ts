@@ -276,13 +276,15 @@ export class ProtectionManager implements ProtectionService {
     let allowedTargetPaths: string[] | undefined;
     if (kind === 'restore') {
       const resolved = (r: Resource) => resolveParameters('restore', provider, r, parameters);
-      await this.deps.scopes.assertRestoreTargets(ctx, resources, resolved);
+      // What is read must be in scope too: a checkpoint an admin (or an older scope) let into the project is not a member's to copy out.
+      await this.deps.scopes.assertUsable(ctx, resources, 'restore', provider);
+      await this.deps.scopes.assertRestoreTargets(ctx, resources, resolved, provider);
       const global = this.deps.restorePolicy.allowedTargetPaths;
       allowedTargetPaths = this.deps.scopes.restorePaths(ctx, [...new Set(resources.map((r) => r.type))], global);
       const policy = allowedTargetPaths ? { ...this.deps.restorePolicy, allowedTargetPaths } : this.deps.restorePolicy;
       for (const r of resources) await provider.protection.get(r.type)?.checkRestore?.(r, resolved(r), policy);
     } else {
-      await this.deps.scopes.assertUsable(ctx, resources, kind);
+      await this.deps.scopes.assertUsable(ctx, resources, kind, provider);
     }
     // A missing or wrong bank key is refused here, before a record exists that would wait for an operation.
     await provider.chunks.ready();

@@ -13,7 +13,7 @@ import type { BulwarkConfig } from '../common/config.js';
 import { loadConfig } from '../common/config.js';
 import type { Logger } from '../common/logging.js';
 import type { ResourceScope } from '../plugins/api.js';
-import type { ProviderRegistry } from '../providers/registry.js';
+import type { Provider, ProviderRegistry } from '../providers/registry.js';
 import type { RequestContext } from './request.js';
 
 export type ScopeUse = 'protect' | 'restore';
@@ -28,8 +28,13 @@ export class ResourceScopes {
     private readonly logger: Logger,
   ) {}
 
-  /** How resources of `type` match a scope: the plugin's declaration (the same whichever provider loads it). */
-  private scopeOf(type: string): ResourceScope | undefined {
+  /**
+   * How resources of `type` match a scope: the declaration of `provider`'s plugin when the resource is
+   * known to be that provider's (its options, such as a Redis instance's db, can matter), else the
+   * first provider's that protects the type (protectable listings span providers).
+   */
+  private scopeOf(type: string, provider?: Provider): ResourceScope | undefined {
+    if (provider) return provider.protection.get(type)?.scope?.(type);
     for (const p of this.providers.list()) {
       const scope = p.protection.get(type)?.scope?.(type);
       if (scope) return scope;
@@ -54,10 +59,10 @@ export class ResourceScopes {
   }
 
   /** Refuses (BWK_ERR_RESOURCE_DENIED) unless a scoped caller may protect, plan or read each resource. */
-  async assertUsable(ctx: RequestContext, resources: readonly Resource[], action: string): Promise<void> {
+  async assertUsable(ctx: RequestContext, resources: readonly Resource[], action: string, provider?: Provider): Promise<void> {
     if (!ctx.scoped) return;
     for (const r of resources) {
-      const why = await this.refusal(ctx.projectId, r.type, r.id, 'protect');
+      const why = await this.refusal(ctx.projectId, r.type, r.id, 'protect', provider);
       if (why !== null) throw this.deny(ctx, resourceRef(r), action, why);
     }
   }
@@ -67,13 +72,14 @@ export class ResourceScopes {
     ctx: RequestContext,
     resources: readonly Resource[],
     parametersOf: (r: Resource) => Record<string, unknown>,
+    provider?: Provider,
   ): Promise<void> {
     if (!ctx.scoped) return;
     for (const r of resources) {
-      const scope = this.scopeOf(r.type);
+      const scope = this.scopeOf(r.type, provider);
       if (!scope) throw this.deny(ctx, resourceRef(r), 'restore', adminOnly(r.type));
       for (const target of scope.restoreTargets(r, parametersOf(r))) {
-        const why = await this.refusal(ctx.projectId, r.type, target, 'restore');
+        const why = await this.refusal(ctx.projectId, r.type, target, 'restore', provider);
         if (why !== null) throw this.deny(ctx, `${r.type} target ${target}`, 'restore into', why);
       }
     }
@@ -106,8 +112,8 @@ export class ResourceScopes {
   }
 
   /** Why `id` may not be used for `use` by `project`, or null when it may. */
-  private async refusal(project: string, type: string, id: string, use: ScopeUse): Promise<string | null> {
-    const scope = this.scopeOf(type);
+  private async refusal(project: string, type: string, id: string, use: ScopeUse, provider?: Provider): Promise<string | null> {
+    const scope = this.scopeOf(type, provider);
     if (!scope) return adminOnly(type);
     const mine = this.scopes[project];
     if (!mine) {

@@ -35,7 +35,8 @@ function checkCtx(value: unknown): RequestContext {
     projectId: c.projectId,
     admin: c.admin,
     ...(c.admin && c.allProjects ? { allProjects: true } : {}),
-    ...(c.scoped === true ? { scoped: true } : {}),
+    // Fails closed: a member request from an api build that does not send the flag is still scoped.
+    ...((c.scoped ?? !c.admin) ? { scoped: true } : {}),
     ...originOf(c.origin),
   };
 }

@@ -189,6 +189,8 @@ describe('resource scopes: postgres, mariadb and redis through REST', function (
     const checkpoint = await protectedCheckpoint(REDIS_PROVIDER, 'redis.instance', 'src');
     denied(await restore(checkpoint, 'redis.instance', { target_instance: 'other', conflict: 'replace' }));
     denied(await restore(checkpoint, 'redis.instance', { target_db: OTHER_DB, conflict: 'replace' }));
+    // Without target_db it writes into the checkpoint's own db, which the request does not name: the scope must allow the instance.
+    denied(await restore(checkpoint, 'redis.instance', { conflict: 'replace' }));
     expect(await redisOther.get('k')).to.equal('other project');
     const ok = await restore(checkpoint, 'redis.instance', { target_db: COPY_DB });
     expect(ok.status, JSON.stringify(ok.body)).to.equal(202);

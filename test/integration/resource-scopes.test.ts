@@ -172,6 +172,19 @@ describe('resource scopes: fs.directory through REST', function () {
     expect(((await call(member, 'GET', `/v1/b/providers/${FS}/checkpoints`)).body.checkpoints as unknown[]).length).to.equal(before);
   });
 
+  it('a member may not restore a checkpoint of resources outside its scope, though an admin put it in the project', async () => {
+    const p = await plan(admin, aData);
+    expect(p.status, JSON.stringify(p.body)).to.equal(200);
+    const cp = await call(admin, 'POST', `/v1/b/providers/${FS}/checkpoints`, {
+      checkpoint: { plan_id: (p.body.plan as { id: string }).id },
+    });
+    const checkpointId = (cp.body.checkpoint as { id: string }).id;
+    expect((await ended(`/v1/b/providers/${FS}/checkpoints/${checkpointId}`, 'checkpoint', 'protecting')).status).to.equal('available');
+    denied(await restore(checkpointId, join(bRestore, 'copied-out')), 'b', bData);
+    denied(await call(member, 'POST', '/v1/b/verifications', { verification: { checkpoint_id: checkpointId } }), 'b', bData);
+    expect(existsSync(join(bRestore, 'copied-out'))).to.equal(false);
+  });
+
   it('admin tokens are not scoped (the restore policy still applies)', async () => {
     const r = await plan(admin, aData);
     expect(r.status, JSON.stringify(r.body)).to.equal(200);

@@ -32,6 +32,16 @@ describe('protection service over RPC', () => {
     expect(new Set(known).size).to.equal(new Set(Object.values(SERVICE_METHODS).map((m) => m.rpc)).size);
   });
 
+  it('treats a member request without the scoped flag (an older api build) as scoped: scopes fail closed', async () => {
+    const seen: unknown[] = [];
+    const service = { listPlans: async (c: unknown) => (seen.push(c), []) } as unknown as ProtectionService;
+    await serveProtection(transport, 'q-rpc-scoped', service, logger);
+    await transport.call('q-rpc-scoped', 'list_plans', { ctx, args: [{}] });
+    await transport.call('q-rpc-scoped', 'list_plans', { ctx: { projectId: 'p', admin: true }, args: [{}] });
+    await transport.call('q-rpc-scoped', 'list_plans', { ctx: { projectId: 'p', admin: false, scoped: false }, args: [{}] });
+    expect(seen.map((c) => (c as { scoped?: boolean }).scoped ?? false)).to.deep.equal([true, false, false]);
+  });
+
   it('refuses an execute_operation of a kind it does not start', async () => {
     const err = await transport.call('q-rpc-test', 'execute_operation', { ctx, args: ['copy', {}] }).then(
       () => null,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { publicMessage } from '../../src/api/public-message.js';
+import { publicMessage, withoutNamedPlaces } from '../../src/api/public-message.js';
 
 describe('API error messages: server paths', () => {
   const places = {
@@ -10,6 +10,18 @@ describe('API error messages: server paths', () => {
     visible: ['/srv/restore'],
   };
   const say = (message: string, sent: string[] = []) => publicMessage(message, new Set(sent), places);
+
+  it('response bodies (records read later) name the home and banks by what they are, not where', () => {
+    const body = JSON.stringify({
+      reason: "BWK_ERR_BANK_IO: open '/var/lib/bulwark/banks/main/packs/ab' failed",
+      home: '/var/lib/bulwark',
+    });
+    expect(withoutNamedPlaces(body, places)).to.equal(
+      JSON.stringify({ reason: "BWK_ERR_BANK_IO: open '<a bank directory>/packs/ab' failed", home: '<Bulwark home>' }),
+    );
+    // A longer name that only starts like the home is another place.
+    expect(withoutNamedPlaces('/var/lib/bulwark-old/x', places)).to.equal('/var/lib/bulwark-old/x');
+  });
 
   it('names a known place by what it is, the longest match first', () => {
     expect(say('inside the forbidden path /var/lib/bulwark')).to.equal('inside the forbidden path <Bulwark home>');

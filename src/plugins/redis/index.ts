@@ -34,9 +34,11 @@ function redisScope(instances: ReadonlyMap<string, InstanceConfig>): ResourceSco
       const [instance, db] = withDb(id).split('/');
       return patterns.some((p) => (p.includes('/') ? globMatches(p, `${instance}/${db}`) : globMatches(p, instance!)));
     },
+    // Without target_db the restore writes into the database the checkpoint came from, which the
+    // request does not say: only a scope that allows the whole instance allows it.
     restoreTargets: (resource, p) => {
       const instance = typeof p.target_instance === 'string' ? p.target_instance : resource.id;
-      return [typeof p.target_db === 'number' ? `${instance}/${p.target_db}` : withDb(instance)];
+      return [typeof p.target_db === 'number' ? `${instance}/${p.target_db}` : `${instance}/*`];
     },
   };
 }
