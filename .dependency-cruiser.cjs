@@ -13,7 +13,7 @@ const LAYERS = [
   ['checkpoints'],
   ['providers'],
   ['protection-manager', 'workflows'], // the service, its engines, the workflow code
-  ['rpc', 'api'], // how the service is reached
+  ['rpc', 'api', 'operation-engine'], // how the service is reached, and what calls it on a schedule
   ['processes'], // one wiring module per process
   ['cli'],
 ];

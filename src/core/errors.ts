@@ -110,6 +110,7 @@ export const ERRORS = {
       '{"parameters": {"fs.directory": {"target_path": ...}}}; see restore_schema in the provider\'s extended_info_schema). ' +
       'Leave restore_target out, or null',
   ),
+  BWK_ERR_TRIGGER_INVALID: spec(400, 'trigger {field} is invalid: {reason}'),
   BWK_ERR_RESOURCE_DENIED: spec(403, 'project {project} may not {action} {resource}: {reason}'),
   BWK_ERR_RESTORE_TARGET_DENIED: spec(400, 'restore target {target} is outside the restore policy: {reason}'),
   BWK_ERR_RESTORE_CONFLICT: spec(

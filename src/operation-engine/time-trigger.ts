@@ -1,0 +1,80 @@
+/**
+ * A time trigger's schedule: its pattern in its time zone, bounded by `start_time` and `end_time`,
+ * with a `window` (seconds) after each due time within which a fire may still start. Validated as a
+ * whole when a trigger is created or changed, with coded errors that name the field.
+ */
+import { bwkError } from '../core/errors.js';
+import { nextCronFire, parseCron } from './cron.js';
+import { assertTimeZone } from './zoned-time.js';
+
+export interface TimeTriggerProperties {
+  format: 'crontab';
+  pattern: string;
+  /** IANA name; default UTC. */
+  timezone?: string;
+  start_time?: string;
+  end_time?: string;
+  /** Seconds after a due time within which its fire may still start. */
+  window?: number;
+}
+
+export interface TriggerLimits {
+  /** Two fires closer than this are refused (Karbor's minimum interval; one hour by default). */
+  minIntervalMs: number;
+  windowMinSeconds: number;
+  windowMaxSeconds: number;
+}
+
+export interface TimeSchedule {
+  /** The first due time after `after` (ms), or null when the trigger has ended or never fires again. */
+  nextDue(after: number): number | null;
+  /** Whether a fire due at `due` may still start at `now`. */
+  withinWindow(due: number, now: number): boolean;
+}
+
+const invalid = (field: string, reason: string): Error => bwkError('BWK_ERR_TRIGGER_INVALID', { field, reason });
+
+/** How many fires the minimum-interval check looks at: enough to meet every hour and weekday of a pattern. */
+const INTERVAL_SAMPLE = 200;
+
+function instant(field: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const t = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(t)) throw invalid(field, `${JSON.stringify(value)} is not an ISO 8601 date-time`);
+  return t;
+}
+
+/** Checks `props` against `limits` and returns its schedule; BWK_ERR_TRIGGER_INVALID names the first bad field. */
+export function timeSchedule(props: TimeTriggerProperties, limits: TriggerLimits, now = Date.now()): TimeSchedule {
+  if (props.format !== 'crontab') throw invalid('format', `${JSON.stringify(props.format)} is not a format this build reads (crontab)`);
+  const zone = props.timezone ?? 'UTC';
+  assertTimeZone(zone);
+  const spec = parseCron(props.pattern);
+  const start = instant('start_time', props.start_time);
+  const end = instant('end_time', props.end_time);
+  if (start !== undefined && end !== undefined && end <= start) throw invalid('end_time', 'it is not after start_time');
+  const windowSeconds = props.window ?? limits.windowMinSeconds;
+  if (!Number.isInteger(windowSeconds) || windowSeconds < limits.windowMinSeconds || windowSeconds > limits.windowMaxSeconds) {
+    throw invalid('window', `${windowSeconds} is outside ${limits.windowMinSeconds}-${limits.windowMaxSeconds} seconds`);
+  }
+  const schedule: TimeSchedule = {
+    nextDue(after) {
+      const from = start !== undefined && after < start ? start - 1 : after;
+      const due = nextCronFire(spec, zone, from);
+      return due === null || (end !== undefined && due > end) ? null : due;
+    },
+    withinWindow: (due, at) => at >= due && at - due <= windowSeconds * 1000,
+  };
+  let previous = schedule.nextDue(Math.max(now, start ?? now));
+  if (previous === null) throw invalid('pattern', 'it never fires between start_time and end_time');
+  for (let i = 0; i < INTERVAL_SAMPLE; i++) {
+    const next = schedule.nextDue(previous);
+    if (next === null) break;
+    if (next - previous < limits.minIntervalMs) {
+      const [apart, least] = [(next - previous) / 60_000, limits.minIntervalMs / 60_000];
+      throw invalid('pattern', `it fires ${apart} minute(s) apart, closer than the minimum interval of ${least} minute(s)`);
+    }
+    previous = next;
+  }
+  return schedule;
+}
