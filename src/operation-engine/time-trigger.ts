@@ -4,11 +4,13 @@
  * whole when a trigger is created or changed, with coded errors that name the field.
  */
 import { bwkError } from '../core/errors.js';
+import { nextCalendarFire, parseCalendar } from './calendar.js';
 import { nextCronFire, parseCron } from './cron.js';
 import { assertTimeZone } from './zoned-time.js';
 
 export interface TimeTriggerProperties {
-  format: 'crontab';
+  /** crontab: five cron fields; calendar: an RFC 5545 VEVENT with an RRULE (docs/scheduling.md). */
+  format: 'crontab' | 'calendar';
   pattern: string;
   /** IANA name; default UTC. */
   timezone?: string;
@@ -32,6 +34,16 @@ export interface TimeSchedule {
   withinWindow(due: number, now: number): boolean;
 }
 
+/** The next-fire function of the trigger's format; `anchor` starts a calendar rule without DTSTART. */
+function nextFireOf(props: TimeTriggerProperties, zone: string, anchor: number): (after: number) => number | null {
+  if (props.format === 'calendar') {
+    const cal = parseCalendar(props.pattern, zone, anchor);
+    return (after) => nextCalendarFire(cal, zone, after);
+  }
+  const spec = parseCron(props.pattern);
+  return (after) => nextCronFire(spec, zone, after);
+}
+
 const invalid = (field: string, reason: string): Error => bwkError('BWK_ERR_TRIGGER_INVALID', { field, reason });
 
 /** How many fires the minimum-interval check looks at: enough to meet every hour and weekday of a pattern. */
@@ -46,10 +58,12 @@ function instant(field: string, value: string | undefined): number | undefined {
 
 /** Checks `props` against `limits` and returns its schedule; BWK_ERR_TRIGGER_INVALID names the first bad field. */
 export function timeSchedule(props: TimeTriggerProperties, limits: TriggerLimits, now = Date.now()): TimeSchedule {
-  if (props.format !== 'crontab') throw invalid('format', `${JSON.stringify(props.format)} is not a format this build reads (crontab)`);
+  if (props.format !== 'crontab' && props.format !== 'calendar') {
+    throw invalid('format', `${JSON.stringify(props.format)} is neither crontab nor calendar`);
+  }
+  if (typeof props.pattern !== 'string' || props.pattern.trim() === '') throw invalid('pattern', 'it is empty');
   const zone = props.timezone ?? 'UTC';
   assertTimeZone(zone);
-  const spec = parseCron(props.pattern);
   const start = instant('start_time', props.start_time);
   const end = instant('end_time', props.end_time);
   if (start !== undefined && end !== undefined && end <= start) throw invalid('end_time', 'it is not after start_time');
@@ -57,10 +71,11 @@ export function timeSchedule(props: TimeTriggerProperties, limits: TriggerLimits
   if (!Number.isInteger(windowSeconds) || windowSeconds < limits.windowMinSeconds || windowSeconds > limits.windowMaxSeconds) {
     throw invalid('window', `${windowSeconds} is outside ${limits.windowMinSeconds}-${limits.windowMaxSeconds} seconds`);
   }
+  const next = nextFireOf(props, zone, start ?? now);
   const schedule: TimeSchedule = {
     nextDue(after) {
       const from = start !== undefined && after < start ? start - 1 : after;
-      const due = nextCronFire(spec, zone, from);
+      const due = next(from);
       return due === null || (end !== undefined && due > end) ? null : due;
     },
     withinWindow: (due, at) => at >= due && at - due <= windowSeconds * 1000,
@@ -68,13 +83,13 @@ export function timeSchedule(props: TimeTriggerProperties, limits: TriggerLimits
   let previous = schedule.nextDue(Math.max(now, start ?? now));
   if (previous === null) throw invalid('pattern', 'it never fires between start_time and end_time');
   for (let i = 0; i < INTERVAL_SAMPLE; i++) {
-    const next = schedule.nextDue(previous);
-    if (next === null) break;
-    if (next - previous < limits.minIntervalMs) {
-      const [apart, least] = [(next - previous) / 60_000, limits.minIntervalMs / 60_000];
+    const following = schedule.nextDue(previous);
+    if (following === null) break;
+    if (following - previous < limits.minIntervalMs) {
+      const [apart, least] = [(following - previous) / 60_000, limits.minIntervalMs / 60_000];
       throw invalid('pattern', `it fires ${apart} minute(s) apart, closer than the minimum interval of ${least} minute(s)`);
     }
-    previous = next;
+    previous = following;
   }
   return schedule;
 }
