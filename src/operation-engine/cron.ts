@@ -136,9 +136,13 @@ export function nextCronFire(spec: CronSpec, zone: string, after: number): numbe
     if (!dayMatches(spec, day.month, day.day, day.weekday)) continue;
     if (instantOf({ ...day, hour: 23, minute: 59 }, zone) <= after) continue; // the whole day is past
     for (const hour of hours) {
-      if (instantOf({ ...day, hour, minute: 59 }, zone) <= after) continue; // the whole hour is past
+      const last = instantOf({ ...day, hour, minute: 59 }, zone);
+      if (last <= after) continue; // the whole hour is past
+      const first = instantOf({ ...day, hour, minute: 0 }, zone);
+      // An hour no offset change touches is plain arithmetic; only one a change touches needs each minute placed.
+      const plain = last - first === 59 * 60_000;
       for (const minute of minutes) {
-        const t = instantOf({ year: day.year, month: day.month, day: day.day, hour, minute }, zone);
+        const t = plain ? first + minute * 60_000 : instantOf({ year: day.year, month: day.month, day: day.day, hour, minute }, zone);
         if (t > after) return t;
       }
     }

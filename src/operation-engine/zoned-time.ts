@@ -48,18 +48,81 @@ export function assertTimeZone(zone: string, field = 'timezone'): void {
   }
 }
 
-/** The wall-clock time of `instant` (ms) in `zone`, with its seconds. */
-export function localOf(instant: number, zone: string): LocalTime & { second: number } {
+/** The wall-clock time of `instant` (ms) in `zone`, read through Intl (slow: the offset table below uses it). */
+function intlLocalOf(instant: number, zone: string): LocalTime & { second: number } {
   const v: Record<string, number> = {};
   for (const p of formatter(zone).formatToParts(new Date(instant))) if (p.type !== 'literal') v[p.type] = Number(p.value);
   return { year: v.year!, month: v.month!, day: v.day!, hour: v.hour!, minute: v.minute!, second: v.second! };
 }
 
+function intlOffsetAt(instant: number, zone: string): number {
+  const l = intlLocalOf(instant, zone);
+  return Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second) - Math.floor(instant / 1000) * 1000;
+}
+
+/**
+ * A zone's offset changes in one UTC year, found once: the offset read daily through Intl, and each
+ * change between two days pinned to the millisecond. No zone changes its offset twice within a day,
+ * so daily reads miss none. After this, offsets and wall-clock times are arithmetic — a scheduler
+ * recomputing many triggers would otherwise spend its time in Intl.
+ */
+interface YearOffsets {
+  initial: number;
+  changes: Array<{ at: number; offset: number }>;
+}
+
+const offsetTables = new Map<string, YearOffsets>();
+
+function yearOffsets(zone: string, year: number): YearOffsets {
+  const key = `${zone}|${year}`;
+  let table = offsetTables.get(key);
+  if (table) return table;
+  const start = Date.UTC(year, 0, 1);
+  const end = Date.UTC(year + 1, 0, 1);
+  table = { initial: intlOffsetAt(start, zone), changes: [] };
+  let [t, offset] = [start, table.initial];
+  while (t < end) {
+    const next = Math.min(t + DAY_MS, end);
+    const o = intlOffsetAt(next, zone);
+    if (o !== offset) {
+      let [lo, hi] = [t, next];
+      while (hi - lo > 1) {
+        const mid = lo + Math.floor((hi - lo) / 2);
+        if (intlOffsetAt(mid, zone) === o) hi = mid;
+        else lo = mid;
+      }
+      table.changes.push({ at: hi, offset: o });
+      offset = o;
+    }
+    t = next;
+  }
+  if (offsetTables.size > 2000) offsetTables.clear();
+  offsetTables.set(key, table);
+  return table;
+}
+
 /** How far `zone`'s wall clock is ahead of UTC at `instant`, in ms. */
 export function offsetAt(instant: number, zone: string): number {
-  const l = localOf(instant, zone);
-  const wall = Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second);
-  return wall - Math.floor(instant / 1000) * 1000;
+  const table = yearOffsets(zone, new Date(instant).getUTCFullYear());
+  let offset = table.initial;
+  for (const c of table.changes) {
+    if (c.at > instant) break;
+    offset = c.offset;
+  }
+  return offset;
+}
+
+/** The wall-clock time of `instant` (ms) in `zone`, with its seconds. */
+export function localOf(instant: number, zone: string): LocalTime & { second: number } {
+  const d = new Date(instant + offsetAt(instant, zone));
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+  };
 }
 
 const sameMinute = (a: LocalTime, b: LocalTime): boolean =>
