@@ -4,7 +4,7 @@
  */
 import { posix } from 'node:path';
 import type { Resource, ResourceScope } from './api.js';
-import { isWithin, realpathLoose } from './fs/restore-target.js';
+import { isWithin, realpathLoose } from '../common/real-paths.js';
 
 type Targets = (resource: Resource, parameters: Record<string, unknown>) => string[];
 

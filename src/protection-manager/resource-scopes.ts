@@ -8,6 +8,7 @@
  */
 import { posix } from 'node:path';
 import { bwkError } from '../core/errors.js';
+import { isWithin } from '../common/real-paths.js';
 import { resourceRef, type Resource } from '../core/resource.js';
 import type { BulwarkConfig } from '../common/config.js';
 import { loadConfig } from '../common/config.js';
@@ -18,8 +19,6 @@ import type { RequestContext } from './request.js';
 
 export type ScopeUse = 'protect' | 'restore';
 type Scopes = BulwarkConfig['scopes'];
-
-const isWithin = (p: string, base: string): boolean => p === base || p.startsWith(base.endsWith('/') ? base : `${base}/`);
 
 export class ResourceScopes {
   constructor(

@@ -9,7 +9,8 @@ import { lstat, mkdir, realpath } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { RestorePolicy } from '../api.js';
 import { bwkError } from '../../core/errors.js';
-import { assertTargetAllowed, realpathLoose } from './restore-target.js';
+import { realpathLoose } from '../../common/real-paths.js';
+import { assertTargetAllowed } from './restore-target.js';
 
 /** More new levels than any real restore target needs; a bound so no target makes the walk run long. */
 export const MAX_NEW_LEVELS = 64;

@@ -2,10 +2,10 @@
  * Restore parameters and the restore policy check: where a restore may write, decided before any
  * hook runs (checkRestore) and resolved the same way by the restore itself.
  */
-import { realpath } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Resource, RestorePolicy } from '../api.js';
 import { bwkError } from '../../core/errors.js';
+import { isWithin, realpathLoose } from '../../common/real-paths.js';
 
 export type ConflictMode = 'fail' | 'skip' | 'overwrite';
 const CONFLICT_MODES: readonly ConflictMode[] = ['fail', 'skip', 'overwrite'];
@@ -37,28 +37,6 @@ export function parseRestoreParams(resource: Resource, params: Record<string, un
   }
   return { targetPath: posix.resolve(raw), conflict: conflict as ConflictMode, restoreOwner };
 }
-
-/**
- * The real path of `p` with symlinks resolved, for the part that exists; the missing tail is
- * appended as is (a target that does not exist yet is still checked where it will really land).
- */
-export async function realpathLoose(p: string): Promise<string> {
-  const tail: string[] = [];
-  let cur = posix.resolve(p);
-  for (;;) {
-    try {
-      return posix.join(await realpath(cur), ...tail.reverse());
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || cur === '/') throw err;
-      tail.push(posix.basename(cur));
-      cur = posix.dirname(cur);
-    }
-  }
-}
-
-/** Whether `p` is `base` or lies below it (both normalized absolute paths). */
-export const isWithin = (p: string, base: string): boolean => p === base || p.startsWith(base.endsWith('/') ? base : `${base}/`);
 
 /** Kernel file systems: writing there configures the machine (or spins forever), it never restores data. */
 const SYSTEM_TREES = ['/proc', '/sys', '/dev'];
