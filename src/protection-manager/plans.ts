@@ -150,8 +150,9 @@ export class PlanService {
     // What a schema cannot say (fs.directory: an exclude that climbs out with ".."), refused before anything is stored.
     for (const r of resources)
       await provider.protection.get(r.type)?.checkOptions?.(r, resolveParameters('plan', provider, r, input.parameters ?? {}));
-    await expandResourceGraph(resources, dependentsVia(this.providers, provider, ctx.projectId));
-    await this.assertInScope(ctx, provider, resources, 'plan');
+    // Expanded here anyway (a cycle or a missing dependent is refused): its nodes are what the scope judges.
+    const graph = await expandResourceGraph(resources, dependentsVia(this.providers, provider, ctx.projectId));
+    await this.scopes.assertUsable(ctx, graph.nodes, 'plan', provider);
     return { name, provider, resources };
   }
 }
