@@ -5,12 +5,13 @@
  * have planted a symlink on the way (`A/p/root -> /`); resolving again and checking the real path is
  * what keeps the target inside the policy. Entries below the root are guarded by safe-fs.ts.
  */
-import { lstat, mkdir, realpath } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { RestorePolicy } from '../api.js';
 import { bwkError } from '../../core/errors.js';
 import { realpathLoose } from '../../common/real-paths.js';
 import { assertTargetAllowed } from './restore-target.js';
+import { diskKind } from './safe-fs.js';
 
 /** More new levels than any real restore target needs; a bound so no target makes the walk run long. */
 export const MAX_NEW_LEVELS = 64;
@@ -37,7 +38,7 @@ export async function createRestoreRoot(target: string, root: string): Promise<v
   let at = '/';
   for (const part of parts) {
     at = posix.join(at, part);
-    const kind = await kindOf(at);
+    const kind = await diskKind(at);
     if (kind === 'dir') continue;
     if (kind !== 'missing') throw changed(target, `${at} is ${kind === 'symlink' ? 'a symlink' : 'not a directory'}`);
     if (++created > MAX_NEW_LEVELS) {
@@ -47,19 +48,9 @@ export async function createRestoreRoot(target: string, root: string): Promise<v
       await mkdir(at, { mode: 0o700 });
     } catch (err) {
       // Someone made it meanwhile: fine if it is a real directory, refused otherwise.
-      if ((err as { code?: unknown }).code !== 'EEXIST' || (await kindOf(at)) !== 'dir') throw err;
+      if ((err as { code?: unknown }).code !== 'EEXIST' || (await diskKind(at)) !== 'dir') throw err;
     }
   }
   // Every existing component was a real directory when the walk passed it; this catches one swapped after.
   if ((await realpath(root)) !== root) throw changed(target, `${root} no longer resolves to itself`);
-}
-
-async function kindOf(path: string): Promise<'dir' | 'symlink' | 'other' | 'missing'> {
-  try {
-    const st = await lstat(path);
-    return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-  } catch (err) {
-    if ((err as { code?: unknown }).code === 'ENOENT') return 'missing';
-    throw err;
-  }
 }

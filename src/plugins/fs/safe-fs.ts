@@ -25,7 +25,7 @@ export function parentOf(rel: Buffer): Buffer {
 }
 
 /** What is at `path` without following a final symlink; `blocked` when an ancestor is not a directory. */
-export async function diskKind(path: Buffer): Promise<DiskKind> {
+export async function diskKind(path: Buffer | string): Promise<DiskKind> {
   try {
     const st = await lstat(path);
     if (st.isDirectory()) return 'dir';
