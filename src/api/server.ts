@@ -14,7 +14,7 @@ import { clientErrorHandler, frameworkErrorHandler } from './fastify-errors.js';
 import { capConnections, closeUnfinishedRequests, serverLimits, withDefaultLimits, type ApiLimits } from './limits.js';
 import { OpenApiCollector, renderDocs } from './openapi.js';
 import { requireProjectIdFormat } from './project-scope.js';
-import { NO_PLACES, withoutNamedPlaces, type ServerPlaces } from './public-message.js';
+import { NO_PLACES, namedPlacesRedactor, type ServerPlaces } from './public-message.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { operationRoutes } from './routes/operations.js';
 import { validatorCompiler } from './validation.js';
@@ -95,8 +95,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     v1.addHook('onRequest', authenticate(opts.tokens, new AuthFailureLimiter(opts.authFailures ?? DEFAULT_AUTH_FAILURE_LIMITS)));
     v1.addHook('onResponse', logMutatingRequests(opts.logger));
     const places = opts.places ?? NO_PLACES;
-    if (places.named.length > 0)
-      v1.addHook('onSend', async (_req, _reply, payload) => (typeof payload === 'string' ? withoutNamedPlaces(payload, places) : payload));
+    if (places.named.length > 0) {
+      const redact = namedPlacesRedactor(places);
+      v1.addHook('onSend', async (_req, _reply, payload) => (typeof payload === 'string' ? redact(payload) : payload));
+    }
     // Who the token is: lets clients (the CLI in --url mode) find their project.
     v1.get('/v1/identity', { schema: { tags: ['identity'] } }, async (req) => ({
       project_id: req.principal!.projectId,
