@@ -29,6 +29,10 @@ export interface CheckpointExtraInfo {
   /** The API token (its id) and client address that started the protect; absent when not started through the API. */
   token_id?: string;
   client_address?: string;
+  /** Set on checkpoints a scheduled operation made: which one, by which trigger, for which due time. */
+  scheduled_operation_id?: string;
+  trigger_id?: string;
+  due_at?: string;
   [key: string]: unknown;
 }
 

@@ -47,8 +47,36 @@ export interface BulwarkConfig {
   /** Page sizes of every listing (src/common/page-size.ts). */
   paging: { default_limit: number; max_limit: number };
   /** Per-project limits on what the catalog stores (src/protection-manager/quotas.ts). */
-  quotas: { plans_per_project: number; json_object_bytes: number; plan_bytes: number };
+  quotas: {
+    plans_per_project: number;
+    triggers_per_project: number;
+    scheduled_operations_per_project: number;
+    json_object_bytes: number;
+    plan_bytes: number;
+  };
   rpc: { transport: 'in-process' | 'amqp'; url: string; password_env?: string; queue: string; timeout_ms: number };
+  /** Triggers and scheduled operations (docs/scheduling.md). */
+  operation_engine: OperationEngineConfig;
+}
+
+export interface OperationEngineConfig {
+  /** Several engine instances elect one leader here; absent: each runs alone on catalog claims. */
+  redis_url?: string;
+  password_env?: string;
+  /** The Redis key of the leader lease (one per deployment sharing a Redis). */
+  leader_key: string;
+  tick_interval_ms: number;
+  leader_lease_ttl_ms: number;
+  /** Two fires of one trigger closer than this are refused (Karbor's minimum: one hour). */
+  min_interval_ms: number;
+  window_min_seconds: number;
+  window_max_seconds: number;
+  /** How often the engine asks the protection service how a running operation is doing. */
+  poll_interval_ms: number;
+  /** How far back the event scan looks for checkpoints whose event was missed. */
+  event_scan_interval_ms: number;
+  event_lookback_hours: number;
+  log_retention_days: number;
 }
 
 export interface TemporalConfig {
@@ -243,6 +271,8 @@ export const CONFIG_SCHEMA = {
       default: {},
       properties: {
         plans_per_project: { type: 'integer', minimum: 1, default: 1000 },
+        triggers_per_project: { type: 'integer', minimum: 1, default: 1000 },
+        scheduled_operations_per_project: { type: 'integer', minimum: 1, default: 1000 },
         json_object_bytes: { type: 'integer', minimum: 2, default: 65536 },
         plan_bytes: { type: 'integer', minimum: 1024, default: 262144 },
       },
@@ -257,6 +287,25 @@ export const CONFIG_SCHEMA = {
         password_env: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
         queue: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', default: 'bulwark.protection' },
         timeout_ms: { type: 'integer', minimum: 100, default: 60000 },
+      },
+    },
+    operation_engine: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        redis_url: { type: 'string', pattern: '^rediss?://' },
+        password_env: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+        leader_key: { type: 'string', minLength: 1, maxLength: 200, default: 'bulwark:operation-engine:leader' },
+        tick_interval_ms: { type: 'integer', minimum: 50, maximum: 60_000, default: 1000 },
+        leader_lease_ttl_ms: { type: 'integer', minimum: 500, maximum: 600_000, default: 10_000 },
+        min_interval_ms: { type: 'integer', minimum: 1000, default: 3_600_000 },
+        window_min_seconds: { type: 'integer', minimum: 1, default: 60 },
+        window_max_seconds: { type: 'integer', minimum: 1, default: 86_400 },
+        poll_interval_ms: { type: 'integer', minimum: 50, maximum: 600_000, default: 2000 },
+        event_scan_interval_ms: { type: 'integer', minimum: 100, maximum: 86_400_000, default: 60_000 },
+        event_lookback_hours: { type: 'integer', minimum: 1, maximum: 8760, default: 24 },
+        log_retention_days: { type: 'integer', minimum: 1, default: 90 },
       },
     },
     log: {

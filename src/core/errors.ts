@@ -111,6 +111,12 @@ export const ERRORS = {
       'Leave restore_target out, or null',
   ),
   BWK_ERR_TRIGGER_INVALID: spec(400, 'trigger {field} is invalid: {reason}'),
+  BWK_ERR_TRIGGER_NOT_FOUND: spec(404, 'trigger {id} not found'),
+  BWK_ERR_TRIGGER_IN_USE: spec(409, 'trigger {id} is used by scheduled operation(s) {operations}: delete them first'),
+  BWK_ERR_PLAN_IN_USE: spec(409, 'plan {id} is used by scheduled operation(s) {operations}: delete them first'),
+  BWK_ERR_SCHEDULED_OPERATION_INVALID: spec(400, 'scheduled operation {field} is invalid: {reason}'),
+  BWK_ERR_SCHEDULED_OPERATION_NOT_FOUND: spec(404, 'scheduled operation {id} not found'),
+  BWK_ERR_OPERATION_LOG_NOT_FOUND: spec(404, 'operation log {id} not found'),
   BWK_ERR_RESOURCE_DENIED: spec(403, 'project {project} may not {action} {resource}: {reason}'),
   BWK_ERR_RESTORE_TARGET_DENIED: spec(400, 'restore target {target} is outside the restore policy: {reason}'),
   BWK_ERR_RESTORE_CONFLICT: spec(

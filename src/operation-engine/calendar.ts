@@ -49,7 +49,6 @@ export function parseCalendar(pattern: string, zone: string, defaultStart: numbe
     throw invalid(`line ${lineIndex + 1}: ${(err as Error).message}`);
   }
   if (options.freq === undefined) throw invalid(`line ${lineIndex + 1}: the RRULE has no FREQ`);
-  if (options.freq === RRule.SECONDLY) throw invalid(`line ${lineIndex + 1}: FREQ=SECONDLY is finer than a minute`);
   const dtstart = lines.find((l) => /^DTSTART/i.test(l));
   const start = dtstart ? parseDtstart(dtstart, lines.indexOf(dtstart) + 1) : floating(localOf(defaultStart, zone));
   if (options.until) options.until = floating(localOf(options.until.getTime(), zone));
@@ -64,7 +63,7 @@ export function parseCalendar(pattern: string, zone: string, defaultStart: numbe
 function parseDtstart(line: string, lineNumber: number): Date {
   const m = /:(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?Z?)?$/.exec(line);
   if (!m) throw invalid(`line ${lineNumber}: DTSTART is not a date or date-time (YYYYMMDD[THHMMSS])`);
-  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0)));
+  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0)));
 }
 
 /** Occurrences looked at per call before giving up: a rule whose every occurrence is past `after` ends sooner. */

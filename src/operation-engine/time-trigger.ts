@@ -71,15 +71,7 @@ export function timeSchedule(props: TimeTriggerProperties, limits: TriggerLimits
   if (!Number.isInteger(windowSeconds) || windowSeconds < limits.windowMinSeconds || windowSeconds > limits.windowMaxSeconds) {
     throw invalid('window', `${windowSeconds} is outside ${limits.windowMinSeconds}-${limits.windowMaxSeconds} seconds`);
   }
-  const next = nextFireOf(props, zone, start ?? now);
-  const schedule: TimeSchedule = {
-    nextDue(after) {
-      const from = start !== undefined && after < start ? start - 1 : after;
-      const due = next(from);
-      return due === null || (end !== undefined && due > end) ? null : due;
-    },
-    withinWindow: (due, at) => at >= due && at - due <= windowSeconds * 1000,
-  };
+  const schedule = scheduleFor({ ...props, window: windowSeconds }, now);
   let previous = schedule.nextDue(Math.max(now, start ?? now));
   if (previous === null) throw invalid('pattern', 'it never fires between start_time and end_time');
   for (let i = 0; i < INTERVAL_SAMPLE; i++) {
@@ -92,4 +84,25 @@ export function timeSchedule(props: TimeTriggerProperties, limits: TriggerLimits
     previous = following;
   }
   return schedule;
+}
+
+/**
+ * The schedule of properties already validated (a stored trigger), without checking them again:
+ * cheap enough to build for every trigger at every start, and never refused by limits lowered or
+ * raised since. `anchor` starts a calendar rule that has neither DTSTART nor start_time.
+ */
+export function scheduleFor(props: TimeTriggerProperties, anchor: number): TimeSchedule {
+  const zone = props.timezone ?? 'UTC';
+  const start = props.start_time === undefined ? undefined : Date.parse(props.start_time);
+  const end = props.end_time === undefined ? undefined : Date.parse(props.end_time);
+  const windowMs = (props.window ?? 0) * 1000;
+  const next = nextFireOf(props, zone, start ?? anchor);
+  return {
+    nextDue(after) {
+      const from = start !== undefined && after < start ? start - 1 : after;
+      const due = next(from);
+      return due === null || (end !== undefined && due > end) ? null : due;
+    },
+    withinWindow: (due, at) => at >= due && at - due <= windowMs,
+  };
 }

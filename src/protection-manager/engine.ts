@@ -14,6 +14,15 @@ export interface ProtectRequest extends RequestBase {
   planId: string;
   /** Who asked (REST API requests only): kept in the checkpoint's extra_info. Absent in earlier builds' requests. */
   origin?: RequestOrigin;
+  /** Which scheduled operation's fire this is: kept in the checkpoint's extra_info (retention judges by it). */
+  schedule?: ScheduleMark;
+}
+
+/** The mark a scheduled protect leaves on its checkpoint. */
+export interface ScheduleMark {
+  scheduled_operation_id: string;
+  trigger_id: string;
+  due_at: string;
 }
 /** Restore a checkpoint as the restore record `recordId` asks. */
 export interface RestoreRequest extends RequestBase {

@@ -1,5 +1,6 @@
 import { bwkError, isBulwarkError, reasonOf, toBulwarkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
+import { logManualEnd } from './manual-logs.js';
 import type { Lease } from '../bank/port.js';
 import { operationLeaseOwner } from '../bank/layout.js';
 import { HOOK_METHODS, HOOK_NAMES, type HookName } from '../core/hooks.js';
@@ -245,6 +246,10 @@ export class OperationSteps {
           .catch((err: unknown) => this.deps.logger.warn('lease release failed', { error: reasonOf(err) }));
       this.cache.delete(req.operationId);
     }
+    if (req.kind !== 'delete')
+      await logManualEnd(this.deps.store, req.operationId, overall === null, reason).catch((err: unknown) =>
+        this.deps.logger.warn('operation log not settled (the operation engine settles it)', { error: reasonOf(err) }),
+      );
     this.deps.logger[overall ? 'warn' : 'info']('operation finished', {
       operation: req.operationId,
       kind: req.kind,

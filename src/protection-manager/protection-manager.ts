@@ -10,10 +10,11 @@ import type { CheckpointRecord } from '../checkpoints/model.js';
 import type { Resource, RestorePolicy } from '../plugins/api.js';
 import { resolveParameters, validateParameters } from '../providers/parameters.js';
 import type { Provider, ProviderRegistry } from '../providers/registry.js';
-import type { ListOperationsQuery, ListPlansQuery, ListPosition } from '../store/port.js';
+import type { ListOperationsQuery, ListPlansQuery } from '../store/port.js';
 import type { CatalogStore } from '../store/port.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/records.js';
-import type { Engine, OperationOutcome } from './engine.js';
+import type { Engine, OperationOutcome, ScheduleMark } from './engine.js';
+import { logManualStart } from './manual-logs.js';
 import type { OperationEvents } from './events.js';
 import { PlanService } from './plans.js';
 import { checkObjectSize } from './quotas.js';
@@ -36,7 +37,6 @@ import type {
   RestoreInput,
   VerifyInput,
 } from './service.js';
-import { logOfCheckpoint, logOfRecord, mergeLogs } from './operation-logs.js';
 import { READING_RECORDS } from './operations/reading-records.js';
 import type { ReadingKind, ReadingRecord } from './operations/reading-records.js';
 import { assertUuid, isUuid } from '../common/ids.js';
@@ -124,7 +124,7 @@ export class ProtectionManager implements ProtectionService {
   }
 
   async startProtect(ctx: RequestContext, input: ProtectInput): Promise<CheckpointRecord> {
-    const handle = await this.protect(ctx, input.plan_id, input.operation_id, input.provider_id);
+    const handle = await this.protect(ctx, input.plan_id, input.operation_id, input.provider_id, input.schedule);
     return handle.started();
   }
 
@@ -167,6 +167,7 @@ export class ProtectionManager implements ProtectionService {
     planId: string,
     operationId?: string,
     providerId?: string,
+    schedule?: ScheduleMark,
   ): Promise<OperationHandle<CheckpointRecord>> {
     const plan = await this.plans.get(ctx, planId);
     if (providerId !== undefined && providerId !== plan.provider_id) {
@@ -182,6 +183,14 @@ export class ProtectionManager implements ProtectionService {
       return this.handle(id, () => new CheckpointCollection(provider.bank).mustGet(id, null));
     }
     await provider.chunks.ready();
+    await logManualStart(this.deps.store, ctx, {
+      id,
+      projectId: plan.project_id,
+      kind: 'protect',
+      providerId: provider.id,
+      planId: plan.id,
+      checkpointId: id,
+    });
     await this.deps.engine.start({
       operationId: id,
       kind: 'protect',
@@ -190,6 +199,7 @@ export class ProtectionManager implements ProtectionService {
       checkpointId: id,
       planId: plan.id,
       ...(ctx.origin ? { origin: ctx.origin } : {}),
+      ...(schedule ? { schedule } : {}),
     });
     return this.handle(id, () => new CheckpointCollection(provider.bank).mustGet(id, null));
   }
@@ -303,6 +313,14 @@ export class ProtectionManager implements ProtectionService {
       token_id: ctx.origin?.token_id ?? null,
       client_address: ctx.origin?.client_address ?? null,
     });
+    await logManualStart(this.deps.store, ctx, {
+      id: record.id,
+      projectId: record.project_id,
+      kind,
+      providerId: provider.id,
+      planId: checkpoint.protection_plan.id,
+      checkpointId: checkpoint.id,
+    });
     await this.deps.engine.start({
       operationId: record.id,
       kind,
@@ -346,48 +364,14 @@ export class ProtectionManager implements ProtectionService {
     throw bwkError('BWK_ERR_OPERATION_NOT_FOUND', { id });
   }
 
-  /**
-   * Karbor's operation logs: one page of the protects, restores and verifications of the caller's
-   * project. Each kind is read one page deep from the marker's position, never in full, and the
-   * three pages are merged: memory stays proportional to the page size, not to the history.
-   */
+  /** The stored operation logs of the caller's project (manual and scheduled runs alike). */
   async listOperationLogs(ctx: RequestContext, q: LogQuery = {}): Promise<OperationLog[]> {
-    const limit = this.pageLimit(q.limit);
-    const sort = q.sort ?? 'desc';
-    const after = q.marker === undefined ? undefined : await this.logPosition(ctx, q.marker);
-    const page = { limit, sort, projectId: visibleProject(ctx), ...(after ? { after } : {}) };
-    const banks = [...new Set(this.deps.providers.list().map((p) => p.bank))];
-    const [checkpoints, restores, verifications] = await Promise.all([
-      listAcrossBanks(banks, { projectId: page.projectId, limit, sort }, after),
-      this.deps.store.listRestores(page),
-      this.deps.store.listVerifications(page),
-    ]);
-    return mergeLogs(
-      [
-        ...checkpoints.map(logOfCheckpoint),
-        ...restores.map((r) => logOfRecord('restore', r)),
-        ...verifications.map((v) => logOfRecord('verify', v)),
-      ],
-      sort,
-      limit,
-    );
-  }
-
-  /** Where an operation log marker (a checkpoint, restore or verification id the caller can see) sits. */
-  private async logPosition(ctx: RequestContext, marker: string): Promise<ListPosition> {
-    const project = visibleProject(ctx);
-    const record =
-      (await this.findCheckpoint(ctx, marker).then(
-        (found) => found.record,
-        () => null,
-      )) ??
-      (await this.deps.store.getRestore(project, marker)) ??
-      (await this.deps.store.getVerification(project, marker));
-    if (!record)
-      throw bwkError('BWK_ERR_INVALID_INPUT', {
-        reason: `marker ${marker} not found among the operation logs you can list: pass the id of the last log of the previous page`,
-      });
-    return { created_at: record.created_at, id: record.id };
+    return this.deps.store.scheduling.listLogs({
+      projectId: visibleProject(ctx),
+      ...(q.limit !== undefined ? { limit: q.limit } : {}),
+      ...(q.marker !== undefined ? { marker: q.marker } : {}),
+      ...(q.sort !== undefined ? { sort: q.sort } : {}),
+    });
   }
 
   /** Cancels a running operation (by operation id); it ends `error`/`fail` with reason `cancelled`. */

@@ -9,6 +9,8 @@ import type { Resource } from '../core/resource.js';
 import type { ExtendedInfoSchema } from '../providers/registry.js';
 import type { ListOperationsQuery, ListPlansQuery } from '../store/port.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/records.js';
+import type { OperationLogRecord } from '../store/scheduling-records.js';
+import type { ScheduleMark } from './engine.js';
 import type { RequestContext } from './request.js';
 
 /** A provider as callers see it (Karbor's shape). */
@@ -44,6 +46,8 @@ export interface ProtectInput {
   plan_id: string;
   provider_id?: string;
   operation_id?: string;
+  /** Set by the operation engine only (never taken from a REST body): the fire this protect is. */
+  schedule?: ScheduleMark;
 }
 export interface RestoreInput {
   checkpoint_id: string;
@@ -70,28 +74,11 @@ export interface OperationView {
 }
 
 /**
- * Karbor's operation log, derived from the records themselves, so its status is what the operation
- * did — `success` only once a checkpoint is available or a restore succeeded (Karbor logged "success"
- * when the API accepted a request) — and nothing is dropped (Karbor kept five).
+ * Karbor's operation log, stored in the catalog (one row per run, manual or scheduled): its status is
+ * what the operation did — `success` only once a checkpoint is available or a restore succeeded
+ * (Karbor logged "success" when the API accepted a request).
  */
-export interface OperationLog {
-  id: string;
-  project_id: string;
-  operation_type: 'protect' | 'restore' | 'verify';
-  provider_id: string;
-  plan_id: string | null;
-  checkpoint_id: string;
-  restore_id: string | null;
-  verification_id: string | null;
-  status: 'running' | 'success' | 'error';
-  started_at: string;
-  ended_at: string | null;
-  error_info: string | null;
-  /** The API token (its id, never its secret) that started the operation; null when not through the API. */
-  token_id: string | null;
-  /** The client address the starting request came from; null when not through the API. */
-  client_address: string | null;
-}
+export type OperationLog = OperationLogRecord;
 
 export interface LogQuery {
   limit?: number;

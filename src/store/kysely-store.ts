@@ -7,6 +7,7 @@ import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from
 import { bwkError } from '../core/errors.js';
 import { nowIso } from '../common/ids.js';
 import { DEFAULT_PAGE_SIZES, pageLimit, type PageSizes } from '../common/page-size.js';
+import { KyselySchedulingStore, type SchedulingDatabase, type SchedulingStore } from './scheduling-store.js';
 import { KyselyTokenStore } from './tokens.js';
 import type { TokenDatabase, TokenStore } from './tokens.js';
 import type {
@@ -58,7 +59,7 @@ export interface KyselyStoreOptions {
 }
 
 /** The columns listings order by; the first is the primary sort key. */
-type OrderColumn = 'created_at' | 'id';
+export type OrderColumn = 'created_at' | 'id';
 
 export class KyselyCatalogStore implements CatalogStore {
   readonly #db: Kysely<Database>;
@@ -67,6 +68,7 @@ export class KyselyCatalogStore implements CatalogStore {
   #closed = false;
 
   readonly tokens: TokenStore;
+  readonly scheduling: SchedulingStore;
 
   constructor(db: Kysely<Database>, options: KyselyStoreOptions = {}) {
     this.#db = db;
@@ -77,6 +79,7 @@ export class KyselyCatalogStore implements CatalogStore {
       collation === undefined
         ? (column) => sql<string>`${sql.ref(column)}`
         : (column) => sql<string>`${sql.ref(column)} collate ${sql.id(collation)}`;
+    this.scheduling = new KyselySchedulingStore(db as unknown as Kysely<SchedulingDatabase>, this.#orderKey, this.#pageSizes);
   }
 
   createPlan(plan: PlanRecord): Promise<PlanRecord> {
@@ -262,13 +265,13 @@ type Position = ListPosition;
  * a row-value comparison so every dialect accepts it, and correct for records sharing a created_at.
  * It compares with the same collation the listing orders by, or a page could skip or repeat records.
  */
-function afterPosition(p: Position, sort: 'asc' | 'desc', key: (column: OrderColumn) => RawBuilder<string>): Expression<SqlBool> {
+export function afterPosition(p: Position, sort: 'asc' | 'desc', key: (column: OrderColumn) => RawBuilder<string>): Expression<SqlBool> {
   const op = sort === 'asc' ? sql.raw('>') : sql.raw('<');
   const createdAt = key('created_at');
   return sql<SqlBool>`(${createdAt} ${op} ${p.created_at} or (${createdAt} = ${p.created_at} and ${key('id')} ${op} ${p.id}))`;
 }
 
-function checkSort(sort: unknown): 'asc' | 'desc' {
+export function checkSort(sort: unknown): 'asc' | 'desc' {
   if (sort === undefined) return 'desc';
   if (sort === 'asc' || sort === 'desc') return sort;
   throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `sort ${JSON.stringify(sort)} is not valid: use "asc" or "desc"` });

@@ -117,12 +117,92 @@ const m0004OperationOrigin: Migration = {
   },
 };
 
+/**
+ * Triggers, scheduled operations and stored operation logs (issue 16). A log row is also the
+ * durable claim of a fire: unique on (scheduled_operation_id, fire_key), so two engine instances
+ * cannot both run one due time (or one checkpoint's event) on either database. Manual operations
+ * have no scheduled operation, and NULLs never collide in a unique index on SQLite or PostgreSQL.
+ */
+const m0005Scheduling: Migration = {
+  async up(db) {
+    await db.schema
+      .createTable('triggers')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('project_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('properties', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('triggers_project_created_idx').on('triggers').columns(['project_id', 'created_at', 'id']).execute();
+    await db.schema.createIndex('triggers_created_idx').on('triggers').columns(['created_at', 'id']).execute();
+
+    await db.schema
+      .createTable('scheduled_operations')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('project_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('operation_type', 'text', (c) => c.notNull())
+      .addColumn('trigger_id', 'text', (c) => c.notNull())
+      .addColumn('plan_id', 'text')
+      .addColumn('provider_id', 'text')
+      .addColumn('operation_definition', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('overlap', 'text', (c) => c.notNull())
+      .addColumn('next_due_at', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await listingIndexes(db, 'scheduled_operations');
+    await db.schema.createIndex('scheduled_operations_trigger_idx').on('scheduled_operations').column('trigger_id').execute();
+    await db.schema.createIndex('scheduled_operations_plan_idx').on('scheduled_operations').column('plan_id').execute();
+    await db.schema.createIndex('scheduled_operations_due_idx').on('scheduled_operations').columns(['status', 'next_due_at']).execute();
+
+    await db.schema
+      .createTable('operation_logs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('project_id', 'text', (c) => c.notNull())
+      .addColumn('scheduled_operation_id', 'text')
+      .addColumn('trigger_id', 'text')
+      .addColumn('fire_key', 'text')
+      .addColumn('operation_type', 'text', (c) => c.notNull())
+      .addColumn('plan_id', 'text')
+      .addColumn('provider_id', 'text')
+      .addColumn('checkpoint_id', 'text')
+      .addColumn('restore_id', 'text')
+      .addColumn('verification_id', 'text')
+      .addColumn('due_at', 'text')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('phase', 'text', (c) => c.notNull())
+      .addColumn('error_info', 'text')
+      .addColumn('started_at', 'text')
+      .addColumn('ended_at', 'text')
+      .addColumn('extra_info', 'text', (c) => c.notNull())
+      .addColumn('token_id', 'text')
+      .addColumn('client_address', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addUniqueConstraint('operation_logs_fire_unique', ['scheduled_operation_id', 'fire_key'])
+      .execute();
+    await listingIndexes(db, 'operation_logs');
+    await db.schema.createIndex('operation_logs_phase_idx').on('operation_logs').columns(['phase', 'created_at']).execute();
+    await db.schema.createIndex('operation_logs_plan_idx').on('operation_logs').column('plan_id').execute();
+    await db.schema.createIndex('operation_logs_scheduled_idx').on('operation_logs').column('scheduled_operation_id').execute();
+  },
+  async down(db) {
+    for (const table of ['operation_logs', 'scheduled_operations', 'triggers']) await db.schema.dropTable(table).execute();
+  },
+};
+
 /** Every catalog migration, by name; names sort in the order they must run. */
 export const CATALOG_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_catalog': m0001Catalog,
   '0002_tokens': m0002Tokens,
   '0003_token_expiry': m0003TokenExpiry,
   '0004_operation_origin': m0004OperationOrigin,
+  '0005_scheduling': m0005Scheduling,
 });
 
 /** Serves CATALOG_MIGRATIONS from memory: no migration files to find at run time, bundling stays simple. */

@@ -1,4 +1,5 @@
 import type { PageSizes } from '../common/page-size.js';
+import type { SchedulingStore } from './scheduling-store.js';
 import type { TokenStore } from './tokens.js';
 import type { OperationStatus, PlanRecord, RestoreRecord, VerificationRecord } from './records.js';
 
@@ -66,6 +67,8 @@ export type VerificationPatch = Partial<Pick<VerificationRecord, 'status' | 'res
 export interface CatalogStore {
   /** API tokens (stored hashed), in the same database. */
   readonly tokens: TokenStore;
+  /** Triggers, scheduled operations and operation logs (the operation engine's tables). */
+  readonly scheduling: SchedulingStore;
 
   /**
    * Stores a new plan exactly as given (the caller sets id and timestamps) and returns it as stored.

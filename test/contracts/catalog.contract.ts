@@ -8,6 +8,7 @@ import { isBulwarkError } from '../../src/core/errors.js';
 import { newId } from '../../src/common/ids.js';
 import type { CatalogOptions, CatalogStore } from '../../src/store/port.js';
 import type { OperationStatus, PlanRecord, RestoreRecord, VerificationRecord } from '../../src/store/records.js';
+import { schedulingCases } from './catalog-scheduling.contract.js';
 import { tokenHygieneCases } from './catalog-tokens.contract.js';
 
 export interface CatalogHarness {
@@ -144,6 +145,7 @@ export function describeCatalogContract(name: string, make: (options?: CatalogOp
     });
 
     tokenHygieneCases(() => h);
+    schedulingCases(() => h);
 
     describe('round trips', () => {
       it('stores a plan and returns it with its JSON fields exactly as given', async () => {

@@ -121,9 +121,18 @@ describe('SQLite catalog adapter', () => {
         { name: '0002_tokens' },
         { name: '0003_token_expiry' },
         { name: '0004_operation_origin' },
+        { name: '0005_scheduling' },
       ]);
       const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
-      expect(tables).to.deep.equal([{ name: 'plans' }, { name: 'restores' }, { name: 'tokens' }, { name: 'verifications' }]);
+      expect(tables.map((t) => (t as { name: string }).name)).to.deep.equal([
+        'operation_logs',
+        'plans',
+        'restores',
+        'scheduled_operations',
+        'tokens',
+        'triggers',
+        'verifications',
+      ]);
     } finally {
       raw.close();
     }

@@ -119,7 +119,13 @@ describe('configuration (bulwark.yaml)', () => {
   it('bounds lists and stored objects by default (issue 14), and refuses a default page larger than the maximum', () => {
     const cfg = loadConfig(home, {});
     expect(cfg.paging).to.deep.equal({ default_limit: 100, max_limit: 1000 });
-    expect(cfg.quotas).to.deep.equal({ plans_per_project: 1000, json_object_bytes: 65536, plan_bytes: 262144 });
+    expect(cfg.quotas).to.deep.equal({
+      plans_per_project: 1000,
+      triggers_per_project: 1000,
+      scheduled_operations_per_project: 1000,
+      json_object_bytes: 65536,
+      plan_bytes: 262144,
+    });
     expect(cfg.api.json_max_depth).to.equal(64);
     const file = write('paging:\n  max_limit: 50\n  default_limit: 80\n');
     const err = thrown(() => loadConfig(home, {}));

@@ -33,7 +33,7 @@ export const protectKind: OperationKindSpec<ProtectRequest> = {
       resource_graph: null,
       created_at: now,
       updated_at: now,
-      extra_info: { operation_id: req.operationId, ...(req.origin ? { ...req.origin } : {}) },
+      extra_info: { operation_id: req.operationId, ...(req.origin ? { ...req.origin } : {}), ...(req.schedule ? { ...req.schedule } : {}) },
     });
     const graph = await expandResourceGraph(plan.resources, dependentsVia(deps.providers, provider, req.projectId));
     const [previous] = await checkpoints.list({

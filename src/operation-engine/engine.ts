@@ -1,0 +1,260 @@
+/**
+ * The operation engine: fires scheduled operations when their triggers say, through the
+ * ProtectionService port (in process when embedded, over RPC when distributed). Each tick, the
+ * leader (leader.ts) claims due fires as operation log rows — unique per (scheduled operation, fire)
+ * in the catalog, so a fire runs once however many instances there are — and moves every unfinished
+ * run one step on: start it, ask how it is doing, apply retention, log the outcome. All its state is
+ * in the catalog: an instance that dies leaves nothing another cannot pick up.
+ */
+import type { OperationEngineConfig } from '../common/config.js';
+import type { Logger } from '../common/logging.js';
+import { reasonOf } from '../core/errors.js';
+import type { OperationEvents } from '../protection-manager/events.js';
+import type { ProtectionService } from '../protection-manager/service.js';
+import type { CatalogStore } from '../store/port.js';
+import type { OperationLogRow, ScheduledOperationRecord } from '../store/scheduling-records.js';
+import { dueSince } from './due-times.js';
+import type { LeaderLease } from './leader.js';
+import { runLogRow, type Fire } from './run-rows.js';
+import { applyRetention, outcomeOf, projectContext, startRun } from './runs.js';
+import { scheduleOf } from './trigger-properties.js';
+
+export interface OperationEngineDeps {
+  store: CatalogStore;
+  service: ProtectionService;
+  /** Operation events: hints that a run ended or a checkpoint became available (polling covers their loss). */
+  events?: OperationEvents;
+  leader: LeaderLease;
+  config: OperationEngineConfig;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Claims and runs per tick, so one tick stays short however much is due. */
+const BATCH = 1000;
+const PRUNE_INTERVAL_MS = 3_600_000;
+
+export class OperationEngine {
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private stopped = false;
+  private leading = false;
+  /** Runs to ask about at the next tick rather than after poll_interval_ms (an event said they ended). */
+  private readonly pollNow = new Set<string>();
+  private readonly lastPolled = new Map<string, number>();
+  private lastEventScan = 0;
+  private lastPrune = 0;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly deps: OperationEngineDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  get isLeading(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    this.unsubscribe = this.deps.events?.subscribe((e) => {
+      if (e.type !== 'operation_finished') return;
+      this.pollNow.add(e.operationId);
+      if (e.kind === 'protect' && e.status === 'available' && e.planId)
+        void this.onCheckpointAvailable(e.projectId, e.planId, e.checkpointId).catch((err: unknown) =>
+          this.deps.logger.warn('operation engine: event fire failed (the scan will retry)', { error: reasonOf(err) }),
+        );
+    });
+    const loop = () => {
+      if (this.stopped) return;
+      this.ticking = this.tick()
+        .catch((err: unknown) => this.deps.logger.warn('operation engine: tick failed', { error: reasonOf(err) }))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, this.deps.config.tick_interval_ms);
+        });
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.unsubscribe?.();
+    await this.ticking;
+    this.leading = false;
+    await this.deps.leader.close();
+  }
+
+  /** One pass: lead or not; if leading, claim what is due and move every unfinished run on. */
+  async tick(): Promise<void> {
+    const was = this.leading;
+    this.leading = await this.deps.leader.lead();
+    if (this.leading !== was) this.deps.logger.info(`operation engine: ${this.leading ? 'leading' : 'standing by'}`);
+    if (!this.leading) return;
+    await this.claimDue();
+    const now = this.now();
+    if (now - this.lastEventScan >= this.deps.config.event_scan_interval_ms) {
+      this.lastEventScan = now;
+      await this.scanEvents();
+    }
+    await this.advance();
+    if (now - this.lastPrune >= PRUNE_INTERVAL_MS) {
+      this.lastPrune = now;
+      const before = new Date(now - this.deps.config.log_retention_days * 86_400_000).toISOString();
+      const pruned = await this.deps.store.scheduling.pruneLogs(before);
+      if (pruned > 0) this.deps.logger.info('operation engine: old operation logs deleted', { count: pruned, before });
+    }
+  }
+
+  /** Claims the due times of every scheduled operation whose cursor has passed, and moves its cursor on. */
+  private async claimDue(): Promise<void> {
+    const scheduling = this.deps.store.scheduling;
+    const now = this.now();
+    for (const op of await scheduling.dueScheduledOperations(new Date(now).toISOString(), BATCH)) {
+      const trigger = await scheduling.getTrigger(null, op.trigger_id);
+      if (!trigger || trigger.type !== 'time') continue;
+      const schedule = scheduleOf(trigger.properties, Date.parse(trigger.created_at));
+      const dues = dueSince(schedule, Date.parse(op.next_due_at!) - 1, now, BATCH);
+      for (const due of dues) {
+        const dueAt = new Date(due.due).toISOString();
+        await this.claim(op, { fireKey: `due:${dueAt}`, dueAt, dropped: due.outcome === 'dropped_out_of_window' });
+      }
+      const last = dues.at(-1)?.due ?? now;
+      const next = schedule.nextDue(Math.max(last, dues.length === BATCH ? last : now));
+      await scheduling.updateScheduledOperation(null, op.id, { next_due_at: next === null ? null : new Date(next).toISOString() });
+    }
+  }
+
+  /** Writes the fire's log row; false when another instance (or an earlier tick) already has it. */
+  private async claim(op: ScheduledOperationRecord, fire: Fire): Promise<boolean> {
+    const scheduling = this.deps.store.scheduling;
+    const busy = fire.dropped || fire.fireKey.startsWith('event:') || op.plan_id === null ? false : await scheduling.planBusy(op.plan_id);
+    const row = runLogRow(op, { ...fire, busy }, new Date(this.now()).toISOString());
+    const claimed = await scheduling.insertLog(row);
+    if (claimed && row.status !== 'running')
+      this.deps.logger[row.status === 'queued' ? 'info' : 'warn'](`operation engine: fire ${row.status}`, {
+        scheduled_operation: op.id,
+        due_at: row.due_at,
+        reason: row.error_info,
+      });
+    return claimed;
+  }
+
+  /** An event trigger's hint: claims the verification of that checkpoint for every operation waiting on its plan. */
+  private async onCheckpointAvailable(projectId: string, planId: string, checkpointId: string): Promise<void> {
+    for (const op of await this.deps.store.scheduling.eventScheduledOperations()) {
+      if (op.project_id !== projectId || op.plan_id !== planId) continue;
+      await this.claim(op, { fireKey: `event:${checkpointId}`, dueAt: new Date(this.now()).toISOString(), checkpointId });
+    }
+  }
+
+  /** Catches events missed while no engine listened: recent available checkpoints of each event operation's plan. */
+  private async scanEvents(): Promise<void> {
+    const lookback = this.now() - this.deps.config.event_lookback_hours * 3_600_000;
+    for (const op of await this.deps.store.scheduling.eventScheduledOperations()) {
+      // Only checkpoints made after the operation was: creating one must not verify the whole history.
+      const since = new Date(Math.max(lookback, Date.parse(op.created_at)));
+      const checkpoints = await this.deps.service
+        .listCheckpoints(projectContext(op.project_id), { planId: op.plan_id!, status: 'available', since, limit: 1000 })
+        .catch((err: unknown) => {
+          this.deps.logger.warn('operation engine: event scan failed', { scheduled_operation: op.id, error: reasonOf(err) });
+          return [];
+        });
+      for (const c of checkpoints) {
+        const fire: Fire = { fireKey: `event:${c.id}`, dueAt: new Date(this.now()).toISOString(), checkpointId: c.id };
+        if (await this.deps.store.scheduling.getLogRow(runLogRow(op, fire).id)) continue;
+        if (await this.claim(op, fire)) this.deps.logger.info('operation engine: missed event fired by the scan', { checkpoint: c.id });
+      }
+    }
+  }
+
+  /** Moves every unfinished run one step on. */
+  private async advance(): Promise<void> {
+    for (const row of await this.deps.store.scheduling.activeRuns(BATCH)) {
+      if (this.stopped) return;
+      try {
+        await this.step(row);
+      } catch (err) {
+        this.deps.logger.warn('operation engine: run step failed (tried again next tick)', { run: row.id, error: reasonOf(err) });
+      }
+    }
+  }
+
+  private async step(row: OperationLogRow): Promise<void> {
+    const scheduling = this.deps.store.scheduling;
+    const now = this.now();
+    const nowIso = new Date(now).toISOString();
+    const op = row.scheduled_operation_id === null ? null : await scheduling.getScheduledOperation(null, row.scheduled_operation_id);
+    switch (row.phase) {
+      case 'queued':
+        if (row.plan_id === null || !(await scheduling.planBusy(row.plan_id, row.id)))
+          await scheduling.advanceRun(row.id, 'queued', { phase: 'claimed', status: 'running' });
+        return;
+      case 'claimed':
+      case 'starting': {
+        if (row.phase === 'starting') {
+          // Another instance took it to start and has not finished for a whole lease: it died. Re-claim.
+          const stale = new Date(now - 2 * this.deps.config.leader_lease_ttl_ms).toISOString();
+          if (row.updated_at > stale) return;
+          if (!(await scheduling.advanceRun(row.id, 'starting', { phase: 'starting' }, row.updated_at))) return;
+        } else if (!(await scheduling.advanceRun(row.id, 'claimed', { phase: 'starting' }))) return;
+        if (op === null && row.scheduled_operation_id !== null) {
+          await scheduling.updateLog(row.id, {
+            phase: 'done',
+            status: 'error',
+            ended_at: nowIso,
+            error_info: 'its scheduled operation was deleted',
+          });
+          return;
+        }
+        if (row.due_at !== null && row.fire_key?.startsWith('due:') && op) {
+          const trigger = await scheduling.getTrigger(null, op.trigger_id);
+          const windowMs = Number(trigger?.properties.window ?? 0) * 1000;
+          if (now - Date.parse(row.due_at) > windowMs) {
+            await scheduling.updateLog(row.id, {
+              phase: 'done',
+              status: 'dropped_out_of_window',
+              ended_at: nowIso,
+              checkpoint_id: null,
+              verification_id: null,
+              error_info: `claimed, but not started within its trigger's window (${windowMs / 1000} s) after its due time ${row.due_at}`,
+            });
+            return;
+          }
+        }
+        try {
+          const gained = await startRun(this.deps.service, row, op);
+          await scheduling.updateLog(row.id, { ...gained, phase: 'started', started_at: nowIso });
+          this.deps.logger.info('operation engine: run started', { run: row.id, type: row.operation_type, due_at: row.due_at });
+        } catch (err) {
+          await scheduling.updateLog(row.id, { phase: 'done', status: 'error', ended_at: nowIso, error_info: reasonOf(err) });
+          this.deps.logger.warn('operation engine: run could not start', { run: row.id, error: reasonOf(err) });
+        }
+        return;
+      }
+      case 'started': {
+        const polled = this.lastPolled.get(row.id) ?? 0;
+        if (!this.pollNow.has(row.id) && now - polled < this.deps.config.poll_interval_ms) return;
+        this.pollNow.delete(row.id);
+        this.lastPolled.set(row.id, now);
+        const outcome = await outcomeOf(this.deps.service, row);
+        if (!outcome.done) return;
+        let extra = row.extra_info;
+        if (outcome.ok && row.operation_type === 'retention_protect' && op) {
+          const trigger = await scheduling.getTrigger(null, op.trigger_id);
+          extra = { ...extra, ...(await applyRetention(this.deps.service, op, trigger, now)) };
+        }
+        await scheduling.updateLog(row.id, {
+          phase: 'done',
+          status: outcome.ok ? 'success' : 'error',
+          ended_at: nowIso,
+          extra_info: extra,
+          ...(outcome.ok ? {} : { error_info: outcome.reason ?? null }),
+        });
+        this.lastPolled.delete(row.id);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}

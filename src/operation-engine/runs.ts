@@ -1,0 +1,113 @@
+/**
+ * What a run of each scheduled operation type does, through the ProtectionService port only: start
+ * its operation (with the fire's id as operation_id, so a second start of one fire finds the first),
+ * read how it ended, and, for retention_protect, delete what the retention rules say once the new
+ * checkpoint is available.
+ */
+import { bwkError, isBulwarkError } from '../core/errors.js';
+import type { RequestContext } from '../protection-manager/request.js';
+import type { ProtectionService } from '../protection-manager/service.js';
+import type { OperationLogRow, ScheduledOperationRecord, TriggerRecord } from '../store/scheduling-records.js';
+import { retentionPolicyOf } from './operation-types.js';
+import { decideRetention, type RetentionCheckpoint } from './retention.js';
+
+/** The engine acts for the scheduled operation's project, with its owner's full reach in it. */
+export const projectContext = (projectId: string): RequestContext => ({ projectId, admin: true, allProjects: false });
+
+/** Starts the run's operation; returns the fields the log gains (the verified checkpoint). */
+export async function startRun(
+  service: ProtectionService,
+  row: OperationLogRow,
+  op: ScheduledOperationRecord | null,
+): Promise<Partial<OperationLogRow>> {
+  const ctx = projectContext(row.project_id);
+  switch (row.operation_type) {
+    case 'protect':
+    case 'retention_protect': {
+      await service.startProtect(ctx, {
+        plan_id: row.plan_id!,
+        operation_id: row.id,
+        ...(op ? { schedule: { scheduled_operation_id: op.id, trigger_id: op.trigger_id, due_at: row.due_at! } } : {}),
+      });
+      return { checkpoint_id: row.id };
+    }
+    case 'verify': {
+      let checkpointId = row.checkpoint_id;
+      if (checkpointId === null) {
+        const [newest] = await service.listCheckpoints(ctx, { planId: row.plan_id!, status: 'available', limit: 1 });
+        if (!newest) throw bwkError('BWK_ERR_CHECKPOINT_NOT_FOUND', { id: `(no available checkpoint of plan ${row.plan_id})` });
+        checkpointId = newest.id;
+      }
+      await service.startVerify(ctx, { checkpoint_id: checkpointId, operation_id: row.id });
+      return { checkpoint_id: checkpointId, verification_id: row.id };
+    }
+    default:
+      throw bwkError('BWK_ERR_INTERNAL', { reason: `no run for operation type ${row.operation_type}` });
+  }
+}
+
+export type RunOutcome = { done: false } | { done: true; ok: boolean; status: string; reason?: string };
+
+/** How the run's operation is doing, by its record's status. */
+export async function outcomeOf(service: ProtectionService, row: OperationLogRow): Promise<RunOutcome> {
+  const view = await service.showOperation(projectContext(row.project_id), row.id);
+  const status = view.status;
+  if (status === 'available' || status === 'success') return { done: true, ok: true, status };
+  if (status === 'error' || status === 'fail' || status === 'deleted') {
+    const record = view.record as { extra_info?: { reason?: string }; resources_reason?: Record<string, string> };
+    const reason = record.extra_info?.reason ?? Object.values(record.resources_reason ?? {}).join('; ');
+    return { done: true, ok: false, status, reason: reason || `it ended ${status}` };
+  }
+  return { done: false };
+}
+
+/**
+ * Retention after a retention_protect's checkpoint is available: judges the plan's checkpoints this
+ * scheduled operation made, deletes what the rules say, and reports each deletion with its rule.
+ * A checkpoint a restore or verification holds is skipped (tried again next time), not failed.
+ */
+export async function applyRetention(
+  service: ProtectionService,
+  op: ScheduledOperationRecord,
+  trigger: TriggerRecord | null,
+  now: number,
+): Promise<Record<string, unknown>> {
+  const ctx = projectContext(op.project_id);
+  const checkpoints: RetentionCheckpoint[] = [];
+  for (let marker: string | undefined; ;) {
+    const page = await service.listCheckpoints(ctx, { planId: op.plan_id!, limit: 1000, ...(marker ? { marker } : {}) });
+    if (page.length === 0) break;
+    for (const c of page)
+      checkpoints.push({
+        id: c.id,
+        status: c.status,
+        created_at: c.created_at,
+        scheduled_operation_id: (c.extra_info.scheduled_operation_id as string | undefined) ?? null,
+      });
+    marker = page.at(-1)!.id;
+  }
+  const zone = typeof trigger?.properties.timezone === 'string' ? trigger.properties.timezone : 'UTC';
+  const decision = decideRetention(checkpoints, op.id, retentionPolicyOf(op.operation_definition), now, zone);
+  const deleted: Array<{ id: string; rule: string }> = [];
+  const held: string[] = [...decision.held];
+  const failed: Array<{ id: string; reason: string }> = [];
+  for (const d of decision.delete) {
+    try {
+      await service.deleteCheckpoint(ctx, d.id, op.provider_id ?? undefined);
+      deleted.push(d);
+    } catch (err) {
+      if (isBulwarkError(err, 'BWK_ERR_CHECKPOINT_IN_USE')) held.push(d.id);
+      else if (isBulwarkError(err, 'BWK_ERR_CHECKPOINT_NOT_FOUND'))
+        continue; // another instance got there first
+      else failed.push({ id: d.id, reason: (err as Error).message });
+    }
+  }
+  return {
+    retention: {
+      deleted,
+      ...(held.length ? { held } : {}),
+      ...(failed.length ? { failed } : {}),
+      ...(decision.reason ? { reason: decision.reason } : {}),
+    },
+  };
+}
