@@ -7,6 +7,7 @@ import { tokenVerifier } from './token-verifier.js';
 import { answerPlainHttp, plainHttpWarning, readTlsMaterial, reloadTls, tlsFilesOf, type SecureContextHolder } from './tls.js';
 import type { ServerPlaces } from './public-message.js';
 import type { OperationEvents } from '../protection-manager/events.js';
+import type { SchedulingService } from '../operation-engine/service.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { TokenStore } from '../store/tokens.js';
 
@@ -32,6 +33,7 @@ export async function listenApi(deps: {
   config: BulwarkConfig;
   home: string;
   service: ProtectionService;
+  scheduling: SchedulingService;
   tokens: TokenStore;
   events: OperationEvents;
   logger: Logger;
@@ -44,6 +46,7 @@ export async function listenApi(deps: {
   const app = await buildApi({
     ...(material ? { tls: material } : {}),
     service: deps.service,
+    scheduling: deps.scheduling,
     tokens: tokenVerifier(deps.tokens, { logger: deps.logger, useIntervalMs: deps.config.api.token_use_interval_ms }),
     authFailures: deps.config.api.auth_failures,
     events: deps.events,

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../common/logging.js';
 import type { OperationEvents } from '../protection-manager/events.js';
+import type { SchedulingService } from '../operation-engine/service.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { TokenVerifier } from './auth.js';
 import { authenticate } from './auth.js';
@@ -21,6 +22,8 @@ import { validatorCompiler } from './validation.js';
 
 export interface ApiOptions {
   service: ProtectionService;
+  /** Triggers, scheduled operations and operation logs (served from the catalog in every shape). */
+  scheduling: SchedulingService;
   tokens: TokenVerifier;
   events: OperationEvents;
   logger: Logger;

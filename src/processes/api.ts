@@ -11,6 +11,7 @@ import { listenApi } from '../api/listen.js';
 import { InProcessEvents } from '../protection-manager/events.js';
 import { bridgeEventsIn } from '../rpc/event-bridge.js';
 import { rpcProtectionService } from '../rpc/protection-rpc.js';
+import { CatalogScheduling } from '../operation-engine/scheduling.js';
 import { openCatalogStore } from '../store/factory.js';
 import { withApiPort } from './options.js';
 import { Held, type RunningProcess } from './process.js';
@@ -34,6 +35,7 @@ export async function startApi(opts: { home: string; port?: number }): Promise<R
         config,
         home: opts.home,
         service,
+        scheduling: new CatalogScheduling({ store, service, config }),
         tokens: store.tokens,
         events,
         logger,

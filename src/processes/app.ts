@@ -1,3 +1,5 @@
+import { CatalogScheduling } from '../operation-engine/scheduling.js';
+import type { SchedulingService } from '../operation-engine/service.js';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BulwarkConfig } from '../common/config.js';
@@ -31,6 +33,8 @@ export interface BulwarkApp {
   steps: OperationSteps;
   engine: Engine;
   manager: ProtectionManager;
+  /** Triggers, scheduled operations and operation logs over this app's catalog. */
+  scheduling: SchedulingService;
   /** Resource scopes of service mode; `reload(home)` re-reads them from bulwark.yaml (on SIGHUP). */
   scopes: ResourceScopes;
   /** Start-up warnings for people (also logged): the home or a bank directory open to other users. */
@@ -105,6 +109,7 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
       steps,
       engine,
       manager,
+      scheduling: new CatalogScheduling({ store, service: manager, config }),
       scopes,
       warnings,
       drain,

@@ -6,6 +6,7 @@ import { VERSION } from '../common/version.js';
 import { listenApi } from '../api/listen.js';
 import { openBulwark, type BulwarkApp } from './app.js';
 import { publishEvents } from './publish-events.js';
+import { runOperationEngine } from './operation-engine-runner.js';
 import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
 import { withApiPort } from './options.js';
@@ -23,12 +24,18 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
     const app = held.add(await openBulwark(opts.home), (a) => a.close());
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
     publishEvents(held, app, transport);
+    // Stopped before the app (held releases newest first): no fire starts while the app drains.
+    held.add(
+      await runOperationEngine({ config: app.config, store: app.store, service: app.manager, events: app.events, logger: app.logger }),
+      (e) => e.stop(),
+    );
     const config = withApiPort(app.config, opts.port);
     const api = held.add(
       await listenApi({
         config,
         home: app.home,
         service: app.manager,
+        scheduling: app.scheduling,
         tokens: app.store.tokens,
         events: app.events,
         logger: app.logger,

@@ -94,6 +94,10 @@ export class PlanService {
   }
 
   async delete(ctx: RequestContext, id: string): Promise<void> {
+    const plan = await this.get(ctx, id);
+    // A scheduled operation would fire into a plan that is gone: refused, naming what uses it.
+    const users = await this.store.scheduling.scheduledOperationsUsing({ planId: plan.id });
+    if (users.length > 0) throw bwkError('BWK_ERR_PLAN_IN_USE', { id: plan.id, operations: users.join(', ') });
     if (!(await this.store.deletePlan(visibleProject(ctx), id))) throw bwkError('BWK_ERR_PLAN_NOT_FOUND', { id });
   }
 

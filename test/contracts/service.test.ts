@@ -157,6 +157,7 @@ describeServiceContract('HTTP (REST API)', {
         config: { ...app.config, api: { ...app.config.api, port: 0 } },
         home: app.home,
         service: served.service,
+        scheduling: app.scheduling,
         tokens: app.store.tokens,
         events: app.events,
         logger: app.logger,

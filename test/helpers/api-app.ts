@@ -23,6 +23,7 @@ export async function openApiApp(
   const app = await openBulwark(home);
   const api = await buildApi({
     service: app.manager,
+    scheduling: app.scheduling,
     tokens: tokenVerifier(app.store.tokens),
     events: app.events,
     logger: app.logger,

@@ -39,6 +39,7 @@ describe('REST API timeouts and connection cap', function () {
   const listen = async (limits: Partial<ApiLimits>, service: ProtectionService = app.manager): Promise<number> => {
     const api = await buildApi({
       service,
+      scheduling: app.scheduling,
       tokens: tokenVerifier(app.store.tokens),
       events: app.events,
       logger: app.logger,

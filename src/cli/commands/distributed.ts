@@ -24,6 +24,16 @@ export function registerDistributedCommands(program: Command, run: Run): void {
       })(),
     );
 
+  program
+    .command('operation-engine')
+    .description('fire scheduled operations, calling protection services over RPC (operation_engine.*, rpc.*)')
+    .action(() =>
+      run(async (cli) => {
+        const { startOperationEngine } = await import('../../processes/operation-engine.js');
+        await cli.runProcess(await startOperationEngine({ home: await cli.localHome() }));
+      })(),
+    );
+
   addApiCommand(
     program,
     run,
