@@ -30,7 +30,9 @@ export async function startOperationEngine(opts: { home: string }): Promise<Runn
     held.add(await runOperationEngine({ config, store, service, events, logger }), (e) => e.stop());
     const leader = config.operation_engine.redis_url ? 'electing a leader in Redis' : 'alone (no operation_engine.redis_url)';
     return {
-      note: `bulwark operation-engine (pid ${process.pid}) calling ${config.rpc.queue} over ${config.rpc.transport}, ${leader}; SIGTERM stops`,
+      note:
+        `bulwark operation-engine (pid ${process.pid}) calling ${config.rpc.queue} over ${config.rpc.transport}, ${leader}; ` +
+        'SIGTERM stops',
       ready: { ready: true, pid: process.pid },
       stop: () => held.release(),
     };
