@@ -35,7 +35,11 @@ const layerRules = LAYERS.slice(0, -1).map((layer, i) => ({
 const ADAPTERS = [
   { name: 'bank', adapters: '^src/bank/adapters/', factory: '^src/bank/(factory\\.ts|adapters/)' },
   { name: 'rpc', adapters: '^src/rpc/(amqp|in-process)', factory: '^src/rpc/(factory\\.ts|amqp)' },
-  { name: 'store', adapters: '^src/store/(sqlite|postgres|kysely-store)\\.ts$', factory: '^src/store/(factory|sqlite|postgres)\\.ts$' },
+  {
+    name: 'store',
+    adapters: '^src/store/(sqlite|postgres|kysely-store|kysely-scheduling)\\.ts$',
+    factory: '^src/store/(factory|sqlite|postgres|kysely-store)\\.ts$',
+  },
   {
     name: 'engine',
     adapters: '^src/protection-manager/engines/(local|temporal)\\.ts$',

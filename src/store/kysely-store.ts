@@ -3,11 +3,13 @@
  * no upserts; `returning` exists in SQLite and PostgreSQL), so the PostgreSQL adapter can reuse this
  * class and differ only in its connection setup and in `KyselyStoreOptions`.
  */
-import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { bwkError } from '../core/errors.js';
 import { nowIso } from '../common/ids.js';
 import { DEFAULT_PAGE_SIZES, pageLimit, type PageSizes } from '../common/page-size.js';
-import { KyselySchedulingStore, type SchedulingDatabase, type SchedulingStore } from './scheduling-store.js';
+import { afterPosition, checkSort, type OrderColumn } from './kysely-paging.js';
+import { KyselySchedulingStore, type SchedulingDatabase } from './kysely-scheduling.js';
+import type { SchedulingStore } from './scheduling-port.js';
 import { KyselyTokenStore } from './tokens.js';
 import type { TokenDatabase, TokenStore } from './tokens.js';
 import type {
@@ -57,9 +59,6 @@ export interface KyselyStoreOptions {
   /** How many records a listing returns without a limit, and at most (default: DEFAULT_PAGE_SIZES). */
   pageSizes?: PageSizes;
 }
-
-/** The columns listings order by; the first is the primary sort key. */
-export type OrderColumn = 'created_at' | 'id';
 
 export class KyselyCatalogStore implements CatalogStore {
   readonly #db: Kysely<Database>;
@@ -240,7 +239,7 @@ export class KyselyCatalogStore implements CatalogStore {
   }
 
   /** Where the marker record sits; it must be visible to the caller, or it could reveal another project's record. */
-  async #markerPosition(table: Table, projectId: string | null, marker: string): Promise<Position> {
+  async #markerPosition(table: Table, projectId: string | null, marker: string): Promise<ListPosition> {
     const row = await this.#db
       .selectFrom(table)
       .select(['created_at', 'id'])
@@ -256,25 +255,6 @@ export class KyselyCatalogStore implements CatalogStore {
     }
     return row;
   }
-}
-
-type Position = ListPosition;
-
-/**
- * Keyset condition "strictly after `p` in (created_at, id) order", spelled out with OR/AND instead of
- * a row-value comparison so every dialect accepts it, and correct for records sharing a created_at.
- * It compares with the same collation the listing orders by, or a page could skip or repeat records.
- */
-export function afterPosition(p: Position, sort: 'asc' | 'desc', key: (column: OrderColumn) => RawBuilder<string>): Expression<SqlBool> {
-  const op = sort === 'asc' ? sql.raw('>') : sql.raw('<');
-  const createdAt = key('created_at');
-  return sql<SqlBool>`(${createdAt} ${op} ${p.created_at} or (${createdAt} = ${p.created_at} and ${key('id')} ${op} ${p.id}))`;
-}
-
-export function checkSort(sort: unknown): 'asc' | 'desc' {
-  if (sort === undefined) return 'desc';
-  if (sort === 'asc' || sort === 'desc') return sort;
-  throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `sort ${JSON.stringify(sort)} is not valid: use "asc" or "desc"` });
 }
 
 /** Every record of a listing, page by page: for the few callers that need them all (crash recovery). */

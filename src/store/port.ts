@@ -1,5 +1,6 @@
 import type { PageSizes } from '../common/page-size.js';
-import type { SchedulingStore } from './scheduling-store.js';
+import type { PageQuery } from './paging.js';
+import type { SchedulingStore } from './scheduling-port.js';
 import type { TokenStore } from './tokens.js';
 import type { OperationStatus, PlanRecord, RestoreRecord, VerificationRecord } from './records.js';
 
@@ -17,36 +18,7 @@ export interface CatalogOptions {
   pageSizes?: PageSizes;
 }
 
-/** Paging shared by every listing. */
-export interface PageQuery {
-  /** Only records of this project; null lists every project (admin). */
-  projectId: string | null;
-  /**
-   * At most this many records (a positive integer). Absent: the store's default page size
-   * (`paging.default_limit`); above the store's maximum (`paging.max_limit`): clamped to it. No
-   * listing returns a whole table: callers page with `marker` until a page comes back empty.
-   */
-  limit?: number;
-  /**
-   * Id of the last record of the previous page: the page starts right after it (exclusive), in the
-   * requested order. An id that is unknown or not visible to `projectId` is BWK_ERR_INVALID_INPUT.
-   */
-  marker?: string;
-  /**
-   * Instead of `marker`: the page starts right after this position in the requested order. Lets a
-   * listing that merges several kinds of record (operation logs) page each kind from one marker.
-   * Giving both is BWK_ERR_INVALID_INPUT.
-   */
-  after?: ListPosition;
-  /** Order by created_at then id; `desc` (newest first) by default. */
-  sort?: 'asc' | 'desc';
-}
-
-/** Where a record sits in a listing's (created_at, id) order. */
-export interface ListPosition {
-  created_at: string;
-  id: string;
-}
+export type { ListPosition, PageQuery } from './paging.js';
 
 export interface ListPlansQuery extends PageQuery {
   /** Only plans of this provider. */
