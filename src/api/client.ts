@@ -1,8 +1,7 @@
 import type { CheckpointQuery } from '../checkpoints/collection.js';
 import type { CheckpointRecord } from '../checkpoints/model.js';
-import { bwkError, fromErrorJSON, isBulwarkError } from '../core/errors.js';
-import type { ErrorJSON } from '../core/errors.js';
-import { agentsFor, sendRequest, unreachable, type HttpResponse } from './http-request.js';
+import { bwkError, isBulwarkError } from '../core/errors.js';
+import { ApiTransport, pageQuery, type Method } from './client-transport.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import type {
   LogQuery,
@@ -20,8 +19,6 @@ import type {
 import type { ListOperationsQuery, ListPlansQuery } from '../store/port.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/records.js';
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
 /** The API sends resource_graph as a JSON string (Karbor's form); the CLI shows it as an object. */
 const graphDecoded = (c: CheckpointRecord): CheckpointRecord =>
   typeof c.resource_graph === 'string' ? { ...c, resource_graph: JSON.parse(c.resource_graph) as CheckpointRecord['resource_graph'] } : c;
@@ -32,15 +29,12 @@ const graphDecoded = (c: CheckpointRecord): CheckpointRecord =>
  * server's `{code, message}`.
  */
 export class HttpProtectionService implements ProtectionService {
-  private readonly agents: ReturnType<typeof agentsFor>;
+  /** The server and token this client speaks to; HttpSchedulingService shares it. */
+  readonly transport: ApiTransport;
 
   /** `ca`: the PEM CA bundle to trust for an https URL instead of the system's (`--ca-file`). */
-  constructor(
-    private readonly base: string,
-    private readonly token: string,
-    ca?: Buffer,
-  ) {
-    this.agents = agentsFor(ca);
+  constructor(base: string, token: string, ca?: Buffer) {
+    this.transport = new ApiTransport(base, token, ca);
   }
 
   /** The token's project and role, from the server. */
@@ -48,40 +42,20 @@ export class HttpProtectionService implements ProtectionService {
     return this.request('GET', '/v1/identity') as Promise<{ project_id: string; role: 'admin' | 'member' }>;
   }
 
-  private async request(method: Method, path: string, body?: unknown): Promise<unknown> {
-    let res: HttpResponse;
-    try {
-      res = await sendRequest(new URL(path, this.base), this.agents, {
-        method,
-        headers: { 'x-auth-token': this.token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        timeoutMs: 120_000,
-      });
-    } catch (err) {
-      throw unreachable(this.base, err as NodeJS.ErrnoException);
-    }
-    const json = res.text ? (JSON.parse(res.text) as unknown) : undefined;
-    if (res.status < 200 || res.status > 299)
-      throw fromErrorJSON((json as ErrorJSON | undefined) ?? { code: 'BWK_ERR_INTERNAL', message: `HTTP ${res.status}` });
-    return json;
+  private request(method: Method, path: string, body?: unknown): Promise<unknown> {
+    return this.transport.request(method, path, body);
   }
 
-  /** The API puts every body under one key, Karbor's way (`{"plan": {...}}`): the value under `key`. */
-  private async unwrap<T>(key: string, method: Method, path: string, body?: unknown): Promise<T> {
-    return ((await this.request(method, path, body)) as Record<string, T>)[key] as T;
+  private unwrap<T>(key: string, method: Method, path: string, body?: unknown): Promise<T> {
+    return this.transport.unwrap<T>(key, method, path, body);
   }
 
   private p(ctx: RequestContext, rest: string, query: Record<string, unknown> = {}): string {
-    const qs = new URLSearchParams();
-    for (const [k, v] of Object.entries({ ...query, ...(ctx.allProjects ? { all_tenants: 1 } : {}) }) as Array<[string, unknown]>) {
-      if (v !== undefined) qs.set(k, v instanceof Date ? v.toISOString() : String(v));
-    }
-    const s = qs.toString();
-    return `/v1/${encodeURIComponent(ctx.projectId)}${rest}${s ? `?${s}` : ''}`;
+    return this.transport.path(ctx, rest, query);
   }
 
   private page(q: { limit?: number; marker?: string; sort?: 'asc' | 'desc' } = {}) {
-    return { limit: q.limit, marker: q.marker, sort: q.sort ? `created_at:${q.sort}` : undefined };
+    return pageQuery(q);
   }
 
   /** The query of a restore or verification listing. */

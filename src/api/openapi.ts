@@ -32,13 +32,18 @@ export class OpenApiCollector {
         { name: 'X-Auth-Token', in: 'header', required: true, schema: { type: 'string' } },
       ];
       const tags = (r.schema.tags as string[] | undefined) ?? [];
+      const description = r.schema.description as string | undefined;
+      const success =
+        (r.schema.successStatus as number | undefined) ??
+        (r.method === 'post' && path.endsWith('/plans') ? 200 : r.method === 'post' || r.method === 'delete' ? 202 : 200);
       paths[path] ??= {};
       paths[path]![r.method] = {
         tags,
+        ...(description ? { description } : {}),
         parameters,
         ...(r.schema.body ? { requestBody: { required: true, content: { 'application/json': { schema: r.schema.body } } } } : {}),
         responses: {
-          [r.method === 'post' && path.endsWith('/plans') ? '200' : r.method === 'post' || r.method === 'delete' ? '202' : '200']: {
+          [String(success)]: {
             description: 'success',
           },
           '400': { description: 'bad input: {code, message}' },
@@ -62,6 +67,7 @@ export function renderDocs(doc: Record<string, unknown>): string {
       string,
       {
         tags: string[];
+        description?: string;
         parameters: Array<{ name: string; in: string }>;
         requestBody?: { content: { 'application/json': { schema: unknown } } };
       }
@@ -73,6 +79,7 @@ export function renderDocs(doc: Record<string, unknown>): string {
     Object.entries(ops).map(
       ([method, op]) => `
 <section><h2><code>${method.toUpperCase()} ${escape(path)}</code> <small>${escape(op.tags.join(', '))}</small></h2>
+${op.description ? `<p>${escape(op.description)}</p>` : ''}
 <p>Parameters: ${op.parameters.map((p) => `<code>${escape(p.name)}</code> (${p.in})`).join(', ')}</p>
 ${op.requestBody ? bodySchema(op.requestBody.content['application/json'].schema) : ''}
 </section>`,
@@ -90,5 +97,9 @@ declare module 'fastify' {
   interface FastifySchema {
     /** OpenAPI tags of a route. */
     tags?: string[];
+    /** OpenAPI description of a route (what it does beyond Karbor's API, for one). */
+    description?: string;
+    /** The status a success answers, when not what its method implies (200, or 202 for POST and DELETE). */
+    successStatus?: number;
   }
 }

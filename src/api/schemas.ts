@@ -2,6 +2,9 @@
  * Request schemas of the REST API. They validate requests (unknown fields and wrong types are 400s)
  * and generate /openapi.json, so the reference can never disagree with what is enforced.
  */
+import { OPERATION_TYPES } from '../operation-engine/operation-types.js';
+import type { OperationLogStatus, TriggerType } from '../store/scheduling-records.js';
+
 const uuid = { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' } as const;
 const object = { type: 'object' } as const;
 
@@ -151,4 +154,96 @@ export const instancesQuery = {
   type: 'object',
   additionalProperties: false,
   properties: { parameters: { type: 'string', description: 'JSON object of listing parameters, e.g. {"path": "/srv"}' } },
+} as const;
+
+/*
+ * Triggers, scheduled operations and operation logs (Karbor's shapes). The envelope and the record
+ * are strict; `properties` and `operation_definition` are free objects whose contents the scheduling
+ * service checks field by field, accepting the strings Karbor's client sends for numbers.
+ */
+const TRIGGER_TYPES = ['time', 'event'] as const satisfies readonly TriggerType[];
+const SCHEDULED_OPERATION_TYPES = Object.keys(OPERATION_TYPES);
+const OPERATION_LOG_STATUSES = [
+  'queued',
+  'running',
+  'success',
+  'error',
+  'dropped_out_of_window',
+  'skipped_overlap',
+] as const satisfies readonly OperationLogStatus[];
+
+export const triggerParams = {
+  type: 'object',
+  required: ['project_id', 'trigger_id'],
+  properties: { ...projectParams.properties, trigger_id: uuid },
+} as const;
+
+const triggerProperties = {
+  type: 'object',
+  description:
+    'time: format (crontab | calendar), pattern, timezone, start_time, end_time, window (seconds; an integer or a string of digits); ' +
+    'event: event (checkpoint.available). Checked by the service, which names the bad field (BWK_ERR_TRIGGER_INVALID)',
+} as const;
+
+export const triggerCreateBody = wrapped('trigger_info', {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'type', 'properties'],
+  properties: { name: { type: 'string' }, type: { enum: TRIGGER_TYPES }, properties: triggerProperties },
+} as const);
+
+export const triggerUpdateBody = wrapped('trigger_info', {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: ['string', 'null'] },
+    properties: { ...triggerProperties, description: `replaces all of them; {} (what Karbor's client sends for none) changes nothing. ${triggerProperties.description}` },
+  },
+} as const);
+
+export const triggerListQuery = {
+  ...pageQuery,
+  properties: { ...pageQuery.properties, name: { type: 'string' }, type: { enum: TRIGGER_TYPES } },
+} as const;
+
+export const scheduledOperationCreateBody = wrapped('scheduled_operation', {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'operation_type', 'trigger_id', 'operation_definition'],
+  properties: {
+    name: { type: 'string' },
+    description: { type: ['string', 'null'] },
+    operation_type: { enum: SCHEDULED_OPERATION_TYPES },
+    trigger_id: uuid,
+    operation_definition: {
+      type: 'object',
+      description:
+        'plan_id (required), provider_id; retention_protect also max_backups, retention_duration, keep. ' +
+        'Checked by the service (BWK_ERR_SCHEDULED_OPERATION_INVALID); whole numbers may be strings of digits',
+    },
+    overlap: { enum: ['skip', 'queue'], description: "Bulwark extension: what a fire does while the plan's previous run goes on (default skip)" },
+  },
+} as const);
+
+export const scheduledOperationListQuery = {
+  ...pageQuery,
+  properties: {
+    ...pageQuery.properties,
+    name: { type: 'string' },
+    operation_type: { enum: SCHEDULED_OPERATION_TYPES },
+    trigger_id: uuid,
+    plan_id: uuid,
+  },
+} as const;
+
+export const operationLogListQuery = {
+  ...pageQuery,
+  properties: {
+    ...pageQuery.properties,
+    status: { enum: OPERATION_LOG_STATUSES },
+    scheduled_operation_id: uuid,
+    plan_id: uuid,
+    since: { type: 'string', description: 'made at or after (ISO 8601)' },
+    until: { type: 'string', description: 'made before (ISO 8601)' },
+  },
 } as const;

@@ -4,6 +4,7 @@ import { bwkError } from '../core/errors.js';
 import { isUuid } from '../common/ids.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import type { ProtectionService } from '../protection-manager/service.js';
+import type { SchedulingService } from '../operation-engine/service.js';
 import type { RunningProcess } from '../processes/process.js';
 import type { Output, OutputFormat } from './output.js';
 import { createOutput } from './output.js';
@@ -22,6 +23,8 @@ export type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void
 /** A command's view of Bulwark: embedded (an app in this process) or remote (a server's REST API). */
 export interface CliSession {
   service: ProtectionService;
+  /** Triggers, scheduled operations and operation logs. */
+  scheduling: SchedulingService;
   ctx: RequestContext;
   /** Present when embedded: progress events, the engine, the catalog. */
   app?: BulwarkApp;
@@ -60,11 +63,13 @@ export class CliContext {
       const { readCaFile } = await import('../api/http-request.js');
       // An https server signed by the operator's CA: --ca-file or BULWARK_CA_FILE (NODE_EXTRA_CA_CERTS also works).
       const caFile = this.globals.caFile ?? (process.env.BULWARK_CA_FILE || undefined);
+      const { HttpSchedulingService } = await import('../api/scheduling-client.js');
       const service = new HttpProtectionService(url, token, caFile === undefined ? undefined : readCaFile(caFile));
+      const scheduling = new HttpSchedulingService(service.transport);
       const who = await service.identity();
-      return fn({ service, ctx: { projectId: who.project_id, admin: who.role === 'admin' }, durable: true });
+      return fn({ service, scheduling, ctx: { projectId: who.project_id, admin: who.role === 'admin' }, durable: true });
     }
-    return this.withApp((app, ctx) => fn({ service: app.manager, ctx, app, durable: app.engine.durable }));
+    return this.withApp((app, ctx) => fn({ service: app.manager, scheduling: app.scheduling, ctx, app, durable: app.engine.durable }));
   }
 
   /** The Bulwark home: --home, else $BULWARK_HOME, else ~/.bulwark. */

@@ -91,7 +91,8 @@ export class OperationEngine {
     if (this.leading !== was) this.deps.logger.info(`operation engine: ${this.leading ? 'leading' : 'standing by'}`);
     if (!this.leading) return;
     await this.claimDue();
-    const now = this.now();
+    // Intervals between the engine's own chores are real time, whatever clock due times are read on.
+    const now = Date.now();
     if (now - this.lastEventScan >= this.deps.config.event_scan_interval_ms) {
       this.lastEventScan = now;
       await this.scanEvents();
@@ -99,7 +100,7 @@ export class OperationEngine {
     await this.advance();
     if (now - this.lastPrune >= PRUNE_INTERVAL_MS) {
       this.lastPrune = now;
-      const before = new Date(now - this.deps.config.log_retention_days * 86_400_000).toISOString();
+      const before = new Date(this.now() - this.deps.config.log_retention_days * 86_400_000).toISOString();
       const pruned = await this.deps.store.scheduling.pruneLogs(before);
       if (pruned > 0) this.deps.logger.info('operation engine: old operation logs deleted', { count: pruned, before });
     }
@@ -232,10 +233,11 @@ export class OperationEngine {
         return;
       }
       case 'started': {
+        const wall = Date.now();
         const polled = this.lastPolled.get(row.id) ?? 0;
-        if (!this.pollNow.has(row.id) && now - polled < this.deps.config.poll_interval_ms) return;
+        if (!this.pollNow.has(row.id) && wall - polled < this.deps.config.poll_interval_ms) return;
         this.pollNow.delete(row.id);
-        this.lastPolled.set(row.id, now);
+        this.lastPolled.set(row.id, wall);
         const outcome = await outcomeOf(this.deps.service, row);
         if (!outcome.done) return;
         let extra = row.extra_info;

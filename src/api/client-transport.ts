@@ -1,0 +1,63 @@
+/**
+ * What the HTTP clients of the REST API share (HttpProtectionService, HttpSchedulingService): one
+ * server's base URL and token, requests with the token on each, bodies under one key Karbor's way,
+ * and the server's `{code, message}` turned back into the coded error it was.
+ */
+import { fromErrorJSON } from '../core/errors.js';
+import type { ErrorJSON } from '../core/errors.js';
+import type { RequestContext } from '../protection-manager/request.js';
+import { agentsFor, sendRequest, unreachable, type HttpResponse } from './http-request.js';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export class ApiTransport {
+  private readonly agents: ReturnType<typeof agentsFor>;
+
+  /** `ca`: the PEM CA bundle to trust for an https URL instead of the system's (`--ca-file`). */
+  constructor(
+    readonly base: string,
+    private readonly token: string,
+    ca?: Buffer,
+  ) {
+    this.agents = agentsFor(ca);
+  }
+
+  /** One request; the parsed answer (undefined when it has no body), or the server's coded error. */
+  async request(method: Method, path: string, body?: unknown): Promise<unknown> {
+    let res: HttpResponse;
+    try {
+      res = await sendRequest(new URL(path, this.base), this.agents, {
+        method,
+        headers: { 'x-auth-token': this.token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        timeoutMs: 120_000,
+      });
+    } catch (err) {
+      throw unreachable(this.base, err as NodeJS.ErrnoException);
+    }
+    const json = res.text ? (JSON.parse(res.text) as unknown) : undefined;
+    if (res.status < 200 || res.status > 299)
+      throw fromErrorJSON((json as ErrorJSON | undefined) ?? { code: 'BWK_ERR_INTERNAL', message: `HTTP ${res.status}` });
+    return json;
+  }
+
+  /** The API puts every body under one key, Karbor's way (`{"plan": {...}}`): the value under `key`. */
+  async unwrap<T>(key: string, method: Method, path: string, body?: unknown): Promise<T> {
+    return ((await this.request(method, path, body)) as Record<string, T>)[key] as T;
+  }
+
+  /** `/v1/<project><rest>?<query>`: undefined values left out, dates as ISO 8601, all_tenants for an all-projects context. */
+  path(ctx: RequestContext, rest: string, query: Record<string, unknown> = {}): string {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries({ ...query, ...(ctx.allProjects ? { all_tenants: 1 } : {}) }) as Array<[string, unknown]>) {
+      if (v !== undefined) qs.set(k, v instanceof Date ? v.toISOString() : String(v));
+    }
+    const s = qs.toString();
+    return `/v1/${encodeURIComponent(ctx.projectId)}${rest}${s ? `?${s}` : ''}`;
+  }
+}
+
+/** Karbor's paging query: `limit`, `marker`, `sort=created_at:asc|desc`. */
+export function pageQuery(q: { limit?: number; marker?: string; sort?: 'asc' | 'desc' } = {}) {
+  return { limit: q.limit, marker: q.marker, sort: q.sort ? `created_at:${q.sort}` : undefined };
+}
