@@ -5,6 +5,7 @@ import { registerEngineCommands } from './commands/engine.js';
 import { registerServiceCommands } from './commands/service.js';
 import { registerBankCommands } from './commands/bank.js';
 import { registerDistributedCommands } from './commands/distributed.js';
+import { registerSchedulingCommands } from './commands/scheduling.js';
 import { CliContext } from './context.js';
 import { createOutput } from './output.js';
 
@@ -50,6 +51,7 @@ export async function main(argv: string[]): Promise<void> {
   registerServiceCommands(program, run);
   registerBankCommands(program, run);
   registerDistributedCommands(program, run);
+  registerSchedulingCommands(program, run);
 
   try {
     await program.parseAsync(argv);
