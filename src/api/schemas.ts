@@ -196,8 +196,11 @@ export const triggerUpdateBody = wrapped('trigger_info', {
   type: 'object',
   additionalProperties: false,
   properties: {
-    name: { type: ['string', 'null'] },
-    properties: { ...triggerProperties, description: `replaces all of them; {} (what Karbor's client sends for none) changes nothing. ${triggerProperties.description}` },
+    name: { type: 'string' },
+    properties: {
+      ...triggerProperties,
+      description: `replaces all of them; {} (what Karbor's client sends for none) changes nothing. ${triggerProperties.description}`,
+    },
   },
 } as const);
 
@@ -221,7 +224,10 @@ export const scheduledOperationCreateBody = wrapped('scheduled_operation', {
         'plan_id (required), provider_id; retention_protect also max_backups, retention_duration, keep. ' +
         'Checked by the service (BWK_ERR_SCHEDULED_OPERATION_INVALID); whole numbers may be strings of digits',
     },
-    overlap: { enum: ['skip', 'queue'], description: "Bulwark extension: what a fire does while the plan's previous run goes on (default skip)" },
+    overlap: {
+      enum: ['skip', 'queue'],
+      description: "Bulwark extension: what a fire does while the plan's previous run goes on (default skip)",
+    },
   },
 } as const);
 

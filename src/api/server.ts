@@ -18,6 +18,7 @@ import { requireProjectIdFormat } from './project-scope.js';
 import { NO_PLACES, namedPlacesRedactor, type ServerPlaces } from './public-message.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { operationRoutes } from './routes/operations.js';
+import { schedulingRoutes } from './routes/scheduling.js';
 import { validatorCompiler } from './validation.js';
 
 export interface ApiOptions {
@@ -109,6 +110,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     }));
     catalogRoutes(v1, opts.service);
     operationRoutes(v1, opts.service, opts.events);
+    schedulingRoutes(v1, opts.scheduling);
   });
   app.get('/openapi.json', async () => openapi.document(opts.version));
   app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderDocs(openapi.document(opts.version))));

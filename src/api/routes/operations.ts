@@ -9,7 +9,6 @@ import {
   checkpointListQuery,
   idParams,
   operationListQuery,
-  pageQuery,
   providerIdParams,
   providerParams,
   restoreCreateBody,
@@ -30,15 +29,12 @@ export const karborCheckpoint = (c: CheckpointRecord) => ({
   resource_graph: c.resource_graph === null ? null : JSON.stringify(c.resource_graph),
 });
 
-/** Checkpoints (protect, list, show, delete), restores, verifications and live operation events. */
+/** Checkpoints (protect, list, show, delete), restores, verifications and live operation events (operation logs: scheduling.ts). */
 export function operationRoutes(app: FastifyInstance, service: ProtectionService, events: OperationEvents): void {
   checkpointRoutes(app, service);
   restoreRoutes(app, service);
   verificationRoutes(app, service);
 
-  app.get('/v1/:project_id/operation_logs', { schema: { tags: ['operation_logs'], querystring: pageQuery } }, async (req) => {
-    return { operation_logs: await service.listOperationLogs(requestContext(req), pageOf(req.query)) };
-  });
   app.get('/v1/:project_id/operations/:id', { schema: { tags: ['operations'], params: idParams } }, async (req) => {
     const view = await service.showOperation(requestContext(req), (req.params as P).id);
     return { operation: view.kind === 'protect' ? { ...view, record: karborCheckpoint(view.record as CheckpointRecord) } : view };

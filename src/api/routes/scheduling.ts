@@ -18,9 +18,13 @@ import { pageOf } from './paging.js';
 
 type Params = { project_id: string; id: string };
 
-/** Only the filters a list was given (a query string has no undefined values, but the service's query must not carry them). */
-const filtersOf = <K extends string>(query: unknown, keys: readonly K[]): { [P in K]?: string } =>
-  Object.fromEntries(keys.flatMap((k) => ((query as Record<string, unknown>)[k] === undefined ? [] : [[k, (query as Record<K, string>)[k]]])));
+/** The list filters `keys` the query string gives (only those: the service's query carries no undefined values). */
+function filtersOf<K extends string>(query: unknown, keys: readonly K[]): { [P in K]?: string } {
+  const q = query as Partial<Record<K, string>>;
+  const out: { [P in K]?: string } = {};
+  for (const k of keys) if (q[k] !== undefined) out[k] = q[k];
+  return out;
+}
 
 /**
  * Triggers, scheduled operations and operation logs in Karbor's v1 shape (`{"trigger_info": ...}`,
@@ -37,7 +41,9 @@ function triggerRoutes(app: FastifyInstance, scheduling: SchedulingService): voi
   const tags = ['triggers'];
   const triggerId = (req: { params: unknown }) => (req.params as { trigger_id: string }).trigger_id;
   app.get('/v1/:project_id/triggers', { schema: { tags, params: projectParams, querystring: triggerListQuery } }, async (req) => {
-    return { triggers: await scheduling.listTriggers(requestContext(req), { ...pageOf(req.query), ...filtersOf(req.query, ['name', 'type']) }) };
+    return {
+      triggers: await scheduling.listTriggers(requestContext(req), { ...pageOf(req.query), ...filtersOf(req.query, ['name', 'type']) }),
+    };
   });
   const createSchema = { tags, successStatus: 200, params: projectParams, body: triggerCreateBody };
   app.post('/v1/:project_id/triggers', { schema: createSchema }, async (req, reply) => {
@@ -53,12 +59,12 @@ function triggerRoutes(app: FastifyInstance, scheduling: SchedulingService): voi
     return { trigger_info: await scheduling.showTrigger(requestContext(req), triggerId(req)) };
   });
   app.put('/v1/:project_id/triggers/:trigger_id', { schema: { tags, params: triggerParams, body: triggerUpdateBody } }, async (req) => {
-    const { trigger_info } = req.body as { trigger_info: { name?: string | null; properties?: Record<string, unknown> } };
+    const { trigger_info } = req.body as { trigger_info: { name?: string; properties?: Record<string, unknown> } };
     // Karbor's client sends `"properties": {}` when only the name changes: no properties, not an empty schedule.
     const properties = trigger_info.properties && Object.keys(trigger_info.properties).length > 0 ? trigger_info.properties : undefined;
     return {
       trigger_info: await scheduling.updateTrigger(requestContext(req), triggerId(req), {
-        ...given(trigger_info, ['name']),
+        ...(trigger_info.name !== undefined ? { name: trigger_info.name } : {}),
         ...(properties ? { properties } : {}),
       }),
     };
@@ -144,14 +150,18 @@ function scheduledOperationRoutes(app: FastifyInstance, scheduling: SchedulingSe
 
 function operationLogRoutes(app: FastifyInstance, scheduling: SchedulingService): void {
   const tags = ['operation_logs'];
-  app.get('/v1/:project_id/operation_logs', { schema: { tags, params: projectParams, querystring: operationLogListQuery } }, async (req) => {
-    const q: OperationLogQuery = {
-      ...pageOf(req.query),
-      ...filtersOf(req.query, ['scheduled_operation_id', 'plan_id', 'since', 'until']),
-      ...(filtersOf(req.query, ['status']) as Pick<OperationLogQuery, 'status'>),
-    };
-    return { operation_logs: await scheduling.listOperationLogs(requestContext(req), q) };
-  });
+  app.get(
+    '/v1/:project_id/operation_logs',
+    { schema: { tags, params: projectParams, querystring: operationLogListQuery } },
+    async (req) => {
+      const q: OperationLogQuery = {
+        ...pageOf(req.query),
+        ...filtersOf(req.query, ['scheduled_operation_id', 'plan_id', 'since', 'until']),
+        ...(filtersOf(req.query, ['status']) as Pick<OperationLogQuery, 'status'>),
+      };
+      return { operation_logs: await scheduling.listOperationLogs(requestContext(req), q) };
+    },
+  );
   app.get('/v1/:project_id/operation_logs/:id', { schema: { tags, params: idParams } }, async (req) => {
     return { operation_log: await scheduling.showOperationLog(requestContext(req), (req.params as Params).id) };
   });
