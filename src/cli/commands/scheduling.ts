@@ -366,7 +366,8 @@ function runNote(s: CliSession, log: OperationLogRecord): string {
   const engine = s.app
     ? "an operation engine on this home starts it (bulwark serve, or bulwark operation-engine): this command doesn't"
     : "the server's operation engine starts it";
-  return `${engine}; follow it with: bulwark operation-log show ${log.id}`;
+  const waits = log.status === 'queued' ? "queued behind the plan's previous run; " : '';
+  return `${waits}${engine}; follow it with: bulwark operation-log show ${log.id}`;
 }
 
 // ------------------------------------------------------------------------------------- operation logs
