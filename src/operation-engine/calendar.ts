@@ -16,8 +16,12 @@ const { RRule } = rrule;
 
 const invalid = (reason: string): Error => bwkError('BWK_ERR_TRIGGER_INVALID', { field: 'pattern', reason });
 
-/** A floating date: the wall-clock time `l` written as if it were UTC. */
-const floating = (l: LocalTime): Date => new Date(Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute));
+/**
+ * A floating date: the wall-clock time `l` written as if it were UTC, with `second` (wall-clock
+ * arithmetic is by the minute; every zone's offset is whole minutes, so seconds ride along as they are).
+ */
+const floating = (l: LocalTime, second = 0): Date => new Date(Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, second));
+const secondOf = (t: number): number => new Date(t).getUTCSeconds();
 const wallOf = (d: Date): LocalTime => ({
   year: d.getUTCFullYear(),
   month: d.getUTCMonth() + 1,
@@ -50,7 +54,7 @@ export function parseCalendar(pattern: string, zone: string, defaultStart: numbe
   }
   if (options.freq === undefined) throw invalid(`line ${lineIndex + 1}: the RRULE has no FREQ`);
   const dtstart = lines.find((l) => /^DTSTART/i.test(l));
-  const start = dtstart ? parseDtstart(dtstart, lines.indexOf(dtstart) + 1) : floating(localOf(defaultStart, zone));
+  const start = dtstart ? parseDtstart(dtstart, lines.indexOf(dtstart) + 1) : floating(localOf(defaultStart, zone), secondOf(defaultStart));
   if (options.until) options.until = floating(localOf(options.until.getTime(), zone));
   try {
     return { rule: new RRule({ ...options, dtstart: start, tzid: null }) };
@@ -71,12 +75,14 @@ const MAX_STEPS = 100_000;
 
 /** The first instant after `after` at which the rule fires in `zone`, or null when it has ended. */
 export function nextCalendarFire(cal: CalendarRule, zone: string, after: number): number | null {
-  // From a day early: a repeated hour can put `after` before a wall-clock time already passed.
-  let cursor = floating(localOf(after - 86_400_000, zone));
+  // From three hours early: a repeated hour (at most two, anywhere) can put `after` before a wall-clock
+  // time already passed. Not more: rrule walks every occurrence from there.
+  const from = after - 3 * 3_600_000;
+  let cursor = floating(localOf(from, zone));
   for (let i = 0; i < MAX_STEPS; i++) {
     const occurrence = cal.rule.after(cursor, false);
     if (!occurrence) return null;
-    const t = instantOf(wallOf(occurrence), zone);
+    const t = instantOf(wallOf(occurrence), zone) + occurrence.getUTCSeconds() * 1000;
     if (t > after) return t;
     cursor = occurrence;
   }

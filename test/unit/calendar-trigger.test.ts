@@ -29,6 +29,20 @@ describe('calendar (RFC 5545 RRULE) time triggers', () => {
     ]);
   });
 
+  it('keeps the seconds of its anchor: FREQ=SECONDLY every 2 s from 10:15:07 (where a deployment lowers the minimum interval)', () => {
+    const props: TimeTriggerProperties = {
+      format: 'calendar',
+      timezone: 'Europe/Berlin',
+      pattern: vevent('FREQ=SECONDLY;INTERVAL=2'),
+      start_time: '2026-03-02T10:15:07Z',
+      end_time: '2026-03-02T10:15:11Z',
+    };
+    const s = timeSchedule(props, { ...LIMITS, minIntervalMs: 1000 }, NOW);
+    const out: Array<string | null> = [];
+    for (let t: number | null = Date.parse('2026-03-02T10:00:00Z'); t !== null; ) out.push(iso((t = s.nextDue(t))));
+    expect(out).to.deep.equal(['2026-03-02T10:15:07.000Z', '2026-03-02T10:15:09.000Z', '2026-03-02T10:15:11.000Z', null]);
+  });
+
   it('weekly on Mondays at 03:00 local, with DTSTART and UNTIL', () => {
     const props: TimeTriggerProperties = {
       format: 'calendar',
