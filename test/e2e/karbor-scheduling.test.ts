@@ -13,7 +13,7 @@ import { requirePrerequisite } from '../helpers/services.js';
 
 const FS = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** Every five seconds, in Karbor's calendar format; calendar.ts keeps whole minutes only, so it is due once a minute. */
+/** Every five seconds, in Karbor's calendar format: it has no comma, so it passes through the client's key=value,... syntax. */
 const CALENDAR = 'BEGIN:VEVENT\nRRULE:FREQ=SECONDLY;INTERVAL=5\nEND:VEVENT';
 const karborBinary = (): string | undefined => {
   const r = spawnSync('sh', ['-c', 'command -v karbor'], { encoding: 'utf8' });
