@@ -39,7 +39,7 @@ describe('calendar (RFC 5545 RRULE) time triggers', () => {
     };
     const s = timeSchedule(props, { ...LIMITS, minIntervalMs: 1000 }, NOW);
     const out: Array<string | null> = [];
-    for (let t: number | null = Date.parse('2026-03-02T10:00:00Z'); t !== null; ) out.push(iso((t = s.nextDue(t))));
+    for (let t: number | null = Date.parse('2026-03-02T10:00:00Z'); t !== null;) out.push(iso((t = s.nextDue(t))));
     expect(out).to.deep.equal(['2026-03-02T10:15:07.000Z', '2026-03-02T10:15:09.000Z', '2026-03-02T10:15:11.000Z', null]);
   });
 
