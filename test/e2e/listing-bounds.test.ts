@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { newId } from '../../src/common/ids.js';
 import { openCatalogStore } from '../../src/store/factory.js';
 import type { PlanRecord, RestoreRecord } from '../../src/store/records.js';
+import type { OperationLogRow } from '../../src/store/scheduling-records.js';
 import { cliJson, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import { allowAll } from '../helpers/scopes.js';
@@ -77,6 +78,33 @@ function restoreRecord(i: number): RestoreRecord {
   };
 }
 
+function logRow(r: RestoreRecord): OperationLogRow {
+  return {
+    id: r.id,
+    project_id: r.project_id,
+    scheduled_operation_id: null,
+    trigger_id: null,
+    fire_key: null,
+    operation_type: 'restore',
+    plan_id: null,
+    provider_id: r.provider_id,
+    checkpoint_id: r.checkpoint_id,
+    restore_id: r.id,
+    verification_id: null,
+    due_at: null,
+    status: 'success',
+    phase: 'done',
+    error_info: null,
+    started_at: r.created_at,
+    ended_at: r.updated_at,
+    extra_info: {},
+    token_id: null,
+    client_address: null,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+}
+
 /**
  * Issue 14, item 4, end to end against `bulwark serve`: 1,150 plans (the newest 150 as large as the
  * quotas allow), rows written straight into the catalog as a project that predates the quotas
@@ -99,12 +127,18 @@ describe('e2e: bounded lists and quotas (issue 14)', function () {
 
   before(async () => {
     // The embedded CLI acts as the configured project.
-    writeFileSync(join(home.path, 'bulwark.yaml'), `project: ${PROJECT}\n`);
+    // The seeded records date from 2025: keep their logs past the default 90 days of log retention.
+    writeFileSync(join(home.path, 'bulwark.yaml'), `project: ${PROJECT}\noperation_engine: {log_retention_days: 36500}\n`);
     allowAll(home.path, [PROJECT]);
     const store = await openCatalogStore('sqlite:catalog.db', home.path);
     try {
       for (let i = 0; i < SMALL_PLANS + BIG_PLANS; i++) planIds.push((await store.createPlan(planRecord(i, i >= SMALL_PLANS))).id);
-      for (let i = 0; i < RESTORES; i++) restoreIds.push((await store.createRestore(restoreRecord(i))).id);
+      for (let i = 0; i < RESTORES; i++) {
+        const restore = await store.createRestore(restoreRecord(i));
+        restoreIds.push(restore.id);
+        // Each operation's log row, as the protection service writes it when the operation starts.
+        await store.scheduling.insertLog(logRow(restore));
+      }
     } finally {
       await store.close();
     }

@@ -102,11 +102,20 @@ describe('PostgreSQL catalog adapter', () => {
         { name: '0002_tokens' },
         { name: '0003_token_expiry' },
         { name: '0004_operation_origin' },
+        { name: '0005_scheduling' },
       ]);
       const tables = await c.query(
         "select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kysely%' order by 1",
       );
-      expect(tables.rows.map((r: { table_name: string }) => r.table_name)).to.deep.equal(['plans', 'restores', 'tokens', 'verifications']);
+      expect(tables.rows.map((r: { table_name: string }) => r.table_name)).to.deep.equal([
+        'operation_logs',
+        'plans',
+        'restores',
+        'scheduled_operations',
+        'tokens',
+        'triggers',
+        'verifications',
+      ]);
     });
   });
 
