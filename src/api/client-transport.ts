@@ -10,6 +10,14 @@ import { agentsFor, sendRequest, unreachable, type HttpResponse } from './http-r
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
+/** How long a request may take by default. */
+export const REQUEST_TIMEOUT_MS = 120_000;
+/**
+ * The requests that answer when long work is done (bank check and gc): no limit of the client's own
+ * worth speaking of (setTimeout's largest, ~24 days); the server bounds the call (rpc.long_timeout_ms).
+ */
+export const LONG_REQUEST_TIMEOUT_MS = 2 ** 31 - 1;
+
 export class ApiTransport {
   private readonly agents: ReturnType<typeof agentsFor>;
 
@@ -23,14 +31,14 @@ export class ApiTransport {
   }
 
   /** One request; the parsed answer (undefined when it has no body), or the server's coded error. */
-  async request(method: Method, path: string, body?: unknown): Promise<unknown> {
+  async request(method: Method, path: string, body?: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<unknown> {
     let res: HttpResponse;
     try {
       res = await sendRequest(new URL(path, this.base), this.agents, {
         method,
         headers: { 'x-auth-token': this.token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        timeoutMs: 120_000,
+        timeoutMs,
       });
     } catch (err) {
       throw unreachable(this.base, err as NodeJS.ErrnoException);
@@ -42,8 +50,8 @@ export class ApiTransport {
   }
 
   /** The API puts every body under one key, Karbor's way (`{"plan": {...}}`): the value under `key`. */
-  async unwrap<T>(key: string, method: Method, path: string, body?: unknown): Promise<T> {
-    return ((await this.request(method, path, body)) as Record<string, T>)[key] as T;
+  async unwrap<T>(key: string, method: Method, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+    return ((await this.request(method, path, body, timeoutMs)) as Record<string, T>)[key] as T;
   }
 
   /** `/v1/<project><rest>?<query>`: undefined values left out, dates as ISO 8601, all_tenants for an all-projects context. */

@@ -1,9 +1,14 @@
 import type { CheckpointQuery } from '../checkpoints/collection.js';
 import type { CheckpointRecord } from '../checkpoints/model.js';
 import { bwkError, isBulwarkError } from '../core/errors.js';
-import { ApiTransport, pageQuery, type Method } from './client-transport.js';
+import { ApiTransport, LONG_REQUEST_TIMEOUT_MS, pageQuery, type Method } from './client-transport.js';
+import { DEFAULT_BANK_PROVIDER } from '../protection-manager/bank-upkeep.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import type {
+  BankCheckInput,
+  BankCheckReport,
+  BankGcInput,
+  GcReport,
   LogQuery,
   OperationLog,
   OperationView,
@@ -191,5 +196,17 @@ export class HttpProtectionService implements ProtectionService {
   }
   async listOperationLogs(ctx: RequestContext, q: LogQuery = {}): Promise<OperationLog[]> {
     return this.unwrap('operation_logs', 'GET', this.p(ctx, '/operation_logs', this.page(q)));
+  }
+
+  async checkBank(ctx: RequestContext, input: BankCheckInput = {}): Promise<BankCheckReport> {
+    const { provider_id, ...body } = input;
+    return this.transport.unwrap('bank_check', 'POST', this.bankPath(ctx, provider_id, 'check'), body, LONG_REQUEST_TIMEOUT_MS);
+  }
+  async gcBank(ctx: RequestContext, input: BankGcInput = {}): Promise<GcReport> {
+    const { provider_id, ...body } = input;
+    return this.transport.unwrap('bank_gc', 'POST', this.bankPath(ctx, provider_id, 'gc'), body, LONG_REQUEST_TIMEOUT_MS);
+  }
+  private bankPath(ctx: RequestContext, providerId: string | undefined, action: 'check' | 'gc'): string {
+    return this.p(ctx, `/providers/${encodeURIComponent(providerId ?? DEFAULT_BANK_PROVIDER)}/bank/${action}`);
   }
 }

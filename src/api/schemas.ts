@@ -150,6 +150,33 @@ export const verificationCreateBody = wrapped('verification', {
   properties: { provider_id: uuid, checkpoint_id: uuid, parameters: object, operation_id: operationId },
 } as const);
 
+/** Bank upkeep (POST .../providers/{provider_id}/bank/check and /gc): bare objects, every field optional. */
+export const bankCheckBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    read_data: { type: 'boolean', description: 'read, decrypt and hash every chunk, besides checking the structure (slow)' },
+    read_data_percent: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 100,
+      description: 'with read_data: read a random N% of the packs (default 100)',
+    },
+  },
+} as const;
+
+export const bankGcBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    clock_skew_seconds: {
+      type: 'number',
+      minimum: 0,
+      description: 'how far the clocks of the hosts writing to this bank may differ; packs younger than this are kept (default 60)',
+    },
+  },
+} as const;
+
 export const instancesQuery = {
   type: 'object',
   additionalProperties: false,
@@ -221,7 +248,10 @@ export const scheduledOperationCreateBody = wrapped('scheduled_operation', {
     operation_definition: {
       type: 'object',
       description:
-        'plan_id (required), provider_id; retention_protect also max_backups, retention_duration, keep. ' +
+        'protect, retention_protect, verify: plan_id (required), provider_id; ' +
+        'retention_protect also max_backups, retention_duration, keep. ' +
+        'bank_check (admin tokens only): provider_id (required), read_data_percent (0-100; 0, the default, checks the structure only). ' +
+        'bank_gc (admin tokens only): provider_id (required). ' +
         'Checked by the service (BWK_ERR_SCHEDULED_OPERATION_INVALID); whole numbers may be strings of digits',
     },
     overlap: {

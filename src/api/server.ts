@@ -16,6 +16,7 @@ import { capConnections, closeUnfinishedRequests, serverLimits, withDefaultLimit
 import { OpenApiCollector, renderDocs } from './openapi.js';
 import { requireProjectIdFormat } from './project-scope.js';
 import { NO_PLACES, namedPlacesRedactor, type ServerPlaces } from './public-message.js';
+import { bankRoutes } from './routes/bank.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { operationRoutes } from './routes/operations.js';
 import { schedulingRoutes } from './routes/scheduling.js';
@@ -111,6 +112,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     catalogRoutes(v1, opts.service);
     operationRoutes(v1, opts.service, opts.events);
     schedulingRoutes(v1, opts.scheduling);
+    bankRoutes(v1, opts.service);
   });
   app.get('/openapi.json', async () => openapi.document(opts.version));
   app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderDocs(openapi.document(opts.version))));

@@ -16,7 +16,7 @@ export function serviceAction<A extends unknown[]>(
   return (...args) => run((cli) => cli.withService((s) => body(cli, s, ...args)))();
 }
 
-/** The action of a command that works on this machine's app (token, bank upkeep), never against --url. */
+/** The action of a command that works on this machine's app (token), never against --url. */
 export function appAction<A extends unknown[]>(
   run: Run,
   body: (cli: CliContext, app: BulwarkApp, ...args: A) => Promise<void>,

@@ -117,7 +117,7 @@ export class CliContext {
     }
   }
 
-  /** Commands that only make sense on the machine that holds the data (bank upkeep, token). */
+  /** Commands that only make sense on the machine that holds the data (token). */
   async withApp<T>(fn: (app: BulwarkApp, req: RequestContext) => Promise<T>): Promise<T> {
     const home = await this.localHome();
     // The embedded app (catalog, providers, engine) is loaded only by a command that opens it, not by --help or --url.

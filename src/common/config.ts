@@ -54,7 +54,15 @@ export interface BulwarkConfig {
     json_object_bytes: number;
     plan_bytes: number;
   };
-  rpc: { transport: 'in-process' | 'amqp'; url: string; password_env?: string; queue: string; timeout_ms: number };
+  rpc: {
+    transport: 'in-process' | 'amqp';
+    url: string;
+    password_env?: string;
+    queue: string;
+    timeout_ms: number;
+    /** The timeout of the calls that run as long as they take (bank check and gc), instead of timeout_ms. */
+    long_timeout_ms: number;
+  };
   /** Triggers and scheduled operations (docs/scheduling.md). */
   operation_engine: OperationEngineConfig;
 }
@@ -287,6 +295,8 @@ export const CONFIG_SCHEMA = {
         password_env: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
         queue: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', default: 'bulwark.protection' },
         timeout_ms: { type: 'integer', minimum: 100, default: 60000 },
+        // Six hours: a bank check with --read-data reads the whole bank. At most setTimeout's 2^31-1 ms.
+        long_timeout_ms: { type: 'integer', minimum: 100, maximum: 2_147_483_647, default: 21_600_000 },
       },
     },
     operation_engine: {

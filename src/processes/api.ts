@@ -29,7 +29,7 @@ export async function startApi(opts: { home: string; port?: number }): Promise<R
     const transport = held.add(await transportFromConfig(config, logger), (t) => t.close());
     const events = new InProcessEvents();
     held.add(await bridgeEventsIn(transport, events), (unbridge) => unbridge());
-    const service = rpcProtectionService(transport, config.rpc.queue, config.rpc.timeout_ms);
+    const service = rpcProtectionService(transport, config.rpc.queue, config.rpc.timeout_ms, config.rpc.long_timeout_ms);
     const api = held.add(
       await listenApi({
         config,

@@ -26,7 +26,7 @@ export async function startOperationEngine(opts: { home: string }): Promise<Runn
     const transport = held.add(await transportFromConfig(config, logger), (t) => t.close());
     const events = new InProcessEvents();
     held.add(await bridgeEventsIn(transport, events), (unbridge) => unbridge());
-    const service = rpcProtectionService(transport, config.rpc.queue, config.rpc.timeout_ms);
+    const service = rpcProtectionService(transport, config.rpc.queue, config.rpc.timeout_ms, config.rpc.long_timeout_ms);
     held.add(await runOperationEngine({ config, store, service, events, logger }), (e) => e.stop());
     const leader = config.operation_engine.redis_url ? 'electing a leader in Redis' : 'alone (no operation_engine.redis_url)';
     return {

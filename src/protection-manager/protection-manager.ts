@@ -25,7 +25,12 @@ import type { RequestContext } from './request.js';
 import type { ResourceScopes } from './resource-scopes.js';
 import { visibleProject } from './request.js';
 import { listAcrossBanks } from './checkpoint-listing.js';
+import { checkProviderBank, gcProviderBank } from './bank-upkeep.js';
 import type {
+  BankCheckInput,
+  BankCheckReport,
+  BankGcInput,
+  GcReport,
   LogQuery,
   OperationLog,
   OperationView,
@@ -372,6 +377,14 @@ export class ProtectionManager implements ProtectionService {
       ...(q.marker !== undefined ? { marker: q.marker } : {}),
       ...(q.sort !== undefined ? { sort: q.sort } : {}),
     });
+  }
+
+  /** Bank upkeep (bank-upkeep.ts): admins only; a check that finds problems returns `ok: false`. */
+  checkBank(ctx: RequestContext, input: BankCheckInput = {}): Promise<BankCheckReport> {
+    return checkProviderBank(this.deps, ctx, input);
+  }
+  gcBank(ctx: RequestContext, input: BankGcInput = {}): Promise<GcReport> {
+    return gcProviderBank(this.deps, ctx, input);
   }
 
   /** Cancels a running operation (by operation id); it ends `error`/`fail` with reason `cancelled`. */

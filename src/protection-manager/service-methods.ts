@@ -14,6 +14,12 @@ export interface MethodSpec {
   readonly operation?: OperationStartKind;
   /** Arguments that JSON cannot carry as they are (Dates travel as ISO strings). */
   readonly revive?: (args: unknown[]) => unknown[];
+  /**
+   * Set on the methods that return only when their work is done, which may take hours (bank upkeep):
+   * the client waits rpc.long_timeout_ms instead of rpc.timeout_ms, and the request is delivered at most
+   * once (the server acknowledges it on receipt: never redelivered, never run twice). See protection-rpc.ts.
+   */
+  readonly long?: true;
 }
 
 /** Dates travel as ISO strings; the checkpoint query wants them back as Dates. */
@@ -50,6 +56,8 @@ export const SERVICE_METHODS = {
   showOperation: { rpc: 'show_operation' },
   listOperationLogs: { rpc: 'list_operation_logs' },
   cancelOperation: { rpc: 'cancel_operation' },
+  checkBank: { rpc: 'check_bank', long: true },
+  gcBank: { rpc: 'gc_bank', long: true },
 } as const satisfies Record<keyof ProtectionService, MethodSpec>;
 
 export type ServiceMethod = keyof typeof SERVICE_METHODS;

@@ -3,6 +3,8 @@
  * server, the CLI), with its own input and output types. Implementations (the in-process
  * ProtectionManager, the RPC and HTTP clients) import them from here.
  */
+import type { CheckReport } from '../bank/chunks/check.js';
+import type { GcReport as ChunkGcReport } from '../bank/chunks/gc.js';
 import type { CheckpointQuery } from '../checkpoints/collection.js';
 import type { CheckpointRecord } from '../checkpoints/model.js';
 import type { Resource } from '../core/resource.js';
@@ -80,6 +82,25 @@ export interface OperationView {
  */
 export type OperationLog = OperationLogRecord;
 
+/** What `bank check` found (bank/chunks/check.ts): `ok: false` is a finding, not an error. */
+export type BankCheckReport = CheckReport;
+/** What `bank gc` did (bank/chunks/gc.ts). */
+export type GcReport = ChunkGcReport;
+
+/** `provider_id` absent: the built-in fs-directory provider, whose bank the built-in providers share. */
+export interface BankCheckInput {
+  provider_id?: string;
+  /** Read, decrypt and hash every chunk (or `read_data_percent` of the packs) besides checking structure. */
+  read_data?: boolean;
+  /** With read_data: the share of packs read, in (0, 100] (a random sample each run). */
+  read_data_percent?: number;
+}
+export interface BankGcInput {
+  provider_id?: string;
+  /** How far the clocks of the hosts writing to the bank may differ (default 60). */
+  clock_skew_seconds?: number;
+}
+
 export interface LogQuery {
   limit?: number;
   marker?: string;
@@ -145,4 +166,12 @@ export interface ProtectionService {
   listOperationLogs(ctx: RequestContext, q?: LogQuery): Promise<OperationLog[]>;
   /** Cancels a running operation of the caller's project. */
   cancelOperation(ctx: RequestContext, id: string): Promise<void>;
+
+  /**
+   * Checks a provider's bank and returns when done (hours, with read_data, on a large bank). Admins
+   * only (BWK_ERR_FORBIDDEN): it reads every project's data.
+   */
+  checkBank(ctx: RequestContext, input: BankCheckInput): Promise<BankCheckReport>;
+  /** Deletes the chunks no checkpoint references and returns when done. Admins only (BWK_ERR_FORBIDDEN). */
+  gcBank(ctx: RequestContext, input: BankGcInput): Promise<GcReport>;
 }

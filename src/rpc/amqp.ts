@@ -8,7 +8,7 @@ import { AmqpQueueServer } from './amqp-server.js';
 import { AmqpSubscription } from './amqp-subscription.js';
 import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_PREFETCH, EVENTS_EXCHANGE, encodeEvent, encodeRequest, settleReply } from './envelope.js';
 import { IdempotencyCache } from './idempotency.js';
-import type { RpcHandler, RpcServer, RpcTransport } from './port.js';
+import type { CallOptions, RpcHandler, RpcServer, RpcTransport } from './port.js';
 
 /** RabbitMQ's direct reply-to pseudo-queue: replies go straight to the caller's channel, no reply queue to clean up. */
 const REPLY_TO = 'amq.rabbitmq.reply-to';
@@ -105,8 +105,8 @@ export class AmqpTransport implements RpcTransport {
     return server;
   }
 
-  async call<T>(queue: string, method: string, params: unknown, options: { timeoutMs?: number; idempotencyKey?: string } = {}): Promise<T> {
-    const body = Buffer.from(encodeRequest(method, params, options.idempotencyKey));
+  async call<T>(queue: string, method: string, params: unknown, options: CallOptions = {}): Promise<T> {
+    const body = Buffer.from(encodeRequest(method, params, options));
     if (this.closed) throw this.unavailable('the transport was closed');
     const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const id = randomUUID();

@@ -8,7 +8,13 @@ import type { RpcHandler } from './port.js';
 export interface RpcRequest {
   method: string;
   params: unknown;
-  meta: { idempotencyKey?: string };
+  meta: RequestMeta;
+}
+
+/** What a request says about its own delivery (port.ts: `idempotencyKey`, `atMostOnce`). */
+export interface RequestMeta {
+  idempotencyKey?: string;
+  atMostOnce?: true;
 }
 
 export type RpcReply = { ok: true; result?: unknown } | { ok: false; error: ErrorJSON };
@@ -18,11 +24,15 @@ export const DEFAULT_PREFETCH = 10;
 export const EVENTS_EXCHANGE = 'bulwark.events';
 
 /** Serializes a request; non-JSON params (cycles, BigInt) are the caller's mistake, reported before sending. */
-export function encodeRequest(method: string, params: unknown, idempotencyKey: string | undefined): string {
+export function encodeRequest(method: string, params: unknown, options: { idempotencyKey?: string; atMostOnce?: boolean } = {}): string {
   if (typeof method !== 'string' || method === '')
     throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'RPC method must be a non-empty string' });
+  const meta: RequestMeta = {
+    ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+    ...(options.atMostOnce ? { atMostOnce: true } : {}),
+  };
   try {
-    return JSON.stringify({ method, params, meta: idempotencyKey === undefined ? {} : { idempotencyKey } });
+    return JSON.stringify({ method, params, meta });
   } catch (err) {
     throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `RPC params for ${method} cannot be sent as JSON: ${(err as Error).message}` });
   }
@@ -48,7 +58,11 @@ export function decodeRequest(text: string): RpcRequest {
   }
   const key = v.meta.idempotencyKey;
   if (key !== undefined && typeof key !== 'string') throw invalidRequest('RPC idempotencyKey must be a string');
-  return { method: v.method, params: v.params, meta: key === undefined ? {} : { idempotencyKey: key } };
+  const meta: RequestMeta = {
+    ...(key === undefined ? {} : { idempotencyKey: key }),
+    ...(v.meta.atMostOnce === true ? { atMostOnce: true } : {}),
+  };
+  return { method: v.method, params: v.params, meta };
 }
 
 /** Runs `handler` and captures its outcome as a reply; never rejects, so a handler bug cannot crash a server. */

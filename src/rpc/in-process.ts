@@ -12,7 +12,7 @@ import {
   settleReply,
 } from './envelope.js';
 import { IdempotencyCache } from './idempotency.js';
-import type { RpcHandler, RpcServer, RpcTransport } from './port.js';
+import type { CallOptions, RpcHandler, RpcServer, RpcTransport } from './port.js';
 import { topicMatches } from './topic-pattern.js';
 
 /** One request waiting in a queue or being handled; `settle` takes the reply as wire text. */
@@ -97,9 +97,10 @@ export class InProcessTransport implements RpcTransport {
     return server;
   }
 
-  async call<T>(queue: string, method: string, params: unknown, options: { timeoutMs?: number; idempotencyKey?: string } = {}): Promise<T> {
+  async call<T>(queue: string, method: string, params: unknown, options: CallOptions = {}): Promise<T> {
     this.assertOpen();
-    const request = encodeRequest(method, params, options.idempotencyKey);
+    // atMostOnce changes nothing here: nothing in this process redelivers a request.
+    const request = encodeRequest(method, params, options);
     const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const state = this.queueState(queue);
     return new Promise<T>((resolve, reject) => {

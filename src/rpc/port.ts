@@ -14,6 +14,13 @@
  * - the durable guarantee belongs to the handler: another server process, or this one after a restart, has no
  *   memory of the key. Callers of state-changing methods (`execute_operation`) use the operation id as the
  *   key and the engine runs at most one operation per id.
+ *
+ * A call may instead ask for `atMostOnce` delivery, for work that runs far longer than a broker lets a delivery
+ * go unacknowledged (RabbitMQ's consumer_timeout, 30 min by default, closes the channel and redelivers) and
+ * that must not silently start over: the server acknowledges the request as soon as it has it, so it is never
+ * redelivered — not after a consumer timeout, a connection loss, or the death of the server running it. Its
+ * reply is still sent when the work ends, on the server's current connection. If the server dies meanwhile,
+ * no reply ever comes: the caller learns it from its timeout (BWK_ERR_RPC_TIMEOUT).
  */
 
 /**
@@ -21,6 +28,14 @@
  * knows no methods: a handler throws BWK_ERR_RPC_METHOD_UNKNOWN for one it does not serve.
  */
 export type RpcHandler = (method: string, params: unknown, meta: { idempotencyKey?: string }) => Promise<unknown>;
+
+export interface CallOptions {
+  /** How long to wait for the reply (default 30 s). */
+  timeoutMs?: number;
+  idempotencyKey?: string;
+  /** Delivered at most once: acknowledged on receipt, never redelivered (see above). */
+  atMostOnce?: boolean;
+}
 
 export interface RpcServer {
   /** Stops taking requests from the queue, lets requests already being handled finish and reply, then returns. */
@@ -42,7 +57,7 @@ export interface RpcTransport {
    * the connection drops while the call is in flight (it may or may not have run: retry with the same
    * `idempotencyKey`). Never waits longer than `timeoutMs`; a reply arriving later is dropped.
    */
-  call<T>(queue: string, method: string, params: unknown, options?: { timeoutMs?: number; idempotencyKey?: string }): Promise<T>;
+  call<T>(queue: string, method: string, params: unknown, options?: CallOptions): Promise<T>;
 
   /**
    * Publishes a status event on the topic exchange `bulwark.events` (routing key e.g. `checkpoint.available`).

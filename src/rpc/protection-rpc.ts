@@ -16,7 +16,7 @@ import {
   type ServiceMethod,
 } from '../protection-manager/service-methods.js';
 import type { ProtectionService } from '../protection-manager/service.js';
-import type { RpcServer, RpcTransport } from './port.js';
+import type { CallOptions, RpcServer, RpcTransport } from './port.js';
 
 type Call = { ctx: RequestContext; args: unknown[] };
 
@@ -106,18 +106,32 @@ function toWire(args: unknown[]): unknown[] {
 /**
  * A ProtectionService that is a client of serveProtection. A start without an operation id gets one
  * here, used as the RPC idempotency key, so a retried call cannot start the operation twice.
+ *
+ * A `long` method (bank upkeep) waits `longTimeoutMs` (rpc.long_timeout_ms) and is sent at most once
+ * (port.ts): the server acks it on receipt, so neither RabbitMQ's consumer timeout nor a reconnection
+ * redelivers it and starts the work over beside the first run. The price: if the protection service
+ * dies while it runs, no reply comes and the call fails BWK_ERR_RPC_TIMEOUT only at `longTimeoutMs`.
+ * Its random idempotency key lets the server share one run should an ack be lost in a connection drop.
  */
-export function rpcProtectionService(transport: RpcTransport, queue: string, timeoutMs: number): ProtectionService {
-  const call = (method: string, ctx: RequestContext, args: unknown[], idempotencyKey?: string): Promise<unknown> =>
-    transport.call(queue, method, { ctx, args }, { timeoutMs, ...(idempotencyKey ? { idempotencyKey } : {}) });
+export function rpcProtectionService(
+  transport: RpcTransport,
+  queue: string,
+  timeoutMs: number,
+  longTimeoutMs: number = timeoutMs,
+): ProtectionService {
+  const call = (method: string, ctx: RequestContext, args: unknown[], options: CallOptions = {}): Promise<unknown> =>
+    transport.call(queue, method, { ctx, args }, { timeoutMs, ...options });
   const methods = SERVICE_METHOD_NAMES.map((name) => {
-    const { rpc, operation } = specOf(name);
+    const { rpc, operation, long } = specOf(name);
     const fn = operation
       ? (ctx: RequestContext, input: { operation_id?: string }) => {
           const withId = { ...input, operation_id: input.operation_id ?? randomUUID() };
-          return call(rpc, ctx, [operation, withId], withId.operation_id);
+          return call(rpc, ctx, [operation, withId], { idempotencyKey: withId.operation_id });
         }
-      : (ctx: RequestContext, ...args: unknown[]) => call(rpc, ctx, toWire(args));
+      : long
+        ? (ctx: RequestContext, ...args: unknown[]) =>
+            call(rpc, ctx, toWire(args), { timeoutMs: longTimeoutMs, atMostOnce: true, idempotencyKey: randomUUID() })
+        : (ctx: RequestContext, ...args: unknown[]) => call(rpc, ctx, toWire(args));
     return [name, fn] as const;
   });
   return Object.fromEntries(methods) as unknown as ProtectionService;

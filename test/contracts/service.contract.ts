@@ -6,6 +6,7 @@ import type { CheckpointRecord } from '../../src/checkpoints/model.js';
 import type { RequestContext } from '../../src/protection-manager/request.js';
 import type { ProtectionService } from '../../src/protection-manager/service.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from '../../src/store/records.js';
+import { flipChunkByte, homeBank, resourceSectionPrefix } from '../helpers/bank-files.js';
 import { tempDir } from '../helpers/paths.js';
 import { expectTreeMatches, snapshotTree } from '../helpers/tree.js';
 import { waitFor } from '../helpers/wait.js';
@@ -27,6 +28,10 @@ export interface ServiceSide {
 export interface ServiceFixture {
   a: ServiceSide;
   b: ServiceSide;
+  /** An admin of project A (over HTTP an admin token): bank upkeep is theirs only. */
+  admin: ServiceSide;
+  /** The Bulwark home the service runs on: its bank is <home>/bank. */
+  home: string;
   /** Throws unless calls really travel the way this implementation claims (a queue, a URL...). */
   checkTransport(): Promise<void>;
   close(): Promise<void>;
@@ -623,6 +628,71 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         expect(await a.service.showRestore(a.ctx, restore.id)).to.deep.equal(restore);
         expect(await a.service.showVerification(a.ctx, verification.id)).to.deep.equal(verification);
         expect((await a.service.listCheckpoints(a.ctx, { planId: plan.id })).map((c) => c.id)).to.include(checkpoint.id);
+      });
+    });
+
+    // Last: its corruption case changes the bank (and puts it back).
+    describe('bank upkeep', () => {
+      it('an admin checks the bank, structure only and reading the data, and collects its garbage: reports', async () => {
+        await availableCheckpoint();
+        const admin = f.admin;
+        const structure = await admin.service.checkBank(admin.ctx, {});
+        expect(structure).to.include({ ok: true, missing_chunks: 0, corrupt_chunks: 0, packs_read: 0 });
+        expect(structure.referenced_chunks).to.be.greaterThan(0);
+        const read = await admin.service.checkBank(admin.ctx, { provider_id: FS_PROVIDER, read_data: true });
+        expect(read).to.include({ ok: true, corrupt_chunks: 0 });
+        expect(read.packs_read).to.equal(read.packs);
+        expect(read.bytes_read).to.be.greaterThan(0);
+        // By name too, as the CLI's --provider takes it.
+        expect(
+          (await admin.service.checkBank(admin.ctx, { provider_id: 'fs-directory', read_data: true, read_data_percent: 50 })).ok,
+        ).to.equal(true);
+        const gc = await admin.service.gcBank(admin.ctx, { clock_skew_seconds: 0 });
+        expect(gc.referenced_chunks).to.equal(read.referenced_chunks);
+        expect(gc).to.have.all.keys(
+          'referenced_chunks',
+          'packs_before',
+          'packs_fossilized',
+          'packs_repacked',
+          'fossils_deleted',
+          'fossils_restored',
+          'fossils_waiting',
+          'orphan_packs_deleted',
+          'chunks_removed',
+          'bytes_freed',
+          'packs_too_new',
+          'temporaries_deleted',
+        );
+        // What GC kept is what the checkpoints need.
+        expect((await admin.service.checkBank(admin.ctx, { read_data: true })).ok).to.equal(true);
+      });
+
+      it('refuses bank check and gc to a member with BWK_ERR_FORBIDDEN, and bad input with BWK_ERR_INVALID_INPUT', async () => {
+        await rejectsWith(a.service.checkBank(a.ctx, {}), 'BWK_ERR_FORBIDDEN');
+        await rejectsWith(a.service.checkBank(a.ctx, { provider_id: FS_PROVIDER, read_data: true }), 'BWK_ERR_FORBIDDEN');
+        await rejectsWith(b.service.gcBank(b.ctx, { provider_id: FS_PROVIDER }), 'BWK_ERR_FORBIDDEN');
+        await rejectsWith(f.admin.service.checkBank(f.admin.ctx, { read_data_percent: 10 }), 'BWK_ERR_INVALID_INPUT');
+        await rejectsWith(f.admin.service.checkBank(f.admin.ctx, { read_data: true, read_data_percent: 0 }), 'BWK_ERR_INVALID_INPUT');
+        await rejectsWith(f.admin.service.gcBank(f.admin.ctx, { clock_skew_seconds: -1 }), 'BWK_ERR_INVALID_INPUT');
+        await rejectsWith(f.admin.service.checkBank(f.admin.ctx, { provider_id: randomUUID() }), 'BWK_ERR_PROVIDER_NOT_FOUND');
+      });
+
+      it('reports a corrupted chunk as ok: false (not an error) when reading the data; the structure check cannot see it', async () => {
+        const checkpoint = await availableCheckpoint();
+        const admin = f.admin;
+        const prefix = resourceSectionPrefix(f.home, checkpoint.id);
+        await flipChunkByte(homeBank(f.home), prefix, 'data');
+        try {
+          const report = await admin.service.checkBank(admin.ctx, { provider_id: FS_PROVIDER, read_data: true });
+          expect(report.ok).to.equal(false);
+          expect(report.corrupt_chunks).to.be.greaterThan(0);
+          expect(report.corrupt[0]).to.have.keys('id', 'pack', 'reason');
+          expect(report.missing_chunks).to.equal(0);
+          expect((await admin.service.checkBank(admin.ctx, { provider_id: FS_PROVIDER })).ok).to.equal(true);
+        } finally {
+          await flipChunkByte(homeBank(f.home), prefix, 'data');
+        }
+        expect((await admin.service.checkBank(admin.ctx, { read_data: true })).ok).to.equal(true);
       });
     });
   });

@@ -18,6 +18,7 @@ import type { ServiceFixture } from './service.contract.js';
 const PROJECT_A = 'svc-proj-a';
 const PROJECT_B = 'svc-proj-b';
 const member = (projectId: string) => ({ projectId, admin: false });
+const admin = (projectId: string) => ({ projectId, admin: true });
 
 /** A temp home with Bulwark open on it (local engine, SQLite catalog, the built-in providers). */
 async function openHome(): Promise<{ app: BulwarkApp; close(): Promise<void> }> {
@@ -75,6 +76,8 @@ describeServiceContract('in-process ProtectionManager', {
     return {
       a: { service, ctx: member(PROJECT_A) },
       b: { service, ctx: member(PROJECT_B) },
+      admin: { service, ctx: admin(PROJECT_A) },
+      home: home.app.home,
       async checkTransport() {
         expect(service).to.be.an('object').that.has.property('createPlan').that.is.a('function');
         expect(service.constructor.name).to.equal('ProtectionManager');
@@ -105,6 +108,8 @@ describeServiceContract('RPC over RabbitMQ', {
       return {
         a: { service, ctx: member(PROJECT_A) },
         b: { service, ctx: member(PROJECT_B) },
+        admin: { service, ctx: admin(PROJECT_A) },
+        home: home.app.home,
         async checkTransport() {
           expect(service).to.not.equal(home.app.manager);
           expect(clientTransport).to.be.instanceOf(AmqpTransport);
@@ -165,11 +170,14 @@ describeServiceContract('HTTP (REST API)', {
       });
       const tokenA = (await app.store.tokens.createToken({ project_id: PROJECT_A, role: 'member' })).token;
       const tokenB = (await app.store.tokens.createToken({ project_id: PROJECT_B, role: 'member' })).token;
+      const adminToken = (await app.store.tokens.createToken({ project_id: PROJECT_A, role: 'admin' })).token;
       const clientA = new HttpProtectionService(api.url, tokenA);
       const clientB = new HttpProtectionService(api.url, tokenB);
       return {
         a: { service: clientA, ctx: member(PROJECT_A) },
         b: { service: clientB, ctx: member(PROJECT_B) },
+        admin: { service: new HttpProtectionService(api.url, adminToken), ctx: admin(PROJECT_A) },
+        home: app.home,
         async checkTransport() {
           const url = new URL(api.url);
           expect(url.protocol).to.equal('http:');

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliJson } from '../helpers/cli.js';
+import type { CheckReport } from '../../src/bank/chunks/check.js';
+import type { GcReport } from '../../src/bank/chunks/gc.js';
+import { cliJson, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import { allowAll } from '../helpers/scopes.js';
 import type { Daemon } from '../helpers/processes.js';
@@ -18,6 +20,7 @@ describe('e2e: distributed service (api + 2 protection-services over RabbitMQ)',
   const daemons: Daemon[] = [];
   let url = '';
   let token = '';
+  let adminToken = '';
 
   before(async function () {
     const broker = new URL(requireService(this, 'RabbitMQ', amqpUrl()));
@@ -45,6 +48,7 @@ describe('e2e: distributed service (api + 2 protection-services over RabbitMQ)',
     daemons.push(api);
     url = (JSON.parse(/\{"url".*\}/.exec(api.output())![0]) as { url: string }).url;
     token = (await cliJson<{ token: string }>(home.path, ['token', 'create', '--project', 'dist', '--role', 'member'])).token;
+    adminToken = (await cliJson<{ token: string }>(home.path, ['token', 'create', '--project', 'dist', '--role', 'admin'])).token;
   });
   after(async () => {
     await Promise.all(daemons.map((d) => d.stop().catch(() => undefined)));
@@ -122,5 +126,26 @@ describe('e2e: distributed service (api + 2 protection-services over RabbitMQ)',
     const text = await r.text();
     expect(text).to.include('event: status');
     expect(text).to.match(/event: operation_finished\ndata: .*"status":"available"/);
+  });
+
+  it('bank check and gc through the API and RPC (CLI --url, admin token): the reports; a member token gets 403', async () => {
+    const client = tempDir('dist-client');
+    try {
+      const cli = (secret: string, args: string[]) => runCli(client.path, args, { env: { BULWARK_URL: url, BULWARK_TOKEN: secret } });
+      const check = await cli(adminToken, ['bank', 'check', '--provider', TEST_PROVIDER_ID, '--read-data']);
+      expect(check.code, check.stderr).to.equal(0);
+      const report = check.json<CheckReport>();
+      expect(report).to.include({ ok: true, corrupt_chunks: 0 });
+      expect(report.packs_read).to.equal(report.packs);
+      const gc = await cli(adminToken, ['bank', 'gc', '--provider', TEST_PROVIDER_ID]);
+      expect(gc.code, gc.stderr).to.equal(0);
+      expect(gc.json<GcReport>().referenced_chunks).to.equal(report.referenced_chunks);
+      const refused = await cli(token, ['bank', 'check']);
+      expect(refused.code).to.equal(1);
+      expect(refused.error().code).to.equal('BWK_ERR_FORBIDDEN');
+      expect((await api('POST', `/v1/dist/providers/${TEST_PROVIDER_ID}/bank/gc`, {})).status).to.equal(403);
+    } finally {
+      client.cleanup();
+    }
   });
 });

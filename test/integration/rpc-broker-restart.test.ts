@@ -198,4 +198,71 @@ describe('AmqpTransport with a private RabbitMQ', function () {
     expect(err.message).to.contain('someone:***@').and.not.to.contain('s3cret-nowhere');
     expect(lines.filter((l) => l.includes('s3cret-nowhere'))).to.deep.equal([]);
   });
+
+  // RabbitMQ closes a channel holding a delivery unacked past consumer_timeout (30 min by default, looked at
+  // once a minute) and redelivers it: what a bank check of hours would meet if it were acked after its reply.
+  it('an at-most-once request outlives the consumer timeout: acked at once, run once, replied to; a plain one is redelivered', async () => {
+    const r = rabbit as PrivateRabbit;
+    const before = (await r.ctl('eval', 'application:get_env(rabbit, consumer_timeout).')).trim();
+    // Channels read it when they open: set before the server's.
+    await r.ctl('eval', 'application:set_env(rabbit, consumer_timeout, 3000).');
+    const { lines, logger } = capture();
+    const server = await AmqpTransport.connect(r.url, logger.child({ role: 'server' }), { reconnect: RECONNECT });
+    const client = await AmqpTransport.connect(r.url, logger.child({ role: 'client' }), { reconnect: RECONNECT });
+    let openLong!: () => void;
+    const longHeld = new Promise<void>((resolve) => {
+      openLong = resolve;
+    });
+    let openPlain!: () => void;
+    const plainHeld = new Promise<void>((resolve) => {
+      openPlain = resolve;
+    });
+    try {
+      const queue = 'bulwark-long';
+      const runs = { long: 0, plain: 0 };
+      await server.serve(queue, async (method) => {
+        if (method === 'long') {
+          runs.long++;
+          await longHeld;
+          return { long: runs.long };
+        }
+        runs.plain++;
+        if (runs.plain === 1) await plainHeld;
+        return { plain: runs.plain };
+      });
+      const long = client.call(queue, 'long', {}, { timeoutMs: 240_000, atMostOnce: true, idempotencyKey: 'long-1' });
+      const plain = client.call(queue, 'plain', {}, { timeoutMs: 240_000 });
+      await waitFor(
+        'the plain request to be redelivered after the consumer timeout',
+        () => (runs.plain >= 2 ? true : undefined),
+        200_000,
+        100,
+      );
+      expect(await settlesWithin(plain, 30_000, 'the plain call')).to.deep.equal({ plain: 2 });
+      expect(lines.some((l) => l.includes('AMQP channel lost; reconnecting') && l.includes('"role":"server"'))).to.equal(true);
+      // The long one's channel went with it; it still runs, once, and its reply goes out on the new one.
+      await waitFor(
+        'the server to reconnect',
+        () => (lines.some((l) => l.includes('AMQP connection re-established')) ? true : undefined),
+        60_000,
+        50,
+      );
+      expect(runs.long).to.equal(1);
+      openLong();
+      expect(await settlesWithin(long, 30_000, 'the long call')).to.deep.equal({ long: 1 });
+      openPlain();
+      await sleep(1_000);
+      expect(runs).to.deep.equal({ long: 1, plain: 2 });
+    } finally {
+      openLong();
+      openPlain();
+      await client.close();
+      await server.close();
+      const restore = /^\{ok,\s*(\d+)\}$/.exec(before);
+      await r.ctl(
+        'eval',
+        restore ? `application:set_env(rabbit, consumer_timeout, ${restore[1]}).` : 'application:unset_env(rabbit, consumer_timeout).',
+      );
+    }
+  });
 });

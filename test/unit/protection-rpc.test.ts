@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { createLogger } from '../../src/common/logging.js';
 import { InProcessTransport } from '../../src/rpc/in-process.js';
-import { serveProtection } from '../../src/rpc/protection-rpc.js';
+import { rpcProtectionService, serveProtection } from '../../src/rpc/protection-rpc.js';
+import type { CallOptions, RpcTransport } from '../../src/rpc/port.js';
 import { SERVICE_METHODS } from '../../src/protection-manager/service-methods.js';
 import type { ProtectionService } from '../../src/protection-manager/service.js';
 
@@ -40,6 +41,29 @@ describe('protection service over RPC', () => {
     await transport.call('q-rpc-scoped', 'list_plans', { ctx: { projectId: 'p', admin: true }, args: [{}] });
     await transport.call('q-rpc-scoped', 'list_plans', { ctx: { projectId: 'p', admin: false, scoped: false }, args: [{}] });
     expect(seen.map((c) => (c as { scoped?: boolean }).scoped ?? false)).to.deep.equal([true, false, false]);
+  });
+
+  it('calls bank check and gc with the long timeout, delivered at most once; every other method with the usual one', async () => {
+    const sent: Array<{ method: string; options: CallOptions | undefined }> = [];
+    const recording = {
+      call: async (_queue: string, method: string, _params: unknown, options?: CallOptions) => {
+        sent.push({ method, options });
+        return {};
+      },
+    } as unknown as RpcTransport;
+    const service = rpcProtectionService(recording, 'q', 1_000, 9_000_000);
+    await service.checkBank(ctx, { read_data: true });
+    await service.gcBank(ctx, {});
+    await service.listPlans(ctx, {});
+    await service.startVerify(ctx, { checkpoint_id: 'c' });
+    expect(sent.map((c) => [c.method, c.options?.timeoutMs, c.options?.atMostOnce ?? false])).to.deep.equal([
+      ['check_bank', 9_000_000, true],
+      ['gc_bank', 9_000_000, true],
+      ['list_plans', 1_000, false],
+      ['execute_operation', 1_000, false],
+    ]);
+    // A fresh key per call: a redelivery to the same server (a lost ack) shares the run, two calls never do.
+    expect(sent[0]!.options?.idempotencyKey).to.be.a('string').and.not.equal(sent[1]!.options?.idempotencyKey);
   });
 
   it('refuses an execute_operation of a kind it does not start', async () => {

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { bwkError } from '../../core/errors.js';
-import { appAction } from '../actions.js';
-import type { Run } from '../context.js';
-
-/** The built-in fs-directory provider: its bank (<home>/bank) is the one every built-in provider shares. */
-const DEFAULT_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
+import { checkFindings } from '../../bank/chunks/check-findings.js';
+import { DEFAULT_BANK_PROVIDER } from '../../protection-manager/bank-upkeep.js';
+import { serviceAction } from '../actions.js';
+import type { CliSession, Run } from '../context.js';
+import { resolveProviderId } from '../context.js';
 
 function parsePercent(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -14,7 +14,19 @@ function parsePercent(value: string | undefined): number | undefined {
   return n;
 }
 
-/** `bank check` and `bank gc`: maintenance of a provider's bank, run where the bank is reachable. */
+/**
+ * Bank upkeep is an admin's: embedded, whoever runs the CLI has the home (the bank and its key) and
+ * acts as its admin; with --url, the token's role decides (a member gets BWK_ERR_FORBIDDEN).
+ */
+const upkeepSession = (s: CliSession): CliSession => (s.app ? { ...s, ctx: { ...s.ctx, admin: true } } : s);
+
+/** How BWK_ERR_BANK_CHECK_FAILED names the bank: its directory (or kind) embedded, its provider with --url. */
+async function bankLabel(s: CliSession, providerId: string): Promise<string> {
+  if (s.app) return s.app.providers.get(providerId).chunks.label;
+  return `of provider ${(await s.service.showProvider(s.ctx, providerId)).name}`;
+}
+
+/** `bank check` and `bank gc`: maintenance of a provider's bank, embedded or through a server (--url, admin token). */
 export function registerBankCommands(program: Command, run: Run): void {
   const bank = program.command('bank').description("a bank's chunk store: integrity check and garbage collection");
   bank
@@ -27,27 +39,19 @@ export function registerBankCommands(program: Command, run: Run): void {
     .option('--read-data', 'read, decrypt and hash every chunk (slow: reads the whole bank)')
     .option('--percent <n>', 'with --read-data, read a random N% of the packs')
     .action(
-      appAction(run, async (cli, app, opts: { provider?: string; readData?: boolean; percent?: string }) => {
+      serviceAction(run, async (cli, session, opts: { provider?: string; readData?: boolean; percent?: string }) => {
         const percent = parsePercent(opts.percent);
         if (percent !== undefined && !opts.readData) throw bwkError('BWK_ERR_INVALID_INPUT', { reason: '--percent needs --read-data' });
-        const provider = app.providers.get(opts.provider ?? DEFAULT_PROVIDER);
-        const { checkBank } = await import('../../bank/chunks/check.js');
-        const report = await checkBank(provider.chunks, {
-          readData: opts.readData === true,
-          ...(percent !== undefined ? { percent } : {}),
+        const s = upkeepSession(session);
+        const providerId = await resolveProviderId(s, opts.provider ?? DEFAULT_BANK_PROVIDER);
+        const report = await s.service.checkBank(s.ctx, {
+          provider_id: providerId,
+          read_data: opts.readData === true,
+          ...(percent !== undefined ? { read_data_percent: percent } : {}),
         });
         cli.out.result(report);
-        if (!report.ok) {
-          const summary = [
-            report.missing_chunks && `${report.missing_chunks} missing chunk(s)`,
-            report.corrupt_chunks && `${report.corrupt_chunks} corrupt chunk(s)`,
-            report.damaged_packs.length && `${report.damaged_packs.length} damaged pack(s)`,
-            report.unreadable.length && `${report.unreadable.length} unreadable object(s)`,
-          ]
-            .filter(Boolean)
-            .join(', ');
-          throw bwkError('BWK_ERR_BANK_CHECK_FAILED', { bank: provider.chunks.label, summary });
-        }
+        if (!report.ok)
+          throw bwkError('BWK_ERR_BANK_CHECK_FAILED', { bank: await bankLabel(s, providerId), summary: checkFindings(report) });
       }),
     );
   bank
@@ -56,13 +60,13 @@ export function registerBankCommands(program: Command, run: Run): void {
     .option('--provider <id>', 'the provider whose bank to collect (default: the built-in fs-directory provider)')
     .option('--clock-skew <seconds>', 'how far the clocks of hosts writing to this bank may differ; packs younger than this are kept', '60')
     .action(
-      appAction(run, async (cli, app, opts: { provider?: string; clockSkew: string }) => {
+      serviceAction(run, async (cli, session, opts: { provider?: string; clockSkew: string }) => {
         const skew = Number(opts.clockSkew);
         if (!Number.isFinite(skew) || skew < 0)
           throw bwkError('BWK_ERR_INVALID_INPUT', { reason: '--clock-skew must be a number of seconds >= 0' });
-        const provider = app.providers.get(opts.provider ?? DEFAULT_PROVIDER);
-        const { collectGarbage } = await import('../../bank/chunks/gc.js');
-        cli.out.result(await collectGarbage(provider.chunks, { skewMs: skew * 1000 }));
+        const s = upkeepSession(session);
+        const providerId = await resolveProviderId(s, opts.provider ?? DEFAULT_BANK_PROVIDER);
+        cli.out.result(await s.service.gcBank(s.ctx, { provider_id: providerId, clock_skew_seconds: skew }));
       }),
     );
 }
