@@ -16,7 +16,7 @@ import type { OperationLogRow, ScheduledOperationRecord } from '../store/schedul
 import { dueSince } from './due-times.js';
 import type { LeaderLease } from './leader.js';
 import { runLogRow, type Fire } from './run-rows.js';
-import { applyRetention, outcomeOf, projectContext, startRun } from './runs.js';
+import { applyRetention, isBankUpkeep, outcomeOf, projectContext, runBankUpkeep, startRun } from './runs.js';
 import { scheduleOf } from './trigger-properties.js';
 
 export interface OperationEngineDeps {
@@ -28,11 +28,16 @@ export interface OperationEngineDeps {
   config: OperationEngineConfig;
   logger: Logger;
   now?: () => number;
+  /** rpc.long_timeout_ms: how long a bank upkeep call may take; past it (and a margin), a run nobody holds is called lost. */
+  bankRunTimeoutMs?: number;
 }
 
 /** Claims and runs per tick, so one tick stays short however much is due. */
 const BATCH = 1000;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** rpc.long_timeout_ms's default. */
+const BANK_RUN_TIMEOUT_MS = 6 * 3_600_000;
+const BANK_RUN_LOST = "the engine running it stopped; its outcome is unknown — see the protection service's log";
 
 export class OperationEngine {
   private readonly now: () => number;
@@ -46,6 +51,8 @@ export class OperationEngine {
   private lastEventScan = 0;
   private lastPrune = 0;
   private unsubscribe: (() => void) | undefined;
+  /** Bank upkeep calls this instance is waiting on, by run id: they may take hours, so no tick awaits them. */
+  private readonly bankRuns = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: OperationEngineDeps) {
     this.now = deps.now ?? Date.now;
@@ -80,6 +87,7 @@ export class OperationEngine {
     if (this.timer) clearTimeout(this.timer);
     this.unsubscribe?.();
     await this.ticking;
+    await this.abandonBankRuns();
     this.leading = false;
     await this.deps.leader.close();
   }
@@ -184,7 +192,9 @@ export class OperationEngine {
     const scheduling = this.deps.store.scheduling;
     const now = this.now();
     const nowIso = new Date(now).toISOString();
-    const op = row.scheduled_operation_id === null ? null : await scheduling.getScheduledOperation(null, row.scheduled_operation_id);
+    // Read only where a step needs it: most ticks only ask how a started run is doing.
+    const scheduledOperation = () =>
+      row.scheduled_operation_id === null ? Promise.resolve(null) : scheduling.getScheduledOperation(null, row.scheduled_operation_id);
     switch (row.phase) {
       case 'queued':
         if (row.plan_id === null || !(await scheduling.planBusy(row.plan_id, row.id)))
@@ -198,6 +208,7 @@ export class OperationEngine {
           if (row.updated_at > stale) return;
           if (!(await scheduling.advanceRun(row.id, 'starting', { phase: 'starting' }, row.updated_at))) return;
         } else if (!(await scheduling.advanceRun(row.id, 'claimed', { phase: 'starting' }))) return;
+        const op = await scheduledOperation();
         if (op === null && row.scheduled_operation_id !== null) {
           await scheduling.updateLog(row.id, {
             phase: 'done',
@@ -222,6 +233,7 @@ export class OperationEngine {
             return;
           }
         }
+        if (isBankUpkeep(row.operation_type)) return this.startBankRun(row, op, nowIso);
         try {
           const gained = await startRun(this.deps.service, row, op);
           await scheduling.updateLog(row.id, { ...gained, phase: 'started', started_at: nowIso });
@@ -233,6 +245,7 @@ export class OperationEngine {
         return;
       }
       case 'started': {
+        if (isBankUpkeep(row.operation_type)) return this.settleLostBankRun(row, now, nowIso);
         const wall = Date.now();
         const polled = this.lastPolled.get(row.id) ?? 0;
         if (!this.pollNow.has(row.id) && wall - polled < this.deps.config.poll_interval_ms) return;
@@ -241,7 +254,8 @@ export class OperationEngine {
         const outcome = await outcomeOf(this.deps.service, row);
         if (!outcome.done) return;
         let extra = row.extra_info;
-        if (outcome.ok && row.operation_type === 'retention_protect' && op) {
+        const op = outcome.ok && row.operation_type === 'retention_protect' ? await scheduledOperation() : null;
+        if (op) {
           const trigger = await scheduling.getTrigger(null, op.trigger_id);
           extra = { ...extra, ...(await applyRetention(this.deps.service, op, trigger, now)) };
         }
@@ -257,6 +271,73 @@ export class OperationEngine {
       }
       default:
         return;
+    }
+  }
+
+  /**
+   * Bank upkeep is one service call that returns when the work is done, hours later maybe: the row is
+   * marked started, then the call runs in the background and its settling writes the outcome. A tick
+   * never awaits it, so other fires go on meanwhile.
+   */
+  private async startBankRun(row: OperationLogRow, op: ScheduledOperationRecord | null, nowIso: string): Promise<void> {
+    const scheduling = this.deps.store.scheduling;
+    if (!(await scheduling.advanceRun(row.id, 'starting', { phase: 'started', started_at: nowIso }))) return;
+    this.deps.logger.info('operation engine: run started', { run: row.id, type: row.operation_type, due_at: row.due_at });
+    const run = runBankUpkeep(this.deps.service, row, op)
+      .then(
+        (o) => ({
+          status: o.ok ? ('success' as const) : ('error' as const),
+          error_info: o.error_info,
+          extra_info: { ...row.extra_info, ...o.extra_info },
+        }),
+        (err: unknown) => ({ status: 'error' as const, error_info: reasonOf(err) }),
+      )
+      .then(async (outcome) => {
+        const ended_at = new Date(this.now()).toISOString();
+        if (!(await scheduling.advanceRun(row.id, 'started', { ...outcome, phase: 'done', ended_at })))
+          throw new Error('its log row is no longer started');
+        this.deps.logger[outcome.status === 'success' ? 'info' : 'warn'](
+          `operation engine: ${row.operation_type} ended ${outcome.status}`,
+          {
+            run: row.id,
+            ...(outcome.error_info ? { reason: outcome.error_info } : {}),
+          },
+        );
+      })
+      .catch((err: unknown) =>
+        this.deps.logger.warn('operation engine: the outcome of a bank run could not be logged', { run: row.id, error: reasonOf(err) }),
+      )
+      .finally(() => this.bankRuns.delete(row.id));
+    this.bankRuns.set(row.id, run);
+  }
+
+  /**
+   * A started bank run this instance is not waiting on: another instance is (it led before), or the one
+   * that was died or stopped with it. Not run again — its call may still be running in the protection
+   * service, and the next due time runs the upkeep anyway — but logged error once no caller can still be
+   * waiting for its reply: past rpc.long_timeout_ms, and two leader leases more, so that a live caller,
+   * whose call fails at that timeout, writes its own outcome first.
+   */
+  private async settleLostBankRun(row: OperationLogRow, now: number, nowIso: string): Promise<void> {
+    if (this.bankRuns.has(row.id)) return;
+    const limit = (this.deps.bankRunTimeoutMs ?? BANK_RUN_TIMEOUT_MS) + 2 * this.deps.config.leader_lease_ttl_ms;
+    if (now - Date.parse(row.started_at ?? row.updated_at) <= limit) return;
+    const patch = { phase: 'done' as const, status: 'error' as const, ended_at: nowIso, error_info: BANK_RUN_LOST };
+    if (await this.deps.store.scheduling.advanceRun(row.id, 'started', patch))
+      this.deps.logger.warn('operation engine: a bank run nobody waited on was logged error', { run: row.id, started_at: row.started_at });
+  }
+
+  /** At stop: the bank calls still awaited will be answered to nobody (or die with this process); their logs say so now. */
+  private async abandonBankRuns(): Promise<void> {
+    const nowIso = new Date(this.now()).toISOString();
+    for (const id of [...this.bankRuns.keys()]) {
+      this.bankRuns.delete(id);
+      const patch = { phase: 'done' as const, status: 'error' as const, ended_at: nowIso, error_info: BANK_RUN_LOST };
+      await this.deps.store.scheduling
+        .advanceRun(id, 'started', patch)
+        .catch((err: unknown) =>
+          this.deps.logger.warn('operation engine: a bank run could not be logged error at stop', { run: id, error: reasonOf(err) }),
+        );
     }
   }
 }

@@ -33,6 +33,14 @@ export const OPERATION_TYPES: Readonly<Partial<Record<ScheduledOperationType, Ty
   },
   // With an event trigger it verifies the checkpoint the event names; with a time trigger, the plan's newest available one.
   verify: { fields: { ...PLAN_FIELDS }, required: ['plan_id'], adminOnly: false, triggers: ['time', 'event'] },
+  // read_data_percent 0 (or absent): the structure check only; above 0, --read-data of that share of the packs.
+  bank_check: {
+    fields: { provider_id: 'string', read_data_percent: { min: 0, max: 100 } },
+    required: ['provider_id'],
+    adminOnly: true,
+    triggers: ['time'],
+  },
+  bank_gc: { fields: { provider_id: 'string' }, required: ['provider_id'], adminOnly: true, triggers: ['time'] },
 };
 
 const invalid = (field: string, reason: string): Error => bwkError('BWK_ERR_SCHEDULED_OPERATION_INVALID', { field, reason });

@@ -4,6 +4,7 @@
  * read how it ended, and, for retention_protect, delete what the retention rules say once the new
  * checkpoint is available.
  */
+import { checkFindings } from '../bank/chunks/check-findings.js';
 import { bwkError, isBulwarkError } from '../core/errors.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import type { ProtectionService } from '../protection-manager/service.js';
@@ -44,6 +45,42 @@ export async function startRun(
     default:
       throw bwkError('BWK_ERR_INTERNAL', { reason: `no run for operation type ${row.operation_type}` });
   }
+}
+
+/** Bank upkeep is one service call that returns when the work is done, not an operation the engine polls. */
+export const isBankUpkeep = (type: string): boolean => type === 'bank_check' || type === 'bank_gc';
+
+/** How many entries of each list of a report the log keeps (the counts stay whole; the CLI shows all of it). */
+const LISTED = 20;
+const compact = (report: object): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(report).map(([k, v]) => [k, Array.isArray(v) ? v.slice(0, LISTED) : v]));
+
+/**
+ * Runs a bank_check or bank_gc to its end and returns what its log row says: success with the report in
+ * extra_info, or error with what the check found. read_data_percent 0 (or none) checks the structure
+ * only; above 0 it also reads that share of the packs. A failed call throws.
+ */
+export async function runBankUpkeep(
+  service: ProtectionService,
+  row: OperationLogRow,
+  op: ScheduledOperationRecord | null,
+): Promise<{ ok: boolean; error_info: string | null; extra_info: Record<string, unknown> }> {
+  const ctx = projectContext(row.project_id);
+  const provider_id = row.provider_id ?? op?.provider_id ?? undefined;
+  if (row.operation_type === 'bank_gc') {
+    const report = await service.gcBank(ctx, { ...(provider_id ? { provider_id } : {}) });
+    return { ok: true, error_info: null, extra_info: { bank_gc: report } };
+  }
+  const percent = Number(op?.operation_definition.read_data_percent ?? 0);
+  const report = await service.checkBank(ctx, {
+    ...(provider_id ? { provider_id } : {}),
+    ...(percent > 0 ? { read_data: true, read_data_percent: percent } : {}),
+  });
+  return {
+    ok: report.ok,
+    error_info: report.ok ? null : `bank check found problems: ${checkFindings(report)}`,
+    extra_info: { bank_check: compact(report) },
+  };
 }
 
 export type RunOutcome = { done: false } | { done: true; ok: boolean; status: string; reason?: string };

@@ -40,6 +40,7 @@ export async function runOperationEngine(deps: {
     leader,
     config: cfg,
     logger: deps.logger,
+    bankRunTimeoutMs: deps.config.rpc.long_timeout_ms,
   });
   engine.start();
   return engine;
