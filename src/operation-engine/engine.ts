@@ -13,10 +13,11 @@ import type { OperationEvents } from '../protection-manager/events.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { CatalogStore } from '../store/port.js';
 import type { OperationLogRow, ScheduledOperationRecord } from '../store/scheduling-records.js';
-import { dueSince } from './due-times.js';
+import { dueSince, type DueTime } from './due-times.js';
 import type { LeaderLease } from './leader.js';
 import { runLogRow, type Fire } from './run-rows.js';
 import { applyRetention, isBankUpkeep, outcomeOf, projectContext, runBankUpkeep, startRun } from './runs.js';
+import type { TimeSchedule } from './time-trigger.js';
 import { scheduleOf } from './trigger-properties.js';
 
 export interface OperationEngineDeps {
@@ -35,6 +36,8 @@ export interface OperationEngineDeps {
 /** Claims and runs per tick, so one tick stays short however much is due. */
 const BATCH = 1000;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** Plans whose runs are moved on at once (each step is a few catalog queries and at most one service call). */
+const STEP_LANES = 16;
 /** rpc.long_timeout_ms's default. */
 const BANK_RUN_TIMEOUT_MS = 6 * 3_600_000;
 const BANK_RUN_LOST = "the engine running it stopped; its outcome is unknown — see the protection service's log";
@@ -118,17 +121,32 @@ export class OperationEngine {
   private async claimDue(): Promise<void> {
     const scheduling = this.deps.store.scheduling;
     const now = this.now();
+    // Operations sharing a trigger share its schedule and, mostly, their cursor: each due time list is
+    // computed once per tick (a calendar rule's cost grows with its age: rrule walks from its start).
+    const schedules = new Map<string, { schedule: TimeSchedule; dues: Map<string, DueTime[]>; next: Map<number, number | null> } | null>();
     for (const op of await scheduling.dueScheduledOperations(new Date(now).toISOString(), BATCH)) {
-      const trigger = await scheduling.getTrigger(null, op.trigger_id);
-      if (!trigger || trigger.type !== 'time') continue;
-      const schedule = scheduleOf(trigger.properties, Date.parse(trigger.created_at));
-      const dues = dueSince(schedule, Date.parse(op.next_due_at!) - 1, now, BATCH);
+      if (!schedules.has(op.trigger_id)) {
+        const trigger = await scheduling.getTrigger(null, op.trigger_id);
+        schedules.set(
+          op.trigger_id,
+          trigger?.type === 'time'
+            ? { schedule: scheduleOf(trigger.properties, Date.parse(trigger.created_at)), dues: new Map(), next: new Map() }
+            : null,
+        );
+      }
+      const shared = schedules.get(op.trigger_id);
+      if (!shared) continue;
+      const { schedule } = shared;
+      let dues = shared.dues.get(op.next_due_at!);
+      if (!dues) shared.dues.set(op.next_due_at!, (dues = dueSince(schedule, Date.parse(op.next_due_at!) - 1, now, BATCH)));
       for (const due of dues) {
         const dueAt = new Date(due.due).toISOString();
         await this.claim(op, { fireKey: `due:${dueAt}`, dueAt, dropped: due.outcome === 'dropped_out_of_window' });
       }
       const last = dues.at(-1)?.due ?? now;
-      const next = schedule.nextDue(Math.max(last, dues.length === BATCH ? last : now));
+      const from = Math.max(last, dues.length === BATCH ? last : now);
+      if (!shared.next.has(from)) shared.next.set(from, schedule.nextDue(from));
+      const next = shared.next.get(from)!;
       await scheduling.updateScheduledOperation(null, op.id, { next_due_at: next === null ? null : new Date(next).toISOString() });
     }
   }
@@ -178,14 +196,26 @@ export class OperationEngine {
 
   /** Moves every unfinished run one step on. */
   private async advance(): Promise<void> {
+    // Runs of one plan in order (a queued fire must see its predecessor's phase), plans side by side:
+    // a start waits for the operation's record, and a thousand of them one after another took minutes.
+    const byPlan = new Map<string, OperationLogRow[]>();
     for (const row of await this.deps.store.scheduling.activeRuns(BATCH)) {
-      if (this.stopped) return;
-      try {
-        await this.step(row);
-      } catch (err) {
-        this.deps.logger.warn('operation engine: run step failed (tried again next tick)', { run: row.id, error: reasonOf(err) });
-      }
+      const key = row.plan_id ?? row.id;
+      byPlan.set(key, [...(byPlan.get(key) ?? []), row]);
     }
+    const groups = [...byPlan.values()];
+    const lane = async (): Promise<void> => {
+      for (let group = groups.shift(); group && !this.stopped; group = groups.shift()) {
+        for (const row of group) {
+          try {
+            await this.step(row);
+          } catch (err) {
+            this.deps.logger.warn('operation engine: run step failed (tried again next tick)', { run: row.id, error: reasonOf(err) });
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: STEP_LANES }, lane));
   }
 
   private async step(row: OperationLogRow): Promise<void> {

@@ -74,8 +74,13 @@ export function timeSchedule(props: TimeTriggerProperties, limits: TriggerLimits
   const schedule = scheduleFor({ ...props, window: windowSeconds }, now);
   let previous = schedule.nextDue(Math.max(now, start ?? now));
   if (previous === null) throw invalid('pattern', 'it never fires between start_time and end_time');
-  for (let i = 0; i < INTERVAL_SAMPLE; i++) {
-    const following = schedule.nextDue(previous);
+  // The pattern's own spacing, read in UTC: a daylight-saving change can bring two fires closer (the
+  // skipped 02:05 fires at 03:00, five minutes before 03:05), and whether the sample met one would
+  // make the same trigger valid or not depending on the day it was made.
+  const nominal = zone === 'UTC' ? schedule : scheduleFor({ ...props, timezone: 'UTC', window: windowSeconds }, now);
+  previous = nominal.nextDue(Math.max(now, start ?? now));
+  for (let i = 0; i < INTERVAL_SAMPLE && previous !== null; i++) {
+    const following = nominal.nextDue(previous);
     if (following === null) break;
     if (following - previous < limits.minIntervalMs) {
       const [apart, least] = [(following - previous) / 60_000, limits.minIntervalMs / 60_000];

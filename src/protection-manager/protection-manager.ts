@@ -188,14 +188,16 @@ export class ProtectionManager implements ProtectionService {
       return this.handle(id, () => new CheckpointCollection(provider.bank).mustGet(id, null));
     }
     await provider.chunks.ready();
-    await logManualStart(this.deps.store, ctx, {
-      id,
-      projectId: plan.project_id,
-      kind: 'protect',
-      providerId: provider.id,
-      planId: plan.id,
-      checkpointId: id,
-    });
+    // A scheduled fire's log row is the operation engine's (it claimed the fire by writing it).
+    if (!schedule)
+      await logManualStart(this.deps.store, ctx, {
+        id,
+        projectId: plan.project_id,
+        kind: 'protect',
+        providerId: provider.id,
+        planId: plan.id,
+        checkpointId: id,
+      });
     await this.deps.engine.start({
       operationId: id,
       kind: 'protect',

@@ -68,4 +68,16 @@ describe('time triggers: schedule and validation (an injected clock)', () => {
     timeSchedule({ format: 'crontab', pattern: '0 * * * *' }, LIMITS, NOW);
     timeSchedule({ format: 'crontab', pattern: '* * * * *' }, { ...LIMITS, minIntervalMs: 60_000 }, NOW);
   });
+
+  it('judges the minimum interval on the pattern, not on a daylight-saving change its first fires happen to meet', () => {
+    // Made a week before Berlin skips 02:00-03:00: the skipped 02:05 fires at 03:00, five minutes before 03:05.
+    const hourly: TimeTriggerProperties = { format: 'crontab', pattern: '5 * * * *', timezone: 'Europe/Berlin' };
+    const week = Date.parse('2026-03-22T12:00:00Z');
+    const s = timeSchedule(hourly, LIMITS, week);
+    expect(iso(s.nextDue(Date.parse('2026-03-29T00:30:00Z')))).to.equal('2026-03-29T01:00:00.000Z'); // 03:00 CEST, the gap
+    expect(iso(s.nextDue(Date.parse('2026-03-29T01:00:00Z')))).to.equal('2026-03-29T01:05:00.000Z'); // 03:05 CEST
+    // Made on any other day, it is accepted just the same; a pattern truly closer than the minimum is still refused.
+    timeSchedule(hourly, LIMITS, NOW);
+    expect(refusal({ ...hourly, pattern: '5,35 * * * *' }).code).to.equal('BWK_ERR_TRIGGER_INVALID');
+  });
 });
