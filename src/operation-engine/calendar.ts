@@ -32,7 +32,17 @@ const wallOf = (d: Date): LocalTime => ({
 
 export interface CalendarRule {
   rule: RRuleType;
+  /**
+   * Consecutive occurrences from `from` (floating ms) on, read in one walk: rrule walks every
+   * occurrence from the rule's start on each call, so answering fire after fire from a batch turns
+   * the 200 fires validation looks at (and a tick's catch-up) from quadratic into one walk.
+   */
+  batch?: { from: number; occurrences: Date[]; ended: boolean };
 }
+
+/** Occurrences read per walk, and kept at most. */
+const BATCH = 256;
+const MAX_KEPT = 4096;
 
 /**
  * Parses a VEVENT (or a bare RRULE line). `defaultStart` (ms; the trigger's start_time, or when it
@@ -76,15 +86,29 @@ const MAX_STEPS = 100_000;
 /** The first instant after `after` at which the rule fires in `zone`, or null when it has ended. */
 export function nextCalendarFire(cal: CalendarRule, zone: string, after: number): number | null {
   // From three hours early: a repeated hour (at most two, anywhere) can put `after` before a wall-clock
-  // time already passed. Not more: rrule walks every occurrence from there.
-  const from = after - 3 * 3_600_000;
-  let cursor = floating(localOf(from, zone));
-  for (let i = 0; i < MAX_STEPS; i++) {
-    const occurrence = cal.rule.after(cursor, false);
-    if (!occurrence) return null;
-    const t = instantOf(wallOf(occurrence), zone) + occurrence.getUTCSeconds() * 1000;
-    if (t > after) return t;
-    cursor = occurrence;
+  // time already passed.
+  const from = floating(localOf(after - 3 * 3_600_000, zone)).getTime();
+  for (let walks = 0; walks <= MAX_STEPS / BATCH; walks++) {
+    const batch = cal.batch;
+    const covers = batch !== undefined && batch.from <= from;
+    if (covers) {
+      for (const occurrence of batch.occurrences) {
+        if (occurrence.getTime() < from) continue;
+        const t = instantOf(wallOf(occurrence), zone) + occurrence.getUTCSeconds() * 1000;
+        if (t > after) return t;
+      }
+      if (batch.ended) return null;
+    }
+    // Read on past the batch (kept: a later call may ask about an earlier time), or afresh from `from`.
+    const extend = covers && batch.occurrences.length > 0 && batch.occurrences.length < MAX_KEPT;
+    const start = extend ? batch.occurrences.at(-1)! : new Date(from);
+    const read: Date[] = [];
+    cal.rule.between(start, new Date(8.64e15), !extend, (d) => read.push(d) < BATCH);
+    cal.batch = {
+      from: extend ? batch.from : from,
+      occurrences: extend ? [...batch.occurrences, ...read] : read,
+      ended: read.length < BATCH,
+    };
   }
   return null;
 }
