@@ -21,6 +21,12 @@ export interface GlobalOptions {
 export type Run = (fn: (cli: CliContext) => Promise<void>) => () => Promise<void>;
 
 /** A command's view of Bulwark: embedded (an app in this process) or remote (a server's REST API). */
+/**
+ * Bank upkeep is an admin's: embedded, whoever runs the CLI has the home (the bank and its key) and
+ * acts as its admin; with --url, the token's role decides (a member gets BWK_ERR_FORBIDDEN).
+ */
+export const localAdmin = (s: CliSession): CliSession => (s.app ? { ...s, ctx: { ...s.ctx, admin: true } } : s);
+
 export interface CliSession {
   service: ProtectionService;
   /** Triggers, scheduled operations and operation logs. */

@@ -40,7 +40,8 @@ export interface CalendarRule {
   batch?: { from: number; occurrences: Date[]; ended: boolean };
 }
 
-/** Occurrences read per walk, and kept at most. */
+/** Occurrences read by a schedule's first walk, by later walks at most, and kept at most. */
+const FIRST_BATCH = 4;
 const BATCH = 256;
 const MAX_KEPT = 4096;
 
@@ -88,9 +89,11 @@ export function nextCalendarFire(cal: CalendarRule, zone: string, after: number)
   // From three hours early: a repeated hour (at most two, anywhere) can put `after` before a wall-clock
   // time already passed.
   const from = floating(localOf(after - 3 * 3_600_000, zone)).getTime();
-  for (let walks = 0; walks <= MAX_STEPS / BATCH; walks++) {
+  // Set once this call has looked at every occurrence from `from` up to the batch it slid to.
+  let slid = false;
+  for (let walks = 0; walks <= MAX_STEPS / FIRST_BATCH; walks++) {
     const batch = cal.batch;
-    const covers = batch !== undefined && batch.from <= from;
+    const covers = batch !== undefined && (slid || batch.from <= from);
     if (covers) {
       for (const occurrence of batch.occurrences) {
         if (occurrence.getTime() < from) continue;
@@ -99,16 +102,20 @@ export function nextCalendarFire(cal: CalendarRule, zone: string, after: number)
       }
       if (batch.ended) return null;
     }
-    // Read on past the batch (kept: a later call may ask about an earlier time), or afresh from `from`.
-    const extend = covers && batch.occurrences.length > 0 && batch.occurrences.length < MAX_KEPT;
-    const start = extend ? batch.occurrences.at(-1)! : new Date(from);
+    const last = covers ? batch.occurrences.at(-1) : undefined;
+    // Few at first (most callers want the next fire only), doubling as a caller keeps asking.
+    const want = last ? Math.min(BATCH, batch!.occurrences.length) : FIRST_BATCH;
     const read: Date[] = [];
-    cal.rule.between(start, new Date(8.64e15), !extend, (d) => read.push(d) < BATCH);
-    cal.batch = {
-      from: extend ? batch.from : from,
-      occurrences: extend ? [...batch.occurrences, ...read] : read,
-      ended: read.length < BATCH,
-    };
+    cal.rule.between(last ?? new Date(from), new Date(8.64e15), last === undefined, (d) => read.push(d) < want);
+    const ended = read.length < want;
+    if (!last) cal.batch = { from, occurrences: read, ended };
+    else if (batch!.occurrences.length + read.length <= MAX_KEPT)
+      cal.batch = { from: batch!.from, occurrences: [...batch!.occurrences, ...read], ended };
+    else {
+      // Full: go on from the last occurrence read (kept, so the batch still starts where it says).
+      cal.batch = { from: last.getTime(), occurrences: [last, ...read], ended };
+      slid = true;
+    }
   }
   return null;
 }

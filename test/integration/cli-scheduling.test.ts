@@ -225,7 +225,27 @@ describe('CLI: trigger, scheduled-operation and operation-log commands', functio
       );
       await refused(cli, [...op, '--type', 'protect', '--plan', UNKNOWN], 'BWK_ERR_PLAN_NOT_FOUND');
       await refused(cli, ['trigger', 'update', t.id, '--pattern', '*/5 * * * *'], 'BWK_ERR_TRIGGER_INVALID', /minimum interval/);
+      await refused(cli, [...op, '--type', 'bank_check'], 'BWK_ERR_INVALID_INPUT', /needs --provider/);
+      await refused(
+        cli,
+        [...op, '--type', 'bank_gc', '--provider', 'noop', '--read-data-percent', '5'],
+        'BWK_ERR_INVALID_INPUT',
+        /bank_check/,
+      );
       expect(await ok(cli, ['scheduled-operation', 'list'])).to.deep.equal([]);
+      // Bank upkeep (the local CLI acts as an admin): the provider by name, the share of packs to read.
+      const check = await ok<ScheduledOperationView>(cli, [
+        ...op,
+        '--type',
+        'bank_check',
+        '--provider',
+        'noop',
+        '--read-data-percent',
+        '10',
+      ]);
+      expect(check).to.include({ operation_type: 'bank_check', plan_id: null, provider_id: NOOP });
+      expect(check.operation_definition).to.deep.equal({ provider_id: NOOP, read_data_percent: 10 });
+      await ok(cli, ['scheduled-operation', 'delete', check.id]);
       expect(await ok(cli, ['trigger', 'delete', t.id])).to.deep.equal({ id: t.id, deleted: true });
     });
 

@@ -43,6 +43,23 @@ describe('calendar (RFC 5545 RRULE) time triggers', () => {
     expect(out).to.deep.equal(['2026-03-02T10:15:07.000Z', '2026-03-02T10:15:09.000Z', '2026-03-02T10:15:11.000Z', null]);
   });
 
+  it('answers from what it has read in any order, and past more occurrences than it keeps', () => {
+    const every2s: TimeTriggerProperties = {
+      format: 'calendar',
+      pattern: vevent('FREQ=SECONDLY;INTERVAL=2'),
+      start_time: '2026-03-02T00:00:00Z',
+    };
+    const s = timeSchedule(every2s, { ...LIMITS, minIntervalMs: 1000 }, NOW);
+    // Three hours of look-back hold 5,400 occurrences, more than a schedule keeps: it reads on.
+    expect(iso(s.nextDue(Date.parse('2026-03-02T05:00:01Z')))).to.equal('2026-03-02T05:00:02.000Z');
+    expect(iso(s.nextDue(Date.parse('2026-03-02T01:00:00Z')))).to.equal('2026-03-02T01:00:02.000Z'); // earlier, asked later
+    expect(iso(s.nextDue(Date.parse('2026-03-02T05:00:02Z')))).to.equal('2026-03-02T05:00:04.000Z');
+    const weekly = timeSchedule({ format: 'calendar', pattern: vevent('FREQ=WEEKLY;BYDAY=MO;BYHOUR=3;BYMINUTE=0') }, LIMITS, NOW);
+    const later = weekly.nextDue(Date.parse('2026-09-01T00:00:00Z'));
+    expect(iso(weekly.nextDue(Date.parse('2026-03-03T00:00:00Z')))).to.equal('2026-03-09T03:00:00.000Z');
+    expect(iso(later)).to.equal('2026-09-07T03:00:00.000Z');
+  });
+
   it('weekly on Mondays at 03:00 local, with DTSTART and UNTIL', () => {
     const props: TimeTriggerProperties = {
       format: 'calendar',

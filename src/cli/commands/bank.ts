@@ -4,7 +4,7 @@ import { checkFindings } from '../../bank/chunks/check-findings.js';
 import { DEFAULT_BANK_PROVIDER } from '../../protection-manager/bank-upkeep.js';
 import { serviceAction } from '../actions.js';
 import type { CliSession, Run } from '../context.js';
-import { resolveProviderId } from '../context.js';
+import { localAdmin, resolveProviderId } from '../context.js';
 
 function parsePercent(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -14,11 +14,7 @@ function parsePercent(value: string | undefined): number | undefined {
   return n;
 }
 
-/**
- * Bank upkeep is an admin's: embedded, whoever runs the CLI has the home (the bank and its key) and
- * acts as its admin; with --url, the token's role decides (a member gets BWK_ERR_FORBIDDEN).
- */
-const upkeepSession = (s: CliSession): CliSession => (s.app ? { ...s, ctx: { ...s.ctx, admin: true } } : s);
+const upkeepSession = localAdmin;
 
 /** How BWK_ERR_BANK_CHECK_FAILED names the bank: its directory (or kind) embedded, its provider with --url. */
 async function bankLabel(s: CliSession, providerId: string): Promise<string> {

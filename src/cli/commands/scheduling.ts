@@ -12,7 +12,7 @@ import type { OperationLogRecord, OperationLogStatus, OverlapPolicy, TriggerReco
 import { addPageOptions, addShowCommand, allPages, listAction, serviceAction } from '../actions.js';
 import type { PageOptions } from '../actions.js';
 import type { CliSession, Run } from '../context.js';
-import { collect, parseDateOption, readTextFile, resolveProviderId } from '../context.js';
+import { collect, localAdmin, parseDateOption, readTextFile, resolveProviderId } from '../context.js';
 
 const TRIGGER_COLUMNS = ['id', 'name', 'type', 'schedule', 'created_at'];
 const SCHEDULED_COLUMNS = ['id', 'name', 'operation_type', 'status', 'trigger_id', 'plan_id', 'next_due_at'];
@@ -224,6 +224,7 @@ interface ScheduledOperationOptions {
   maxBackups?: string;
   retentionDays?: string;
   keep?: string;
+  readDataPercent?: string;
   overlap?: string;
   description?: string;
 }
@@ -249,12 +250,15 @@ function definitionOf(opts: ScheduledOperationOptions, providerId: string | unde
   if (retention.length > 0 && opts.type !== 'retention_protect')
     throw invalid(`${retention.map(([flag]) => flag).join(', ')}: only for --type retention_protect`);
   if (opts.plan === undefined && PLAN_TYPES.includes(opts.type)) throw invalid(`--type ${opts.type} needs --plan <plan id>`);
+  if (opts.readDataPercent !== undefined && opts.type !== 'bank_check') throw invalid('--read-data-percent: only for --type bank_check');
+  if (opts.type.startsWith('bank_') && opts.provider === undefined) throw invalid(`--type ${opts.type} needs --provider <id or name>`);
   return given({
     plan_id: opts.plan,
     provider_id: providerId,
     max_backups: opts.maxBackups === undefined ? undefined : wholeNumber('--max-backups', opts.maxBackups, 1),
     retention_duration: opts.retentionDays === undefined ? undefined : wholeNumber('--retention-days', opts.retentionDays, 1),
     keep: opts.keep === undefined ? undefined : parseKeep(opts.keep),
+    read_data_percent: opts.readDataPercent === undefined ? undefined : wholeNumber('--read-data-percent', opts.readDataPercent, 0),
   });
 }
 
@@ -283,13 +287,14 @@ function registerScheduledOperationCommands(program: Command, run: Run): void {
     .command('create')
     .description("create a scheduled operation (enabled: it fires from its trigger's next due time)")
     .requiredOption('--name <name>', 'name')
-    .requiredOption('--type <type>', 'protect | retention_protect | verify')
+    .requiredOption('--type <type>', 'protect | retention_protect | verify | bank_check | bank_gc (the last two: admins)')
     .requiredOption('--trigger <id>', 'trigger id (see: bulwark trigger list); verify also takes an event trigger')
     .option('--plan <id>', 'the plan to protect or verify')
     .option('--provider <id>', "provider UUID or name (default: the plan's)")
     .option('--max-backups <n>', 'retention_protect: keep the newest N available checkpoints')
     .option('--retention-days <n>', 'retention_protect: delete checkpoints made more than N days ago')
     .option('--keep <rules>', 'retention_protect, instead of the two above: e.g. last=3,daily=7,weekly=4,monthly=12,yearly=2')
+    .option('--read-data-percent <n>', 'bank_check: read and hash this share of the packs (0, the default: structure only)')
     .option('--overlap <policy>', "skip (default) or queue: what a fire does while the plan's previous run is going")
     .option('--description <text>', 'description')
     .action(
@@ -298,7 +303,7 @@ function registerScheduledOperationCommands(program: Command, run: Run): void {
         definitionOf(opts, undefined); // flag errors before any call to the service
         const providerId = opts.provider === undefined ? undefined : await resolveProviderId(s, opts.provider);
         cli.out.result(
-          await s.scheduling.createScheduledOperation(s.ctx, {
+          await s.scheduling.createScheduledOperation(opts.type.startsWith('bank_') ? localAdmin(s).ctx : s.ctx, {
             name: opts.name,
             ...given({ description: opts.description, overlap }),
             operation_type: opts.type,
@@ -313,7 +318,7 @@ function registerScheduledOperationCommands(program: Command, run: Run): void {
     .command('list')
     .description('list scheduled operations, newest first')
     .option('--name <name>')
-    .option('--type <type>', 'operation type: protect, retention_protect, verify')
+    .option('--type <type>', 'operation type: protect, retention_protect, verify, bank_check, bank_gc')
     .option('--trigger <id>')
     .option('--plan <id>');
   addPageOptions(list, 'id of the last scheduled operation of the previous page')
