@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { bwkError } from '../core/errors.js';
 import type { LogLevel } from './logging.js';
 import type { PageSizes } from './page-size.js';
+import { precompiledValidator } from './precompiled.js';
 import { compileSchema, describeSchemaError, errorPointer, sortSchemaErrors } from './schema.js';
 import { parseYamlSource, YamlSyntaxError } from './yaml-source.js';
 
@@ -367,7 +368,7 @@ export function validateConfig(raw: unknown, file: string, lineOf: (pointer: str
   const value = raw === null || raw === undefined ? {} : structuredClone(raw);
   const notes =
     value && typeof value === 'object' && !Array.isArray(value) ? renameDeprecated(value as Record<string, unknown>, file, lineOf) : [];
-  const validate = compileSchema(CONFIG_SCHEMA);
+  const validate = precompiledValidator('config', CONFIG_SCHEMA);
   if (!validate(value)) {
     const e = sortSchemaErrors(validate.errors ?? [])[0]!;
     throw bwkError('BWK_ERR_CONFIG_INVALID', { file: `${file}:${lineOf(errorPointer(e))}`, reason: describeSchemaError(e) });

@@ -5,7 +5,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
  * One Ajv instance for the whole process: schemas compile once and are cached by identity.
  * `useDefaults` fills documented defaults; `coerceTypes` stays off so "3" is not silently a number.
  */
-export const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+export const AJV_OPTIONS = { allErrors: true, strict: false, useDefaults: true } as const;
+export const ajv = new Ajv(AJV_OPTIONS);
 
 const cache = new WeakMap<object, ValidateFunction>();
 

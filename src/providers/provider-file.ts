@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { bwkError } from '../core/errors.js';
-import { compileSchema, describeSchemaError, errorPointer, sortSchemaErrors } from '../common/schema.js';
+import { precompiledValidator } from '../common/precompiled.js';
+import { describeSchemaError, errorPointer, sortSchemaErrors } from '../common/schema.js';
 import { parseYamlSource, YamlSyntaxError } from '../common/yaml-source.js';
 import type { ChunkStoreSpec } from '../bank/chunks/config.js';
 
@@ -93,7 +94,7 @@ export function readProviderFile(file: string): { provider: ProviderFile; source
     throw err;
   }
   const value = src.value === null || typeof src.value !== 'object' ? src.value : structuredClone(src.value);
-  const validate = compileSchema(PROVIDER_FILE_SCHEMA);
+  const validate = precompiledValidator('provider-file', PROVIDER_FILE_SCHEMA);
   if (!validate(value)) {
     const e = sortSchemaErrors(validate.errors ?? [])[0]!;
     throw bwkError('BWK_ERR_PROVIDER_INVALID', { file, line: src.lineOf(errorPointer(e)), reason: describeSchemaError(e) });
