@@ -69,9 +69,13 @@ async function readPack(store: ChunkStore, pack: PackIndex, report: CheckReport)
       else throw err;
     }
   };
-  // A few chunks per worker in flight: enough to keep them busy, not a pack's worth of copies at once.
-  const batch = pool.size * 4;
-  for (let i = 0; i < pack.chunks.length; i += batch) await Promise.all(pack.chunks.slice(i, i + batch).map(one));
+  // A few chunks per worker in flight, each lane taking the next as soon as its last is done (no
+  // batch waiting for its slowest chunk): enough to keep the workers busy, not a pack's worth of copies.
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < pack.chunks.length) await one(pack.chunks[next++]!);
+  };
+  await Promise.all(Array.from({ length: pool.size * 4 }, lane));
 }
 
 export async function checkBank(store: ChunkStore, options: CheckOptions = {}): Promise<CheckReport> {
@@ -133,6 +137,7 @@ export async function checkBank(store: ChunkStore, options: CheckOptions = {}): 
     const chosen = percent >= 100 ? packs : packs.filter(() => randomInt(10_000) < percent * 100);
     // Even a small sample reads something: a check that read nothing would prove nothing.
     if (chosen.length === 0 && packs.length > 0) chosen.push(packs[randomInt(packs.length)]!);
+    // One pack at a time: reading the next while opening this one gained 3% more and cost ~45 MiB.
     for (const pack of chosen) await readPack(store, pack, report);
   }
   report.ok =
