@@ -12,8 +12,12 @@ import type { OperationLogRow, ScheduledOperationRecord, TriggerRecord } from '.
 import { retentionPolicyOf } from './operation-types.js';
 import { decideRetention, type RetentionCheckpoint } from './retention.js';
 
-/** The engine acts for the scheduled operation's project, with its owner's full reach in it. */
-export const projectContext = (projectId: string): RequestContext => ({ projectId, admin: true, allProjects: false });
+/**
+ * The engine acts for the scheduled operation's project: with an admin's reach in it, or, for an
+ * operation a member made, within the project's resource scope as it is at each fire.
+ */
+export const projectContext = (projectId: string, actsAs: 'admin' | 'member' = 'admin'): RequestContext =>
+  actsAs === 'member' ? { projectId, admin: false, scoped: true } : { projectId, admin: true, allProjects: false };
 
 /** Starts the run's operation; returns the fields the log gains (the verified checkpoint). */
 export async function startRun(
@@ -21,7 +25,7 @@ export async function startRun(
   row: OperationLogRow,
   op: ScheduledOperationRecord | null,
 ): Promise<Partial<OperationLogRow>> {
-  const ctx = projectContext(row.project_id);
+  const ctx = projectContext(row.project_id, op?.acts_as);
   switch (row.operation_type) {
     case 'protect':
     case 'retention_protect': {
@@ -109,7 +113,7 @@ export async function applyRetention(
   trigger: TriggerRecord | null,
   now: number,
 ): Promise<Record<string, unknown>> {
-  const ctx = projectContext(op.project_id);
+  const ctx = projectContext(op.project_id, op.acts_as);
   const checkpoints: RetentionCheckpoint[] = [];
   for (let marker: string | undefined; ;) {
     const page = await service.listCheckpoints(ctx, { planId: op.plan_id!, limit: 1000, ...(marker ? { marker } : {}) });

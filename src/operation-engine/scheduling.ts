@@ -167,6 +167,7 @@ export class CatalogScheduling implements SchedulingService {
       operation_definition: definition,
       status: 'enabled',
       overlap,
+      acts_as: ctx.scoped ? 'member' : 'admin',
       next_due_at: trigger.type === 'time' ? this.nextDue(trigger) : null,
       created_at: at,
       updated_at: at,

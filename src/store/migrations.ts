@@ -151,6 +151,7 @@ const m0005Scheduling: Migration = {
       .addColumn('operation_definition', 'text', (c) => c.notNull())
       .addColumn('status', 'text', (c) => c.notNull())
       .addColumn('overlap', 'text', (c) => c.notNull())
+      .addColumn('acts_as', 'text', (c) => c.notNull())
       .addColumn('next_due_at', 'text')
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addColumn('updated_at', 'text', (c) => c.notNull())

@@ -34,6 +34,11 @@ export interface ScheduledOperationRecord {
   operation_definition: Record<string, unknown>;
   status: ScheduledOperationStatus;
   overlap: OverlapPolicy;
+  /**
+   * Whose reach its fires have: `member` when a member token made it (its project's resource scope
+   * is judged anew at every fire, as at every protect a member starts), `admin` otherwise.
+   */
+  acts_as: 'admin' | 'member';
   /** The next due time a time trigger has not yet been looked at for (the engine's durable cursor). */
   next_due_at: string | null;
   created_at: string;

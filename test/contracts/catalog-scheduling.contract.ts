@@ -36,6 +36,7 @@ function scheduled(t: TriggerRecord, over: Partial<ScheduledOperationRecord> = {
     operation_definition: { plan_id: 'x', max_backups: 3 },
     status: 'enabled',
     overlap: 'skip',
+    acts_as: 'member',
     next_due_at: at(10),
     created_at: at(1),
     updated_at: at(1),

@@ -5,8 +5,9 @@
  * was not listening), and what a scheduled operation's use of a trigger or plan blocks.
  */
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { dump, load } from 'js-yaml';
 import { createLogger } from '../../src/common/logging.js';
 import { OperationEngine } from '../../src/operation-engine/engine.js';
 import { SoloLeader } from '../../src/operation-engine/leader.js';
@@ -15,6 +16,7 @@ import { openBulwark, type BulwarkApp } from '../../src/processes/app.js';
 import type { RequestContext } from '../../src/protection-manager/request.js';
 import type { OperationLogRecord } from '../../src/store/scheduling-records.js';
 import { tempDir } from '../helpers/paths.js';
+import { allowAll } from '../helpers/scopes.js';
 import { sleep } from '../helpers/wait.js';
 import { TEST_PROVIDER_ID, writeRecorderProvider } from '../helpers/test-provider.js';
 
@@ -74,6 +76,7 @@ describe('operation engine (embedded, injected clock)', function () {
       'operation_engine: {min_interval_ms: 1000, window_min_seconds: 1, poll_interval_ms: 20, event_scan_interval_ms: 100}\n',
     );
     writeRecorderProvider(home.path);
+    allowAll(home.path, ['default']);
     app = await openBulwark(home.path);
     clock = Date.now();
     scheduling = new CatalogScheduling({ store: app.store, service: app.manager, config: app.config, now: () => clock });
@@ -230,6 +233,53 @@ describe('operation engine (embedded, injected clock)', function () {
     await sleep(150);
     await settle(later); // scanning again verifies nothing twice
     expect((await logsOf(op.id)).map((l) => l.checkpoint_id).sort()).to.deep.equal([first.id, second.id].sort());
+  });
+
+  it("a member's scheduled operation fires within the project's resource scope as it is at each fire", async () => {
+    const member: RequestContext = { projectId: 'default', admin: false, scoped: true };
+    const planId = (
+      await app.manager.createPlan(member, {
+        name: 'scoped',
+        provider_id: TEST_PROVIDER_ID,
+        resources: [{ type: 'test.recorder', id: 'x' }],
+      })
+    ).id;
+    const trigger = await everyMinute(300);
+    const asMember = await scheduling.createScheduledOperation(member, {
+      name: 'member',
+      operation_type: 'protect',
+      trigger_id: trigger,
+      operation_definition: { plan_id: planId },
+    });
+    const asAdmin = await scheduling.createScheduledOperation(ctx, {
+      name: 'admin',
+      operation_type: 'protect',
+      trigger_id: trigger,
+      operation_definition: { plan_id: planId },
+      overlap: 'queue',
+    });
+    expect([asMember.acts_as, asAdmin.acts_as]).to.deep.equal(['member', 'admin']);
+    // The operator narrows the project's scope: test.recorder#x is no longer the members' to protect.
+    const yaml = join(home.path, 'bulwark.yaml');
+    const before = readFileSync(yaml, 'utf8');
+    const doc = load(before) as { scopes: Record<string, Record<string, { protect: string[] }>> };
+    doc.scopes.default!['test.recorder']!.protect = ['y'];
+    writeFileSync(yaml, dump(doc));
+    app.scopes.reload(home.path);
+    try {
+      const engine = newEngine();
+      clock += MIN;
+      await settle(engine);
+      const [denied] = await logsOf(asMember.id);
+      expect(denied).to.include({ status: 'error' });
+      expect(denied!.error_info).to.match(/BWK_ERR_RESOURCE_DENIED|may not protect/);
+      expect((await logsOf(asAdmin.id)).map((l) => l.status)).to.deep.equal(['success']);
+    } finally {
+      writeFileSync(yaml, before);
+      app.scopes.reload(home.path);
+      await scheduling.deleteScheduledOperation(ctx, asMember.id);
+      await scheduling.deleteScheduledOperation(ctx, asAdmin.id);
+    }
   });
 
   it('refuses to delete a trigger or plan a scheduled operation uses (409 naming it); suspended operations do not fire', async () => {
