@@ -8,7 +8,7 @@
  */
 import type { OperationEngineConfig } from '../common/config.js';
 import type { Logger } from '../common/logging.js';
-import { reasonOf } from '../core/errors.js';
+import { isBulwarkError, reasonOf } from '../core/errors.js';
 import type { OperationEvents } from '../protection-manager/events.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { CatalogStore } from '../store/port.js';
@@ -19,6 +19,7 @@ import { runLogRow, type Fire } from './run-rows.js';
 import { applyRetention, isBankUpkeep, outcomeOf, projectContext, runBankUpkeep, startRun } from './runs.js';
 import type { TimeSchedule } from './time-trigger.js';
 import { scheduleOf } from './trigger-properties.js';
+import { overlapFamily } from './operation-types.js';
 
 export interface OperationEngineDeps {
   store: CatalogStore;
@@ -35,7 +36,29 @@ export interface OperationEngineDeps {
 
 /** Claims and runs per tick, so one tick stays short however much is due. */
 const BATCH = 1000;
+
+/** A tick's schedules by trigger id, with the due-time lists and next fires computed from them. */
+type Schedules = Map<string, { schedule: TimeSchedule; dues: Map<string, DueTime[]>; next: Map<number, number | null> } | null>;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** How long a manual run may have no operation record before it is called over (its start died). */
+const MANUAL_RECORD_GRACE_MS = 10 * 60_000;
+
+const SKIPPED = (at: string, planId: string) => ({
+  phase: 'done' as const,
+  status: 'skipped_overlap' as const,
+  ended_at: at,
+  checkpoint_id: null,
+  verification_id: null,
+  error_info: `the previous run for plan ${planId} was still going (overlap: skip)`,
+});
+const SKIPPED_QUEUED = (at: string) => ({
+  phase: 'done' as const,
+  status: 'skipped_overlap' as const,
+  ended_at: at,
+  checkpoint_id: null,
+  verification_id: null,
+  error_info: 'a fire of this scheduled operation already waits in the queue (overlap: queue)',
+});
 /** Plans whose runs are moved on at once (each step is a few catalog queries and at most one service call). */
 const STEP_LANES = 16;
 /** rpc.long_timeout_ms's default. */
@@ -52,6 +75,7 @@ export class OperationEngine {
   private readonly pollNow = new Set<string>();
   private readonly lastPolled = new Map<string, number>();
   private lastEventScan = 0;
+  private leadCheckedAt = 0;
   private lastPrune = 0;
   private unsubscribe: (() => void) | undefined;
   /** Bank upkeep calls this instance is waiting on, by run id: they may take hours, so no tick awaits them. */
@@ -68,7 +92,8 @@ export class OperationEngine {
   start(): void {
     this.unsubscribe = this.deps.events?.subscribe((e) => {
       if (e.type !== 'operation_finished') return;
-      this.pollNow.add(e.operationId);
+      // Only a leader steps runs (a standby's set would only grow).
+      if (this.leading) this.pollNow.add(e.operationId);
       if (e.kind === 'protect' && e.status === 'available' && e.planId)
         void this.onCheckpointAvailable(e.projectId, e.planId, e.checkpointId).catch((err: unknown) =>
           this.deps.logger.warn('operation engine: event fire failed (the scan will retry)', { error: reasonOf(err) }),
@@ -99,6 +124,7 @@ export class OperationEngine {
   async tick(): Promise<void> {
     const was = this.leading;
     this.leading = await this.deps.leader.lead();
+    this.leadCheckedAt = Date.now();
     if (this.leading !== was) this.deps.logger.info(`operation engine: ${this.leading ? 'leading' : 'standing by'}`);
     if (!this.leading) return;
     await this.claimDue();
@@ -117,45 +143,80 @@ export class OperationEngine {
     }
   }
 
+  /**
+   * Whether this instance still leads, asked again when a third of a lease has passed since last: a
+   * long tick (slow starts, retention) must not go on stepping runs after its lease lapsed.
+   */
+  private async stillLeading(): Promise<boolean> {
+    if (Date.now() - this.leadCheckedAt < this.deps.config.leader_lease_ttl_ms / 3) return this.leading;
+    this.leadCheckedAt = Date.now();
+    this.leading = await this.deps.leader.lead();
+    return this.leading;
+  }
+
   /** Claims the due times of every scheduled operation whose cursor has passed, and moves its cursor on. */
   private async claimDue(): Promise<void> {
     const scheduling = this.deps.store.scheduling;
     const now = this.now();
     // Operations sharing a trigger share its schedule and, mostly, their cursor: each due time list is
     // computed once per tick (a calendar rule's cost grows with its age: rrule walks from its start).
-    const schedules = new Map<string, { schedule: TimeSchedule; dues: Map<string, DueTime[]>; next: Map<number, number | null> } | null>();
+    const schedules: Schedules = new Map();
     for (const op of await scheduling.dueScheduledOperations(new Date(now).toISOString(), BATCH)) {
-      if (!schedules.has(op.trigger_id)) {
-        const trigger = await scheduling.getTrigger(null, op.trigger_id);
-        schedules.set(
-          op.trigger_id,
-          trigger?.type === 'time'
-            ? { schedule: scheduleOf(trigger.properties, Date.parse(trigger.created_at)), dues: new Map(), next: new Map() }
-            : null,
-        );
+      if (!this.leading) return;
+      try {
+        await this.claimDueOf(op, schedules, now);
+      } catch (err) {
+        // One operation that cannot be read or scheduled must not stop every other one.
+        this.deps.logger.warn('operation engine: a scheduled operation could not be fired', {
+          scheduled_operation: op.id,
+          error: reasonOf(err),
+        });
       }
-      const shared = schedules.get(op.trigger_id);
-      if (!shared) continue;
-      const { schedule } = shared;
-      let dues = shared.dues.get(op.next_due_at!);
-      if (!dues) shared.dues.set(op.next_due_at!, (dues = dueSince(schedule, Date.parse(op.next_due_at!) - 1, now, BATCH)));
-      for (const due of dues) {
-        const dueAt = new Date(due.due).toISOString();
-        await this.claim(op, { fireKey: `due:${dueAt}`, dueAt, dropped: due.outcome === 'dropped_out_of_window' });
-      }
-      const last = dues.at(-1)?.due ?? now;
-      const from = Math.max(last, dues.length === BATCH ? last : now);
-      if (!shared.next.has(from)) shared.next.set(from, schedule.nextDue(from));
-      const next = shared.next.get(from)!;
-      await scheduling.updateScheduledOperation(null, op.id, { next_due_at: next === null ? null : new Date(next).toISOString() });
     }
+  }
+
+  private async claimDueOf(op: ScheduledOperationRecord, schedules: Schedules, now: number): Promise<void> {
+    const scheduling = this.deps.store.scheduling;
+    if (!schedules.has(op.trigger_id)) {
+      const trigger = await scheduling.getTrigger(null, op.trigger_id);
+      schedules.set(
+        op.trigger_id,
+        trigger?.type === 'time'
+          ? { schedule: scheduleOf(trigger.properties, Date.parse(trigger.created_at)), dues: new Map(), next: new Map() }
+          : null,
+      );
+    }
+    const shared = schedules.get(op.trigger_id);
+    if (!shared) {
+      // Its trigger is gone or is not a time trigger: nothing will ever be due; stop looking at it.
+      await scheduling.updateScheduledOperation(null, op.id, { next_due_at: null });
+      return;
+    }
+    const { schedule } = shared;
+    let dues = shared.dues.get(op.next_due_at!);
+    if (!dues) shared.dues.set(op.next_due_at!, (dues = dueSince(schedule, Date.parse(op.next_due_at!) - 1, now, BATCH)));
+    for (const due of dues) {
+      const dueAt = new Date(due.due).toISOString();
+      await this.claim(op, { fireKey: `due:${dueAt}`, dueAt, dropped: due.outcome === 'dropped_out_of_window' });
+    }
+    const last = dues.at(-1)?.due ?? now;
+    const from = Math.max(last, dues.length === BATCH ? last : now);
+    if (!shared.next.has(from)) shared.next.set(from, schedule.nextDue(from));
+    const next = shared.next.get(from)!;
+    await scheduling.updateScheduledOperation(null, op.id, { next_due_at: next === null ? null : new Date(next).toISOString() });
   }
 
   /** Writes the fire's log row; false when another instance (or an earlier tick) already has it. */
   private async claim(op: ScheduledOperationRecord, fire: Fire): Promise<boolean> {
     const scheduling = this.deps.store.scheduling;
-    const busy = fire.dropped || fire.fireKey.startsWith('event:') || op.plan_id === null ? false : await scheduling.planBusy(op.plan_id);
-    const row = runLogRow(op, { ...fire, busy }, new Date(this.now()).toISOString());
+    const busy =
+      fire.dropped || fire.fireKey.startsWith('event:') || op.plan_id === null
+        ? false
+        : await scheduling.planBusy(op.plan_id, overlapFamily(op.operation_type));
+    let row = runLogRow(op, { ...fire, busy }, new Date(this.now()).toISOString());
+    // One fire waiting is enough: a plan stuck behind a long run must not pile up a queue that grows every due time.
+    if (row.phase === 'queued' && (await scheduling.hasQueued(op.id)))
+      row = { ...runLogRow(op, { ...fire, busy }, row.created_at), ...SKIPPED_QUEUED(row.created_at) };
     const claimed = await scheduling.insertLog(row);
     if (claimed && row.status !== 'running')
       this.deps.logger[row.status === 'queued' ? 'info' : 'warn'](`operation engine: fire ${row.status}`, {
@@ -176,7 +237,9 @@ export class OperationEngine {
 
   /** Catches events missed while no engine listened: recent available checkpoints of each event operation's plan. */
   private async scanEvents(): Promise<void> {
-    const lookback = this.now() - this.deps.config.event_lookback_hours * 3_600_000;
+    // Never further back than logs are kept: a checkpoint whose verification log was pruned would be verified again.
+    const lookback =
+      this.now() - Math.min(this.deps.config.event_lookback_hours * 3_600_000, this.deps.config.log_retention_days * 86_400_000);
     for (const op of await this.deps.store.scheduling.eventScheduledOperations()) {
       // Only checkpoints made after the operation was: creating one must not verify the whole history.
       const since = new Date(Math.max(lookback, Date.parse(op.created_at)));
@@ -199,13 +262,21 @@ export class OperationEngine {
     // Runs of one plan in order (a queued fire must see its predecessor's phase), plans side by side:
     // a start waits for the operation's record, and a thousand of them one after another took minutes.
     const byPlan = new Map<string, OperationLogRow[]>();
-    for (const row of await this.deps.store.scheduling.activeRuns(BATCH)) {
+    const active = await this.deps.store.scheduling.activeRuns(BATCH);
+    for (const row of active) {
       const key = row.plan_id ?? row.id;
       byPlan.set(key, [...(byPlan.get(key) ?? []), row]);
     }
+    // Runs settled elsewhere (or by an earlier leader) are forgotten here too.
+    const ids = new Set(active.map((r) => r.id));
+    for (const id of [...this.lastPolled.keys(), ...this.pollNow]) {
+      if (ids.has(id)) continue;
+      this.lastPolled.delete(id);
+      this.pollNow.delete(id);
+    }
     const groups = [...byPlan.values()];
     const lane = async (): Promise<void> => {
-      for (let group = groups.shift(); group && !this.stopped; group = groups.shift()) {
+      for (let group = groups.shift(); group && !this.stopped && (await this.stillLeading()); group = groups.shift()) {
         for (const row of group) {
           try {
             await this.step(row);
@@ -227,20 +298,33 @@ export class OperationEngine {
       row.scheduled_operation_id === null ? Promise.resolve(null) : scheduling.getScheduledOperation(null, row.scheduled_operation_id);
     switch (row.phase) {
       case 'queued':
-        if (row.plan_id === null || !(await scheduling.planBusy(row.plan_id, row.id)))
+        if (row.plan_id === null || !(await scheduling.planBusy(row.plan_id, overlapFamily(row.operation_type), row.id)))
           await scheduling.advanceRun(row.id, 'queued', { phase: 'claimed', status: 'running' });
         return;
       case 'claimed':
       case 'starting': {
-        if (row.phase === 'starting') {
+        const reclaimed = row.phase === 'starting';
+        if (reclaimed) {
           // Another instance took it to start and has not finished for a whole lease: it died. Re-claim.
           const stale = new Date(now - 2 * this.deps.config.leader_lease_ttl_ms).toISOString();
           if (row.updated_at > stale) return;
           if (!(await scheduling.advanceRun(row.id, 'starting', { phase: 'starting' }, row.updated_at))) return;
-        } else if (!(await scheduling.advanceRun(row.id, 'claimed', { phase: 'starting' }))) return;
+        } else {
+          // Claimed while the plan was free, but a run-now or another fire may have started since.
+          if (row.plan_id !== null && row.scheduled_operation_id !== null && !row.fire_key?.startsWith('event:')) {
+            if (await scheduling.planBusy(row.plan_id, overlapFamily(row.operation_type), row.id)) {
+              const op = await scheduledOperation();
+              const patch =
+                op?.overlap === 'queue' ? { phase: 'queued' as const, status: 'queued' as const } : SKIPPED(nowIso, row.plan_id);
+              await scheduling.advanceRun(row.id, 'claimed', patch);
+              return;
+            }
+          }
+          if (!(await scheduling.advanceRun(row.id, 'claimed', { phase: 'starting' }))) return;
+        }
         const op = await scheduledOperation();
         if (op === null && row.scheduled_operation_id !== null) {
-          await scheduling.updateLog(row.id, {
+          await scheduling.advanceRun(row.id, 'starting', {
             phase: 'done',
             status: 'error',
             ended_at: nowIso,
@@ -248,11 +332,12 @@ export class OperationEngine {
           });
           return;
         }
-        if (row.due_at !== null && row.fire_key?.startsWith('due:') && op) {
+        // A re-claimed run may have started before its starter died: only a fresh claim is judged late.
+        if (!reclaimed && row.due_at !== null && row.fire_key?.startsWith('due:') && op) {
           const trigger = await scheduling.getTrigger(null, op.trigger_id);
           const windowMs = Number(trigger?.properties.window ?? 0) * 1000;
           if (now - Date.parse(row.due_at) > windowMs) {
-            await scheduling.updateLog(row.id, {
+            await scheduling.advanceRun(row.id, 'starting', {
               phase: 'done',
               status: 'dropped_out_of_window',
               ended_at: nowIso,
@@ -266,10 +351,16 @@ export class OperationEngine {
         if (isBankUpkeep(row.operation_type)) return this.startBankRun(row, op, nowIso);
         try {
           const gained = await startRun(this.deps.service, row, op);
-          await scheduling.updateLog(row.id, { ...gained, phase: 'started', started_at: nowIso });
+          // From `starting` only: an instance that re-claimed and settled it meanwhile keeps its word.
+          await scheduling.advanceRun(row.id, 'starting', { ...gained, phase: 'started', started_at: nowIso });
           this.deps.logger.info('operation engine: run started', { run: row.id, type: row.operation_type, due_at: row.due_at });
         } catch (err) {
-          await scheduling.updateLog(row.id, { phase: 'done', status: 'error', ended_at: nowIso, error_info: reasonOf(err) });
+          if (isBulwarkError(err, 'BWK_ERR_RPC_TIMEOUT') || isBulwarkError(err, 'BWK_ERR_SERVICE_UNAVAILABLE')) {
+            // The start may have happened: left `starting`, it is re-claimed and started again by its id.
+            this.deps.logger.warn('operation engine: no answer to a start (tried again)', { run: row.id, error: reasonOf(err) });
+            return;
+          }
+          await scheduling.advanceRun(row.id, 'starting', { phase: 'done', status: 'error', ended_at: nowIso, error_info: reasonOf(err) });
           this.deps.logger.warn('operation engine: run could not start', { run: row.id, error: reasonOf(err) });
         }
         return;
@@ -281,15 +372,25 @@ export class OperationEngine {
         if (!this.pollNow.has(row.id) && wall - polled < this.deps.config.poll_interval_ms) return;
         this.pollNow.delete(row.id);
         this.lastPolled.set(row.id, wall);
-        const outcome = await outcomeOf(this.deps.service, row);
+        const outcome = await outcomeOf(this.deps.service, row).catch((err: unknown) => {
+          // A scheduled run's record existed when it started; a manual one's may never have been made
+          // (its start failed in a process that died): after a grace, the run is over either way.
+          const grace = row.scheduled_operation_id === null ? MANUAL_RECORD_GRACE_MS : 0;
+          if (!isBulwarkError(err, 'BWK_ERR_OPERATION_NOT_FOUND') || now - Date.parse(row.started_at ?? row.created_at) < grace) throw err;
+          return { done: true as const, ok: false, status: 'gone', reason: 'its operation record is gone (deleted, or never made)' };
+        });
         if (!outcome.done) return;
         let extra = row.extra_info;
         const op = outcome.ok && row.operation_type === 'retention_protect' ? await scheduledOperation() : null;
         if (op) {
           const trigger = await scheduling.getTrigger(null, op.trigger_id);
-          extra = { ...extra, ...(await applyRetention(this.deps.service, op, trigger, now)) };
+          // The protect succeeded whatever retention meets: a failure is reported, and retried at the next fire.
+          const retention = await applyRetention(this.deps.service, op, trigger, now).catch((err: unknown) => ({
+            retention: { deleted: [], failed: [{ reason: reasonOf(err) }] },
+          }));
+          extra = { ...extra, ...retention };
         }
-        await scheduling.updateLog(row.id, {
+        await scheduling.advanceRun(row.id, 'started', {
           phase: 'done',
           status: outcome.ok ? 'success' : 'error',
           ended_at: nowIso,

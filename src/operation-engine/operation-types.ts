@@ -46,6 +46,12 @@ export const OPERATION_TYPES: Readonly<Partial<Record<ScheduledOperationType, Ty
 const invalid = (field: string, reason: string): Error => bwkError('BWK_ERR_SCHEDULED_OPERATION_INVALID', { field, reason });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * The runs a fire of `type` overlaps with (the overlap policy's "previous run for the same plan"):
+ * protects of the plan for protects, verifications for verifications. Restores never count.
+ */
+export const overlapFamily = (type: string): readonly string[] => (type === 'verify' ? ['verify'] : ['protect', 'retention_protect']);
+
 export function operationTypeOf(type: unknown): { type: ScheduledOperationType; spec: TypeSpec } {
   if (typeof type !== 'string' || !Object.hasOwn(OPERATION_TYPES, type))
     throw invalid('operation_type', `${JSON.stringify(type)} is not one of ${Object.keys(OPERATION_TYPES).join(', ')}`);

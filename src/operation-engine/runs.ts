@@ -116,7 +116,12 @@ export async function applyRetention(
   const ctx = projectContext(op.project_id, op.acts_as);
   const checkpoints: RetentionCheckpoint[] = [];
   for (let marker: string | undefined; ;) {
-    const page = await service.listCheckpoints(ctx, { planId: op.plan_id!, limit: 1000, ...(marker ? { marker } : {}) });
+    const page = await service.listCheckpoints(ctx, {
+      planId: op.plan_id!,
+      ...(op.provider_id ? { providerId: op.provider_id } : {}),
+      limit: 1000,
+      ...(marker ? { marker } : {}),
+    });
     if (page.length === 0) break;
     for (const c of page)
       checkpoints.push({

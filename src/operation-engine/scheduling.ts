@@ -11,7 +11,7 @@ import { visibleProject, type RequestContext } from '../protection-manager/reque
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { CatalogStore } from '../store/port.js';
 import type { OperationLogRecord, ScheduledOperationRecord, TriggerRecord } from '../store/scheduling-records.js';
-import { checkDefinition, operationTypeOf } from './operation-types.js';
+import { checkDefinition, OPERATION_TYPES, operationTypeOf, overlapFamily } from './operation-types.js';
 import { checkTriggerProperties, checkTriggerType, scheduleOf } from './trigger-properties.js';
 import type {
   OperationLogQuery,
@@ -107,7 +107,7 @@ export class CatalogScheduling implements SchedulingService {
     if (!updated) throw bwkError('BWK_ERR_TRIGGER_NOT_FOUND', { id });
     // A changed schedule fires from its next due time: what the old one left due is not run.
     if (properties !== undefined && updated.type === 'time') {
-      for (const opId of await this.scheduling.scheduledOperationsUsing({ triggerId: updated.id }))
+      for (const opId of await this.scheduling.scheduledOperationsUsing({ triggerId: updated.id }, Number.MAX_SAFE_INTEGER))
         await this.scheduling.updateScheduledOperation(null, opId, { next_due_at: this.nextDue(updated) });
     }
     return updated;
@@ -134,7 +134,9 @@ export class CatalogScheduling implements SchedulingService {
       throw bwkError('BWK_ERR_SCHEDULED_OPERATION_INVALID', { field: 'overlap', reason: 'use "skip" or "queue"' });
     if (typeof input.trigger_id !== 'string')
       throw bwkError('BWK_ERR_SCHEDULED_OPERATION_INVALID', { field: 'trigger_id', reason: 'give the id of a trigger' });
-    const trigger = await this.showTrigger(ctx, input.trigger_id);
+    // The operation's own project's trigger, even for an admin listing all projects: a trigger serves one project.
+    const trigger = await this.scheduling.getTrigger(ctx.projectId, assertUuid('trigger', input.trigger_id));
+    if (!trigger) throw bwkError('BWK_ERR_TRIGGER_NOT_FOUND', { id: input.trigger_id });
     if (!spec.triggers.includes(trigger.type))
       throw bwkError('BWK_ERR_SCHEDULED_OPERATION_INVALID', {
         field: 'trigger_id',
@@ -192,12 +194,12 @@ export class CatalogScheduling implements SchedulingService {
   }
 
   async suspendScheduledOperation(ctx: RequestContext, id: string): Promise<ScheduledOperationView> {
-    const op = await this.getOperation(ctx, id);
+    const op = await this.ownOperation(ctx, id);
     return view((await this.scheduling.updateScheduledOperation(op.project_id, op.id, { status: 'suspended' }))!);
   }
 
   async resumeScheduledOperation(ctx: RequestContext, id: string): Promise<ScheduledOperationView> {
-    const op = await this.getOperation(ctx, id);
+    const op = await this.ownOperation(ctx, id);
     if (op.status === 'enabled') return view(op);
     const trigger = await this.scheduling.getTrigger(null, op.trigger_id);
     const next = trigger?.type === 'time' ? this.nextDue(trigger) : null;
@@ -205,21 +207,21 @@ export class CatalogScheduling implements SchedulingService {
   }
 
   async runScheduledOperation(ctx: RequestContext, id: string): Promise<OperationLogRecord> {
-    const op = await this.getOperation(ctx, id);
+    const op = await this.ownOperation(ctx, id);
     if (op.operation_type === 'verify' && (await this.scheduling.getTrigger(null, op.trigger_id))?.type === 'event')
       throw bwkError('BWK_ERR_SCHEDULED_OPERATION_INVALID', {
         field: 'operation_type',
         reason: 'an event-triggered verify runs for the checkpoint its event names: start a verification of that checkpoint instead',
       });
     const due = new Date(this.now()).toISOString();
-    const busy = op.plan_id !== null && (await this.scheduling.planBusy(op.plan_id));
+    const busy = op.plan_id !== null && (await this.scheduling.planBusy(op.plan_id, overlapFamily(op.operation_type)));
     const row = runLogRow(op, { fireKey: `run:${due}`, dueAt: due, busy });
     await this.scheduling.insertLog(row);
     return (await this.scheduling.getLog(null, row.id))!;
   }
 
   async deleteScheduledOperation(ctx: RequestContext, id: string): Promise<void> {
-    const op = await this.getOperation(ctx, id);
+    const op = await this.ownOperation(ctx, id);
     await this.scheduling.deleteScheduledOperation(op.project_id, op.id);
   }
 
@@ -250,6 +252,14 @@ export class CatalogScheduling implements SchedulingService {
   private async getOperation(ctx: RequestContext, id: string): Promise<ScheduledOperationRecord> {
     const op = await this.scheduling.getScheduledOperation(visibleProject(ctx), assertUuid('scheduled operation', id));
     if (!op) throw bwkError('BWK_ERR_SCHEDULED_OPERATION_NOT_FOUND', { id });
+    return op;
+  }
+
+  /** One the caller may change or run: bank upkeep only by an admin, as only an admin may create it. */
+  private async ownOperation(ctx: RequestContext, id: string): Promise<ScheduledOperationRecord> {
+    const op = await this.getOperation(ctx, id);
+    if (OPERATION_TYPES[op.operation_type]?.adminOnly && !ctx.admin)
+      throw bwkError('BWK_ERR_FORBIDDEN', { reason: `${op.operation_type} reads or rewrites a whole bank: it needs an admin token` });
     return op;
   }
 

@@ -1,4 +1,4 @@
-import { bwkError, fromErrorJSON, isBulwarkError } from '../core/errors.js';
+import { bwkError, fromErrorJSON, isBulwarkError, reasonOf } from '../core/errors.js';
 import type { BulwarkConfig } from '../common/config.js';
 import { pageSizesOf } from '../common/config.js';
 import { pageLimit } from '../common/page-size.js';
@@ -13,8 +13,8 @@ import type { Provider, ProviderRegistry } from '../providers/registry.js';
 import type { ListOperationsQuery, ListPlansQuery } from '../store/port.js';
 import type { CatalogStore } from '../store/port.js';
 import type { PlanRecord, RestoreRecord, VerificationRecord } from '../store/records.js';
-import type { Engine, OperationOutcome, ScheduleMark } from './engine.js';
-import { logManualStart } from './manual-logs.js';
+import type { Engine, OperationOutcome, OperationRequest, ScheduleMark } from './engine.js';
+import { logManualEnd, logManualStart } from './manual-logs.js';
 import type { OperationEvents } from './events.js';
 import { PlanService } from './plans.js';
 import { checkObjectSize } from './quotas.js';
@@ -198,7 +198,7 @@ export class ProtectionManager implements ProtectionService {
         planId: plan.id,
         checkpointId: id,
       });
-    await this.deps.engine.start({
+    await this.startLogged(id, {
       operationId: id,
       kind: 'protect',
       projectId: plan.project_id,
@@ -328,7 +328,7 @@ export class ProtectionManager implements ProtectionService {
       planId: checkpoint.protection_plan.id,
       checkpointId: checkpoint.id,
     });
-    await this.deps.engine.start({
+    await this.startLogged(record.id, {
       operationId: record.id,
       kind,
       projectId: record.project_id,
@@ -392,6 +392,16 @@ export class ProtectionManager implements ProtectionService {
   /** Cancels a running operation (by operation id); it ends `error`/`fail` with reason `cancelled`. */
   cancel(operationId: string): Promise<void> {
     return this.deps.engine.cancel(operationId);
+  }
+
+  /** Starts an operation; if the start fails, its log row says so (it would otherwise stay running). */
+  private async startLogged(id: string, request: OperationRequest): Promise<void> {
+    try {
+      await this.deps.engine.start(request);
+    } catch (err) {
+      await logManualEnd(this.deps.store, id, false, reasonOf(err)).catch(() => undefined);
+      throw err;
+    }
   }
 
   private handle<T>(id: string, read: () => Promise<T>): OperationHandle<T> {

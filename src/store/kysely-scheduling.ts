@@ -92,14 +92,14 @@ export class KyselySchedulingStore implements SchedulingStore {
     return this.count('scheduled_operations', projectId);
   }
 
-  async scheduledOperationsUsing(what: { triggerId?: string; planId?: string }): Promise<string[]> {
+  async scheduledOperationsUsing(what: { triggerId?: string; planId?: string }, limit = 100): Promise<string[]> {
     const rows = await this.db
       .selectFrom('scheduled_operations')
       .select('id')
       .$if(what.triggerId !== undefined, (qb) => qb.where('trigger_id', '=', what.triggerId!))
       .$if(what.planId !== undefined, (qb) => qb.where('plan_id', '=', what.planId!))
       .orderBy('id')
-      .limit(100)
+      .limit(limit)
       .execute();
     return rows.map((r) => r.id);
   }
@@ -210,13 +210,24 @@ export class KyselySchedulingStore implements SchedulingStore {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  async planBusy(planId: string, exceptId?: string): Promise<boolean> {
+  async planBusy(planId: string, operationTypes: readonly string[], exceptId?: string): Promise<boolean> {
     const row = await this.db
       .selectFrom('operation_logs')
       .select('id')
       .where('plan_id', '=', planId)
+      .where('operation_type', 'in', [...operationTypes])
       .where('phase', 'in', ['claimed', 'starting', 'started'])
       .$if(exceptId !== undefined, (qb) => qb.where('id', '!=', exceptId!))
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async hasQueued(scheduledOperationId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('operation_logs')
+      .select('id')
+      .where('scheduled_operation_id', '=', scheduledOperationId)
+      .where('phase', '=', 'queued')
       .executeTakeFirst();
     return row !== undefined;
   }

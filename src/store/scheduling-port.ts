@@ -53,8 +53,8 @@ export interface SchedulingStore {
   updateScheduledOperation(projectId: string | null, id: string, patch: ScheduledOperationPatch): Promise<ScheduledOperationRecord | null>;
   deleteScheduledOperation(projectId: string | null, id: string): Promise<boolean>;
   countScheduledOperations(projectId: string): Promise<number>;
-  /** Ids of the scheduled operations (any project) that use the trigger or the plan: they block its deletion. */
-  scheduledOperationsUsing(what: { triggerId?: string; planId?: string }): Promise<string[]>;
+  /** Ids of the scheduled operations (any project) that use the trigger or the plan (at most `limit`, default 100). */
+  scheduledOperationsUsing(what: { triggerId?: string; planId?: string }, limit?: number): Promise<string[]>;
   /** Enabled scheduled operations whose next due time is at or before `now`, oldest due first. */
   dueScheduledOperations(now: string, limit: number): Promise<ScheduledOperationRecord[]>;
   /** Enabled scheduled operations whose trigger is an event trigger. */
@@ -75,7 +75,9 @@ export interface SchedulingStore {
   /** Applies `patch` to the row whatever its phase; false when it does not exist. */
   updateLog(id: string, patch: LogPatch): Promise<boolean>;
   /** Whether a run of the plan is under way (claimed, starting or started), other than `exceptId`. */
-  planBusy(planId: string, exceptId?: string): Promise<boolean>;
+  planBusy(planId: string, operationTypes: readonly string[], exceptId?: string): Promise<boolean>;
+  /** Whether a fire of the scheduled operation already waits in the queue. */
+  hasQueued(scheduledOperationId: string): Promise<boolean>;
   /** Deletes finished logs created before `before`; how many. */
   pruneLogs(before: string): Promise<number>;
 }

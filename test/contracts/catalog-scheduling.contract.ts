@@ -138,8 +138,9 @@ export function schedulingCases(harness: () => CatalogHarness): void {
       expect(now.phase).to.equal('starting');
       expect(await s.advanceRun(row.id, 'starting', { phase: 'starting' }, at(0))).to.equal(false); // updated after at(0)
       expect(await s.advanceRun(row.id, 'starting', { phase: 'started' }, now.updated_at)).to.equal(true);
-      expect(await s.planBusy(op.plan_id!)).to.equal(true);
-      expect(await s.planBusy(op.plan_id!, row.id)).to.equal(false);
+      expect(await s.planBusy(op.plan_id!, ['protect'])).to.equal(true);
+      expect(await s.planBusy(op.plan_id!, ['verify'])).to.equal(false);
+      expect(await s.planBusy(op.plan_id!, ['protect'], row.id)).to.equal(false);
       expect((await s.activeRuns(10)).map((r) => r.id)).to.include(row.id);
       await s.updateLog(row.id, { phase: 'done', status: 'success', ended_at: at(30) });
       expect((await s.activeRuns(10)).map((r) => r.id)).to.not.include(row.id);

@@ -5,6 +5,7 @@
  * was not listening), and what a scheduled operation's use of a trigger or plan blocks.
  */
 import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
@@ -251,12 +252,12 @@ describe('operation engine (embedded, injected clock)', function () {
       trigger_id: trigger,
       operation_definition: { plan_id: planId },
     });
+    // The same resource in a plan of its own (one plan's fires at one due time would overlap).
     const asAdmin = await scheduling.createScheduledOperation(ctx, {
       name: 'admin',
       operation_type: 'protect',
       trigger_id: trigger,
-      operation_definition: { plan_id: planId },
-      overlap: 'queue',
+      operation_definition: { plan_id: await plan() },
     });
     expect([asMember.acts_as, asAdmin.acts_as]).to.deep.equal(['member', 'admin']);
     // The operator narrows the project's scope: test.recorder#x is no longer the members' to protect.
@@ -280,6 +281,101 @@ describe('operation engine (embedded, injected clock)', function () {
       await scheduling.deleteScheduledOperation(ctx, asMember.id);
       await scheduling.deleteScheduledOperation(ctx, asAdmin.id);
     }
+  });
+
+  it('settles a run whose operation record never came, keeps one queued fire per operation, and guards bank upkeep and triggers', async () => {
+    // A manual operation whose start died with its process: no record ever; after the grace, over.
+    const orphan = randomUUID();
+    const at = new Date(clock - 11 * MIN).toISOString();
+    await app.store.scheduling.insertLog({
+      id: orphan,
+      project_id: 'default',
+      scheduled_operation_id: null,
+      trigger_id: null,
+      fire_key: null,
+      operation_type: 'protect',
+      plan_id: null,
+      provider_id: TEST_PROVIDER_ID,
+      checkpoint_id: orphan,
+      restore_id: null,
+      verification_id: null,
+      due_at: null,
+      status: 'running',
+      phase: 'started',
+      error_info: null,
+      started_at: at,
+      ended_at: null,
+      extra_info: {},
+      token_id: null,
+      client_address: null,
+      created_at: at,
+      updated_at: at,
+    });
+    const engine = newEngine();
+    await settle(engine);
+    expect(await scheduling.showOperationLog(ctx, orphan)).to.include({
+      status: 'error',
+      error_info: 'its operation record is gone (deleted, or never made)',
+    });
+
+    // A plan stuck behind a long run: one fire waits, later ones are skipped rather than piled up.
+    const planId = await plan(3000);
+    const queue = await scheduling.createScheduledOperation(ctx, {
+      name: 'queue once',
+      operation_type: 'protect',
+      trigger_id: await everyMinute(600),
+      operation_definition: { plan_id: planId },
+      overlap: 'queue',
+    });
+    clock += MIN;
+    await engine.tick();
+    await engine.tick();
+    clock += 2 * MIN;
+    await engine.tick();
+    expect((await logsOf(queue.id)).map((l) => l.status).sort()).to.deep.equal(['queued', 'running', 'skipped_overlap']);
+    await settle(engine);
+    await scheduling.deleteScheduledOperation(ctx, queue.id);
+
+    // Bank upkeep an admin scheduled is not a member's to run, suspend or delete.
+    const admin: RequestContext = { projectId: 'default', admin: true };
+    const member: RequestContext = { projectId: 'default', admin: false, scoped: true };
+    const gc = await scheduling.createScheduledOperation(admin, {
+      name: 'gc',
+      operation_type: 'bank_gc',
+      trigger_id: await everyMinute(600),
+      operation_definition: { provider_id: TEST_PROVIDER_ID },
+    });
+    for (const attempt of [
+      () => scheduling.runScheduledOperation(member, gc.id),
+      () => scheduling.suspendScheduledOperation(member, gc.id),
+      () => scheduling.deleteScheduledOperation(member, gc.id),
+    ])
+      expect(
+        await attempt().then(
+          () => 'ok',
+          (err: { code?: string }) => err.code,
+        ),
+      ).to.equal('BWK_ERR_FORBIDDEN');
+    await scheduling.deleteScheduledOperation(admin, gc.id);
+
+    // An admin acting across projects still schedules in one project with that project's trigger.
+    const theirs = await scheduling.createTrigger(
+      { projectId: 'other', admin: false },
+      { name: 't', type: 'time', properties: { pattern: '0 3 * * *' } },
+    );
+    const across: RequestContext = { projectId: 'default', admin: true, allProjects: true };
+    const refused = await scheduling
+      .createScheduledOperation(across, {
+        name: 'x',
+        operation_type: 'protect',
+        trigger_id: theirs.id,
+        operation_definition: { plan_id: planId },
+      })
+      .then(
+        () => 'ok',
+        (err: { code?: string }) => err.code,
+      );
+    expect(refused).to.equal('BWK_ERR_TRIGGER_NOT_FOUND');
   });
 
   it('refuses to delete a trigger or plan a scheduled operation uses (409 naming it); suspended operations do not fire', async () => {
