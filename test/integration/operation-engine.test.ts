@@ -283,7 +283,7 @@ describe('operation engine (embedded, injected clock)', function () {
     }
   });
 
-  it('settles a run whose operation record never came, keeps one queued fire per operation, and guards bank upkeep and triggers', async () => {
+  it('settles a run whose record never came, keeps one queued fire, and guards bank upkeep and triggers', async () => {
     // A manual operation whose start died with its process: no record ever; after the grace, over.
     const orphan = randomUUID();
     const at = new Date(clock - 11 * MIN).toISOString();
