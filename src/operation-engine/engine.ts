@@ -40,6 +40,8 @@ const BATCH = 1000;
 /** A tick's schedules by trigger id, with the due-time lists and next fires computed from them. */
 type Schedules = Map<string, { schedule: TimeSchedule; dues: Map<string, DueTime[]>; next: Map<number, number | null> } | null>;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** Fires of one scheduled operation that may wait behind its plan's run (overlap: queue); later ones are skipped. */
+export const QUEUE_LIMIT = 20;
 /** How long a manual run may have no operation record before it is called over (its start died). */
 const MANUAL_RECORD_GRACE_MS = 10 * 60_000;
 
@@ -57,7 +59,7 @@ const SKIPPED_QUEUED = (at: string) => ({
   ended_at: at,
   checkpoint_id: null,
   verification_id: null,
-  error_info: 'a fire of this scheduled operation already waits in the queue (overlap: queue)',
+  error_info: `${QUEUE_LIMIT} fires of this scheduled operation already wait in the queue (overlap: queue)`,
 });
 /** Plans whose runs are moved on at once (each step is a few catalog queries and at most one service call). */
 const STEP_LANES = 16;
@@ -214,8 +216,8 @@ export class OperationEngine {
         ? false
         : await scheduling.planBusy(op.plan_id, overlapFamily(op.operation_type));
     let row = runLogRow(op, { ...fire, busy }, new Date(this.now()).toISOString());
-    // One fire waiting is enough: a plan stuck behind a long run must not pile up a queue that grows every due time.
-    if (row.phase === 'queued' && (await scheduling.hasQueued(op.id)))
+    // A plan stuck behind a long run must not pile up a queue that grows every due time: it is bounded.
+    if (row.phase === 'queued' && (await scheduling.queuedCount(op.id)) >= QUEUE_LIMIT)
       row = { ...runLogRow(op, { ...fire, busy }, row.created_at), ...SKIPPED_QUEUED(row.created_at) };
     const claimed = await scheduling.insertLog(row);
     if (claimed && row.status !== 'running')

@@ -222,14 +222,14 @@ export class KyselySchedulingStore implements SchedulingStore {
     return row !== undefined;
   }
 
-  async hasQueued(scheduledOperationId: string): Promise<boolean> {
+  async queuedCount(scheduledOperationId: string): Promise<number> {
     const row = await this.db
       .selectFrom('operation_logs')
-      .select('id')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
       .where('scheduled_operation_id', '=', scheduledOperationId)
       .where('phase', '=', 'queued')
-      .executeTakeFirst();
-    return row !== undefined;
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async pruneLogs(before: string): Promise<number> {

@@ -76,8 +76,8 @@ export interface SchedulingStore {
   updateLog(id: string, patch: LogPatch): Promise<boolean>;
   /** Whether a run of the plan is under way (claimed, starting or started), other than `exceptId`. */
   planBusy(planId: string, operationTypes: readonly string[], exceptId?: string): Promise<boolean>;
-  /** Whether a fire of the scheduled operation already waits in the queue. */
-  hasQueued(scheduledOperationId: string): Promise<boolean>;
+  /** How many fires of the scheduled operation wait in the queue. */
+  queuedCount(scheduledOperationId: string): Promise<number>;
   /** Deletes finished logs created before `before`; how many. */
   pruneLogs(before: string): Promise<number>;
 }

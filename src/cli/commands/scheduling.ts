@@ -271,8 +271,8 @@ function addStateCommand(group: Command, run: Run, verb: 'suspend' | 'resume', d
       serviceAction(run, async (cli, s, id: string) =>
         cli.out.result(
           verb === 'suspend'
-            ? await s.scheduling.suspendScheduledOperation(s.ctx, id)
-            : await s.scheduling.resumeScheduledOperation(s.ctx, id),
+            ? await s.scheduling.suspendScheduledOperation(localAdmin(s).ctx, id)
+            : await s.scheduling.resumeScheduledOperation(localAdmin(s).ctx, id),
         ),
       ),
     );
@@ -348,7 +348,7 @@ function registerScheduledOperationCommands(program: Command, run: Run): void {
     .description("run it now, outside its schedule (its overlap policy applies); prints the run's operation log")
     .action(
       serviceAction(run, async (cli, s, id: string) => {
-        const log = await s.scheduling.runScheduledOperation(s.ctx, id);
+        const log = await s.scheduling.runScheduledOperation(localAdmin(s).ctx, id);
         cli.out.result(log);
         cli.out.note(runNote(s, log));
       }),
@@ -359,7 +359,7 @@ function registerScheduledOperationCommands(program: Command, run: Run): void {
     .description('delete a scheduled operation (its operation logs and checkpoints stay)')
     .action(
       serviceAction(run, async (cli, s, id: string) => {
-        await s.scheduling.deleteScheduledOperation(s.ctx, id);
+        await s.scheduling.deleteScheduledOperation(localAdmin(s).ctx, id);
         cli.out.result({ id, deleted: true });
       }),
     );
