@@ -15,7 +15,7 @@ import type { CatalogStore } from '../store/port.js';
 import type { OperationLogRow, ScheduledOperationRecord } from '../store/scheduling-records.js';
 import { dueSince, type DueTime } from './due-times.js';
 import type { LeaderLease } from './leader.js';
-import { runLogRow, type Fire } from './run-rows.js';
+import { notRun, overlapReason, runLogRow, type Fire } from './run-rows.js';
 import { applyRetention, isBankUpkeep, outcomeOf, projectContext, runBankUpkeep, startRun } from './runs.js';
 import type { TimeSchedule } from './time-trigger.js';
 import { scheduleOf } from './trigger-properties.js';
@@ -45,22 +45,7 @@ export const QUEUE_LIMIT = 20;
 /** How long a manual run may have no operation record before it is called over (its start died). */
 const MANUAL_RECORD_GRACE_MS = 10 * 60_000;
 
-const SKIPPED = (at: string, planId: string) => ({
-  phase: 'done' as const,
-  status: 'skipped_overlap' as const,
-  ended_at: at,
-  checkpoint_id: null,
-  verification_id: null,
-  error_info: `the previous run for plan ${planId} was still going (overlap: skip)`,
-});
-const SKIPPED_QUEUED = (at: string) => ({
-  phase: 'done' as const,
-  status: 'skipped_overlap' as const,
-  ended_at: at,
-  checkpoint_id: null,
-  verification_id: null,
-  error_info: `${QUEUE_LIMIT} fires of this scheduled operation already wait in the queue (overlap: queue)`,
-});
+const QUEUE_FULL = `${QUEUE_LIMIT} fires of this scheduled operation already wait in the queue (overlap: queue)`;
 /** Plans whose runs are moved on at once (each step is a few catalog queries and at most one service call). */
 const STEP_LANES = 16;
 /** rpc.long_timeout_ms's default. */
@@ -218,7 +203,7 @@ export class OperationEngine {
     let row = runLogRow(op, { ...fire, busy }, new Date(this.now()).toISOString());
     // A plan stuck behind a long run must not pile up a queue that grows every due time: it is bounded.
     if (row.phase === 'queued' && (await scheduling.queuedCount(op.id)) >= QUEUE_LIMIT)
-      row = { ...runLogRow(op, { ...fire, busy }, row.created_at), ...SKIPPED_QUEUED(row.created_at) };
+      row = { ...row, ...notRun('skipped_overlap', QUEUE_FULL, row.created_at) };
     const claimed = await scheduling.insertLog(row);
     if (claimed && row.status !== 'running')
       this.deps.logger[row.status === 'queued' ? 'info' : 'warn'](`operation engine: fire ${row.status}`, {
@@ -317,7 +302,9 @@ export class OperationEngine {
             if (await scheduling.planBusy(row.plan_id, overlapFamily(row.operation_type), row.id)) {
               const op = await scheduledOperation();
               const patch =
-                op?.overlap === 'queue' ? { phase: 'queued' as const, status: 'queued' as const } : SKIPPED(nowIso, row.plan_id);
+                op?.overlap === 'queue'
+                  ? { phase: 'queued' as const, status: 'queued' as const }
+                  : notRun('skipped_overlap', overlapReason(row.plan_id), nowIso);
               await scheduling.advanceRun(row.id, 'claimed', patch);
               return;
             }
@@ -339,14 +326,8 @@ export class OperationEngine {
           const trigger = await scheduling.getTrigger(null, op.trigger_id);
           const windowMs = Number(trigger?.properties.window ?? 0) * 1000;
           if (now - Date.parse(row.due_at) > windowMs) {
-            await scheduling.advanceRun(row.id, 'starting', {
-              phase: 'done',
-              status: 'dropped_out_of_window',
-              ended_at: nowIso,
-              checkpoint_id: null,
-              verification_id: null,
-              error_info: `claimed, but not started within its trigger's window (${windowMs / 1000} s) after its due time ${row.due_at}`,
-            });
+            const reason = `claimed, but not started within its trigger's window (${windowMs / 1000} s) after its due time ${row.due_at}`;
+            await scheduling.advanceRun(row.id, 'starting', notRun('dropped_out_of_window', reason, nowIso));
             return;
           }
         }

@@ -17,6 +17,19 @@ export interface Fire {
   checkpointId?: string;
 }
 
+/** How a run ends that never started: its status, why, and no checkpoint or verification of its own. */
+export const notRun = (status: 'dropped_out_of_window' | 'skipped_overlap', reason: string, at: string) => ({
+  phase: 'done' as const,
+  status,
+  ended_at: at,
+  checkpoint_id: null,
+  verification_id: null,
+  error_info: reason,
+});
+
+/** Why a fire was skipped under overlap: skip. */
+export const overlapReason = (planId: string | null) => `the previous run for plan ${planId} was still going (overlap: skip)`;
+
 export function fireId(op: ScheduledOperationRecord, fire: Fire): string {
   return fire.fireKey.startsWith('due:')
     ? fireOperationId(op.id, Date.parse(fire.dueAt!))
@@ -50,26 +63,11 @@ export function runLogRow(op: ScheduledOperationRecord, fire: Fire, nowIso = new
     created_at: nowIso,
     updated_at: nowIso,
   };
-  if (fire.dropped)
-    return {
-      ...base,
-      checkpoint_id: null,
-      verification_id: null,
-      status: 'dropped_out_of_window',
-      phase: 'done',
-      ended_at: nowIso,
-      error_info: `no engine could start it within its trigger's window after its due time ${fire.dueAt} (engines down or busy)`,
-    };
-  if (fire.busy && op.overlap === 'skip')
-    return {
-      ...base,
-      checkpoint_id: null,
-      verification_id: null,
-      status: 'skipped_overlap',
-      phase: 'done',
-      ended_at: nowIso,
-      error_info: `the previous run for plan ${op.plan_id} was still going (overlap: skip)`,
-    };
+  if (fire.dropped) {
+    const reason = `no engine could start it within its trigger's window after its due time ${fire.dueAt} (engines down or busy)`;
+    return { ...base, ...notRun('dropped_out_of_window', reason, nowIso) };
+  }
+  if (fire.busy && op.overlap === 'skip') return { ...base, ...notRun('skipped_overlap', overlapReason(op.plan_id), nowIso) };
   if (fire.busy) return { ...base, status: 'queued', phase: 'queued' };
   return base;
 }
