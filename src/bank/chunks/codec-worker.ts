@@ -12,7 +12,22 @@ export type WorkerRequest =
   | { t: 'hash'; job: number; data: Uint8Array }
   | { t: 'seal'; job: number; level: number }
   | { t: 'drop'; job: number }
-  | { t: 'open'; job: number; blob: Uint8Array; id: string };
+  | { t: 'open'; job: number; blob: Uint8Array; id: string }
+  | { t: 'openRun'; job: number; blob: Uint8Array; items: RunItem[]; keep: boolean };
+
+/** One chunk of a run of stored chunks read in one piece: where it lies in the run's bytes, its id. */
+export type RunItem = [offset: number, length: number, id: string];
+
+/**
+ * What opening a run gave: each chunk's plaintext size (in order, up to the first failure) and, when
+ * asked to keep it, the plaintexts back to back; `failed` names the first chunk that did not open.
+ */
+export interface RunReply {
+  job: number;
+  sizes: number[];
+  data: Uint8Array | null;
+  failed: { index: number; reason: string } | null;
+}
 
 export type WorkerReply =
   | { job: number; id: string }
@@ -20,7 +35,8 @@ export type WorkerReply =
   | { job: number; data: Uint8Array }
   | { job: number; corrupt: { id: string; reason: string } }
   | { job: number; error: string }
-  | { job: number; dropped: true };
+  | { job: number; dropped: true }
+  | RunReply;
 
 const keys = workerData as CodecKeys;
 const held = new Map<number, { data: Uint8Array; id: string }>();
@@ -34,6 +50,38 @@ function reply(msg: WorkerReply, field?: 'blob' | 'data'): void {
   if (field === undefined) return port.postMessage(msg);
   const bytes = new Uint8Array((msg as unknown as Record<string, Uint8Array>)[field]!);
   port.postMessage({ ...msg, [field]: bytes }, [bytes.buffer]);
+}
+
+/**
+ * Opens a run of chunks in one message each way (a restore or check of small files would otherwise
+ * pay a thread crossing per chunk). A check keeps nothing: only sizes and the first failure go back.
+ */
+function openRun(m: { job: number; blob: Uint8Array; items: RunItem[]; keep: boolean }): void {
+  const plains: Buffer[] = [];
+  const sizes: number[] = [];
+  let failed: RunReply['failed'] = null;
+  for (let i = 0; i < m.items.length; i++) {
+    const [offset, length, id] = m.items[i]!;
+    try {
+      if (offset + length > m.blob.length) throw new ChunkCorruptError(id, 'lies beyond the end of its pack');
+      const plain = openChunk(m.blob.subarray(offset, offset + length), id, keys);
+      sizes.push(plain.length);
+      if (m.keep) plains.push(plain);
+    } catch (err) {
+      if (!(err instanceof ChunkCorruptError)) throw err;
+      failed = { index: i, reason: err.reason };
+      break;
+    }
+  }
+  if (!m.keep) return port.postMessage({ job: m.job, sizes, data: null, failed } satisfies RunReply);
+  // One buffer of its own, moved: the plaintexts are copied into it once.
+  const data = new Uint8Array(sizes.reduce((n, s) => n + s, 0));
+  let at = 0;
+  for (const p of plains) {
+    data.set(p, at);
+    at += p.length;
+  }
+  port.postMessage({ job: m.job, sizes, data, failed } satisfies RunReply, [data.buffer]);
 }
 
 port.on('message', (m: WorkerRequest) => {
@@ -62,6 +110,9 @@ port.on('message', (m: WorkerRequest) => {
         reply({ job: m.job, data }, 'data');
         break;
       }
+      case 'openRun':
+        openRun(m);
+        break;
     }
   } catch (err) {
     if (err instanceof ChunkCorruptError) reply({ job: m.job, corrupt: { id: err.id, reason: err.reason } });

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ChunkCorruptError } from './codec.js';
 import type { CodecKeys } from './codec.js';
-import type { WorkerReply, WorkerRequest } from './codec-worker.js';
+import type { RunItem, RunReply, WorkerReply, WorkerRequest } from './codec-worker.js';
 
 interface Pending {
   resolve(reply: WorkerReply): void;
@@ -130,6 +130,18 @@ export class CodecPool {
       await this.call(slot, { t: 'open', job: this.nextJob++, blob: movable, id }, [movable.buffer as ArrayBuffer]),
     );
     return toBuffer((reply as { data: Uint8Array }).data);
+  }
+
+  /**
+   * Opens a run of stored chunks read in one piece (`blob` is moved): each checked against its id.
+   * With `keep`, their plaintexts come back back to back in one buffer; a check asks only for sizes.
+   * A chunk that fails stops the run: `failed` names it, the ones before it are returned.
+   */
+  async openRun(blob: Uint8Array, items: RunItem[], keep: boolean): Promise<RunReply> {
+    const slot = this.pick();
+    const movable = exact(blob);
+    const req: WorkerRequest = { t: 'openRun', job: this.nextJob++, blob: movable, items, keep };
+    return CodecPool.unwrap(await this.call(slot, req, [movable.buffer as ArrayBuffer])) as RunReply;
   }
 
   async close(): Promise<void> {

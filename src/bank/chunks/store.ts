@@ -21,6 +21,7 @@ import type { ChunkerParams } from './fastcdc.js';
 import { INDIRECT_ABOVE, decodeChunkList, decodeIndirectList, encodeChunkList, encodeIndirectList, isIndirectList } from './chunk-list.js';
 import type { ChunkList } from './chunk-list.js';
 import type { PackSink } from './pack-writer.js';
+import type { RunItem } from './codec-worker.js';
 
 const MiB = 1024 * 1024;
 /**
@@ -31,9 +32,39 @@ const MiB = 1024 * 1024;
 const LIST_CHUNKER: ChunkerParams = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
 const DEFAULT_PACK_SIZE = 16 * MiB;
 const DEFAULT_LEVEL = 3;
-/** Restore and verify keep this many chunks (and at most READ_AHEAD_BYTES) in flight. */
-const READ_AHEAD = 32;
-const READ_AHEAD_BYTES = 64 * MiB;
+/** Restore and verify keep this many runs (and at most READ_AHEAD_BYTES of plaintext) in flight. */
+const READ_AHEAD_RUNS = 8;
+const READ_AHEAD_BYTES = 32 * MiB;
+/** A run (chunks back to back in a pack, read in one piece) holds at most this many bytes, stored or plain. */
+const RUN_BYTES = 4 * MiB;
+const RUN_CHUNKS = 1024;
+
+interface Run {
+  loc: ChunkLocation | undefined;
+  refs: ChunkRef[];
+  items: RunItem[];
+  /** Stored bytes. */
+  length: number;
+  /** Plaintext bytes. */
+  plain: number;
+}
+
+/** A run read: its chunks' plaintexts in order, up to the first that failed (then `error`). */
+interface RunRead {
+  chunks: Buffer[];
+  error: Error | null;
+}
+
+/** Reads chunks one by one, keeping the ones before a failure (as a run would). */
+async function settle(refs: readonly ChunkRef[], one: (r: ChunkRef) => Promise<Buffer>): Promise<RunRead> {
+  const all = await Promise.allSettled(refs.map(one));
+  const chunks: Buffer[] = [];
+  for (const r of all) {
+    if (r.status === 'rejected') return { chunks, error: r.reason instanceof Error ? r.reason : new Error(String(r.reason)) };
+    chunks.push(r.value);
+  }
+  return { chunks, error: null };
+}
 
 interface Opened {
   config: StoredConfig;
@@ -258,30 +289,84 @@ export class ChunkStore {
 
   /** The chunks' plaintext in order, read ahead in parallel, each checked before it is yielded. */
   async *read(refs: readonly ChunkRef[], resource: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
-    const ahead: Promise<Buffer>[] = [];
+    const o = await this.open();
+    const ahead: { run: Promise<RunRead>; bytes: number }[] = [];
     let next = 0;
     let aheadBytes = 0;
-    const fill = (): void => {
-      while (next < refs.length && ahead.length < READ_AHEAD && (ahead.length === 0 || aheadBytes + refs[next]!.size <= READ_AHEAD_BYTES)) {
-        const ref = refs[next++]!;
-        aheadBytes += ref.size;
-        const p = this.readChunk(ref, resource);
+    const fill = async (): Promise<void> => {
+      while (next < refs.length && ahead.length < READ_AHEAD_RUNS && (ahead.length === 0 || aheadBytes + RUN_BYTES <= READ_AHEAD_BYTES)) {
+        const run = await this.nextRun(o, refs, next);
+        next += run.refs.length;
+        const bytes = run.refs.reduce((n, r) => n + r.size, 0);
+        aheadBytes += bytes;
+        const p = this.readRun(o, run, resource);
         p.catch(() => undefined);
-        ahead.push(p);
+        ahead.push({ run: p, bytes });
       }
     };
     try {
-      fill();
+      await fill();
       while (ahead.length > 0) {
         signal?.throwIfAborted();
-        const data = await ahead.shift()!;
-        aheadBytes -= data.length;
-        fill();
-        yield data;
+        const head = ahead.shift()!;
+        const { chunks, error } = await head.run;
+        aheadBytes -= head.bytes;
+        await fill();
+        for (const c of chunks) yield c;
+        if (error !== null) throw error;
       }
     } finally {
-      await Promise.allSettled(ahead);
+      await Promise.allSettled(ahead.map((a) => a.run));
     }
+  }
+
+  /**
+   * The refs from `from` on whose chunks lie back to back in one pack (as a first protect writes
+   * them), up to RUN_BYTES: read with one range read and opened with one worker message.
+   */
+  private async nextRun(o: Opened, refs: readonly ChunkRef[], from: number): Promise<Run> {
+    const first = refs[from]!;
+    const loc = await this.locate(o, first.id);
+    const run: Run = { loc, refs: [first], items: [[0, loc?.length ?? 0, first.id]], length: loc?.length ?? 0, plain: first.size };
+    if (loc === undefined) return run;
+    for (let i = from + 1; i < refs.length && run.refs.length < RUN_CHUNKS; i++) {
+      const ref = refs[i]!;
+      const at = o.index.get(ref.id);
+      if (at === undefined || at.pack !== loc.pack || at.offset !== loc.offset + run.length) break;
+      if (run.length + at.length > RUN_BYTES || run.plain + ref.size > RUN_BYTES) break;
+      run.refs.push(ref);
+      run.items.push([run.length, at.length, ref.id]);
+      run.length += at.length;
+      run.plain += ref.size;
+    }
+    return run;
+  }
+
+  /** A run's plaintexts, each checked; the ones before a failing chunk come with its error. */
+  private async readRun(o: Opened, run: Run, resource: string): Promise<RunRead> {
+    // A lone chunk, or one the index no longer places: the single-chunk path knows GC's moves.
+    if (run.loc === undefined || run.refs.length === 1) return settle(run.refs, (r) => this.readChunk(r, resource));
+    let blob: Buffer;
+    try {
+      blob = await this.bank.getObjectRange(packKey(run.loc.pack), run.loc.offset, run.length);
+    } catch (err) {
+      if (!isShortRange(err) && !isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) throw err;
+      return settle(run.refs, (r) => this.readChunk(r, resource));
+    }
+    const reply = await o.pool.openRun(blob, run.items, true);
+    const chunks: Buffer[] = [];
+    const data = Buffer.from(reply.data!.buffer, reply.data!.byteOffset, reply.data!.byteLength);
+    let at = 0;
+    for (let i = 0; i < reply.sizes.length; i++) {
+      const ref = run.refs[i]!;
+      const size = reply.sizes[i]!;
+      if (size !== ref.size) return { chunks, error: corruptError(resource, `chunk ${ref.id} holds ${size} bytes, ${ref.size} expected`) };
+      chunks.push(data.subarray(at, at + size));
+      at += size;
+    }
+    const failed = reply.failed;
+    if (failed === null) return { chunks, error: null };
+    return { chunks, error: corruptError(resource, new ChunkCorruptError(run.refs[failed.index]!.id, failed.reason).message) };
   }
 
   async close(): Promise<void> {
