@@ -102,6 +102,7 @@ export class PrefixedBankSection implements BankSection {
         const w = await writer.write(source);
         return { chunks: w.count, size: w.size };
       },
+      readFiles: (files) => writer.readFiles(files),
       async reuse(more) {
         if (!(await store.hasAll(more))) return false;
         writer.append(more);

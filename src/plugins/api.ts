@@ -83,6 +83,33 @@ export interface ChunkRef {
  * checkpoint. Each `write` starts new chunk boundaries, so a file's chunks do not depend on its
  * neighbours; nothing is visible until `commit`.
  */
+/** What fstat said of a file read by the chunk store's workers: what a manifest entry needs. */
+export interface FileFacts {
+  /** Full st_mode. */
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeNs: bigint;
+  ino: bigint;
+  ctimeNs: bigint;
+}
+
+/** One file of ChunkedWriter.readFiles. */
+export type FileRead =
+  | { kind: 'data'; facts: FileFacts; size: number; blake3: string }
+  /** No longer a regular file at that path (removed, or replaced by a link, FIFO, ...). */
+  | { kind: 'gone' }
+  /** Grew past the size it was listed with: stream it with `write` instead. */
+  | { kind: 'grew' }
+  /** Could not be read (EACCES, EIO): `code` is the system's. */
+  | { kind: 'error'; code: string | undefined; message: string };
+
+export interface FilesRead {
+  files: readonly FileRead[];
+  /** Appends file `i`'s chunks (a `data` one) to the writer's list; returns how many. */
+  append(i: number): Promise<number>;
+}
+
 export interface ChunkedWriter {
   /**
    * Chunks, deduplicates, compresses and (on an encrypted bank) encrypts a stream, appending its
@@ -90,6 +117,13 @@ export interface ChunkedWriter {
    * once the stream is read: chunks of consecutive streams are processed in parallel.
    */
   write(source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ chunks: number; size: number }>;
+  /**
+   * Reads small local files (up to 1 MiB each) in the chunk store's worker threads, with synchronous
+   * I/O off the main thread, and seals their chunks; nothing is appended until `append(i)` is called
+   * for each file, in the order the caller wants (batches read in parallel, appended in order). The
+   * BLAKE3 is of the whole content as read, which is exactly what is stored.
+   */
+  readFiles(files: readonly { path: Buffer; size: number }[]): Promise<FilesRead>;
   /** Appends chunks already in the bank; false (and nothing appended) when one of them is gone. */
   reuse(refs: readonly ChunkRef[]): Promise<boolean>;
   /** Chunks appended so far (the next `write` or `reuse` starts at this position). */

@@ -10,6 +10,7 @@ import type { ChunkRef } from '../../plugins/api.js';
 import { Chunker } from './fastcdc.js';
 import type { ChunkerParams } from './fastcdc.js';
 import type { CodecPool } from './pool.js';
+import type { IngestedFile } from './file-ingest.js';
 import { PackWriter } from './pack-writer.js';
 import type { PackSink } from './pack-writer.js';
 
@@ -20,6 +21,13 @@ export interface WriterDeps {
   /** Whether a committed pack already holds the chunk. */
   has(id: string): boolean;
   sink: PackSink;
+}
+
+/** A batch of files read and sealed by a worker, appended file by file. */
+export interface FilesRead {
+  files: IngestedFile[];
+  /** Appends file `i`'s chunks (a `data` one) to the list; returns how many. */
+  append(i: number): Promise<number>;
 }
 
 /** What one stream added to the writer's list. */
@@ -104,11 +112,13 @@ export class ChunkWriter {
     };
     // Each chunk is copied once into a buffer of its own, which then moves to a worker.
     const cut = async (piece: Uint8Array): Promise<void> => {
+      // allocUnsafeSlow: a buffer of its own (movable), not zero-filled only to be overwritten.
       let chunk: Uint8Array;
       if (held === 0) {
-        chunk = new Uint8Array(piece);
+        chunk = Buffer.allocUnsafeSlow(piece.length);
+        chunk.set(piece);
       } else {
-        chunk = new Uint8Array(held + piece.length);
+        chunk = Buffer.allocUnsafeSlow(held + piece.length);
         chunk.set(this.assembly!.subarray(0, held));
         chunk.set(piece, held);
         held = 0;
@@ -128,6 +138,37 @@ export class ChunkWriter {
     }
     if (held > 0) await cut(new Uint8Array(0));
     return { count: this.refs.length - first, size };
+  }
+
+  /**
+   * Reads and seals small local files in a codec worker (file-ingest.ts). Nothing is appended until
+   * the caller appends each file, in the order it wants them in the list: batches read in parallel
+   * are still appended in walk order.
+   */
+  async readFiles(files: readonly { path: Buffer; size: number }[]): Promise<FilesRead> {
+    const reply = await this.deps.pool.ingest(
+      files.map((f) => ({ path: f.path, size: f.size })),
+      this.deps.chunker,
+      this.deps.level,
+    );
+    const blobs = Buffer.from(reply.blobs.buffer, reply.blobs.byteOffset, reply.blobs.byteLength);
+    return {
+      files: reply.files,
+      append: async (i) => {
+        const f = reply.files[i];
+        if (f?.kind !== 'data') throw new Error(`file ${i} of the batch has no data to append`);
+        for (const [id, size, offset, length] of f.chunks) {
+          if (!this.mine.has(id) && !this.deps.has(id)) {
+            // -1: sealed for an earlier file of the batch, which was appended first and stored it.
+            if (offset < 0) throw new Error(`chunk ${id} was sealed for an earlier file of the batch that was not appended`);
+            this.mine.add(id);
+            await this.pack.add(id, blobs.subarray(offset, offset + length), size);
+          }
+          this.refs.push({ id, size });
+        }
+        return f.chunks.length;
+      },
+    };
   }
 
   /** Appends chunks already in the bank. */

@@ -2,18 +2,24 @@
  * A worker thread of the codec pool (pool.ts): hashes, compresses, encrypts and opens chunks off the
  * main thread, which keeps reading files and writing packs meanwhile. A hashed chunk stays here until
  * the main thread, having looked its id up, asks for it to be sealed (new) or dropped (a duplicate),
- * so a chunk crosses threads once.
+ * so a chunk crosses threads once. Small files are read and sealed here whole (file-ingest.ts).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { ChunkCorruptError, chunkId, openChunk, sealChunk } from './codec.js';
 import type { CodecKeys } from './codec.js';
+import { ingestFiles } from './file-ingest.js';
+import type { IngestReply, IngestRequest } from './file-ingest.js';
 
-export type WorkerRequest =
+/** The keys, then jobs. */
+export type WorkerRequest = { t: 'keys'; keys: CodecKeys } | WorkerJob;
+
+export type WorkerJob =
   | { t: 'hash'; job: number; data: Uint8Array }
   | { t: 'seal'; job: number; level: number }
   | { t: 'drop'; job: number }
   | { t: 'open'; job: number; blob: Uint8Array; id: string }
-  | { t: 'openRun'; job: number; blob: Uint8Array; items: RunItem[]; keep: boolean };
+  | { t: 'openRun'; job: number; blob: Uint8Array; items: RunItem[]; keep: boolean }
+  | ({ t: 'ingest' } & IngestRequest);
 
 /** One chunk of a run of stored chunks read in one piece: where it lies in the run's bytes, its id. */
 export type RunItem = [offset: number, length: number, id: string];
@@ -36,27 +42,46 @@ export type WorkerReply =
   | { job: number; corrupt: { id: string; reason: string } }
   | { job: number; error: string }
   | { job: number; dropped: true }
-  | RunReply;
+  | RunReply
+  | IngestReply;
 
-const keys = workerData as CodecKeys;
+/** Sent first by the pool, possibly after jobs (the worker starts while the bank key is derived). */
+let keys: CodecKeys | null = null;
+const early: WorkerJob[] = [];
 const held = new Map<number, { data: Uint8Array; id: string }>();
 const port = parentPort!;
 
+/** The bytes in a buffer of their own, not zero-filled first (they are overwritten at once). */
+function ownCopy(bytes: Uint8Array): Buffer {
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  own.set(bytes);
+  return own;
+}
+
 /**
- * Posts a reply, moving `field`'s bytes. They are copied into a fresh buffer first: a view would clone
- * its whole ArrayBuffer, and buffers made by zlib and crypto cannot be moved at all.
+ * Posts a reply, moving `field`'s bytes: as they are when they own their whole ArrayBuffer (nothing
+ * here keeps them), else copied into a buffer of their own first (a view would clone its whole
+ * ArrayBuffer, and some buffers made by zlib and crypto cannot be moved at all).
  */
 function reply(msg: WorkerReply, field?: 'blob' | 'data'): void {
   if (field === undefined) return port.postMessage(msg);
-  const bytes = new Uint8Array((msg as unknown as Record<string, Uint8Array>)[field]!);
-  port.postMessage({ ...msg, [field]: bytes }, [bytes.buffer]);
+  const bytes = (msg as unknown as Record<string, Uint8Array>)[field]!;
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+    try {
+      return port.postMessage(msg, [bytes.buffer]);
+    } catch {
+      // Not movable after all: copied below.
+    }
+  }
+  const own = ownCopy(bytes);
+  port.postMessage({ ...msg, [field]: own }, [own.buffer as ArrayBuffer]);
 }
 
 /**
  * Opens a run of chunks in one message each way (a restore or check of small files would otherwise
  * pay a thread crossing per chunk). A check keeps nothing: only sizes and the first failure go back.
  */
-function openRun(m: { job: number; blob: Uint8Array; items: RunItem[]; keep: boolean }): void {
+function openRun(m: { job: number; blob: Uint8Array; items: RunItem[]; keep: boolean }, keys: CodecKeys): void {
   const plains: Buffer[] = [];
   const sizes: number[] = [];
   let failed: RunReply['failed'] = null;
@@ -75,16 +100,16 @@ function openRun(m: { job: number; blob: Uint8Array; items: RunItem[]; keep: boo
   }
   if (!m.keep) return port.postMessage({ job: m.job, sizes, data: null, failed } satisfies RunReply);
   // One buffer of its own, moved: the plaintexts are copied into it once.
-  const data = new Uint8Array(sizes.reduce((n, s) => n + s, 0));
+  const data = Buffer.allocUnsafeSlow(sizes.reduce((n, s) => n + s, 0));
   let at = 0;
   for (const p of plains) {
     data.set(p, at);
     at += p.length;
   }
-  port.postMessage({ job: m.job, sizes, data, failed } satisfies RunReply, [data.buffer]);
+  port.postMessage({ job: m.job, sizes, data, failed } satisfies RunReply, [data.buffer as ArrayBuffer]);
 }
 
-port.on('message', (m: WorkerRequest) => {
+function handle(m: WorkerJob, keys: CodecKeys): void {
   try {
     switch (m.t) {
       case 'hash': {
@@ -111,11 +136,27 @@ port.on('message', (m: WorkerRequest) => {
         break;
       }
       case 'openRun':
-        openRun(m);
+        openRun(m, keys);
         break;
+      case 'ingest': {
+        const { reply: r, transfer } = ingestFiles(m, keys);
+        port.postMessage(r, transfer);
+        break;
+      }
     }
   } catch (err) {
     if (err instanceof ChunkCorruptError) reply({ job: m.job, corrupt: { id: err.id, reason: err.reason } });
     else reply({ job: m.job, error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+port.on('message', (m: WorkerRequest) => {
+  if (m.t === 'keys') {
+    keys = m.keys;
+    for (const job of early.splice(0)) handle(job, keys);
+  } else if (keys === null) {
+    early.push(m);
+  } else {
+    handle(m, keys);
   }
 });

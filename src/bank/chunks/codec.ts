@@ -9,7 +9,7 @@
  * encrypted bank), and reading always recomputes it: a chunk comes back exactly as written or not at
  * all. Binding the ciphertext to its id means a blob copied under another id fails authentication.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
 import { constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { Blake3Hasher, blake3 } from '@napi-rs/blake-hash';
 
@@ -21,6 +21,23 @@ export interface CodecKeys {
 const FLAG_ZSTD = 1;
 const NONCE = 12;
 const TAG = 16;
+/**
+ * Nonces are cut from a buffer of random bytes refilled when used up: as random as one randomBytes
+ * call per chunk (which cost ~25 µs each, a tenth of sealing a small chunk), without the call.
+ */
+const noncePool = Buffer.alloc(NONCE * 512);
+let nonceAt = noncePool.length;
+
+function nextNonce(): Buffer {
+  if (nonceAt + NONCE > noncePool.length) {
+    randomFillSync(noncePool);
+    nonceAt = 0;
+  }
+  nonceAt += NONCE;
+  // Used at once (the cipher copies its IV, the stored blob copies the bytes) before any refill.
+  return noncePool.subarray(nonceAt - NONCE, nonceAt);
+}
+
 /** Chunks above this size are first judged on a sample, so incompressible data costs little. */
 const SAMPLE_ABOVE = 256 * 1024;
 const SAMPLE = 64 * 1024;
@@ -57,7 +74,7 @@ export function sealChunk(data: Uint8Array, id: string, level: number, keys: Cod
   const flags = Buffer.from([packed === null ? 0 : FLAG_ZSTD]);
   const payload = packed ?? data;
   if (keys.encKey === null) return Buffer.concat([flags, payload]);
-  const nonce = randomBytes(NONCE);
+  const nonce = nextNonce();
   const cipher = createCipheriv('aes-256-gcm', keys.encKey, nonce);
   cipher.setAAD(Buffer.from(`chunk:${id}`));
   const head = cipher.update(flags);

@@ -7,7 +7,9 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ChunkCorruptError } from './codec.js';
 import type { CodecKeys } from './codec.js';
-import type { RunItem, RunReply, WorkerReply, WorkerRequest } from './codec-worker.js';
+import type { ChunkerParams } from './fastcdc.js';
+import type { IngestReply, IngestRequest } from './file-ingest.js';
+import type { RunItem, RunReply, WorkerJob, WorkerReply, WorkerRequest } from './codec-worker.js';
 
 interface Pending {
   resolve(reply: WorkerReply): void;
@@ -44,13 +46,26 @@ export class CodecPool {
   private nextJob = 1;
   private closed = false;
 
+  /** `keys` may still be being derived: workers start meanwhile and hold jobs until they arrive. */
   constructor(
-    private readonly keys: CodecKeys,
+    private readonly keys: CodecKeys | Promise<CodecKeys>,
     readonly size = Math.max(1, availableParallelism()),
   ) {}
 
+  /**
+   * Starts every worker now. A worker takes ~0.1 s to load, about as long as the bank key's scrypt:
+   * started while the key is derived, they are ready when the first chunk comes.
+   */
+  warm(): void {
+    for (let i = 0; i < this.size; i++) if (this.slots[i] === undefined) this.spawn(i);
+  }
+
   private spawn(index: number): Slot {
-    const worker = new Worker(new URL('./codec-worker.js', import.meta.url), { workerData: this.keys });
+    const worker = new Worker(new URL('./codec-worker.js', import.meta.url));
+    Promise.resolve(this.keys).then(
+      (keys) => worker.postMessage({ t: 'keys', keys } satisfies WorkerRequest),
+      () => undefined,
+    );
     const slot: Slot = { worker, pending: new Map() };
     worker.on('message', (reply: WorkerReply) => {
       const p = slot.pending.get(reply.job);
@@ -83,7 +98,7 @@ export class CodecPool {
     return best!;
   }
 
-  private call(slot: Slot, req: WorkerRequest, transfer?: ArrayBuffer[]): Promise<WorkerReply> {
+  private call(slot: Slot, req: WorkerJob, transfer?: ArrayBuffer[]): Promise<WorkerReply> {
     return new Promise((resolve, reject) => {
       if (!this.slots.includes(slot)) return reject(new Error('codec worker is gone'));
       slot.pending.set(req.job, { resolve, reject });
@@ -140,8 +155,15 @@ export class CodecPool {
   async openRun(blob: Uint8Array, items: RunItem[], keep: boolean): Promise<RunReply> {
     const slot = this.pick();
     const movable = exact(blob);
-    const req: WorkerRequest = { t: 'openRun', job: this.nextJob++, blob: movable, items, keep };
+    const req: WorkerJob = { t: 'openRun', job: this.nextJob++, blob: movable, items, keep };
     return CodecPool.unwrap(await this.call(slot, req, [movable.buffer as ArrayBuffer])) as RunReply;
+  }
+
+  /** Reads and seals a batch of small local files in a worker (file-ingest.ts). */
+  async ingest(files: IngestRequest['files'], chunker: ChunkerParams, level: number): Promise<IngestReply> {
+    const slot = this.pick();
+    const req: WorkerJob = { t: 'ingest', job: this.nextJob++, files, chunker, level };
+    return CodecPool.unwrap(await this.call(slot, req)) as IngestReply;
   }
 
   async close(): Promise<void> {

@@ -86,11 +86,20 @@ export class ChunkStore {
 
   private open(): Promise<Opened> {
     this.opened ??= (async () => {
-      const { config, keys } = await openConfig(this.bank, this.spec, this.label);
-      const codecKeys: CodecKeys = { idKey: keys?.idKey ?? null, encKey: keys?.encKey ?? null };
-      const index = new ChunkIndex(this.bank, (key, raw) => this.decodeWith(codecKeys, key, raw));
-      await index.refresh();
-      return { config, keys: codecKeys, pool: new CodecPool(codecKeys, this.spec.workers), index };
+      const opening = openConfig(this.bank, this.spec, this.label);
+      const keysOf = ({ keys }: Awaited<typeof opening>): CodecKeys => ({ idKey: keys?.idKey ?? null, encKey: keys?.encKey ?? null });
+      const pool = new CodecPool(opening.then(keysOf), this.spec.workers);
+      pool.warm();
+      try {
+        const opened = await opening;
+        const codecKeys = keysOf(opened);
+        const index = new ChunkIndex(this.bank, (key, raw) => this.decodeWith(codecKeys, key, raw));
+        await index.refresh();
+        return { config: opened.config, keys: codecKeys, pool, index };
+      } catch (err) {
+        await pool.close();
+        throw err;
+      }
     })();
     // A failed open (wrong key, bank down) is retried by the next caller rather than cached forever.
     this.opened.catch(() => {

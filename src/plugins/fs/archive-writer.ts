@@ -9,7 +9,7 @@ import type { BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import type { ChunkedWriter, ProtectContext } from '../api.js';
+import type { ChunkedWriter, FileRead, ProtectContext } from '../api.js';
 import { bwkError } from '../../core/errors.js';
 import {
   DATA_OBJECT,
@@ -123,7 +123,7 @@ class DirectoryArchive {
   /** Walks the tree, adding every entry to the manifest and every file's content to the data stream. */
   async addTree(excludes: Buffer[]): Promise<void> {
     const wanted = (f: { rel: Buffer; stat: BigIntStats }): boolean => this.unchangedEntry(f) === undefined;
-    for await (const { item, small } of readAhead(walkTree(this.root, excludes, this.ctx.signal), wanted)) {
+    for await (const { item, small } of readAhead(walkTree(this.root, excludes, this.ctx.signal), wanted, this.writer)) {
       switch (item.kind) {
         case 'dir':
           this.info.directories++;
@@ -178,13 +178,22 @@ class DirectoryArchive {
     );
   }
 
-  /** One file: reused when unchanged, else stored from what was read ahead, else streamed. */
+  /** One file: reused when unchanged, else stored from what the workers read ahead, else streamed. */
   private async addFile(item: FileItem, ahead: Promise<SmallRead> | undefined): Promise<void> {
     if (await this.reuseUnchanged(item)) return;
-    const small = ahead ? await ahead : undefined;
-    if (small?.kind === 'gone') return this.skip(item.rel, 'vanished');
-    if (small?.kind === 'data') return this.storeSmall(item, small);
-    return this.storeStreamed(item);
+    if (ahead === undefined) return this.storeStreamed(item);
+    const small = await ahead;
+    const f = small.read.files[small.index]!;
+    switch (f.kind) {
+      case 'gone':
+        return this.skip(item.rel, 'vanished');
+      case 'grew':
+        return this.storeStreamed(item);
+      case 'error':
+        throw Object.assign(new Error(f.message), { code: f.code });
+      case 'data':
+        return this.storeSmall(item, small, f);
+    }
   }
 
   /** The previous checkpoint's entry for a file whose size, mtime, inode and ctime are unchanged. */
@@ -224,24 +233,27 @@ class DirectoryArchive {
     return true;
   }
 
-  /** Stores a small file read ahead (what was read is what is stored). */
-  private async storeSmall(item: { rel: Buffer }, small: SmallRead & { kind: 'data' }): Promise<void> {
+  /** Stores a small file the workers read (what was read is what is stored). */
+  private async storeSmall(item: { rel: Buffer }, small: SmallRead, f: FileRead & { kind: 'data' }): Promise<void> {
     const offset = this.info.bytes;
     const first = this.writer.length;
-    const { chunks } = await this.writer.write([small.data]);
+    const chunks = await small.read.append(small.index);
     this.info.files++;
-    this.info.bytes += small.data.length;
-    const blake3 = new Blake3Hasher().update(small.data).digest('hex');
+    this.info.bytes += f.size;
     await this.spool.add(
       encodeEntry({
-        ...baseOf(item.rel, small.st),
+        path: item.rel,
+        mode: f.facts.mode & 0o7777,
+        uid: f.facts.uid,
+        gid: f.facts.gid,
+        mtimeNs: f.facts.mtimeNs,
         type: 'file',
         offset,
-        size: small.data.length,
-        blake3,
+        size: f.size,
+        blake3: f.blake3,
         chunks: [first, chunks],
-        ino: small.st.ino,
-        ctimeNs: small.st.ctimeNs,
+        ino: f.facts.ino,
+        ctimeNs: f.facts.ctimeNs,
       }),
     );
     this.reportProgress();

@@ -3,8 +3,9 @@
  * non-UTF-8 names survive; siblings are sorted by bytes so two protects of the same tree produce the
  * same manifest. Memory is bounded by depth x directory width, not by tree size.
  */
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { bwkError } from '../../core/errors.js';
 
 export type SkipKind = 'socket' | 'fifo' | 'block_device' | 'character_device' | 'vanished' | 'unknown';
@@ -62,36 +63,52 @@ interface Frame {
   rel: Buffer | null;
   names: Buffer[];
   next: number;
-  /** lstat calls started ahead, by index in `names`. */
-  stats: Map<number, Promise<BigIntStats>>;
 }
 
-const STAT_AHEAD = 16;
+/** Entries walked between two returns to the event loop (timers such as lease renewals must run). */
+const YIELD_EVERY = 256;
 
-async function listNames(abs: Buffer): Promise<Buffer[] | null> {
+function listNames(abs: Buffer): Buffer[] | null {
   try {
-    const names = await readdir(abs, { encoding: 'buffer' });
-    return names.sort(Buffer.compare);
+    return readdirSync(abs, { encoding: 'buffer' }).sort(Buffer.compare);
   } catch (err) {
     if (isGone(err)) return null;
     throw err;
   }
 }
 
+const lstatOrGone = (abs: Buffer): BigIntStats | null => {
+  try {
+    return lstatSync(abs, { bigint: true });
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw err;
+  }
+};
+
 /**
  * Yields the root (rel ".") and then every entry below it, parents before children. Entries that
  * disappear while walking are yielded as skipped ("vanished") rather than failing the protect.
+ *
+ * The calls are synchronous: an lstat from the page cache takes ~5 µs, a promise round trip through
+ * the thread pool ~17 µs of main-thread time, and measured cold (caches dropped) the synchronous walk
+ * of the 11k-file bench tree was twice as fast too. The event loop gets a turn every YIELD_EVERY entries.
  */
 export async function* walkTree(root: string, excludes: readonly Buffer[], signal: AbortSignal): AsyncGenerator<WalkItem> {
   const rootAbs = Buffer.from(root, 'utf8');
   // The root itself may be a symlink to the directory (a configured path); everything below is not followed.
   const rootStat = await stat(rootAbs, { bigint: true });
   yield { kind: 'dir', rel: DOT, abs: rootAbs, stat: rootStat };
-  const rootNames = await listNames(rootAbs);
+  const rootNames = listNames(rootAbs);
   if (rootNames === null)
     throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type: 'fs.directory', id: root, reason: 'it disappeared while being protected' });
-  const stack: Frame[] = [{ abs: rootAbs, rel: null, names: rootNames, next: 0, stats: new Map() }];
+  const stack: Frame[] = [{ abs: rootAbs, rel: null, names: rootNames, next: 0 }];
+  let sinceYield = 0;
   while (stack.length > 0) {
+    if (++sinceYield >= YIELD_EVERY) {
+      sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     signal.throwIfAborted();
     const top = stack[stack.length - 1]!;
     const name = top.names[top.next++];
@@ -99,45 +116,28 @@ export async function* walkTree(root: string, excludes: readonly Buffer[], signa
       stack.pop();
       continue;
     }
-    const index = top.next - 1;
     const rel = top.rel === null ? name : Buffer.concat([top.rel, SLASH, name]);
     if (isExcluded(rel, excludes)) continue;
     const abs = Buffer.concat([top.abs, SLASH, name]);
-    // lstat the next few siblings ahead: each call is a thread-pool round trip, so overlapping them
-    // matters for directories of many small files.
-    for (let k = index; k < Math.min(top.names.length, index + STAT_AHEAD); k++) {
-      if (!top.stats.has(k)) {
-        const p = lstat(Buffer.concat([top.abs, SLASH, top.names[k]!]), { bigint: true });
-        p.catch(() => undefined);
-        top.stats.set(k, p);
-      }
-    }
-    const pending = top.stats.get(index)!;
-    top.stats.delete(index);
-    let st: BigIntStats;
-    try {
-      st = await pending;
-    } catch (err) {
-      if (isGone(err)) {
-        yield { kind: 'skip', rel, abs, skip: 'vanished' };
-        continue;
-      }
-      throw err;
+    const st = lstatOrGone(abs);
+    if (st === null) {
+      yield { kind: 'skip', rel, abs, skip: 'vanished' };
+      continue;
     }
     if (st.isDirectory()) {
-      const names = await listNames(abs);
+      const names = listNames(abs);
       if (names === null) {
         yield { kind: 'skip', rel, abs, skip: 'vanished' };
         continue;
       }
       yield { kind: 'dir', rel, abs, stat: st };
-      stack.push({ abs, rel, names, next: 0, stats: new Map() });
+      stack.push({ abs, rel, names, next: 0 });
     } else if (st.isFile()) {
       yield { kind: 'file', rel, abs, stat: st };
     } else if (st.isSymbolicLink()) {
       let link: Buffer;
       try {
-        link = await readlink(abs, { encoding: 'buffer' });
+        link = readlinkSync(abs, { encoding: 'buffer' });
       } catch (err) {
         if (isGone(err) || (err as { code?: unknown }).code === 'EINVAL') {
           yield { kind: 'skip', rel, abs, skip: 'vanished' };
