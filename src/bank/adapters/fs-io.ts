@@ -36,6 +36,16 @@ export async function writeAll(fh: FileHandle, bytes: Buffer): Promise<void> {
   for (let at = 0; at < bytes.length;) at += (await fh.write(bytes, at)).bytesWritten;
 }
 
+/** Writes buffers with as few writev calls as the kernel takes (partial writes go on where they stopped). */
+export async function writevAll(fh: FileHandle, buffers: Buffer[]): Promise<void> {
+  const rest = buffers.filter((b) => b.length > 0);
+  while (rest.length > 0) {
+    let written = (await fh.writev(rest)).bytesWritten;
+    while (rest.length > 0 && written >= rest[0]!.length) written -= rest.shift()!.length;
+    if (written > 0) rest[0] = rest[0]!.subarray(written);
+  }
+}
+
 /** Makes a rename or link durable; some filesystems cannot fsync a directory, hence best effort. */
 export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r').catch(() => null);

@@ -9,7 +9,7 @@ import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../common/private-files.
 import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareKeys } from '../key-rules.js';
 import { shortRange, toBuffer } from '../object-rules.js';
 import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
-import { ABSENT, errno, ioError, putError, syncDir, writeAll } from './fs-io.js';
+import { ABSENT, errno, ioError, putError, syncDir, writeAll, writevAll } from './fs-io.js';
 import { FsLeaseStore } from './fs-leases.js';
 
 /**
@@ -51,7 +51,19 @@ export class FsBank implements BankPlugin {
     let size = 0;
     await this.publish(key, async (fh) => {
       // Write errors are wrapped here, so anything else pipeline rejects with is the source's own error.
+      // Pieces queued while a write runs go out together in one writev (a pack is many small chunks).
       const sink = new Writable({
+        highWaterMark: 4 * 1024 * 1024,
+        writev(chunks, done) {
+          const buffers = chunks.map((c) => c.chunk as Buffer);
+          writevAll(fh, buffers).then(
+            () => {
+              size += buffers.reduce((n, b) => n + b.length, 0);
+              done();
+            },
+            (err: unknown) => done(ioError(key, err)),
+          );
+        },
         write(chunk: Buffer, _encoding, done) {
           writeAll(fh, chunk).then(
             () => {

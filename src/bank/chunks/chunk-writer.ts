@@ -65,7 +65,7 @@ export class ChunkWriter {
 
   private async store(data: Uint8Array): Promise<ChunkRef> {
     const size = data.length;
-    const hashed = await this.deps.pool.hash(data);
+    const hashed = await this.deps.pool.hash(data, true);
     const id = hashed.id;
     if (this.mine.has(id) || this.deps.has(id)) {
       hashed.drop();
@@ -110,15 +110,15 @@ export class ChunkWriter {
       this.assembly.set(bytes, held);
       held += bytes.length;
     };
-    // Each chunk is copied once into a buffer of its own, which then moves to a worker.
+    // Each chunk is copied once into a buffer of the pool's (one a worker handed back, when there is
+    // one), which then moves to a worker.
     const cut = async (piece: Uint8Array): Promise<void> => {
-      // allocUnsafeSlow: a buffer of its own (movable), not zero-filled only to be overwritten.
       let chunk: Uint8Array;
       if (held === 0) {
-        chunk = Buffer.allocUnsafeSlow(piece.length);
+        chunk = this.deps.pool.chunkBuffer(piece.length);
         chunk.set(piece);
       } else {
-        chunk = Buffer.allocUnsafeSlow(held + piece.length);
+        chunk = this.deps.pool.chunkBuffer(held + piece.length);
         chunk.set(this.assembly!.subarray(0, held));
         chunk.set(piece, held);
         held = 0;

@@ -41,7 +41,8 @@ export type WorkerReply =
   | { job: number; data: Uint8Array }
   | { job: number; corrupt: { id: string; reason: string } }
   | { job: number; error: string }
-  | { job: number; dropped: true }
+  | { job: number; dropped: true; back: Uint8Array }
+  | { job: number; blob: Uint8Array; back: Uint8Array }
   | RunReply
   | IngestReply;
 
@@ -63,18 +64,18 @@ function ownCopy(bytes: Uint8Array): Buffer {
  * here keeps them), else copied into a buffer of their own first (a view would clone its whole
  * ArrayBuffer, and some buffers made by zlib and crypto cannot be moved at all).
  */
-function reply(msg: WorkerReply, field?: 'blob' | 'data'): void {
+function reply(msg: WorkerReply, field?: 'blob' | 'data', also: ArrayBuffer[] = []): void {
   if (field === undefined) return port.postMessage(msg);
   const bytes = (msg as unknown as Record<string, Uint8Array>)[field]!;
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
     try {
-      return port.postMessage(msg, [bytes.buffer]);
+      return port.postMessage(msg, [bytes.buffer, ...also]);
     } catch {
       // Not movable after all: copied below.
     }
   }
   const own = ownCopy(bytes);
-  port.postMessage({ ...msg, [field]: own }, [own.buffer as ArrayBuffer]);
+  port.postMessage({ ...msg, [field]: own }, [own.buffer as ArrayBuffer, ...also]);
 }
 
 /**
@@ -123,13 +124,17 @@ function handle(m: WorkerJob, keys: CodecKeys): void {
         if (h === undefined) throw new Error(`job ${m.job} is not held`);
         held.delete(m.job);
         const blob = sealChunk(h.data, h.id, m.level, keys);
-        reply({ job: m.job, blob }, 'blob');
+        // The chunk's buffer goes back with its sealed bytes, for the pool to fill with a later chunk.
+        reply({ job: m.job, blob, back: h.data }, 'blob', [h.data.buffer as ArrayBuffer]);
         break;
       }
-      case 'drop':
+      case 'drop': {
+        const h = held.get(m.job);
         held.delete(m.job);
-        reply({ job: m.job, dropped: true });
+        if (h === undefined) reply({ job: m.job, error: `job ${m.job} is not held` });
+        else port.postMessage({ job: m.job, dropped: true, back: h.data } satisfies WorkerReply, [h.data.buffer as ArrayBuffer]);
         break;
+      }
       case 'open': {
         const data = openChunk(m.blob, m.id, keys);
         reply({ job: m.job, data }, 'data');

@@ -40,6 +40,8 @@ export interface IngestReply {
   blobs: Uint8Array;
 }
 
+let scratch = Buffer.alloc(0);
+
 function readWhole(path: Buffer, size: number): IngestedFile | { kind: 'read'; facts: FileFacts; data: Buffer } {
   let fd: number;
   try {
@@ -52,7 +54,9 @@ function readWhole(path: Buffer, size: number): IngestedFile | { kind: 'read'; f
   try {
     const st = fstatSync(fd, { bigint: true });
     if (!st.isFile()) return { kind: 'gone' };
-    const buf = Buffer.allocUnsafeSlow(size + 1);
+    // One buffer serves every file this worker reads: what is read is sealed before the next file.
+    if (scratch.length < size + 1) scratch = Buffer.allocUnsafeSlow(Math.max(size + 1, 64 * 1024));
+    const buf = scratch.subarray(0, size + 1);
     let got = 0;
     for (;;) {
       const n = readSync(fd, buf, got, buf.length - got, null);

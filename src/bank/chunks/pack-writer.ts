@@ -21,24 +21,6 @@ export interface PackSink {
   committed(index: PackIndex): void;
 }
 
-/** Small chunks joined into pieces of about this size: one write per chunk cost more than the bytes. */
-const WRITE_PIECE = 1024 * 1024;
-
-function* coalesce(blobs: Buffer[]): Generator<Buffer> {
-  let group: Buffer[] = [];
-  let bytes = 0;
-  for (const b of blobs) {
-    if (bytes > 0 && bytes + b.length > WRITE_PIECE) {
-      yield group.length === 1 ? group[0]! : Buffer.concat(group, bytes);
-      group = [];
-      bytes = 0;
-    }
-    group.push(b);
-    bytes += b.length;
-  }
-  if (bytes > 0) yield group.length === 1 ? group[0]! : Buffer.concat(group, bytes);
-}
-
 export class PackWriter {
   private blobs: Buffer[] = [];
   private entries: PackIndex['chunks'] = [];
@@ -73,7 +55,7 @@ export class PackWriter {
   private async store(blobs: Buffer[], entries: PackIndex['chunks']): Promise<void> {
     if (entries.length === 0) return;
     const pack = newPackName(new Date(), randomBytes(8).toString('hex'));
-    const { size } = await this.sink.bank.putObjectStream(packKey(pack), Readable.from(coalesce(blobs)));
+    const { size } = await this.sink.bank.putObjectStream(packKey(pack), Readable.from(blobs));
     this.storedBytes += size;
     const index: PackIndex = { pack, chunks: entries };
     const key = packIndexKey(pack);

@@ -41,8 +41,14 @@ function exact(u: Uint8Array): Uint8Array {
   return new Uint8Array(u);
 }
 
+/** Chunk buffers come in powers of two from 64 KiB, so one handed back fits the next chunk of its class. */
+const capacityFor = (n: number): number => Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
+/** Spare buffers kept per capacity: about the chunks in flight (a writer's window). */
+const SPARE_PER_SIZE = 16;
+
 export class CodecPool {
   private readonly slots: (Slot | undefined)[] = [];
+  private readonly spare = new Map<number, ArrayBuffer[]>();
   private nextJob = 1;
   private closed = false;
 
@@ -68,6 +74,7 @@ export class CodecPool {
     );
     const slot: Slot = { worker, pending: new Map() };
     worker.on('message', (reply: WorkerReply) => {
+      if ('back' in reply) this.recycle(reply.back.buffer as ArrayBuffer);
       const p = slot.pending.get(reply.job);
       if (p === undefined) return;
       slot.pending.delete(reply.job);
@@ -120,12 +127,12 @@ export class CodecPool {
 
   /**
    * Hashes a chunk in a worker, which keeps it until `seal` or `drop`. The buffer is moved when it
-   * owns its ArrayBuffer: the caller must not use it afterwards.
+   * owns its ArrayBuffer (or is `owned`: from chunkBuffer): the caller must not use it afterwards.
    */
-  async hash(data: Uint8Array): Promise<HashedChunk> {
+  async hash(data: Uint8Array, owned = false): Promise<HashedChunk> {
     const slot = this.pick();
     const job = this.nextJob++;
-    const movable = exact(data);
+    const movable = owned ? data : exact(data);
     const reply = CodecPool.unwrap(await this.call(slot, { t: 'hash', job, data: movable }, [movable.buffer as ArrayBuffer]));
     const id = (reply as { id: string }).id;
     return {
@@ -135,6 +142,25 @@ export class CodecPool {
         void this.call(slot, { t: 'drop', job }).catch(() => undefined);
       },
     };
+  }
+
+  /**
+   * A buffer for a chunk of `size` bytes to hash: a view of one the workers handed back after sealing
+   * or dropping an earlier chunk, when there is one. Fresh buffers for every chunk cost page faults
+   * and garbage collection on every byte backed up; recycled ones cost neither.
+   */
+  chunkBuffer(size: number): Uint8Array {
+    const capacity = capacityFor(size);
+    const ab = this.spare.get(capacity)?.pop() ?? (Buffer.allocUnsafeSlow(capacity).buffer as ArrayBuffer);
+    return new Uint8Array(ab, 0, size);
+  }
+
+  private recycle(ab: ArrayBuffer): void {
+    const capacity = ab.byteLength;
+    if (capacity !== capacityFor(capacity) || this.closed) return;
+    let list = this.spare.get(capacity);
+    if (list === undefined) this.spare.set(capacity, (list = []));
+    if (list.length < SPARE_PER_SIZE) list.push(ab);
   }
 
   /** Opens a stored chunk in a worker: decrypt, decompress, check the id (ChunkCorruptError if not). */
@@ -168,6 +194,7 @@ export class CodecPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.spare.clear();
     const slots = this.slots.filter((s): s is Slot => s !== undefined);
     this.slots.length = 0;
     await Promise.all(slots.map((s) => s.worker.terminate()));
