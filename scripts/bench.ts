@@ -6,7 +6,8 @@
  *
  * Options: --size F (scales the corpus; 0.02 for a quick run), --work DIR (default: a new temp dir
  * under $BENCH_DIR or /tmp), --only tar,zstd,bulwark,restic,borg, --keep (leave the work dir),
- * --seed S, --results FILE. The passphrase comes from $BENCH_PASSPHRASE or is random per run.
+ * --seed S, --results FILE, --runs N (N runs in a row and a summary of their medians), --json FILE
+ * (the results as JSON, for --runs). The passphrase comes from $BENCH_PASSPHRASE or is random per run.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { aptInstall, dropCaches, duBytes, findGnuTime, lastLines, measure, which
 import { machineFacts, renderReport, STEPS, writeResults, type StepName, type StepResult, type ToolResult } from '../bench/report.js';
 import { borg, restic, tarCat, tarZstd, type StepCommand, type Tool, type ToolContext } from '../bench/tools.js';
 import { compareListings, treeBytes, treeListing } from '../bench/tree.js';
+import { runMany } from '../bench/runs.js';
 
 const FACTORIES: Record<string, (ctx: ToolContext & { restoreRoot: string }) => Tool> = {
   tar: tarCat,
@@ -37,6 +39,8 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     seed: { type: 'string', default: 'bulwark-bench-1' },
     results: { type: 'string', default: fileURLToPath(new URL('../../bench/results.md', import.meta.url)) },
+    runs: { type: 'string', default: '1' },
+    json: { type: 'string' },
   },
 });
 const size = Number(values.size);
@@ -55,6 +59,26 @@ if (!(size > 0) || unknown.length) {
 const log = (msg: string): void => {
   process.stderr.write(`bench: ${msg}\n`);
 };
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1) {
+  process.stderr.write(`bench: --runs must be a whole number >= 1, got ${values.runs}\n`);
+  process.exit(2);
+}
+if (runs > 1) {
+  // Each run a child with the same options; this process only gathers and summarises.
+  const childArgs: string[] = [];
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--runs' || a === '--results' || a === '--json') i++;
+    else if (!/^--(runs|results|json)=/.test(a)) childArgs.push(a);
+  }
+  const markdown = runMany(fileURLToPath(import.meta.url), childArgs, runs, log);
+  process.stdout.write(`${markdown}\n`);
+  writeResults(values.results, markdown);
+  log(`report of ${runs} runs written to ${values.results}`);
+  process.exit(0);
+}
 const notes = new Set<string>();
 const spec = corpusSpec(size, values.seed);
 
@@ -236,6 +260,7 @@ const report = renderReport({
 });
 process.stdout.write(`${report}\n`);
 writeResults(values.results, report);
+if (values.json) writeFileSync(values.json, JSON.stringify(results));
 log(`report written to ${values.results}`);
 
 if (values.keep) {
