@@ -279,7 +279,7 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       default: {},
       properties: {
-        plans_per_project: { type: 'integer', minimum: 1, default: 1000 },
+        plans_per_project: { type: 'integer', minimum: 1, default: 50 },
         triggers_per_project: { type: 'integer', minimum: 1, default: 1000 },
         scheduled_operations_per_project: { type: 'integer', minimum: 1, default: 1000 },
         json_object_bytes: { type: 'integer', minimum: 2, default: 65536 },

@@ -35,8 +35,8 @@ export const ERRORS = {
   ),
   BWK_ERR_QUOTA_EXCEEDED: spec(
     403,
-    'project {project} already has {count} {kind}s, its quota (quotas.{key}) is {limit}: delete some first, or ask an operator to ' +
-      'raise the quota',
+    'project {project} already has {count} {kind}s, its quota {quota} ({source}) is {limit}: delete some first, or ask an admin to ' +
+      'raise it (`karbor quota-update`: docs/api.md "Quotas")',
   ),
   BWK_ERR_OBJECT_TOO_LARGE: spec(
     413,

@@ -11,6 +11,7 @@ import { listenApi } from '../api/listen.js';
 import { InProcessEvents } from '../protection-manager/events.js';
 import { bridgeEventsIn } from '../rpc/event-bridge.js';
 import { rpcProtectionService } from '../rpc/protection-rpc.js';
+import { QuotaService } from '../protection-manager/quota-service.js';
 import { CatalogScheduling } from '../operation-engine/scheduling.js';
 import { openCatalogStore } from '../store/factory.js';
 import { withApiPort } from './options.js';
@@ -36,6 +37,7 @@ export async function startApi(opts: { home: string; port?: number }): Promise<R
         home: opts.home,
         service,
         scheduling: new CatalogScheduling({ store, service, config }),
+        quotas: new QuotaService({ store, config, logger }),
         tokens: store.tokens,
         events,
         logger,

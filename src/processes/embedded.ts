@@ -36,6 +36,7 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
         home: app.home,
         service: app.manager,
         scheduling: app.scheduling,
+        quotas: app.quotas,
         tokens: app.store.tokens,
         events: app.events,
         logger: app.logger,

@@ -197,6 +197,27 @@ const m0005Scheduling: Migration = {
   },
 };
 
+/**
+ * Quota limits set through the API (issue 25): one row per (project or quota class, quota name).
+ * What has no row falls back to the class `default`, then to bulwark.yaml's quotas.*.
+ */
+const m0006Quotas: Migration = {
+  async up(db) {
+    await db.schema
+      .createTable('quota_limits')
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('owner', 'text', (c) => c.notNull())
+      .addColumn('resource', 'text', (c) => c.notNull())
+      .addColumn('hard_limit', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('quota_limits_pk', ['scope', 'owner', 'resource'])
+      .execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('quota_limits').execute();
+  },
+};
+
 /** Every catalog migration, by name; names sort in the order they must run. */
 export const CATALOG_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_catalog': m0001Catalog,
@@ -204,6 +225,7 @@ export const CATALOG_MIGRATIONS: Readonly<Record<string, Migration>> = Object.fr
   '0003_token_expiry': m0003TokenExpiry,
   '0004_operation_origin': m0004OperationOrigin,
   '0005_scheduling': m0005Scheduling,
+  '0006_quotas': m0006Quotas,
 });
 
 /** Serves CATALOG_MIGRATIONS from memory: no migration files to find at run time, bundling stays simple. */

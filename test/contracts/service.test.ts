@@ -163,6 +163,7 @@ describeServiceContract('HTTP (REST API)', {
         home: app.home,
         service: served.service,
         scheduling: app.scheduling,
+        quotas: app.quotas,
         tokens: app.store.tokens,
         events: app.events,
         logger: app.logger,

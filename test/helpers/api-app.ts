@@ -24,6 +24,7 @@ export async function openApiApp(
   const api = await buildApi({
     service: app.manager,
     scheduling: app.scheduling,
+    quotas: app.quotas,
     tokens: tokenVerifier(app.store.tokens),
     events: app.events,
     logger: app.logger,

@@ -40,6 +40,7 @@ describe('REST API timeouts and connection cap', function () {
     const api = await buildApi({
       service,
       scheduling: app.scheduling,
+      quotas: app.quotas,
       tokens: tokenVerifier(app.store.tokens),
       events: app.events,
       logger: app.logger,

@@ -1,0 +1,51 @@
+/**
+ * Catalog contract cases of issue 25: quota limits set through the API, per project and per quota
+ * class. Registered by describeCatalogContract, so every adapter runs them.
+ */
+import { expect } from 'chai';
+import { QuotaLimits } from '../../src/protection-manager/quota-limits.js';
+import type { CatalogHarness } from './catalog.contract.js';
+
+const CONFIG = { plans_per_project: 50, triggers_per_project: 7, scheduled_operations_per_project: 9 };
+
+export function quotaCases(harness: () => CatalogHarness): void {
+  it('quotas: keeps limits per project and per class, changing only the ones given', async () => {
+    const { quotas } = harness().store;
+    expect(await quotas.limits('project', 'qa')).to.deep.equal({});
+    await quotas.setLimits('project', 'qa', { plans: 3, triggers: -1 });
+    await quotas.setLimits('project', 'qa', { plans: 4 });
+    await quotas.setLimits('class', 'qa', { plans: 99 }); // a class of the same name is another owner
+    expect(await quotas.limits('project', 'qa')).to.deep.equal({ plans: 4, triggers: -1 });
+    expect(await quotas.limits('project', 'qb')).to.deep.equal({});
+    expect(await quotas.limits('class', 'qa')).to.deep.equal({ plans: 99 });
+    await quotas.setLimits('project', 'qa', {});
+    expect(await quotas.limits('project', 'qa')).to.deep.equal({ plans: 4, triggers: -1 });
+    // Large limits come back as numbers, not as the strings PostgreSQL gives bigints as.
+    await quotas.setLimits('class', 'big', { plans: 2 ** 31 - 1 });
+    expect(await quotas.limits('class', 'big')).to.deep.equal({ plans: 2 ** 31 - 1 });
+  });
+
+  it('quotas: a project gets its own limit, else the class default, else the config; checkCount names the quota', async () => {
+    const { store } = harness();
+    const limits = new QuotaLimits(store.quotas, CONFIG);
+    expect((await limits.projectLimits('qa')).plans).to.deep.equal({ limit: 50, source: 'quotas.plans_per_project in bulwark.yaml' });
+    await store.quotas.setLimits('class', 'default', { plans: 20 });
+    await store.quotas.setLimits('project', 'qa', { triggers: -1 });
+    const qa = await limits.projectLimits('qa');
+    expect(qa).to.deep.equal({
+      plans: { limit: 20, source: 'quota class default' },
+      triggers: { limit: -1, source: 'set for the project' },
+      scheduled_operations: { limit: 9, source: 'quotas.scheduled_operations_per_project in bulwark.yaml' },
+    });
+    await limits.checkCount('qa', 'plans', 19);
+    await limits.checkCount('qa', 'triggers', 1_000_000); // unlimited
+    const err = await limits.checkCount('qa', 'plans', 20).then(
+      () => null,
+      (e: { code: string; message: string }) => e,
+    );
+    expect(err?.code).to.equal('BWK_ERR_QUOTA_EXCEEDED');
+    expect(err?.message).to.include('project qa already has 20 plans, its quota plans (quota class default) is 20');
+    expect(await limits.classLimits('default')).to.deep.equal({ plans: 20, triggers: 7, scheduled_operations: 9 });
+    expect(await limits.classLimits('gold')).to.deep.equal({ plans: 50, triggers: 7, scheduled_operations: 9 });
+  });
+}
