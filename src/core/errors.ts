@@ -163,6 +163,18 @@ export const ERRORS = {
     503,
     'no agent for node "{node}" picked up {task} within {timeout_ms} ms: start `bulwark agent --node {node}` on that node',
   ),
+  BWK_ERR_SERVICE_DISABLED: spec(
+    503,
+    'the protection service on {host} is disabled ({reason}): it takes no new operations until an admin enables it ' +
+      '(`karbor service-enable`)',
+    true,
+  ),
+  BWK_ERR_SERVICE_NOT_FOUND: spec(404, 'service {id} not found'),
+  BWK_ERR_SERVICE_NOT_DISABLABLE: spec(
+    409,
+    'service {id} is an API process ({binary}): it serves the requests that would enable services again, so it cannot be ' +
+      'disabled; stop it instead',
+  ),
   BWK_ERR_SERVICE_UNAVAILABLE: spec(503, 'the Bulwark service at {url} cannot be reached: {reason}', true),
   BWK_ERR_ENGINE_UNAVAILABLE: spec(503, 'the {engine} engine cannot be reached at {address}: {reason}', true),
   BWK_ERR_RPC_UNAVAILABLE: spec(503, 'RPC transport {address} is unavailable: {reason}', true),

@@ -19,6 +19,7 @@ import type { OperationEvents } from '../protection-manager/events.js';
 import { InProcessEvents } from '../protection-manager/events.js';
 import { OperationSteps } from '../protection-manager/operation-steps.js';
 import { QuotaService } from '../protection-manager/quota-service.js';
+import { ServiceCatalog } from '../protection-manager/service-catalog.js';
 import { ProtectionManager } from '../protection-manager/protection-manager.js';
 import { localBankDirectories, restorePolicyOf } from '../protection-manager/restore-policy.js';
 import { ResourceScopes } from '../protection-manager/resource-scopes.js';
@@ -38,6 +39,8 @@ export interface BulwarkApp {
   scheduling: SchedulingService;
   /** Karbor's quotas and quota classes over this app's catalog. */
   quotas: QuotaService;
+  /** Karbor's os-services over this app's catalog. */
+  services: ServiceCatalog;
   /** Resource scopes of service mode; `reload(home)` re-reads them from bulwark.yaml (on SIGHUP). */
   scopes: ResourceScopes;
   /** Start-up warnings for people (also logged): the home or a bank directory open to other users. */
@@ -114,6 +117,7 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
       manager,
       scheduling: new CatalogScheduling({ store, service: manager, config }),
       quotas: new QuotaService({ store, config, logger }),
+      services: new ServiceCatalog({ store: store.services, logger }),
       scopes,
       warnings,
       drain,

@@ -9,6 +9,27 @@ import type { CatalogHarness } from './catalog.contract.js';
 const CONFIG = { plans_per_project: 50, triggers_per_project: 7, scheduled_operations_per_project: 9 };
 
 export function quotaCases(harness: () => CatalogHarness): void {
+  it('services: one row per host and binary, reused on registration; heartbeat, stop and status', async () => {
+    const { services } = harness().store;
+    const a = await services.register('h1', 'bulwark-worker', 60_000);
+    expect(a).to.include({ host: 'h1', binary: 'bulwark-worker', status: 'enabled', disabled_reason: null });
+    expect(Date.parse(a.expires_at)).to.be.greaterThan(Date.now());
+    const other = await services.register('h2', 'bulwark-worker', 60_000);
+    expect(other.id).to.not.equal(a.id);
+    expect((await services.setStatus(a.id, 'disabled', 'why'))!).to.include({ status: 'disabled', disabled_reason: 'why' });
+    await services.markStopped(a.id);
+    expect(Date.parse((await services.get(a.id))!.expires_at)).to.be.at.most(Date.now());
+    // A restart reuses the row, and keeps it disabled.
+    const again = await services.register('h1', 'bulwark-worker', 60_000);
+    expect(again).to.include({ id: a.id, status: 'disabled', disabled_reason: 'why' });
+    expect((await services.heartbeat(a.id, 60_000))!.id).to.equal(a.id);
+    expect(await services.heartbeat('00000000-0000-4000-8000-000000000000', 1000)).to.equal(null);
+    expect((await services.list({ host: 'h1' })).map((s) => s.id)).to.deep.equal([a.id]);
+    expect((await services.list({ binary: 'bulwark-worker' })).map((s) => s.host)).to.deep.equal(['h1', 'h2']);
+    expect((await services.setStatus(a.id, 'enabled', 'ignored'))!).to.include({ status: 'enabled', disabled_reason: null });
+    expect(await services.setStatus('00000000-0000-4000-8000-000000000000', 'enabled', null)).to.equal(null);
+  });
+
   it('quotas: keeps limits per project and per class, changing only the ones given', async () => {
     const { quotas } = harness().store;
     expect(await quotas.limits('project', 'qa')).to.deep.equal({});

@@ -164,6 +164,7 @@ describeServiceContract('HTTP (REST API)', {
         service: served.service,
         scheduling: app.scheduling,
         quotas: app.quotas,
+        services: app.services,
         tokens: app.store.tokens,
         events: app.events,
         logger: app.logger,

@@ -25,6 +25,7 @@ export async function openApiApp(
     service: app.manager,
     scheduling: app.scheduling,
     quotas: app.quotas,
+    services: app.services,
     tokens: tokenVerifier(app.store.tokens),
     events: app.events,
     logger: app.logger,

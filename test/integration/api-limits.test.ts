@@ -41,6 +41,7 @@ describe('REST API timeouts and connection cap', function () {
       service,
       scheduling: app.scheduling,
       quotas: app.quotas,
+      services: app.services,
       tokens: tokenVerifier(app.store.tokens),
       events: app.events,
       logger: app.logger,
