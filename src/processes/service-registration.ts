@@ -46,11 +46,12 @@ export class ServiceRegistration {
     const row = await opts.store.register(opts.host, opts.binary, ttl);
     const reg = new ServiceRegistration(row.id, opts.store, ttl, opts.logger, opts.onStatus ?? (async () => {}));
     opts.logger.info('service registered', { service: row.id, host: opts.host, binary: opts.binary, status: row.status });
-    // onStatus runs once at start with the stored status (a restarted process stays disabled), then on changes.
-    reg.enabled = row.status !== 'enabled';
+    // onStatus runs once at start with the stored status (a restarted process stays disabled), then on
+    // changes. At start its failure (no broker, no Temporal) fails the start, as it did before registration.
+    reg.enabled = row.status === 'enabled';
     reg.disabledReason = row.disabled_reason;
-    reg.apply(row.status === 'enabled');
-    await reg.applying;
+    if (!reg.enabled) opts.logger.info('service disabled: finishing what runs, taking no new work', { service: row.id });
+    await reg.onStatus(reg.enabled);
     // Not unref'd: a disabled worker or agent has nothing else keeping it alive while it waits to be enabled.
     reg.timer = setInterval(() => void reg.beat(), interval);
     return reg;
