@@ -18,6 +18,7 @@ import type {
   ProtectInput,
   ProtectionService,
   ProviderView,
+  ResettableState,
   RestoreInput,
   VerifyInput,
 } from '../protection-manager/service.js';
@@ -165,6 +166,11 @@ export class HttpProtectionService implements ProtectionService {
 
   async deleteCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<void> {
     await this.request('DELETE', this.p(ctx, `/providers/${await this.providerOf(ctx, id, providerId)}/checkpoints/${id}`));
+  }
+
+  async resetCheckpointState(ctx: RequestContext, id: string, state: ResettableState, providerId?: string): Promise<CheckpointRecord> {
+    const path = this.p(ctx, `/providers/${await this.providerOf(ctx, id, providerId)}/checkpoints/${id}`);
+    return graphDecoded(await this.unwrap('checkpoint', 'PUT', path, { 'os-resetState': { state } }));
   }
 
   async startRestore(ctx: RequestContext, input: RestoreInput): Promise<RestoreRecord> {

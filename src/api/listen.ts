@@ -9,6 +9,8 @@ import type { ServerPlaces } from './public-message.js';
 import type { OperationEvents } from '../protection-manager/events.js';
 import type { SchedulingService } from '../operation-engine/service.js';
 import type { ProtectionService } from '../protection-manager/service.js';
+import type { QuotaService } from '../protection-manager/quota-service.js';
+import type { ServiceCatalog } from '../protection-manager/service-catalog.js';
 import type { TokenStore } from '../store/tokens.js';
 
 export { tokenVerifier } from './token-verifier.js';
@@ -34,6 +36,8 @@ export async function listenApi(deps: {
   home: string;
   service: ProtectionService;
   scheduling: SchedulingService;
+  quotas: QuotaService;
+  services: ServiceCatalog;
   tokens: TokenStore;
   events: OperationEvents;
   logger: Logger;
@@ -47,6 +51,8 @@ export async function listenApi(deps: {
     ...(material ? { tls: material } : {}),
     service: deps.service,
     scheduling: deps.scheduling,
+    quotas: deps.quotas,
+    services: deps.services,
     tokens: tokenVerifier(deps.tokens, { logger: deps.logger, useIntervalMs: deps.config.api.token_use_interval_ms }),
     authFailures: deps.config.api.auth_failures,
     events: deps.events,

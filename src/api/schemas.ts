@@ -165,6 +165,21 @@ export const bankCheckBody = {
   },
 } as const;
 
+/** Karbor's `checkpoint-reset-state`: the only update a checkpoint takes. */
+export const checkpointUpdateBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['os-resetState'],
+  properties: {
+    'os-resetState': {
+      type: 'object',
+      additionalProperties: false,
+      required: ['state'],
+      properties: { state: { enum: ['available', 'error'] } },
+    },
+  },
+} as const;
+
 export const bankGcBody = {
   type: 'object',
   additionalProperties: false,

@@ -5,6 +5,8 @@ import type { Logger } from '../common/logging.js';
 import type { OperationEvents } from '../protection-manager/events.js';
 import type { SchedulingService } from '../operation-engine/service.js';
 import type { ProtectionService } from '../protection-manager/service.js';
+import type { QuotaService } from '../protection-manager/quota-service.js';
+import type { ServiceCatalog } from '../protection-manager/service-catalog.js';
 import type { TokenVerifier } from './auth.js';
 import { authenticate } from './auth.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMITS, type AuthFailureLimits } from './auth-failures.js';
@@ -19,6 +21,8 @@ import { NO_PLACES, namedPlacesRedactor, type ServerPlaces } from './public-mess
 import { bankRoutes } from './routes/bank.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { operationRoutes } from './routes/operations.js';
+import { quotaRoutes } from './routes/quotas.js';
+import { serviceRoutes } from './routes/services.js';
 import { schedulingRoutes } from './routes/scheduling.js';
 import { validatorCompiler } from './validation.js';
 
@@ -26,6 +30,10 @@ export interface ApiOptions {
   service: ProtectionService;
   /** Triggers, scheduled operations and operation logs (served from the catalog in every shape). */
   scheduling: SchedulingService;
+  /** Karbor's quotas and quota classes (served from the catalog in every shape). */
+  quotas: QuotaService;
+  /** Karbor's os-services: the running processes (the catalog's service table). */
+  services: ServiceCatalog;
   tokens: TokenVerifier;
   events: OperationEvents;
   logger: Logger;
@@ -112,6 +120,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     catalogRoutes(v1, opts.service);
     operationRoutes(v1, opts.service, opts.events);
     schedulingRoutes(v1, opts.scheduling);
+    quotaRoutes(v1, opts.quotas);
+    serviceRoutes(v1, opts.services);
     bankRoutes(v1, opts.service);
   });
   app.get('/openapi.json', async () => openapi.document(opts.version));

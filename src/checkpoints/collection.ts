@@ -88,6 +88,22 @@ export class CheckpointCollection {
     return next;
   }
 
+  /**
+   * Sets the status whatever it was, bypassing the state machine (an admin's os-resetState), and
+   * records the reset in extra_info.reset_state. The caller holds a lease naming the checkpoint.
+   */
+  async resetStatus(id: string, status: 'available' | 'error', reset: Record<string, unknown>): Promise<CheckpointRecord> {
+    const current = await this.mustGet(id, null);
+    const next: CheckpointRecord = {
+      ...current,
+      status,
+      extra_info: { ...current.extra_info, reset_state: { ...reset, to: status } },
+      updated_at: new Date().toISOString(),
+    };
+    await this.bank.putObject(checkpointIndexKey(id), JSON.stringify(next));
+    return next;
+  }
+
   /** Removes index entries first (so listings stop showing it), then the data, the record last. */
   async remove(record: CheckpointRecord): Promise<void> {
     await Promise.all(checkpointIndexKeys({ ...record, plan_id: record.protection_plan.id }).map((k) => this.bank.deleteObject(k)));

@@ -3,6 +3,7 @@ import { registerCatalogCommands } from './commands/catalog.js';
 import { registerOperationCommands } from './commands/operations.js';
 import { registerEngineCommands } from './commands/engine.js';
 import { registerServiceCommands } from './commands/service.js';
+import { registerServiceCatalogCommands } from './commands/services.js';
 import { registerBankCommands } from './commands/bank.js';
 import { registerDistributedCommands } from './commands/distributed.js';
 import { registerSchedulingCommands } from './commands/scheduling.js';
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<void> {
   registerOperationCommands(program, run);
   registerEngineCommands(program, run);
   registerServiceCommands(program, run);
+  registerServiceCatalogCommands(program, run);
   registerBankCommands(program, run);
   registerDistributedCommands(program, run);
   registerSchedulingCommands(program, run);

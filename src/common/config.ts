@@ -55,6 +55,8 @@ export interface BulwarkConfig {
     json_object_bytes: number;
     plan_bytes: number;
   };
+  /** The service catalog (docs/service.md "Services"): how each process names its host and renews its heartbeat. */
+  services: { host?: string; heartbeat_interval_ms: number; heartbeat_ttl_ms: number };
   rpc: {
     transport: 'in-process' | 'amqp';
     url: string;
@@ -279,11 +281,21 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       default: {},
       properties: {
-        plans_per_project: { type: 'integer', minimum: 1, default: 1000 },
+        plans_per_project: { type: 'integer', minimum: 1, default: 50 },
         triggers_per_project: { type: 'integer', minimum: 1, default: 1000 },
         scheduled_operations_per_project: { type: 'integer', minimum: 1, default: 1000 },
         json_object_bytes: { type: 'integer', minimum: 2, default: 65536 },
         plan_bytes: { type: 'integer', minimum: 1024, default: 262144 },
+      },
+    },
+    services: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,255}$' },
+        heartbeat_interval_ms: { type: 'integer', minimum: 100, default: 10000 },
+        heartbeat_ttl_ms: { type: 'integer', minimum: 200, default: 30000 },
       },
     },
     rpc: {

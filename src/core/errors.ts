@@ -35,8 +35,8 @@ export const ERRORS = {
   ),
   BWK_ERR_QUOTA_EXCEEDED: spec(
     403,
-    'project {project} already has {count} {kind}s, its quota (quotas.{key}) is {limit}: delete some first, or ask an operator to ' +
-      'raise the quota',
+    'project {project} already has {count} {kind}s, its quota {quota} ({source}) is {limit}: delete some first, or ask an admin to ' +
+      'raise it (`karbor quota-update`: docs/api.md "Quotas")',
   ),
   BWK_ERR_OBJECT_TOO_LARGE: spec(
     413,
@@ -162,6 +162,18 @@ export const ERRORS = {
   BWK_ERR_AGENT_UNAVAILABLE: spec(
     503,
     'no agent for node "{node}" picked up {task} within {timeout_ms} ms: start `bulwark agent --node {node}` on that node',
+  ),
+  BWK_ERR_SERVICE_DISABLED: spec(
+    503,
+    'the protection service on {host} is disabled ({reason}): it takes no new operations until an admin enables it ' +
+      '(`karbor service-enable`)',
+    true,
+  ),
+  BWK_ERR_SERVICE_NOT_FOUND: spec(404, 'service {id} not found'),
+  BWK_ERR_SERVICE_NOT_DISABLABLE: spec(
+    409,
+    'service {id} is an API process ({binary}): it serves the requests that would enable services again, so it cannot be ' +
+      'disabled; stop it instead',
   ),
   BWK_ERR_SERVICE_UNAVAILABLE: spec(503, 'the Bulwark service at {url} cannot be reached: {reason}', true),
   BWK_ERR_ENGINE_UNAVAILABLE: spec(503, 'the {engine} engine cannot be reached at {address}: {reason}', true),

@@ -23,6 +23,26 @@ export class SoloLeader implements LeaderLease {
   close = async (): Promise<void> => {};
 }
 
+/**
+ * Leads only while `enabled()` says so: a disabled engine steps down (gives its lease up, so a
+ * standby takes over) and stands by until enabled again.
+ */
+export class GatedLeader implements LeaderLease {
+  constructor(
+    private readonly inner: LeaderLease,
+    private readonly enabled: () => boolean,
+  ) {}
+
+  async lead(): Promise<boolean> {
+    if (this.enabled()) return this.inner.lead();
+    await this.inner.release();
+    return false;
+  }
+
+  release = (): Promise<void> => this.inner.release();
+  close = (): Promise<void> => this.inner.close();
+}
+
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 

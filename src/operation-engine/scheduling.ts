@@ -7,6 +7,7 @@ import { assertUuid, newId } from '../common/ids.js';
 import { assertPrintable } from '../core/control-chars.js';
 import { bwkError } from '../core/errors.js';
 import { checkObjectSize } from '../protection-manager/quotas.js';
+import { QuotaLimits } from '../protection-manager/quota-limits.js';
 import { visibleProject, type RequestContext } from '../protection-manager/request.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { CatalogStore } from '../store/port.js';
@@ -269,16 +270,9 @@ export class CatalogScheduling implements SchedulingService {
   }
 
   private async checkCount(projectId: string, kind: 'trigger' | 'scheduled operation'): Promise<void> {
-    const quotas = this.deps.config.quotas;
-    const [count, limit, key] =
-      kind === 'trigger'
-        ? [await this.scheduling.countTriggers(projectId), quotas.triggers_per_project, 'triggers_per_project']
-        : [
-            await this.scheduling.countScheduledOperations(projectId),
-            quotas.scheduled_operations_per_project,
-            'scheduled_operations_per_project',
-          ];
-    if (count >= limit) throw bwkError('BWK_ERR_QUOTA_EXCEEDED', { project: projectId, count, kind, key, limit });
+    const limits = new QuotaLimits(this.deps.store.quotas, this.deps.config.quotas);
+    if (kind === 'trigger') await limits.checkCount(projectId, 'triggers', await this.scheduling.countTriggers(projectId));
+    else await limits.checkCount(projectId, 'scheduled_operations', await this.scheduling.countScheduledOperations(projectId));
   }
 }
 

@@ -11,6 +11,9 @@ import { listenApi } from '../api/listen.js';
 import { InProcessEvents } from '../protection-manager/events.js';
 import { bridgeEventsIn } from '../rpc/event-bridge.js';
 import { rpcProtectionService } from '../rpc/protection-rpc.js';
+import { QuotaService } from '../protection-manager/quota-service.js';
+import { ServiceCatalog } from '../protection-manager/service-catalog.js';
+import { ServiceRegistration, serviceHost } from './service-registration.js';
 import { CatalogScheduling } from '../operation-engine/scheduling.js';
 import { openCatalogStore } from '../store/factory.js';
 import { withApiPort } from './options.js';
@@ -30,12 +33,18 @@ export async function startApi(opts: { home: string; port?: number }): Promise<R
     const events = new InProcessEvents();
     held.add(await bridgeEventsIn(transport, events), (unbridge) => unbridge());
     const service = rpcProtectionService(transport, config.rpc.queue, config.rpc.timeout_ms, config.rpc.long_timeout_ms);
+    held.add(
+      await ServiceRegistration.start({ store: store.services, host: serviceHost(config), binary: 'bulwark-api', config, logger }),
+      (r) => r.stop(),
+    );
     const api = held.add(
       await listenApi({
         config,
         home: opts.home,
         service,
         scheduling: new CatalogScheduling({ store, service, config }),
+        quotas: new QuotaService({ store, config, logger }),
+        services: new ServiceCatalog({ store: store.services, logger }),
         tokens: store.tokens,
         events,
         logger,

@@ -18,6 +18,8 @@ import { Held } from './process.js';
 import type { OperationEvents } from '../protection-manager/events.js';
 import { InProcessEvents } from '../protection-manager/events.js';
 import { OperationSteps } from '../protection-manager/operation-steps.js';
+import { QuotaService } from '../protection-manager/quota-service.js';
+import { ServiceCatalog } from '../protection-manager/service-catalog.js';
 import { ProtectionManager } from '../protection-manager/protection-manager.js';
 import { localBankDirectories, restorePolicyOf } from '../protection-manager/restore-policy.js';
 import { ResourceScopes } from '../protection-manager/resource-scopes.js';
@@ -35,6 +37,10 @@ export interface BulwarkApp {
   manager: ProtectionManager;
   /** Triggers, scheduled operations and operation logs over this app's catalog. */
   scheduling: SchedulingService;
+  /** Karbor's quotas and quota classes over this app's catalog. */
+  quotas: QuotaService;
+  /** Karbor's os-services over this app's catalog. */
+  services: ServiceCatalog;
   /** Resource scopes of service mode; `reload(home)` re-reads them from bulwark.yaml (on SIGHUP). */
   scopes: ResourceScopes;
   /** Start-up warnings for people (also logged): the home or a bank directory open to other users. */
@@ -110,6 +116,8 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
       engine,
       manager,
       scheduling: new CatalogScheduling({ store, service: manager, config }),
+      quotas: new QuotaService({ store, config, logger }),
+      services: new ServiceCatalog({ store: store.services, logger }),
       scopes,
       warnings,
       drain,

@@ -9,6 +9,8 @@ import { publishEvents } from './publish-events.js';
 import { runOperationEngine } from './operation-engine-runner.js';
 import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
+import { gatedService } from './disabled-gate.js';
+import { ServiceRegistration, serviceHost, type ServiceBinary } from './service-registration.js';
 import { withApiPort } from './options.js';
 import { localBankDirectories } from '../protection-manager/restore-policy.js';
 
@@ -24,18 +26,37 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
     const app = held.add(await openBulwark(opts.home), (a) => a.close());
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
     publishEvents(held, app, transport);
+    // The three services serve embeds, each in the service catalog (Karbor's os-services).
+    const host = serviceHost(app.config);
+    const register = async (binary: ServiceBinary) =>
+      held.add(await ServiceRegistration.start({ store: app.store.services, host, binary, config: app.config, logger: app.logger }), (r) =>
+        r.stop(),
+      );
+    const protection = await register('bulwark-protection-service');
+    const service = gatedService(app.manager, protection, host);
+    const scheduler = await register('bulwark-operation-engine');
     // Stopped before the app (held releases newest first): no fire starts while the app drains.
     held.add(
-      await runOperationEngine({ config: app.config, store: app.store, service: app.manager, events: app.events, logger: app.logger }),
+      await runOperationEngine({
+        config: app.config,
+        store: app.store,
+        service,
+        events: app.events,
+        logger: app.logger,
+        enabled: () => scheduler.isEnabled,
+      }),
       (e) => e.stop(),
     );
+    await register('bulwark-api');
     const config = withApiPort(app.config, opts.port);
     const api = held.add(
       await listenApi({
         config,
         home: app.home,
-        service: app.manager,
+        service,
         scheduling: app.scheduling,
+        quotas: app.quotas,
+        services: app.services,
         tokens: app.store.tokens,
         events: app.events,
         logger: app.logger,

@@ -8,7 +8,7 @@ import type { BulwarkConfig } from '../common/config.js';
 import { newId } from '../common/ids.js';
 import type { Logger } from '../common/logging.js';
 import { OperationEngine } from '../operation-engine/engine.js';
-import { RedisLeader, SoloLeader, redisPassword, type LeaderLease } from '../operation-engine/leader.js';
+import { GatedLeader, RedisLeader, SoloLeader, redisPassword, type LeaderLease } from '../operation-engine/leader.js';
 import type { OperationEvents } from '../protection-manager/events.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { CatalogStore } from '../store/port.js';
@@ -19,6 +19,8 @@ export async function runOperationEngine(deps: {
   service: ProtectionService;
   events?: OperationEvents;
   logger: Logger;
+  /** Whether the engine's service row is enabled: while it is not, the engine does not lead. */
+  enabled?: () => boolean;
 }): Promise<OperationEngine> {
   const cfg = deps.config.operation_engine;
   const leader: LeaderLease =
@@ -37,7 +39,7 @@ export async function runOperationEngine(deps: {
     store: deps.store,
     service: deps.service,
     ...(deps.events ? { events: deps.events } : {}),
-    leader,
+    leader: deps.enabled ? new GatedLeader(leader, deps.enabled) : leader,
     config: cfg,
     logger: deps.logger,
     bankRunTimeoutMs: deps.config.rpc.long_timeout_ms,

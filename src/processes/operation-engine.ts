@@ -12,6 +12,7 @@ import { openCatalogStore } from '../store/factory.js';
 import { runOperationEngine } from './operation-engine-runner.js';
 import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
+import { ServiceRegistration, serviceHost } from './service-registration.js';
 
 export async function startOperationEngine(opts: { home: string }): Promise<RunningProcess> {
   const config = loadConfig(opts.home);
@@ -27,13 +28,23 @@ export async function startOperationEngine(opts: { home: string }): Promise<Runn
     const events = new InProcessEvents();
     held.add(await bridgeEventsIn(transport, events), (unbridge) => unbridge());
     const service = rpcProtectionService(transport, config.rpc.queue, config.rpc.timeout_ms, config.rpc.long_timeout_ms);
-    held.add(await runOperationEngine({ config, store, service, events, logger }), (e) => e.stop());
+    const registration = held.add(
+      await ServiceRegistration.start({
+        store: store.services,
+        host: serviceHost(config),
+        binary: 'bulwark-operation-engine',
+        config,
+        logger,
+      }),
+      (r) => r.stop(),
+    );
+    held.add(await runOperationEngine({ config, store, service, events, logger, enabled: () => registration.isEnabled }), (e) => e.stop());
     const leader = config.operation_engine.redis_url ? 'electing a leader in Redis' : 'alone (no operation_engine.redis_url)';
     return {
       note:
         `bulwark operation-engine (pid ${process.pid}) calling ${config.rpc.queue} over ${config.rpc.transport}, ${leader}; ` +
         'SIGTERM stops',
-      ready: { ready: true, pid: process.pid },
+      ready: { ready: true, pid: process.pid, service_id: registration.id },
       stop: () => held.release(),
     };
   });

@@ -7,6 +7,8 @@ import { openBulwark } from './app.js';
 import { publishEvents } from './publish-events.js';
 import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
+import type { RpcServer } from '../rpc/port.js';
+import { ServiceRegistration, serviceHost } from './service-registration.js';
 
 export async function startProtectionService(opts: { home: string; prefetch: number }): Promise<RunningProcess> {
   const held = new Held();
@@ -14,14 +16,34 @@ export async function startProtectionService(opts: { home: string; prefetch: num
     const app = held.add(await openBulwark(opts.home), (a) => a.close());
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
     publishEvents(held, app, transport);
+    // Disabling cancels the queue consumer: requests already taken finish and reply, and operations
+    // running go on; the broker gives new requests to the other protection services. Enabling consumes again.
+    let server: RpcServer | null = null;
+    const registration = await ServiceRegistration.start({
+      store: app.store.services,
+      host: serviceHost(app.config),
+      binary: 'bulwark-protection-service',
+      config: app.config,
+      logger: app.logger,
+      onStatus: async (enabled) => {
+        if (enabled && !server)
+          server = await serveProtection(transport, app.config.rpc.queue, app.manager, app.logger, { prefetch: opts.prefetch });
+        if (!enabled && server) {
+          const closing = server;
+          server = null;
+          await closing.close();
+        }
+      },
+    });
     // Released first: requests in progress finish and reply, then the app drains while events still flow.
-    held.add(await serveProtection(transport, app.config.rpc.queue, app.manager, app.logger, { prefetch: opts.prefetch }), (s) =>
-      s.close(),
-    );
+    held.add(registration, async (r) => {
+      await r.stop();
+      await server?.close();
+    });
     const { queue, transport: kind } = app.config.rpc;
     return {
       note: `bulwark protection-service (pid ${process.pid}) serving ${queue} over ${kind}; SIGTERM stops, SIGHUP reloads resource scopes`,
-      ready: { ready: true, pid: process.pid, queue, prefetch: opts.prefetch },
+      ready: { ready: true, pid: process.pid, queue, prefetch: opts.prefetch, service_id: registration.id },
       reload: async () => app.scopes.reload(app.home),
       stop: () => held.release(),
     };

@@ -8,6 +8,8 @@ import { openBulwark } from './app.js';
 import { publishEvents } from './publish-events.js';
 import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
+import type { RunningWorker } from '../protection-manager/engines/temporal-worker.js';
+import { ServiceRegistration, serviceHost } from './service-registration.js';
 
 export type WorkerRole = { role: 'worker' } | { role: 'agent'; node: string };
 
@@ -26,16 +28,52 @@ export async function startWorkerProcess(opts: { home: string } & WorkerRole): P
     publishEvents(held, app, transport);
     const { startWorker } = await import('../protection-manager/engines/temporal-worker.js'); // the Temporal worker SDK: only here
     const role = opts.role === 'worker' ? { role: 'worker' as const } : { role: 'agent' as const, node: opts.node };
-    const worker = held.add(await startWorker(role, { config: app.config, home: app.home, steps: app.steps, logger: app.logger }), (w) =>
-      w.shutdown(),
-    );
+    const start = () => startWorker(role, { config: app.config, home: app.home, steps: app.steps, logger: app.logger });
+    // Disabling drains the Temporal worker (running hooks finish within the grace time, no new task is
+    // polled; Temporal gives them to other workers); enabling starts a new one. `done` resolves only when
+    // a worker ends otherwise (SIGTERM through the SDK's runtime, a fatal error): that ends the process.
+    let worker: RunningWorker | null = null;
+    let ended!: () => void;
+    const done = new Promise<void>((resolve) => {
+      ended = resolve;
+      // While disabled no worker runs to hear the runtime's SIGTERM: the process stops on it all the same.
+      process.once('SIGTERM', () => resolve()).once('SIGINT', () => resolve());
+    });
+    const watch = (w: RunningWorker) =>
+      void w.done.then(
+        () => worker === w && ended(),
+        () => worker === w && ended(),
+      );
+    const registration = await ServiceRegistration.start({
+      store: app.store.services,
+      // An agent is its node: that is where the plans' resources say it runs.
+      host: opts.role === 'agent' ? opts.node : serviceHost(app.config),
+      binary: opts.role === 'agent' ? 'bulwark-agent' : 'bulwark-worker',
+      config: app.config,
+      logger: app.logger,
+      onStatus: async (enabled) => {
+        if (enabled && !worker) watch((worker = await start()));
+        if (!enabled && worker) {
+          const draining = worker;
+          worker = null;
+          await draining.shutdown();
+        }
+      },
+    });
+    held.add(registration, async (r) => {
+      await r.stop();
+      const last = worker;
+      worker = null;
+      await last?.shutdown();
+    });
     const queue = opts.role === 'worker' ? app.config.temporal.task_queue : `bulwark-agent-${opts.node}`;
     return {
       note:
         `bulwark ${opts.role} (pid ${process.pid}) serving task queue ${queue} at ${app.config.temporal.address}; SIGTERM drains and ` +
         `stops`,
       // The SDK's runtime turns SIGTERM/SIGINT into a graceful shutdown of every worker: `done` then resolves.
-      done: worker.done,
+      done,
+      ready: { ready: true, pid: process.pid, service_id: registration.id },
       stop: () => held.release(),
     };
   });

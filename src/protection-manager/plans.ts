@@ -13,7 +13,8 @@ import type { RequestContext } from './request.js';
 import type { ResourceScopes } from './resource-scopes.js';
 import type { PlanInput, PlanUpdate } from './service.js';
 import { visibleProject } from './request.js';
-import { checkPlanCount, checkPlanObjects, checkPlanSize, type Quotas } from './quotas.js';
+import { checkPlanObjects, checkPlanSize, type Quotas } from './quotas.js';
+import { QuotaLimits } from './quota-limits.js';
 
 /**
  * Plans: validated in full before anything is stored — provider, resource types, that each resource
@@ -26,7 +27,11 @@ export class PlanService {
     private readonly store: CatalogStore,
     private readonly quotas: Quotas,
     private readonly scopes: ResourceScopes,
-  ) {}
+  ) {
+    this.limits = new QuotaLimits(store.quotas, quotas);
+  }
+
+  private readonly limits: QuotaLimits;
 
   /**
    * Refuses a scoped caller a plan's resources outside its project's scope — the whole graph, as it
@@ -41,7 +46,7 @@ export class PlanService {
   async create(ctx: RequestContext, input: PlanInput): Promise<PlanRecord> {
     assertPrintableText(input);
     checkPlanObjects(input, this.quotas);
-    await checkPlanCount(this.store, ctx.projectId, this.quotas);
+    await this.limits.checkCount(ctx.projectId, 'plans', await this.store.countPlans(ctx.projectId));
     const checked = await this.validate(ctx, input);
     checkPlanSize({ resources: checked.resources, parameters: input.parameters ?? {} }, this.quotas);
     const now = nowIso();

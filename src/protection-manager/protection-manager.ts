@@ -26,6 +26,7 @@ import type { ResourceScopes } from './resource-scopes.js';
 import { visibleProject } from './request.js';
 import { listAcrossBanks } from './checkpoint-listing.js';
 import { checkProviderBank, gcProviderBank } from './bank-upkeep.js';
+import { resetCheckpointState } from './checkpoint-reset.js';
 import type {
   BankCheckInput,
   BankCheckReport,
@@ -39,6 +40,7 @@ import type {
   ProtectInput,
   ProtectionService,
   ProviderView,
+  ResettableState,
   RestoreInput,
   VerifyInput,
 } from './service.js';
@@ -247,6 +249,11 @@ export class ProtectionManager implements ProtectionService {
             status: outcome.status,
             reason: 'see the checkpoint extra_info.reason',
           });
+  }
+
+  async resetCheckpointState(ctx: RequestContext, id: string, state: ResettableState, providerId?: string): Promise<CheckpointRecord> {
+    const { record, provider } = await this.findCheckpoint(ctx, id, providerId);
+    return resetCheckpointState(ctx, record, provider, state, this.deps.logger);
   }
 
   async restore(ctx: RequestContext, input: RestoreInput): Promise<OperationHandle<RestoreRecord>> {

@@ -5,7 +5,6 @@
  */
 import { bwkError } from '../core/errors.js';
 import type { BulwarkConfig } from '../common/config.js';
-import type { CatalogStore } from '../store/port.js';
 
 export type Quotas = BulwarkConfig['quotas'];
 
@@ -42,22 +41,5 @@ export function checkPlanSize(plan: { resources: unknown; parameters: unknown },
       size,
       limit: quotas.plan_bytes,
       key: 'plan_bytes',
-    });
-}
-
-/**
- * Refuses a new plan when the project already has quotas.plans_per_project. Counted before the
- * insert: requests racing for the last free slot may each get one, so the quota can be passed by
- * the number of concurrent creates — it bounds growth, it is not a billing meter.
- */
-export async function checkPlanCount(store: CatalogStore, projectId: string, quotas: Quotas): Promise<void> {
-  const count = await store.countPlans(projectId);
-  if (count >= quotas.plans_per_project)
-    throw bwkError('BWK_ERR_QUOTA_EXCEEDED', {
-      project: projectId,
-      count,
-      kind: 'plan',
-      key: 'plans_per_project',
-      limit: quotas.plans_per_project,
     });
 }

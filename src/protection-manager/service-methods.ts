@@ -47,6 +47,7 @@ export const SERVICE_METHODS = {
   listCheckpoints: { rpc: 'list_checkpoints', revive: reviveCheckpointQuery },
   showCheckpoint: { rpc: 'show_checkpoint' },
   deleteCheckpoint: { rpc: 'delete_checkpoint' },
+  resetCheckpointState: { rpc: 'reset_state' },
   startRestore: { rpc: 'execute_operation', operation: 'restore' },
   listRestores: { rpc: 'list_restores' },
   showRestore: { rpc: 'show_restore' },

@@ -101,6 +101,9 @@ export interface BankGcInput {
   clock_skew_seconds?: number;
 }
 
+/** The states os-resetState may set. */
+export type ResettableState = 'available' | 'error';
+
 export interface LogQuery {
   limit?: number;
   marker?: string;
@@ -145,6 +148,12 @@ export interface ProtectionService {
   showCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<CheckpointRecord>;
   /** Deletes a checkpoint and its data; BWK_ERR_CHECKPOINT_IN_USE (409) while a restore reads it. */
   deleteCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<void>;
+  /**
+   * Sets a stuck checkpoint's status to `available` or `error` whatever it was (Karbor's
+   * os-resetState), admins only (BWK_ERR_FORBIDDEN). BWK_ERR_CHECKPOINT_IN_USE (409) while an
+   * operation holds a lease on the checkpoint. Returns the record as it now is.
+   */
+  resetCheckpointState(ctx: RequestContext, id: string, state: ResettableState, providerId?: string): Promise<CheckpointRecord>;
 
   /** Starts a restore; returns its record (`in_progress`). */
   startRestore(ctx: RequestContext, input: RestoreInput): Promise<RestoreRecord>;

@@ -10,6 +10,8 @@ import { DEFAULT_PAGE_SIZES, pageLimit, type PageSizes } from '../common/page-si
 import { afterPosition, checkSort, type OrderColumn } from './kysely-paging.js';
 import { KyselySchedulingStore, type SchedulingDatabase } from './kysely-scheduling.js';
 import type { SchedulingStore } from './scheduling-port.js';
+import { KyselyQuotaStore, type QuotaDatabase, type QuotaStore } from './quotas.js';
+import { KyselyServiceStore, type ServiceDatabase, type ServiceStore } from './services.js';
 import { KyselyTokenStore } from './tokens.js';
 import type { TokenDatabase, TokenStore } from './tokens.js';
 import type {
@@ -68,10 +70,14 @@ export class KyselyCatalogStore implements CatalogStore {
 
   readonly tokens: TokenStore;
   readonly scheduling: SchedulingStore;
+  readonly quotas: QuotaStore;
+  readonly services: ServiceStore;
 
   constructor(db: Kysely<Database>, options: KyselyStoreOptions = {}) {
     this.#db = db;
     this.tokens = new KyselyTokenStore(db as unknown as Kysely<TokenDatabase>);
+    this.quotas = new KyselyQuotaStore(db as unknown as Kysely<QuotaDatabase>);
+    this.services = new KyselyServiceStore(db as unknown as Kysely<ServiceDatabase>);
     this.#pageSizes = options.pageSizes ?? DEFAULT_PAGE_SIZES;
     const collation = options.bytewiseCollation;
     this.#orderKey =

@@ -197,6 +197,52 @@ const m0005Scheduling: Migration = {
   },
 };
 
+/**
+ * Quota limits set through the API (issue 25): one row per (project or quota class, quota name).
+ * What has no row falls back to the class `default`, then to bulwark.yaml's quotas.*.
+ */
+const m0006Quotas: Migration = {
+  async up(db) {
+    await db.schema
+      .createTable('quota_limits')
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('owner', 'text', (c) => c.notNull())
+      .addColumn('resource', 'text', (c) => c.notNull())
+      .addColumn('hard_limit', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('quota_limits_pk', ['scope', 'owner', 'resource'])
+      .execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('quota_limits').execute();
+  },
+};
+
+/**
+ * The service catalog (issue 25, Karbor's os-services): one row per (host, binary), so a restarted
+ * process reuses its row and keeps its status. expires_at is when the last heartbeat stops vouching
+ * for the process: a reader tells up from down without knowing the writer's heartbeat settings.
+ */
+const m0007Services: Migration = {
+  async up(db) {
+    await db.schema
+      .createTable('services')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('host', 'text', (c) => c.notNull())
+      .addColumn('binary', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('disabled_reason', 'text')
+      .addColumn('heartbeat_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addUniqueConstraint('services_host_binary_unique', ['host', 'binary'])
+      .execute();
+  },
+  async down(db) {
+    await db.schema.dropTable('services').execute();
+  },
+};
+
 /** Every catalog migration, by name; names sort in the order they must run. */
 export const CATALOG_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_catalog': m0001Catalog,
@@ -204,6 +250,8 @@ export const CATALOG_MIGRATIONS: Readonly<Record<string, Migration>> = Object.fr
   '0003_token_expiry': m0003TokenExpiry,
   '0004_operation_origin': m0004OperationOrigin,
   '0005_scheduling': m0005Scheduling,
+  '0006_quotas': m0006Quotas,
+  '0007_services': m0007Services,
 });
 
 /** Serves CATALOG_MIGRATIONS from memory: no migration files to find at run time, bundling stays simple. */

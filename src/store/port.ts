@@ -1,6 +1,8 @@
 import type { PageSizes } from '../common/page-size.js';
 import type { PageQuery } from './paging.js';
 import type { SchedulingStore } from './scheduling-port.js';
+import type { QuotaStore } from './quotas.js';
+import type { ServiceStore } from './services.js';
 import type { TokenStore } from './tokens.js';
 import type { OperationStatus, PlanRecord, RestoreRecord, VerificationRecord } from './records.js';
 
@@ -41,6 +43,10 @@ export interface CatalogStore {
   readonly tokens: TokenStore;
   /** Triggers, scheduled operations and operation logs (the operation engine's tables). */
   readonly scheduling: SchedulingStore;
+  /** Quota limits set through the API, per project and per quota class. */
+  readonly quotas: QuotaStore;
+  /** Every running Bulwark process, by host and binary, with its heartbeat and status. */
+  readonly services: ServiceStore;
 
   /**
    * Stores a new plan exactly as given (the caller sets id and timestamps) and returns it as stored.

@@ -4,6 +4,7 @@
  */
 import type { OldCatalog } from '../helpers/old-catalog.js';
 import { expect } from 'chai';
+import { quotaCases } from './catalog-quotas.contract.js';
 import { isBulwarkError } from '../../src/core/errors.js';
 import { newId } from '../../src/common/ids.js';
 import type { CatalogOptions, CatalogStore } from '../../src/store/port.js';
@@ -146,6 +147,7 @@ export function describeCatalogContract(name: string, make: (options?: CatalogOp
 
     tokenHygieneCases(() => h);
     schedulingCases(() => h);
+    quotaCases(() => h);
 
     describe('round trips', () => {
       it('stores a plan and returns it with its JSON fields exactly as given', async () => {

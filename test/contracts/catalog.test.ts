@@ -122,13 +122,17 @@ describe('SQLite catalog adapter', () => {
         { name: '0003_token_expiry' },
         { name: '0004_operation_origin' },
         { name: '0005_scheduling' },
+        { name: '0006_quotas' },
+        { name: '0007_services' },
       ]);
       const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
       expect(tables.map((t) => (t as { name: string }).name)).to.deep.equal([
         'operation_logs',
         'plans',
+        'quota_limits',
         'restores',
         'scheduled_operations',
+        'services',
         'tokens',
         'triggers',
         'verifications',

@@ -11,6 +11,7 @@ import { tempDir } from '../helpers/paths.js';
 import { expectTreeMatches, snapshotTree } from '../helpers/tree.js';
 import { waitFor } from '../helpers/wait.js';
 import { rejectsWith } from './bank.contract.js';
+import { FsBank } from '../../src/bank/adapters/fs.js';
 
 export const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 export const NOOP_PROVIDER = 'b766f37c-d011-4026-8228-28730d734a3f';
@@ -553,6 +554,50 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         await rejectsWith(a.service.showCheckpoint(a.ctx, started.id), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
         await rejectsWith(a.service.showCheckpoint(a.ctx, started.id, NOOP_PROVIDER), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
         await rejectsWith(a.service.deleteCheckpoint(a.ctx, started.id), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
+      });
+    });
+
+    describe('checkpoint reset-state (os-resetState)', () => {
+      it('an admin sets a checkpoint to error and back to available, recorded in extra_info; a member is refused', async () => {
+        const plan = await a.service.createPlan(a.ctx, {
+          name: 'to-reset',
+          provider_id: NOOP_PROVIDER,
+          resources: [{ type: 'noop', id: 'demo' }],
+        });
+        const started = await a.service.startProtect(a.ctx, { plan_id: plan.id });
+        await waitCheckpoint(a, started.id);
+        const admin = f.admin;
+        await rejectsWith(a.service.resetCheckpointState(a.ctx, started.id, 'error', NOOP_PROVIDER), 'BWK_ERR_FORBIDDEN');
+        expect((await a.service.showCheckpoint(a.ctx, started.id)).status).to.equal('available');
+        const failed = await admin.service.resetCheckpointState(admin.ctx, started.id, 'error', NOOP_PROVIDER);
+        expect(failed.status).to.equal('error');
+        expect(failed.extra_info.reset_state).to.include({ from: 'available', to: 'error' });
+        expect((await a.service.showCheckpoint(a.ctx, started.id)).status).to.equal('error');
+        const back = await admin.service.resetCheckpointState(admin.ctx, started.id, 'available');
+        expect(back.status).to.equal('available');
+        await rejectsWith(admin.service.resetCheckpointState(admin.ctx, randomUUID(), 'error'), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
+        await rejectsWith(admin.service.resetCheckpointState(admin.ctx, started.id, 'protecting' as 'error'), 'BWK_ERR_INVALID_INPUT');
+        expect((await a.service.showCheckpoint(a.ctx, started.id)).status).to.equal('available');
+      });
+
+      it('refuses while an operation holds a lease on the checkpoint, and changes nothing', async () => {
+        const checkpoint = await availableCheckpoint();
+        const bank = new FsBank(homeBank(f.home));
+        const lease = await bank.acquireLease(`operation-${randomUUID()}`, 60_000, {
+          checkpointId: checkpoint.id,
+          kind: 'restore',
+          recordId: 'r-1',
+        });
+        try {
+          const err = await rejectsWith(
+            f.admin.service.resetCheckpointState(f.admin.ctx, checkpoint.id, 'error'),
+            'BWK_ERR_CHECKPOINT_IN_USE',
+          );
+          expect(err.message).to.include('restore r-1');
+        } finally {
+          await bank.releaseLease(lease);
+        }
+        expect((await a.service.showCheckpoint(a.ctx, checkpoint.id)).status).to.equal('available');
       });
     });
 

@@ -163,6 +163,8 @@ describeServiceContract('HTTP (REST API)', {
         home: app.home,
         service: served.service,
         scheduling: app.scheduling,
+        quotas: app.quotas,
+        services: app.services,
         tokens: app.store.tokens,
         events: app.events,
         logger: app.logger,

@@ -189,7 +189,7 @@ describe('e2e: bounded lists and quotas (issue 14)', function () {
     const body = (await r.json()) as { code: string; message: string };
     expect(r.status, JSON.stringify(body)).to.equal(403);
     expect(body.code).to.equal('BWK_ERR_QUOTA_EXCEEDED');
-    expect(body.message).to.match(/already has 1150 plans, its quota \(quotas\.plans_per_project\) is 1000/);
+    expect(body.message).to.match(/already has 1150 plans, its quota plans \(quotas\.plans_per_project in bulwark\.yaml\) is 50/);
     const newest = (await get('/plans?limit=1')).body.plans as PlanRecord[];
     expect(newest.map((p) => p.id)).to.deep.equal([planIds.at(-1)]);
   });

@@ -24,6 +24,8 @@ export async function openApiApp(
   const api = await buildApi({
     service: app.manager,
     scheduling: app.scheduling,
+    quotas: app.quotas,
+    services: app.services,
     tokens: tokenVerifier(app.store.tokens),
     events: app.events,
     logger: app.logger,

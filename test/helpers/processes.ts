@@ -14,8 +14,17 @@ export interface Daemon {
 }
 
 /** Starts a long-running CLI process (`worker`, `agent`) and resolves once it printed `ready`. */
-export async function startDaemon(home: string, args: string[], ready: RegExp, limitMs = 60_000): Promise<Daemon> {
-  const child = spawn(process.execPath, [CLI, '--home', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startDaemon(
+  home: string,
+  args: string[],
+  ready: RegExp,
+  limitMs = 60_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Daemon> {
+  const child = spawn(process.execPath, [CLI, '--home', home, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let text = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {

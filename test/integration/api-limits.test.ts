@@ -40,6 +40,8 @@ describe('REST API timeouts and connection cap', function () {
     const api = await buildApi({
       service,
       scheduling: app.scheduling,
+      quotas: app.quotas,
+      services: app.services,
       tokens: tokenVerifier(app.store.tokens),
       events: app.events,
       logger: app.logger,

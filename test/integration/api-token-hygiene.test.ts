@@ -39,6 +39,8 @@ describe('REST API token hygiene', function () {
     api = await buildApi({
       service: app.manager,
       scheduling: app.scheduling,
+      quotas: app.quotas,
+      services: app.services,
       // Every use written at once (interval 0), so the test need not wait a minute for last_used_at.
       tokens: tokenVerifier(app.store.tokens, { useIntervalMs: 0 }),
       events: app.events,

@@ -103,6 +103,8 @@ describe('PostgreSQL catalog adapter', () => {
         { name: '0003_token_expiry' },
         { name: '0004_operation_origin' },
         { name: '0005_scheduling' },
+        { name: '0006_quotas' },
+        { name: '0007_services' },
       ]);
       const tables = await c.query(
         "select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kysely%' order by 1",
@@ -110,8 +112,10 @@ describe('PostgreSQL catalog adapter', () => {
       expect(tables.rows.map((r: { table_name: string }) => r.table_name)).to.deep.equal([
         'operation_logs',
         'plans',
+        'quota_limits',
         'restores',
         'scheduled_operations',
+        'services',
         'tokens',
         'triggers',
         'verifications',

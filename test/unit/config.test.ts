@@ -120,7 +120,7 @@ describe('configuration (bulwark.yaml)', () => {
     const cfg = loadConfig(home, {});
     expect(cfg.paging).to.deep.equal({ default_limit: 100, max_limit: 1000 });
     expect(cfg.quotas).to.deep.equal({
-      plans_per_project: 1000,
+      plans_per_project: 50,
       triggers_per_project: 1000,
       scheduled_operations_per_project: 1000,
       json_object_bytes: 65536,

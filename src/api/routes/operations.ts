@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { CheckpointRecord, CheckpointStatus } from '../../checkpoints/model.js';
 import type { OperationEvents } from '../../protection-manager/events.js';
-import type { ProtectionService } from '../../protection-manager/service.js';
+import type { ProtectionService, ResettableState } from '../../protection-manager/service.js';
 import type { OperationStatus } from '../../store/records.js';
 import { requestContext } from '../auth.js';
 import {
   checkpointCreateBody,
   checkpointListQuery,
+  checkpointUpdateBody,
   idParams,
   operationListQuery,
   providerIdParams,
@@ -85,6 +86,14 @@ function checkpointRoutes(app: FastifyInstance, service: ProtectionService): voi
   app.get('/v1/:project_id/providers/:provider_id/checkpoints/:id', { schema: oneSchema() }, async (req) => {
     const p = req.params as P;
     return { checkpoint: karborCheckpoint(await service.showCheckpoint(requestContext(req), p.id, p.provider_id)) };
+  });
+  // Karbor's os-resetState (admins only): 202 with the checkpoint as it now is.
+  const resetSchema = { ...oneSchema(), body: checkpointUpdateBody };
+  app.put('/v1/:project_id/providers/:provider_id/checkpoints/:id', { schema: resetSchema }, async (req, reply) => {
+    const p = req.params as P;
+    const { state } = (req.body as { 'os-resetState': { state: ResettableState } })['os-resetState'];
+    const reset = await service.resetCheckpointState(requestContext(req), p.id, state, p.provider_id);
+    return reply.status(202).send({ checkpoint: karborCheckpoint(reset) });
   });
   app.delete('/v1/:project_id/providers/:provider_id/checkpoints/:id', { schema: oneSchema() }, async (req, reply) => {
     const p = req.params as P;

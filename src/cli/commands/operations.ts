@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CheckpointRecord, CheckpointStatus } from '../../checkpoints/model.js';
 import { bwkError } from '../../core/errors.js';
-import type { OperationView } from '../../protection-manager/service.js';
+import type { OperationView, ResettableState } from '../../protection-manager/service.js';
 import type { OperationStatus } from '../../store/records.js';
 import { addPageOptions, addShowCommand, allPages, listAction, serviceAction } from '../actions.js';
 import type { PageOptions } from '../actions.js';
@@ -182,6 +182,15 @@ function registerCheckpointCommands(program: Command, run: Run): void {
       serviceAction(run, async (cli, s, id: string) => {
         await s.service.deleteCheckpoint(s.ctx, id);
         cli.out.result({ id, status: 'deleted' });
+      }),
+    );
+  checkpoint
+    .command('reset-state <id>')
+    .description('set a stuck checkpoint to available or error (admin; refused while an operation holds it)')
+    .option('--state <state>', 'available or error', 'error')
+    .action(
+      serviceAction(run, async (cli, s, id: string, opts: { state: string }) => {
+        cli.out.result(await s.service.resetCheckpointState(s.ctx, id, opts.state as ResettableState));
       }),
     );
 }
