@@ -32,8 +32,12 @@ const MiB = 1024 * 1024;
 const LIST_CHUNKER: ChunkerParams = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
 const DEFAULT_PACK_SIZE = 16 * MiB;
 const DEFAULT_LEVEL = 3;
-/** Restore and verify keep this many runs (and at most READ_AHEAD_BYTES of plaintext) in flight. */
-const READ_AHEAD_RUNS = 8;
+/**
+ * Restore and verify keep this many runs (and at most READ_AHEAD_BYTES of plaintext) in flight. Many:
+ * a file deduplicated against data elsewhere is a run of one small chunk, and a tree of copies is
+ * a long row of those, each a range read and a worker round trip.
+ */
+const READ_AHEAD_RUNS = 64;
 const READ_AHEAD_BYTES = 32 * MiB;
 /** A run (chunks back to back in a pack, read in one piece) holds at most this many bytes, stored or plain. */
 const RUN_BYTES = 4 * MiB;

@@ -99,6 +99,8 @@ async function restoreDir(w: Writer, e: DirEntry, rootExisted: boolean): Promise
 }
 
 const HOLE_BLOCK = 64 * 1024;
+/** Chunk writes of one large file in flight at once. */
+const WRITES_IN_FLIGHT = 4;
 const ZEROS = Buffer.alloc(HOLE_BLOCK);
 
 async function writeAt(fh: FileHandle, data: Buffer, position: number): Promise<void> {
@@ -138,12 +140,29 @@ async function writeFile(
   try {
     const hash = new Blake3Hasher();
     let position = 0;
-    for await (const chunk of content) {
-      hash.update(chunk);
-      await writeSparse(fh, chunk, position);
-      position += chunk.length;
-      onBytes();
+    // Writes go to the thread pool while the next chunk is hashed: positional, so they may finish in
+    // any order; a few in flight, all done before the file is checked, truncated and renamed.
+    const writing = new Set<Promise<void>>();
+    // The first write that failed (set from its callback).
+    const failure: { err?: unknown; failed: boolean } = { failed: false };
+    try {
+      for await (const chunk of content) {
+        hash.update(chunk);
+        const done: Promise<void> = writeSparse(fh, chunk, position)
+          .catch((err: unknown) => {
+            if (!failure.failed) Object.assign(failure, { err, failed: true });
+          })
+          .finally(() => writing.delete(done));
+        writing.add(done);
+        position += chunk.length;
+        onBytes();
+        if (writing.size >= WRITES_IN_FLIGHT) await Promise.race(writing);
+        if (failure.failed) throw failure.err;
+      }
+    } finally {
+      await Promise.allSettled(writing);
     }
+    if (failure.failed) throw failure.err;
     if (hash.digest('hex') !== e.blake3) {
       throw corrupt(w.label, `file "${displayPath(e.path)}" does not match its BLAKE3 in the checkpoint; it was not restored`);
     }
