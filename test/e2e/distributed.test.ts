@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckReport } from '../../src/bank/chunks/check.js';
@@ -9,7 +8,7 @@ import { tempDir } from '../helpers/paths.js';
 import { allowAll } from '../helpers/scopes.js';
 import type { Daemon } from '../helpers/processes.js';
 import { startDaemon, waitFor } from '../helpers/processes.js';
-import { amqpUrl, requireService } from '../helpers/services.js';
+import { writeAmqpHome } from '../helpers/amqp-home.js';
 import { TEST_PROVIDER_ID, writeRecorderProvider } from '../helpers/test-provider.js';
 
 /** Distributed mode: `bulwark api` and two `bulwark protection-service` processes joined by RabbitMQ. */
@@ -23,24 +22,8 @@ describe('e2e: distributed service (api + 2 protection-services over RabbitMQ)',
   let adminToken = '';
 
   before(async function () {
-    const broker = new URL(requireService(this, 'RabbitMQ', amqpUrl()));
-    const password = decodeURIComponent(broker.password);
-    broker.password = '';
-    process.env.BWK_TEST_AMQP_PASSWORD = password;
+    writeAmqpHome(this, home.path, 'bulwark-e2e');
     writeFileSync(log, '');
-    writeFileSync(
-      join(home.path, 'bulwark.yaml'),
-      [
-        'rpc:',
-        '  transport: amqp',
-        `  url: ${broker.toString()}`,
-        '  password_env: BWK_TEST_AMQP_PASSWORD',
-        `  queue: bulwark-e2e-${randomUUID().slice(0, 8)}`,
-        '',
-        'tasks: {max_parallel: 8}',
-        '',
-      ].join('\n'),
-    );
     allowAll(home.path, ['dist']);
     writeRecorderProvider(home.path, { logFile: log });
     for (let i = 0; i < 2; i++) daemons.push(await startDaemon(home.path, ['protection-service'], /"ready":true/));

@@ -7,18 +7,11 @@ import { tempDir } from '../helpers/paths.js';
 import { allowAll } from '../helpers/scopes.js';
 import type { Daemon } from '../helpers/processes.js';
 import { startDaemon, waitFor } from '../helpers/processes.js';
-import { amqpUrl, requireService } from '../helpers/services.js';
+import { writeAmqpHome } from '../helpers/amqp-home.js';
+import type { ServiceRow } from '../helpers/service-row.js';
 import { TEST_PROVIDER_ID, writeRecorderProvider } from '../helpers/test-provider.js';
 
-interface Service {
-  id: string;
-  binary: string;
-  host: string;
-  status: string;
-  state: string;
-  updated_at: string;
-  disabled_reason: string | null;
-}
+type Service = ServiceRow;
 
 const HEARTBEAT = { heartbeat_interval_ms: 200, heartbeat_ttl_ms: 1500 };
 
@@ -39,24 +32,8 @@ describe('e2e: services registry and disable (api + 2 protection-services over R
   let psB: Daemon;
 
   before(async function () {
-    const broker = new URL(requireService(this, 'RabbitMQ', amqpUrl()));
-    const password = decodeURIComponent(broker.password);
-    broker.password = '';
-    process.env.BWK_TEST_AMQP_PASSWORD = password;
+    writeAmqpHome(this, home.path, 'bulwark-svc', [`services: ${JSON.stringify(HEARTBEAT)}`]);
     writeFileSync(hooks, '');
-    writeFileSync(
-      join(home.path, 'bulwark.yaml'),
-      [
-        'rpc:',
-        '  transport: amqp',
-        `  url: ${broker.toString()}`,
-        '  password_env: BWK_TEST_AMQP_PASSWORD',
-        `  queue: bulwark-svc-${randomUUID().slice(0, 8)}`,
-        `services: ${JSON.stringify(HEARTBEAT)}`,
-        'tasks: {max_parallel: 8}',
-        '',
-      ].join('\n'),
-    );
     allowAll(home.path, ['svc']);
     writeRecorderProvider(home.path, { logFile: hooks });
     // Two protection services on one machine: each names its host, or they would share one row.

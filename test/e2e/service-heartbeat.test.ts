@@ -7,15 +7,9 @@ import { tempDir } from '../helpers/paths.js';
 import type { Daemon } from '../helpers/processes.js';
 import { startDaemon, waitFor } from '../helpers/processes.js';
 import { requireService, temporalAddress } from '../helpers/services.js';
+import type { ServiceRow } from '../helpers/service-row.js';
 
-interface Service {
-  id: string;
-  binary: string;
-  host: string;
-  status: string;
-  state: string;
-  updated_at: string;
-}
+type Service = ServiceRow;
 
 const TTL_MS = 1500;
 const INTERVAL_MS = 200;
