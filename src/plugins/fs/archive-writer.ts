@@ -4,7 +4,7 @@
  * plan is not read at all: its chunks are reused. Manifest lines are spooled to a local temp file and
  * stored after the data, so the bank sees one stream at a time and memory stays constant.
  */
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -25,11 +25,18 @@ import type { EntryBase } from './manifest.js';
 import { ManifestSpool } from './manifest-spool.js';
 import { loadPrevious } from './previous.js';
 import type { PreviousFiles } from './previous.js';
-import { OPEN_FLAGS, openFailedAsGone, readAhead } from './read-ahead.js';
+import { readAhead } from './read-ahead.js';
 import type { SmallRead } from './read-ahead.js';
 import { compileExcludes, walkTree } from './walk.js';
 import type { SkipKind } from './walk.js';
 import { directoryIdProblem } from './protectable.js';
+
+/** O_NOFOLLOW/O_NONBLOCK: the path may have become a symlink or a FIFO since lstat. */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const GONE = new Set(['ENOENT', 'ELOOP', 'ENXIO', 'ENOTDIR']);
+
+/** Whether opening failed because the file is no longer a regular file at that path (vanished). */
+const openFailedAsGone = (err: unknown): boolean => GONE.has(String((err as { code?: unknown }).code));
 
 /** Large files are read in blocks this big, into one buffer reused for every block and file. */
 const READ_BLOCK = 4 * 1024 * 1024;

@@ -4,7 +4,6 @@
  * per batch instead of four thread-pool round trips and two thread crossings per file). Results are
  * appended in walk order by the caller; several batches are in flight meanwhile.
  */
-import { constants } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import type { ChunkedWriter, FilesRead } from '../api.js';
 import type { WalkItem } from './walk.js';
@@ -24,13 +23,6 @@ export interface SmallRead {
   index: number;
 }
 
-/** O_NOFOLLOW/O_NONBLOCK: the path may have become a symlink or a FIFO since lstat. */
-export const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-const GONE = new Set(['ENOENT', 'ELOOP', 'ENXIO', 'ENOTDIR']);
-
-/** Whether opening failed because the file is no longer a regular file at that path (vanished). */
-export const openFailedAsGone = (err: unknown): boolean => GONE.has(String((err as { code?: unknown }).code));
-
 class Batch {
   readonly files: { path: Buffer; size: number }[] = [];
   bytes = 0;
@@ -47,7 +39,8 @@ class Batch {
   }
 
   start(): void {
-    this.started ??= this.writer.readFiles(this.files);
+    if (this.started !== undefined) return;
+    this.started = this.writer.readFiles(this.files);
     this.started.then(this.resolve, this.reject);
   }
 
