@@ -25,6 +25,10 @@ function routeSdkLogs(logger: Logger): void {
     (l === 'ERROR' ? 'error' : l === 'WARN' ? 'warn' : l === 'INFO' ? 'info' : 'debug') as 'error' | 'warn' | 'info' | 'debug';
   try {
     Runtime.install({
+      // Signals are Bulwark's own: a CLI's Ctrl-C cancels its operation, and a worker process shuts its
+      // workers down itself (processes/worker.ts); the SDK's default would drain the in-process worker
+      // under a CLI that is still waiting for it.
+      shutdownSignals: [],
       logger: new DefaultLogger('INFO', (entry) => sdkLogger?.[level(entry.level)](`temporal: ${entry.message}`, entry.meta ?? {})),
     });
   } catch {
