@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { BulwarkConfig } from '../../common/config.js';
@@ -86,6 +87,7 @@ export async function startWorker(
     heartbeatIntervalMs: Math.max(200, Math.floor(t.heartbeat_timeout_ms / 3)),
     leaseTtlMs: deps.config.lease.ttl_ms,
     cancelGraceMs: deps.config.tasks.cancel_grace_ms,
+    where: opts.role === 'agent' ? `agent ${opts.node} on host ${hostname()}` : `worker on host ${hostname()}`,
   });
   const taskQueue = opts.role === 'worker' ? t.task_queue : `bulwark-agent-${opts.node}`;
   const worker = await Worker.create({
