@@ -188,12 +188,19 @@ export async function operationWorkflow(input: OperationWorkflowInput): Promise<
   if (stopForContinue && !cancelled && leaseLost === undefined && progress.unfinished().length > 0) {
     await continueAsNew<typeof operationWorkflow>({ request, settings, progress: { begun: { ...begun, lease }, ...progress.snapshot() } });
   }
-  progress.skipUnfinished();
+  const stopped = progress.skipUnfinished();
   const failed = progress.failures;
   const result: WorkflowTasksResult = {
-    status: cancelled && leaseLost === undefined ? 'cancelled' : failed.length > 0 || leaseLost !== undefined ? 'failed' : 'success',
+    // A cancel that found every task finished came too late: the operation ends as its tasks did.
+    status:
+      cancelled && leaseLost === undefined && stopped.length > 0
+        ? 'cancelled'
+        : failed.length > 0 || leaseLost !== undefined
+          ? 'failed'
+          : 'success',
     failed,
     skipped: progress.skipped,
+    ...(cancelled && stopped.length > 0 ? { cancelled: stopped } : {}),
     ...(leaseLost ? { error: leaseLost } : {}),
   };
   // Runs even when the workflow is cancelled: the operation must end recorded, its lease released.

@@ -3,10 +3,21 @@
  * server's base URL and token, requests with the token on each, bodies under one key Karbor's way,
  * and the server's `{code, message}` turned back into the coded error it was.
  */
-import { fromErrorJSON } from '../core/errors.js';
-import type { ErrorJSON } from '../core/errors.js';
+import { bwkError, fromErrorJSON, isErrorJSON } from '../core/errors.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import { agentsFor, sendRequest, unreachable, type HttpResponse } from './http-request.js';
+
+const NOT_JSON = Symbol('not JSON');
+
+/** The body as JSON; undefined when empty; NOT_JSON when it is something else (a proxy's HTML page). */
+function parseBody(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return NOT_JSON;
+  }
+}
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -43,10 +54,13 @@ export class ApiTransport {
     } catch (err) {
       throw unreachable(this.base, err as NodeJS.ErrnoException);
     }
-    const json = res.text ? (JSON.parse(res.text) as unknown) : undefined;
-    if (res.status < 200 || res.status > 299)
-      throw fromErrorJSON((json as ErrorJSON | undefined) ?? { code: 'BWK_ERR_INTERNAL', message: `HTTP ${res.status}` });
-    return json;
+    const json = parseBody(res.text);
+    if (res.status >= 200 && res.status <= 299 && json !== NOT_JSON) return json;
+    if (isErrorJSON(json)) throw fromErrorJSON(json);
+    // No Bulwark answer: a proxy in front saying its upstream is down (502-504) is the API being unreachable.
+    if (res.status >= 502 && res.status <= 504)
+      throw bwkError('BWK_ERR_SERVICE_UNAVAILABLE', { url: this.base, reason: `HTTP ${res.status} from a proxy in front of it` });
+    throw bwkError('BWK_ERR_INTERNAL', { reason: `HTTP ${res.status} from ${this.base} without a Bulwark answer` });
   }
 
   /** The API puts every body under one key, Karbor's way (`{"plan": {...}}`): the value under `key`. */

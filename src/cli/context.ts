@@ -9,12 +9,14 @@ import type { RunningProcess } from '../processes/process.js';
 import type { Output, OutputFormat } from './output.js';
 import { createOutput } from './output.js';
 import { stopSignal } from './stop-signal.js';
+import { parseApiRetry, type ApiRetry } from './api-retry.js';
 
 export interface GlobalOptions {
   home?: string;
   output?: string;
   url?: string;
   caFile?: string;
+  apiRetry?: string;
 }
 
 /** How a command's action runs: given the command's body, the function commander calls. */
@@ -43,12 +45,16 @@ export class CliContext {
   exitCode = 0;
   readonly out: Output;
 
+  /** How long to wait out an unreachable API while following an operation (--api-retry). */
+  readonly apiRetry: ApiRetry;
+
   constructor(readonly globals: GlobalOptions) {
     const format = (globals.output ?? 'table') as OutputFormat;
     this.out = createOutput(format === 'json' ? 'json' : 'table');
     if (globals.output !== undefined && globals.output !== 'json' && globals.output !== 'table') {
       throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `-o must be "table" or "json", not "${globals.output}"` });
     }
+    this.apiRetry = { budgetMs: parseApiRetry(globals.apiRetry), note: (text) => this.out.note(text) };
   }
 
   /** The server to talk to: --url or BULWARK_URL; undefined runs embedded. */

@@ -7,7 +7,7 @@ import { registerServiceCatalogCommands } from './commands/services.js';
 import { registerBankCommands } from './commands/bank.js';
 import { registerDistributedCommands } from './commands/distributed.js';
 import { registerSchedulingCommands } from './commands/scheduling.js';
-import { CliContext } from './context.js';
+import { CliContext, type GlobalOptions } from './context.js';
 import { createOutput } from './output.js';
 
 /**
@@ -21,13 +21,17 @@ export async function main(argv: string[]): Promise<void> {
     .option('-o, --output <format>', 'table or json', 'table')
     .option('--url <url>', 'talk to a Bulwark server (default: $BULWARK_URL; token from $BULWARK_TOKEN)')
     .option('--ca-file <pem>', 'trust this CA for an https --url instead of the system CAs (default: $BULWARK_CA_FILE)')
+    .option(
+      '--api-retry <duration>',
+      'while waiting on an operation, keep trying an unreachable --url this long; 0 = never (default: $BULWARK_API_RETRY or 5m)',
+    )
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
 
   let pending: Promise<void> | undefined;
   const run = (fn: (cli: CliContext) => Promise<void>) => () => {
     pending = (async () => {
-      const globals = program.opts<{ home?: string; output?: string; url?: string; caFile?: string }>();
+      const globals = program.opts<GlobalOptions>();
       let cli: CliContext;
       try {
         cli = new CliContext(globals);

@@ -62,6 +62,8 @@ export interface BulwarkConfig {
     url: string;
     password_env?: string;
     queue: string;
+    /** The topic exchange operation events go to; two deployments on one broker need two names. */
+    events_exchange: string;
     timeout_ms: number;
     /** The timeout of the calls that run as long as they take (bank check and gc), instead of timeout_ms. */
     long_timeout_ms: number;
@@ -307,6 +309,7 @@ export const CONFIG_SCHEMA = {
         url: { type: 'string', pattern: '^amqps?://', default: 'amqp://guest@127.0.0.1:5672' },
         password_env: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
         queue: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', default: 'bulwark.protection' },
+        events_exchange: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', default: 'bulwark.events' },
         timeout_ms: { type: 'integer', minimum: 100, default: 60000 },
         // Six hours: a bank check with --read-data reads the whole bank. At most setTimeout's 2^31-1 ms.
         long_timeout_ms: { type: 'integer', minimum: 100, maximum: 2_147_483_647, default: 21_600_000 },

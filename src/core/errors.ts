@@ -159,6 +159,12 @@ export const ERRORS = {
     'task {task} did not stop within {grace_ms} ms of being cancelled and was abandoned (its hook ignores cancellation: ' +
       'report it to the plugin author; tasks.cancel_grace_ms sets the wait)',
   ),
+  BWK_ERR_BANK_NOT_VISIBLE: spec(
+    409,
+    '{where} cannot see the bank of operation {operation}: checkpoint {checkpoint} is not in the bank it opened ({bank}). Every ' +
+      'worker and agent must open the same bank as the processes that start operations (one shared directory or S3 bucket; ' +
+      'docs/deploy.md)',
+  ),
   BWK_ERR_AGENT_UNAVAILABLE: spec(
     503,
     'no agent for node "{node}" picked up {task} within {timeout_ms} ms: start `bulwark agent --node {node}` on that node',

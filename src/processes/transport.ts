@@ -24,5 +24,5 @@ export async function transportFromConfig(
       });
     url.password = encodeURIComponent(password);
   }
-  return createTransport({ type: 'amqp', url: url.toString() }, logger);
+  return createTransport({ type: 'amqp', url: url.toString(), options: { eventsExchange: config.rpc.events_exchange } }, logger);
 }

@@ -31,12 +31,12 @@ export async function startWorkerProcess(opts: { home: string } & WorkerRole): P
     const start = () => startWorker(role, { config: app.config, home: app.home, steps: app.steps, logger: app.logger });
     // Disabling drains the Temporal worker (running hooks finish within the grace time, no new task is
     // polled; Temporal gives them to other workers); enabling starts a new one. `done` resolves only when
-    // a worker ends otherwise (SIGTERM through the SDK's runtime, a fatal error): that ends the process.
+    // a worker ends otherwise (a fatal error) or on SIGTERM/SIGINT: that ends the process, and stopping
+    // it drains the worker (the SDK's own signal handling is off: temporal-worker.ts).
     let worker: RunningWorker | null = null;
     let ended!: () => void;
     const done = new Promise<void>((resolve) => {
       ended = resolve;
-      // While disabled no worker runs to hear the runtime's SIGTERM: the process stops on it all the same.
       process.once('SIGTERM', () => resolve()).once('SIGINT', () => resolve());
     });
     const watch = (w: RunningWorker) =>
@@ -71,7 +71,7 @@ export async function startWorkerProcess(opts: { home: string } & WorkerRole): P
       note:
         `bulwark ${opts.role} (pid ${process.pid}) serving task queue ${queue} at ${app.config.temporal.address}; SIGTERM drains and ` +
         `stops`,
-      // The SDK's runtime turns SIGTERM/SIGINT into a graceful shutdown of every worker: `done` then resolves.
+      // SIGTERM/SIGINT resolve `done`; stop() then drains the worker (running hooks get the grace time).
       done,
       ready: { ready: true, pid: process.pid, service_id: registration.id },
       stop: () => held.release(),

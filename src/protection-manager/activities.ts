@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { bwkError, isRetryable, toErrorJSON } from '../core/errors.js';
+import { bwkError, isBulwarkError, isRetryable, toErrorJSON } from '../core/errors.js';
 import { settleWithinGrace } from '../core/grace.js';
 import type { ErrorJSON } from '../core/errors.js';
 import type { Lease } from '../bank/port.js';
@@ -18,6 +18,8 @@ export interface ActivityDeps {
   leaseTtlMs: number;
   /** A cancelled hook that has not returned after this long is abandoned (tasks.cancel_grace_ms). */
   cancelGraceMs: number;
+  /** This process, for errors that depend on where it runs: `agent n1 on host h`, `worker on host h`. */
+  where: string;
 }
 
 /**
@@ -28,6 +30,27 @@ export interface ActivityDeps {
 function asFailure(err: unknown): ApplicationFailure {
   const json = toErrorJSON(err);
   return ApplicationFailure.create({ type: json.code, message: json.message, nonRetryable: !isRetryable(err), details: [json] });
+}
+
+/**
+ * The operation's own checkpoint missing while it runs means this process opened another bank than
+ * the one the operation began in (an agent with a home of its own): say that, not "not found".
+ */
+async function inOperationBank<T>(deps: ActivityDeps, request: OperationRequest, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isBulwarkError(err, 'BWK_ERR_CHECKPOINT_NOT_FOUND') && err.details?.id === request.checkpointId) {
+      const bank = deps.steps.bankOf(request.providerId);
+      throw bwkError('BWK_ERR_BANK_NOT_VISIBLE', {
+        where: deps.where,
+        operation: request.operationId,
+        checkpoint: request.checkpointId,
+        bank: bank.localDirectory ? `${bank.kind} bank at ${bank.localDirectory}` : `${bank.kind} bank`,
+      });
+    }
+    throw err;
+  }
 }
 
 async function wrapped<T>(fn: () => Promise<T>): Promise<T> {
@@ -65,7 +88,7 @@ export function createActivities(deps: ActivityDeps) {
         });
         // A hook that ignores cancellation would keep this activity, and the worker's shutdown, waiting forever.
         const abandoned = () => bwkError('BWK_ERR_TASK_ABANDONED', { task: task.id, grace_ms: deps.cancelGraceMs });
-        await wrapped(() => settleWithinGrace(hook, signal, deps.cancelGraceMs, abandoned));
+        await wrapped(() => inOperationBank(deps, request, () => settleWithinGrace(hook, signal, deps.cancelGraceMs, abandoned)));
       } finally {
         clearInterval(timer);
       }

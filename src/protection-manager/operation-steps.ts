@@ -1,4 +1,4 @@
-import { bwkError, isBulwarkError, reasonOf, toBulwarkError } from '../core/errors.js';
+import { bwkError, isBulwarkError, isErrorJSON, reasonOf, toBulwarkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { logManualEnd } from './manual-logs.js';
 import type { Lease } from '../bank/port.js';
@@ -48,10 +48,15 @@ export interface ResumeChannel {
  * How the hook tasks went, as the engine reports it to `finish`. `E` is the form a failure arrives in:
  * any thrown value in-process, ErrorJSON from a Temporal workflow (its history holds only JSON).
  */
+/** A resource's reason when a cancel stopped its tasks (scripts match the `cancelled` prefix). */
+export const CANCELLED_REASON = 'cancelled: the operation was cancelled before this task finished';
+
 export interface TasksResult<E = unknown> {
   status: 'success' | 'failed' | 'cancelled';
   failed: Array<{ taskId: string; error: E }>;
   skipped: string[];
+  /** The tasks a cancellation stopped (running or not started): their reason says cancelled, not that a dependency failed. */
+  cancelled?: string[];
   /** Set when the operation failed outside a task (begin, lease lost). */
   error?: E;
 }
@@ -216,7 +221,17 @@ export class OperationSteps {
     // Another worker may finish what this one began (Temporal): re-read the state when it is not cached.
     const state = this.cache.get(req.operationId) ?? (await this.state(req).catch(() => undefined));
     const reasons: Record<string, string> = {};
-    for (const f of result.failed) reasons[taskRef(f.taskId)] = reasonOf(f.error);
+    const stopped = new Set(result.cancelled ?? []);
+    for (const f of result.failed) {
+      // A hook that ignored the cancel keeps its own error (abandoned): the plugin author needs to see it.
+      const ignored =
+        isBulwarkError(f.error, 'BWK_ERR_TASK_ABANDONED') || (isErrorJSON(f.error) && f.error.code === 'BWK_ERR_TASK_ABANDONED');
+      reasons[taskRef(f.taskId)] = stopped.has(f.taskId) && !ignored ? CANCELLED_REASON : reasonOf(f.error);
+    }
+    for (const c of stopped) {
+      const ref = taskRef(c);
+      if (!reasons[ref]) reasons[ref] = CANCELLED_REASON;
+    }
     for (const s of result.skipped) {
       const ref = taskRef(s);
       if (!reasons[ref]) reasons[ref] = 'skipped: a task it depends on failed';

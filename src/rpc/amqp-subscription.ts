@@ -1,14 +1,14 @@
 import type { Channel, ChannelModel } from 'amqplib';
 import type { Logger } from '../common/logging.js';
 import { ChannelAttachment } from './amqp-attachment.js';
-import { EVENTS_EXCHANGE } from './envelope.js';
 
 /**
- * One `subscribe(pattern)`: an exclusive, auto-delete queue bound to `bulwark.events` with the pattern, on a
+ * One `subscribe(pattern)`: an exclusive, auto-delete queue bound to the events exchange with the pattern, on a
  * channel of its own. The queue dies with its channel, so each reconnection declares and binds a new one.
  */
 export class AmqpSubscription extends ChannelAttachment {
   constructor(
+    private readonly exchange: string,
     private readonly pattern: string,
     private readonly listener: (routingKey: string, event: unknown) => void,
     logger: Logger,
@@ -22,9 +22,9 @@ export class AmqpSubscription extends ChannelAttachment {
   }
 
   protected async declare(ch: Channel): Promise<string> {
-    await ch.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
+    await ch.assertExchange(this.exchange, 'topic', { durable: true });
     const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
-    await ch.bindQueue(queue, EVENTS_EXCHANGE, this.pattern);
+    await ch.bindQueue(queue, this.exchange, this.pattern);
     return queue;
   }
 

@@ -22,6 +22,8 @@ export interface AmqpTransportOptions {
   publishWaitMs?: number;
   /** Shown in the RabbitMQ management UI (default `bulwark-rpc`). */
   connectionName?: string;
+  /** The topic exchange of operation events (default `bulwark.events`): one per deployment sharing a broker. */
+  eventsExchange?: string;
 }
 
 /** A live connection with its client channel (requests, replies), its events channel, and the request queues declared on it. */
@@ -59,6 +61,7 @@ export class AmqpTransport implements RpcTransport {
   private readonly sessionWaiters = new Set<() => void>();
   private readonly dedup = new Map<string, IdempotencyCache>();
   private closed = false;
+  private readonly exchange: string;
 
   /** Connects to `url`; rejects BWK_ERR_RPC_UNAVAILABLE (URL masked) when no connection comes up in time. */
   static async connect(url: string, logger: Logger, options: AmqpTransportOptions = {}): Promise<AmqpTransport> {
@@ -80,6 +83,7 @@ export class AmqpTransport implements RpcTransport {
     private readonly logger: Logger,
     private readonly options: AmqpTransportOptions,
   ) {
+    this.exchange = options.eventsExchange ?? EVENTS_EXCHANGE;
     this.link = new AmqpLink(
       url,
       logger,
@@ -136,7 +140,7 @@ export class AmqpTransport implements RpcTransport {
     const session = await this.waitSession(Date.now() + waitMs);
     try {
       if (!session) throw new Error(this.closed ? 'the transport was closed' : `not connected (${this.link.lastError})`);
-      await confirmed(session.events, routingKey, body, waitMs);
+      await confirmed(session.events, this.exchange, routingKey, body, waitMs);
     } catch (err) {
       this.logger.warn('event dropped', {
         routing_key: routingKey,
@@ -148,7 +152,7 @@ export class AmqpTransport implements RpcTransport {
 
   async subscribe(pattern: string, listener: (routingKey: string, event: unknown) => void): Promise<() => Promise<void>> {
     if (this.closed) throw this.unavailable('the transport was closed');
-    const sub = new AmqpSubscription(pattern, listener, this.logger, (model, reason) => this.lost(model, reason));
+    const sub = new AmqpSubscription(this.exchange, pattern, listener, this.logger, (model, reason) => this.lost(model, reason));
     await this.attachNow(sub, `subscription "${pattern}"`);
     return async () => {
       this.attachments.delete(sub);
@@ -175,7 +179,7 @@ export class AmqpTransport implements RpcTransport {
     channel.on('close', () => {
       if (this.session?.channel === channel) this.lost(model, 'RPC client channel closed');
     });
-    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
+    await channel.assertExchange(this.exchange, 'topic', { durable: true });
     await channel.consume(REPLY_TO, (msg) => this.onReply(msg), { noAck: true });
     const events = await model.createConfirmChannel();
     events.on('error', (err: Error) => this.logger.debug('events channel error', { reason: this.link.scrub(err.message) }));
@@ -331,10 +335,10 @@ export class AmqpTransport implements RpcTransport {
 }
 
 /** Publishes an event and resolves once the broker confirms it; rejects on a nack or after `limitMs`. */
-function confirmed(channel: ConfirmChannel, routingKey: string, body: Buffer, limitMs: number): Promise<void> {
+function confirmed(channel: ConfirmChannel, exchange: string, routingKey: string, body: Buffer, limitMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the broker did not confirm the event within ${limitMs} ms`)), limitMs);
-    channel.publish(EVENTS_EXCHANGE, routingKey, body, { contentType: 'application/json' }, (err) => {
+    channel.publish(exchange, routingKey, body, { contentType: 'application/json' }, (err) => {
       clearTimeout(timer);
       if (err) reject(err instanceof Error ? err : new Error(String(err)));
       else resolve();

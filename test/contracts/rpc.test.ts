@@ -93,4 +93,37 @@ describe('AmqpTransport events', () => {
       await subscriber.close();
     }
   });
+
+  it('keeps two deployments apart on one broker when their events exchanges differ (rpc.events_exchange)', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const ours = { eventsExchange: `bulwark-test-${tag}.events` };
+    const publisher = await AmqpTransport.connect(amqpUrl(), silentLogger, { connectionName: 'bulwark-test-publisher', ...ours });
+    const sameDeployment = await AmqpTransport.connect(amqpUrl(), silentLogger, { connectionName: 'bulwark-test-same', ...ours });
+    const otherDeployment = await AmqpTransport.connect(amqpUrl(), silentLogger, { connectionName: 'bulwark-test-other' });
+    try {
+      const same: unknown[] = [];
+      const other: unknown[] = [];
+      await sameDeployment.subscribe(`${tag}.#`, (_key, e) => same.push(e));
+      await otherDeployment.subscribe(`${tag}.#`, (_key, e) => other.push(e));
+      await publisher.publish(`${tag}.checkpoint.available`, { id: 'first' });
+      await publisher.publish(`${tag}.checkpoint.available`, { id: 'second' });
+      await waitFor('both events in the same deployment', () => (same.length === 2 ? true : undefined), 20_000, 10);
+      // An event published on the default exchange afterwards reaches the other deployment: it was listening all along.
+      await otherDeployment.publish(`${tag}.checkpoint.error`, { id: 'theirs' });
+      await waitFor("the other deployment's own event", () => (other.length === 1 ? true : undefined), 20_000, 10);
+      expect(same).to.deep.equal([{ id: 'first' }, { id: 'second' }]);
+      expect(other).to.deep.equal([{ id: 'theirs' }]);
+    } finally {
+      await publisher.close();
+      await sameDeployment.close();
+      await otherDeployment.close();
+      // The exchange is durable: remove this test's from the shared broker.
+      const conn = await amqp.connect(amqpUrl());
+      try {
+        await (await conn.createChannel()).deleteExchange(ours.eventsExchange);
+      } finally {
+        await conn.close();
+      }
+    }
+  });
 });

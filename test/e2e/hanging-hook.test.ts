@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/paths.js';
 import { allowAll } from '../helpers/scopes.js';
@@ -51,7 +51,10 @@ describe('e2e: a hook that ignores cancellation is abandoned after the grace per
       })
     ).json.plan!;
     const checkpoint = (await post(`/providers/${PROVIDER}/checkpoints`, { checkpoint: { plan_id: plan.id } })).json.checkpoint!;
-    await waitFor(`${name}'s main hook to start`, () => readFileSync(log, 'utf8').includes(`protect ${name} main `) || null);
+    await waitFor(
+      `${name}'s main hook to start`,
+      () => (existsSync(log) && readFileSync(log, 'utf8').includes(`protect ${name} main `)) || null,
+    );
     return checkpoint.id;
   }
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliJson, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
@@ -194,5 +194,34 @@ describe('e2e: temporal engine with real worker and agent processes', function (
       .to.match(/BWK_ERR_AGENT_UNAVAILABLE/)
       .and.to.include('"nowhere"')
       .and.to.include('bulwark agent --node nowhere');
+  });
+
+  it('an agent whose home has a bank of its own fails the operation naming the node and the bank it opened', async () => {
+    // The agent's home is a copy of this one's configuration, as on another machine: same provider, own <home>/bank.
+    const agentHome = tempDir('temporal-agent-home');
+    try {
+      cpSync(join(home.path, 'bulwark.yaml'), join(agentHome.path, 'bulwark.yaml'));
+      cpSync(join(home.path, 'providers'), join(agentHome.path, 'providers'), { recursive: true });
+      const worker = await start(['worker']); // the workflow's own worker, on this home's bank
+      const agent = await startDaemon(agentHome.path, ['agent', '--node', 'elsewhere'], READY);
+      daemons.push(agent);
+      const planFile = join(home.path, 'elsewhere.yaml');
+      writeFileSync(
+        planFile,
+        `name: elsewhere\nprovider_id: ${TEMPORAL_PROVIDER_ID}\nresources:\n  - {type: test.recorder, id: far, node: elsewhere}\n`,
+      );
+      const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '-f', planFile]);
+      const r = await runCli(home.path, ['checkpoint', 'create', '--plan', plan.id]);
+      expect(r.code).to.equal(1);
+      const checkpoint = r.json<Rec>();
+      expect(checkpoint.status).to.equal('error');
+      expect(checkpoint.extra_info?.reason)
+        .to.match(/^BWK_ERR_BANK_NOT_VISIBLE: agent elsewhere on host /)
+        .and.to.include(`checkpoint ${checkpoint.id} is not in the bank it opened (fs bank at ${join(agentHome.path, 'bank')})`);
+      await agent.stop();
+      await worker.stop();
+    } finally {
+      agentHome.cleanup();
+    }
   });
 });

@@ -10,12 +10,13 @@ export const TEST_PROVIDER_ID = '5e7e57e5-0000-4000-8000-00000000a11d';
  */
 export function writeRecorderProvider(
   home: string,
-  options: { logFile?: string; dependents?: Record<string, string[]>; id?: string; name?: string } = {},
+  options: { logFile?: string; logEnd?: boolean; dependents?: Record<string, string[]>; id?: string; name?: string } = {},
 ): string {
   mkdirSync(join(home, 'providers'), { recursive: true });
   const pluginOptions = {
     ...(options.logFile ? { log_file: options.logFile } : {}),
     ...(options.dependents ? { dependents: options.dependents } : {}),
+    ...(options.logEnd ? { log_end: true } : {}),
   };
   const id = options.id ?? TEST_PROVIDER_ID;
   writeFileSync(

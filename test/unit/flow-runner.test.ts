@@ -206,6 +206,8 @@ describe('flow runner', () => {
     expect(outcome.failed.map((f) => f.taskId).sort()).to.deep.equal(['r#01|main', 'r#02|main', 'r#03|main']);
     for (const id of ['r#01|main', 'r#02|main', 'r#03|main']) expect(signals.get(id)!.aborted, id).to.equal(true);
     expect(outcome.skipped.sort()).to.deep.equal(['r#04|main', 'r#05|main']);
+    // What the cancel stopped, running or not yet started; the task that had finished is not among them.
+    expect(outcome.cancelled.sort()).to.deep.equal(['r#01|main', 'r#02|main', 'r#03|main', 'r#04|main', 'r#05|main']);
   });
 
   it('abandons a cancelled task that ignores its signal once the grace period is over (the timeout is far away)', async () => {
@@ -230,6 +232,22 @@ describe('flow runner', () => {
     // The task that honoured its signal ended with it, not by abandonment.
     const polite = outcome!.failed.find((f) => f.taskId === 'r#01|main');
     expect(polite?.error).not.to.have.property('code', 'BWK_ERR_TASK_ABANDONED');
+  });
+
+  it('ends as its tasks did when the cancel comes after the last task finished its work (too late to stop anything)', async () => {
+    const cancel = new AbortController();
+    const outcome = await runFlow(
+      independentFlow(2),
+      async (task) => {
+        // The last task's work is done when the cancel arrives; it returns normally.
+        if (task.id === 'r#01|main') cancel.abort(new Error('operator cancelled'));
+      },
+      options({ maxParallel: 1, signal: cancel.signal }),
+    );
+    expect(cancel.signal.aborted).to.equal(true);
+    expect(outcome.status).to.equal('success');
+    expect(outcome.cancelled).to.deep.equal([]);
+    expect(outcome.succeeded.sort()).to.deep.equal(['r#00|main', 'r#01|main']);
   });
 
   it('runs nothing when cancelled before it starts', async () => {

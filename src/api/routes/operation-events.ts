@@ -29,9 +29,23 @@ export function operationEventRoutes(app: FastifyInstance, service: ProtectionSe
       return;
     }
     subscription.forwardTo(stream);
-    req.raw.on('close', subscription.stop);
+    // The end event may never come here (a broker outage, a process that died before publishing):
+    // the record is the truth, so a stream also ends once the record shows a final status.
+    const watch = setInterval(() => {
+      service.showOperation(ctx, id).then(
+        (now) => {
+          if (isFinalStatus(now.status) && stream.open) stream.finish({ id, kind: now.kind, status: now.status });
+        },
+        () => undefined, // a catalog hiccup: the next look may answer
+      );
+    }, FINAL_STATUS_POLL_MS);
+    stream.onEnd(() => clearInterval(watch));
+    req.raw.on('close', () => stream.end());
   });
 }
+
+/** How often an open stream checks the record for an end its events did not bring. */
+const FINAL_STATUS_POLL_MS = 2_000;
 
 /** The operation as `operation show` sees it (404 unless it is the caller's); a failure stops the subscription. */
 async function showOrUnsubscribe(
@@ -92,14 +106,37 @@ class EventStream {
     this.res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
+  private ended = false;
+  private readonly endHooks: Array<() => void> = [];
+
+  get open(): boolean {
+    return !this.ended;
+  }
+
   /** Sends an event of the operation; the one telling it finished ends the stream. */
   deliver(e: OperationEvent): void {
+    if (this.ended) return;
     this.send(e.type, e);
     if (e.type === 'operation_finished') this.end();
   }
 
+  /** Ends with the record's final status, when no `operation_finished` event came. */
+  finish(status: { id: string; kind: string; status: string }): void {
+    if (this.ended) return;
+    this.send('status', status);
+    this.end();
+  }
+
+  onEnd(hook: () => void): void {
+    this.endHooks.push(hook);
+  }
+
+  /** Idempotent: the client leaving, the last event and the status watch may all end it. */
   end(): void {
+    if (this.ended) return;
+    this.ended = true;
     this.unsubscribe();
+    for (const hook of this.endHooks) hook();
     this.res.end();
   }
 }

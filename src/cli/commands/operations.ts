@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { CheckpointRecord, CheckpointStatus } from '../../checkpoints/model.js';
-import { bwkError } from '../../core/errors.js';
+import { bwkError, isBulwarkError } from '../../core/errors.js';
+import { newId } from '../../common/ids.js';
+import { rideOut } from '../api-retry.js';
 import type { OperationView, ResettableState } from '../../protection-manager/service.js';
 import type { OperationStatus } from '../../store/records.js';
 import { addPageOptions, addShowCommand, allPages, listAction, serviceAction } from '../actions.js';
@@ -25,12 +27,33 @@ function reasonOf(view: OperationView): string | undefined {
   return record.extra_info?.reason ?? Object.values(record.resources_reason ?? {})[0];
 }
 
-/** Polls an operation until its record reaches a final status (embedded: fast; remote: every 500 ms). */
-async function untilFinal(s: CliSession, id: string): Promise<OperationView> {
+/**
+ * Polls an operation until its record reaches a final status (embedded: fast; remote: every 500 ms,
+ * waiting out an API that stops answering for --api-retry: the operation goes on without it).
+ */
+async function untilFinal(cli: CliContext, s: CliSession, id: string): Promise<OperationView> {
+  const show = () => s.service.showOperation(s.ctx, id);
   for (;;) {
-    const view = await s.service.showOperation(s.ctx, id);
+    const view = s.app ? await show() : await rideOut(cli.apiRetry, `waiting for operation ${id}`, show);
     if (isFinalStatus(view.status)) return view;
     await new Promise((r) => setTimeout(r, s.app ? 100 : 500));
+  }
+}
+
+/**
+ * Starts an operation. Remote, the CLI chooses the operation id itself, so a request whose answer
+ * was lost (the API restarted) can be sent again safely: the server finds the operation it already
+ * started. If the API stays away past --api-retry, the id is printed so the operator can look it up.
+ */
+async function start<T extends { id: string }>(cli: CliContext, s: CliSession, begin: (operationId?: string) => Promise<T>): Promise<T> {
+  if (s.app) return begin();
+  const id = newId();
+  try {
+    return await rideOut(cli.apiRetry, `starting operation ${id}`, () => begin(id));
+  } catch (err) {
+    if (isBulwarkError(err, 'BWK_ERR_SERVICE_UNAVAILABLE'))
+      cli.out.note(`the request may have reached the server before it went away: look for operation ${id} (bulwark operation show ${id})`);
+    throw err;
   }
 }
 
@@ -46,14 +69,19 @@ async function follow(cli: CliContext, s: CliSession, kind: string, record: { id
     return;
   }
   const stop = s.app ? showProgress(s.app.events, record.id) : () => undefined;
+  let cancelling = false;
   const onSigint = () => {
+    cancelling = true;
     cli.out.note('\ncancelling...');
     void s.service.cancelOperation(s.ctx, record.id).catch(() => undefined);
   };
   process.on('SIGINT', onSigint);
   try {
-    const view = await untilFinal(s, record.id);
+    const view = await untilFinal(cli, s, record.id);
     cli.out.result(view.record);
+    // The cancel raced the last task and lost: say so, or the operator believes nothing was kept.
+    if (cancelling && !FAILED.has(view.status))
+      cli.out.note(`${kind} ${record.id} completed before the cancel took effect: it ended ${view.status}`);
     if (FAILED.has(view.status)) {
       cli.exitCode = 1;
       const cause = splitReason(reasonOf(view));
@@ -107,7 +135,7 @@ export function registerOperationCommands(program: Command, run: Run): void {
     .description('wait until an operation ends; exits 1 if it ended error/fail')
     .action(
       serviceAction(run, async (cli, s, id: string) => {
-        const view = await untilFinal(s, id);
+        const view = await untilFinal(cli, s, id);
         cli.out.result(view);
         if (FAILED.has(view.status)) cli.exitCode = 1;
       }),
@@ -137,7 +165,10 @@ function registerCheckpointCommands(program: Command, run: Run): void {
     .action(
       serviceAction(run, async (cli, s, opts: { plan: string; wait: boolean }) => {
         requireDurableForNoWait(s, opts.wait);
-        await follow(cli, s, 'checkpoint', await s.service.startProtect(s.ctx, { plan_id: opts.plan }), opts.wait);
+        const record = await start(cli, s, (operationId) =>
+          s.service.startProtect(s.ctx, { plan_id: opts.plan, ...(operationId ? { operation_id: operationId } : {}) }),
+        );
+        await follow(cli, s, 'checkpoint', record, opts.wait);
       }),
     );
   const list = checkpoint
@@ -208,10 +239,13 @@ function registerReadingCommands(program: Command, run: Run, reading: (typeof RE
       serviceAction(run, async (cli, s, opts: { checkpoint: string; parameters?: string; wait: boolean }) => {
         requireDurableForNoWait(s, opts.wait);
         const parameters = parseJsonOption('--parameters', opts.parameters);
-        const record = await s.service[reading.methods.start](s.ctx, {
-          checkpoint_id: opts.checkpoint,
-          ...(parameters ? { parameters } : {}),
-        });
+        const record = await start(cli, s, (operationId) =>
+          s.service[reading.methods.start](s.ctx, {
+            checkpoint_id: opts.checkpoint,
+            ...(parameters ? { parameters } : {}),
+            ...(operationId ? { operation_id: operationId } : {}),
+          }),
+        );
         await follow(cli, s, noun, record, opts.wait);
       }),
     );

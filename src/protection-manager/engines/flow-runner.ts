@@ -51,6 +51,8 @@ export interface FlowOutcome {
   failed: Array<{ taskId: string; error: unknown }>;
   /** Tasks that never ran: successors of a failed task, or everything not started before cancellation. */
   skipped: string[];
+  /** Tasks the cancellation stopped: running ones (also in `failed`, with how they ended) and unstarted ones (in `skipped`). */
+  cancelled: string[];
 }
 
 /**
@@ -91,6 +93,7 @@ export async function runFlow(flow: FlowGraph, run: TaskFn, options: RunFlowOpti
   const running = new Map<string, { controller: AbortController; finished: Promise<{ task: FlowTask; result: AttemptResult }> }>();
   const cancel = options.signal;
   let cancelled = cancel?.aborted ?? false;
+  const stoppedRunning: string[] = [];
   const onCancel = (): void => {
     cancelled = true;
     for (const r of running.values()) r.controller.abort(cancel!.reason);
@@ -110,15 +113,27 @@ export async function runFlow(flow: FlowGraph, run: TaskFn, options: RunFlowOpti
       const { task, result } = await Promise.race([...running.values()].map((r) => r.finished));
       running.delete(task.id);
       if (result.ok) progress.succeeded(task.id);
-      else skipped(progress.failed(task.id, result.error));
+      else {
+        if (cancelled) stoppedRunning.push(task.id);
+        skipped(progress.failed(task.id, result.error));
+      }
     }
   } finally {
     cancel?.removeEventListener('abort', onCancel);
   }
   // Only cancellation leaves tasks behind: it stopped them from starting.
-  skipped(progress.skipUnfinished());
-  const status = cancelled ? 'cancelled' : progress.failures.length > 0 ? 'failed' : 'success';
-  return { status, succeeded: progress.succeededIds, failed: progress.failures, skipped: progress.skipped };
+  const stopped = progress.skipUnfinished();
+  skipped(stopped);
+  // A cancel that stopped nothing came too late: every task had finished, so the run ends as they did.
+  const stoppedAny = stoppedRunning.length > 0 || stopped.length > 0;
+  const status = cancelled && stoppedAny ? 'cancelled' : progress.failures.length > 0 ? 'failed' : 'success';
+  return {
+    status,
+    succeeded: progress.succeededIds,
+    failed: progress.failures,
+    skipped: progress.skipped,
+    cancelled: [...stoppedRunning, ...stopped],
+  };
 }
 
 /** All attempts of one task; `signal` is the task's, aborted on cancellation. Never rejects. */

@@ -102,7 +102,7 @@ export class LocalEngine implements Engine {
     const latest = await keeper.stop();
     const result = lostError
       ? { status: 'failed' as const, failed: outcome.failed, skipped: outcome.skipped, error: lostError }
-      : { status: outcome.status, failed: outcome.failed, skipped: outcome.skipped };
+      : { status: outcome.status, failed: outcome.failed, skipped: outcome.skipped, cancelled: outcome.cancelled };
     // A lost lease means recovery owns the records now: do not overwrite what it wrote.
     return this.steps.finish(request, result, lostError ? null : latest);
   }

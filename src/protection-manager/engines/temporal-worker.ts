@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { BulwarkConfig } from '../../common/config.js';
@@ -25,6 +26,10 @@ function routeSdkLogs(logger: Logger): void {
     (l === 'ERROR' ? 'error' : l === 'WARN' ? 'warn' : l === 'INFO' ? 'info' : 'debug') as 'error' | 'warn' | 'info' | 'debug';
   try {
     Runtime.install({
+      // Signals are Bulwark's own: a CLI's Ctrl-C cancels its operation, and a worker process shuts its
+      // workers down itself (processes/worker.ts); the SDK's default would drain the in-process worker
+      // under a CLI that is still waiting for it.
+      shutdownSignals: [],
       logger: new DefaultLogger('INFO', (entry) => sdkLogger?.[level(entry.level)](`temporal: ${entry.message}`, entry.meta ?? {})),
     });
   } catch {
@@ -82,6 +87,7 @@ export async function startWorker(
     heartbeatIntervalMs: Math.max(200, Math.floor(t.heartbeat_timeout_ms / 3)),
     leaseTtlMs: deps.config.lease.ttl_ms,
     cancelGraceMs: deps.config.tasks.cancel_grace_ms,
+    where: opts.role === 'agent' ? `agent ${opts.node} on host ${hostname()}` : `worker on host ${hostname()}`,
   });
   const taskQueue = opts.role === 'worker' ? t.task_queue : `bulwark-agent-${opts.node}`;
   const worker = await Worker.create({
