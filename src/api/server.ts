@@ -25,6 +25,7 @@ import { quotaRoutes } from './routes/quotas.js';
 import { serviceRoutes } from './routes/services.js';
 import { schedulingRoutes } from './routes/scheduling.js';
 import { validatorCompiler } from './validation.js';
+import { metricsRoute, type MetricsAccess } from './metrics-route.js';
 
 export interface ApiOptions {
   service: ProtectionService;
@@ -48,6 +49,8 @@ export interface ApiOptions {
   /** When repeated failed authentications from one address get 429 (api.auth_failures); defaults when absent. */
   authFailures?: AuthFailureLimits;
   version: string;
+  /** Serve this process's Prometheus metrics at /metrics, under this access rule; no /metrics when absent. */
+  metrics?: MetricsAccess;
   /** Serve https with this certificate chain and key (src/api/tls.ts); plain http when absent. */
   tls?: { cert: Buffer; key: Buffer };
 }
@@ -127,5 +130,6 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.get('/openapi.json', async () => openapi.document(opts.version));
   app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderDocs(openapi.document(opts.version))));
   app.get('/healthz', async () => ({ status: 'ok' }));
+  if (opts.metrics) metricsRoute(app, opts.metrics);
   return app;
 }

@@ -192,11 +192,13 @@ export function parseDateOption(name: string, text: string | undefined): Date | 
 }
 
 /** `--port`: 0 (any free port) to 65535, for every command that listens. */
-export function parsePort(text: string | undefined): number | undefined {
+export function parsePort(text: string | undefined, option = '--port'): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 0 || n > 65535)
-    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--port must be a whole number from 0 to 65535 (0: any free port), not "${text}"` });
+    throw bwkError('BWK_ERR_INVALID_INPUT', {
+      reason: `${option} must be a whole number from 0 to 65535 (0: any free port), not "${text}"`,
+    });
   return n;
 }
 

@@ -11,7 +11,8 @@ import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
 import { gatedService } from './disabled-gate.js';
 import { ServiceRegistration, serviceHost, type ServiceBinary } from './service-registration.js';
-import { withApiPort } from './options.js';
+import { withApiPort, withMetricsPort, type ProcessOptions } from './options.js';
+import { listenMetrics } from '../api/metrics-listener.js';
 import { localBankDirectories } from '../protection-manager/restore-policy.js';
 
 /** The home and the banks on this machine, as API error messages name them instead of their paths. */
@@ -20,7 +21,7 @@ export const namedPlaces = (app: BulwarkApp) => [
   ...localBankDirectories(app.providers).map((path) => ({ path, label: 'a bank directory' })),
 ];
 
-export async function startEmbedded(opts: { home: string; port?: number }): Promise<RunningProcess> {
+export async function startEmbedded(opts: ProcessOptions & { port?: number }): Promise<RunningProcess> {
   const held = new Held();
   return held.starting(async () => {
     const app = held.add(await openBulwark(opts.home), (a) => a.close());
@@ -48,7 +49,9 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
       (e) => e.stop(),
     );
     await register('bulwark-api');
-    const config = withApiPort(app.config, opts.port);
+    const config = withMetricsPort(withApiPort(app.config, opts.port), opts.metricsPort);
+    // Everything serve does is in this process: its metrics are on the API port, and on metrics.port when set.
+    const metrics = held.add(await listenMetrics(config.metrics, app.logger), (m) => m?.close());
     const api = held.add(
       await listenApi({
         config,
@@ -73,7 +76,7 @@ export async function startEmbedded(opts: { home: string; port?: number }): Prom
           : []),
         `bulwark serve (pid ${process.pid}) listening on ${api.url} (engine ${app.config.engine}); SIGTERM stops, SIGHUP reloads`,
       ].join('\n'),
-      ready: { url: api.url, pid: process.pid },
+      ready: { url: api.url, pid: process.pid, ...(metrics ? { metrics_url: metrics.url } : {}) },
       // Both are tried, whatever the other does: a broken bulwark.yaml must not keep a renewed certificate out.
       reload: async () => {
         const results = await Promise.allSettled([(async () => app.scopes.reload(app.home))(), api.reload()]);
