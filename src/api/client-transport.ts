@@ -7,6 +7,8 @@ import { fromErrorJSON } from '../core/errors.js';
 import type { ErrorJSON } from '../core/errors.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import { agentsFor, sendRequest, unreachable, type HttpResponse } from './http-request.js';
+import { streamOperationEvents } from './event-stream-client.js';
+import type { OperationEvent } from '../protection-manager/events.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -47,6 +49,11 @@ export class ApiTransport {
     if (res.status < 200 || res.status > 299)
       throw fromErrorJSON((json as ErrorJSON | undefined) ?? { code: 'BWK_ERR_INTERNAL', message: `HTTP ${res.status}` });
     return json;
+  }
+
+  /** Follows the event stream at `path` (SSE); the returned function closes it. */
+  events(path: string, listener: (e: OperationEvent) => void): () => void {
+    return streamOperationEvents(new URL(path, this.base), this.token, this.agents, listener);
   }
 
   /** The API puts every body under one key, Karbor's way (`{"plan": {...}}`): the value under `key`. */

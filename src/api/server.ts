@@ -26,6 +26,7 @@ import { serviceRoutes } from './routes/services.js';
 import { schedulingRoutes } from './routes/scheduling.js';
 import { validatorCompiler } from './validation.js';
 import { metricsRoute, type MetricsAccess } from './metrics-route.js';
+import { EventReplay } from './event-replay.js';
 
 export interface ApiOptions {
   service: ProtectionService;
@@ -107,6 +108,9 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     void reply.status(404).send(errorBody('BWK_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
+  // An event stream opened after its operation began still gets its start and latest figures.
+  const events = new EventReplay(opts.events);
+  app.addHook('onClose', async () => events.close());
   await app.register(async (v1) => {
     v1.addHook('onRequest', authenticate(opts.tokens, new AuthFailureLimiter(opts.authFailures ?? DEFAULT_AUTH_FAILURE_LIMITS)));
     v1.addHook('onResponse', logMutatingRequests(opts.logger));
@@ -121,7 +125,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       role: req.principal!.role,
     }));
     catalogRoutes(v1, opts.service);
-    operationRoutes(v1, opts.service, opts.events);
+    operationRoutes(v1, opts.service, events);
     schedulingRoutes(v1, opts.scheduling);
     quotaRoutes(v1, opts.quotas);
     serviceRoutes(v1, opts.services);

@@ -14,6 +14,22 @@ import { ServiceRegistration, serviceHost, type ServiceBinary } from './service-
 import { withApiPort, withMetricsPort, type ProcessOptions } from './options.js';
 import { listenMetrics } from '../api/metrics-listener.js';
 import { localBankDirectories } from '../protection-manager/restore-policy.js';
+import { InProcessEvents, type OperationEvents } from '../protection-manager/events.js';
+import { bridgeEventsIn } from '../rpc/event-bridge.js';
+import type { RpcTransport } from '../rpc/port.js';
+
+/**
+ * The events serve's API streams and its operation engine follows. With the temporal engine and a
+ * broker, hooks run in workers of other processes, which publish on `bulwark.events`: everything is
+ * heard from there (this process's own events included, once: they go out and come back). Otherwise
+ * every operation runs here, and the app's bus has them all.
+ */
+async function operationEventsHeard(held: Held, app: BulwarkApp, transport: RpcTransport): Promise<OperationEvents> {
+  if (app.config.engine !== 'temporal' || app.config.rpc.transport !== 'amqp') return app.events;
+  const heard = new InProcessEvents();
+  held.add(await bridgeEventsIn(transport, heard), (unbridge) => unbridge());
+  return heard;
+}
 
 /** The home and the banks on this machine, as API error messages name them instead of their paths. */
 export const namedPlaces = (app: BulwarkApp) => [
@@ -27,6 +43,7 @@ export async function startEmbedded(opts: ProcessOptions & { port?: number }): P
     const app = held.add(await openBulwark(opts.home), (a) => a.close());
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
     publishEvents(held, app, transport);
+    const heard = await operationEventsHeard(held, app, transport);
     // The three services serve embeds, each in the service catalog (Karbor's os-services).
     const host = serviceHost(app.config);
     const register = async (binary: ServiceBinary) =>
@@ -42,7 +59,7 @@ export async function startEmbedded(opts: ProcessOptions & { port?: number }): P
         config: app.config,
         store: app.store,
         service,
-        events: app.events,
+        events: heard,
         logger: app.logger,
         enabled: () => scheduler.isEnabled,
       }),
@@ -61,7 +78,7 @@ export async function startEmbedded(opts: ProcessOptions & { port?: number }): P
         quotas: app.quotas,
         services: app.services,
         tokens: app.store.tokens,
-        events: app.events,
+        events: heard,
         logger: app.logger,
         version: VERSION,
         named: namedPlaces(app),

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { bwkError, isRetryable, toErrorJSON } from '../core/errors.js';
+import { bwkError, isRetryable, reasonOf, toErrorJSON } from '../core/errors.js';
 import { settleWithinGrace } from '../core/grace.js';
 import type { ErrorJSON } from '../core/errors.js';
 import type { Lease } from '../bank/port.js';
@@ -18,6 +18,8 @@ export interface ActivityDeps {
   leaseTtlMs: number;
   /** A cancelled hook that has not returned after this long is abandoned (tasks.cancel_grace_ms). */
   cancelGraceMs: number;
+  /** tasks.retry.max_attempts, as the workflow retries: a failure before the last attempt is `task_retrying`. */
+  maxAttempts: number;
 }
 
 /**
@@ -54,8 +56,9 @@ export function createActivities(deps: ActivityDeps) {
       let details: unknown = ctx.info.heartbeatDetails ?? null;
       // Cancellation reaches an activity only through heartbeats, so beat even while a hook is silent.
       const timer = setInterval(() => ctx.heartbeat(details), deps.heartbeatIntervalMs);
+      const signal = ctx.cancellationSignal;
+      deps.steps.taskEvent(request, task, { type: 'task_started' });
       try {
-        const signal = ctx.cancellationSignal;
         const hook = deps.steps.runTask(request, task, signal, {
           state: details,
           save(state) {
@@ -65,7 +68,15 @@ export function createActivities(deps: ActivityDeps) {
         });
         // A hook that ignores cancellation would keep this activity, and the worker's shutdown, waiting forever.
         const abandoned = () => bwkError('BWK_ERR_TASK_ABANDONED', { task: task.id, grace_ms: deps.cancelGraceMs });
-        await wrapped(() => settleWithinGrace(hook, signal, deps.cancelGraceMs, abandoned));
+        await settleWithinGrace(hook, signal, deps.cancelGraceMs, abandoned);
+        deps.steps.taskEvent(request, task, { type: 'task_succeeded' });
+      } catch (err) {
+        if (!signal.aborted) {
+          const attempt = ctx.info.attempt;
+          const again = isRetryable(err) && attempt < deps.maxAttempts;
+          deps.steps.taskEvent(request, task, { type: again ? 'task_retrying' : 'task_failed', reason: reasonOf(err), attempt });
+        }
+        throw asFailure(err);
       } finally {
         clearInterval(timer);
       }

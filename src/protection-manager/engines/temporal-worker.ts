@@ -82,6 +82,7 @@ export async function startWorker(
     heartbeatIntervalMs: Math.max(200, Math.floor(t.heartbeat_timeout_ms / 3)),
     leaseTtlMs: deps.config.lease.ttl_ms,
     cancelGraceMs: deps.config.tasks.cancel_grace_ms,
+    maxAttempts: deps.config.tasks.retry.max_attempts,
   });
   const taskQueue = opts.role === 'worker' ? t.task_queue : `bulwark-agent-${opts.node}`;
   const worker = await Worker.create({
