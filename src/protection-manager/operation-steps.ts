@@ -191,7 +191,8 @@ export class OperationSteps {
     signal: AbortSignal,
     step: () => Promise<void>,
   ): Promise<void> {
-    const logger = this.operationLogger(req).child({ resource: ref });
+    // Consistency commands run around the data step: their lines belong to the main hook.
+    const logger = this.operationLogger(req).child({ resource: ref, hook: 'main' });
     const attempt = async (phase: 'pre' | 'post') => {
       const spec = hooks[phase];
       if (!spec) return;

@@ -174,6 +174,40 @@ describe('e2e: Prometheus metrics of bulwark serve', function () {
     );
   });
 
+  it('a run of a scheduled operation: its last success time and its interval, by scheduled operation', async () => {
+    const { trigger_info: trigger } = await call<{ trigger_info: { id: string } }>('POST', '/triggers', {
+      trigger_info: { name: 'nightly', type: 'time', properties: { pattern: '0 3 * * *' } },
+    });
+    const { scheduled_operation: op } = await call<{ scheduled_operation: { id: string } }>('POST', '/scheduled_operations', {
+      scheduled_operation: {
+        name: 'nightly-protect',
+        operation_type: 'protect',
+        trigger_id: trigger.id,
+        operation_definition: { plan_id: good, provider_id: FS_PROVIDER },
+      },
+    });
+    const before = await metrics();
+    expect(valueOf(before, 'bulwark_scheduled_operation_last_success_timestamp_seconds', { scheduled_operation: op.id })).to.equal(0);
+    const asked = Date.now() / 1000;
+    await call('POST', `/scheduled_operations/${op.id}/run`);
+    const labels = { scheduled_operation: op.id };
+    // The interval is read from the catalog every 15 s; the success is set when the run settles.
+    const after = await waitFor('the run to succeed and the interval to be read', async () => {
+      const now = await metrics();
+      const ok =
+        valueOf(now, 'bulwark_scheduled_operation_last_success_timestamp_seconds', labels) > 0 &&
+        valueOf(now, 'bulwark_scheduled_operation_interval_seconds', labels) > 0;
+      return ok ? now : undefined;
+    });
+    expect(valueOf(after, 'bulwark_scheduled_operation_last_success_timestamp_seconds', labels)).to.be.within(
+      asked - 1,
+      Date.now() / 1000 + 1,
+    );
+    expect(valueOf(after, 'bulwark_scheduled_operation_interval_seconds', labels)).to.equal(86_400);
+    expect(valueOf(after, 'bulwark_operation_engine_leader')).to.equal(1);
+    expect(delta(before, after, 'bulwark_checkpoint_total', { provider: FS_PROVIDER, status: 'available' })).to.equal(1);
+  });
+
   it('labels carry no per-operation value: another protect adds no series, and no label names an id', async () => {
     const series = (samples: Sample[]) =>
       new Set(samples.filter((s) => s.name.startsWith('bulwark_')).map((s) => `${s.name}${JSON.stringify(s.labels)}`));
@@ -195,5 +229,50 @@ describe('e2e: Prometheus metrics of bulwark serve', function () {
     }
     const providers = new Set(after.filter((s) => s.labels.provider !== undefined).map((s) => s.labels.provider));
     expect([...providers].sort()).to.deep.equal([RECORDER, FS_PROVIDER].sort());
+  });
+});
+
+/** Every log line of an operation names it and its project: one operation's story is one grep away. */
+describe('e2e: log lines of an operation', function () {
+  this.timeout(120_000);
+  const home = tempDir('oplog-home');
+  const work = tempDir('oplog-work');
+  let serve: Daemon | undefined;
+  after(async () => {
+    await serve?.stop();
+    home.cleanup();
+    work.cleanup();
+  });
+
+  it('carry operation, project and checkpoint; a hook line adds its resource and hook', async () => {
+    const failing = join(work.path, 'pre-fails');
+    mkdirSync(failing);
+    allowAll(home.path, [PROJECT]);
+    let url: string;
+    ({ serve, url } = await startServe(home.path));
+    const member = await memberClient(home.path, url, PROJECT);
+    const { json } = await member('POST', '/plans', {
+      plan: {
+        name: 'logged',
+        provider_id: FS_PROVIDER,
+        // A consistency command whose failure is only logged: a line written from inside the resource's data step.
+        resources: [{ type: 'fs.directory', id: failing, consistency: { pre: { command: ['/bin/false'], on_error: 'continue' } } }],
+      },
+    });
+    const planId = (json.plan as { id: string } | undefined)?.id;
+    expect(planId, JSON.stringify(json)).to.be.a('string');
+    const created = await member('POST', `/providers/${FS_PROVIDER}/checkpoints`, { checkpoint: { plan_id: planId } });
+    const id = (created.json.checkpoint as { id: string }).id;
+    const lines = await waitFor('the operation to end in the log', () => {
+      const all = readFileSync(join(home.path, 'logs', 'bulwark.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      return all.some((l) => l.msg === 'operation finished' && l.operation === id) ? all.filter((l) => l.operation === id) : undefined;
+    });
+    expect(lines.map((l) => l.msg)).to.include.members(['operation started', 'operation finished']);
+    for (const line of lines) expect(line, JSON.stringify(line)).to.include({ operation: id, project: PROJECT, checkpoint: id });
+    const hookLine = lines.find((l) => l.msg === 'consistency command failed; continuing as configured');
+    expect(hookLine, JSON.stringify(lines)).to.include({ resource: `fs.directory#${failing}`, hook: 'main' });
   });
 });

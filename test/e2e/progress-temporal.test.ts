@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AMQP_PASSWORD_ENV, writeAmqpHome } from '../helpers/amqp-home.js';
 import { cliJson } from '../helpers/cli.js';
+import { scrape, valueOf } from '../helpers/metrics-text.js';
 import { CLI, tempDir } from '../helpers/paths.js';
 import type { Daemon } from '../helpers/processes.js';
 import { startDaemon } from '../helpers/processes.js';
@@ -65,6 +66,7 @@ describe('e2e: progress of a protect run by a Temporal worker in another process
   let url: string;
   let member: RestCall;
   let token: string;
+  let workerMetrics: string;
 
   before(async function () {
     const address = requireService(this, 'Temporal (TEMPORAL_ADDRESS)', temporalAddress());
@@ -77,7 +79,9 @@ describe('e2e: progress of a protect run by a Temporal worker in another process
     allowAll(home.path, [PROJECT]);
     mkdirSync(source);
     for (let i = 0; i < FILES; i++) writeFileSync(join(source, `f${i}`), randomBytes(FILE_BYTES));
-    daemons.push(await startDaemon(home.path, ['worker'], /serving task queue/));
+    const worker = await startDaemon(home.path, ['worker', '--metrics-port', '0'], /"metrics_url":"[^"]+"/);
+    daemons.push(worker);
+    workerMetrics = /"metrics_url":"([^"]+)"/.exec(worker.output())![1]!;
     const served = await startServe(home.path);
     daemons.push(served.serve);
     url = served.url;
@@ -147,5 +151,15 @@ describe('e2e: progress of a protect run by a Temporal worker in another process
     expect(shown.length, terminal).to.be.at.least(2);
     for (let i = 1; i < shown.length; i++) expect(shown[i], `bar bytes ${shown.join(', ')}`).to.be.above(shown[i - 1]!);
     expect(figures.at(-1), terminal).to.deep.equal({ done: total, total });
+  });
+
+  it('the worker that ran the protect counts it on its own /metrics (--metrics-port); serve, which only started it, does not', async () => {
+    const worker = await scrape(workerMetrics);
+    expect(valueOf(worker, 'bulwark_checkpoint_total', { provider: FS_PROVIDER, status: 'available' })).to.equal(1);
+    expect(valueOf(worker, 'bulwark_checkpoint_bytes', { kind: 'read' })).to.equal(FILES * FILE_BYTES);
+    expect(valueOf(worker, 'bulwark_checkpoint_duration_seconds_count', { provider: FS_PROVIDER, status: 'available' })).to.equal(1);
+    const serve = await scrape(`${url}/metrics`);
+    expect(valueOf(serve, 'bulwark_checkpoint_total', { provider: FS_PROVIDER, status: 'available' })).to.equal(0);
+    expect(valueOf(serve, 'bulwark_checkpoint_bytes', { kind: 'read' })).to.equal(0);
   });
 });
