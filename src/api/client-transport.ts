@@ -6,6 +6,8 @@
 import { bwkError, fromErrorJSON, isErrorJSON } from '../core/errors.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import { agentsFor, sendRequest, unreachable, type HttpResponse } from './http-request.js';
+import { streamOperationEvents } from './event-stream-client.js';
+import type { OperationEvent } from '../protection-manager/events.js';
 
 const NOT_JSON = Symbol('not JSON');
 
@@ -61,6 +63,11 @@ export class ApiTransport {
     if (res.status >= 502 && res.status <= 504)
       throw bwkError('BWK_ERR_SERVICE_UNAVAILABLE', { url: this.base, reason: `HTTP ${res.status} from a proxy in front of it` });
     throw bwkError('BWK_ERR_INTERNAL', { reason: `HTTP ${res.status} from ${this.base} without a Bulwark answer` });
+  }
+
+  /** Follows the event stream at `path` (SSE); the returned function closes it. */
+  events(path: string, listener: (e: OperationEvent) => void): () => void {
+    return streamOperationEvents(new URL(path, this.base), this.token, this.agents, listener);
   }
 
   /** The API puts every body under one key, Karbor's way (`{"plan": {...}}`): the value under `key`. */

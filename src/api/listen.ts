@@ -3,6 +3,7 @@ import type { Server as TlsServer } from 'node:tls';
 import type { BulwarkConfig } from '../common/config.js';
 import type { Logger } from '../common/logging.js';
 import { buildApi } from './server.js';
+import { metricsAccessOf } from './metrics-route.js';
 import { tokenVerifier } from './token-verifier.js';
 import { answerPlainHttp, plainHttpWarning, readTlsMaterial, reloadTls, tlsFilesOf, type SecureContextHolder } from './tls.js';
 import type { ServerPlaces } from './public-message.js';
@@ -62,6 +63,7 @@ export async function listenApi(deps: {
     limits: deps.config.api,
     places: { named: deps.named ?? [], visible: deps.config.restore.allowed_target_paths },
     version: deps.version,
+    metrics: metricsAccessOf(deps.config.metrics),
   });
   if (material) answerPlainHttp(app.server as unknown as TlsServer);
   await app.listen({ host: deps.config.api.host, port: deps.config.api.port });

@@ -25,6 +25,8 @@ import { quotaRoutes } from './routes/quotas.js';
 import { serviceRoutes } from './routes/services.js';
 import { schedulingRoutes } from './routes/scheduling.js';
 import { validatorCompiler } from './validation.js';
+import { metricsRoute, type MetricsAccess } from './metrics-route.js';
+import { EventReplay } from './event-replay.js';
 
 export interface ApiOptions {
   service: ProtectionService;
@@ -48,6 +50,8 @@ export interface ApiOptions {
   /** When repeated failed authentications from one address get 429 (api.auth_failures); defaults when absent. */
   authFailures?: AuthFailureLimits;
   version: string;
+  /** Serve this process's Prometheus metrics at /metrics, under this access rule; no /metrics when absent. */
+  metrics?: MetricsAccess;
   /** Serve https with this certificate chain and key (src/api/tls.ts); plain http when absent. */
   tls?: { cert: Buffer; key: Buffer };
 }
@@ -104,6 +108,9 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     void reply.status(404).send(errorBody('BWK_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
+  // An event stream opened after its operation began still gets its start and latest figures.
+  const events = new EventReplay(opts.events);
+  app.addHook('onClose', async () => events.close());
   await app.register(async (v1) => {
     v1.addHook('onRequest', authenticate(opts.tokens, new AuthFailureLimiter(opts.authFailures ?? DEFAULT_AUTH_FAILURE_LIMITS)));
     v1.addHook('onResponse', logMutatingRequests(opts.logger));
@@ -118,7 +125,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       role: req.principal!.role,
     }));
     catalogRoutes(v1, opts.service);
-    operationRoutes(v1, opts.service, opts.events);
+    operationRoutes(v1, opts.service, events);
     schedulingRoutes(v1, opts.scheduling);
     quotaRoutes(v1, opts.quotas);
     serviceRoutes(v1, opts.services);
@@ -127,5 +134,6 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.get('/openapi.json', async () => openapi.document(opts.version));
   app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderDocs(openapi.document(opts.version))));
   app.get('/healthz', async () => ({ status: 'ok' }));
+  if (opts.metrics) metricsRoute(app, opts.metrics);
   return app;
 }

@@ -5,6 +5,7 @@ import { isUuid } from '../common/ids.js';
 import type { RequestContext } from '../protection-manager/request.js';
 import type { ProtectionService } from '../protection-manager/service.js';
 import type { SchedulingService } from '../operation-engine/service.js';
+import type { OperationEvent } from '../protection-manager/events.js';
 import type { RunningProcess } from '../processes/process.js';
 import type { Output, OutputFormat } from './output.js';
 import { createOutput } from './output.js';
@@ -38,6 +39,8 @@ export interface CliSession {
   app?: BulwarkApp;
   /** Whether an operation outlives this CLI process (remote server, or the temporal engine). */
   durable: boolean;
+  /** With --url: the server's event stream of one operation (the progress bar's feed); the function stops it. */
+  followEvents?: (operationId: string, listener: (e: OperationEvent) => void) => () => void;
 }
 
 /** What every command gets: the output, and the app opened on demand (and closed after). */
@@ -79,7 +82,10 @@ export class CliContext {
       const service = new HttpProtectionService(url, token, caFile === undefined ? undefined : readCaFile(caFile));
       const scheduling = new HttpSchedulingService(service.transport);
       const who = await service.identity();
-      return fn({ service, scheduling, ctx: { projectId: who.project_id, admin: who.role === 'admin' }, durable: true });
+      const ctx = { projectId: who.project_id, admin: who.role === 'admin' };
+      const followEvents = (id: string, listener: (e: OperationEvent) => void) =>
+        service.transport.events(service.transport.path(ctx, `/operations/${encodeURIComponent(id)}/events`), listener);
+      return fn({ service, scheduling, ctx, durable: true, followEvents });
     }
     return this.withApp((app, ctx) => fn({ service: app.manager, scheduling: app.scheduling, ctx, app, durable: app.engine.durable }));
   }
@@ -198,11 +204,13 @@ export function parseDateOption(name: string, text: string | undefined): Date | 
 }
 
 /** `--port`: 0 (any free port) to 65535, for every command that listens. */
-export function parsePort(text: string | undefined): number | undefined {
+export function parsePort(text: string | undefined, option = '--port'): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 0 || n > 65535)
-    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: `--port must be a whole number from 0 to 65535 (0: any free port), not "${text}"` });
+    throw bwkError('BWK_ERR_INVALID_INPUT', {
+      reason: `${option} must be a whole number from 0 to 65535 (0: any free port), not "${text}"`,
+    });
   return n;
 }
 

@@ -27,7 +27,8 @@ export function showProgress(events: OperationEvents, operationId: string, strea
     const fraction = all > 0 ? Math.min(1, done / all) : total > 0 ? finished / total : 0;
     const width = 24;
     const bar = '#'.repeat(Math.round(fraction * width)).padEnd(width, '-');
-    const data = all > 0 ? ` ${human(done)}/${human(all)}` : '';
+    // A protect learns its total only at the end (a directory is read once): until then, what it read so far.
+    const data = all > 0 ? ` ${human(done)}/${human(all)}` : done > 0 ? ` ${human(done)}` : '';
     stream.write(
       `\r[${bar}] ${finished}/${total} tasks${data} ${current}`.slice(0, (stream.columns || 100) - 1).padEnd((stream.columns || 100) - 1),
     );

@@ -70,6 +70,18 @@ export interface BulwarkConfig {
   };
   /** Triggers and scheduled operations (docs/scheduling.md). */
   operation_engine: OperationEngineConfig;
+  /** Prometheus metrics (docs/operations.md "Metrics"). */
+  metrics: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /** A listener of its own for `/metrics` (protection-service, worker, operation-engine, api); absent: none. */
+  port?: number;
+  host: string;
+  /** Who may scrape: `loopback` callers without a token, others with it (default); `token`: everyone with it; `open`: anyone. */
+  access: 'loopback' | 'token' | 'open';
+  /** The environment variable holding the scrape token (never the token itself in the file). */
+  token_env?: string;
 }
 
 export interface OperationEngineConfig {
@@ -313,6 +325,17 @@ export const CONFIG_SCHEMA = {
         timeout_ms: { type: 'integer', minimum: 100, default: 60000 },
         // Six hours: a bank check with --read-data reads the whole bank. At most setTimeout's 2^31-1 ms.
         long_timeout_ms: { type: 'integer', minimum: 100, maximum: 2_147_483_647, default: 21_600_000 },
+      },
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+        access: { enum: ['loopback', 'token', 'open'], default: 'loopback' },
+        token_env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
       },
     },
     operation_engine: {

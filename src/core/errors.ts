@@ -58,6 +58,11 @@ export const ERRORS = {
     'too many failed authentications from this address: try again in {retry_after_s} s with a valid X-Auth-Token',
   ),
   BWK_ERR_FORBIDDEN: spec(403, '{reason}'),
+  BWK_ERR_METRICS_UNAUTHORIZED: spec(
+    401,
+    '/metrics from {address} needs `Authorization: Bearer <token>` with the token held by the variable metrics.token_env names ' +
+      '(metrics.access is {access}; docs/operations.md "Metrics")',
+  ),
   BWK_ERR_CONFIG_INVALID: spec(400, 'configuration {file}: {reason}'),
   BWK_ERR_TLS_CONFIG: spec(500, 'TLS for the API (api.tls): {reason}'),
   BWK_ERR_TLS_KEY_EXPOSED: spec(

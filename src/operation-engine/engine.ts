@@ -20,6 +20,8 @@ import { applyRetention, isBankUpkeep, outcomeOf, projectContext, runBankUpkeep,
 import type { TimeSchedule } from './time-trigger.js';
 import { scheduleOf } from './trigger-properties.js';
 import { overlapFamily } from './operation-types.js';
+import { operationEngineLeader, scheduledFireTotal, scheduledLastSuccess } from '../common/metrics.js';
+import { refreshLastSuccess } from './schedule-metrics.js';
 
 export interface OperationEngineDeps {
   store: CatalogStore;
@@ -40,6 +42,8 @@ const BATCH = 1000;
 /** A tick's schedules by trigger id, with the due-time lists and next fires computed from them. */
 type Schedules = Map<string, { schedule: TimeSchedule; dues: Map<string, DueTime[]>; next: Map<number, number | null> } | null>;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** How often the last-success gauges are read again from the catalog (a common Prometheus scrape interval). */
+const METRICS_REFRESH_MS = 15_000;
 /** Fires of one scheduled operation that may wait behind its plan's run (overlap: queue); later ones are skipped. */
 export const QUEUE_LIMIT = 20;
 /** How long a manual run may have no operation record before it is called over (its start died). */
@@ -64,6 +68,7 @@ export class OperationEngine {
   private lastEventScan = 0;
   private leadCheckedAt = 0;
   private lastPrune = 0;
+  private lastMetricsRefresh = 0;
   private unsubscribe: (() => void) | undefined;
   /** Bank upkeep calls this instance is waiting on, by run id: they may take hours, so no tick awaits them. */
   private readonly bankRuns = new Map<string, Promise<void>>();
@@ -113,6 +118,13 @@ export class OperationEngine {
     this.leading = await this.deps.leader.lead();
     this.leadCheckedAt = Date.now();
     if (this.leading !== was) this.deps.logger.info(`operation engine: ${this.leading ? 'leading' : 'standing by'}`);
+    operationEngineLeader.set(this.leading ? 1 : 0);
+    if (Date.now() - this.lastMetricsRefresh >= METRICS_REFRESH_MS) {
+      this.lastMetricsRefresh = Date.now();
+      await refreshLastSuccess(this.deps.store, this.now()).catch((err: unknown) =>
+        this.deps.logger.warn('operation engine: last successes not read for metrics', { error: reasonOf(err) }),
+      );
+    }
     if (!this.leading) return;
     await this.claimDue();
     // Intervals between the engine's own chores are real time, whatever clock due times are read on.
@@ -154,6 +166,7 @@ export class OperationEngine {
         await this.claimDueOf(op, schedules, now);
       } catch (err) {
         // One operation that cannot be read or scheduled must not stop every other one.
+        scheduledFireTotal.inc({ outcome: 'not_fired' });
         this.deps.logger.warn('operation engine: a scheduled operation could not be fired', {
           scheduled_operation: op.id,
           error: reasonOf(err),
@@ -205,6 +218,7 @@ export class OperationEngine {
     if (row.phase === 'queued' && (await scheduling.queuedCount(op.id)) >= QUEUE_LIMIT)
       row = { ...row, ...notRun('skipped_overlap', QUEUE_FULL, row.created_at) };
     const claimed = await scheduling.insertLog(row);
+    if (claimed) scheduledFireTotal.inc({ outcome: row.status === 'running' ? 'started' : row.status });
     if (claimed && row.status !== 'running')
       this.deps.logger[row.status === 'queued' ? 'info' : 'warn'](`operation engine: fire ${row.status}`, {
         scheduled_operation: op.id,
@@ -380,6 +394,8 @@ export class OperationEngine {
           extra_info: extra,
           ...(outcome.ok ? {} : { error_info: outcome.reason ?? null }),
         });
+        if (outcome.ok && row.scheduled_operation_id)
+          scheduledLastSuccess.set({ scheduled_operation: row.scheduled_operation_id }, now / 1000);
         this.lastPolled.delete(row.id);
         return;
       }
@@ -410,6 +426,8 @@ export class OperationEngine {
         const ended_at = new Date(this.now()).toISOString();
         if (!(await scheduling.advanceRun(row.id, 'started', { ...outcome, phase: 'done', ended_at })))
           throw new Error('its log row is no longer started');
+        if (outcome.status === 'success' && row.scheduled_operation_id)
+          scheduledLastSuccess.set({ scheduled_operation: row.scheduled_operation_id }, Date.parse(ended_at) / 1000);
         this.deps.logger[outcome.status === 'success' ? 'info' : 'warn'](
           `operation engine: ${row.operation_type} ended ${outcome.status}`,
           {

@@ -16,19 +16,21 @@ import { ServiceCatalog } from '../protection-manager/service-catalog.js';
 import { ServiceRegistration, serviceHost } from './service-registration.js';
 import { CatalogScheduling } from '../operation-engine/scheduling.js';
 import { openCatalogStore } from '../store/factory.js';
-import { withApiPort } from './options.js';
+import { withApiPort, withMetricsPort, type ProcessOptions } from './options.js';
+import { listenMetrics } from '../api/metrics-listener.js';
 import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
 
-export async function startApi(opts: { home: string; port?: number }): Promise<RunningProcess> {
+export async function startApi(opts: ProcessOptions & { port?: number }): Promise<RunningProcess> {
   const loaded = loadConfig(opts.home);
-  const config = withApiPort(loaded, opts.port);
+  const config = withMetricsPort(withApiPort(loaded, opts.port), opts.metricsPort);
   const logger = createLogger(fileSink(homePath(opts.home, config.log.file)), config.log.level, { pid: process.pid, process: 'api' });
   for (const warning of configWarnings(loaded)) logger.warn('deprecated configuration', { warning });
   for (const warning of privacyWarnings(opts.home, [])) logger.warn('directory open to other users', { warning });
   const held = new Held();
   return held.starting(async () => {
     const store = held.add(await openCatalogStore(config.catalog.url, opts.home, { pageSizes: pageSizesOf(config) }), (s) => s.close());
+    const metrics = held.add(await listenMetrics(config.metrics, logger), (m) => m?.close());
     const transport = held.add(await transportFromConfig(config, logger), (t) => t.close());
     const events = new InProcessEvents();
     held.add(await bridgeEventsIn(transport, events), (unbridge) => unbridge());
@@ -60,7 +62,7 @@ export async function startApi(opts: { home: string; port?: number }): Promise<R
         `bulwark api (pid ${process.pid}) listening on ${api.url}; calling ${config.rpc.queue} over ${config.rpc.transport}; ` +
           'SIGHUP reloads',
       ].join('\n'),
-      ready: { url: api.url, pid: process.pid },
+      ready: { url: api.url, pid: process.pid, ...(metrics ? { metrics_url: metrics.url } : {}) },
       reload: api.reload,
       stop: () => held.release(),
     };

@@ -18,6 +18,7 @@ import { Held } from './process.js';
 import type { OperationEvents } from '../protection-manager/events.js';
 import { InProcessEvents } from '../protection-manager/events.js';
 import { OperationSteps } from '../protection-manager/operation-steps.js';
+import { recordOperationMetrics } from '../protection-manager/operation-metrics.js';
 import { QuotaService } from '../protection-manager/quota-service.js';
 import { ServiceCatalog } from '../protection-manager/service-catalog.js';
 import { ProtectionManager } from '../protection-manager/protection-manager.js';
@@ -77,6 +78,13 @@ export async function openBulwark(home: string, options: { recover?: boolean; ru
     );
     const store = held.add(await openCatalogStore(config.catalog.url, home, { pageSizes: pageSizesOf(config) }), (s) => s.close());
     const events = new InProcessEvents();
+    held.add(
+      recordOperationMetrics(
+        events,
+        providers.list().map((p) => p.chunks),
+      ),
+      (stop) => stop(),
+    );
     // A restore must never write into Bulwark's own state: the home and every bank on this machine.
     const restorePolicy = restorePolicyOf(config, home, providers);
     const steps = new OperationSteps({

@@ -13,18 +13,22 @@ import { runOperationEngine } from './operation-engine-runner.js';
 import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
 import { ServiceRegistration, serviceHost } from './service-registration.js';
+import { withMetricsPort, type ProcessOptions } from './options.js';
+import { listenMetrics } from '../api/metrics-listener.js';
 
-export async function startOperationEngine(opts: { home: string }): Promise<RunningProcess> {
-  const config = loadConfig(opts.home);
+export async function startOperationEngine(opts: ProcessOptions): Promise<RunningProcess> {
+  const loaded = loadConfig(opts.home);
+  const config = withMetricsPort(loaded, opts.metricsPort);
   const logger = createLogger(fileSink(homePath(opts.home, config.log.file)), config.log.level, {
     pid: process.pid,
     process: 'operation-engine',
   });
-  for (const warning of configWarnings(config)) logger.warn('deprecated configuration', { warning });
+  for (const warning of configWarnings(loaded)) logger.warn('deprecated configuration', { warning });
   const held = new Held();
   return held.starting(async () => {
     const store = held.add(await openCatalogStore(config.catalog.url, opts.home, { pageSizes: pageSizesOf(config) }), (s) => s.close());
     const transport = held.add(await transportFromConfig(config, logger), (t) => t.close());
+    const metrics = held.add(await listenMetrics(config.metrics, logger), (m) => m?.close());
     const events = new InProcessEvents();
     held.add(await bridgeEventsIn(transport, events), (unbridge) => unbridge());
     const service = rpcProtectionService(transport, config.rpc.queue, config.rpc.timeout_ms, config.rpc.long_timeout_ms);
@@ -44,7 +48,7 @@ export async function startOperationEngine(opts: { home: string }): Promise<Runn
       note:
         `bulwark operation-engine (pid ${process.pid}) calling ${config.rpc.queue} over ${config.rpc.transport}, ${leader}; ` +
         'SIGTERM stops',
-      ready: { ready: true, pid: process.pid, service_id: registration.id },
+      ready: { ready: true, pid: process.pid, service_id: registration.id, ...(metrics ? { metrics_url: metrics.url } : {}) },
       stop: () => held.release(),
     };
   });

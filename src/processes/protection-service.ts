@@ -9,13 +9,16 @@ import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
 import type { RpcServer } from '../rpc/port.js';
 import { ServiceRegistration, serviceHost } from './service-registration.js';
+import { withMetricsPort, type ProcessOptions } from './options.js';
+import { listenMetrics } from '../api/metrics-listener.js';
 
-export async function startProtectionService(opts: { home: string; prefetch: number }): Promise<RunningProcess> {
+export async function startProtectionService(opts: ProcessOptions & { prefetch: number }): Promise<RunningProcess> {
   const held = new Held();
   return held.starting(async () => {
     const app = held.add(await openBulwark(opts.home), (a) => a.close());
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
     publishEvents(held, app, transport);
+    const metrics = held.add(await listenMetrics(withMetricsPort(app.config, opts.metricsPort).metrics, app.logger), (m) => m?.close());
     // Disabling cancels the queue consumer: requests already taken finish and reply, and operations
     // running go on; the broker gives new requests to the other protection services. Enabling consumes again.
     let server: RpcServer | null = null;
@@ -43,7 +46,14 @@ export async function startProtectionService(opts: { home: string; prefetch: num
     const { queue, transport: kind } = app.config.rpc;
     return {
       note: `bulwark protection-service (pid ${process.pid}) serving ${queue} over ${kind}; SIGTERM stops, SIGHUP reloads resource scopes`,
-      ready: { ready: true, pid: process.pid, queue, prefetch: opts.prefetch, service_id: registration.id },
+      ready: {
+        ready: true,
+        pid: process.pid,
+        queue,
+        prefetch: opts.prefetch,
+        service_id: registration.id,
+        ...(metrics ? { metrics_url: metrics.url } : {}),
+      },
       reload: async () => app.scopes.reload(app.home),
       stop: () => held.release(),
     };

@@ -10,10 +10,12 @@ import { Held, type RunningProcess } from './process.js';
 import { transportFromConfig } from './transport.js';
 import type { RunningWorker } from '../protection-manager/engines/temporal-worker.js';
 import { ServiceRegistration, serviceHost } from './service-registration.js';
+import { withMetricsPort, type ProcessOptions } from './options.js';
+import { listenMetrics } from '../api/metrics-listener.js';
 
 export type WorkerRole = { role: 'worker' } | { role: 'agent'; node: string };
 
-export async function startWorkerProcess(opts: { home: string } & WorkerRole): Promise<RunningProcess> {
+export async function startWorkerProcess(opts: ProcessOptions & WorkerRole): Promise<RunningProcess> {
   const held = new Held();
   return held.starting(async () => {
     const app = held.add(await openBulwark(opts.home, { runWorker: false }), (a) => a.close());
@@ -26,6 +28,7 @@ export async function startWorkerProcess(opts: { home: string } & WorkerRole): P
     }
     const transport = held.add(await transportFromConfig(app.config, app.logger), (t) => t.close());
     publishEvents(held, app, transport);
+    const metrics = held.add(await listenMetrics(withMetricsPort(app.config, opts.metricsPort).metrics, app.logger), (m) => m?.close());
     const { startWorker } = await import('../protection-manager/engines/temporal-worker.js'); // the Temporal worker SDK: only here
     const role = opts.role === 'worker' ? { role: 'worker' as const } : { role: 'agent' as const, node: opts.node };
     const start = () => startWorker(role, { config: app.config, home: app.home, steps: app.steps, logger: app.logger });
@@ -73,7 +76,7 @@ export async function startWorkerProcess(opts: { home: string } & WorkerRole): P
         `stops`,
       // SIGTERM/SIGINT resolve `done`; stop() then drains the worker (running hooks get the grace time).
       done,
-      ready: { ready: true, pid: process.pid, service_id: registration.id },
+      ready: { ready: true, pid: process.pid, service_id: registration.id, ...(metrics ? { metrics_url: metrics.url } : {}) },
       stop: () => held.release(),
     };
   });

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { bwkError, isBulwarkError, isRetryable, toErrorJSON } from '../core/errors.js';
+import { bwkError, isBulwarkError, isRetryable, reasonOf, toErrorJSON } from '../core/errors.js';
 import { settleWithinGrace } from '../core/grace.js';
 import type { ErrorJSON } from '../core/errors.js';
 import type { Lease } from '../bank/port.js';
@@ -20,6 +20,8 @@ export interface ActivityDeps {
   cancelGraceMs: number;
   /** This process, for errors that depend on where it runs: `agent n1 on host h`, `worker on host h`. */
   where: string;
+  /** tasks.retry.max_attempts, as the workflow retries: a failure before the last attempt is `task_retrying`. */
+  maxAttempts: number;
 }
 
 /**
@@ -77,8 +79,9 @@ export function createActivities(deps: ActivityDeps) {
       let details: unknown = ctx.info.heartbeatDetails ?? null;
       // Cancellation reaches an activity only through heartbeats, so beat even while a hook is silent.
       const timer = setInterval(() => ctx.heartbeat(details), deps.heartbeatIntervalMs);
+      const signal = ctx.cancellationSignal;
+      deps.steps.taskEvent(request, task, { type: 'task_started' });
       try {
-        const signal = ctx.cancellationSignal;
         const hook = deps.steps.runTask(request, task, signal, {
           state: details,
           save(state) {
@@ -88,7 +91,15 @@ export function createActivities(deps: ActivityDeps) {
         });
         // A hook that ignores cancellation would keep this activity, and the worker's shutdown, waiting forever.
         const abandoned = () => bwkError('BWK_ERR_TASK_ABANDONED', { task: task.id, grace_ms: deps.cancelGraceMs });
-        await wrapped(() => inOperationBank(deps, request, () => settleWithinGrace(hook, signal, deps.cancelGraceMs, abandoned)));
+        await inOperationBank(deps, request, () => settleWithinGrace(hook, signal, deps.cancelGraceMs, abandoned));
+        deps.steps.taskEvent(request, task, { type: 'task_succeeded' });
+      } catch (err) {
+        if (!signal.aborted) {
+          const attempt = ctx.info.attempt;
+          const again = isRetryable(err) && attempt < deps.maxAttempts;
+          deps.steps.taskEvent(request, task, { type: again ? 'task_retrying' : 'task_failed', reason: reasonOf(err), attempt });
+        }
+        throw asFailure(err);
       } finally {
         clearInterval(timer);
       }

@@ -7,6 +7,7 @@
 import { isUuid } from '../common/ids.js';
 import type { Logger } from '../common/logging.js';
 import { bwkError, reasonOf } from '../core/errors.js';
+import { bankBytes, bankCheckLastSuccess } from '../common/metrics.js';
 import type { Provider, ProviderRegistry } from '../providers/registry.js';
 import type { RequestContext } from './request.js';
 import type { BankCheckInput, BankCheckReport, BankGcInput, GcReport } from './service.js';
@@ -57,6 +58,12 @@ async function logged<T>(
   }
   const o = outcome(result);
   deps.logger[o.ok ? 'info' : 'warn'](`${what} finished`, { ...base, duration_ms: Date.now() - started, ...o.fields });
+  if (what === 'bank check' && o.ok) bankCheckLastSuccess.set({ provider: provider.id }, Date.now() / 1000);
+  // Both walked the bank's index just now: its size is known at no extra cost.
+  await provider.chunks
+    .storedBytes()
+    .then((bytes) => bankBytes.set({ provider: provider.id }, bytes))
+    .catch((err: unknown) => deps.logger.warn('bank size not measured', { ...base, error: reasonOf(err) }));
   return result;
 }
 

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { OperationKind } from './engine.js';
+import type { HookName } from '../core/hooks.js';
 
 /**
  * What an operation tells the world while it runs. The CLI draws its progress bar from these; the
@@ -17,7 +18,17 @@ export type OperationEvent =
   | ({ type: 'operation_started'; operationId: string; kind: OperationKind; total_tasks: number } & OperationSubject)
   | { type: 'task_started' | 'task_succeeded' | 'task_skipped'; operationId: string; task: string; resource: string }
   | { type: 'task_failed' | 'task_retrying'; operationId: string; task: string; resource: string; reason: string; attempt?: number }
-  | { type: 'progress'; operationId: string; resource: string; done: number; total?: number; unit?: string; message?: string }
+  | {
+      type: 'progress';
+      operationId: string;
+      resource: string;
+      done: number;
+      total?: number;
+      unit?: string;
+      message?: string;
+      /** The hook reporting (prepare_begin, prepare_finish, main, complete); absent from earlier builds. */
+      hook?: HookName;
+    }
   | ({ type: 'operation_finished'; operationId: string; kind: OperationKind; status: string; reason?: string } & OperationSubject);
 
 /** The event port: publish, and subscribe for as long as one cares. */

@@ -6,7 +6,8 @@ import { PrefixedBankSection } from '../bank/section.js';
 import { resourceRef, type Resource } from '../core/resource.js';
 import type { HookContext } from '../plugins/api.js';
 import type { Provider } from '../providers/registry.js';
-import type { OperationEvents } from './events.js';
+import type { HookName } from '../core/hooks.js';
+import type { ProgressThrottle } from './progress-throttle.js';
 import type { OperationRequest } from './engine.js';
 
 /** A resource's section of one checkpoint, through the bank's chunk store. */
@@ -23,7 +24,10 @@ export function hookContext(args: {
   parameters: Record<string, unknown>;
   signal: AbortSignal;
   logger: Logger;
-  events: OperationEvents;
+  /** Where the hook's progress reports go (the operation's throttle). */
+  progress: ProgressThrottle;
+  /** The hook the context is for (absent for a revert): progress events name it. */
+  hook?: HookName | undefined;
   resume?: { state: unknown; save(state: unknown): void } | undefined;
 }): HookContext {
   const { request, provider, resource } = args;
@@ -36,8 +40,15 @@ export function hookContext(args: {
     parameters: args.parameters,
     bank: sectionFor(provider, request.checkpointId, resource),
     signal: args.signal,
-    logger: args.logger.child({ resource: ref }),
-    progress: (p) => args.events.publish({ type: 'progress', operationId: request.operationId, resource: ref, ...p }),
+    logger: args.logger.child({ resource: ref, ...(args.hook ? { hook: args.hook } : {}) }),
+    progress: (p) =>
+      args.progress.report({
+        type: 'progress',
+        operationId: request.operationId,
+        resource: ref,
+        ...p,
+        ...(args.hook ? { hook: args.hook } : {}),
+      }),
     resumeState: args.resume?.state ?? null,
     saveResumeState: (state) => args.resume?.save(state),
   };

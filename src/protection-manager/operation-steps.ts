@@ -14,6 +14,7 @@ import type { CatalogStore } from '../store/port.js';
 import type { OperationOutcome, OperationRequest } from './engine.js';
 import type { OperationEvents } from './events.js';
 import { hookContext } from './operation-context.js';
+import { ProgressThrottle } from './progress-throttle.js';
 import type { ConsistencyHooks } from './consistency.js';
 import { runConsistencyCommand } from './consistency.js';
 import { kindOf } from './operations/index.js';
@@ -69,8 +70,11 @@ export interface TasksResult<E = unknown> {
  */
 export class OperationSteps {
   private readonly cache = new Map<string, OperationState>();
+  private readonly progress: ProgressThrottle;
 
-  constructor(private readonly deps: StepsDeps) {}
+  constructor(private readonly deps: StepsDeps) {
+    this.progress = new ProgressThrottle(deps.events);
+  }
 
   bankOf(providerId: string) {
     return this.deps.providers.get(providerId).bank;
@@ -97,12 +101,7 @@ export class OperationSteps {
         total_tasks: flow.tasks.length,
         ...this.about(req, state),
       });
-      this.deps.logger.info('operation started', {
-        operation: req.operationId,
-        kind: req.kind,
-        checkpoint: req.checkpointId,
-        tasks: flow.tasks.length,
-      });
+      this.operationLogger(req).info('operation started', { kind: req.kind, tasks: flow.tasks.length });
       const nodes = Object.fromEntries(state.graph.nodes.filter((n) => n.node !== undefined).map((n) => [n.ref, n.node!]));
       return { flow, lease, nodes };
     } catch (err) {
@@ -114,6 +113,14 @@ export class OperationSteps {
       await this.finish(req, { status: 'failed', failed: [], skipped: [], error: err }, lease);
       throw err;
     }
+  }
+
+  /**
+   * The logger of everything one operation does: every line carries its operation id, project and
+   * checkpoint; a hook's lines add its resource and hook (operation-context.ts).
+   */
+  private operationLogger(req: OperationRequest): Logger {
+    return this.deps.logger.child({ operation: req.operationId, project: req.projectId, checkpoint: req.checkpointId });
   }
 
   /** Whom an operation's events concern: subscribers (the operation engine, the console) filter on these. */
@@ -145,6 +152,18 @@ export class OperationSteps {
     return state;
   }
 
+  /**
+   * Publishes a task's start or end where the local engine's flow runner does not run: a Temporal
+   * activity tells the same events from the worker that runs the hook.
+   */
+  taskEvent(
+    req: OperationRequest,
+    task: FlowTask,
+    event: { type: 'task_started' | 'task_succeeded' } | { type: 'task_failed' | 'task_retrying'; reason: string; attempt: number },
+  ): void {
+    this.deps.events.publish({ ...event, operationId: req.operationId, task: task.id, resource: task.ref });
+  }
+
   /** Runs one plugin hook for one resource. */
   async runTask(req: OperationRequest, task: FlowTask, signal: AbortSignal, resume?: ResumeChannel): Promise<void> {
     const state = await this.state(req);
@@ -154,13 +173,15 @@ export class OperationSteps {
     const op = this.operationFor(req, state.provider, resource);
     const fn = op?.[HOOK_METHODS[task.hook]] as ((ctx: unknown) => Promise<void>) | undefined;
     if (!op || !fn) return;
-    const ctx = await this.contextFor(req, state, resource, signal, resume);
+    const ctx = await this.contextFor(req, state, resource, signal, resume, task.hook);
     const hooks = task.hook === 'main' ? state.consistency.get(task.ref) : undefined;
-    if (!hooks) {
-      await fn.call(op, ctx);
-      return;
+    try {
+      if (!hooks) await fn.call(op, ctx);
+      else await this.consistently(req, task.ref, hooks, signal, () => fn.call(op, ctx));
+    } finally {
+      // Its last figure reaches subscribers before the task's end does.
+      this.progress.flush(req.operationId, task.ref);
     }
-    await this.consistently(task.ref, hooks, signal, () => fn.call(op, ctx));
   }
 
   /**
@@ -168,8 +189,15 @@ export class OperationSteps {
    * on_error fail skips the data step, so nothing is captured unquiesced; `post` runs whenever `pre`
    * ran, even after a failed data step, so the application is never left quiesced.
    */
-  private async consistently(ref: string, hooks: ConsistencyHooks, signal: AbortSignal, step: () => Promise<void>): Promise<void> {
-    const logger = this.deps.logger.child({ resource: ref });
+  private async consistently(
+    req: OperationRequest,
+    ref: string,
+    hooks: ConsistencyHooks,
+    signal: AbortSignal,
+    step: () => Promise<void>,
+  ): Promise<void> {
+    // Consistency commands run around the data step: their lines belong to the main hook.
+    const logger = this.operationLogger(req).child({ resource: ref, hook: 'main' });
     const attempt = async (phase: 'pre' | 'post') => {
       const spec = hooks[phase];
       if (!spec) return;
@@ -195,7 +223,14 @@ export class OperationSteps {
     if (failure !== undefined) throw failure;
   }
 
-  private async contextFor(req: OperationRequest, state: OperationState, resource: Resource, signal: AbortSignal, resume?: ResumeChannel) {
+  private async contextFor(
+    req: OperationRequest,
+    state: OperationState,
+    resource: Resource,
+    signal: AbortSignal,
+    resume?: ResumeChannel,
+    hook?: HookName,
+  ) {
     const kind = kindOf(req);
     const parameters = kind.parameterKind ? resolveParameters(kind.parameterKind, state.provider, resource, state.parameters) : {};
     const base = hookContext({
@@ -204,8 +239,9 @@ export class OperationSteps {
       resource,
       parameters,
       signal,
-      logger: this.deps.logger.child({ operation: req.operationId }),
-      events: this.deps.events,
+      logger: this.operationLogger(req),
+      progress: this.progress,
+      hook,
       resume,
     });
     return { ...base, ...(await kind.context(req, state, resource, this.deps)) };
@@ -258,17 +294,15 @@ export class OperationSteps {
       if (lease)
         await provider.bank
           .releaseLease(lease)
-          .catch((err: unknown) => this.deps.logger.warn('lease release failed', { error: reasonOf(err) }));
+          .catch((err: unknown) => this.operationLogger(req).warn('lease release failed', { error: reasonOf(err) }));
       this.cache.delete(req.operationId);
     }
     if (req.kind !== 'delete')
       await logManualEnd(this.deps.store, req.operationId, overall === null, reason).catch((err: unknown) =>
-        this.deps.logger.warn('operation log not settled (the operation engine settles it)', { error: reasonOf(err) }),
+        this.operationLogger(req).warn('operation log not settled (the operation engine settles it)', { error: reasonOf(err) }),
       );
-    this.deps.logger[overall ? 'warn' : 'info']('operation finished', {
-      operation: req.operationId,
+    this.operationLogger(req)[overall ? 'warn' : 'info']('operation finished', {
       kind: req.kind,
-      checkpoint: req.checkpointId,
       status,
       ...(reason ? { reason } : {}),
     });
@@ -295,7 +329,7 @@ export class OperationSteps {
       try {
         await op.revert((await this.contextFor(req, state, resource, new AbortController().signal)) as never);
       } catch (err) {
-        this.deps.logger.warn('plugin revert failed', { resource: node.ref, error: reasonOf(err) });
+        this.operationLogger(req).warn('plugin revert failed', { resource: node.ref, error: reasonOf(err) });
       }
     }
   }

@@ -11,11 +11,12 @@ import { requestContext } from '../auth.js';
 import { keepStreamOpen } from '../limits.js';
 import { idParams } from '../schemas.js';
 import { isFinalStatus } from '../../protection-manager/final-status.js';
+import type { EventReplay } from '../event-replay.js';
 
 /** Statuses an operation ends in: its stream ends as soon as it has told one. */
 
 /** Registers the events route of one operation. */
-export function operationEventRoutes(app: FastifyInstance, service: ProtectionService, events: OperationEvents): void {
+export function operationEventRoutes(app: FastifyInstance, service: ProtectionService, events: OperationEvents | EventReplay): void {
   app.get('/v1/:project_id/operations/:id/events', { schema: { tags: ['operations'], params: idParams } }, async (req, reply) => {
     const ctx = requestContext(req);
     const id = (req.params as { id: string }).id;
@@ -68,10 +69,12 @@ class OperationSubscription {
   private stream: EventStream | undefined;
   readonly stop: () => void;
 
-  constructor(events: OperationEvents, id: string) {
+  constructor(events: OperationEvents | EventReplay, id: string) {
     this.stop = events.subscribe((e) => {
       if (e.operationId === id) this.receive(e);
     });
+    // In the same turn as subscribing: what the operation told before is neither missed nor told twice.
+    if ('history' in events) this.held.push(...events.history(id));
   }
 
   /** Sends the events held so far to `stream`, then each as it comes. */

@@ -81,6 +81,7 @@ export const corruptError = (resource: string, reason: string): Error => bwkErro
 
 export class ChunkStore {
   private opened: Promise<Opened> | undefined;
+  private readonly storedListeners = new Set<(bytes: number) => void>();
 
   constructor(
     readonly bank: BankPlugin,
@@ -216,13 +217,39 @@ export class ChunkStore {
     const o = await this.open();
     // Fresh, so packs GC turned into fossils since the last look are not deduplicated against.
     await o.index.refresh();
+    const sink = await this.packSink();
     return new ChunkWriter({
       pool: o.pool,
       chunker: chunker ?? o.config.chunker,
       level: this.spec.compression?.level ?? DEFAULT_LEVEL,
       has: (id) => o.index.has(id),
-      sink: await this.packSink(),
+      sink: {
+        ...sink,
+        committed: (index) => {
+          sink.committed(index);
+          const bytes = index.chunks.reduce((n, c) => n + c[2], 0);
+          for (const listener of this.storedListeners) listener(bytes);
+        },
+      },
     });
+  }
+
+  /**
+   * Calls `listener` with the stored size of the new chunks of each pack a writer commits (new data
+   * after deduplication, compressed and sealed; GC repacks are not new data); until the returned
+   * function is called. For metrics: a listener must not throw.
+   */
+  onDataStored(listener: (bytes: number) => void): () => void {
+    this.storedListeners.add(listener);
+    return () => this.storedListeners.delete(listener);
+  }
+
+  /** Stored bytes of every chunk in the packs indexed so far (what the bank holds as chunk data). */
+  async storedBytes(): Promise<number> {
+    const index = await this.refresh();
+    let bytes = 0;
+    for (const pack of index.indexes()) for (const c of pack.chunks) bytes += c[2];
+    return bytes;
   }
 
   /** Whether every chunk is in the bank (refreshing the index once if one seems missing). */

@@ -1,10 +1,17 @@
 import type { Command } from 'commander';
 import type { RunningProcess } from '../../processes/process.js';
 import type { Run } from '../context.js';
+import type { ProcessOptions } from '../../processes/options.js';
 import { parsePort } from '../context.js';
 
 /** A process module's start function for a process that serves the REST API. */
-export type StartApiProcess = (opts: { home: string; port?: number }) => Promise<RunningProcess>;
+export type StartApiProcess = (opts: ProcessOptions & { port?: number }) => Promise<RunningProcess>;
+
+/** `--metrics-port`, as every long-running process takes it. */
+export const METRICS_PORT_OPTION = [
+  '--metrics-port <n>',
+  'serve /metrics on this port too, overriding metrics.port (0: any free port)',
+] as const;
 
 /**
  * Adds a command that serves the REST API until stopped (`serve`, `api`), `--port` overriding api.port.
@@ -22,12 +29,16 @@ export function addApiCommand(
     .command(name)
     .description(description)
     .option('--port <n>', 'override api.port (0: any free port)')
-    .action((opts: { port?: string }) =>
+    .option(...METRICS_PORT_OPTION)
+    .action((opts: { port?: string; metricsPort?: string }) =>
       run(async (cli) => {
         const port = parsePort(opts.port);
+        const metricsPort = parsePort(opts.metricsPort, '--metrics-port');
         const start = await load();
         const home = options.allowUrl ? await cli.home() : await cli.localHome();
-        await cli.runProcess(await start({ home, ...(port === undefined ? {} : { port }) }));
+        await cli.runProcess(
+          await start({ home, ...(port === undefined ? {} : { port }), ...(metricsPort === undefined ? {} : { metricsPort }) }),
+        );
       })(),
     );
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { bwkError } from '../../core/errors.js';
 import type { Run } from '../context.js';
-import { addApiCommand } from './api-command.js';
+import { addApiCommand, METRICS_PORT_OPTION } from './api-command.js';
+import { parsePort } from '../context.js';
 
 function parsePrefetch(text: string): number {
   const n = Number(text);
@@ -15,22 +16,30 @@ export function registerDistributedCommands(program: Command, run: Run): void {
     .command('protection-service')
     .description('serve the protection service on the RPC queue (rpc.*); run several to share the load')
     .option('--prefetch <n>', 'requests handled at once by this process', '8')
-    .action((opts: { prefetch: string }) =>
+    .option(...METRICS_PORT_OPTION)
+    .action((opts: { prefetch: string; metricsPort?: string }) =>
       run(async (cli) => {
         const prefetch = parsePrefetch(opts.prefetch);
+        const metricsPort = parsePort(opts.metricsPort, '--metrics-port');
         // The RPC layer (amqplib) and the app are loaded only by the process that serves them.
         const { startProtectionService } = await import('../../processes/protection-service.js');
-        await cli.runProcess(await startProtectionService({ home: await cli.localHome(), prefetch }));
+        await cli.runProcess(
+          await startProtectionService({ home: await cli.localHome(), prefetch, ...(metricsPort === undefined ? {} : { metricsPort }) }),
+        );
       })(),
     );
 
   program
     .command('operation-engine')
     .description('fire scheduled operations, calling protection services over RPC (operation_engine.*, rpc.*)')
-    .action(() =>
+    .option(...METRICS_PORT_OPTION)
+    .action((opts: { metricsPort?: string }) =>
       run(async (cli) => {
+        const metricsPort = parsePort(opts.metricsPort, '--metrics-port');
         const { startOperationEngine } = await import('../../processes/operation-engine.js');
-        await cli.runProcess(await startOperationEngine({ home: await cli.localHome() }));
+        await cli.runProcess(
+          await startOperationEngine({ home: await cli.localHome(), ...(metricsPort === undefined ? {} : { metricsPort }) }),
+        );
       })(),
     );
 

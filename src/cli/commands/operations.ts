@@ -59,7 +59,8 @@ async function start<T extends { id: string }>(cli: CliContext, s: CliSession, b
 
 /**
  * Prints a started operation's record: at once with --no-wait, else when it ends (with a progress
- * bar on a terminal when embedded). A failed end also goes to stderr as {code, message}, exit 1.
+ * bar on a terminal: fed by the app's events when embedded, by the server's event stream with --url).
+ * A failed end also goes to stderr as {code, message}, exit 1.
  * Ctrl-C cancels the operation (it ends error/fail, reason cancelled) rather than abandoning it.
  */
 async function follow(cli: CliContext, s: CliSession, kind: string, record: { id: string }, wait: boolean): Promise<void> {
@@ -68,7 +69,12 @@ async function follow(cli: CliContext, s: CliSession, kind: string, record: { id
     cli.out.note(`follow it with: bulwark operation wait ${record.id}`);
     return;
   }
-  const stop = s.app ? showProgress(s.app.events, record.id) : () => undefined;
+  const remote = s.followEvents;
+  const stop = s.app
+    ? showProgress(s.app.events, record.id)
+    : remote
+      ? showProgress({ publish: () => undefined, subscribe: (listener) => remote(record.id, listener) }, record.id)
+      : () => undefined;
   let cancelling = false;
   const onSigint = () => {
     cancelling = true;

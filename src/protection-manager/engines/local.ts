@@ -41,7 +41,7 @@ export class LocalEngine implements Engine {
 
   async start(request: OperationRequest): Promise<void> {
     void this.execute(request).catch((err: unknown) =>
-      this.logger.error('operation crashed', { operation: request.operationId, error: reasonOf(err) }),
+      this.logger.error('operation crashed', { operation: request.operationId, project: request.projectId, error: reasonOf(err) }),
     );
   }
 
@@ -82,7 +82,7 @@ export class LocalEngine implements Engine {
         lostError = err;
         abort.abort(err);
       },
-      this.logger,
+      this.logger.child({ operation: request.operationId, project: request.projectId, checkpoint: request.checkpointId }),
     );
     const refOf = new Map(flow.tasks.map((t) => [t.id, t.ref]));
     const cfg = this.config.tasks;

@@ -88,6 +88,7 @@ export async function startWorker(
     leaseTtlMs: deps.config.lease.ttl_ms,
     cancelGraceMs: deps.config.tasks.cancel_grace_ms,
     where: opts.role === 'agent' ? `agent ${opts.node} on host ${hostname()}` : `worker on host ${hostname()}`,
+    maxAttempts: deps.config.tasks.retry.max_attempts,
   });
   const taskQueue = opts.role === 'worker' ? t.task_queue : `bulwark-agent-${opts.node}`;
   const worker = await Worker.create({
