@@ -66,8 +66,13 @@ export function SignedIn({ api, onSignOut }: { api: Api; onSignOut: () => void }
   const route = useRoute();
   const main = useRef<HTMLElement>(null);
   const key = route.parts.join('/');
-  // A new page: move focus to it, as a page load would, so keyboard and screen-reader users start there.
-  useEffect(() => main.current?.focus(), [key]);
+  // A route change: move focus to the new page, as a page load would, so keyboard and screen-reader users
+  // start there. Not on the first render: a fresh load starts at the top, where the skip link is.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) first.current = false;
+    else main.current?.focus();
+  }, [key]);
   const section = route.parts[0] ?? '';
   return (
     <div class="layout">

@@ -5,8 +5,8 @@
 import type { GraphNode } from './types.js';
 import { statusKind } from './ui.js';
 
-const W = 190;
-const H = 44;
+const W = 210;
+const H = 60;
 const GAP_X = 24;
 const GAP_Y = 48;
 
@@ -29,7 +29,7 @@ function layers(nodes: readonly GraphNode[]): Map<string, number> {
   return depth;
 }
 
-const short = (s: string) => (s.length > 26 ? `${s.slice(0, 12)}…${s.slice(-12)}` : s);
+const short = (s: string) => (s.length > 30 ? `${s.slice(0, 14)}…${s.slice(-14)}` : s);
 
 export function ResourceGraph({ nodes, statuses }: { nodes: readonly GraphNode[]; statuses: Record<string, string> }) {
   const depth = layers(nodes);
@@ -41,7 +41,7 @@ export function ResourceGraph({ nodes, statuses }: { nodes: readonly GraphNode[]
   const height = GAP_Y + rows.length * (H + GAP_Y) - GAP_Y / 2;
   const summary = nodes.map((n) => `${n.ref}: ${statuses[n.ref] ?? 'unknown'}`).join('; ');
   return (
-    <div class="graph">
+    <div class="graph" role="region" aria-label="Resource graph (scrollable)" tabIndex={0}>
       <svg width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Resource graph. ${summary}`}>
         {nodes.flatMap((n) =>
           n.children
@@ -62,8 +62,11 @@ export function ResourceGraph({ nodes, statuses }: { nodes: readonly GraphNode[]
               <text x={p.x + 8} y={p.y + 17}>
                 {short(n.type)}
               </text>
-              <text x={p.x + 8} y={p.y + 34}>
-                {short(n.id)} · {status ?? 'unknown'}
+              <text x={p.x + 8} y={p.y + 33}>
+                {short(n.id)}
+              </text>
+              <text x={p.x + 8} y={p.y + 50} class="state">
+                {status ?? 'unknown'}
               </text>
             </g>
           );

@@ -76,7 +76,13 @@ export function SchemaFields(props: {
               );
             }
             const text = typeof current === 'string' ? current : '';
-            const hintText = [schema.description, schema.default !== undefined ? `Default: ${JSON.stringify(schema.default)}.` : '']
+            // JSON Schema patterns search anywhere; an HTML pattern must match the whole value, so the
+            // pattern is shown, not enforced here (the API checks it and says what is wrong).
+            const hintText = [
+              schema.description,
+              schema.default !== undefined ? `Default: ${JSON.stringify(schema.default)}.` : '',
+              schema.pattern ? `Pattern: ${schema.pattern}` : '',
+            ]
               .filter(Boolean)
               .join(' ');
             return (
@@ -113,7 +119,6 @@ export function SchemaFields(props: {
                       type={(t === 'integer' || t === 'number' ? 'number' : 'text') as 'text'}
                       value={text}
                       aria-describedby={hint}
-                      {...(schema.pattern ? { pattern: schema.pattern } : {})}
                       {...(schema.minimum !== undefined ? { min: schema.minimum } : {})}
                       onInput={(e) => set(type, key, e.currentTarget.value)}
                     />

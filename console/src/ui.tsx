@@ -68,7 +68,8 @@ export function Loading({ what }: { what: string }) {
 /** A table with a caption (screen readers announce it), scrolling sideways on narrow screens. */
 export function Table({ caption, head, children }: { caption: string; head: string[]; children: ComponentChildren }) {
   return (
-    <div class="table-wrap">
+    // Focusable, so a table wider than a phone can be scrolled with the keyboard.
+    <div class="table-wrap" role="region" aria-label={caption} tabIndex={0}>
       <table>
         <caption class="skip-link">{caption}</caption>
         <thead>
@@ -130,4 +131,13 @@ export function duration(from: string | undefined, to: string | undefined): stri
   if (!from || !to) return '—';
   const s = Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000);
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+/** JSON shown as it is, in a focusable region so a long line can be scrolled with the keyboard. */
+export function Json({ label, value }: { label: string; value: unknown }) {
+  return (
+    <pre role="region" aria-label={label} tabIndex={0}>
+      {JSON.stringify(value, null, 2)}
+    </pre>
+  );
 }

@@ -10,7 +10,7 @@ import { LiveOperation } from '../live.js';
 import { href } from '../router.js';
 import { parametersOf, SchemaFields, type FormValues } from '../schema-form.js';
 import type { Checkpoint, GraphNode, Operation, Provider } from '../types.js';
-import { duration, ErrorBox, Loading, Status, Table, useLoad, when } from '../ui.js';
+import { Json, duration, ErrorBox, Loading, Status, Table, useLoad, when } from '../ui.js';
 import { NotFound } from './not-found.js';
 
 type Kind = 'restore' | 'verification';
@@ -87,7 +87,7 @@ function StartedOperation({ api, kind, op }: { api: Api; kind: Kind; op: Operati
       <p>
         {label}: {r ? <Status value={r.status} /> : <Loading what="the result" />}
       </p>
-      {r && Object.keys(r.resources_reason).length > 0 ? <pre>{JSON.stringify(r.resources_reason, null, 2)}</pre> : null}
+      {r && Object.keys(r.resources_reason).length > 0 ? <Json label="Reasons per resource" value={r.resources_reason} /> : null}
       <ErrorBox error={record.error} />
     </section>
   );

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, type Api } from '../api.js';
 import { href, navigate } from '../router.js';
 import type { Checkpoint, Plan, Provider, ScheduledOperation } from '../types.js';
-import { ErrorBox, Field, Loading, Status, Table, useLoad, when } from '../ui.js';
+import { Json, ErrorBox, Field, Loading, Status, Table, useLoad, when } from '../ui.js';
 import { NotFound } from './not-found.js';
 
 export function Plans({ api }: { api: Api }) {
@@ -95,7 +95,7 @@ export function PlanDetail({ api, id }: { api: Api; id: string }) {
         ))}
       </Table>
       <h2>Parameters</h2>
-      <pre>{JSON.stringify(p.parameters, null, 2)}</pre>
+      <Json label="Plan parameters" value={p.parameters} />
       <h2>Scheduled operations</h2>
       <ErrorBox error={scheduled.error} />
       {scheduled.data && scheduled.data.operations.length > 0 ? (

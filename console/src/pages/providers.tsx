@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, type Api } from '../api.js';
 import { href } from '../router.js';
 import type { Provider } from '../types.js';
-import { ErrorBox, Field, Loading, Table, useLoad } from '../ui.js';
+import { Json, ErrorBox, Field, Loading, Table, useLoad } from '../ui.js';
 import { NotFound } from './not-found.js';
 
 export function Providers({ api }: { api: Api }) {
@@ -44,7 +44,7 @@ export function ProviderDetail({ api, id }: { api: Api; id: string }) {
         <a href={href(['checkpoints'], { provider: p.id })}>Its checkpoints</a>
       </p>
       <h2>Parameter schemas (extended_info_schema)</h2>
-      <pre>{JSON.stringify(p.extended_info_schema, null, 2)}</pre>
+      <Json label="extended_info_schema" value={p.extended_info_schema} />
     </section>
   );
 }

@@ -88,7 +88,7 @@ export function ScheduledOperations({ api, route }: { api: Api; route: Route }) 
                     Resume
                   </button>
                 )}
-                <button type="button" onClick={() => act(o, 'run')} aria-label={`Run ${o.name} now`}>
+                <button type="button" onClick={() => act(o, 'run')} aria-label={`Run now: ${o.name}`}>
                   Run now
                 </button>
                 <a href={href(['operation-logs'], { scheduled_operation_id: o.id })}>Logs</a>
