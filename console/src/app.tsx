@@ -1,5 +1,5 @@
 /** The signed-in frame (header, navigation, main region) and the page each route shows. */
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import type { Api } from './api.js';
 import { href, useRoute, type Route } from './router.js';
 import { CheckpointDetail } from './pages/checkpoint.js';
@@ -69,7 +69,7 @@ export function SignedIn({ api, onSignOut }: { api: Api; onSignOut: () => void }
   // A route change: move focus to the new page, as a page load would, so keyboard and screen-reader users
   // start there. Not on the first render: a fresh load starts at the top, where the skip link is.
   const first = useRef(true);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (first.current) first.current = false;
     else main.current?.focus();
   }, [key]);

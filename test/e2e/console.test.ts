@@ -176,6 +176,41 @@ describe('e2e: the web console in headless Chromium', function () {
     expect(stored.status).to.equal('suspended');
   });
 
+  it('filters checkpoints by status and deletes one only after the confirmation', async () => {
+    const second = await rest('POST', `/v1/console/providers/${FS_PROVIDER}/checkpoints`, { checkpoint: { plan_id: planId } });
+    expect(second.status, JSON.stringify(second.json)).to.equal(202);
+    const doomed = String(second.json.checkpoint!.id);
+    const statusOf = async (id: string) => {
+      const r = await rest('GET', `/v1/console/providers/${FS_PROVIDER}/checkpoints/${id}`);
+      return r.status === 404 ? 'gone' : String(r.json.checkpoint!.status);
+    };
+    await page.goto(`${url}/#/checkpoints?provider=${FS_PROVIDER}&status=protecting`);
+    await page.getByRole('heading', { name: 'Checkpoints' }).waitFor();
+    await page.getByLabel('Status').selectOption('available');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    const deleteButton = page.getByRole('button', { name: `Delete checkpoint ${doomed}` });
+    // The new checkpoint shows under `available` once its protect is done (the filter is the API's).
+    for (let i = 0; i < 120 && !(await deleteButton.isVisible()); i++) {
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await page.waitForTimeout(500);
+    }
+    expect(page.url()).to.include('status=available');
+    const statuses = await page.locator('tbody .status').allTextContents();
+    expect(statuses.length).to.equal(2);
+    expect(new Set(statuses)).to.deep.equal(new Set(['available']));
+    await deleteButton.click();
+    const dialog = page.getByRole('dialog', { name: 'Delete this checkpoint?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await statusOf(doomed)).to.equal('available');
+    await deleteButton.click();
+    await dialog.getByRole('button', { name: 'Delete checkpoint' }).click();
+    for (let i = 0; i < 120 && !['deleted', 'gone'].includes(await statusOf(doomed)); i++) await page.waitForTimeout(500);
+    expect(await statusOf(doomed)).to.be.oneOf(['deleted', 'gone']);
+    expect(await statusOf(checkpointId)).to.equal('available');
+  });
+
   it("shows a member of another project none of this project's plans, and not-found for its checkpoint", async () => {
     const other = await browser.newContext({ viewport: VIEWPORTS[0] });
     try {
@@ -253,6 +288,6 @@ describe('e2e: the web console in headless Chromium', function () {
     expect(reached, 'Triggers reached with Tab').to.equal(true);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Triggers' }).waitFor();
-    expect(await page.evaluate('document.activeElement?.id')).to.equal('main');
+    await page.waitForFunction("document.activeElement?.id === 'main'");
   });
 });

@@ -1,7 +1,7 @@
 /** Checkpoints of one provider: filter by plan, status and date; per-resource status; delete with confirmation. */
 import { useRef, useState } from 'preact/hooks';
 import type { Api } from '../api.js';
-import { href, navigate, type Route } from '../router.js';
+import { href, type Route } from '../router.js';
 import type { Checkpoint, Plan, Provider } from '../types.js';
 import { duration, ErrorBox, Field, Loading, Status, Table, useLoad, when } from '../ui.js';
 
@@ -46,7 +46,10 @@ export function Checkpoints({ api, route }: { api: Api; route: Route }) {
   const planName = (id: string) => plans.data?.plans.find((p) => p.id === id)?.name ?? id;
   const apply = (e: Event) => {
     e.preventDefault();
-    navigate(['checkpoints'], { ...draft, provider: draft.provider || filter.provider });
+    const target = href(['checkpoints'], { ...draft, provider: draft.provider || filter.provider });
+    // The same filters again: the hash does not change, so ask again for what may have changed since.
+    if (target === location.hash) list.reload();
+    else location.hash = target;
   };
   const askDelete = (c: Checkpoint) => {
     setDoomed(c);
