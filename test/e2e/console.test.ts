@@ -69,7 +69,7 @@ describe('e2e: the web console in headless Chromium', function () {
     token = (await cliJson<{ token: string }>(home.path, ['token', 'create', '--project', 'console', '--role', 'member'])).token;
     otherToken = (await cliJson<{ token: string }>(home.path, ['token', 'create', '--project', 'other', '--role', 'member'])).token;
     browser = await launchChromium();
-    context = await browser.newContext({ viewport: VIEWPORTS[0] });
+    context = await browser.newContext({ viewport: VIEWPORTS[0], locale: 'en-US', timezoneId: 'UTC' });
     page = await context.newPage();
   });
   after(async () => {
@@ -150,6 +150,15 @@ describe('e2e: the web console in headless Chromium', function () {
     for (const n of names.slice(0, 3)) expect(sha(join(restored, n)), n).to.equal(sha(join(data, n)));
   });
 
+  it('verifies from the checkpoint page and shows it succeed', async () => {
+    await page.getByRole('button', { name: 'Start verification' }).click();
+    const result = page.getByRole('region', { name: /^Verification .* result$/ }).locator('.status', { hasText: /^(success|fail)$/ });
+    await result.waitFor({ timeout: 240_000 });
+    expect(await result.textContent()).to.equal('success');
+    const verifications = (await rest('GET', '/v1/console/verifications')).json.verifications as unknown as Array<Record<string, unknown>>;
+    expect(verifications.map((v) => [v.checkpoint_id, v.status])).to.deep.equal([[checkpointId, 'success']]);
+  });
+
   it('suspends a scheduled operation', async () => {
     const made = await rest('POST', '/v1/console/triggers', {
       trigger_info: { name: 'nightly', type: 'time', properties: { pattern: '0 3 * * *', format: 'crontab' } },
@@ -166,6 +175,14 @@ describe('e2e: the web console in headless Chromium', function () {
     });
     expect(scheduled.status, JSON.stringify(scheduled.json)).to.equal(200);
     const op = scheduled.json.scheduled_operation!;
+    // The overview shows the plan's last checkpoint and, now that it is scheduled, its next fire.
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const overviewRow = page.locator('tbody tr', { hasText: 'console-www' });
+    await overviewRow.waitFor();
+    const cells = await overviewRow.locator('td').allTextContents();
+    expect(cells[1]).to.match(/^available /);
+    expect(cells[2]).to.equal(new Date(String(op.next_due_at)).toLocaleString('en-US', { timeZone: 'UTC' }));
+    expect(cells[3]).to.equal('0');
     await page.getByRole('link', { name: 'Scheduled operations' }).click();
     const row = page.locator(`tr[data-id="${String(op.id)}"]`);
     await row.locator('.status', { hasText: 'enabled' }).waitFor();
