@@ -307,4 +307,16 @@ describe('e2e: the web console in headless Chromium', function () {
     await page.getByRole('heading', { name: 'Triggers' }).waitFor();
     await page.waitForFunction("document.activeElement?.id === 'main'");
   });
+
+  it('shows a hostile plan name as text, never as markup', async () => {
+    const name = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
+    const made = await rest('POST', '/v1/console/plans', {
+      plan: { name, provider_id: FS_PROVIDER, resources: [{ type: 'fs.directory', id: data }] },
+    });
+    expect(made.status, JSON.stringify(made.json)).to.equal(200);
+    await page.goto(`${url}/#/plans`);
+    await page.getByRole('link', { name }).waitFor();
+    expect(await page.locator('main img, main script').count()).to.equal(0);
+    expect(await page.evaluate('window.pwned')).to.equal(undefined);
+  });
 });
