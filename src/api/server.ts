@@ -13,6 +13,7 @@ import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMITS, type AuthFailureLimits
 import { logMutatingRequests } from './request-log.js';
 import { errorBody, errorHandler } from './errors.js';
 import { jsonDepthLimit } from './json-body.js';
+import { consoleRoutes } from './console.js';
 import { clientErrorHandler, frameworkErrorHandler } from './fastify-errors.js';
 import { capConnections, closeUnfinishedRequests, serverLimits, withDefaultLimits, type ApiLimits } from './limits.js';
 import { OpenApiCollector, renderDocs } from './openapi.js';
@@ -135,5 +136,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderDocs(openapi.document(opts.version))));
   app.get('/healthz', async () => ({ status: 'ok' }));
   if (opts.metrics) metricsRoute(app, opts.metrics);
+  // The web console: static files only; it signs in with a token and calls /v1 like any client.
+  consoleRoutes(app);
   return app;
 }
