@@ -78,11 +78,9 @@ export function scaffoldPlugin(opts: ScaffoldOptions): { dir: string; files: str
     MODULE: JSON.stringify(join(dir, 'dist', 'src', 'index.js')),
     DEV_DEPENDENCIES: JSON.stringify(deps, null, 4).replace(/\n}$/, '\n  }'),
   };
-  // Only a Bulwark on this machine can be locked: another spec (a registry version) resolves at install.
-  const lock =
-    opts.bulwark === undefined
-      ? scaffoldLock(BULWARK_ROOT, dir, { name: values.PACKAGE!, version: '0.1.0', devDependencies: deps }, TOOLS)
-      : null;
+  // Only this Bulwark can be locked (its lock file pins the tools); another spec resolves at install.
+  const local = bulwark.startsWith('file:') && resolve(dir, bulwark.slice('file:'.length)) === BULWARK_ROOT;
+  const lock = local ? scaffoldLock(BULWARK_ROOT, dir, { name: values.PACKAGE!, version: '0.1.0', devDependencies: deps }, TOOLS) : null;
   const created = !existsSync(dir);
   const files: string[] = [];
   try {
