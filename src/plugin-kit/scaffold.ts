@@ -86,7 +86,7 @@ export function scaffoldPlugin(opts: ScaffoldOptions): { dir: string; files: str
   try {
     mkdirSync(dir, { recursive: true });
     for (const template of templates()) {
-      const target = template.replace(/\.tmpl$/, '').replace(/^gitignore$/, '.gitignore');
+      const target = template.replace(/\.tmpl$/, '').replace(/^(gitignore|mocharc\.json)$/, '.$1');
       const text = readFileSync(join(TEMPLATES, template), 'utf8').replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => values[key] ?? '');
       mkdirSync(dirname(join(dir, target)), { recursive: true });
       writeFileSync(join(dir, target), text, { flag: 'wx' });

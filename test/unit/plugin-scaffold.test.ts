@@ -23,6 +23,7 @@ describe('plugin scaffold', () => {
     const { dir, files } = scaffoldPlugin({ name: 'acme.note', dir: join(root, 'p') });
     expect(files).to.deep.equal([
       '.gitignore',
+      '.mocharc.json',
       'README.md',
       'package-lock.json',
       'package.json',
