@@ -22,7 +22,7 @@ const TOOLS = ['typescript', 'mocha', '@types/mocha', '@types/node'];
 
 export interface ScaffoldOptions {
   name: string;
-  /** The directory to create (default: `./<name>`); it must not exist, or be empty. */
+  /** The directory to create (default: `./<name>` with `.` and `_` as `-`); it must not exist, or be empty. */
   dir?: string;
   /** How the package depends on Bulwark (default: `file:` this Bulwark's directory). */
   bulwark?: string;
@@ -65,9 +65,9 @@ function templates(dir = TEMPLATES): string[] {
 /** Writes the package; returns its directory and the files written (relative to it). */
 export function scaffoldPlugin(opts: ScaffoldOptions): { dir: string; files: string[] } {
   checkName(opts.name);
-  const dir = resolve(opts.dir ?? opts.name);
-  checkDir(dir);
   const slug = opts.name.replace(/[._]/g, '-');
+  const dir = resolve(opts.dir ?? slug);
+  checkDir(dir);
   const bulwark = opts.bulwark ?? `file:${BULWARK_ROOT}`;
   const deps = devDependencies(bulwark);
   const values: Record<string, string> = {

@@ -8,7 +8,7 @@ export function registerPluginCommands(program: Command, run: Run): void {
   plugin
     .command('new <name>')
     .description('write a TypeScript plugin package: skeleton, schemas, a provider file and a conformance test')
-    .option('--dir <dir>', 'the directory to create (default: ./<name>); it must not exist or be empty')
+    .option('--dir <dir>', 'the directory to create (default: ./<name> with . and _ as -); it must not exist or be empty')
     .option('--bulwark <spec>', 'how the package depends on Bulwark (default: file: this Bulwark)')
     .action((name: string, opts: { dir?: string; bulwark?: string }) =>
       run(async (cli) => {
