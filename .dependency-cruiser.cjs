@@ -8,9 +8,9 @@
 const LAYERS = [
   ['core'], // pure: errors, resource, hooks, graphs, flow progress (bundled into Temporal workflows)
   ['common'], // config, logging, ids, schemas
-  ['plugins'], // the public plugin API and the built-in plugins that implement it
+  ['plugins', 'plugin-api'], // the plugin API (plugin-api/v1: what authors import) and the built-in plugins that implement it
   ['bank', 'store'], // the bank (objects, chunk store) and the catalog
-  ['checkpoints'],
+  ['checkpoints', 'plugin-kit'], // plugin-kit: the conformance suite, run against a plugin over a real bank
   ['providers'],
   ['protection-manager', 'workflows'], // the service, its engines, the workflow code
   ['rpc', 'api', 'operation-engine'], // how the service is reached, and what calls it on a schedule

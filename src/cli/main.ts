@@ -7,6 +7,7 @@ import { registerServiceCatalogCommands } from './commands/services.js';
 import { registerBankCommands } from './commands/bank.js';
 import { registerDistributedCommands } from './commands/distributed.js';
 import { registerSchedulingCommands } from './commands/scheduling.js';
+import { registerPluginCommands } from './commands/plugin.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { createOutput } from './output.js';
 
@@ -58,6 +59,7 @@ export async function main(argv: string[]): Promise<void> {
   registerBankCommands(program, run);
   registerDistributedCommands(program, run);
   registerSchedulingCommands(program, run);
+  registerPluginCommands(program, run);
 
   try {
     await program.parseAsync(argv);

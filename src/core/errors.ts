@@ -88,6 +88,12 @@ export const ERRORS = {
   BWK_ERR_PROVIDER_INVALID: spec(400, 'provider file {file}:{line}: {reason}'),
   BWK_ERR_PLUGIN_NOT_INSTALLED: spec(400, 'provider file {file}:{line}: plugin "{name}" is not installed (installed: {installed})'),
   BWK_ERR_PLUGIN_LOAD_FAILED: spec(400, 'provider file {file}:{line}: plugin module "{module}" could not be loaded: {reason}'),
+  BWK_ERR_PLUGIN_API_VERSION: spec(
+    400,
+    'provider file {file}:{line}: plugin module "{module}" has apiVersion {version}, this Bulwark supports plugin API version ' +
+      '{supported}: install a release of the plugin written for a supported version (its `bulwark/plugin-api/v<N>` import), or ' +
+      'a Bulwark that supports its version (docs/plugin-authoring.md "Compatibility")',
+  ),
   BWK_ERR_PLUGIN_INVALID: spec(400, 'plugin {name}: {reason}'),
 
   BWK_ERR_RESOURCE_TYPE_UNKNOWN: spec(400, 'resource type "{type}" is not protected by provider {provider} (supported: {supported})'),

@@ -12,7 +12,10 @@ export type { Resource } from '../core/resource.js';
 export { resourceRef } from '../core/resource.js';
 export { HOOK_NAMES, type HookName } from '../core/hooks.js';
 
+/** The API version these types describe (the public module is src/plugin-api/v1.ts, `bulwark/plugin-api/v1`). */
 export const PLUGIN_API_VERSION = 1;
+/** Every version the loader accepts; a v2 would be added here beside 1 (docs/plugin-authoring.md "Compatibility"). */
+export const SUPPORTED_PLUGIN_API_VERSIONS: readonly number[] = [PLUGIN_API_VERSION];
 
 /** A JSON Schema (draft-07 / 2019-09 subset Ajv understands). */
 export type JsonSchema = Record<string, unknown>;

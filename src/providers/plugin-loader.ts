@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bwkError } from '../core/errors.js';
 import type { PluginDefinition } from '../plugins/api.js';
-import { PLUGIN_API_VERSION } from '../plugins/api.js';
+import { SUPPORTED_PLUGIN_API_VERSIONS } from '../plugins/api.js';
 import { BUILTIN_PLUGINS } from '../plugins/builtin.js';
 import type { ProviderSource } from './provider-file.js';
 
@@ -52,16 +52,24 @@ export async function loadPluginDefinition(
     throw loadFailed(moduleLine, (err as Error).message);
   }
   const def = (mod.default ?? mod.plugin) as Partial<PluginDefinition> | undefined;
+  if (def && typeof def === 'object' && !SUPPORTED_PLUGIN_API_VERSIONS.includes(def.apiVersion as number)) {
+    // Its own code: the fix is a plugin release for this API (or a Bulwark for that one), not a path.
+    throw bwkError('BWK_ERR_PLUGIN_API_VERSION', {
+      file: source.file,
+      line,
+      module,
+      version: JSON.stringify(def.apiVersion ?? null),
+      supported: SUPPORTED_PLUGIN_API_VERSIONS.join(', '),
+    });
+  }
   const problem =
     !def || typeof def !== 'object'
       ? 'it exports no plugin (expected a default or `plugin` export)'
-      : def.apiVersion !== PLUGIN_API_VERSION
-        ? `its apiVersion is ${String(def.apiVersion)}, this Bulwark supports ${PLUGIN_API_VERSION}`
-        : typeof def.create !== 'function'
-          ? 'its create() is missing'
-          : def.name !== entry.name
-            ? `it is named "${String(def.name)}", not "${entry.name}"`
-            : null;
+      : typeof def.create !== 'function'
+        ? 'its create() is missing'
+        : def.name !== entry.name
+          ? `it is named "${String(def.name)}", not "${entry.name}"`
+          : null;
   if (problem) throw loadFailed(line, problem);
   return def as PluginDefinition;
 }

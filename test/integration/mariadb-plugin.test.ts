@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { PrefixedBankSection } from '../../src/bank/section.js';
 import { silentLogger } from '../../src/common/logging.js';
+import { encodeDumpMeta, type DumpMeta } from '../../src/plugins/db/dump-meta.js';
 import { describeDatabasePluginContract } from '../contracts/database-plugin.contract.js';
 import { MARIADB_PROVIDER_ID, databasesLike, dbExists, dropDb, fingerprint, sql } from '../helpers/mariadb-fixture.js';
 import { mariadbPlugin } from '../helpers/mariadb-plugin-fixture.js';
@@ -56,12 +57,16 @@ describeDatabasePluginContract('mariadb', mariadbPlugin, {
       const plugin = provider.protection.get('mariadb.database')!;
       const bank = new PrefixedBankSection(provider.chunks, `test-structure-${s.source}/`, s.ref);
       const good = await s.stored(s.checkpoint.id).get('dump.sql');
-      const meta = JSON.parse((await s.stored(s.checkpoint.id).get('meta.json')).toString('utf8')) as Record<string, unknown>;
+      const { meta_sha256: _seal, ...meta } = JSON.parse(
+        (await s.stored(s.checkpoint.id).get('meta.json')).toString('utf8'),
+      ) as DumpMeta & {
+        meta_sha256: string;
+      };
       const run = async (dump: Buffer) => {
         await bank.putStream('dump.sql', Readable.from([dump]));
         await bank.put(
           'meta.json',
-          JSON.stringify({ ...meta, size: dump.length, sha256: createHash('sha256').update(dump).digest('hex') }),
+          encodeDumpMeta({ ...meta, size: dump.length, sha256: createHash('sha256').update(dump).digest('hex') }),
         );
         return plugin.getVerifyOperation(resource).main!({
           operationId: 'op',

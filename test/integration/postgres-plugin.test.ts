@@ -12,6 +12,7 @@ import { supportsIcuDatabases } from '../helpers/pg-database.js';
 import { PG_PROVIDER_ID, admin, fingerprint, withDb } from '../helpers/postgres-fixture.js';
 import { postgresPlugin } from '../helpers/postgres-plugin-fixture.js';
 import { pgUrl } from '../helpers/services.js';
+import { encodeDumpMeta, type DumpMeta } from '../../src/plugins/db/dump-meta.js';
 
 describeDatabasePluginContract('postgres', postgresPlugin, {
   roundTrip(s) {
@@ -38,10 +39,8 @@ describeDatabasePluginContract('postgres', postgresPlugin, {
       const bytes = await flipPlainByte(s.stored(cp.id), 'dump');
       // Re-sealing meta.json over the altered dump, as someone with write access to the bank could.
       const metaFile = join(s.sectionDir(cp.id), 'meta.json');
-      writeFileSync(
-        metaFile,
-        JSON.stringify({ ...JSON.parse(readFileSync(metaFile, 'utf8')), sha256: createHash('sha256').update(bytes).digest('hex') }),
-      );
+      const { meta_sha256: _seal, ...meta } = JSON.parse(readFileSync(metaFile, 'utf8')) as DumpMeta & { meta_sha256: string };
+      writeFileSync(metaFile, encodeDumpMeta({ ...meta, sha256: createHash('sha256').update(bytes).digest('hex') }));
       const resealed = await s.verify(cp.id);
       expect(resealed.status).to.equal('fail');
       expect(resealed.resources_reason[s.ref]).to.match(/BWK_ERR_DATA_CORRUPT.*saved with the checkpoint/);

@@ -134,7 +134,13 @@ describe('provider loading', () => {
     it('a plugin written for another API version', async () => {
       put('providers/hello.mjs', pluginSource({ name: 'hello', apiVersion: 2 }));
       const file = put('providers/p.yaml', providerYaml(['  - name: fs.directory', '  - name: hello', '    module: ./hello.mjs']));
-      await expectRefusal('BWK_ERR_PLUGIN_LOAD_FAILED', `${file}:5`, 'apiVersion is 2, this Bulwark supports 1');
+      await expectRefusal('BWK_ERR_PLUGIN_API_VERSION', `${file}:5`, 'has apiVersion 2, this Bulwark supports plugin API version 1');
+    });
+
+    it('a plugin that names no API version', async () => {
+      put('providers/hello.mjs', pluginSource({ name: 'hello', apiVersion: 'undefined' as unknown as number }));
+      const file = put('providers/p.yaml', providerYaml(['  - name: hello', '    module: ./hello.mjs']));
+      await expectRefusal('BWK_ERR_PLUGIN_API_VERSION', `${file}:4`, 'has apiVersion null, this Bulwark supports plugin API version 1');
     });
 
     it('a plugin whose name differs from the provider entry', async () => {

@@ -1,8 +1,10 @@
 /**
  * `meta.json` of a dump stored in a bank section: written only after the dump tool exited 0 and the
  * dump object was stored whole, so its presence is what marks a complete dump. It records the dump's
- * size and SHA-256, which restore and verify check before trusting a byte of it.
+ * size and SHA-256, which restore and verify check before trusting a byte of it, and is sealed with
+ * its own SHA-256 (`meta_sha256`) so that no byte of it, descriptive fields included, changes unseen.
  */
+import { createHash } from 'node:crypto';
 import type { BankSection } from '../api.js';
 import { bwkError, isBulwarkError } from '../../core/errors.js';
 import { hasMark, markName } from '../../common/format-mark.js';
@@ -30,6 +32,24 @@ export function corrupt(label: string, reason: string): Error {
 }
 
 const isHex64 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+/** How meta.json is laid out; a sealed one must be exactly this, so not even whitespace can change. */
+const layout = (value: object): string => JSON.stringify(value, null, 2);
+/** The fields of meta.json as builds before the seal wrote it: an unsealed one may hold nothing else. */
+const UNSEALED_FIELDS = new Set(['format', 'version', 'object', 'size', 'sha256', 'tool', 'tool_version', 'created_at', 'source']);
+
+/** The bytes of meta.json: `meta` plus `meta_sha256` over its compact JSON. */
+export function encodeDumpMeta(meta: DumpMeta): string {
+  return layout({ ...meta, meta_sha256: sha256Hex(JSON.stringify(meta)) });
+}
+
+/** Whether the parsed meta.json is intact: sealed and matching, or as an earlier build wrote it (unsealed, known fields only). */
+function intact(raw: string, parsed: Record<string, unknown>): boolean {
+  if (layout(parsed) !== raw) return false;
+  const { meta_sha256: seal, ...body } = parsed;
+  if (seal === undefined) return Object.keys(parsed).every((k) => UNSEALED_FIELDS.has(k));
+  return typeof seal === 'string' && sha256Hex(JSON.stringify(body)) === seal;
+}
 
 /** Reads and checks `meta.json`; a missing or malformed one means the dump is unusable. */
 export async function loadDumpMeta(bank: BankSection, label: string, metaObject = META_OBJECT): Promise<DumpMeta> {
@@ -40,12 +60,15 @@ export async function loadDumpMeta(bank: BankSection, label: string, metaObject 
     if (isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) throw corrupt(label, `${metaObject} is missing: the dump never completed`);
     throw err;
   }
-  let meta: Partial<DumpMeta>;
+  let parsed: Record<string, unknown>;
   try {
-    meta = JSON.parse(raw.toString('utf8')) as Partial<DumpMeta>;
+    parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
   } catch {
     throw corrupt(label, `${metaObject} is not valid JSON`);
   }
+  if (parsed === null || typeof parsed !== 'object' || !intact(raw.toString('utf8'), parsed))
+    throw corrupt(label, `${metaObject} does not match its own SHA-256`);
+  const { meta_sha256: _seal, ...meta } = parsed as Partial<DumpMeta> & { meta_sha256?: unknown };
   if (!hasMark(meta, DUMP_META_MARK)) {
     throw corrupt(label, `${metaObject} is not a ${markName(DUMP_META_MARK)} record`);
   }

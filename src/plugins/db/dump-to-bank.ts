@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { BankSection, Progress, ProtectContext } from '../api.js';
 import { bwkError } from '../../core/errors.js';
-import { META_OBJECT, DUMP_META_MARK } from './dump-meta.js';
+import { META_OBJECT, DUMP_META_MARK, encodeDumpMeta } from './dump-meta.js';
 import type { DumpMeta } from './dump-meta.js';
 import { describeExit, runTool, succeeded } from './run-tool.js';
 import type { ToolExit } from './run-tool.js';
@@ -109,7 +109,7 @@ export async function dumpToBank(spec: DumpSpec): Promise<{ size: number; sha256
     created_at: new Date().toISOString(),
     source: spec.source,
   };
-  await spec.bank.put(metaObject, JSON.stringify(meta, null, 2));
+  await spec.bank.put(metaObject, encodeDumpMeta(meta));
   spec.progress?.({ done: size, total: size, unit: 'bytes' });
   return { size, sha256: meta.sha256, meta };
 }
