@@ -101,7 +101,10 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
   } finally {
     await spool.dispose();
   }
-  ctx.progress({ done: archive.info.bytes, total: archive.info.bytes, unit: 'bytes' });
+  const n = archive.info.skipped_count;
+  // The paths stay in the sealed saved info; the count is what the operation's progress shows.
+  const message = n > 0 ? `${n} entr${n === 1 ? 'y' : 'ies'} not captured (listed by bulwark checkpoint show)` : undefined;
+  ctx.progress({ done: archive.info.bytes, total: archive.info.bytes, unit: 'bytes', ...(message ? { message } : {}) });
   if (archive.info.skipped_count > 0) {
     ctx.logger.warn('fs.directory: entries not captured or captured in part', {
       resource: ctx.resource.id,

@@ -352,7 +352,8 @@ export async function restoreDirectory(ctx: RestoreContext): Promise<void> {
     await w.small.close();
   }
   await finishDirs(w);
-  ctx.progress({ done: dataSize, total: dataSize, unit: 'bytes', message: w.report.message() });
+  const message = w.report.message();
+  ctx.progress({ done: dataSize, total: dataSize, unit: 'bytes', ...(message ? { message } : {}) });
   if (w.report.count > 0 && params.onNotRestored === 'fail') throw w.report.failure();
 }
 
