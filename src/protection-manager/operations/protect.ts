@@ -103,7 +103,11 @@ async function notCapturedCounts(provider: Provider, checkpointId: string, refs:
   const out: Record<string, number> = {};
   for (const ref of refs) {
     const at = ref.indexOf('#');
-    const info = await loadSavedInfo(provider, checkpointId, { type: ref.slice(0, at), id: ref.slice(at + 1), name: '' }).catch(() => null);
+    const type = ref.slice(0, at);
+    // Only types whose saved info can count such entries cost a read (a 500-resource plan of others costs none).
+    const schema = provider.schemas(type).saved_info as { properties?: Record<string, unknown> } | undefined;
+    if (schema?.properties?.['skipped_count'] === undefined) continue;
+    const info = await loadSavedInfo(provider, checkpointId, { type, id: ref.slice(at + 1), name: '' }).catch(() => null);
     const count = info?.['skipped_count'];
     if (typeof count === 'number' && count > 0) out[ref] = count;
   }
