@@ -10,7 +10,8 @@ import { exec } from './measure.js';
 import type { StepCommand, Tool, ToolContext } from './tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'bulwark.js');
+/** BULWARK_BENCH_BIN measures another build (e.g. main's, to compare a format change) with the same corpus and steps. */
+const BIN = process.env.BULWARK_BENCH_BIN ?? join(ROOT, 'bin', 'bulwark.js');
 /** The benchmark provider's id: fixed, so a kept work dir can be inspected with the same commands. */
 export const BENCH_PROVIDER_ID = '7f3c2a9e-4b1d-4e8a-9c6f-2d5b8e1a0c47';
 const PASSPHRASE_ENV = 'BULWARK_BENCH_PASSPHRASE';

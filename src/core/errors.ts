@@ -163,6 +163,16 @@ export const ERRORS = {
   BWK_ERR_DATA_CORRUPT: spec(422, '{resource}: stored data is corrupt: {reason}'),
   BWK_ERR_DUMP_FAILED: spec(500, '{resource}: {tool} failed ({status}); nothing was stored. Its last output: {stderr}'),
   BWK_ERR_RESTORE_FAILED: spec(500, '{resource}: restore into {target} failed: {reason}'),
+  BWK_ERR_ENTRIES_NOT_CAPTURED: spec(
+    422,
+    '{resource}: {count} entr(y/ies) could not be captured (first: {first}); nothing was stored. Give the protecting user read access, ' +
+      'exclude them, or set the option on_unreadable: warn to store the rest and list them',
+  ),
+  BWK_ERR_ENTRIES_NOT_RESTORED: spec(
+    500,
+    '{resource}: {count} entr(y/ies) were not restored as archived (first: {first}). Restore to a filesystem that supports them, ' +
+      'as root for devices, or pass the restore parameter on_not_restored: warn to accept and list the difference',
+  ),
   BWK_ERR_TOOL_FAILED: spec(502, '{target}: {tool} failed ({status}): {stderr}'),
   BWK_ERR_TASK_TIMEOUT: spec(504, 'task {task} timed out after {timeout_ms} ms', true),
   BWK_ERR_TASK_ABANDONED: spec(

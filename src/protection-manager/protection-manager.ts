@@ -25,6 +25,7 @@ import type { RequestContext } from './request.js';
 import type { ResourceScopes } from './resource-scopes.js';
 import { visibleProject } from './request.js';
 import { listAcrossBanks } from './checkpoint-listing.js';
+import { withNotCapturedReport } from './not-captured.js';
 import { checkProviderBank, gcProviderBank } from './bank-upkeep.js';
 import { resetCheckpointState } from './checkpoint-reset.js';
 import type {
@@ -214,7 +215,8 @@ export class ProtectionManager implements ProtectionService {
   }
 
   async showCheckpoint(ctx: RequestContext, id: string, providerId?: string): Promise<CheckpointRecord> {
-    return (await this.findCheckpoint(ctx, id, providerId)).record;
+    const { record, provider } = await this.findCheckpoint(ctx, id, providerId);
+    return withNotCapturedReport(record, provider);
   }
 
   async listCheckpoints(ctx: RequestContext, q: Omit<CheckpointQuery, 'projectId'>): Promise<CheckpointRecord[]> {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { cliJson, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
-import { appendManifestEntry } from '../helpers/bank-files.js';
+import { addRootTreeEntry } from '../helpers/bank-files.js';
 
 interface OpRecord {
   id: string;
@@ -210,7 +210,7 @@ describe('e2e: bad input is refused with a clear, coded error and changes nothin
     expect(await restoreCount()).to.equal(0);
   });
 
-  it('a crafted archive entry with ../ restores nothing', async () => {
+  it('a crafted archive entry named .. (or a hard link to ../) restores nothing', async () => {
     const plan = await cliJson<{ id: string }>(home.path, [
       'plan',
       'create',
@@ -222,21 +222,37 @@ describe('e2e: bad input is refused with a clear, coded error and changes nothin
       `fs.directory=${source}`,
     ]);
     const cp = await cliJson<{ id: string }>(home.path, ['checkpoint', 'create', '--plan', plan.id]);
-    await appendManifestEntry(home.path, cp.id, { type: 'dir', path: '../escaped', mode: 0o755, uid: 0, gid: 0, mtime_ns: '0' });
+    const base = { mode: 0o755, uid: 0, gid: 0, mtime_ns: '0' };
+    // Format 3 trees hold names, never paths: ".." as a name is a malformed tree, refused before anything is written.
+    await addRootTreeEntry(home.path, cp.id, { ...base, name: '..', type: 'dir', tree: '0'.repeat(64) });
     const target = join(allowed, 'crafted');
-    const r = await runCli(home.path, [
-      'restore',
-      'create',
-      '--checkpoint',
-      cp.id,
-      '--parameters',
-      JSON.stringify({ 'fs.directory': { target_path: target } }),
-    ]);
+    const restoreInto = () =>
+      runCli(home.path, [
+        'restore',
+        'create',
+        '--checkpoint',
+        cp.id,
+        '--parameters',
+        JSON.stringify({ 'fs.directory': { target_path: target } }),
+      ]);
+    let r = await restoreInto();
     expect(r.code).to.equal(1);
-    const restore = r.json<OpRecord>();
+    let restore = r.json<OpRecord>();
     expect(restore.status).to.equal('fail');
     expect(restore.resources_reason[`fs.directory#${source}`])
-      .to.match(/BWK_ERR_UNSAFE_ENTRY/)
+      .to.match(/BWK_ERR_DATA_CORRUPT/)
+      .and.to.include('name is ".."');
+    expect(existsSync(target) ? readdirSync(target) : []).to.deep.equal([]);
+
+    // A hard link whose file path climbs out: it names no file archived before it, refused the same way.
+    const cp2 = await cliJson<{ id: string }>(home.path, ['checkpoint', 'create', '--plan', plan.id]);
+    await addRootTreeEntry(home.path, cp2.id, { ...base, name: 'evil', type: 'hardlink', target: '../escaped' });
+    cp.id = cp2.id;
+    r = await restoreInto();
+    expect(r.code).to.equal(1);
+    restore = r.json<OpRecord>();
+    expect(restore.resources_reason[`fs.directory#${source}`])
+      .to.match(/BWK_ERR_DATA_CORRUPT/)
       .and.to.include('../escaped');
     expect(existsSync(join(allowed, 'escaped'))).to.equal(false);
     expect(existsSync(target) ? readdirSync(target) : []).to.deep.equal([]);

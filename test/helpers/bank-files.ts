@@ -1,10 +1,9 @@
 /**
  * Reaching into a bank the way bit rot or an attacker with write access would: finding a stored
- * object's chunks in their packs, flipping a byte there, or rewriting an fs.directory manifest with
+ * object's chunks in their packs, flipping a byte there, or rewriting an fs.directory checkpoint's root tree with
  * correct hashes. Works on a live BankPlugin (MemoryBank, FsBank), on a ChunkStore (which also
  * opens sealed objects of an encrypted bank), or on the directory of an fs bank.
  */
-import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,8 +19,8 @@ import { isSealedObject, openChunk } from '../../src/bank/chunks/codec.js';
 import { decodePackIndex } from '../../src/bank/chunks/pack-index.js';
 import { PrefixedBankSection } from '../../src/bank/section.js';
 import type { BankSection, ChunkRef } from '../../src/plugins/api.js';
-import { encodeMeta, loadMeta } from '../../src/plugins/fs/manifest.js';
-import type { MetaBody } from '../../src/plugins/fs/manifest.js';
+import { blake3 } from '@napi-rs/blake-hash';
+import { sealMeta } from '../../src/plugins/sealed-meta.js';
 
 /** A bank as tests hold it: an adapter, a chunk store over one, or the root directory of an fs bank. */
 export type BankTarget = BankPlugin | ChunkStore | string;
@@ -221,26 +220,34 @@ export function openSection(
 }
 
 /**
- * Appends a crafted entry to the fs.directory manifest of a home's checkpoint and re-seals meta.json
- * with correct sizes and hashes, as an attacker with write access to the bank would (through the
- * real section API, so the archive is well-formed): only the restore's path checks can catch it.
+ * Adds a crafted entry to the root tree of a home's fs.directory checkpoint (format 3) and re-derives
+ * the root tree's id and meta.json (counts, seal) as an attacker with write access to the bank would,
+ * through the real section API: the archive is well-formed, only the restore's own checks can stop it.
  */
-export async function appendManifestEntry(home: string, checkpointId: string, entry: Record<string, unknown>): Promise<void> {
+export async function addRootTreeEntry(home: string, checkpointId: string, entry: Record<string, unknown>): Promise<void> {
   const { section, close } = openSection(homeBank(home), resourceSectionPrefix(home, checkpointId), 'fs.directory#crafted');
   try {
-    const meta: MetaBody = await loadMeta(section, 'fs.directory#crafted');
-    const manifest = Buffer.concat([await section.get(meta.manifest.object), Buffer.from(`${JSON.stringify(entry)}\n`)]);
-    const { size } = await section.putStream(meta.manifest.object, Readable.from([manifest]));
+    const { meta_sha256: _seal, ...meta } = JSON.parse((await section.get('meta.json')).toString('utf8')) as Record<string, unknown>;
+    void _seal;
+    const root = meta['root'] as unknown as { tree: string };
+    const lines = (await section.get('trees')).toString('utf8').trim().split('\n');
+    const at = lines.findIndex((l) => l.startsWith(`${root.tree} `));
+    const tree = JSON.parse(lines[at]!.slice(65)) as { entries: Record<string, unknown>[] };
+    tree.entries.push(entry);
+    tree.entries.sort((a, b) => Buffer.compare(Buffer.from(String(a['name'])), Buffer.from(String(b['name']))));
+    const json = JSON.stringify(tree);
+    root.tree = blake3(Buffer.from(json)).toString('hex');
+    lines[at] = `${root.tree} ${json}`;
+    const body = Buffer.from(lines.map((l) => `${l}\n`).join(''));
+    await section.putStream('trees', Readable.from([body]));
+    const totals = meta['totals'] as unknown as { entries: number };
     await section.put(
       'meta.json',
-      encodeMeta({
+      sealMeta({
         ...meta,
-        manifest: {
-          ...meta.manifest,
-          size,
-          sha256: createHash('sha256').update(manifest).digest('hex'),
-          entries: meta.manifest.entries + 1,
-        },
+        root,
+        trees: { object: 'trees', size: body.length, count: lines.length },
+        totals: { ...totals, entries: totals.entries + 1 },
       }),
     );
   } finally {

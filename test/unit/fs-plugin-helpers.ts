@@ -29,6 +29,7 @@ import type {
 } from '../../src/plugins/api.js';
 import { fsDirectoryPlugin } from '../../src/plugins/fs/index.js';
 import { resourceLabel } from '../../src/plugins/fs/manifest.js';
+import { protectDirectoryV2 } from '../helpers/fs-v2-writer.js';
 
 export async function loadPlugin(): Promise<{ protection: ProtectionPlugin; protectable: ProtectablePlugin }> {
   const instance = await fsDirectoryPlugin.create({ home: os.tmpdir(), providerId: 'test-provider', options: {}, logger: silentLogger });
@@ -136,6 +137,7 @@ export async function protect(
   params: Record<string, unknown> = {},
   signal?: AbortSignal,
   previous: BankSection | null = null,
+  format: 2 | 3 = 3,
 ): Promise<Run> {
   const schemas = p.schemas('fs.directory');
   const run: Run = { progress: [], savedInfo: null };
@@ -148,9 +150,18 @@ export async function protect(
       run.savedInfo = info;
     },
   };
-  await p.getProtectOperation(resource).main!(ctx);
+  await (format === 2 ? protectDirectoryV2(ctx) : p.getProtectOperation(resource).main!(ctx));
   return run;
 }
+
+/** A protect that writes format 2, as builds before format 3 did (test/helpers/fs-v2-writer.ts). */
+export const protectV2 = (
+  p: ProtectionPlugin,
+  resource: Resource,
+  bank: BankSection,
+  params: Record<string, unknown> = {},
+  previous: BankSection | null = null,
+): Promise<Run> => protect(p, resource, bank, params, undefined, previous, 2);
 
 export async function restore(
   p: ProtectionPlugin,

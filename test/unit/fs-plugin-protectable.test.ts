@@ -38,7 +38,15 @@ describe('fs.directory plugin: definition and protectable', function () {
     const schemas = protection.schemas('fs.directory');
     const params: Record<string, unknown> = { target_path: '/srv/x' };
     expect(compileSchema(schemas.restore!)(params)).to.equal(true);
-    expect(params).to.deep.equal({ target_path: '/srv/x', conflict: 'fail', restore_owner: true });
+    expect(params).to.deep.equal({ target_path: '/srv/x', conflict: 'fail', restore_owner: true, on_not_restored: 'warn' });
+    expect(compileSchema(schemas.restore!)({ on_not_restored: 'ignore' })).to.equal(false);
+    expect(compileSchema(schemas.restore!)({ xattrs: { skip_namespaces: ['trusted'] } })).to.equal(true);
+    const options: Record<string, unknown> = {};
+    expect(compileSchema(schemas.options!)(options)).to.equal(true);
+    expect(options).to.deep.equal({ on_unreadable: 'warn' });
+    expect(compileSchema(schemas.options!)({ on_unreadable: 'skip' })).to.equal(false);
+    expect(compileSchema(schemas.options!)({ xattrs: { skip_namespaces: ['security', 'system'] } })).to.equal(true);
+    expect(compileSchema(schemas.options!)({ xattrs: { skip_namespaces: ['bogus'] } })).to.equal(false);
     expect(compileSchema(schemas.restore!)({ target_path: 'relative' })).to.equal(false);
     expect(compileSchema(schemas.restore!)({ conflict: 'merge' })).to.equal(false);
     expect(compileSchema(schemas.options!)({ exclude: ['cache'] })).to.equal(true);

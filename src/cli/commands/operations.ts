@@ -85,6 +85,7 @@ async function follow(cli: CliContext, s: CliSession, kind: string, record: { id
   try {
     const view = await untilFinal(cli, s, record.id);
     cli.out.result(view.record);
+    noteNotCaptured(cli, view.record);
     // The cancel raced the last task and lost: say so, or the operator believes nothing was kept.
     if (cancelling && !FAILED.has(view.status))
       cli.out.note(`${kind} ${record.id} completed before the cancel took effect: it ended ${view.status}`);
@@ -96,6 +97,14 @@ async function follow(cli: CliContext, s: CliSession, kind: string, record: { id
   } finally {
     process.off('SIGINT', onSigint);
     stop();
+  }
+}
+
+/** A protect that stored everything but some entries says so, with where to find them. */
+function noteNotCaptured(cli: CliContext, record: unknown): void {
+  const r = record as { id?: string; extra_info?: { resources_not_captured?: Record<string, number> } };
+  for (const [ref, count] of Object.entries(r.extra_info?.resources_not_captured ?? {})) {
+    cli.out.note(`${ref}: ${count} entr${count === 1 ? 'y' : 'ies'} not captured (listed by: bulwark checkpoint show ${r.id})`);
   }
 }
 

@@ -1,33 +1,35 @@
 /**
- * Protect: walks the directory and streams every file into the bank's chunk store (format in
- * manifest.ts). A file whose size, mtime, inode and ctime match the previous checkpoint of the same
- * plan is not read at all: its chunks are reused. Manifest lines are spooled to a local temp file and
- * stored after the data, so the bank sees one stream at a time and memory stays constant.
+ * Protect: walks the directory and streams every file into the bank's chunk store, writing format 3
+ * (tree.ts). A file whose size, mtime, inode and ctime match the previous checkpoint of the same
+ * plan (v2 or v3) is not read at all: its chunks are reused. Entries are spooled to a local temp
+ * file during the walk; once the data is committed (and every chunk id known) the spool is read once
+ * more to build the trees, children first (tree-builder.ts), so memory stays bounded by the tree's
+ * depth and width.
+ *
+ * Fidelity: hard links are stored once (the first path in walk order) and later paths as links to
+ * it; extended attributes (ACLs and capabilities included) are read per entry; FIFOs, devices and
+ * sockets are recorded. What cannot be read is listed in saved_info and logged, and with
+ * `on_unreadable: fail` fails the protect before anything is committed.
  */
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import type { ChunkedWriter, FileRead, ProtectContext } from '../api.js';
+import type { ChunkRef, ChunkedWriter, FileRead, ProtectContext } from '../api.js';
 import { bwkError } from '../../core/errors.js';
-import {
-  DATA_OBJECT,
-  FORMAT_NAME,
-  FORMAT_VERSION,
-  MANIFEST_OBJECT,
-  META_OBJECT,
-  encodeEntry,
-  encodeMeta,
-  displayPath,
-} from './manifest.js';
+import { DATA_OBJECT, META_OBJECT, displayPath, resourceLabel } from './manifest.js';
 import type { EntryBase } from './manifest.js';
 import { ManifestSpool } from './manifest-spool.js';
+import { buildTrees, spoolLine } from './tree-builder.js';
+import type { SpoolEntry } from './tree-builder.js';
+import { parseXattrOptions, readXattrs } from './xattrs.js';
+import type { XattrOptions } from './xattrs.js';
 import { loadPrevious } from './previous.js';
 import type { PreviousFiles } from './previous.js';
 import { readAhead } from './read-ahead.js';
 import type { SmallRead } from './read-ahead.js';
-import { compileExcludes, walkTree } from './walk.js';
+import { compileExcludes, isDenied, walkTree } from './walk.js';
 import type { SkipKind } from './walk.js';
 import { directoryIdProblem } from './protectable.js';
 
@@ -53,15 +55,29 @@ export interface SavedInfo {
   /** Files found unchanged since the previous checkpoint and not read. */
   unchanged_files: number;
   unchanged_bytes: number;
-  skipped: { path: string; kind: SkipKind }[];
+  /** Paths stored as links to a file archived earlier (its data counted once). */
+  hardlinks: number;
+  /** FIFOs, devices and sockets recorded. */
+  special_files: number;
+  /** Entries stored with at least one extended attribute (ACLs and capabilities included). */
+  with_xattrs: number;
+  /** Entries not captured, or captured without some extended attributes; at most MAX_SKIPPED_LISTED. */
+  skipped: { path: string; kind: SkipKind; reason?: string }[];
   skipped_count: number;
+  on_unreadable: 'fail' | 'warn';
 }
+
+const parseOnUnreadable = (v: unknown): 'fail' | 'warn' => {
+  if (v === undefined || v === 'warn') return 'warn';
+  if (v === 'fail') return 'fail';
+  throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'fs.directory option "on_unreadable" must be "fail" or "warn"' });
+};
 
 type FileItem = { rel: Buffer; abs: Buffer; stat: BigIntStats };
 
-const baseOf = (rel: Buffer, st: BigIntStats): EntryBase => ({
+const baseOf = (rel: Buffer, st: { mode: bigint | number; uid: bigint | number; gid: bigint | number; mtimeNs: bigint }): EntryBase => ({
   path: rel,
-  mode: Number(st.mode & 0o7777n),
+  mode: Number(BigInt(st.mode) & 0o7777n),
   uid: Number(st.uid),
   gid: Number(st.gid),
   mtimeNs: st.mtimeNs,
@@ -70,19 +86,32 @@ const baseOf = (rel: Buffer, st: BigIntStats): EntryBase => ({
 /** Runs the protect `main` hook for one directory resource. */
 export async function protectDirectory(ctx: ProtectContext): Promise<void> {
   const excludes = await prepareSource(ctx);
+  const onUnreadable = parseOnUnreadable(ctx.parameters.on_unreadable);
+  const xattrOpts = parseXattrOptions(ctx.parameters.xattrs);
   const previous = await loadPrevious(ctx);
   const writer: ChunkedWriter = await ctx.bank.chunkedWriter();
   const spool = await ManifestSpool.create();
-  const archive = new DirectoryArchive(ctx, previous, writer, spool);
+  const archive = new DirectoryArchive(ctx, previous, writer, spool, xattrOpts, onUnreadable);
   try {
     await archive.addTree(excludes);
+    archive.applyPolicy();
     const data = await archive.commitData();
-    const manifestSize = await archive.storeManifest();
-    await archive.storeMeta(data.chunks, manifestSize);
+    await spool.close();
+    await buildTrees(ctx, spool, data.refs, archive.info);
   } finally {
     await spool.dispose();
   }
-  ctx.progress({ done: archive.info.bytes, total: archive.info.bytes, unit: 'bytes' });
+  const n = archive.info.skipped_count;
+  // The paths stay in the sealed saved info; the count is what the operation's progress shows.
+  const message = n > 0 ? `${n} entr${n === 1 ? 'y' : 'ies'} not captured (listed by bulwark checkpoint show)` : undefined;
+  ctx.progress({ done: archive.info.bytes, total: archive.info.bytes, unit: 'bytes', ...(message ? { message } : {}) });
+  if (archive.info.skipped_count > 0) {
+    ctx.logger.warn('fs.directory: entries not captured or captured in part', {
+      resource: ctx.resource.id,
+      count: archive.info.skipped_count,
+      first: archive.info.skipped[0]?.path,
+    });
+  }
   await ctx.saveInfo(archive.info);
 }
 
@@ -109,9 +138,17 @@ class DirectoryArchive {
     bytes: 0,
     unchanged_files: 0,
     unchanged_bytes: 0,
+    hardlinks: 0,
+    special_files: 0,
+    with_xattrs: 0,
     skipped: [],
     skipped_count: 0,
+    on_unreadable: 'warn',
   };
+  /** Files with more than one link: (device, inode) → the path archived first (walk order). */
+  private readonly linkFirst = new Map<string, Buffer>();
+  /** The same keys, marked when the walk passes them (read-ahead must read a linked file once). */
+  private readonly linkSeen = new Set<string>();
   private readonly root: string;
   /** info.bytes when progress was last reported. */
   private reported = 0;
@@ -123,35 +160,64 @@ class DirectoryArchive {
     private readonly previous: PreviousFiles | null,
     private readonly writer: ChunkedWriter,
     private readonly spool: ManifestSpool,
+    private readonly xattrOpts: XattrOptions,
+    onUnreadable: 'fail' | 'warn',
   ) {
     this.root = ctx.resource.id;
+    this.info.on_unreadable = onUnreadable;
   }
 
-  /** Walks the tree, adding every entry to the manifest and every file's content to the data stream. */
+  /** Walks the tree, spooling every entry and adding every file's content to the data stream. */
   async addTree(excludes: Buffer[]): Promise<void> {
-    const wanted = (f: { rel: Buffer; stat: BigIntStats }): boolean => this.unchangedEntry(f) === undefined;
+    const wanted = (f: { rel: Buffer; stat: BigIntStats }): boolean => {
+      if (f.stat.nlink > 1n) {
+        const key = linkKey(f.stat);
+        if (this.linkSeen.has(key)) return false;
+        this.linkSeen.add(key);
+      }
+      return this.unchangedEntry(f) === undefined;
+    };
     for await (const { item, small } of readAhead(walkTree(this.root, excludes, this.ctx.signal), wanted, this.writer)) {
       switch (item.kind) {
         case 'dir':
           this.info.directories++;
-          await this.spool.add(encodeEntry({ ...baseOf(item.rel, item.stat), type: 'dir' }));
+          await this.add(item.abs, { ...baseOf(item.rel, item.stat), type: 'dir' });
           break;
         case 'symlink':
           this.info.symlinks++;
-          await this.spool.add(encodeEntry({ ...baseOf(item.rel, item.stat), type: 'symlink', link: item.link }));
+          await this.add(item.abs, { ...baseOf(item.rel, item.stat), type: 'symlink', link: item.link });
+          break;
+        case 'special':
+          this.info.special_files++;
+          await this.add(item.abs, {
+            ...baseOf(item.rel, item.stat),
+            type: item.special,
+            rdev: splitDev(item.stat.rdev),
+          });
           break;
         case 'file':
-          await this.addFile(item, small);
+          if (!(await this.addLink(item))) await this.addFile(item, small);
           break;
         case 'skip':
-          this.skip(item.rel, item.skip);
+          this.skip(item.rel, item.skip, item.reason);
           break;
       }
     }
   }
 
+  /** With on_unreadable "fail", any entry not captured fails the protect before anything is committed. */
+  applyPolicy(): void {
+    if (this.info.on_unreadable !== 'fail' || this.info.skipped_count === 0) return;
+    const first = this.info.skipped[0]!;
+    throw bwkError('BWK_ERR_ENTRIES_NOT_CAPTURED', {
+      resource: resourceLabel(this.root),
+      count: this.info.skipped_count,
+      first: `"${first.path}" (${first.kind}${first.reason ? `: ${first.reason}` : ''})`,
+    });
+  }
+
   /** Makes the data stream durable; checks the bank stored every byte sent. */
-  async commitData(): Promise<{ size: number; chunks: number }> {
+  async commitData(): Promise<{ size: number; chunks: number; refs: ChunkRef[] }> {
     const data = await this.writer.commit(DATA_OBJECT);
     if (data.size !== this.info.bytes) {
       throw bwkError('BWK_ERR_BANK_IO', { key: DATA_OBJECT, reason: `the bank stored ${data.size} bytes of ${this.info.bytes} sent` });
@@ -159,34 +225,33 @@ class DirectoryArchive {
     return data;
   }
 
-  /** Stores the spooled manifest; returns its size. */
-  async storeManifest(): Promise<number> {
-    await this.spool.close();
-    const manifestSize = this.spool.size;
-    const { size: storedManifest } = await this.ctx.bank.putStream(MANIFEST_OBJECT, createReadStream(this.spool.path));
-    if (storedManifest !== manifestSize) {
-      const reason = `the bank stored ${storedManifest} bytes of ${manifestSize} sent`;
-      throw bwkError('BWK_ERR_BANK_IO', { key: MANIFEST_OBJECT, reason });
-    }
-    return manifestSize;
+  /** Spools an entry with its extended attributes (an attribute that cannot be read is reported). */
+  private async add(abs: Buffer, e: SpoolEntry): Promise<void> {
+    const { xattrs, problem } = readXattrs(abs, this.xattrOpts);
+    if (problem !== null) this.skip(e.path, 'xattrs', problem);
+    if (xattrs.length > 0) this.info.with_xattrs++;
+    await this.spool.add(spoolLine({ ...e, xattrs }));
   }
 
-  /** Stores the meta object, last: it is what makes the data and manifest a checkpoint's. */
-  async storeMeta(dataChunks: number, manifestSize: number): Promise<void> {
-    await this.ctx.bank.put(
-      META_OBJECT,
-      encodeMeta({
-        format: FORMAT_NAME,
-        version: FORMAT_VERSION,
-        source: this.root,
-        data: { object: DATA_OBJECT, size: this.info.bytes, chunks: dataChunks },
-        manifest: { object: MANIFEST_OBJECT, size: manifestSize, sha256: this.spool.hash.digest('hex'), entries: this.spool.entries },
-      }),
-    );
+  /** A second path to a file already archived: stored as a link to the first. */
+  private async addLink(item: FileItem): Promise<boolean> {
+    if (item.stat.nlink <= 1n) return false;
+    const target = this.linkFirst.get(linkKey(item.stat));
+    if (target === undefined) return false;
+    this.info.hardlinks++;
+    await this.add(item.abs, { ...baseOf(item.rel, item.stat), type: 'hardlink', target });
+    return true;
   }
 
   /** One file: reused when unchanged, else stored from what the workers read ahead, else streamed. */
   private async addFile(item: FileItem, ahead: Promise<SmallRead> | undefined): Promise<void> {
+    const files = this.info.files;
+    await this.addFileData(item, ahead);
+    // Archived (not skipped): later paths with the same (device, inode) link to this one.
+    if (this.info.files > files && item.stat.nlink > 1n) this.linkFirst.set(linkKey(item.stat), item.rel);
+  }
+
+  private async addFileData(item: FileItem, ahead: Promise<SmallRead> | undefined): Promise<void> {
     if (await this.reuseUnchanged(item)) return;
     if (ahead === undefined) return this.storeStreamed(item);
     const small = await ahead;
@@ -197,6 +262,7 @@ class DirectoryArchive {
       case 'grew':
         return this.storeStreamed(item);
       case 'error':
+        if (isDenied(f)) return this.skip(item.rel, 'unreadable', f.code);
         throw Object.assign(new Error(f.message), { code: f.code });
       case 'data':
         return this.storeSmall(item, small, f);
@@ -213,25 +279,22 @@ class DirectoryArchive {
   }
 
   /** Reuses the previous checkpoint's chunks of a file that has not changed; false when it must be read. */
-  private async reuseUnchanged(item: { rel: Buffer; stat: BigIntStats }): Promise<boolean> {
+  private async reuseUnchanged(item: FileItem): Promise<boolean> {
     const prev = this.unchangedEntry(item);
     const st = item.stat;
     if (prev === undefined) return false;
     const first = this.writer.length;
     const [from, count] = prev.chunks;
     if (!(await this.writer.reuse(this.previous!.refs.slice(from, from + count)))) return false;
-    await this.spool.add(
-      encodeEntry({
-        ...baseOf(item.rel, st),
-        type: 'file',
-        offset: this.info.bytes,
-        size: prev.size,
-        blake3: prev.blake3,
-        chunks: [first, count],
-        ino: st.ino,
-        ctimeNs: st.ctimeNs,
-      }),
-    );
+    await this.add(item.abs, {
+      ...baseOf(item.rel, st),
+      type: 'file',
+      size: prev.size,
+      blake3: prev.blake3,
+      chunks: [first, count],
+      ino: st.ino,
+      ctimeNs: st.ctimeNs,
+    });
     this.info.files++;
     this.info.bytes += prev.size;
     this.info.unchanged_files++;
@@ -241,28 +304,20 @@ class DirectoryArchive {
   }
 
   /** Stores a small file the workers read (what was read is what is stored). */
-  private async storeSmall(item: { rel: Buffer }, small: SmallRead, f: FileRead & { kind: 'data' }): Promise<void> {
-    const offset = this.info.bytes;
+  private async storeSmall(item: { rel: Buffer; abs: Buffer }, small: SmallRead, f: FileRead & { kind: 'data' }): Promise<void> {
     const first = this.writer.length;
     const chunks = await small.read.append(small.index);
     this.info.files++;
     this.info.bytes += f.size;
-    await this.spool.add(
-      encodeEntry({
-        path: item.rel,
-        mode: f.facts.mode & 0o7777,
-        uid: f.facts.uid,
-        gid: f.facts.gid,
-        mtimeNs: f.facts.mtimeNs,
-        type: 'file',
-        offset,
-        size: f.size,
-        blake3: f.blake3,
-        chunks: [first, chunks],
-        ino: f.facts.ino,
-        ctimeNs: f.facts.ctimeNs,
-      }),
-    );
+    await this.add(item.abs, {
+      ...baseOf(item.rel, f.facts),
+      type: 'file',
+      size: f.size,
+      blake3: f.blake3,
+      chunks: [first, chunks],
+      ino: f.facts.ino,
+      ctimeNs: f.facts.ctimeNs,
+    });
     this.reportProgress();
   }
 
@@ -273,6 +328,7 @@ class DirectoryArchive {
       fh = await open(item.abs, OPEN_FLAGS);
     } catch (err) {
       if (openFailedAsGone(err)) return this.skip(item.rel, 'vanished');
+      if (isDenied(err)) return this.skip(item.rel, 'unreadable', String((err as { code?: unknown }).code));
       throw err;
     }
     try {
@@ -285,18 +341,15 @@ class DirectoryArchive {
       // blocks() counted every byte it passed on into info.bytes, and nothing else did meanwhile.
       const size = this.info.bytes - offset;
       this.info.files++;
-      await this.spool.add(
-        encodeEntry({
-          ...baseOf(item.rel, st),
-          type: 'file',
-          offset,
-          size,
-          blake3: hash.digest('hex'),
-          chunks: [first, chunks],
-          ino: st.ino,
-          ctimeNs: st.ctimeNs,
-        }),
-      );
+      await this.add(item.abs, {
+        ...baseOf(item.rel, st),
+        type: 'file',
+        size,
+        blake3: hash.digest('hex'),
+        chunks: [first, chunks],
+        ino: st.ino,
+        ctimeNs: st.ctimeNs,
+      });
     } finally {
       await fh.close();
     }
@@ -335,10 +388,19 @@ class DirectoryArchive {
     this.ctx.progress({ done: this.info.bytes, unit: 'bytes' });
   }
 
-  /** Counts an entry left out of the archive, lists the first ones and logs it. */
-  private skip(rel: Buffer, kind: SkipKind): void {
+  /** Counts an entry left out of the archive (or in part), lists the first ones and logs it. */
+  private skip(rel: Buffer, kind: SkipKind, reason?: string): void {
     this.info.skipped_count++;
-    if (this.info.skipped.length < MAX_SKIPPED_LISTED) this.info.skipped.push({ path: displayPath(rel), kind });
-    this.ctx.logger.warn('fs.directory: entry not archived', { resource: this.root, path: displayPath(rel), kind });
+    const listed = reason === undefined ? { path: displayPath(rel), kind } : { path: displayPath(rel), kind, reason };
+    if (this.info.skipped.length < MAX_SKIPPED_LISTED) this.info.skipped.push(listed);
+    this.ctx.logger.warn('fs.directory: entry not archived', { resource: this.root, ...listed });
   }
 }
+
+/** Linux's dev_t encoding (glibc's gnu_dev_major/minor). */
+const splitDev = (d: bigint): [number, number] => [
+  Number(((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn)),
+  Number((d & 0xffn) | ((d >> 12n) & ~0xffn)),
+];
+
+const linkKey = (st: { dev: bigint; ino: bigint }): string => `${st.dev}:${st.ino}`;

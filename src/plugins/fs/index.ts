@@ -26,7 +26,9 @@ const OPERATIONS = {
 export const fsDirectoryPlugin: PluginDefinition = {
   apiVersion: PLUGIN_API_VERSION,
   name: 'fs.directory',
-  description: 'Protects a directory tree (files, directories, symlinks, modes, owners, mtimes) and restores it under a target path.',
+  description:
+    'Protects a directory tree (files, directories, symlinks, hard links, FIFOs and devices, modes, owners, mtimes, extended ' +
+    'attributes, ACLs and capabilities) and restores it under a target path.',
   create: () => ({
     protection: new ProtectionTable(FS_DIRECTORY, [[FS_DIRECTORY, OPERATIONS]], {
       checkRestore: checkRestoreTarget,

@@ -25,9 +25,22 @@ export const META_OBJECT = 'meta.json';
 export const FORMAT_NAME = 'bulwark.fs.directory';
 export const FORMAT_VERSION = 2;
 
-/** A manifest line decoded. `path` is relative (".", "a", "a/b") as raw bytes. */
+/**
+ * An archived entry, from a v2 manifest line or a v3 tree (tree.ts). `path` is relative (".", "a",
+ * "a/b") as raw bytes. Only v3 has hard links, special files and extended attributes; v3 file
+ * entries get `offset` and `chunks` derived from their place in the tree walk.
+ */
 export type Entry =
-  (EntryBase & { type: 'dir' }) | (EntryBase & FileFields & { type: 'file' }) | (EntryBase & { type: 'symlink'; link: Buffer });
+  | (EntryBase & { type: 'dir' })
+  | (EntryBase & FileFields & { type: 'file' })
+  | (EntryBase & { type: 'symlink'; link: Buffer })
+  | (EntryBase & { type: 'hardlink'; target: Buffer })
+  | (EntryBase & { type: SpecialType; rdev: [number, number] });
+
+export type SpecialType = 'fifo' | 'char_device' | 'block_device' | 'socket';
+
+/** An extended attribute: its full name (`user.note`, `security.capability`) and raw value. */
+export type Xattr = [name: string, value: Buffer];
 
 export interface FileFields {
   offset: number;
@@ -47,6 +60,8 @@ export interface EntryBase {
   gid: number;
   /** Modification time in nanoseconds since the epoch. */
   mtimeNs: bigint;
+  /** Extended attributes (v3), sorted by name; absent or empty when there are none. */
+  xattrs?: Xattr[];
 }
 
 export interface MetaBody {

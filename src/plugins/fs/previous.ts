@@ -1,10 +1,13 @@
 /**
  * What the previous checkpoint of the same plan knows about this directory: for each file, the facts
- * that tell whether it changed (size, mtime, inode, ctime) and where its chunks are. A previous
- * checkpoint that cannot be read (older format, damaged) only costs a full read, never a failure.
+ * that tell whether it changed (size, mtime, inode, ctime) and where its chunks are. Format 2 and 3
+ * checkpoints serve alike (archive.ts), so the first protect after an upgrade still skips unchanged
+ * files. A previous checkpoint that cannot be read (damaged, older format) only costs a full read,
+ * never a failure.
  */
 import type { ChunkRef, ProtectContext } from '../api.js';
-import { DATA_OBJECT, loadMeta, readManifest, resourceLabel } from './manifest.js';
+import { openArchive } from './archive.js';
+import { resourceLabel } from './manifest.js';
 import type { FileFields } from './manifest.js';
 
 export interface PreviousFiles {
@@ -18,11 +21,10 @@ export async function loadPrevious(ctx: ProtectContext): Promise<PreviousFiles |
   if (section === null) return null;
   const label = resourceLabel(ctx.resource.id);
   try {
-    const meta = await loadMeta(section, label);
-    if (meta.source !== ctx.resource.id) return null;
-    const refs = await section.getChunkList(DATA_OBJECT);
+    const archive = await openArchive(section, label, ctx.signal);
+    if (archive.source !== ctx.resource.id) return null;
     const files = new Map<string, FileFields & { mtimeNs: bigint }>();
-    for await (const e of readManifest(section, meta, label)) {
+    for await (const e of archive.entries(ctx.signal)) {
       if (e.type === 'file')
         files.set(e.path.toString('latin1'), {
           offset: e.offset,
@@ -34,7 +36,7 @@ export async function loadPrevious(ctx: ProtectContext): Promise<PreviousFiles |
           mtimeNs: e.mtimeNs,
         });
     }
-    return { files, refs };
+    return { files, refs: archive.refs };
   } catch (err) {
     ctx.logger.info('fs.directory: previous checkpoint not usable for change detection; reading every file', {
       reason: (err as Error).message,

@@ -1,25 +1,28 @@
 /**
  * Everything a restore checks before it writes a single byte: the archive's meta and manifest
- * hashes, every entry path, entries below archived symlinks, symlinks on disk under the target, and
+ * hashes (or every tree against its id), every entry path, entries below archived symlinks, symlinks on disk under the target, and
  * conflicts with what the target already holds. Two passes over the manifest keep memory bounded
  * (only the archive's symlink paths are held).
  */
 import type { BankSection, ChunkRef } from '../api.js';
 import { bwkError } from '../../core/errors.js';
-import { ArchivedSymlinks, assertEntryPath } from './entry-path.js';
-import { DATA_OBJECT, checkFileChunks, corrupt, displayPath, loadDataList, loadMeta, readManifest } from './manifest.js';
-import type { MetaBody } from './manifest.js';
+import { ArchivedSymlinks, assertEntryPath, pathKey } from './entry-path.js';
+import { openArchive } from './archive.js';
+import type { Archive } from './archive.js';
+import { DATA_OBJECT, checkFileChunks, corrupt, displayPath } from './manifest.js';
 import type { ConflictMode } from './restore-target.js';
 import { checkAncestors, diskKind, joinRoot, symlinkOnDisk } from './safe-fs.js';
 import type { DiskKind } from './safe-fs.js';
 
 export interface Preflight {
-  meta: MetaBody;
-  /** The `data` chunk list, checked against the manifest's files. */
+  archive: Archive;
+  /** Every file's chunks in entry order, checked against the entries. */
   refs: ChunkRef[];
   symlinks: ArchivedSymlinks;
   /** Whether the target root existed (as a directory) before the restore. */
   rootExisted: boolean;
+  /** Paths (pathKey) of the files hard links name. */
+  linkTargets: Set<string>;
 }
 
 const isRoot = (rel: Buffer): boolean => rel.length === 1 && rel[0] === 0x2e;
@@ -35,16 +38,21 @@ export async function preflightRestore(
   mode: ConflictMode,
   signal: AbortSignal,
 ): Promise<Preflight> {
-  const meta = await loadMeta(bank, label);
-  const refs = await loadDataList(bank, meta, label);
+  const archive = await openArchive(bank, label, signal);
+  const refs = archive.refs;
 
-  // Pass 1: the whole manifest is read (and its hash checked) before any entry is trusted.
+  // Pass 1: the whole manifest (or every tree) is read and checked before any entry is trusted.
   const symlinks = new ArchivedSymlinks();
+  const linkTargets = new Set<string>();
   let offset = 0;
   let chunk = 0;
-  for await (const entry of readManifest(bank, meta, label)) {
+  for await (const entry of archive.entries(signal)) {
     signal.throwIfAborted();
     assertEntryPath(entry, root);
+    if (entry.type === 'hardlink') {
+      assertEntryPath({ ...entry, path: entry.target }, root);
+      linkTargets.add(pathKey(entry.target));
+    }
     symlinks.add(entry);
     if (entry.type === 'file') {
       if (entry.offset !== offset)
@@ -55,10 +63,10 @@ export async function preflightRestore(
       offset += entry.size;
     }
   }
-  if (offset !== meta.data.size || chunk !== refs.length) {
+  if (offset !== archive.dataSize || chunk !== refs.length) {
     throw corrupt(
       label,
-      `the manifest's files add up to ${offset} bytes in ${chunk} chunks, ${DATA_OBJECT} holds ${meta.data.size} in ${refs.length}`,
+      `the manifest's files add up to ${offset} bytes in ${chunk} chunks, ${DATA_OBJECT} holds ${archive.dataSize} in ${refs.length}`,
     );
   }
 
@@ -78,9 +86,10 @@ export async function preflightRestore(
   const conflict = (what: string): void => {
     if (conflicts++ === 0) first = what;
   };
-  for await (const entry of readManifest(bank, meta, label)) {
+  for await (const entry of archive.entries(signal)) {
     signal.throwIfAborted();
     symlinks.assertNotBelowLink(entry, root);
+    if (entry.type === 'hardlink') symlinks.assertNotBelowLink({ ...entry, path: entry.target }, root);
     if (!rootExisted || isRoot(entry.path)) continue;
     const above = await checkAncestors(rootBuf, entry.path, cache);
     if (above.kind === 'symlink') throw symlinkOnDisk(entry.path, above.at, root);
@@ -98,5 +107,5 @@ export async function preflightRestore(
     }
   }
   if (conflicts > 0) throw bwkError('BWK_ERR_RESTORE_CONFLICT', { target: root, count: conflicts, first });
-  return { meta, refs, symlinks, rootExisted };
+  return { archive, refs, symlinks, rootExisted, linkTargets };
 }

@@ -15,6 +15,10 @@ export interface RestoreParams {
   targetPath: string;
   conflict: ConflictMode;
   restoreOwner: boolean;
+  /** What an entry not restored as archived (refused attribute, device as non-root) does: listed, or fails the restore. */
+  onNotRestored: 'fail' | 'warn';
+  /** Extended attributes to leave out of the restore, by namespace. */
+  skipXattrNamespaces: ReadonlySet<string>;
 }
 
 /** Reads restore parameters (defaults applied here too, for callers that did not apply the schema's). */
@@ -35,7 +39,23 @@ export function parseRestoreParams(resource: Resource, params: Record<string, un
   if (typeof restoreOwner !== 'boolean') {
     throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'fs.directory restore "restore_owner" must be true or false' });
   }
-  return { targetPath: posix.resolve(raw), conflict: conflict as ConflictMode, restoreOwner };
+  const onNotRestored = params.on_not_restored ?? 'warn';
+  if (onNotRestored !== 'fail' && onNotRestored !== 'warn') {
+    throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'fs.directory restore "on_not_restored" must be "fail" or "warn"' });
+  }
+  const skip = (params.xattrs as { skip_namespaces?: unknown } | undefined)?.skip_namespaces ?? [];
+  if (!Array.isArray(skip) || !skip.every((n) => ['user', 'trusted', 'security', 'system'].includes(n as string))) {
+    throw bwkError('BWK_ERR_INVALID_INPUT', {
+      reason: 'fs.directory restore "xattrs.skip_namespaces" must list namespaces among user, trusted, security, system',
+    });
+  }
+  return {
+    targetPath: posix.resolve(raw),
+    conflict: conflict as ConflictMode,
+    restoreOwner,
+    onNotRestored,
+    skipXattrNamespaces: new Set(skip as string[]),
+  };
 }
 
 /** Kernel file systems: writing there configures the machine (or spins forever), it never restores data. */

@@ -16,8 +16,10 @@ import type { RestoreContext } from '../api.js';
 import { bwkError } from '../../core/errors.js';
 import { ByteReader } from './byte-reader.js';
 import { assertEntryPath } from './entry-path.js';
-import { DATA_OBJECT, corrupt, corruptInFile, displayPath, readManifest, resourceLabel } from './manifest.js';
-import type { Entry } from './manifest.js';
+import { DATA_OBJECT, corrupt, corruptInFile, displayPath, resourceLabel } from './manifest.js';
+import type { Entry, SpecialType, Xattr } from './manifest.js';
+import { pathKey } from './entry-path.js';
+import { RestoreReport, applyXattrs, makeHardlink, makeSpecial } from './restore-fidelity.js';
 import { preflightRestore } from './restore-preflight.js';
 import { parseRestoreParams } from './restore-target.js';
 import { createRestoreRoot, resolveRestoreRoot } from './restore-root.js';
@@ -43,6 +45,15 @@ interface Writer {
   /** The root was created by this restore: it holds only what the restore put there. */
   fresh: boolean;
   small: SmallFileWriters<FileEntry>;
+  isRoot: boolean;
+  /** Files this restore wrote that a hard link names (a link never points at a file it did not write). */
+  linkTargets: Map<string, boolean>;
+  /** Hard links, made once every file is written. */
+  links: (Entry & { type: 'hardlink' })[];
+  /** Attributes of non-directories, set once every file is written (after owner and mode). */
+  xattrs: { path: Buffer; xattrs: Xattr[] }[];
+  skipXattrs: ReadonlySet<string>;
+  report: RestoreReport;
 }
 
 type FileEntry = Entry & { type: 'file' };
@@ -182,16 +193,21 @@ async function writeFile(
   }
 }
 
-async function restoreFile(w: Writer, e: Entry & { type: 'file' }, onBytes: () => void): Promise<void> {
+/** Writes one file (or queues it for the small-file writers); false when the conflict mode skipped it. */
+async function restoreFile(w: Writer, e: Entry & { type: 'file' }, onBytes: () => void): Promise<boolean> {
   const short = (): Error => corrupt(w.label, `${DATA_OBJECT} ended before the end of file "${displayPath(e.path)}"`);
   if (e.size > SMALL_FILE) {
-    if ((await placement(w, e)) === 'skip') return w.reader.skip(e.size, short);
-    return writeFile(w, e, w.reader.take(e.size, short), onBytes);
+    if ((await placement(w, e)) === 'skip') {
+      await w.reader.skip(e.size, short);
+      return false;
+    }
+    await writeFile(w, e, w.reader.take(e.size, short), onBytes);
+    return true;
   }
   const parts: Buffer[] = [];
   for await (const chunk of w.reader.take(e.size, short)) parts.push(chunk);
   const how = await placement(w, e);
-  if (how === 'skip') return;
+  if (how === 'skip') return false;
   // The writers check the BLAKE3 before anything is written and create the file with O_EXCL; a
   // replacement goes to a temp name renamed into place.
   await w.small.add({
@@ -207,6 +223,7 @@ async function restoreFile(w: Writer, e: Entry & { type: 'file' }, onBytes: () =
     },
   });
   onBytes();
+  return true;
 }
 
 /** A small file's failed write as the error the restore reports, naming the file. */
@@ -219,8 +236,13 @@ function smallFileError(w: Writer, err: unknown): unknown {
 }
 
 async function restoreSymlink(w: Writer, e: Entry & { type: 'symlink' }): Promise<void> {
+  if (!(await writeSymlink(w, e))) return;
+  if (e.xattrs?.length) w.xattrs.push({ path: e.path, xattrs: e.xattrs });
+}
+
+async function writeSymlink(w: Writer, e: Entry & { type: 'symlink' }): Promise<boolean> {
   const how = await placement(w, e);
-  if (how === 'skip') return;
+  if (how === 'skip') return false;
   const path = joinRoot(w.rootBuf, e.path);
   if (how === 'create') {
     await symlink(e.link, path);
@@ -234,6 +256,7 @@ async function restoreSymlink(w: Writer, e: Entry & { type: 'symlink' }): Promis
   }
   if (w.setOwner) await lchown(path, e.uid, e.gid);
   await lutimes(path, Date.now() / 1000, nsToSeconds(e.mtimeNs));
+  return true;
 }
 
 /** Applies modes, owners and times to the restored directories, deepest first, without following links. */
@@ -245,10 +268,34 @@ async function finishDirs(w: Writer): Promise<void> {
     try {
       if (w.setOwner) await fh.chown(e.uid, e.gid);
       await fh.chmod(modeOf(w, e));
+      applyXattrs(w.rootBuf, e.path, e.xattrs, w.skipXattrs, w.report);
       await fh.utimes(Date.now() / 1000, nsToSeconds(e.mtimeNs));
     } finally {
       await fh.close();
     }
+  }
+}
+
+/** A FIFO, device or socket: recreated where it can be, else reported. */
+async function restoreSpecial(w: Writer, e: Entry & { type: SpecialType }): Promise<void> {
+  const how = await placement(w, e);
+  if (how === 'skip') return;
+  if (how === 'replace' && e.type !== 'socket') await unlink(joinRoot(w.rootBuf, e.path));
+  const why = await makeSpecial(w.rootBuf, e, { isRoot: w.isRoot, setOwner: w.setOwner, mode: modeOf(w, e) });
+  if (why !== null) w.report.add(e.path, e.type, why);
+  else if (e.xattrs?.length) w.xattrs.push({ path: e.path, xattrs: e.xattrs });
+}
+
+/** Hard links, after every file is on disk: each one to a file this restore wrote. */
+async function restoreLinks(w: Writer): Promise<void> {
+  for (const e of w.links) {
+    if (w.linkTargets.get(pathKey(e.target)) !== true) {
+      w.report.add(e.path, 'hardlink', `its file "${displayPath(e.target)}" was not written by this restore`);
+      continue;
+    }
+    const how = await placement(w, e);
+    if (how === 'skip') continue;
+    await makeHardlink(w.rootBuf, e, how === 'create' ? null : tempName(joinRoot(w.rootBuf, parentOf(e.path))));
   }
 }
 
@@ -258,6 +305,7 @@ export async function restoreDirectory(ctx: RestoreContext): Promise<void> {
   const params = parseRestoreParams(ctx.resource, ctx.parameters);
   const root = await resolveRestoreRoot(params.targetPath, ctx.policy);
   const pre = await preflightRestore(ctx.bank, label, root, params.conflict, ctx.signal);
+  const dataSize = pre.archive.dataSize;
   await createRestoreRoot(params.targetPath, root);
 
   const w: Writer = {
@@ -271,29 +319,32 @@ export async function restoreDirectory(ctx: RestoreContext): Promise<void> {
     verifiedDirs: new Set(),
     fresh: !pre.rootExisted,
     small: new SmallFileWriters<FileEntry>(),
+    isRoot: process.getuid?.() === 0,
+    linkTargets: new Map([...pre.linkTargets].map((k) => [k, false])),
+    links: [],
+    xattrs: [],
+    skipXattrs: params.skipXattrNamespaces,
+    report: new RestoreReport(ctx.resource.id, ctx.logger),
   };
   let reported = 0;
   const onBytes = (): void => {
     if (w.reader.position - reported < PROGRESS_EVERY) return;
     reported = w.reader.position;
-    ctx.progress({ done: reported, total: pre.meta.data.size, unit: 'bytes' });
+    ctx.progress({ done: reported, total: dataSize, unit: 'bytes' });
   };
   try {
-    for await (const e of readManifest(ctx.bank, pre.meta, label)) {
+    for await (const e of pre.archive.entries(ctx.signal)) {
       ctx.signal.throwIfAborted();
       // Checked again: the preflight read the manifest earlier, this pass reads it anew.
       assertEntryPath(e, root);
       pre.symlinks.assertNotBelowLink(e, root);
-      if (e.type === 'dir') await restoreDir(w, e, pre.rootExisted);
-      else if (e.type === 'file')
-        await restoreFile(w, e, onBytes).catch((err: unknown) => {
-          throw corruptInFile(label, e.path, smallFileError(w, err));
-        });
-      else await restoreSymlink(w, e);
+      await restoreEntry(w, e, pre.rootExisted, onBytes);
     }
     await w.small.drain().catch((err: unknown) => {
       throw smallFileError(w, err);
     });
+    await restoreLinks(w);
+    for (const x of w.xattrs) applyXattrs(w.rootBuf, x.path, x.xattrs, w.skipXattrs, w.report);
   } finally {
     w.reader.close();
     // On a failure, files queued before it are whole and checked: they land, as they did one by one.
@@ -301,5 +352,31 @@ export async function restoreDirectory(ctx: RestoreContext): Promise<void> {
     await w.small.close();
   }
   await finishDirs(w);
-  ctx.progress({ done: pre.meta.data.size, total: pre.meta.data.size, unit: 'bytes' });
+  const message = w.report.message();
+  ctx.progress({ done: dataSize, total: dataSize, unit: 'bytes', ...(message ? { message } : {}) });
+  if (w.report.count > 0 && params.onNotRestored === 'fail') throw w.report.failure();
+}
+
+async function restoreEntry(w: Writer, e: Entry, rootExisted: boolean, onBytes: () => void): Promise<void> {
+  switch (e.type) {
+    case 'dir':
+      return restoreDir(w, e, rootExisted);
+    case 'file': {
+      const written = await restoreFile(w, e, onBytes).catch((err: unknown) => {
+        throw corruptInFile(w.label, e.path, smallFileError(w, err));
+      });
+      if (!written) return;
+      const key = pathKey(e.path);
+      if (w.linkTargets.has(key)) w.linkTargets.set(key, true);
+      if (e.xattrs?.length) w.xattrs.push({ path: e.path, xattrs: e.xattrs });
+      return;
+    }
+    case 'symlink':
+      return restoreSymlink(w, e);
+    case 'hardlink':
+      w.links.push(e);
+      return;
+    default:
+      return restoreSpecial(w, e);
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * Verify: reads every byte of the archive back from the bank and checks meta.json's self-hash, the
- * manifest's size and SHA-256, every chunk against its id (the chunk store does that on read), every
+ * manifest's size and SHA-256 (v2) or every tree against its id (v3), every chunk against its id (the chunk store does that on read), every
  * file's chunk range and BLAKE3, and every entry path (an archive that restore would refuse is not a
  * usable checkpoint either).
  */
@@ -9,25 +9,17 @@ import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { VerifyContext } from '../api.js';
 import { ByteReader } from './byte-reader.js';
 import { ArchivedSymlinks, entryPathProblem } from './entry-path.js';
-import {
-  DATA_OBJECT,
-  checkFileChunks,
-  corrupt,
-  corruptInFile,
-  displayPath,
-  loadDataList,
-  loadMeta,
-  readManifest,
-  resourceLabel,
-} from './manifest.js';
+import { openArchive } from './archive.js';
+import { DATA_OBJECT, checkFileChunks, corrupt, corruptInFile, displayPath, resourceLabel } from './manifest.js';
 
 const PROGRESS_EVERY = 8 * 1024 * 1024;
 
 /** Runs the verify `main` hook for one directory resource; throws BWK_ERR_DATA_CORRUPT on any mismatch. */
 export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
   const label = resourceLabel(ctx.resource.id);
-  const meta = await loadMeta(ctx.bank, label);
-  const refs = await loadDataList(ctx.bank, meta, label);
+  const archive = await openArchive(ctx.bank, label, ctx.signal);
+  const refs = archive.refs;
+  const meta = { data: { size: archive.dataSize } };
 
   const reader = new ByteReader(Readable.from(ctx.bank.readChunks(refs, ctx.signal), { objectMode: false }));
   const short = (): Error => corrupt(label, `${DATA_OBJECT} ended after ${reader.position} of ${meta.data.size} bytes`);
@@ -36,9 +28,10 @@ export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
   const badFiles: string[] = [];
   let reported = 0;
   try {
-    for await (const entry of readManifest(ctx.bank, meta, label)) {
+    for await (const entry of archive.entries(ctx.signal)) {
       ctx.signal.throwIfAborted();
-      const problem = entryPathProblem(entry.path, entry.type);
+      const problem =
+        entryPathProblem(entry.path, entry.type) ?? (entry.type === 'hardlink' ? entryPathProblem(entry.target, 'file') : null);
       if (problem !== null) throw corrupt(label, `entry "${displayPath(entry.path)}" is unsafe to restore: ${problem}`);
       symlinks.add(entry);
       if (entry.type !== 'file') continue;
@@ -82,8 +75,8 @@ export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
   }
   // Entries listed before the symlink they lie under are only caught once every symlink is known.
   if (symlinks.count > 0) {
-    for await (const entry of readManifest(ctx.bank, meta, label)) {
-      const link = symlinks.linkAbove(entry.path);
+    for await (const entry of archive.entries(ctx.signal)) {
+      const link = symlinks.linkAbove(entry.path) ?? (entry.type === 'hardlink' ? symlinks.linkAbove(entry.target) : null);
       if (link !== null) throw corrupt(label, `entry "${displayPath(entry.path)}" lies under the archived symlink "${displayPath(link)}"`);
     }
   }

@@ -7,13 +7,19 @@ import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { bwkError } from '../../core/errors.js';
+import type { SpecialType } from './manifest.js';
 
-export type SkipKind = 'socket' | 'fifo' | 'block_device' | 'character_device' | 'vanished' | 'unknown';
+/**
+ * Why an entry was not (fully) captured. Format 2 also skipped 'socket', 'fifo', 'block_device' and
+ * 'character_device' (kept for the saved_info of its checkpoints); format 3 records those.
+ */
+export type SkipKind = 'unreadable' | 'vanished' | 'unknown' | 'xattrs' | 'socket' | 'fifo' | 'block_device' | 'character_device';
 
 export type WalkItem =
   | { kind: 'dir' | 'file'; rel: Buffer; abs: Buffer; stat: BigIntStats }
   | { kind: 'symlink'; rel: Buffer; abs: Buffer; stat: BigIntStats; link: Buffer }
-  | { kind: 'skip'; rel: Buffer; abs: Buffer; skip: SkipKind };
+  | { kind: 'special'; rel: Buffer; abs: Buffer; stat: BigIntStats; special: SpecialType }
+  | { kind: 'skip'; rel: Buffer; abs: Buffer; skip: SkipKind; reason?: string };
 
 const SLASH = Buffer.from('/');
 const DOT = Buffer.from('.');
@@ -22,6 +28,16 @@ const isGone = (err: unknown): boolean => {
   const code = (err as { code?: unknown }).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
 };
+
+/** Permission refused: the entry exists but this process may not read it. */
+export const isDenied = (err: unknown): boolean => {
+  const code = (err as { code?: unknown }).code;
+  return code === 'EACCES' || code === 'EPERM';
+};
+
+/** What a failed call on an existing entry means for the archive, or null when it must fail the protect. */
+const notCaptured = (err: unknown): { skip: SkipKind; reason?: string } | null =>
+  isGone(err) ? { skip: 'vanished' } : isDenied(err) ? { skip: 'unreadable', reason: String((err as { code?: unknown }).code) } : null;
 
 /**
  * Relative exclude paths as bytes; an entry is excluded when it equals one or lies below one.
@@ -50,12 +66,12 @@ export function isExcluded(rel: Buffer, excludes: readonly Buffer[]): boolean {
   );
 }
 
-function skipKind(st: BigIntStats): SkipKind {
+function specialType(st: BigIntStats): SpecialType | null {
   if (st.isSocket()) return 'socket';
   if (st.isFIFO()) return 'fifo';
   if (st.isBlockDevice()) return 'block_device';
-  if (st.isCharacterDevice()) return 'character_device';
-  return 'unknown';
+  if (st.isCharacterDevice()) return 'char_device';
+  return null;
 }
 
 interface Frame {
@@ -68,27 +84,30 @@ interface Frame {
 /** Entries walked between two returns to the event loop (timers such as lease renewals must run). */
 const YIELD_EVERY = 256;
 
-function listNames(abs: Buffer): Buffer[] | null {
+function listNames(abs: Buffer): Buffer[] | { skip: SkipKind; reason?: string } {
   try {
     return readdirSync(abs, { encoding: 'buffer' }).sort(Buffer.compare);
   } catch (err) {
-    if (isGone(err)) return null;
-    throw err;
+    const why = notCaptured(err);
+    if (why === null) throw err;
+    return why;
   }
 }
 
-const lstatOrGone = (abs: Buffer): BigIntStats | null => {
+const lstatOrWhy = (abs: Buffer): BigIntStats | { skip: SkipKind; reason?: string } => {
   try {
     return lstatSync(abs, { bigint: true });
   } catch (err) {
-    if (isGone(err)) return null;
-    throw err;
+    const why = notCaptured(err);
+    if (why === null) throw err;
+    return why;
   }
 };
 
 /**
  * Yields the root (rel ".") and then every entry below it, parents before children. Entries that
- * disappear while walking are yielded as skipped ("vanished") rather than failing the protect.
+ * disappear while walking, or that this process may not read, are yielded as skipped ("vanished",
+ * "unreadable") rather than failing the protect; the protect reports them (and its policy decides).
  *
  * The calls are synchronous: an lstat from the page cache takes ~5 µs, a promise round trip through
  * the thread pool ~17 µs of main-thread time, and measured cold (caches dropped) the synchronous walk
@@ -100,8 +119,10 @@ export async function* walkTree(root: string, excludes: readonly Buffer[], signa
   const rootStat = await stat(rootAbs, { bigint: true });
   yield { kind: 'dir', rel: DOT, abs: rootAbs, stat: rootStat };
   const rootNames = listNames(rootAbs);
-  if (rootNames === null)
-    throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type: 'fs.directory', id: root, reason: 'it disappeared while being protected' });
+  if (!Array.isArray(rootNames)) {
+    const reason = rootNames.skip === 'vanished' ? 'it disappeared while being protected' : `it cannot be listed (${rootNames.reason})`;
+    throw bwkError('BWK_ERR_RESOURCE_NOT_FOUND', { type: 'fs.directory', id: root, reason });
+  }
   const stack: Frame[] = [{ abs: rootAbs, rel: null, names: rootNames, next: 0 }];
   let sinceYield = 0;
   while (stack.length > 0) {
@@ -119,15 +140,17 @@ export async function* walkTree(root: string, excludes: readonly Buffer[], signa
     const rel = top.rel === null ? name : Buffer.concat([top.rel, SLASH, name]);
     if (isExcluded(rel, excludes)) continue;
     const abs = Buffer.concat([top.abs, SLASH, name]);
-    const st = lstatOrGone(abs);
-    if (st === null) {
-      yield { kind: 'skip', rel, abs, skip: 'vanished' };
+    const st = lstatOrWhy(abs);
+    if (!('isDirectory' in st)) {
+      yield { kind: 'skip', rel, abs, ...st };
       continue;
     }
     if (st.isDirectory()) {
       const names = listNames(abs);
-      if (names === null) {
-        yield { kind: 'skip', rel, abs, skip: 'vanished' };
+      if (!Array.isArray(names)) {
+        // An unlistable directory is kept (its owner, mode and attributes) and reported: its content is not.
+        if (names.skip !== 'vanished') yield { kind: 'dir', rel, abs, stat: st };
+        yield { kind: 'skip', rel, abs, ...names };
         continue;
       }
       yield { kind: 'dir', rel, abs, stat: st };
@@ -139,15 +162,16 @@ export async function* walkTree(root: string, excludes: readonly Buffer[], signa
       try {
         link = readlinkSync(abs, { encoding: 'buffer' });
       } catch (err) {
-        if (isGone(err) || (err as { code?: unknown }).code === 'EINVAL') {
-          yield { kind: 'skip', rel, abs, skip: 'vanished' };
-          continue;
-        }
-        throw err;
+        const why = (err as { code?: unknown }).code === 'EINVAL' ? { skip: 'vanished' as const } : notCaptured(err);
+        if (why === null) throw err;
+        yield { kind: 'skip', rel, abs, ...why };
+        continue;
       }
       yield { kind: 'symlink', rel, abs, stat: st, link };
     } else {
-      yield { kind: 'skip', rel, abs, skip: skipKind(st) };
+      const special = specialType(st);
+      if (special !== null) yield { kind: 'special', rel, abs, stat: st, special };
+      else yield { kind: 'skip', rel, abs, skip: 'unknown' };
     }
   }
 }

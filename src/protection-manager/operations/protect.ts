@@ -6,7 +6,8 @@ import { resourceRef, type Resource } from '../../core/resource.js';
 import type { ConsistencyHooks } from '../consistency.js';
 import { dependentsVia } from '../dependents.js';
 import type { ProtectRequest } from '../engine.js';
-import { saveInfoFn, sectionFor } from '../operation-context.js';
+import { loadSavedInfo, saveInfoFn, sectionFor } from '../operation-context.js';
+import type { Provider } from '../../providers/registry.js';
 import { abandonCheckpoint, markCheckpointEnded } from './checkpoint-records.js';
 import type { OperationKindSpec, OperationState } from './kind.js';
 
@@ -83,8 +84,32 @@ export const protectKind: OperationKindSpec<ProtectRequest> = {
     const checkpoints = new CheckpointCollection(provider.bank);
     const current = await checkpoints.get(req.checkpointId, null);
     if (!current) return 'error';
+    const notCaptured = ending.ok ? await notCapturedCounts(provider, req.checkpointId, ending.refs) : {};
+    if (Object.keys(notCaptured).length > 0) {
+      await checkpoints.update(req.checkpointId, (c) => ({ extra_info: { ...c.extra_info, resources_not_captured: notCaptured } }));
+    }
     return markCheckpointEnded(checkpoints, req.checkpointId, current.status, ending.ok ? 'available' : 'error', ending, 'protect');
   },
 
   abandon: (req, bank, _deps, reason) => abandonCheckpoint(bank, req.checkpointId, reason),
 };
+
+/**
+ * Per resource, how many entries its protect could not capture (saved_info's `skipped_count`, e.g.
+ * fs.directory's unreadable files): counts only, as the record is not sealed on an encrypted bank;
+ * the paths stay in the sealed saved info (`bulwark checkpoint show` adds them: not-captured.ts).
+ */
+async function notCapturedCounts(provider: Provider, checkpointId: string, refs: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const ref of refs) {
+    const at = ref.indexOf('#');
+    const type = ref.slice(0, at);
+    // Only types whose saved info can count such entries cost a read (a 500-resource plan of others costs none).
+    const schema = provider.schemas(type).saved_info as { properties?: Record<string, unknown> } | undefined;
+    if (schema?.properties?.['skipped_count'] === undefined) continue;
+    const info = await loadSavedInfo(provider, checkpointId, { type, id: ref.slice(at + 1), name: '' }).catch(() => null);
+    const count = info?.['skipped_count'];
+    if (typeof count === 'number' && count > 0) out[ref] = count;
+  }
+  return out;
+}

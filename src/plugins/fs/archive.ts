@@ -1,0 +1,212 @@
+/**
+ * Reading a checkpoint of either format the plugin ever wrote: v2 (one manifest and a `data` chunk
+ * list, manifest.ts) or v3 (trees, tree.ts), chosen by meta.json's `version`. Both give restore,
+ * verify and change detection the same view: the entries in walk order and every file's chunks in
+ * that order, each file entry naming its offset and chunk range in that list (stored in v2, derived
+ * from the trees in v3).
+ *
+ * Opening a v3 archive reads every tree and checks it against its id (children first is how they
+ * are stored; the walk from the root checks each one as it is reached), so a tampered or missing
+ * tree is reported by the directory's path before anything acts on the archive.
+ */
+import type { BankSection, ChunkRef } from '../api.js';
+import { readSealedMeta } from '../sealed-meta.js';
+import { DATA_OBJECT, FORMAT_NAME, META_OBJECT, corrupt, displayPath, loadDataList, loadMeta, readManifest } from './manifest.js';
+import type { Entry } from './manifest.js';
+import { pathKey } from './entry-path.js';
+import { FORMAT_V3, TREES_OBJECT, decodeTreeEntry, placedEntry, treeId } from './tree.js';
+import type { MetaV3, TreeEntry } from './tree.js';
+
+export interface Archive {
+  version: 2 | 3;
+  source: string;
+  /** Bytes of all files' data (each hard-linked file once). */
+  dataSize: number;
+  /** Every file's chunks, in entry order. */
+  refs: ChunkRef[];
+  /** The entries in walk order (parents first); may be iterated several times. */
+  entries(signal?: AbortSignal): AsyncIterable<Entry>;
+}
+
+/** Peeks at meta.json's version (its seal and fields are checked by the version's own loader). */
+async function metaVersion(bank: BankSection): Promise<unknown> {
+  if ((await bank.stat(META_OBJECT)) === null) return undefined;
+  try {
+    return (JSON.parse((await bank.get(META_OBJECT)).toString('utf8')) as { version?: unknown }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function openArchive(bank: BankSection, label: string, signal?: AbortSignal): Promise<Archive> {
+  if ((await metaVersion(bank)) === FORMAT_V3) return openV3(bank, label, signal);
+  const meta = await loadMeta(bank, label);
+  const refs = await loadDataList(bank, meta, label);
+  return { version: 2, source: meta.source, dataSize: meta.data.size, refs, entries: () => readManifest(bank, meta, label) };
+}
+
+const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+async function loadMetaV3(bank: BankSection, label: string): Promise<MetaV3> {
+  const meta = (await readSealedMeta(bank, META_OBJECT, label, { name: FORMAT_NAME, version: FORMAT_V3 })) as unknown as MetaV3;
+  const t = meta.totals;
+  if (
+    typeof meta.source !== 'string' ||
+    typeof meta.root !== 'object' ||
+    meta.root === null ||
+    !isNat(meta.trees?.size) ||
+    !isNat(meta.trees?.count) ||
+    !isNat(t?.files) ||
+    !isNat(t?.bytes) ||
+    !isNat(t?.entries) ||
+    !isNat(t?.chunks)
+  ) {
+    throw corrupt(label, `${META_OBJECT} lacks the root entry, the trees' size and count or the totals`);
+  }
+  return meta;
+}
+
+/** Every stored tree by id, as its JSON bytes (checked against the id when the walk reaches it). */
+async function loadTrees(bank: BankSection, meta: MetaV3, label: string): Promise<Map<string, Buffer>> {
+  if ((await bank.stat(TREES_OBJECT)) === null) throw corrupt(label, `${TREES_OBJECT} is missing`);
+  const trees = new Map<string, Buffer>();
+  const stream = await bank.getStream(TREES_OBJECT);
+  let size = 0;
+  let parts: Buffer[] = [];
+  const addLine = (line: Buffer): void => {
+    const space = line.indexOf(0x20);
+    const id = space === 64 ? line.subarray(0, 64).toString('latin1') : '';
+    if (!/^[0-9a-f]{64}$/.test(id)) throw corrupt(label, `${TREES_OBJECT} holds a line that does not start with a tree id`);
+    trees.set(id, Buffer.from(line.subarray(65)));
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+      let buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += buf.length;
+      let nl: number;
+      while ((nl = buf.indexOf(0x0a)) >= 0) {
+        parts.push(buf.subarray(0, nl));
+        addLine(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+        parts = [];
+        buf = buf.subarray(nl + 1);
+      }
+      if (buf.length > 0) parts.push(Buffer.from(buf));
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (parts.length > 0) throw corrupt(label, `${TREES_OBJECT} does not end with a newline (truncated)`);
+  if (size !== meta.trees.size || trees.size !== meta.trees.count) {
+    throw corrupt(
+      label,
+      `${TREES_OBJECT} holds ${trees.size} trees in ${size} bytes, ${META_OBJECT} says ${meta.trees.count} in ${meta.trees.size}`,
+    );
+  }
+  return trees;
+}
+
+const SLASH = Buffer.from('/');
+const ROOT = Buffer.from('.');
+const childPath = (dir: Buffer, name: Buffer): Buffer => (dir.equals(ROOT) ? name : Buffer.concat([dir, SLASH, name]));
+
+/** The entries of the tree `id` (directory `path`), checked against the id and for sorted, unique names. */
+function readTree(trees: Map<string, Buffer>, id: string, path: Buffer, label: string): TreeEntry[] {
+  const where = `tree of "${displayPath(path)}"`;
+  const bytes = trees.get(id);
+  if (bytes === undefined) throw corrupt(label, `${where} (${id}) is missing from ${TREES_OBJECT}`);
+  if (treeId(bytes) !== id) throw corrupt(label, `${where} does not match its id`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw corrupt(label, `${where} is not valid JSON`);
+  }
+  const list = (parsed as { entries?: unknown } | null)?.entries;
+  if (!Array.isArray(list)) throw corrupt(label, `${where} has no entry list`);
+  const out: TreeEntry[] = [];
+  for (const raw of list) {
+    const e = typeof raw === 'object' && raw !== null ? decodeTreeEntry(raw as Record<string, unknown>) : 'not an object';
+    if (typeof e === 'string') throw corrupt(label, `${where} holds a malformed entry: ${e}`);
+    const prev = out[out.length - 1];
+    if (prev !== undefined && Buffer.compare(prev.name, e.name) >= 0) throw corrupt(label, `${where} lists names out of order or twice`);
+    out.push(e);
+  }
+  return out;
+}
+
+interface Walked {
+  entry: Entry;
+  refs: ChunkRef[] | null;
+}
+
+/**
+ * Walks the trees from the root, parents first, each directory's entries in name order (the order
+ * protect read the files in). Stops at meta's entry count, so a crafted archive whose trees share
+ * subtrees cannot make the walk explode.
+ */
+function* walkTrees(trees: Map<string, Buffer>, meta: MetaV3, label: string, signal?: AbortSignal): Generator<Walked> {
+  const root = decodeTreeEntry(meta.root, false);
+  if (typeof root === 'string' || root.type !== 'dir') throw corrupt(label, `${META_OBJECT}'s root entry is malformed`);
+  let count = 1;
+  let offset = 0;
+  let chunk = 0;
+  // Files seen so far that a hard link names (the targets are collected on the way: they precede their links).
+  const files = new Set<string>();
+  yield { entry: placedEntry(root, ROOT, 0, 0), refs: null };
+  const stack: { path: Buffer; entries: TreeEntry[]; next: number }[] = [
+    { path: ROOT, entries: readTree(trees, root.tree, ROOT, label), next: 0 },
+  ];
+  while (stack.length > 0) {
+    signal?.throwIfAborted();
+    const top = stack[stack.length - 1]!;
+    const e = top.entries[top.next++];
+    if (e === undefined) {
+      stack.pop();
+      continue;
+    }
+    if (++count > meta.totals.entries)
+      throw corrupt(label, `the trees hold more entries than the ${meta.totals.entries} ${META_OBJECT} counts`);
+    const path = childPath(top.path, e.name);
+    if (e.type === 'file') {
+      yield { entry: placedEntry(e, path, offset, chunk), refs: e.refs };
+      offset += e.size;
+      chunk += e.refs.length;
+      files.add(pathKey(path));
+    } else {
+      if (e.type === 'hardlink' && !files.has(pathKey(e.target))) {
+        throw corrupt(label, `hard link "${displayPath(path)}" names "${displayPath(e.target)}", which is not a file archived before it`);
+      }
+      yield { entry: placedEntry(e, path, offset, chunk), refs: null };
+      if (e.type === 'dir') stack.push({ path, entries: readTree(trees, e.tree, path, label), next: 0 });
+    }
+  }
+  if (count !== meta.totals.entries || offset !== meta.totals.bytes || chunk !== meta.totals.chunks) {
+    throw corrupt(
+      label,
+      `the trees hold ${count} entries and ${offset} bytes in ${chunk} chunks, ${META_OBJECT} says ` +
+        `${meta.totals.entries}, ${meta.totals.bytes} and ${meta.totals.chunks}`,
+    );
+  }
+}
+
+async function openV3(bank: BankSection, label: string, signal?: AbortSignal): Promise<Archive> {
+  const meta = await loadMetaV3(bank, label);
+  const trees = await loadTrees(bank, meta, label);
+  const refs: ChunkRef[] = [];
+  // The first walk checks every tree and gathers the chunk list before anyone acts on an entry.
+  for (const w of walkTrees(trees, meta, label, signal)) if (w.refs !== null) for (const r of w.refs) refs.push(r);
+  // `data` is the list the bank's garbage collection keeps alive: it must hold exactly the trees' chunks.
+  if ((await bank.stat(DATA_OBJECT)) === null) throw corrupt(label, `${DATA_OBJECT} is missing`);
+  const data = await bank.getChunkList(DATA_OBJECT);
+  const differs = data.length !== refs.length || data.some((r, i) => r.id !== refs[i]!.id || r.size !== refs[i]!.size);
+  if (differs) throw corrupt(label, `${DATA_OBJECT} does not list the chunks the trees name (${data.length} listed, ${refs.length} named)`);
+  return {
+    version: 3,
+    source: meta.source,
+    dataSize: meta.totals.bytes,
+    refs,
+    entries: async function* (sig?: AbortSignal) {
+      for (const w of walkTrees(trees, meta, label, sig)) yield w.entry;
+    },
+  };
+}
