@@ -56,7 +56,7 @@ export const checkpointListQuery = {
   properties: {
     ...pageQuery.properties,
     plan_id: uuid,
-    status: { enum: ['protecting', 'available', 'error', 'deleting'] },
+    status: { enum: ['protecting', 'copying', 'available', 'error', 'deleting'] },
     start_date: { type: 'string', description: 'created at or after (ISO-8601)' },
     end_date: { type: 'string', description: 'created at or before (ISO-8601)' },
   },
@@ -166,6 +166,14 @@ export const bankCheckBody = {
 } as const;
 
 /** Karbor's `checkpoint-reset-state`: the only update a checkpoint takes. */
+/** `checkpoint copy`: the provider (id or name) whose bank receives the copy. */
+export const checkpointCopyBody = wrapped('copy', {
+  type: 'object',
+  additionalProperties: false,
+  required: ['to_provider_id'],
+  properties: { to_provider_id: { type: 'string', minLength: 1, maxLength: 255 } },
+});
+
 export const checkpointUpdateBody = {
   type: 'object',
   additionalProperties: false,
