@@ -24,6 +24,7 @@ import type { ChunkRef } from '../../plugins/api.js';
 import type { Provider } from '../../providers/registry.js';
 import { operationLeaseOwner } from '../../bank/layout.js';
 import { holdLease } from '../checkpoint-copy.js';
+import { removeOrphanPacks, transferTag } from '../../bank/transfer.js';
 import type { Entry } from './archive-format.js';
 import { entriesOf, sealedLength } from './archive-format.js';
 import type { OpenedArchive } from './archive-reader.js';
@@ -44,6 +45,8 @@ export interface ImportInput {
   projectId: string;
   config: BulwarkConfig;
   logger: Logger;
+  /** Plaintext bytes of chunks per journal line (default 64 MiB). */
+  batchBytes?: number;
 }
 
 export interface ImportReport {
@@ -169,12 +172,14 @@ export async function importArchive(input: ImportInput): Promise<ImportReport> {
       lost,
     );
     try {
+      // A run killed between storing a pack and its index left that pack unreachable: it goes first.
+      if (existing) await removeOrphanPacks(target.chunks, transferTag(id));
       if (!existing) await checkpoints.create(importedRecord(a, id, input));
       else if (existing.status === 'error')
         await checkpoints.update(id, () => ({ status: 'copying', extra_info: { reason: undefined } }), 'import');
       let imported: number;
       try {
-        imported = await storeEntries(a, keys, journal, journalPath, id, target, lost.signal);
+        imported = await storeEntries(a, keys, journal, journalPath, id, target, lost.signal, input.batchBytes ?? BATCH_BYTES);
         await storeLists(a, journal, id, target);
       } catch (err) {
         const cause = lost.signal.aborted ? lost.signal.reason : err;
@@ -205,11 +210,12 @@ async function storeEntries(
   id: string,
   target: Provider,
   signal: AbortSignal,
+  batchBytes: number,
 ): Promise<number> {
   const store = target.chunks;
   const label = `import of ${a.file}`;
   const prefix = checkpointPrefix(id);
-  let writer = await store.writer();
+  let writer = await store.writer(undefined, transferTag(id));
   let pending: Entry[] = [];
   let pendingBytes = 0;
   let at = a.entriesAt;
@@ -225,7 +231,7 @@ async function storeEntries(
     await appendFile(journalPath, `${JSON.stringify({ batch, next, at: nextAt })}\n`, { mode: PRIVATE_FILE_MODE });
     pending = [];
     pendingBytes = 0;
-    writer = await store.writer();
+    writer = await store.writer(undefined, transferTag(id));
   };
   let last = 0;
   for (const e of entriesOf(a.manifest)) {
@@ -246,7 +252,7 @@ async function storeEntries(
       await writer.writeChunk(plain);
       pending.push(e);
       pendingBytes += e.size;
-      if (pendingBytes >= BATCH_BYTES) await commit(e.index + 1, at);
+      if (pendingBytes >= batchBytes) await commit(e.index + 1, at);
     }
   }
   if (read > 0 || pending.length > 0) await commit(last, at);
