@@ -273,7 +273,8 @@ export const scheduledOperationCreateBody = wrapped('scheduled_operation', {
       description:
         'protect, retention_protect, verify: plan_id (required), provider_id; ' +
         'retention_protect also max_backups, retention_duration, keep. ' +
-        "copy: plan_id and to_provider_id (required), max_backups, retention_duration, keep (judging the copies it made in to_provider_id's bank). " +
+        'copy: plan_id and to_provider_id (required), max_backups, retention_duration, keep ' +
+        "(judging the copies it made in to_provider_id's bank). " +
         'bank_check (admin tokens only): provider_id (required), read_data_percent (0-100; 0, the default, checks the structure only). ' +
         'bank_gc (admin tokens only): provider_id (required). ' +
         'Checked by the service (BWK_ERR_SCHEDULED_OPERATION_INVALID); whole numbers may be strings of digits',
