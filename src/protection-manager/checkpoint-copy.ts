@@ -20,12 +20,14 @@ import { bwkError, reasonOf } from '../core/errors.js';
 import type { Provider, ProviderRegistry } from '../providers/registry.js';
 import { LeaseKeeper } from './leases.js';
 import type { RequestContext } from './request.js';
+import type { ResourceScopes } from './resource-scopes.js';
 import type { CopyInput } from './service.js';
 
 export interface CopyDeps {
   config: BulwarkConfig;
   providers: ProviderRegistry;
   logger: Logger;
+  scopes: ResourceScopes;
   /** The checkpoint the caller may see, and its provider (BWK_ERR_CHECKPOINT_NOT_FOUND otherwise). */
   find(ctx: RequestContext, id: string, providerId?: string): Promise<{ record: CheckpointRecord; provider: Provider }>;
 }
@@ -78,6 +80,9 @@ export async function copyCheckpoint(deps: CopyDeps, ctx: RequestContext, raw: C
   const { record: source, provider: from } = await deps.find(ctx, input.checkpoint_id, input.provider_id);
   if (source.status !== 'available')
     throw bwkError('BWK_ERR_CHECKPOINT_STATE', { id: source.id, status: source.status, action: 'copy', allowed: 'available' });
+  // A member copies only what its project's scope lets it use, as it verifies only that.
+  const resources = (source.resource_graph?.nodes ?? []).map((n) => ({ type: n.type, id: n.id, name: n.name }));
+  await deps.scopes.assertUsable(ctx, resources, 'copy', from);
   if (to.bank === from.bank) throw bwkError('BWK_ERR_COPY_SAME_BANK', { id: source.id, provider: to.name, source_provider: from.name });
   // Wrong or missing keys of either bank are refused before anything is written.
   await from.chunks.ready();
