@@ -8,6 +8,7 @@ import type {
   BankCheckInput,
   BankCheckReport,
   BankGcInput,
+  CopyInput,
   GcReport,
   LogQuery,
   OperationLog,
@@ -171,6 +172,12 @@ export class HttpProtectionService implements ProtectionService {
   async resetCheckpointState(ctx: RequestContext, id: string, state: ResettableState, providerId?: string): Promise<CheckpointRecord> {
     const path = this.p(ctx, `/providers/${await this.providerOf(ctx, id, providerId)}/checkpoints/${id}`);
     return graphDecoded(await this.unwrap('checkpoint', 'PUT', path, { 'os-resetState': { state } }));
+  }
+
+  async copyCheckpoint(ctx: RequestContext, input: CopyInput): Promise<CheckpointRecord> {
+    const { checkpoint_id, provider_id, to_provider_id } = input;
+    const path = this.p(ctx, `/providers/${await this.providerOf(ctx, checkpoint_id, provider_id)}/checkpoints/${checkpoint_id}/copy`);
+    return graphDecoded(await this.transport.unwrap('checkpoint', 'POST', path, { copy: { to_provider_id } }, LONG_REQUEST_TIMEOUT_MS));
   }
 
   async startRestore(ctx: RequestContext, input: RestoreInput): Promise<RestoreRecord> {

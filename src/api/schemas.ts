@@ -56,7 +56,7 @@ export const checkpointListQuery = {
   properties: {
     ...pageQuery.properties,
     plan_id: uuid,
-    status: { enum: ['protecting', 'available', 'error', 'deleting'] },
+    status: { enum: ['protecting', 'copying', 'available', 'error', 'deleting'] },
     start_date: { type: 'string', description: 'created at or after (ISO-8601)' },
     end_date: { type: 'string', description: 'created at or before (ISO-8601)' },
   },
@@ -166,6 +166,14 @@ export const bankCheckBody = {
 } as const;
 
 /** Karbor's `checkpoint-reset-state`: the only update a checkpoint takes. */
+/** `checkpoint copy`: the provider (id or name) whose bank receives the copy. */
+export const checkpointCopyBody = wrapped('copy', {
+  type: 'object',
+  additionalProperties: false,
+  required: ['to_provider_id'],
+  properties: { to_provider_id: { type: 'string', minLength: 1, maxLength: 255 } },
+});
+
 export const checkpointUpdateBody = {
   type: 'object',
   additionalProperties: false,
@@ -265,6 +273,8 @@ export const scheduledOperationCreateBody = wrapped('scheduled_operation', {
       description:
         'protect, retention_protect, verify: plan_id (required), provider_id; ' +
         'retention_protect also max_backups, retention_duration, keep. ' +
+        'copy: plan_id and to_provider_id (required), max_backups, retention_duration, keep ' +
+        "(judging the copies it made in to_provider_id's bank). " +
         'bank_check (admin tokens only): provider_id (required), read_data_percent (0-100; 0, the default, checks the structure only). ' +
         'bank_gc (admin tokens only): provider_id (required). ' +
         'Checked by the service (BWK_ERR_SCHEDULED_OPERATION_INVALID); whole numbers may be strings of digits',

@@ -5,14 +5,16 @@ import type { ResourceGraph } from '../core/resource-graph.js';
 /**
  * Checkpoint states (Karbor's, kept): protect `protecting → available | error`;
  * delete `available | error → deleting → deleted` (a failed delete goes back to `error` so it can be
- * retried). `copying` arrives with bank copy.
+ * retried); copy and import `copying → available | error`, and a failed copy or import is resumed from
+ * `error` (`error → copying`).
  */
-export type CheckpointStatus = 'protecting' | 'available' | 'error' | 'deleting' | 'deleted';
+export type CheckpointStatus = 'protecting' | 'copying' | 'available' | 'error' | 'deleting' | 'deleted';
 
 const TRANSITIONS: Record<CheckpointStatus, readonly CheckpointStatus[]> = {
   protecting: ['available', 'error'],
+  copying: ['available', 'error'],
   available: ['deleting'],
-  error: ['deleting'],
+  error: ['deleting', 'copying'],
   // Back to `available` when a delete is refused before it touched data (the checkpoint is in use).
   deleting: ['deleted', 'error', 'available'],
   deleted: [],

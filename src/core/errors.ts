@@ -112,6 +112,38 @@ export const ERRORS = {
   BWK_ERR_PLAN_INVALID: spec(400, 'plan is invalid: {reason}'),
   BWK_ERR_CHECKPOINT_NOT_FOUND: spec(404, 'checkpoint {id} not found'),
   BWK_ERR_CHECKPOINT_STATE: spec(409, 'checkpoint {id} is {status}: cannot {action} (allowed from: {allowed})'),
+  BWK_ERR_COPY_SAME_BANK: spec(
+    400,
+    'checkpoint {id} of provider {source_provider} cannot be copied to provider {provider}: they share one bank, so a copy would ' +
+      'hold nothing new. Copy to a provider whose provider file names another bank',
+  ),
+  BWK_ERR_DEPLOYMENT_KEY_MISSING: spec(
+    400,
+    'this deployment has no signing key ({file}): create one with `bulwark key create`, then give its public key to whoever imports',
+  ),
+  BWK_ERR_DEPLOYMENT_KEY_EXISTS: spec(
+    409,
+    'this deployment already has a signing key ({file}, public key {public_key}): archives signed with it would no longer verify ' +
+      'with a new one, so it is kept. `bulwark key show` prints it',
+  ),
+  BWK_ERR_EXPORT_PASSPHRASE_REQUIRED: spec(
+    400,
+    'the export passphrase is read from the environment variable {variable}, which is not set (or is shorter than 8 characters): ' +
+      'set it (the same on the importing side)',
+  ),
+  BWK_ERR_EXPORT_PASSPHRASE_WRONG: spec(
+    400,
+    'the passphrase in {variable} does not open archive {file}: set the one it was exported with. Nothing was imported',
+  ),
+  BWK_ERR_ARCHIVE_INVALID: spec(
+    422,
+    'archive {file} is refused at {entry}: {reason}. Nothing was imported: export it again, or copy it again if it was damaged on the way',
+  ),
+  BWK_ERR_ARCHIVE_UNTRUSTED: spec(
+    403,
+    "archive {file} is signed by {public_key}, which this deployment does not trust: if that is the exporting deployment's key " +
+      '(`bulwark key show` there), import with --trust-key {public_key}. Nothing was imported',
+  ),
   BWK_ERR_CHECKPOINT_IN_USE: spec(409, 'checkpoint {id} is in use by {user}: try again when it has finished'),
   BWK_ERR_RESTORE_NOT_FOUND: spec(404, 'restore {id} not found'),
   BWK_ERR_VERIFICATION_NOT_FOUND: spec(404, 'verification {id} not found'),

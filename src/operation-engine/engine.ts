@@ -16,7 +16,7 @@ import type { OperationLogRow, ScheduledOperationRecord } from '../store/schedul
 import { dueSince, type DueTime } from './due-times.js';
 import type { LeaderLease } from './leader.js';
 import { notRun, overlapReason, runLogRow, type Fire } from './run-rows.js';
-import { applyRetention, isBankUpkeep, outcomeOf, projectContext, runBankUpkeep, startRun } from './runs.js';
+import { applyRetention, outcomeOf, projectContext, runOneCall, runsInOneCall, startRun } from './runs.js';
 import type { TimeSchedule } from './time-trigger.js';
 import { scheduleOf } from './trigger-properties.js';
 import { overlapFamily } from './operation-types.js';
@@ -251,6 +251,8 @@ export class OperationEngine {
           return [];
         });
       for (const c of checkpoints) {
+        // A copy is a checkpoint of the plan too, but copying it on would copy copies.
+        if (op.operation_type === 'copy' && c.extra_info.copy_of) continue;
         const fire: Fire = { fireKey: `event:${c.id}`, dueAt: new Date(this.now()).toISOString(), checkpointId: c.id };
         if (await this.deps.store.scheduling.getLogRow(runLogRow(op, fire).id)) continue;
         if (await this.claim(op, fire)) this.deps.logger.info('operation engine: missed event fired by the scan', { checkpoint: c.id });
@@ -345,7 +347,7 @@ export class OperationEngine {
             return;
           }
         }
-        if (isBankUpkeep(row.operation_type)) return this.startBankRun(row, op, nowIso);
+        if (runsInOneCall(row.operation_type)) return this.startBankRun(row, op, nowIso);
         try {
           const gained = await startRun(this.deps.service, row, op);
           // From `starting` only: an instance that re-claimed and settled it meanwhile keeps its word.
@@ -363,7 +365,7 @@ export class OperationEngine {
         return;
       }
       case 'started': {
-        if (isBankUpkeep(row.operation_type)) return this.settleLostBankRun(row, now, nowIso);
+        if (runsInOneCall(row.operation_type)) return this.settleLostBankRun(row, now, nowIso);
         const wall = Date.now();
         const polled = this.lastPolled.get(row.id) ?? 0;
         if (!this.pollNow.has(row.id) && wall - polled < this.deps.config.poll_interval_ms) return;
@@ -405,7 +407,7 @@ export class OperationEngine {
   }
 
   /**
-   * Bank upkeep is one service call that returns when the work is done, hours later maybe: the row is
+   * Bank upkeep and copy are one service call that returns when the work is done, hours later maybe: the row is
    * marked started, then the call runs in the background and its settling writes the outcome. A tick
    * never awaits it, so other fires go on meanwhile.
    */
@@ -413,7 +415,8 @@ export class OperationEngine {
     const scheduling = this.deps.store.scheduling;
     if (!(await scheduling.advanceRun(row.id, 'starting', { phase: 'started', started_at: nowIso }))) return;
     this.deps.logger.info('operation engine: run started', { run: row.id, type: row.operation_type, due_at: row.due_at });
-    const run = runBankUpkeep(this.deps.service, row, op)
+    const trigger = op && row.operation_type === 'copy' ? await scheduling.getTrigger(null, op.trigger_id) : null;
+    const run = runOneCall(this.deps.service, row, op, trigger, this.now())
       .then(
         (o) => ({
           status: o.ok ? ('success' as const) : ('error' as const),

@@ -1,8 +1,8 @@
 /**
  * The scheduled operation types and what each one's `operation_definition` takes. Karbor's client
  * sends every definition value as a string ("max_backups": "3"): a whole-number field accepts a
- * string of digits, and nothing else is coerced. Unknown fields are refused, naming them. Open for
- * more types (copy, a later issue): add an entry here and its run in runs.ts.
+ * string of digits, and nothing else is coerced. Unknown fields are refused, naming them. A new type
+ * is an entry here and its run in runs.ts.
  */
 import { bwkError } from '../core/errors.js';
 import type { ScheduledOperationType, TriggerType } from '../store/scheduling-records.js';
@@ -33,6 +33,14 @@ export const OPERATION_TYPES: Readonly<Partial<Record<ScheduledOperationType, Ty
   },
   // With an event trigger it verifies the checkpoint the event names; with a time trigger, the plan's newest available one.
   verify: { fields: { ...PLAN_FIELDS }, required: ['plan_id'], adminOnly: false, triggers: ['time', 'event'] },
+  // Copies the plan's newest available checkpoint (time trigger) or the one its event names into
+  // to_provider_id's bank; the retention fields judge the copies it made there.
+  copy: {
+    fields: { plan_id: 'uuid', to_provider_id: 'string', max_backups: { min: 1 }, retention_duration: { min: 1 }, keep: 'keep' },
+    required: ['plan_id', 'to_provider_id'],
+    adminOnly: false,
+    triggers: ['time', 'event'],
+  },
   // read_data_percent 0 (or absent): the structure check only; above 0, --read-data of that share of the packs.
   bank_check: {
     fields: { provider_id: 'string', read_data_percent: { min: 0, max: 100 } },
@@ -50,7 +58,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * The runs a fire of `type` overlaps with (the overlap policy's "previous run for the same plan"):
  * protects of the plan for protects, verifications for verifications. Restores never count.
  */
-export const overlapFamily = (type: string): readonly string[] => (type === 'verify' ? ['verify'] : ['protect', 'retention_protect']);
+export const overlapFamily = (type: string): readonly string[] =>
+  type === 'verify' || type === 'copy' ? [type] : ['protect', 'retention_protect'];
 
 export function operationTypeOf(type: unknown): { type: ScheduledOperationType; spec: TypeSpec } {
   if (typeof type !== 'string' || !Object.hasOwn(OPERATION_TYPES, type))

@@ -53,6 +53,61 @@ export async function startRun(
 
 /** Bank upkeep is one service call that returns when the work is done, not an operation the engine polls. */
 export const isBankUpkeep = (type: string): boolean => type === 'bank_check' || type === 'bank_gc';
+/** The types run as one service call that returns when done: bank upkeep, and copy. */
+export const runsInOneCall = (type: string): boolean => isBankUpkeep(type) || type === 'copy';
+
+type OneCallOutcome = { ok: boolean; error_info: string | null; extra_info: Record<string, unknown> };
+
+/**
+ * A copy run: the checkpoint its event named, or the plan's newest available one outside the target
+ * bank, copied into to_provider_id's bank and marked with the fire (the copy carries the scheduled
+ * operation's id, which is what its retention judges). Retention then runs over those copies.
+ */
+async function runCopy(
+  service: ProtectionService,
+  row: OperationLogRow,
+  op: ScheduledOperationRecord | null,
+  trigger: TriggerRecord | null,
+  now: number,
+): Promise<OneCallOutcome> {
+  const ctx = projectContext(row.project_id, op?.acts_as);
+  const definition = op?.operation_definition ?? {};
+  const to = (await service.showProvider(ctx, String(definition.to_provider_id))).id;
+  let checkpointId = row.checkpoint_id;
+  if (checkpointId === null) {
+    const newest = (await service.listCheckpoints(ctx, { planId: row.plan_id!, status: 'available', limit: 20 })).find(
+      (c) => c.provider_id !== to,
+    );
+    if (!newest) throw bwkError('BWK_ERR_CHECKPOINT_NOT_FOUND', { id: `(no available checkpoint of plan ${row.plan_id} to copy)` });
+    checkpointId = newest.id;
+  }
+  const schedule = op ? { scheduled_operation_id: op.id, trigger_id: op.trigger_id, due_at: row.due_at! } : undefined;
+  const copy = await service.copyCheckpoint(ctx, { checkpoint_id: checkpointId, to_provider_id: to, ...(schedule ? { schedule } : {}) });
+  const extra: Record<string, unknown> = {
+    copy: { source_checkpoint_id: checkpointId, checkpoint_id: copy.id, provider_id: to, stats: copy.extra_info.copy_stats },
+  };
+  if (op && Object.keys(retentionPolicyOf(op.operation_definition)).length > 0) {
+    // The copy is done whatever retention meets: a failure is reported, and retried at the next fire.
+    Object.assign(
+      extra,
+      await applyRetention(service, op, trigger, now, to).catch((err: unknown) => ({
+        retention: { deleted: [], failed: [{ reason: (err as Error).message }] },
+      })),
+    );
+  }
+  return { ok: true, error_info: null, extra_info: extra };
+}
+
+/** Runs a one-call type (runsInOneCall) to its end and returns what its log row says; a failed call throws. */
+export async function runOneCall(
+  service: ProtectionService,
+  row: OperationLogRow,
+  op: ScheduledOperationRecord | null,
+  trigger: TriggerRecord | null,
+  now: number,
+): Promise<OneCallOutcome> {
+  return row.operation_type === 'copy' ? runCopy(service, row, op, trigger, now) : runBankUpkeep(service, row, op);
+}
 
 /** How many entries of each list of a report the log keeps (the counts stay whole; the CLI shows all of it). */
 const LISTED = 20;
@@ -112,13 +167,15 @@ export async function applyRetention(
   op: ScheduledOperationRecord,
   trigger: TriggerRecord | null,
   now: number,
+  /** Where the judged checkpoints are (a copy's target provider); default the operation's provider. */
+  providerId: string | undefined = op.provider_id ?? undefined,
 ): Promise<Record<string, unknown>> {
   const ctx = projectContext(op.project_id, op.acts_as);
   const checkpoints: RetentionCheckpoint[] = [];
   for (let marker: string | undefined; ;) {
     const page = await service.listCheckpoints(ctx, {
       planId: op.plan_id!,
-      ...(op.provider_id ? { providerId: op.provider_id } : {}),
+      ...(providerId ? { providerId } : {}),
       limit: 1000,
       ...(marker ? { marker } : {}),
     });
@@ -139,7 +196,7 @@ export async function applyRetention(
   const failed: Array<{ id: string; reason: string }> = [];
   for (const d of decision.delete) {
     try {
-      await service.deleteCheckpoint(ctx, d.id, op.provider_id ?? undefined);
+      await service.deleteCheckpoint(ctx, d.id, providerId);
       deleted.push(d);
     } catch (err) {
       if (isBulwarkError(err, 'BWK_ERR_CHECKPOINT_IN_USE')) held.push(d.id);

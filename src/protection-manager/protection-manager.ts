@@ -28,10 +28,12 @@ import { listAcrossBanks } from './checkpoint-listing.js';
 import { withNotCapturedReport } from './not-captured.js';
 import { checkProviderBank, gcProviderBank } from './bank-upkeep.js';
 import { resetCheckpointState } from './checkpoint-reset.js';
+import { copyCheckpoint } from './checkpoint-copy.js';
 import type {
   BankCheckInput,
   BankCheckReport,
   BankGcInput,
+  CopyInput,
   GcReport,
   LogQuery,
   OperationLog,
@@ -256,6 +258,11 @@ export class ProtectionManager implements ProtectionService {
   async resetCheckpointState(ctx: RequestContext, id: string, state: ResettableState, providerId?: string): Promise<CheckpointRecord> {
     const { record, provider } = await this.findCheckpoint(ctx, id, providerId);
     return resetCheckpointState(ctx, record, provider, state, this.deps.logger);
+  }
+
+  /** A second copy in another provider's bank (checkpoint-copy.ts); returns the copy when it is available. */
+  copyCheckpoint(ctx: RequestContext, input: CopyInput): Promise<CheckpointRecord> {
+    return copyCheckpoint({ ...this.deps, find: (c, id, providerId) => this.findCheckpoint(c, id, providerId) }, ctx, input);
   }
 
   async restore(ctx: RequestContext, input: RestoreInput): Promise<OperationHandle<RestoreRecord>> {

@@ -8,6 +8,7 @@ import type { OperationRequest } from './engine.js';
 import { kindOf } from './operations/index.js';
 import type { Abandoned } from './operations/kind.js';
 import { failReadingRecord } from './operations/reading.js';
+import { abandonCheckpoint } from './operations/checkpoint-records.js';
 
 export interface RecoveryReport {
   checkpoints: string[];
@@ -72,6 +73,15 @@ export async function recoverAbandonedOperations(deps: RecoveryDeps): Promise<Re
 
 async function recoverOne(bank: BankPlugin, lease: Lease, deps: RecoveryDeps, report: RecoveryReport): Promise<void> {
   const req = lease.data as unknown as OperationRequest;
+  const copy = lease.data as { kind?: string; role?: string; checkpointId?: string; operationId?: string };
+  if (copy.kind === 'copy') {
+    // A copy (checkpoint-copy.ts) or import runs no engine operation: its target checkpoint fails, and asking again resumes it.
+    if (copy.role === 'target' && copy.checkpointId) {
+      const why = bwkError('BWK_ERR_OPERATION_ABANDONED', { id: copy.operationId, expired_at: new Date(lease.expiresAt).toISOString() });
+      note(report, await abandonCheckpoint(bank, copy.checkpointId, reasonOf(why)));
+    }
+    return;
+  }
   const reason = reasonOf(
     bwkError('BWK_ERR_OPERATION_ABANDONED', { id: req.operationId, expired_at: new Date(lease.expiresAt).toISOString() }),
   );

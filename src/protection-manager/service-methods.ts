@@ -48,6 +48,7 @@ export const SERVICE_METHODS = {
   showCheckpoint: { rpc: 'show_checkpoint' },
   deleteCheckpoint: { rpc: 'delete_checkpoint' },
   resetCheckpointState: { rpc: 'reset_state' },
+  copyCheckpoint: { rpc: 'copy_checkpoint', long: true },
   startRestore: { rpc: 'execute_operation', operation: 'restore' },
   listRestores: { rpc: 'list_restores' },
   showRestore: { rpc: 'show_restore' },

@@ -101,6 +101,18 @@ export interface BankGcInput {
   clock_skew_seconds?: number;
 }
 
+/**
+ * `checkpoint copy`: checkpoint_id (looked up in provider_id's bank, or in every bank) into the bank of
+ * to_provider_id (an id or a name), which must be another bank.
+ */
+export interface CopyInput {
+  checkpoint_id: string;
+  provider_id?: string;
+  to_provider_id: string;
+  /** Set by the operation engine only (never taken from a REST body): the fire this copy is. */
+  schedule?: ScheduleMark;
+}
+
 /** The states os-resetState may set. */
 export type ResettableState = 'available' | 'error';
 
@@ -154,6 +166,11 @@ export interface ProtectionService {
    * operation holds a lease on the checkpoint. Returns the record as it now is.
    */
   resetCheckpointState(ctx: RequestContext, id: string, state: ResettableState, providerId?: string): Promise<CheckpointRecord>;
+  /**
+   * Copies an available checkpoint into another provider's bank and returns the copy (`available`)
+   * when done; a copy cut short is resumed by asking again. Hours for a large checkpoint.
+   */
+  copyCheckpoint(ctx: RequestContext, input: CopyInput): Promise<CheckpointRecord>;
 
   /** Starts a restore; returns its record (`in_progress`). */
   startRestore(ctx: RequestContext, input: RestoreInput): Promise<RestoreRecord>;

@@ -16,7 +16,7 @@ export interface TriggerRecord {
   updated_at: string;
 }
 
-export type ScheduledOperationType = 'protect' | 'retention_protect' | 'verify' | 'bank_check' | 'bank_gc';
+export type ScheduledOperationType = 'protect' | 'retention_protect' | 'verify' | 'copy' | 'bank_check' | 'bank_gc';
 export type ScheduledOperationStatus = 'enabled' | 'suspended';
 /** What a fire does while the previous run for the same plan is still going. */
 export type OverlapPolicy = 'skip' | 'queue';

@@ -15,6 +15,8 @@ import { FsBank } from '../../src/bank/adapters/fs.js';
 
 export const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 export const NOOP_PROVIDER = 'b766f37c-d011-4026-8228-28730d734a3f';
+/** An fs.directory provider with a bank of its own (`<home>/bank-copies`), written by each harness. */
+export const COPY_PROVIDER = 'c0b1c0b1-0000-4000-8000-00000000c0b1';
 
 /** The service as one project sees it: the calls it makes and the context it makes them with. */
 export interface ServiceSide {
@@ -554,6 +556,49 @@ export function describeServiceContract(name: string, harness: ServiceHarness): 
         await rejectsWith(a.service.showCheckpoint(a.ctx, started.id), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
         await rejectsWith(a.service.showCheckpoint(a.ctx, started.id, NOOP_PROVIDER), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
         await rejectsWith(a.service.deleteCheckpoint(a.ctx, started.id), 'BWK_ERR_CHECKPOINT_NOT_FOUND');
+      });
+    });
+
+    describe('checkpoint copy', () => {
+      it("copies an available checkpoint into another provider's bank: a checkpoint of its own, restored the same", async () => {
+        const source = await availableCheckpoint();
+        const copy = await a.service.copyCheckpoint(a.ctx, { checkpoint_id: source.id, to_provider_id: 'copies' });
+        expect(copy).to.include({ status: 'available', provider_id: COPY_PROVIDER, created_at: source.created_at });
+        expect(copy.id).not.to.equal(source.id);
+        expect(copy.extra_info.copy_of).to.deep.include({ checkpoint_id: source.id, provider_id: FS_PROVIDER });
+        expect(copy.resource_graph).to.deep.equal(source.resource_graph);
+        expect((await a.service.showCheckpoint(a.ctx, copy.id)).provider_id).to.equal(COPY_PROVIDER);
+        const listed = await a.service.listCheckpoints(a.ctx, { providerId: COPY_PROVIDER });
+        expect(listed.map((c) => c.id)).to.include(copy.id);
+        // Asked again: the same copy, finished.
+        expect((await a.service.copyCheckpoint(a.ctx, { checkpoint_id: source.id, to_provider_id: COPY_PROVIDER })).id).to.equal(copy.id);
+        const target = dir('svc-copy-target');
+        const restore = await a.service.startRestore(a.ctx, {
+          checkpoint_id: copy.id,
+          parameters: { 'fs.directory': { target_path: target } },
+        });
+        await waitRestore(a, restore.id);
+        expectTreeMatches(target, snapshotTree(source.protection_plan.resources[0]!.id));
+      });
+
+      it("refuses a copy into the same bank, of an unknown or another project's checkpoint, and to an unknown provider", async () => {
+        const source = await availableCheckpoint();
+        await rejectsWith(
+          a.service.copyCheckpoint(a.ctx, { checkpoint_id: source.id, to_provider_id: NOOP_PROVIDER }),
+          'BWK_ERR_COPY_SAME_BANK',
+        );
+        await rejectsWith(
+          a.service.copyCheckpoint(a.ctx, { checkpoint_id: randomUUID(), to_provider_id: COPY_PROVIDER }),
+          'BWK_ERR_CHECKPOINT_NOT_FOUND',
+        );
+        await rejectsWith(
+          b.service.copyCheckpoint(b.ctx, { checkpoint_id: source.id, to_provider_id: COPY_PROVIDER }),
+          'BWK_ERR_CHECKPOINT_NOT_FOUND',
+        );
+        await rejectsWith(
+          a.service.copyCheckpoint(a.ctx, { checkpoint_id: source.id, to_provider_id: randomUUID() }),
+          'BWK_ERR_PROVIDER_NOT_FOUND',
+        );
       });
     });
 

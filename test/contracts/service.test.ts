@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { HttpProtectionService } from '../../src/api/client.js';
 import { listenApi } from '../../src/api/listen.js';
 import { silentLogger } from '../../src/common/logging.js';
@@ -12,7 +14,7 @@ import { rpcProtectionService, serveProtection } from '../../src/rpc/protection-
 import { tempDir } from '../helpers/paths.js';
 import { allowAll } from '../helpers/scopes.js';
 import { amqpUrl, requireService } from '../helpers/services.js';
-import { describeServiceContract } from './service.contract.js';
+import { COPY_PROVIDER, describeServiceContract } from './service.contract.js';
 import type { ServiceFixture } from './service.contract.js';
 
 const PROJECT_A = 'svc-proj-a';
@@ -20,11 +22,19 @@ const PROJECT_B = 'svc-proj-b';
 const member = (projectId: string) => ({ projectId, admin: false });
 const admin = (projectId: string) => ({ projectId, admin: true });
 
-/** A temp home with Bulwark open on it (local engine, SQLite catalog, the built-in providers). */
+/**
+ * A temp home with Bulwark open on it (local engine, SQLite catalog, the built-in providers, and one
+ * more fs.directory provider with a bank of its own, which checkpoints are copied to).
+ */
 async function openHome(): Promise<{ app: BulwarkApp; close(): Promise<void> }> {
   const home = tempDir('svc-home');
   try {
     allowAll(home.path, [PROJECT_A, PROJECT_B]);
+    mkdirSync(join(home.path, 'providers'), { recursive: true });
+    writeFileSync(
+      join(home.path, 'providers', 'copies.yaml'),
+      `id: ${COPY_PROVIDER}\nname: copies\nplugins:\n  - name: fs.directory\nbank:\n  type: fs\n  options: {path: bank-copies}\n`,
+    );
     const app = await openBulwark(home.path);
     return {
       app,

@@ -219,10 +219,12 @@ describe('CLI: trigger, scheduled-operation and operation-log commands', functio
       // What the service checks comes back with its own code.
       await refused(
         cli,
-        [...op, '--type', 'copy', '--plan', UNKNOWN],
+        [...op, '--type', 'replicate', '--plan', UNKNOWN],
         'BWK_ERR_SCHEDULED_OPERATION_INVALID',
-        /protect, retention_protect, verify/,
+        /protect, retention_protect, verify, copy/,
       );
+      await refused(cli, [...op, '--type', 'copy', '--plan', UNKNOWN], 'BWK_ERR_INVALID_INPUT', /--to-provider/);
+      await refused(cli, [...op, '--type', 'protect', '--plan', UNKNOWN, '--to-provider', 'noop'], 'BWK_ERR_INVALID_INPUT', /only by it/);
       await refused(cli, [...op, '--type', 'protect', '--plan', UNKNOWN], 'BWK_ERR_PLAN_NOT_FOUND');
       await refused(cli, ['trigger', 'update', t.id, '--pattern', '*/5 * * * *'], 'BWK_ERR_TRIGGER_INVALID', /minimum interval/);
       await refused(cli, [...op, '--type', 'bank_check'], 'BWK_ERR_INVALID_INPUT', /needs --provider/);

@@ -2,16 +2,20 @@ import { expect } from 'chai';
 import { assertTransition, canTransition } from '../../src/checkpoints/model.js';
 import type { CheckpointStatus } from '../../src/checkpoints/model.js';
 
-const STATUSES: readonly CheckpointStatus[] = ['protecting', 'available', 'error', 'deleting', 'deleted'];
+const STATUSES: readonly CheckpointStatus[] = ['protecting', 'copying', 'available', 'error', 'deleting', 'deleted'];
 
 /**
  * The legal moves, written out here from the documented life cycle rather than read from the module:
  * protect ends available or error; delete starts from either; a delete ends deleted, or error when it
- * failed (so it can be retried), or back to available when refused before touching data.
+ * failed (so it can be retried), or back to available when refused before touching data. A copy or
+ * import ends available or error, and a failed one is resumed from error.
  */
 const LEGAL = new Set([
   'protecting>available',
   'protecting>error',
+  'copying>available',
+  'copying>error',
+  'error>copying',
   'available>deleting',
   'error>deleting',
   'deleting>deleted',

@@ -18,7 +18,7 @@ function present<T extends object, K extends keyof T>(body: T, keys: readonly K[
 const ADMIN_ONLY = 'Bulwark extension, admin tokens only (403 BWK_ERR_FORBIDDEN otherwise). ';
 
 /** Runs `work` with the request's socket exempt from the idle timeout, which is put back afterwards. */
-async function waitingLong<T>(req: FastifyRequest, work: () => Promise<T>): Promise<T> {
+export async function waitingLong<T>(req: FastifyRequest, work: () => Promise<T>): Promise<T> {
   const socket = req.raw.socket;
   keepStreamOpen(socket);
   try {

@@ -5,6 +5,7 @@ import type { ProtectionService, ResettableState } from '../../protection-manage
 import type { OperationStatus } from '../../store/records.js';
 import { requestContext } from '../auth.js';
 import {
+  checkpointCopyBody,
   checkpointCreateBody,
   checkpointListQuery,
   checkpointUpdateBody,
@@ -18,6 +19,7 @@ import {
 import { operationEventRoutes } from './operation-events.js';
 import { given } from './given.js';
 import { dateOf, pageOf } from './paging.js';
+import { waitingLong } from './bank.js';
 
 type P = { project_id: string; provider_id: string; id: string };
 
@@ -94,6 +96,20 @@ function checkpointRoutes(app: FastifyInstance, service: ProtectionService): voi
     const { state } = (req.body as { 'os-resetState': { state: ResettableState } })['os-resetState'];
     const reset = await service.resetCheckpointState(requestContext(req), p.id, state, p.provider_id);
     return reply.status(202).send({ checkpoint: karborCheckpoint(reset) });
+  });
+  // Bulwark's copy to another provider's bank: answers with the copy once it is available (hours for a large one).
+  const copySchema = {
+    ...oneSchema(),
+    body: checkpointCopyBody,
+    description:
+      'Copies the checkpoint into another provider\'s bank and answers {"checkpoint": copy} when the copy is available. ' +
+      'Asking again resumes a copy cut short, or returns the finished one.',
+  };
+  app.post('/v1/:project_id/providers/:provider_id/checkpoints/:id/copy', { schema: copySchema }, async (req) => {
+    const p = req.params as P;
+    const { to_provider_id } = (req.body as { copy: { to_provider_id: string } }).copy;
+    const input = { checkpoint_id: p.id, provider_id: p.provider_id, to_provider_id };
+    return { checkpoint: karborCheckpoint(await waitingLong(req, () => service.copyCheckpoint(requestContext(req), input))) };
   });
   app.delete('/v1/:project_id/providers/:provider_id/checkpoints/:id', { schema: oneSchema() }, async (req, reply) => {
     const p = req.params as P;

@@ -171,6 +171,21 @@ export class ChunkWriter {
     };
   }
 
+  /**
+   * Appends one chunk exactly as given, without cutting it: a checkpoint copied from another bank keeps
+   * its source's boundaries, since plugins address chunks by their position in a list.
+   */
+  async writeChunk(data: Uint8Array): Promise<void> {
+    const chunk = this.deps.pool.chunkBuffer(data.length);
+    chunk.set(data);
+    await this.emit(chunk);
+  }
+
+  /** Ids of the chunks this writer stored itself (not found in the bank): what it added. */
+  get stored(): ReadonlySet<string> {
+    return this.mine;
+  }
+
   /** Appends chunks already in the bank. */
   append(refs: readonly ChunkRef[]): void {
     for (const r of refs) this.refs.push(r);

@@ -19,6 +19,11 @@ export interface PackSink {
   encode(key: string, data: Buffer): Buffer;
   /** Called once a pack and its index are stored: its chunks are now durable. */
   committed(index: PackIndex): void;
+  /**
+   * Marks the names of the packs this sink writes (`<time>-<tag><random>`), so a resumed copy or import
+   * can find the unindexed packs its killed run left (orphanPacksOf) and remove them.
+   */
+  tag?: string;
 }
 
 export class PackWriter {
@@ -45,16 +50,20 @@ export class PackWriter {
     this.blobs = [];
     this.entries = [];
     this.bytes = 0;
+    // Chained, not started after an await: two rotations waiting on one store (chunks smaller than a
+    // pack arrive while it is stored) would otherwise both start theirs, and flush would await only
+    // the second. Chained, packs are stored one at a time, each followed by its index, so a crash
+    // leaves at most one pack without an index.
     const previous = this.storing;
-    await previous;
-    this.storing = this.store(blobs, entries);
+    this.storing = previous.then(() => this.store(blobs, entries));
     // Marked handled here; the next rotate or flush awaits it and rethrows a failure.
     this.storing.catch(() => undefined);
+    await previous;
   }
 
   private async store(blobs: Buffer[], entries: PackIndex['chunks']): Promise<void> {
     if (entries.length === 0) return;
-    const pack = newPackName(new Date(), randomBytes(8).toString('hex'));
+    const pack = newPackName(new Date(), `${this.sink.tag ?? ''}${randomBytes(8).toString('hex')}`);
     const { size } = await this.sink.bank.putObjectStream(packKey(pack), Readable.from(blobs));
     this.storedBytes += size;
     const index: PackIndex = { pack, chunks: entries };

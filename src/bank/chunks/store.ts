@@ -151,6 +151,15 @@ export class ChunkStore {
     return this.decodeWith((await this.open()).keys, key, raw);
   }
 
+  /**
+   * Whether a chunk has the same id here as in `other` (both plain, or both keyed with the same id
+   * key): then a copy can tell which chunks `other` lacks without reading them.
+   */
+  async sameChunkIds(other: ChunkStore): Promise<boolean> {
+    const [a, b] = [(await this.open()).keys.idKey, (await other.open()).keys.idKey];
+    return a === null || b === null ? a === b : a.equals(b);
+  }
+
   /** Reads index objects other processes wrote since the last look. */
   async refresh(): Promise<ChunkIndex> {
     const o = await this.open();
@@ -167,9 +176,10 @@ export class ChunkStore {
   }
 
   /** Where packs go: this bank, its pack size, index objects sealed like every other object. */
-  async packSink(): Promise<PackSink> {
+  async packSink(tag?: string): Promise<PackSink> {
     const o = await this.open();
     return {
+      ...(tag !== undefined ? { tag } : {}),
       bank: this.bank,
       packSize: this.spec.pack_size ?? DEFAULT_PACK_SIZE,
       encode: (key, data) => this.sealWith(o.keys, key, data),
@@ -212,12 +222,15 @@ export class ChunkStore {
     await this.putSealed(key, body);
   }
 
-  /** A writer with its own pack; `flush` it before recording the refs it returned anywhere. */
-  async writer(chunker?: ChunkerParams): Promise<ChunkWriter> {
+  /**
+   * A writer with its own pack; `flush` it before recording the refs it returned anywhere. `tag` marks
+   * its pack names (PackSink.tag).
+   */
+  async writer(chunker?: ChunkerParams, tag?: string): Promise<ChunkWriter> {
     const o = await this.open();
     // Fresh, so packs GC turned into fossils since the last look are not deduplicated against.
     await o.index.refresh();
-    const sink = await this.packSink();
+    const sink = await this.packSink(tag);
     return new ChunkWriter({
       pool: o.pool,
       chunker: chunker ?? o.config.chunker,

@@ -11,6 +11,7 @@ import type { CliContext, CliSession, Run } from '../context.js';
 import { parseDateOption, parseJsonOption, resolveProviderId } from '../context.js';
 import { showProgress } from '../progress.js';
 import { isFinalStatus } from '../../protection-manager/final-status.js';
+import { registerCheckpointTransferCommands } from './transfer.js';
 
 const FAILED = new Set(['error', 'fail']);
 const CHECKPOINT_COLUMNS = ['id', 'status', 'protection_plan', 'provider_id', 'created_at'];
@@ -239,6 +240,7 @@ function registerCheckpointCommands(program: Command, run: Run): void {
         cli.out.result(await s.service.resetCheckpointState(s.ctx, id, opts.state as ResettableState));
       }),
     );
+  registerCheckpointTransferCommands(program, checkpoint, run);
 }
 
 function registerReadingCommands(program: Command, run: Run, reading: (typeof READINGS)[number]): void {

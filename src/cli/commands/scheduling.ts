@@ -20,7 +20,9 @@ const LOG_COLUMNS = ['id', 'operation_type', 'status', 'scheduled_operation_id',
 
 const LOG_STATUSES: readonly OperationLogStatus[] = ['queued', 'running', 'success', 'error', 'dropped_out_of_window', 'skipped_overlap'];
 /** The scheduled operation types this CLI knows take a plan (the service checks the type itself). */
-const PLAN_TYPES = ['protect', 'retention_protect', 'verify'];
+const PLAN_TYPES = ['protect', 'retention_protect', 'verify', 'copy'];
+/** The types whose definition takes retention rules (copy: over the copies it made). */
+const RETENTION_TYPES = ['retention_protect', 'copy'];
 
 const invalid = (reason: string): Error => bwkError('BWK_ERR_INVALID_INPUT', { reason });
 
@@ -225,6 +227,7 @@ interface ScheduledOperationOptions {
   retentionDays?: string;
   keep?: string;
   readDataPercent?: string;
+  toProvider?: string;
   overlap?: string;
   description?: string;
 }
@@ -241,20 +244,23 @@ function parseKeep(text: string): Record<string, number> {
 }
 
 /** The operation_definition the flags describe. */
-function definitionOf(opts: ScheduledOperationOptions, providerId: string | undefined): Record<string, unknown> {
+function definitionOf(opts: ScheduledOperationOptions, providerId: string | undefined, toProviderId?: string): Record<string, unknown> {
   const retention = [
     ['--max-backups', opts.maxBackups],
     ['--retention-days', opts.retentionDays],
     ['--keep', opts.keep],
   ].filter(([, v]) => v !== undefined);
-  if (retention.length > 0 && opts.type !== 'retention_protect')
-    throw invalid(`${retention.map(([flag]) => flag).join(', ')}: only for --type retention_protect`);
+  if (retention.length > 0 && !RETENTION_TYPES.includes(opts.type))
+    throw invalid(`${retention.map(([flag]) => flag).join(', ')}: only for --type retention_protect or copy`);
+  if ((opts.toProvider !== undefined) !== (opts.type === 'copy'))
+    throw invalid('--to-provider <id or name>: needed by --type copy, and only by it');
   if (opts.plan === undefined && PLAN_TYPES.includes(opts.type)) throw invalid(`--type ${opts.type} needs --plan <plan id>`);
   if (opts.readDataPercent !== undefined && opts.type !== 'bank_check') throw invalid('--read-data-percent: only for --type bank_check');
   if (opts.type.startsWith('bank_') && opts.provider === undefined) throw invalid(`--type ${opts.type} needs --provider <id or name>`);
   return given({
     plan_id: opts.plan,
     provider_id: providerId,
+    to_provider_id: toProviderId ?? opts.toProvider,
     max_backups: opts.maxBackups === undefined ? undefined : wholeNumber('--max-backups', opts.maxBackups, 1),
     retention_duration: opts.retentionDays === undefined ? undefined : wholeNumber('--retention-days', opts.retentionDays, 1),
     keep: opts.keep === undefined ? undefined : parseKeep(opts.keep),
@@ -287,14 +293,15 @@ function registerScheduledOperationCommands(program: Command, run: Run): void {
     .command('create')
     .description("create a scheduled operation (enabled: it fires from its trigger's next due time)")
     .requiredOption('--name <name>', 'name')
-    .requiredOption('--type <type>', 'protect | retention_protect | verify | bank_check | bank_gc (the last two: admins)')
+    .requiredOption('--type <type>', 'protect | retention_protect | verify | copy | bank_check | bank_gc (the last two: admins)')
     .requiredOption('--trigger <id>', 'trigger id (see: bulwark trigger list); verify also takes an event trigger')
-    .option('--plan <id>', 'the plan to protect or verify')
+    .option('--plan <id>', 'the plan to protect, verify or copy')
     .option('--provider <id>', "provider UUID or name (default: the plan's)")
-    .option('--max-backups <n>', 'retention_protect: keep the newest N available checkpoints')
-    .option('--retention-days <n>', 'retention_protect: delete checkpoints made more than N days ago')
-    .option('--keep <rules>', 'retention_protect, instead of the two above: e.g. last=3,daily=7,weekly=4,monthly=12,yearly=2')
+    .option('--max-backups <n>', 'retention_protect, copy: keep the newest N available checkpoints')
+    .option('--retention-days <n>', 'retention_protect, copy: delete checkpoints made more than N days ago')
+    .option('--keep <rules>', 'retention_protect, copy, instead of the two above: e.g. last=3,daily=7,weekly=4,monthly=12,yearly=2')
     .option('--read-data-percent <n>', 'bank_check: read and hash this share of the packs (0, the default: structure only)')
+    .option('--to-provider <id>', 'copy: the provider (id or name) whose bank receives the copies')
     .option('--overlap <policy>', "skip (default) or queue: what a fire does while the plan's previous run is going")
     .option('--description <text>', 'description')
     .action(
@@ -302,13 +309,14 @@ function registerScheduledOperationCommands(program: Command, run: Run): void {
         const overlap = opts.overlap === undefined ? undefined : oneOf<OverlapPolicy>('--overlap', opts.overlap, ['skip', 'queue']);
         definitionOf(opts, undefined); // flag errors before any call to the service
         const providerId = opts.provider === undefined ? undefined : await resolveProviderId(s, opts.provider);
+        const toProviderId = opts.toProvider === undefined ? undefined : await resolveProviderId(s, opts.toProvider);
         cli.out.result(
           await s.scheduling.createScheduledOperation(opts.type.startsWith('bank_') ? localAdmin(s).ctx : s.ctx, {
             name: opts.name,
             ...given({ description: opts.description, overlap }),
             operation_type: opts.type,
             trigger_id: opts.trigger,
-            operation_definition: definitionOf(opts, providerId),
+            operation_definition: definitionOf(opts, providerId, toProviderId),
           }),
         );
       }),

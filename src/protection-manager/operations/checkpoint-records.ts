@@ -46,14 +46,14 @@ export async function markCheckpointEnded(
   return status;
 }
 
-/** A checkpoint left `protecting` or `deleting` by a dead process becomes `error`, and listable. */
+/** A checkpoint left `protecting`, `copying` or `deleting` by a dead process becomes `error`, and listable. */
 export async function abandonCheckpoint(bank: BankPlugin, id: string, reason: string): Promise<Abandoned> {
   const checkpoints = new CheckpointCollection(bank);
   const record = await checkpoints.get(id, null);
   if (!record) return null;
   // The creator may have died between the record and its index entries: make it listable, so it can be deleted.
   await checkpoints.writeIndexes(record);
-  if (record.status !== 'protecting' && record.status !== 'deleting') return null;
+  if (record.status !== 'protecting' && record.status !== 'copying' && record.status !== 'deleting') return null;
   await checkpoints.update(
     record.id,
     () => ({ status: 'error', extra_info: { reason, finished_at: new Date().toISOString() } }),
