@@ -273,7 +273,8 @@ export class S3Bank implements BankPlugin {
 
   /**
    * Aborts multipart uploads under `prefix` started before `olderThan`: what a process killed in
-   * mid-upload leaves (invisible, but stored and billed until aborted).
+   * mid-upload leaves (invisible, but stored and billed until aborted). Servers that list uploads
+   * only by exact key (MinIO) return none here; they expire stale uploads themselves.
    */
   async removeStaleTemporaries(prefix: string, olderThan: Date): Promise<number> {
     assertValidPrefix(prefix);
