@@ -14,11 +14,13 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { fromIni } from '@aws-sdk/credential-providers';
 import { bwkError } from '../../core/errors.js';
 import { assertValidKey, assertValidPrefix, compareKeys, pageKeys } from '../key-rules.js';
+import { PACKS } from '../layout.js';
 import { shortRange, toBuffer } from '../object-rules.js';
 import type { BankPlugin, Lease, ListOptions, ObjectStat, PutOptions } from '../port.js';
 import { probeConditionalWrites } from './s3-probe.js';
 import { s3Error, isConditionFailed, isMissing } from './s3-errors.js';
 import { S3LeaseStore } from './s3-leases.js';
+import { ReadAhead } from './s3-read-ahead.js';
 import { s3BankLabel, type S3BankOptions } from './s3-options.js';
 
 /** ListObjectsV2 returns at most this many keys a request. */
@@ -38,6 +40,7 @@ export class S3Bank implements BankPlugin {
   private readonly client: S3Client;
   private readonly leases: S3LeaseStore;
   private opening: Promise<void> | undefined;
+  private readonly readAhead = new ReadAhead((key, offset, length) => this.fetchRange(key, offset, length));
 
   constructor(readonly options: S3BankOptions) {
     this.label = s3BankLabel(options);
@@ -78,6 +81,7 @@ export class S3Bank implements BankPlugin {
   async putObject(key: string, data: Buffer | string, options: PutOptions = {}): Promise<void> {
     assertValidKey(key);
     await this.open();
+    this.readAhead.drop(key);
     // A copy: the SDK may still be reading the body when a caller reuses its buffer.
     const body = Buffer.from(toBuffer(data));
     try {
@@ -101,6 +105,7 @@ export class S3Bank implements BankPlugin {
     // A source already flowing (a caller's 'data' listener) would lose chunks while we connect.
     if (source instanceof Readable) source.pause();
     await this.open();
+    this.readAhead.drop(key);
     let size = 0;
     async function* counted(): AsyncGenerator<Buffer> {
       for await (const chunk of source) {
@@ -150,6 +155,13 @@ export class S3Bank implements BankPlugin {
       if (offset > stat.size) throw shortRange(key, offset, length, stat.size);
       return Buffer.alloc(0);
     }
+    const bytes = key.startsWith(PACKS) ? await this.readAhead.read(key, offset, length) : await this.fetchRange(key, offset, length);
+    if (bytes.length < length) throw shortRange(key, offset, length, offset + bytes.length);
+    return bytes;
+  }
+
+  /** Up to `length` bytes at `offset`: fewer when the object ends first, none when it ends before `offset`. */
+  private async fetchRange(key: string, offset: number, length: number): Promise<Buffer> {
     let out: GetObjectCommandOutput;
     try {
       out = await this.get(key, { Range: `bytes=${offset}-${offset + length - 1}` });
@@ -159,19 +171,15 @@ export class S3Bank implements BankPlugin {
         (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416 ||
         (err as Error).name === 'InvalidRange'
       ) {
-        const stat = await this.statObject(key);
-        throw shortRange(key, offset, length, stat?.size ?? 0);
+        return Buffer.alloc(0);
       }
       throw err;
     }
-    let bytes: Buffer;
     try {
-      bytes = Buffer.from(await out.Body!.transformToByteArray());
+      return Buffer.from(await out.Body!.transformToByteArray());
     } catch (err) {
       throw s3Error(key, err, this.label);
     }
-    if (bytes.length < length) throw shortRange(key, offset, length, offset + bytes.length);
-    return bytes;
   }
 
   async getObjectStream(key: string): Promise<Readable> {
@@ -234,6 +242,7 @@ export class S3Bank implements BankPlugin {
   async deleteObject(key: string): Promise<void> {
     assertValidKey(key);
     await this.open();
+    this.readAhead.drop(key);
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.full(key) }));
     } catch (err) {
