@@ -6,13 +6,15 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Bank } from '../../src/bank/adapters/s3.js';
 import { parseS3Options } from '../../src/bank/adapters/s3-options.js';
 import { createBank } from '../../src/bank/factory.js';
 import { rejectsWith } from '../contracts/bank.contract.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/paths.js';
 import { ensureTestBucket, freshPrefix, requireS3, s3BankOptions } from '../helpers/s3.js';
 
 const build = (options: Record<string, unknown>) => (async () => createBank({ type: 's3', options }, '/srv/home'))();
@@ -104,6 +106,37 @@ describe('s3 bank: refusing to start', function () {
       await bank.close();
     } finally {
       server.close();
+    }
+  });
+
+  it('bulwark refuses to start on such a server, and on a provider file holding a secret, without echoing it', async () => {
+    const { server, url } = await serverWithoutConditionalWrites();
+    const home = tempDir('s3-refuse');
+    try {
+      mkdirSync(join(home.path, 'providers'));
+      const provider = (options: Record<string, unknown>) =>
+        writeFileSync(
+          join(home.path, 'providers', 's3.yaml'),
+          [
+            'id: 5e7e57e5-0000-4000-8000-0000000053b5',
+            'name: s3',
+            'plugins: [{name: fs.directory}]',
+            `bank: ${JSON.stringify({ type: 's3', options })}`,
+            '',
+          ].join('\n'),
+        );
+      provider({ bucket: 'b-1', endpoint: url, force_path_style: true, credentials_file: credentials() });
+      const refused = await runCli(home.path, ['provider', 'list']);
+      expect(refused.code).to.equal(1);
+      expect(refused.error().code).to.equal('BWK_ERR_BANK_CONDITIONAL_WRITES_UNSUPPORTED');
+      provider({ bucket: 'b-1', endpoint: url, secret_access_key: 'hunter2-secret' });
+      const secret = await runCli(home.path, ['provider', 'list']);
+      expect(secret.code).to.equal(1);
+      expect(secret.error().code).to.equal('BWK_ERR_PROVIDER_INVALID');
+      expect(secret.stdout + secret.stderr).to.not.contain('hunter2-secret');
+    } finally {
+      server.close();
+      home.cleanup();
     }
   });
 
