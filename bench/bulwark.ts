@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exec } from './measure.js';
+import { credentialsFile, ensureBucket, s3Target, storedBytes, type S3Target } from './s3.js';
 import type { StepCommand, Tool, ToolContext } from './tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -17,20 +18,46 @@ export const BENCH_PROVIDER_ID = '7f3c2a9e-4b1d-4e8a-9c6f-2d5b8e1a0c47';
 const PASSPHRASE_ENV = 'BULWARK_BENCH_PASSPHRASE';
 
 export function bulwark(ctx: ToolContext & { restoreRoot: string }): Tool {
+  return bulwarkOn(ctx, 'fs');
+}
+
+/** The same, with the provider's bank on the benchmark's MinIO (bench/s3.ts). */
+export function bulwarkS3(ctx: ToolContext & { restoreRoot: string }): Tool {
+  return bulwarkOn(ctx, 's3');
+}
+
+function bulwarkOn(ctx: ToolContext & { restoreRoot: string }, kind: 'fs' | 's3'): Tool {
   const home = join(ctx.dir, 'home');
   const repoDir = join(ctx.dir, 'bank');
+  let target: S3Target | undefined;
   const env = { [PASSPHRASE_ENV]: ctx.passphrase };
   const cli = (...args: string[]): StepCommand => ({ argv: [process.execPath, BIN, '--home', home, ...args], env });
   let planId = '';
   const checkpoints: string[] = [];
   let hasBankCheck = false;
 
+  const bankLines = (): string[] => {
+    if (kind === 'fs') return ['  type: fs', `  options: {path: ${JSON.stringify(repoDir)}}`];
+    target = s3Target('bulwark');
+    ensureBucket(target);
+    const options = {
+      bucket: target.bucket,
+      prefix: target.prefix,
+      endpoint: target.endpoint,
+      force_path_style: true,
+      credentials_file: credentialsFile(target, ctx.dir),
+    };
+    return ['  type: s3', `  options: ${JSON.stringify(options)}`];
+  };
+
   return {
-    name: 'bulwark',
+    name: kind === 'fs' ? 'bulwark' : 'bulwark (S3)',
     requires: {},
     repoDir,
+    ...(kind === 's3' ? { storedBytes: () => storedBytes(target!) } : {}),
     settings: () =>
-      `fs bank with \`encryption: {passphrase_env: ${PASSPHRASE_ENV}}\` and \`compression: {level: 1}\` (zstd), local engine; ` +
+      `${kind === 's3' ? 's3 bank on MinIO (path-style, 8 MiB parts)' : 'fs bank'} ` +
+      `with \`encryption: {passphrase_env: ${PASSPHRASE_ENV}}\` and \`compression: {level: 1}\` (zstd), local engine; ` +
       '`plan create --resource fs.directory=CORPUS`, `checkpoint create` per backup, `restore create` of the latest checkpoint, `bank ' +
       'check --read-data`',
     version: () => {
@@ -53,8 +80,7 @@ export function bulwark(ctx: ToolContext & { restoreRoot: string }): Tool {
           'plugins:',
           '  - name: fs.directory',
           'bank:',
-          '  type: fs',
-          `  options: {path: ${JSON.stringify(repoDir)}}`,
+          ...bankLines(),
           `  encryption: {passphrase_env: ${PASSPHRASE_ENV}}`,
           '  compression: {level: 1}',
           '',

@@ -90,11 +90,12 @@ function table(head: string[], rows: string[][]): string {
 
 /** Bulwark ÷ peer for every step both completed: throughput (>1: Bulwark faster) and stored bytes (<1: Bulwark smaller). */
 function ratioRows(tools: ToolResult[]): string[][] | null {
-  const bulwark = tools.find((t) => t.key === 'bulwark');
-  if (!bulwark || bulwark.skipped) return null;
   const rows: string[][] = [];
   for (const peer of tools) {
-    if (peer === bulwark || peer.skipped) continue;
+    if (peer.key.startsWith('bulwark') || peer.skipped) continue;
+    // A peer on S3 is compared with Bulwark on the same S3 server, the others with Bulwark's fs bank.
+    const bulwark = tools.find((t) => t.key === (peer.key.endsWith('-s3') ? 'bulwark-s3' : 'bulwark'));
+    if (!bulwark || bulwark.skipped) continue;
     for (const step of STEPS) {
       const b = bulwark.steps.find((s) => s.step === step);
       const p = peer.steps.find((s) => s.step === step);
@@ -107,7 +108,7 @@ function ratioRows(tools: ToolResult[]): string[][] | null {
       rows.push([peer.name, step, fmt.ratio(speed), stored]);
     }
   }
-  return rows;
+  return rows.length > 0 ? rows : null;
 }
 
 export function renderReport(r: RunReport): string {

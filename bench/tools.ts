@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec, type Command } from './measure.js';
+import { s3Target, storedBytes } from './s3.js';
 
 /** A step's command, and how to read its output (throwing fails the step). */
 export interface StepCommand extends Command {
@@ -18,6 +19,8 @@ export interface Tool {
   readonly requires: Record<string, string>;
   /** The directory whose `du -sb` is "stored bytes". */
   readonly repoDir: string;
+  /** Stored bytes measured otherwise (a repository in S3); `du -sb repoDir` when absent. */
+  storedBytes?(): Promise<number>;
   /** The settings, written into the report. */
   settings(): string;
   version(): string;
@@ -85,6 +88,34 @@ export function restic(ctx: ToolContext): Tool {
       'AES-256 + Poly1305 (always on), password from RESTIC_PASSWORD, cache in the work dir; `backup .` from the corpus directory',
     version: () => firstLine(exec({ argv: ['restic', 'version'] })),
     setup: () => {
+      exec(run('init', '--repository-version', '2'));
+    },
+    backup: () => ({ ...run('backup', '--compression', 'auto', '.'), cwd: ctx.corpus }),
+    restore: (target) => run('restore', 'latest', '--target', target),
+    check: () => run('check', '--read-data'),
+  };
+}
+
+/** restic's S3 backend on the benchmark's MinIO (bench/s3.ts); keys reach it through its environment. */
+export function resticS3(ctx: ToolContext): Tool {
+  let target: ReturnType<typeof s3Target> | undefined;
+  const env = (): Record<string, string> => ({
+    RESTIC_PASSWORD: ctx.passphrase,
+    RESTIC_CACHE_DIR: join(ctx.dir, 'cache'),
+    AWS_ACCESS_KEY_ID: target!.accessKey,
+    AWS_SECRET_ACCESS_KEY: target!.secretKey,
+  });
+  const repo = (): string => `s3:${target!.endpoint}/${target!.bucket}/${target!.prefix.slice(0, -1)}`;
+  const run = (...args: string[]): StepCommand => ({ argv: ['restic', '-r', repo(), '-q', ...args], env: env() });
+  return {
+    name: 'restic (S3)',
+    requires: { restic: 'restic' },
+    repoDir: join(ctx.dir, 'none'),
+    storedBytes: () => storedBytes(target!),
+    settings: () => "as restic, with the repository on the same MinIO through restic's S3 backend (`-r s3:http://HOST:PORT/BUCKET/PREFIX`)",
+    version: () => firstLine(exec({ argv: ['restic', 'version'] })),
+    setup: () => {
+      target = s3Target('restic');
       exec(run('init', '--repository-version', '2'));
     },
     backup: () => ({ ...run('backup', '--compression', 'auto', '.'), cwd: ctx.corpus }),

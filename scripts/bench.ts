@@ -5,7 +5,8 @@
  * step. Prints a Markdown report and writes it into bench/results.md (method: top of that file).
  *
  * Options: --size F (scales the corpus; 0.02 for a quick run), --work DIR (default: a new temp dir
- * under $BENCH_DIR or /tmp), --only tar,zstd,bulwark,restic,borg, --keep (leave the work dir),
+ * under $BENCH_DIR or /tmp), --only tar,zstd,bulwark,restic,borg,bulwark-s3,restic-s3 (the S3 pair on the
+ * MinIO of scripts/minio-dev.sh), --keep (leave the work dir),
  * --seed S, --results FILE, --runs N (N runs in a row and a summary of their medians), --json FILE
  * (the results as JSON, for --runs). The passphrase comes from $BENCH_PASSPHRASE or is random per run.
  */
@@ -15,11 +16,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bulwark } from '../bench/bulwark.js';
+import { bulwark, bulwarkS3 } from '../bench/bulwark.js';
 import { corpusSpec, generateCorpus, mutateCorpus } from '../bench/corpus.js';
 import { aptInstall, dropCaches, duBytes, findGnuTime, lastLines, measure, which } from '../bench/measure.js';
 import { machineFacts, renderReport, STEPS, writeResults, type StepName, type StepResult, type ToolResult } from '../bench/report.js';
-import { borg, restic, tarCat, tarZstd, type StepCommand, type Tool, type ToolContext } from '../bench/tools.js';
+import { borg, restic, resticS3, tarCat, tarZstd, type StepCommand, type Tool, type ToolContext } from '../bench/tools.js';
 import { compareListings, treeBytes, treeListing } from '../bench/tree.js';
 import { runMany } from '../bench/runs.js';
 
@@ -29,6 +30,9 @@ const FACTORIES: Record<string, (ctx: ToolContext & { restoreRoot: string }) => 
   bulwark,
   restic,
   borg,
+  // On the MinIO of scripts/minio-dev.sh (BULWARK_TEST_S3_*); skipped with the reason when it is not running.
+  'bulwark-s3': bulwarkS3,
+  'restic-s3': resticS3,
 };
 
 const { values } = parseArgs({
@@ -206,7 +210,7 @@ async function step(s: State, name: StepName, logicalBytes: number, make: () => 
     status: note ? 'failed' : 'ok',
     wallMs: m.wallMs,
     peakRssBytes: m.peakRssBytes,
-    storedBytes: duBytes(s.tool.repoDir),
+    storedBytes: s.tool.storedBytes ? await s.tool.storedBytes() : duBytes(s.tool.repoDir),
     ...(note ? { note } : {}),
   });
   log(`${s.tool.name}: ${name} ${note ? `FAILED (${note})` : `${(m.wallMs / 1000).toFixed(2)} s`}`);

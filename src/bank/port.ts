@@ -15,6 +15,14 @@ export interface ListOptions {
   sort?: 'asc' | 'desc';
 }
 
+export interface PutOptions {
+  /**
+   * Create-only: fail with BWK_ERR_BANK_OBJECT_EXISTS, writing nothing, when the key already holds an
+   * object (packs are never overwritten: a pack name is unique, so an existing one is someone else's).
+   */
+  ifAbsent?: boolean;
+}
+
 export interface ObjectStat {
   size: number;
 }
@@ -40,14 +48,20 @@ export interface BankPlugin {
    */
   readonly localDirectory?: string;
 
+  /**
+   * Checks, once, that the bank can be used (the S3 bank proves the server honours conditional
+   * writes) and fails with a coded error otherwise. Optional; other methods do it on first use too.
+   */
+  open?(): Promise<void>;
+
   /** Writes a whole object atomically: readers see the old object or the new one, never a mix. */
-  putObject(key: string, data: Buffer | string): Promise<void>;
+  putObject(key: string, data: Buffer | string, options?: PutOptions): Promise<void>;
 
   /**
    * Streams an object in with back-pressure; it becomes visible only once the stream ended without
    * error. A failed or aborted stream leaves no object (and no previous object is destroyed).
    */
-  putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>): Promise<ObjectStat>;
+  putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>, options?: PutOptions): Promise<ObjectStat>;
 
   /** Reads a whole object. Throws BWK_ERR_BANK_OBJECT_NOT_FOUND when absent. */
   getObject(key: string): Promise<Buffer>;

@@ -187,6 +187,17 @@ export const ERRORS = {
     400,
     'bank {bank} was created without encryption but the provider file sets bank.encryption: remove it, or protect into a new bank',
   ),
+  BWK_ERR_BANK_OBJECT_EXISTS: spec(409, 'bank object {key} already exists and is never overwritten'),
+  BWK_ERR_BANK_ACCESS: spec(
+    503,
+    'bank {bank} refused access: {reason}. Check the bucket name, the credentials (credentials_file or the AWS environment) and ' +
+      'their permissions',
+  ),
+  BWK_ERR_BANK_CONDITIONAL_WRITES_UNSUPPORTED: spec(
+    501,
+    'bank {bank}: the server does not honour {missing}. Leases and packs rely on conditional writes, so the bank is not used: ' +
+      'use a server that supports them (AWS S3, MinIO from 2024 on)',
+  ),
   BWK_ERR_BANK_CHECK_FAILED: spec(422, 'bank {bank} check found problems: {summary}. Run `bulwark bank check --read-data` for details'),
   BWK_ERR_LEASE_HELD: spec(409, 'lease {owner} is held until {expires_at}', true),
   BWK_ERR_LEASE_LOST: spec(409, 'lease {owner} was lost (expired or taken over): the operation stops to keep data safe'),

@@ -150,6 +150,8 @@ async function loadProvider(file: string, opts: RegistryOptions, banks: Map<stri
     } catch (err) {
       throw bwkError('BWK_ERR_PROVIDER_INVALID', { file, line: source.lineOf('/bank'), reason: (err as Error).message });
     }
+    // A bank that cannot be used safely (an S3 server without conditional writes) stops the start here.
+    await bank.open?.();
     const { type: _type, options: _options, ...chunkSpec } = spec.bank;
     entry = { bank, chunks: new ChunkStore(bank, chunkSpec, bankLabel(bank)) };
     banks.set(bankKey, entry);

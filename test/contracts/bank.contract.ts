@@ -211,6 +211,22 @@ export function describeBankContract(name: string, make: () => Promise<BankFixtu
         expect(await bank.listObjects('')).to.deep.equal(['s/kept']);
       });
 
+      it('create-only puts refuse an existing key (BWK_ERR_BANK_OBJECT_EXISTS), changing nothing; one of many racers lands', async () => {
+        await bank.putObject('once/a', 'first', { ifAbsent: true });
+        await rejectsWith(bank.putObject('once/a', 'second', { ifAbsent: true }), 'BWK_ERR_BANK_OBJECT_EXISTS');
+        await rejectsWith(bank.putObjectStream('once/a', lazySource('once', 4, 1000), { ifAbsent: true }), 'BWK_ERR_BANK_OBJECT_EXISTS');
+        expect((await bank.getObject('once/a')).toString()).to.equal('first');
+        expect(await bank.putObjectStream('once/b', lazySource('once', 4, 1000), { ifAbsent: true })).to.deep.equal({ size: 4000 });
+        const racers = Array.from({ length: 10 }, (_, i) => Buffer.alloc(50_000 + i, i + 1));
+        const results = await Promise.allSettled(racers.map((v) => bank.putObject('once/race', v, { ifAbsent: true })));
+        const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+        expect(won, 'winners').to.have.length(1);
+        for (const r of results)
+          if (r.status === 'rejected') expect((r.reason as { code?: string }).code).to.equal('BWK_ERR_BANK_OBJECT_EXISTS');
+        expect((await bank.getObject('once/race')).equals(racers[won[0]!]!)).to.equal(true);
+        expect(await bank.listObjects('once/')).to.deep.equal(['once/a', 'once/b', 'once/race']);
+      });
+
       it('20 concurrent puts on one key leave one whole value', async () => {
         const values = Array.from({ length: 20 }, (_, i) => Buffer.alloc(200_000 + i, i + 1));
         await Promise.all(values.map((v) => bank.putObject('race/key', v)));
@@ -329,15 +345,18 @@ export function describeBankContract(name: string, make: () => Promise<BankFixtu
       });
 
       it('gives a lease to exactly one of many concurrent acquirers, also on takeover', async () => {
+        // The first lease must outlive the race: with a few ms, a loaded machine (or a bank over the
+        // network) saw it expire mid-race and rightly hand it on, one acquirer after another.
+        const FIRST_TTL_MS = 2000;
         for (const phase of ['fresh', 'expired']) {
           const results = await Promise.allSettled(
-            Array.from({ length: 10 }, () => bank.acquireLease('op-4', phase === 'fresh' ? 50 : 60_000)),
+            Array.from({ length: 10 }, () => bank.acquireLease('op-4', phase === 'fresh' ? FIRST_TTL_MS : 60_000)),
           );
           const won = results.filter((r) => r.status === 'fulfilled');
           expect(won, phase).to.have.length(1);
           for (const r of results) if (r.status === 'rejected') expect((r.reason as { code?: string }).code).to.equal('BWK_ERR_LEASE_HELD');
           expect((await bank.getLease('op-4'))?.token).to.equal((won[0] as PromiseFulfilledResult<{ token: string }>).value.token);
-          if (phase === 'fresh') await sleep(100);
+          if (phase === 'fresh') await sleep(FIRST_TTL_MS + 100); // waits for expiry, measures nothing
         }
       });
 

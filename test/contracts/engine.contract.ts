@@ -14,11 +14,22 @@ import { TEST_PROVIDER_ID, writeRecorderProvider } from '../helpers/test-provide
  * cancellation observed through a real plugin loaded by path. `engineConfig` is the engine part of
  * bulwark.yaml (YAML text) for the engine under test.
  */
-export function describeEngineContract(name: string, engineConfig: string, options: { requires?: string } = {}): void {
+export function describeEngineContract(
+  name: string,
+  engineConfig: string,
+  options: {
+    requires?: string;
+    /** The provider's bank (`{type, options}`), made fresh for every test; the home's fs bank by default. */
+    bank?: () => Record<string, unknown>;
+    /** Runs first (a service check that may skip the suite). */
+    before?: (ctx: Mocha.Context) => Promise<void>;
+  } = {},
+): void {
   describe(`engine contract: ${name}`, function () {
     this.timeout(60_000);
-    before(function () {
+    before(async function () {
       if (options.requires) requireService(this, options.requires, process.env[options.requires]);
+      await options.before?.(this);
     });
     const ctx: RequestContext = { projectId: 'default', admin: false };
     let home: ReturnType<typeof tempDir>;
@@ -51,7 +62,7 @@ export function describeEngineContract(name: string, engineConfig: string, optio
       home = tempDir('engine');
       log = join(home.path, 'hooks.log');
       writeFileSync(log, '');
-      writeRecorderProvider(home.path, { logFile: log, dependents });
+      writeRecorderProvider(home.path, { logFile: log, dependents, ...(options.bank ? { bank: options.bank() } : {}) });
     });
     afterEach(async () => {
       await app?.close();
@@ -222,7 +233,11 @@ export function describeEngineContract(name: string, engineConfig: string, optio
     });
 
     it('refuses a plan whose resource graph has a cycle, naming it, and stores nothing', async () => {
-      writeRecorderProvider(home.path, { logFile: log, dependents: { a: ['b'], b: ['c'], c: ['a'] } });
+      writeRecorderProvider(home.path, {
+        logFile: log,
+        dependents: { a: ['b'], b: ['c'], c: ['a'] },
+        ...(options.bank ? { bank: options.bank() } : {}),
+      });
       await open();
       const err = await plan().then(
         () => null,

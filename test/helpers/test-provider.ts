@@ -10,7 +10,14 @@ export const TEST_PROVIDER_ID = '5e7e57e5-0000-4000-8000-00000000a11d';
  */
 export function writeRecorderProvider(
   home: string,
-  options: { logFile?: string; logEnd?: boolean; dependents?: Record<string, string[]>; id?: string; name?: string } = {},
+  options: {
+    logFile?: string;
+    logEnd?: boolean;
+    dependents?: Record<string, string[]>;
+    id?: string;
+    name?: string;
+    bank?: Record<string, unknown>;
+  } = {},
 ): string {
   mkdirSync(join(home, 'providers'), { recursive: true });
   const pluginOptions = {
@@ -28,9 +35,8 @@ export function writeRecorderProvider(
       '  - name: test.recorder',
       `    module: ${JSON.stringify(RECORDER_PLUGIN)}`,
       `    options: ${JSON.stringify(pluginOptions)}`,
-      'bank:',
-      '  type: fs',
-      '  options: {path: bank}',
+      // The home's fs bank unless another is given (`{type: s3, options: {...}}`), as JSON (which is YAML).
+      `bank: ${JSON.stringify(options.bank ?? { type: 'fs', options: { path: 'bank' } })}`,
       '',
     ].join('\n'),
   );

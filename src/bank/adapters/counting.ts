@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
+import type { BankPlugin, Lease, ListOptions, ObjectStat, PutOptions } from '../port.js';
 
 /** What a CountingBank has seen since it was made or last reset. */
 export interface BankCounts {
@@ -41,15 +41,19 @@ export class CountingBank implements BankPlugin {
     Object.assign(this.counts, zero());
   }
 
-  putObject(key: string, data: Buffer | string): Promise<void> {
-    this.counts.objectsWritten++;
-    this.counts.bytesWritten += Buffer.byteLength(data);
-    return this.inner.putObject(key, data);
+  open(): Promise<void> {
+    return this.inner.open?.() ?? Promise.resolve();
   }
 
-  async putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>): Promise<ObjectStat> {
+  putObject(key: string, data: Buffer | string, options?: PutOptions): Promise<void> {
     this.counts.objectsWritten++;
-    const stat = await this.inner.putObjectStream(key, source);
+    this.counts.bytesWritten += Buffer.byteLength(data);
+    return this.inner.putObject(key, data, options);
+  }
+
+  async putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>, options?: PutOptions): Promise<ObjectStat> {
+    this.counts.objectsWritten++;
+    const stat = await this.inner.putObjectStream(key, source, options);
     this.counts.bytesWritten += stat.size;
     return stat;
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { lstat, mkdir, open, readFile, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readFile, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,7 +8,7 @@ import { bwkError } from '../../core/errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../common/private-files.js';
 import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareKeys } from '../key-rules.js';
 import { shortRange, toBuffer } from '../object-rules.js';
-import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
+import type { BankPlugin, Lease, ListOptions, ObjectStat, PutOptions } from '../port.js';
 import { ABSENT, errno, ioError, putError, syncDir, writeAll, writevAll } from './fs-io.js';
 import { FsLeaseStore } from './fs-leases.js';
 
@@ -36,20 +36,20 @@ export class FsBank implements BankPlugin {
     return this.rootDir;
   }
 
-  async putObject(key: string, data: Buffer | string): Promise<void> {
+  async putObject(key: string, data: Buffer | string, options: PutOptions = {}): Promise<void> {
     const bytes = toBuffer(data);
-    await this.publish(key, (fh) =>
+    await this.publish(key, options, (fh) =>
       writeAll(fh, bytes).catch((err: unknown) => {
         throw ioError(key, err);
       }),
     );
   }
 
-  async putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>): Promise<ObjectStat> {
+  async putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>, options: PutOptions = {}): Promise<ObjectStat> {
     // A source already flowing (a caller's 'data' listener) would lose chunks while the temp file opens.
     if (source instanceof Readable) source.pause();
     let size = 0;
-    await this.publish(key, async (fh) => {
+    await this.publish(key, options, async (fh) => {
       // Write errors are wrapped here, so anything else pipeline rejects with is the source's own error.
       // Pieces queued while a write runs go out together in one writev (a pack is many small chunks).
       const sink = new Writable({
@@ -261,15 +261,25 @@ export class FsBank implements BankPlugin {
     return ABSENT.has(errno(err)) ? bwkError('BWK_ERR_BANK_OBJECT_NOT_FOUND', { key }) : ioError(key, err);
   }
 
-  /** Writes a whole object to a temp file beside `key` and renames it over the key. */
-  private async publish(key: string, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
+  /**
+   * Writes a whole object to a temp file beside `key` and renames it over the key; create-only writes
+   * link(2) it instead, which fails when the name exists (and never replaces).
+   */
+  private async publish(key: string, options: PutOptions, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
     const path = this.pathOf(key);
     await this.dropRangeHandle(key);
     const tmp = await this.writeTemp(key, fill);
     try {
-      await rename(tmp, path);
+      if (options.ifAbsent === true) {
+        await link(tmp, path);
+        // The name is published; the temp name is only clutter (removeStaleTemporaries sweeps it).
+        await unlink(tmp).catch(() => undefined);
+      } else {
+        await rename(tmp, path);
+      }
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
+      if (options.ifAbsent === true && errno(err) === 'EEXIST') throw bwkError('BWK_ERR_BANK_OBJECT_EXISTS', { key });
       throw putError(key, err);
     }
     await syncDir(dirname(path));

@@ -5,7 +5,7 @@ import { assertValidKey, assertValidPrefix, compareKeys, pageKeys } from '../key
 import { LEASES, leaseKey } from '../layout.js';
 import { leaseHeld, leaseLost, parseLease } from '../lease-rules.js';
 import { shortRange, toBuffer } from '../object-rules.js';
-import type { BankPlugin, Lease, ListOptions, ObjectStat } from '../port.js';
+import type { BankPlugin, Lease, ListOptions, ObjectStat, PutOptions } from '../port.js';
 
 const READ_CHUNK = 64 * 1024;
 
@@ -18,17 +18,20 @@ export class MemoryBank implements BankPlugin {
   readonly kind = 'memory';
   private readonly objects = new Map<string, Buffer>();
 
-  async putObject(key: string, data: Buffer | string): Promise<void> {
+  async putObject(key: string, data: Buffer | string, options: PutOptions = {}): Promise<void> {
     assertValidKey(key);
+    this.refuseExisting(key, options);
     this.objects.set(key, Buffer.from(toBuffer(data)));
   }
 
-  async putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>): Promise<ObjectStat> {
+  async putObjectStream(key: string, source: Readable | AsyncIterable<Buffer>, options: PutOptions = {}): Promise<ObjectStat> {
     assertValidKey(key);
     const chunks: Buffer[] = [];
     // Pulling chunk by chunk is the back-pressure: the source produces only as fast as we copy.
     for await (const chunk of source) chunks.push(Buffer.from(toBuffer(chunk)));
     const data = Buffer.concat(chunks);
+    // Checked when the object would become visible, as a conditional PUT is.
+    this.refuseExisting(key, options);
     this.objects.set(key, data);
     return { size: data.length };
   }
@@ -107,6 +110,10 @@ export class MemoryBank implements BankPlugin {
 
   async close(): Promise<void> {
     // Nothing to release; the data lives as long as the instance.
+  }
+
+  private refuseExisting(key: string, options: PutOptions): void {
+    if (options.ifAbsent === true && this.objects.has(key)) throw bwkError('BWK_ERR_BANK_OBJECT_EXISTS', { key });
   }
 
   private mustGet(key: string): Buffer {

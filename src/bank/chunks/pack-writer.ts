@@ -64,7 +64,8 @@ export class PackWriter {
   private async store(blobs: Buffer[], entries: PackIndex['chunks']): Promise<void> {
     if (entries.length === 0) return;
     const pack = newPackName(new Date(), `${this.sink.tag ?? ''}${randomBytes(8).toString('hex')}`);
-    const { size } = await this.sink.bank.putObjectStream(packKey(pack), Readable.from(blobs));
+    // Create-only: a pack is never overwritten, whatever another process does with the same bank.
+    const { size } = await this.sink.bank.putObjectStream(packKey(pack), Readable.from(blobs), { ifAbsent: true });
     this.storedBytes += size;
     const index: PackIndex = { pack, chunks: entries };
     const key = packIndexKey(pack);
