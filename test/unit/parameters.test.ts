@@ -83,10 +83,15 @@ describe('plan, restore and verify parameters', () => {
 
   it('fills schema defaults into what a hook receives', () => {
     const params = { 'fs.directory': { conflict: 'skip' }, 'fs.directory#/srv/b': { target_path: '/restore/b' } };
-    expect(resolveParameters('restore', provider, dir('/srv/a'), params)).to.deep.equal({ conflict: 'skip', restore_owner: true });
+    expect(resolveParameters('restore', provider, dir('/srv/a'), params)).to.deep.equal({
+      conflict: 'skip',
+      restore_owner: true,
+      on_not_restored: 'warn',
+    });
     expect(resolveParameters('restore', provider, dir('/srv/b'), params)).to.deep.equal({
       conflict: 'skip',
       restore_owner: true,
+      on_not_restored: 'warn',
       target_path: '/restore/b',
     });
   });

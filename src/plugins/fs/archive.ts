@@ -198,13 +198,17 @@ async function openV3(bank: BankSection, label: string, signal?: AbortSignal): P
   // `data` is the list the bank's garbage collection keeps alive: it must hold exactly the trees' chunks.
   if ((await bank.stat(DATA_OBJECT)) === null) throw corrupt(label, `${DATA_OBJECT} is missing`);
   const data = await bank.getChunkList(DATA_OBJECT);
-  const differs = data.length !== refs.length || data.some((r, i) => r.id !== refs[i]!.id || r.size !== refs[i]!.size);
+  const differs = data.length !== refs.length || data.some((r, i) => r.size !== refs[i]!.size);
   if (differs) throw corrupt(label, `${DATA_OBJECT} does not list the chunks the trees name (${data.length} listed, ${refs.length} named)`);
+  // A copy or an import into a bank with another key gives every chunk a new id (ids are keyed per
+  // bank) but keeps each chunk's bytes, boundaries and order, and rewrites `data` (bank/transfer.ts);
+  // the trees, sealed whole, still name the source bank's ids. `data` names this bank's: read by it.
+  const rekeyed = data.some((r, i) => r.id !== refs[i]!.id);
   return {
     version: 3,
     source: meta.source,
     dataSize: meta.totals.bytes,
-    refs,
+    refs: rekeyed ? data : refs,
     entries: async function* (sig?: AbortSignal) {
       for (const w of walkTrees(trees, meta, label, sig)) yield w.entry;
     },
