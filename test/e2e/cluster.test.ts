@@ -76,7 +76,7 @@ describe('e2e: the distributed shape of docs/deploy.md, started by scripts/clust
     expect(stdout).to.include('api /healthz: ok');
   });
 
-  it('a protect under the Temporal engine streams progress over SSE and ends with operation_finished; a late stream gets the final state', async () => {
+  it('a protect under Temporal streams progress over SSE to operation_finished; a late stream gets the final state', async () => {
     const data = join(dir.path, 'data');
     mkdirSync(data);
     writeFileSync(join(data, 'big'), randomBytes(24 * 1024 * 1024));
