@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { startDaemon } from '../helpers/processes.js';
 import { freePort } from '../helpers/private-rabbitmq.js';
 import { requireService, temporalAddress } from '../helpers/services.js';
 import { writeRecorderProvider } from '../helpers/test-provider.js';
+import { writeTemporalHome } from '../helpers/temporal-home.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** A provider id of its own, so this suite's checkpoints never mix with another suite's. */
@@ -48,18 +48,7 @@ describe('e2e: following an operation — an API restart, a late cancel, a cance
   before(async function () {
     const address = requireService(this, 'Temporal (TEMPORAL_ADDRESS)', temporalAddress());
     writeFileSync(log, '');
-    writeFileSync(
-      join(home.path, 'bulwark.yaml'),
-      [
-        'engine: temporal',
-        'temporal:',
-        `  address: ${address}`,
-        `  task_queue: bulwark-follow-${randomUUID().slice(0, 8)}`,
-        '  heartbeat_timeout_ms: 2000',
-        '  shutdown_grace_time_ms: 1000',
-        '',
-      ].join('\n'),
-    );
+    writeTemporalHome(home.path, address, 'bulwark-follow');
     writeRecorderProvider(home.path, { logFile: log, logEnd: true, id: PROVIDER, name: 'follow' });
     daemons.push(await startDaemon(home.path, ['worker'], /serving task queue/));
     plan = (

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
 import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliJson, runCli } from '../helpers/cli.js';
@@ -9,6 +8,7 @@ import { startDaemon } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 import { requireService, temporalAddress } from '../helpers/services.js';
 import { writeRecorderProvider } from '../helpers/test-provider.js';
+import { writeTemporalHome } from '../helpers/temporal-home.js';
 
 /** A provider id of its own, so this suite's provider never clashes with another's. */
 const TEMPORAL_PROVIDER_ID = '5e7e57e5-0000-4000-8000-0000000a7e51';
@@ -44,21 +44,11 @@ describe('e2e: temporal engine with real worker and agent processes', function (
   before(function () {
     const address = requireService(this, 'Temporal (TEMPORAL_ADDRESS)', temporalAddress());
     writeFileSync(log, '');
-    writeFileSync(
-      join(home.path, 'bulwark.yaml'),
-      [
-        'engine: temporal',
-        'temporal:',
-        `  address: ${address}`,
-        `  task_queue: bulwark-e2e-${randomUUID().slice(0, 8)}`,
-        '  heartbeat_timeout_ms: 2000',
-        '  agent_schedule_to_start_timeout_ms: 3000',
-        '  shutdown_grace_time_ms: 1000',
-        'tasks:',
-        '  retry: {max_attempts: 5, initial_delay_ms: 200, max_delay_ms: 1000}',
-        '',
-      ].join('\n'),
-    );
+    writeTemporalHome(home.path, address, 'bulwark-e2e', [
+      '  agent_schedule_to_start_timeout_ms: 3000',
+      'tasks:',
+      '  retry: {max_attempts: 5, initial_delay_ms: 200, max_delay_ms: 1000}',
+    ]);
     writeRecorderProvider(home.path, { logFile: log, id: TEMPORAL_PROVIDER_ID });
   });
   after(async () => {
@@ -179,17 +169,21 @@ describe('e2e: temporal engine with real worker and agent processes', function (
     ).to.equal(false);
   });
 
-  it('with no agent for a node, the operation fails naming the node after schedule-to-start', async () => {
-    const planFile = join(home.path, 'orphan.yaml');
-    writeFileSync(
-      planFile,
-      `name: orphan\nprovider_id: ${TEMPORAL_PROVIDER_ID}\nresources:\n  - {type: test.recorder, id: lonely, node: nowhere}\n`,
-    );
+  /** Protects a plan of one resource planned on `node`, expecting the protect to fail: its checkpoint. */
+  async function failedOnNode(name: string, id: string, node: string): Promise<Rec> {
+    const planFile = join(home.path, `${name}.yaml`);
+    const resource = `{type: test.recorder, id: ${id}, node: ${node}}`;
+    writeFileSync(planFile, `name: ${name}\nprovider_id: ${TEMPORAL_PROVIDER_ID}\nresources:\n  - ${resource}\n`);
     const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '-f', planFile]);
     const r = await runCli(home.path, ['checkpoint', 'create', '--plan', plan.id]);
     expect(r.code).to.equal(1);
     const checkpoint = r.json<Rec>();
     expect(checkpoint.status).to.equal('error');
+    return checkpoint;
+  }
+
+  it('with no agent for a node, the operation fails naming the node after schedule-to-start', async () => {
+    const checkpoint = await failedOnNode('orphan', 'lonely', 'nowhere');
     expect(checkpoint.extra_info?.reason)
       .to.match(/BWK_ERR_AGENT_UNAVAILABLE/)
       .and.to.include('"nowhere"')
@@ -205,16 +199,7 @@ describe('e2e: temporal engine with real worker and agent processes', function (
       const worker = await start(['worker']); // the workflow's own worker, on this home's bank
       const agent = await startDaemon(agentHome.path, ['agent', '--node', 'elsewhere'], READY);
       daemons.push(agent);
-      const planFile = join(home.path, 'elsewhere.yaml');
-      writeFileSync(
-        planFile,
-        `name: elsewhere\nprovider_id: ${TEMPORAL_PROVIDER_ID}\nresources:\n  - {type: test.recorder, id: far, node: elsewhere}\n`,
-      );
-      const plan = await cliJson<{ id: string }>(home.path, ['plan', 'create', '-f', planFile]);
-      const r = await runCli(home.path, ['checkpoint', 'create', '--plan', plan.id]);
-      expect(r.code).to.equal(1);
-      const checkpoint = r.json<Rec>();
-      expect(checkpoint.status).to.equal('error');
+      const checkpoint = await failedOnNode('elsewhere', 'far', 'elsewhere');
       expect(checkpoint.extra_info?.reason)
         .to.match(/^BWK_ERR_BANK_NOT_VISIBLE: agent elsewhere on host /)
         .and.to.include(`checkpoint ${checkpoint.id} is not in the bank it opened (fs bank at ${join(agentHome.path, 'bank')})`);
