@@ -266,7 +266,7 @@ describe('REST API scheduling: triggers, scheduled operations, operation logs', 
       refused(await create({ provider_id: NOOP }), 400, 'BWK_ERR_SCHEDULED_OPERATION_INVALID', 'plan_id');
       refused(await create({ plan_id: UNKNOWN, max_backups: '3' }), 404, 'BWK_ERR_PLAN_NOT_FOUND', UNKNOWN);
       refused(
-        await create({ plan_id: planId, max_backups: '3' }, { operation_type: 'copy' }),
+        await create({ plan_id: planId, max_backups: '3' }, { operation_type: 'replicate' }),
         400,
         'BWK_ERR_INVALID_INPUT',
         'operation_type',
