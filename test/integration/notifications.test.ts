@@ -17,6 +17,11 @@ import { openApiApp, type ApiApp } from '../helpers/api-app.js';
 import { tempDir } from '../helpers/paths.js';
 import { allowAll } from '../helpers/scopes.js';
 import { TEST_PROVIDER_ID, writeRecorderProvider } from '../helpers/test-provider.js';
+import { PG_PROVIDER_ID, createDb, dropDb, uniqueName, writePgProvider } from '../helpers/postgres-fixture.js';
+import { pgUrl, requireService } from '../helpers/services.js';
+
+/** The database password the PostgreSQL provider reads from its password_env: it must reach no payload. */
+const DB_PASSWORD = 'db-password-of-the-notify-test-5f1c';
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -141,12 +146,15 @@ describe('notifications: signed webhooks of operation outcomes, from the catalog
   before(async () => {
     configure(home.path);
     writeRecorderProvider(home.path);
+    process.env.BWK_NOTIFY_PG_PASSWORD = DB_PASSWORD;
+    writePgProvider(home.path, { passwordEnv: 'BWK_NOTIFY_PG_PASSWORD' });
     await receiver.start();
     await open();
   });
   after(async () => {
     await a?.close();
     await receiver.stop();
+    delete process.env.BWK_NOTIFY_PG_PASSWORD;
     home.cleanup();
   });
   afterEach(async () => {
@@ -275,5 +283,29 @@ describe('notifications: signed webhooks of operation outcomes, from the catalog
     const log = await call('GET', `/v1/p/subscriptions/${sub.id}/deliveries`, tokenP);
     expect(JSON.stringify(log.body)).to.not.include(sub.secret);
     expect(homeText(home.path)).to.not.include(sub.secret);
+  });
+
+  it('a database failure is delivered with its reason, and neither the database password nor the secret is in it', async function () {
+    requireService(this, 'PostgreSQL', pgUrl());
+    const sub = (await subscribe({ outcomes: ['error'] })).body.subscription as { id: string; secret: string };
+    const ctx = { projectId: 'p', admin: false };
+    const database = uniqueName('bwk_notify');
+    await createDb(database);
+    const plan = await a.app.manager.createPlan(ctx, {
+      name: 'pg-gone',
+      provider_id: PG_PROVIDER_ID,
+      resources: [{ type: 'postgres.database', id: `main/${database}` }],
+    });
+    // Gone before the protect: it fails at the database, with the database's own reason.
+    await dropDb(database);
+    const { record } = await (await a.app.manager.protect(ctx, plan.id)).done;
+    expect(record.status).to.equal('error');
+    await deliverUntil(dispatcherOf(a.app), () => receiver.accepted.length >= 1);
+    const body = receiver.accepted[0]!.body;
+    expect((JSON.parse(body) as { data: { plan_id: string } }).data.plan_id).to.equal(plan.id);
+    expect(String((JSON.parse(body) as { data: { reason: string } }).data.reason)).to.include(database);
+    expect(body).to.not.include(DB_PASSWORD);
+    expect(body).to.not.include(sub.secret);
+    expect(homeText(home.path)).to.not.include(DB_PASSWORD);
   });
 });
