@@ -45,9 +45,17 @@ function checkAddress(raw: string, host: string, policy: UrlPolicy): void {
   if (PRIVATE.check(address, family) && !policy.allow_private) throw refuse(`${host} is a loopback or private address (${address})`);
 }
 
+/** The host without IPv6 brackets or the root label's dot (`localhost.` is `localhost`). */
 function hostOf(url: URL): string {
-  return url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return url.hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
 }
+
+/** Every address a name resolves to (the resolver is a parameter so tests can name what DNS answers). */
+export type Resolve = (host: string) => Promise<string[]>;
+const resolveAll: Resolve = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
 
 /** The URL, parsed, when its form and literal host are acceptable; BWK_ERR_WEBHOOK_URL_REFUSED otherwise. */
 export function checkWebhookUrl(raw: string, policy: UrlPolicy): URL {
@@ -72,16 +80,16 @@ export function checkWebhookUrl(raw: string, policy: UrlPolicy): URL {
 }
 
 /** As checkWebhookUrl, and every address the host resolves to now must be acceptable too. */
-export async function checkWebhookTarget(raw: string, policy: UrlPolicy): Promise<URL> {
+export async function checkWebhookTarget(raw: string, policy: UrlPolicy, resolve: Resolve = resolveAll): Promise<URL> {
   const url = checkWebhookUrl(raw, policy);
   const host = hostOf(url);
   if (isIP(host) || policy.allowed_hosts.some((h) => h.replace(/^\[|\]$/g, '').toLowerCase() === host)) return url;
-  let addresses: { address: string }[];
+  let addresses: string[];
   try {
-    addresses = await lookup(host, { all: true });
+    addresses = await resolve(host);
   } catch (err) {
     throw refuse(`${host} does not resolve (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  for (const a of addresses) checkAddress(a.address, host, policy);
+  for (const address of addresses) checkAddress(address, host, policy);
   return url;
 }
