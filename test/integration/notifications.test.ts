@@ -11,7 +11,6 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
 import { WebhookDispatcher } from '../../src/notifications/dispatcher.js';
-import { SubscriptionService } from '../../src/notifications/subscriptions.js';
 import type { BulwarkApp } from '../../src/processes/app.js';
 import { openApiApp, type ApiApp } from '../helpers/api-app.js';
 import { tempDir } from '../helpers/paths.js';
@@ -109,9 +108,7 @@ describe('notifications: signed webhooks of operation outcomes, from the catalog
   let tokenQ = '';
 
   const open = async () => {
-    a = await openApiApp(home.path, (app) => ({
-      subscriptions: new SubscriptionService({ store: app.store.notifications, config: app.config.notifications, logger: app.logger }),
-    }));
+    a = await openApiApp(home.path);
     url = await a.api.listen({ port: 0, host: '127.0.0.1' });
     tokenP = await a.token('p');
     tokenQ = await a.token('q');
