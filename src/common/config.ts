@@ -85,6 +85,20 @@ export interface NotificationsConfig {
   timeout_ms: number;
   /** Attempts of one delivery, and the capped exponential backoff between them. */
   retry: { max_attempts: number; initial_delay_ms: number; max_delay_ms: number };
+  /** E-mail targets: the SMTP relay, and how long a burst is gathered into one message. */
+  email: {
+    smtp_host?: string;
+    smtp_port: number;
+    /** starttls (required), implicit (TLS from the first byte, port 465), none (only on a trusted local relay). */
+    smtp_tls: 'starttls' | 'implicit' | 'none';
+    smtp_user?: string;
+    /** The variable holding the relay password (never in bulwark.yaml). */
+    password_env?: string;
+    from: string;
+    batch_ms: number;
+    /** The console's address (e.g. https://bulwark.example.com/console/): messages link to the checkpoint's page. */
+    console_url?: string;
+  };
 }
 
 export interface MetricsConfig {
@@ -357,6 +371,21 @@ export const CONFIG_SCHEMA = {
             max_attempts: { type: 'integer', minimum: 1, maximum: 1000, default: 15 },
             initial_delay_ms: { type: 'integer', minimum: 10, default: 5000 },
             max_delay_ms: { type: 'integer', minimum: 10, maximum: 2_147_483_647, default: 3_600_000 },
+          },
+        },
+        email: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            smtp_host: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,255}$' },
+            smtp_port: { type: 'integer', minimum: 1, maximum: 65535, default: 587 },
+            smtp_tls: { enum: ['starttls', 'implicit', 'none'], default: 'starttls' },
+            smtp_user: { type: 'string', maxLength: 255 },
+            password_env: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+            from: { type: 'string', maxLength: 255, default: 'bulwark@localhost' },
+            batch_ms: { type: 'integer', minimum: 0, maximum: 3_600_000, default: 60000 },
+            console_url: { type: 'string', pattern: '^https?://', maxLength: 1024 },
           },
         },
       },

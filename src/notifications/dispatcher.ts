@@ -9,9 +9,10 @@ import { randomUUID } from 'node:crypto';
 import type { NotificationsConfig } from '../common/config.js';
 import type { Logger } from '../common/logging.js';
 import { reasonOf } from '../core/errors.js';
-import type { AttemptResult, ClaimedDelivery, NotificationStore } from '../store/notifications.js';
+import type { AttemptResult, ClaimedDelivery, DeliveryRow, NotificationStore, SubscriptionRow } from '../store/notifications.js';
 import { CONTENT_TYPE, signature, SIGNATURE_HEADER } from './cloud-event.js';
 import { checkWebhookTarget } from './url-policy.js';
+import { emailMessage, sendEmail } from './email.js';
 
 export interface DispatcherDeps {
   store: NotificationStore;
@@ -60,15 +61,26 @@ export class WebhookDispatcher {
     const now = Date.now();
     // Held for longer than one request can take, so no other dispatcher sends it meanwhile.
     const until = new Date(now + this.deps.config.timeout_ms * 3).toISOString();
-    const claimed = await this.deps.store.claimDue(this.owner, new Date(now).toISOString(), until, 20);
+    const batchBefore = new Date(now - this.deps.config.email.batch_ms).toISOString();
+    const claimed = await this.deps.store.claimDue(this.owner, new Date(now).toISOString(), until, 20, batchBefore);
+    const done = new Set<string>();
     for (const c of claimed) {
       if (this.stopped) break;
-      const result = await this.attempt(c);
-      await this.deps.store.recordAttempt(this.owner, c.delivery.id, result);
+      if (done.has(c.delivery.id)) continue;
+      const batch =
+        c.delivery.channel === 'email' && c.subscription?.status === 'enabled'
+          ? await this.emailBatch(c, new Date(now).toISOString(), until)
+          : [c.delivery];
+      const result = c.delivery.channel === 'email' ? await this.sendBatch(c.subscription, batch) : await this.attempt(c);
+      for (const d of batch) {
+        done.add(d.id);
+        await this.deps.store.recordAttempt(this.owner, d.id, result);
+      }
       if (result.outcome === 'delivered') continue;
-      this.deps.logger.warn('webhook delivery not accepted', {
+      this.deps.logger.warn('notification not accepted', {
         subscription: c.delivery.subscription_id,
-        delivery: c.delivery.id,
+        deliveries: batch.map((d) => d.id),
+        channel: c.delivery.channel,
         outcome: result.outcome,
         status_code: result.statusCode,
         error: result.error,
@@ -77,15 +89,39 @@ export class WebhookDispatcher {
     return claimed.length;
   }
 
+  /** The claimed e-mail delivery and every other pending one of its subscription: one message. */
+  private async emailBatch(c: ClaimedDelivery, now: string, until: string): Promise<DeliveryRow[]> {
+    const rest = await this.deps.store.claimBatch(this.owner, c.delivery.subscription_id, now, until);
+    return [c.delivery, ...rest.filter((d) => d.id !== c.delivery.id)];
+  }
+
+  private retryOrFail(attempts: number, statusCode: number | null, error: string): AttemptResult {
+    const { retry } = this.deps.config;
+    const attemptNo = attempts + 1;
+    return attemptNo >= retry.max_attempts
+      ? { outcome: 'failed', statusCode, error }
+      : { outcome: 'retry', statusCode, error, nextAttemptAt: new Date(Date.now() + backoffMs(attemptNo, retry)).toISOString() };
+  }
+
+  private async sendBatch(subscription: SubscriptionRow | null, batch: DeliveryRow[]): Promise<AttemptResult> {
+    if (!subscription || subscription.status !== 'enabled' || !subscription.addresses)
+      return { outcome: 'dropped', statusCode: null, error: 'the subscription is disabled or deleted' };
+    const attempts = Math.max(...batch.map((d) => d.attempts));
+    try {
+      const to = JSON.parse(subscription.addresses) as string[];
+      await sendEmail(this.deps.config.email, to, emailMessage(this.deps.config.email, batch), this.deps.config.timeout_ms);
+      return { outcome: 'delivered', statusCode: null };
+    } catch (err) {
+      const code = (err as { responseCode?: unknown }).responseCode;
+      return this.retryOrFail(attempts, typeof code === 'number' ? code : null, `SMTP: ${reasonOf(err)}`);
+    }
+  }
+
   private async attempt({ delivery, subscription }: ClaimedDelivery): Promise<AttemptResult> {
-    if (!subscription || subscription.status !== 'enabled')
+    if (!subscription || subscription.status !== 'enabled' || !subscription.url)
       return { outcome: 'dropped', statusCode: null, error: 'the subscription is disabled or deleted' };
     const { config } = this.deps;
-    const attemptNo = delivery.attempts + 1;
-    const retryOrFail = (statusCode: number | null, error: string): AttemptResult =>
-      attemptNo >= config.retry.max_attempts
-        ? { outcome: 'failed', statusCode, error }
-        : { outcome: 'retry', statusCode, error, nextAttemptAt: new Date(Date.now() + backoffMs(attemptNo, config.retry)).toISOString() };
+    const retryOrFail = (statusCode: number | null, error: string) => this.retryOrFail(delivery.attempts, statusCode, error);
     let url: URL;
     try {
       url = await checkWebhookTarget(subscription.url, config);

@@ -20,9 +20,10 @@ import { checkWebhookUrl } from './url-policy.js';
 export const KINDS: readonly OperationKindName[] = ['protect', 'restore', 'verify', 'delete'];
 export const OUTCOMES: readonly string[] = ['available', 'error', 'deleted', 'success', 'fail'];
 const MAX_LIST = 50;
+const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 export interface NewSubscription {
-  target: { type: 'webhook'; url: string };
+  target: { type: 'webhook'; url: string } | { type: 'email'; addresses: string[] };
   filter?: Partial<SubscriptionFilter>;
 }
 
@@ -67,18 +68,37 @@ export class SubscriptionService {
   constructor(private readonly deps: { store: NotificationStore; config: NotificationsConfig; logger: Logger }) {}
 
   async create(ctx: RequestContext, input: NewSubscription): Promise<SubscriptionRecord & { secret: string }> {
-    if (input?.target?.type !== 'webhook') throw invalid('target.type must be "webhook"');
-    if (typeof input.target.url !== 'string' || input.target.url.length > 2048)
-      throw invalid('target.url must be a URL of at most 2048 characters');
-    const url = checkWebhookUrl(input.target.url, this.deps.config).toString();
+    const target = input?.target;
+    if (target?.type !== 'webhook' && target?.type !== 'email') throw invalid('target.type must be "webhook" or "email"');
     const filter = checkFilter(input.filter);
-    const { secret, record } = await this.deps.store.createSubscription({ project_id: ctx.projectId, url, filter });
+    const { secret, record } = await this.deps.store.createSubscription(
+      target.type === 'webhook'
+        ? { project_id: ctx.projectId, filter, target_type: 'webhook', url: this.checkUrl(target.url) }
+        : { project_id: ctx.projectId, filter, target_type: 'email', addresses: this.checkAddresses(target.addresses) },
+    );
     this.deps.logger.info('subscription created', {
       subscription: record.id,
       project: record.project_id,
       token_id: ctx.origin?.token_id ?? null,
     });
     return { ...record, secret };
+  }
+
+  private checkUrl(url: unknown): string {
+    if (typeof url !== 'string' || url.length > 2048) throw invalid('target.url must be a URL of at most 2048 characters');
+    return checkWebhookUrl(url, this.deps.config).toString();
+  }
+
+  private checkAddresses(addresses: unknown): string[] {
+    if (!this.deps.config.email.smtp_host)
+      throw invalid('e-mail targets need an SMTP relay: set notifications.email.smtp_host in bulwark.yaml (docs/notifications.md)');
+    if (!Array.isArray(addresses) || addresses.length === 0 || addresses.length > 20)
+      throw invalid('target.addresses must be a list of 1 to 20 e-mail addresses');
+    for (const a of addresses as unknown[])
+      // Deliberately narrow: no display names, comments or line breaks that could add headers or recipients.
+      if (typeof a !== 'string' || a.length > 254 || !EMAIL.test(a))
+        throw invalid(`target.addresses: "${String(a).slice(0, 80)}" is not a plain e-mail address (name@example.com)`);
+    return [...new Set(addresses as string[])];
   }
 
   list(ctx: RequestContext): Promise<SubscriptionRecord[]> {

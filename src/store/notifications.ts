@@ -21,8 +21,11 @@ export interface SubscriptionFilter {
 export interface SubscriptionRecord {
   id: string;
   project_id: string;
-  target_type: 'webhook';
-  url: string;
+  target_type: 'webhook' | 'email';
+  /** The webhook's URL; null for e-mail. */
+  url: string | null;
+  /** The e-mail recipients; null for a webhook. */
+  addresses: string[] | null;
   filter: SubscriptionFilter;
   /** `enabled`, or `disabled` (a receiver answered 410 Gone). */
   status: 'enabled' | 'disabled';
@@ -31,8 +34,9 @@ export interface SubscriptionRecord {
   updated_at: string;
 }
 
-export interface SubscriptionRow extends Omit<SubscriptionRecord, 'filter'> {
+export interface SubscriptionRow extends Omit<SubscriptionRecord, 'filter' | 'addresses'> {
   filter: string;
+  addresses: string | null;
   secret: string;
 }
 
@@ -54,6 +58,7 @@ export interface DeliveryRecord {
 }
 
 export interface DeliveryRow extends DeliveryRecord {
+  channel: 'webhook' | 'email';
   payload: string;
   claimed_by: string | null;
   claimed_until: string | null;
@@ -84,17 +89,18 @@ export interface ClaimedDelivery {
 
 /** How one attempt went. */
 export type AttemptResult =
-  | { outcome: 'delivered'; statusCode: number }
+  | { outcome: 'delivered'; statusCode: number | null }
   | { outcome: 'retry'; statusCode: number | null; error: string; nextAttemptAt: string }
   | { outcome: 'failed' | 'dropped'; statusCode: number | null; error: string };
 
+/** What a new subscription is: a webhook URL or e-mail addresses, and its filter. */
+export type NewSubscriptionRow = { project_id: string; filter: SubscriptionFilter } & (
+  { target_type: 'webhook'; url: string } | { target_type: 'email'; addresses: string[] }
+);
+
 export interface NotificationStore {
   /** Creates a subscription and returns it with its secret — the only time the secret leaves the catalog. */
-  createSubscription(input: {
-    project_id: string;
-    url: string;
-    filter: SubscriptionFilter;
-  }): Promise<{ secret: string; record: SubscriptionRecord }>;
+  createSubscription(input: NewSubscriptionRow): Promise<{ secret: string; record: SubscriptionRecord }>;
   getSubscription(projectId: string | null, id: string): Promise<SubscriptionRecord | null>;
   listSubscriptions(projectId: string | null): Promise<SubscriptionRecord[]>;
   /** False when it does not exist or belongs to another project. Its deliveries go with it. */
@@ -102,8 +108,13 @@ export interface NotificationStore {
   disableSubscription(id: string, reason: string): Promise<void>;
   /** Writes one pending delivery per matching enabled subscription; an event already queued for a subscription is not queued again. */
   enqueue(ended: EndedOperation): Promise<number>;
-  /** Claims up to `limit` due deliveries for `owner` until `until`; a claimed row is skipped by every other owner. */
-  claimDue(owner: string, now: string, until: string, limit: number): Promise<ClaimedDelivery[]>;
+  /**
+   * Claims up to `limit` due deliveries for `owner` until `until`; a claimed row is skipped by every
+   * other owner. An e-mail delivery is due only once it was queued at or before `batchBefore`.
+   */
+  claimDue(owner: string, now: string, until: string, limit: number, batchBefore?: string): Promise<ClaimedDelivery[]>;
+  /** Claims every other pending, unclaimed delivery of `subscriptionId` (the rest of an e-mail batch). */
+  claimBatch(owner: string, subscriptionId: string, now: string, until: string): Promise<DeliveryRow[]>;
   /** Records an attempt of a delivery `owner` holds, and releases it. */
   recordAttempt(owner: string, id: string, result: AttemptResult): Promise<void>;
   listDeliveries(projectId: string | null, subscriptionId: string): Promise<DeliveryRecord[]>;
@@ -130,7 +141,8 @@ function toRecord(row: SubscriptionRow): SubscriptionRecord {
     id: row.id,
     project_id: row.project_id,
     target_type: row.target_type,
-    url: row.url,
+    url: row.url ?? null,
+    addresses: row.addresses ? (JSON.parse(row.addresses) as string[]) : null,
     filter: JSON.parse(row.filter) as SubscriptionFilter,
     status: row.status,
     disabled_reason: row.disabled_reason ?? null,
@@ -149,14 +161,15 @@ export function matches(filter: SubscriptionFilter, ended: Pick<EndedOperation, 
 export class KyselyNotificationStore implements NotificationStore {
   constructor(private readonly db: Kysely<NotificationDatabase>) {}
 
-  async createSubscription(input: { project_id: string; url: string; filter: SubscriptionFilter }) {
+  async createSubscription(input: NewSubscriptionRow) {
     const secret = SECRET_PREFIX + randomBytes(32).toString('base64url');
     const now = nowIso();
     const row: SubscriptionRow = {
       id: newId(),
       project_id: input.project_id,
-      target_type: 'webhook',
-      url: input.url,
+      target_type: input.target_type,
+      url: input.target_type === 'webhook' ? input.url : null,
+      addresses: input.target_type === 'email' ? JSON.stringify(input.addresses) : null,
       filter: JSON.stringify(input.filter),
       status: 'enabled',
       disabled_reason: null,
@@ -203,7 +216,7 @@ export class KyselyNotificationStore implements NotificationStore {
   async enqueue(ended: EndedOperation): Promise<number> {
     const subs = await this.db
       .selectFrom('subscriptions')
-      .select(['id', 'filter'])
+      .select(['id', 'filter', 'target_type'])
       .where('project_id', '=', ended.projectId)
       .where('status', '=', 'enabled')
       .execute();
@@ -228,6 +241,7 @@ export class KyselyNotificationStore implements NotificationStore {
             project_id: ended.projectId,
             event_id: eventId,
             event_type: ended.eventType,
+            channel: sub.target_type,
             payload: ended.payload(eventId),
             status: 'pending',
             attempts: 0,
@@ -255,13 +269,14 @@ export class KyselyNotificationStore implements NotificationStore {
     return queued;
   }
 
-  async claimDue(owner: string, now: string, until: string, limit: number): Promise<ClaimedDelivery[]> {
+  async claimDue(owner: string, now: string, until: string, limit: number, batchBefore: string = now): Promise<ClaimedDelivery[]> {
     const due = await this.db
       .selectFrom('notification_deliveries')
       .select('id')
       .where('status', '=', 'pending')
       .where('next_attempt_at', '<=', now)
       .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+      .where((eb) => eb.or([eb('channel', '=', 'webhook'), eb('created_at', '<=', batchBefore)]))
       .orderBy('next_attempt_at')
       .orderBy('id')
       .limit(limit)
@@ -283,6 +298,27 @@ export class KyselyNotificationStore implements NotificationStore {
       claimed.push({ delivery, subscription });
     }
     return claimed;
+  }
+
+  async claimBatch(owner: string, subscriptionId: string, now: string, until: string): Promise<DeliveryRow[]> {
+    await this.db
+      .updateTable('notification_deliveries')
+      .set({ claimed_by: owner, claimed_until: until })
+      .where('subscription_id', '=', subscriptionId)
+      .where('status', '=', 'pending')
+      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+      .execute();
+    // Only what this owner holds now: rows another owner claimed meanwhile are theirs.
+    return this.db
+      .selectFrom('notification_deliveries')
+      .selectAll()
+      .where('subscription_id', '=', subscriptionId)
+      .where('status', '=', 'pending')
+      .where('claimed_by', '=', owner)
+      .where('claimed_until', '=', until)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
   }
 
   async recordAttempt(owner: string, id: string, result: AttemptResult): Promise<void> {

@@ -21,6 +21,7 @@ export function notificationCases(harness: () => CatalogHarness): void {
     const { notifications: n } = harness().store;
     const { secret, record } = await n.createSubscription({
       project_id: 'na',
+      target_type: 'webhook',
       url: 'https://example.com/hook',
       filter: { kinds: ['protect'], outcomes: ['error'], plan_ids: [] },
     });

@@ -17,6 +17,11 @@ describe('CLI: bulwark subscription', function () {
     expect(refused.code).to.equal(1);
     expect(refused.error().code).to.equal('BWK_ERR_WEBHOOK_URL_REFUSED');
     expect((await runCli(home.path, ['subscription', 'list'])).json()).to.deep.equal([]);
+    // No target, and e-mail without a relay configured: refused, saying what to do.
+    expect((await runCli(home.path, ['subscription', 'create'])).error().code).to.equal('BWK_ERR_INVALID_INPUT');
+    const noRelay = await runCli(home.path, ['subscription', 'create', '--email', 'ops@example.com']);
+    expect(noRelay.code).to.equal(1);
+    expect(noRelay.error().message).to.include('notifications.email.smtp_host');
 
     const created = await runCli(home.path, [
       'subscription',

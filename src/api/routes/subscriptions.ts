@@ -22,8 +22,12 @@ const createBody = {
         target: {
           type: 'object',
           additionalProperties: false,
-          required: ['type', 'url'],
-          properties: { type: { enum: ['webhook'] }, url: { type: 'string', maxLength: 2048 } },
+          required: ['type'],
+          properties: {
+            type: { enum: ['webhook', 'email'] },
+            url: { type: 'string', maxLength: 2048 },
+            addresses: { type: 'array', maxItems: 20, items: { type: 'string', maxLength: 254 } },
+          },
         },
         filter: {
           type: 'object',

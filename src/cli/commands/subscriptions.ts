@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { appAction } from '../actions.js';
+import { bwkError } from '../../core/errors.js';
 import type { Run } from '../context.js';
 import { SubscriptionService } from '../../notifications/subscriptions.js';
 import type { BulwarkApp } from '../../processes/app.js';
@@ -25,21 +26,32 @@ export function registerSubscriptionCommands(program: Command, run: Run): void {
   const sub = program.command('subscription').description('webhook notifications of operation outcomes, per project');
   sub
     .command('create')
-    .description('subscribe a webhook URL; its signing secret is printed once')
-    .requiredOption('--webhook <url>', 'the receiver (checked against notifications.allowed_hosts / allow_private)')
+    .description('subscribe a webhook URL (its signing secret is printed once) or e-mail addresses')
+    .option('--webhook <url>', 'the receiver (checked against notifications.allowed_hosts / allow_private)')
+    .option('--email <addresses>', 'comma-separated recipients (needs notifications.email.smtp_host)')
     .option('--kinds <list>', 'comma-separated: protect, restore, verify, delete (default: all)')
     .option('--outcomes <list>', 'comma-separated: available, error, deleted, success, fail (default: all)')
     .option('--plans <ids>', 'comma-separated plan ids (default: all)')
     .option('--project <id>')
     .action(
-      appAction(run, async (cli, app, opts: { webhook: string; kinds?: string; outcomes?: string; plans?: string; project?: string }) => {
-        const created = await serviceOf(app).create(ctxOf(app, opts.project), {
-          target: { type: 'webhook', url: opts.webhook },
-          filter: { kinds: list(opts.kinds) as never, outcomes: list(opts.outcomes), plan_ids: list(opts.plans) },
-        });
-        cli.out.result(created);
-        cli.out.note('store the secret now: it signs every delivery (x-bulwark-signature) and is never shown again');
-      }),
+      appAction(
+        run,
+        async (
+          cli,
+          app,
+          opts: { webhook?: string; email?: string; kinds?: string; outcomes?: string; plans?: string; project?: string },
+        ) => {
+          if ((opts.webhook === undefined) === (opts.email === undefined))
+            throw bwkError('BWK_ERR_INVALID_INPUT', { reason: 'give exactly one of --webhook URL and --email ADDRESSES' });
+          const created = await serviceOf(app).create(ctxOf(app, opts.project), {
+            target: opts.webhook !== undefined ? { type: 'webhook', url: opts.webhook } : { type: 'email', addresses: list(opts.email) },
+            filter: { kinds: list(opts.kinds) as never, outcomes: list(opts.outcomes), plan_ids: list(opts.plans) },
+          });
+          cli.out.result(created);
+          if (opts.webhook !== undefined)
+            cli.out.note('store the secret now: it signs every delivery (x-bulwark-signature) and is never shown again');
+        },
+      ),
     );
   sub
     .command('list')
