@@ -1,3 +1,4 @@
+import type { SubscriptionService } from '../notifications/subscriptions.js';
 import type { FastifyInstance } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
 import type { BulwarkConfig } from '../common/config.js';
@@ -39,6 +40,7 @@ export async function listenApi(deps: {
   scheduling: SchedulingService;
   quotas: QuotaService;
   services: ServiceCatalog;
+  subscriptions?: SubscriptionService;
   tokens: TokenStore;
   events: OperationEvents;
   logger: Logger;
@@ -54,6 +56,7 @@ export async function listenApi(deps: {
     scheduling: deps.scheduling,
     quotas: deps.quotas,
     services: deps.services,
+    ...(deps.subscriptions ? { subscriptions: deps.subscriptions } : {}),
     tokens: tokenVerifier(deps.tokens, { logger: deps.logger, useIntervalMs: deps.config.api.token_use_interval_ms }),
     authFailures: deps.config.api.auth_failures,
     events: deps.events,

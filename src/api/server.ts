@@ -24,6 +24,8 @@ import { catalogRoutes } from './routes/catalog.js';
 import { operationRoutes } from './routes/operations.js';
 import { quotaRoutes } from './routes/quotas.js';
 import { serviceRoutes } from './routes/services.js';
+import { subscriptionRoutes } from './routes/subscriptions.js';
+import type { SubscriptionService } from '../notifications/subscriptions.js';
 import { schedulingRoutes } from './routes/scheduling.js';
 import { validatorCompiler } from './validation.js';
 import { metricsRoute, type MetricsAccess } from './metrics-route.js';
@@ -37,6 +39,8 @@ export interface ApiOptions {
   quotas: QuotaService;
   /** Karbor's os-services: the running processes (the catalog's service table). */
   services: ServiceCatalog;
+  /** Notification subscriptions (docs/notifications.md); no /subscriptions routes when absent. */
+  subscriptions?: SubscriptionService;
   tokens: TokenVerifier;
   events: OperationEvents;
   logger: Logger;
@@ -130,6 +134,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     schedulingRoutes(v1, opts.scheduling);
     quotaRoutes(v1, opts.quotas);
     serviceRoutes(v1, opts.services);
+    if (opts.subscriptions) subscriptionRoutes(v1, opts.subscriptions);
     bankRoutes(v1, opts.service);
   });
   app.get('/openapi.json', async () => openapi.document(opts.version));

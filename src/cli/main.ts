@@ -4,6 +4,7 @@ import { registerOperationCommands } from './commands/operations.js';
 import { registerEngineCommands } from './commands/engine.js';
 import { registerServiceCommands } from './commands/service.js';
 import { registerServiceCatalogCommands } from './commands/services.js';
+import { registerSubscriptionCommands } from './commands/subscriptions.js';
 import { registerBankCommands } from './commands/bank.js';
 import { registerDistributedCommands } from './commands/distributed.js';
 import { registerSchedulingCommands } from './commands/scheduling.js';
@@ -56,6 +57,7 @@ export async function main(argv: string[]): Promise<void> {
   registerEngineCommands(program, run);
   registerServiceCommands(program, run);
   registerServiceCatalogCommands(program, run);
+  registerSubscriptionCommands(program, run);
   registerBankCommands(program, run);
   registerDistributedCommands(program, run);
   registerSchedulingCommands(program, run);

@@ -72,6 +72,33 @@ export interface BulwarkConfig {
   operation_engine: OperationEngineConfig;
   /** Prometheus metrics (docs/operations.md "Metrics"). */
   metrics: MetricsConfig;
+  /** Webhook notifications of operation outcomes (docs/notifications.md). */
+  notifications: NotificationsConfig;
+}
+
+export interface NotificationsConfig {
+  /** Host names or IP addresses webhooks may reach even when they are loopback or private (never needed for public hosts). */
+  allowed_hosts: string[];
+  /** Allow loopback and private (RFC 1918, ULA) addresses; link-local and metadata addresses stay refused. */
+  allow_private: boolean;
+  poll_interval_ms: number;
+  timeout_ms: number;
+  /** Attempts of one delivery, and the capped exponential backoff between them. */
+  retry: { max_attempts: number; initial_delay_ms: number; max_delay_ms: number };
+  /** E-mail targets: the SMTP relay, and how long a burst is gathered into one message. */
+  email: {
+    smtp_host?: string;
+    smtp_port: number;
+    /** starttls (required), implicit (TLS from the first byte, port 465), none (only on a trusted local relay). */
+    smtp_tls: 'starttls' | 'implicit' | 'none';
+    smtp_user?: string;
+    /** The variable holding the relay password (never in bulwark.yaml). */
+    password_env?: string;
+    from: string;
+    batch_ms: number;
+    /** The console's address (e.g. https://bulwark.example.com/console/): messages link to the checkpoint's page. */
+    console_url?: string;
+  };
 }
 
 export interface MetricsConfig {
@@ -325,6 +352,42 @@ export const CONFIG_SCHEMA = {
         timeout_ms: { type: 'integer', minimum: 100, default: 60000 },
         // Six hours: a bank check with --read-data reads the whole bank. At most setTimeout's 2^31-1 ms.
         long_timeout_ms: { type: 'integer', minimum: 100, maximum: 2_147_483_647, default: 21_600_000 },
+      },
+    },
+    notifications: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        allowed_hosts: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_.:\\[\\]-]{1,255}$' }, default: [] },
+        allow_private: { type: 'boolean', default: false },
+        poll_interval_ms: { type: 'integer', minimum: 50, maximum: 3_600_000, default: 2000 },
+        timeout_ms: { type: 'integer', minimum: 100, maximum: 600_000, default: 10000 },
+        retry: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            max_attempts: { type: 'integer', minimum: 1, maximum: 1000, default: 15 },
+            initial_delay_ms: { type: 'integer', minimum: 10, default: 5000 },
+            max_delay_ms: { type: 'integer', minimum: 10, maximum: 2_147_483_647, default: 3_600_000 },
+          },
+        },
+        email: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            smtp_host: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,255}$' },
+            smtp_port: { type: 'integer', minimum: 1, maximum: 65535, default: 587 },
+            smtp_tls: { enum: ['starttls', 'implicit', 'none'], default: 'starttls' },
+            smtp_user: { type: 'string', maxLength: 255 },
+            password_env: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+            from: { type: 'string', maxLength: 255, default: 'bulwark@localhost' },
+            batch_ms: { type: 'integer', minimum: 0, maximum: 3_600_000, default: 60000 },
+            console_url: { type: 'string', pattern: '^https?://', maxLength: 1024 },
+          },
+        },
       },
     },
     metrics: {

@@ -240,6 +240,12 @@ export const ERRORS = {
     true,
   ),
   BWK_ERR_SERVICE_NOT_FOUND: spec(404, 'service {id} not found'),
+  BWK_ERR_SUBSCRIPTION_NOT_FOUND: spec(404, 'subscription {id} not found'),
+  BWK_ERR_WEBHOOK_URL_REFUSED: spec(
+    400,
+    'webhook URL refused: {reason}; use a public https or http URL, or list the host in notifications.allowed_hosts ' +
+      '(or set notifications.allow_private) in bulwark.yaml',
+  ),
   BWK_ERR_SERVICE_NOT_DISABLABLE: spec(
     409,
     'service {id} is an API process ({binary}): it serves the requests that would enable services again, so it cannot be ' +

@@ -3,6 +3,7 @@
  * with their operation events fed from `bulwark.events` to its SSE streams. It opens no provider
  * or bank: only the catalog (for tokens) and the transport.
  */
+import { serveNotifications } from '../notifications/serve.js';
 import { configWarnings, homePath, loadConfig, pageSizesOf } from '../common/config.js';
 import { createLogger, fileSink } from '../common/logging.js';
 import { privacyWarnings } from '../common/private-files.js';
@@ -47,6 +48,7 @@ export async function startApi(opts: ProcessOptions & { port?: number }): Promis
         scheduling: new CatalogScheduling({ store, service, config }),
         quotas: new QuotaService({ store, config, logger }),
         services: new ServiceCatalog({ store: store.services, logger }),
+        subscriptions: serveNotifications(held, store.notifications, config, logger),
         tokens: store.tokens,
         events,
         logger,

@@ -2,6 +2,7 @@
  * `bulwark serve`, the all-in-one process: the app (catalog, providers, engine), the REST API over it
  * in-process, and its operation events on the configured transport's `bulwark.events`.
  */
+import { serveNotifications } from '../notifications/serve.js';
 import { VERSION } from '../common/version.js';
 import { listenApi } from '../api/listen.js';
 import { openBulwark, type BulwarkApp } from './app.js';
@@ -77,6 +78,7 @@ export async function startEmbedded(opts: ProcessOptions & { port?: number }): P
         scheduling: app.scheduling,
         quotas: app.quotas,
         services: app.services,
+        subscriptions: serveNotifications(held, app.store.notifications, app.config, app.logger),
         tokens: app.store.tokens,
         events: heard,
         logger: app.logger,

@@ -1,3 +1,4 @@
+import { endedOperation } from '../notifications/cloud-event.js';
 import { bwkError, isBulwarkError, isErrorJSON, reasonOf, toBulwarkError } from '../core/errors.js';
 import type { Logger } from '../common/logging.js';
 import { logManualEnd } from './manual-logs.js';
@@ -306,14 +307,20 @@ export class OperationSteps {
       status,
       ...(reason ? { reason } : {}),
     });
-    this.deps.events.publish({
-      type: 'operation_finished',
+    const finished = {
+      type: 'operation_finished' as const,
       operationId: req.operationId,
       kind: req.kind,
       status,
       ...(reason ? { reason } : {}),
       ...this.about(req, state),
-    });
+    };
+    // The outbox is written here, in the process that records the end, so a webhook is owed even when
+    // no API process was listening at that moment (docs/notifications.md).
+    await this.deps.store.notifications
+      .enqueue(endedOperation(finished))
+      .catch((err: unknown) => this.operationLogger(req).warn('notifications not queued', { error: reasonOf(err) }));
+    this.deps.events.publish(finished);
     return { operationId: req.operationId, kind: req.kind, status, ...(overall ? { error: overall.toJSON() } : {}) };
   }
 

@@ -13,6 +13,7 @@ import type { SchedulingStore } from './scheduling-port.js';
 import { KyselyQuotaStore, type QuotaDatabase, type QuotaStore } from './quotas.js';
 import { KyselyServiceStore, type ServiceDatabase, type ServiceStore } from './services.js';
 import { KyselyTokenStore } from './tokens.js';
+import { KyselyNotificationStore, type NotificationDatabase, type NotificationStore } from './notifications.js';
 import type { TokenDatabase, TokenStore } from './tokens.js';
 import type {
   CatalogStore,
@@ -72,12 +73,14 @@ export class KyselyCatalogStore implements CatalogStore {
   readonly scheduling: SchedulingStore;
   readonly quotas: QuotaStore;
   readonly services: ServiceStore;
+  readonly notifications: NotificationStore;
 
   constructor(db: Kysely<Database>, options: KyselyStoreOptions = {}) {
     this.#db = db;
     this.tokens = new KyselyTokenStore(db as unknown as Kysely<TokenDatabase>);
     this.quotas = new KyselyQuotaStore(db as unknown as Kysely<QuotaDatabase>);
     this.services = new KyselyServiceStore(db as unknown as Kysely<ServiceDatabase>);
+    this.notifications = new KyselyNotificationStore(db as unknown as Kysely<NotificationDatabase>);
     this.#pageSizes = options.pageSizes ?? DEFAULT_PAGE_SIZES;
     const collation = options.bytewiseCollation;
     this.#orderKey =

@@ -243,6 +243,59 @@ const m0007Services: Migration = {
   },
 };
 
+/**
+ * Notification subscriptions and their webhook outbox (issue 22). A delivery is unique per
+ * (subscription, event), so an event recorded twice is sent once; claimed_until lets one of several
+ * dispatchers hold a row while it sends it, and lets another take it over when that one died.
+ */
+const m0010Notifications: Migration = {
+  async up(db) {
+    await db.schema
+      .createTable('subscriptions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('project_id', 'text', (c) => c.notNull())
+      .addColumn('target_type', 'text', (c) => c.notNull())
+      .addColumn('url', 'text')
+      .addColumn('addresses', 'text')
+      .addColumn('filter', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('disabled_reason', 'text')
+      .addColumn('secret', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('subscriptions_project_idx').on('subscriptions').columns(['project_id', 'status']).execute();
+    await db.schema
+      .createTable('notification_deliveries')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('subscription_id', 'text', (c) => c.notNull())
+      .addColumn('project_id', 'text', (c) => c.notNull())
+      .addColumn('event_id', 'text', (c) => c.notNull())
+      .addColumn('event_type', 'text', (c) => c.notNull())
+      .addColumn('channel', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('last_status_code', 'integer')
+      .addColumn('last_error', 'text')
+      .addColumn('next_attempt_at', 'text')
+      .addColumn('claimed_by', 'text')
+      .addColumn('claimed_until', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addUniqueConstraint('notification_deliveries_event_unique', ['subscription_id', 'event_id'])
+      .execute();
+    await db.schema
+      .createIndex('notification_deliveries_due_idx')
+      .on('notification_deliveries')
+      .columns(['status', 'next_attempt_at'])
+      .execute();
+  },
+  async down(db) {
+    for (const table of ['notification_deliveries', 'subscriptions']) await db.schema.dropTable(table).execute();
+  },
+};
+
 /** Every catalog migration, by name; names sort in the order they must run. */
 export const CATALOG_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_catalog': m0001Catalog,
@@ -252,6 +305,7 @@ export const CATALOG_MIGRATIONS: Readonly<Record<string, Migration>> = Object.fr
   '0005_scheduling': m0005Scheduling,
   '0006_quotas': m0006Quotas,
   '0007_services': m0007Services,
+  '0010_notifications': m0010Notifications,
 });
 
 /** Serves CATALOG_MIGRATIONS from memory: no migration files to find at run time, bundling stays simple. */

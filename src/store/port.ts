@@ -4,6 +4,7 @@ import type { SchedulingStore } from './scheduling-port.js';
 import type { QuotaStore } from './quotas.js';
 import type { ServiceStore } from './services.js';
 import type { TokenStore } from './tokens.js';
+import type { NotificationStore } from './notifications.js';
 import type { OperationStatus, PlanRecord, RestoreRecord, VerificationRecord } from './records.js';
 
 /**
@@ -47,6 +48,8 @@ export interface CatalogStore {
   readonly quotas: QuotaStore;
   /** Every running Bulwark process, by host and binary, with its heartbeat and status. */
   readonly services: ServiceStore;
+  /** Notification subscriptions and their webhook outbox. */
+  readonly notifications: NotificationStore;
 
   /**
    * Stores a new plan exactly as given (the caller sets id and timestamps) and returns it as stored.

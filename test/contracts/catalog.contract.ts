@@ -5,6 +5,7 @@
 import type { OldCatalog } from '../helpers/old-catalog.js';
 import { expect } from 'chai';
 import { quotaCases } from './catalog-quotas.contract.js';
+import { notificationCases } from './catalog-notifications.contract.js';
 import { isBulwarkError } from '../../src/core/errors.js';
 import { newId } from '../../src/common/ids.js';
 import type { CatalogOptions, CatalogStore } from '../../src/store/port.js';
@@ -148,6 +149,7 @@ export function describeCatalogContract(name: string, make: (options?: CatalogOp
     tokenHygieneCases(() => h);
     schedulingCases(() => h);
     quotaCases(() => h);
+    notificationCases(() => h);
 
     describe('round trips', () => {
       it('stores a plan and returns it with its JSON fields exactly as given', async () => {

@@ -124,15 +124,18 @@ describe('SQLite catalog adapter', () => {
         { name: '0005_scheduling' },
         { name: '0006_quotas' },
         { name: '0007_services' },
+        { name: '0010_notifications' },
       ]);
       const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
       expect(tables.map((t) => (t as { name: string }).name)).to.deep.equal([
+        'notification_deliveries',
         'operation_logs',
         'plans',
         'quota_limits',
         'restores',
         'scheduled_operations',
         'services',
+        'subscriptions',
         'tokens',
         'triggers',
         'verifications',

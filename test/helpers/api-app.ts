@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApi, type ApiOptions } from '../../src/api/server.js';
 import { tokenVerifier } from '../../src/api/listen.js';
 import { openBulwark, type BulwarkApp } from '../../src/processes/app.js';
+import { SubscriptionService } from '../../src/notifications/subscriptions.js';
 
 export interface ApiApp {
   app: BulwarkApp;
@@ -26,6 +27,7 @@ export async function openApiApp(
     scheduling: app.scheduling,
     quotas: app.quotas,
     services: app.services,
+    subscriptions: new SubscriptionService({ store: app.store.notifications, config: app.config.notifications, logger: app.logger }),
     tokens: tokenVerifier(app.store.tokens),
     events: app.events,
     logger: app.logger,

@@ -105,17 +105,20 @@ describe('PostgreSQL catalog adapter', () => {
         { name: '0005_scheduling' },
         { name: '0006_quotas' },
         { name: '0007_services' },
+        { name: '0010_notifications' },
       ]);
       const tables = await c.query(
         "select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kysely%' order by 1",
       );
       expect(tables.rows.map((r: { table_name: string }) => r.table_name)).to.deep.equal([
+        'notification_deliveries',
         'operation_logs',
         'plans',
         'quota_limits',
         'restores',
         'scheduled_operations',
         'services',
+        'subscriptions',
         'tokens',
         'triggers',
         'verifications',
