@@ -33,8 +33,11 @@ export function showProgress(events: OperationEvents, operationId: string, strea
       `\r[${bar}] ${finished}/${total} tasks${data} ${current}`.slice(0, (stream.columns || 100) - 1).padEnd((stream.columns || 100) - 1),
     );
   };
+  // Whether the cursor is on a bar line that no newline has ended yet.
+  let open = false;
+  let stopped = false;
   const unsubscribe = events.subscribe((e: OperationEvent) => {
-    if (e.operationId !== operationId) return;
+    if (stopped || e.operationId !== operationId) return;
     if (e.type === 'operation_started') total = e.total_tasks;
     // A task's name holds its resource id (a path, say): shown, never acted on by the terminal.
     else if (e.type === 'task_started') current = escapeControlChars(e.task);
@@ -44,9 +47,17 @@ export function showProgress(events: OperationEvents, operationId: string, strea
     else if (e.type === 'operation_finished') {
       draw();
       stream.write('\n');
+      open = false;
       return;
     }
     draw();
+    open = true;
   });
-  return unsubscribe;
+  /** Stops drawing for good and ends the bar's line, so what is printed next starts on a line of its own. */
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    unsubscribe();
+    if (open) stream.write('\n');
+  };
 }

@@ -44,6 +44,20 @@ describe('CLI progress bar', () => {
     expect(tty.text().endsWith('\n')).to.equal(true);
   });
 
+  it('stop ends the bar line and draws nothing after it (the result prints on a line of its own)', () => {
+    const events = new InProcessEvents();
+    const tty = terminal(true);
+    const stop = showProgress(events, 'op-1', tty.stream);
+    events.publish({ type: 'operation_started', operationId: 'op-1', kind: 'protect', total_tasks: 1, ...SUBJECT });
+    stop();
+    const atStop = tty.text();
+    expect(atStop.endsWith('\n')).to.equal(true);
+    // The server's stream may still deliver the end after the CLI saw the final record.
+    events.publish({ type: 'operation_finished', operationId: 'op-1', kind: 'protect', status: 'available', ...SUBJECT });
+    stop();
+    expect(tty.text()).to.equal(atStop);
+  });
+
   it('stays silent when stderr is not a terminal (scripts, CI, pipes)', () => {
     const events = new InProcessEvents();
     const pipe = terminal(false);

@@ -85,6 +85,8 @@ async function follow(cli: CliContext, s: CliSession, kind: string, record: { id
   process.on('SIGINT', onSigint);
   try {
     const view = await untilFinal(cli, s, record.id);
+    // The bar ends before the result is printed: an event arriving later would draw into it.
+    stop();
     cli.out.result(view.record);
     noteNotCaptured(cli, view.record);
     // The cancel raced the last task and lost: say so, or the operator believes nothing was kept.
