@@ -125,7 +125,8 @@ export function displayPath(bytes: Buffer): string {
     .join('');
 }
 
-function bytesField(name: string, value: Buffer): Record<string, string> {
+/** Bytes as text when they are UTF-8, else base64 under `<name>_b64` (names and links may be any bytes). */
+export function bytesField(name: string, value: Buffer): Record<string, string> {
   const text = utf8OrNull(value);
   return text !== null ? { [name]: text } : { [`${name}_b64`]: value.toString('base64') };
 }
@@ -142,9 +143,10 @@ export function encodeEntry(e: Entry): string {
   return JSON.stringify({ ...base, ...extra }) + '\n';
 }
 
-const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+export const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-function decodeBytes(o: Record<string, unknown>, name: string): Buffer | string {
+/** The bytes `bytesField` wrote; a reason string when the field is missing, doubled or not canonical. */
+export function decodeBytes(o: Record<string, unknown>, name: string): Buffer | string {
   const text = o[name];
   const b64 = o[`${name}_b64`];
   if (typeof text === 'string' && b64 === undefined) return Buffer.from(text, 'utf8');

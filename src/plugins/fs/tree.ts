@@ -9,7 +9,7 @@
  */
 import { blake3 } from '@napi-rs/blake-hash';
 import type { ChunkRef } from '../api.js';
-import { utf8OrNull } from './manifest.js';
+import { bytesField, decodeBytes, isNat } from './manifest.js';
 import type { Entry, EntryBase, SpecialType, Xattr } from './manifest.js';
 
 export const TREES_OBJECT = 'trees';
@@ -44,11 +44,6 @@ export interface MetaV3 {
   totals: { files: number; bytes: number; entries: number; chunks: number };
   /** Entries not captured (unreadable, vanished) and entries captured without some of their attributes. */
   not_captured: number;
-}
-
-function bytesField(name: string, value: Buffer): Record<string, string> {
-  const text = utf8OrNull(value);
-  return text !== null ? { [name]: text } : { [`${name}_b64`]: value.toString('base64') };
 }
 
 /** The JSON object of an entry, keys sorted (the canonical form trees are hashed in). */
@@ -90,23 +85,11 @@ export function entryObject(e: TreeEntry, named = true): Record<string, unknown>
 /** A tree's canonical bytes: its entries, sorted by name bytes by the caller (the walk's order). */
 export const encodeTree = (entries: Record<string, unknown>[]): Buffer => Buffer.from(JSON.stringify({ entries }), 'utf8');
 
-const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isDec = (v: unknown): v is string => typeof v === 'string' && /^-?\d{1,30}$/.test(v);
 const HEX64 = /^[0-9a-f]{64}$/;
 /** Linux limits: a name is at most 255 bytes, a value at most 64 KiB. */
 const XATTR_NAME = /^(user|trusted|security|system)\.[^\0]{1,250}$/;
 const MAX_XATTR_VALUE = 64 * 1024;
-
-function decodeBytes(o: Record<string, unknown>, name: string): Buffer | string {
-  const text = o[name];
-  const b64 = o[`${name}_b64`];
-  if (typeof text === 'string' && b64 === undefined) return Buffer.from(text, 'utf8');
-  if (typeof b64 === 'string' && text === undefined) {
-    const bytes = Buffer.from(b64, 'base64');
-    return bytes.toString('base64') === b64 ? bytes : `"${name}_b64" is not canonical base64`;
-  }
-  return `needs exactly one of "${name}" or "${name}_b64"`;
-}
 
 /** Why a single entry name is unsafe (a tree holds names, never paths), or null. */
 export function nameProblem(name: Buffer): string | null {
