@@ -23,7 +23,10 @@ if (!process.env.NODE_COMPILE_CACHE) {
 } else {
   module.enableCompileCache?.();
 }
-import('../dist/src/cli/main.js')
+// The bundled CLI (scripts/build-cli.ts) starts faster; BULWARK_CLI_UNBUNDLED=1 runs the modules tsc
+// compiled instead (a `tsc --watch` loop rebuilds those, not the bundle).
+const entry = process.env.BULWARK_CLI_UNBUNDLED === '1' ? '../dist/src/cli/main.js' : '../dist/src/bundle/main.js';
+import(entry)
   .then((m) => m.main(process.argv))
   .catch((err) => {
     process.stderr.write(`bulwark: ${err && err.stack ? err.stack : err}\n`);

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { BulwarkConfig } from '../../common/config.js';
 import { bwkError } from '../../core/errors.js';
@@ -8,8 +7,9 @@ import { createActivities } from '../activities.js';
 import { temporalTls } from './temporal-connection.js';
 import type { OperationSteps } from '../operation-steps.js';
 
-/** The compiled workflow entry point (dist/workflows/index.js). */
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../../../workflows/index.js', import.meta.url));
+import { WORKFLOWS_PATH } from '../workflows-path.js';
+
+export { WORKFLOWS_PATH };
 
 let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
 let sdkLogger: Logger | undefined;
