@@ -74,7 +74,7 @@ const baseOf = (rel: Buffer, st: BigIntStats): EntryBase => ({
 /** Runs the protect `main` hook for one directory resource. */
 export async function protectDirectoryV2(ctx: ProtectContext): Promise<void> {
   const excludes = await prepareSource(ctx);
-  const previous = await loadPrevious(ctx);
+  const previous = await loadPrevious(ctx, new Set());
   const writer: ChunkedWriter = await ctx.bank.chunkedWriter();
   const spool = await ManifestSpool.create();
   const archive = new DirectoryArchive(ctx, previous, writer, spool);

@@ -85,6 +85,36 @@ describe('fs.directory plugin: format 3 fidelity options', function () {
     expect(fs.readFileSync(join(none, 'doc-link.txt'), 'utf8')).to.equal('x'.repeat(1000));
   });
 
+  it('a re-protect carries an unchanged file\'s attributes over, and reads them again after a change or with other options', async () => {
+    const { store, section: first } = newSection({ dir: src });
+    await protect(protection, dirResource(src), first, { xattrs: { skip_namespaces: ['user'] } });
+    const restored = async (section: BankSection): Promise<string> => {
+      const dir = join(temps.make(), 'r');
+      await restore(protection, dirResource(src), section, { target_path: dir });
+      return join(dir, 'doc.txt');
+    };
+
+    // Same options, nothing changed: the previous checkpoint's attributes stand (user.* still left out).
+    const { section: same } = newSection(store);
+    const again = await protect(protection, dirResource(src), same, { xattrs: { skip_namespaces: ['user'] } }, undefined, first);
+    expect(again.savedInfo).to.include({ unchanged_files: 1, with_xattrs: 2 });
+    let doc = await restored(same);
+    expect([xattr(doc, 'trusted.note'), xattr(doc, 'user.note')]).to.deep.equal(['t', null]);
+
+    // No namespace skipped now: user.* must be read although the file is unchanged.
+    const { section: wider } = newSection(store);
+    await protect(protection, dirResource(src), wider, {}, undefined, same);
+    doc = await restored(wider);
+    expect([xattr(doc, 'trusted.note'), xattr(doc, 'user.note')]).to.deep.equal(['t', 'u']);
+
+    // An attribute set since (the ctime moves, the content does not): the new value is read.
+    execFileSync('setfattr', ['-n', 'user.note', '-v', 'changed', join(src, 'doc.txt')]);
+    const { section: later } = newSection(store);
+    const changed = await protect(protection, dirResource(src), later, {}, undefined, wider);
+    expect(changed.savedInfo).to.include({ unchanged_files: 0 });
+    expect(xattr(await restored(later), 'user.note')).to.equal('changed');
+  });
+
   it('an attribute the target refuses is reported per file, and fails the restore only with on_not_restored "fail"', async () => {
     const { section } = newSection({ dir: src });
     await protect(protection, dirResource(src), section);

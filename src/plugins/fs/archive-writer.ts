@@ -19,7 +19,7 @@ import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { ChunkRef, ChunkedWriter, FileRead, ProtectContext } from '../api.js';
 import { bwkError } from '../../core/errors.js';
 import { DATA_OBJECT, META_OBJECT, displayPath, resourceLabel } from './manifest.js';
-import type { EntryBase } from './manifest.js';
+import type { EntryBase, Xattr } from './manifest.js';
 import { ManifestSpool } from './manifest-spool.js';
 import { buildTrees, spoolLine } from './tree-builder.js';
 import type { SpoolEntry } from './tree-builder.js';
@@ -88,7 +88,7 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
   const excludes = await prepareSource(ctx);
   const onUnreadable = parseOnUnreadable(ctx.parameters.on_unreadable);
   const xattrOpts = parseXattrOptions(ctx.parameters.xattrs);
-  const previous = await loadPrevious(ctx);
+  const previous = await loadPrevious(ctx, xattrOpts.skip);
   const writer: ChunkedWriter = await ctx.bank.chunkedWriter();
   const spool = await ManifestSpool.create();
   const archive = new DirectoryArchive(ctx, previous, writer, spool, xattrOpts, onUnreadable);
@@ -97,7 +97,10 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
     archive.applyPolicy();
     const data = await archive.commitData();
     await spool.close();
-    await buildTrees(ctx, spool, data.refs, archive.info);
+    await buildTrees(ctx, spool, data.refs, {
+      ...archive.info,
+      xattrs: { skip_namespaces: [...xattrOpts.skip].sort(), complete: archive.xattrProblems === 0 },
+    });
   } finally {
     await spool.dispose();
   }
@@ -152,6 +155,8 @@ class DirectoryArchive {
   private readonly root: string;
   /** info.bytes when progress was last reported. */
   private reported = 0;
+  /** Entries whose extended attributes could not all be read. */
+  xattrProblems = 0;
   /** Two buffers serve every read of a large file (allocated at the first one). */
   private readBuffers: [Buffer, Buffer] | undefined;
 
@@ -225,10 +230,21 @@ class DirectoryArchive {
     return data;
   }
 
-  /** Spools an entry with its extended attributes (an attribute that cannot be read is reported). */
-  private async add(abs: Buffer, e: SpoolEntry): Promise<void> {
-    const { xattrs, problem } = readXattrs(abs, this.xattrOpts);
-    if (problem !== null) this.skip(e.path, 'xattrs', problem);
+  /**
+   * Spools an entry with its extended attributes (an attribute that cannot be read is reported).
+   * `known`: the attributes the previous checkpoint recorded for an unchanged file, which stand for
+   * reading them again (a listxattr per file was the largest cost of a no-change protect).
+   */
+  private async add(abs: Buffer, e: SpoolEntry, known?: Xattr[]): Promise<void> {
+    let xattrs = known;
+    if (xattrs === undefined) {
+      const read = readXattrs(abs, this.xattrOpts);
+      if (read.problem !== null) {
+        this.xattrProblems++;
+        this.skip(e.path, 'xattrs', read.problem);
+      }
+      xattrs = read.xattrs;
+    }
     if (xattrs.length > 0) this.info.with_xattrs++;
     await this.spool.add(spoolLine({ ...e, xattrs }));
   }
@@ -286,15 +302,21 @@ class DirectoryArchive {
     const first = this.writer.length;
     const [from, count] = prev.chunks;
     if (!(await this.writer.reuse(this.previous!.refs.slice(from, from + count)))) return false;
-    await this.add(item.abs, {
-      ...baseOf(item.rel, st),
-      type: 'file',
-      size: prev.size,
-      blake3: prev.blake3,
-      chunks: [first, count],
-      ino: st.ino,
-      ctimeNs: st.ctimeNs,
-    });
+    // Setting or removing an attribute changes the ctime, which matched: the recorded ones still hold.
+    const known = this.previous!.xattrsReusable ? (prev.xattrs ?? []) : undefined;
+    await this.add(
+      item.abs,
+      {
+        ...baseOf(item.rel, st),
+        type: 'file',
+        size: prev.size,
+        blake3: prev.blake3,
+        chunks: [first, count],
+        ino: st.ino,
+        ctimeNs: st.ctimeNs,
+      },
+      known,
+    );
     this.info.files++;
     this.info.bytes += prev.size;
     this.info.unchanged_files++;

@@ -15,7 +15,7 @@ import { DATA_OBJECT, FORMAT_NAME, META_OBJECT, corrupt, displayPath, loadDataLi
 import type { Entry } from './manifest.js';
 import { pathKey } from './entry-path.js';
 import { FORMAT_V3, TREES_OBJECT, decodeTreeEntry, placedEntry, treeId } from './tree.js';
-import type { MetaV3, TreeEntry } from './tree.js';
+import type { MetaV3, TreeEntry, XattrsRead } from './tree.js';
 
 export interface Archive {
   version: 2 | 3;
@@ -26,6 +26,8 @@ export interface Archive {
   refs: ChunkRef[];
   /** The entries in walk order (parents first); may be iterated several times. */
   entries(signal?: AbortSignal): AsyncIterable<Entry>;
+  /** How the protect read extended attributes (v3 written from 2026-12-07 on), else null. */
+  xattrsRead: XattrsRead | null;
 }
 
 /** Peeks at meta.json's version (its seal and fields are checked by the version's own loader). */
@@ -42,7 +44,14 @@ export async function openArchive(bank: BankSection, label: string, signal?: Abo
   if ((await metaVersion(bank)) === FORMAT_V3) return openV3(bank, label, signal);
   const meta = await loadMeta(bank, label);
   const refs = await loadDataList(bank, meta, label);
-  return { version: 2, source: meta.source, dataSize: meta.data.size, refs, entries: () => readManifest(bank, meta, label) };
+  return {
+    version: 2,
+    source: meta.source,
+    dataSize: meta.data.size,
+    refs,
+    entries: () => readManifest(bank, meta, label),
+    xattrsRead: null,
+  };
 }
 
 const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -212,5 +221,14 @@ async function openV3(bank: BankSection, label: string, signal?: AbortSignal): P
     entries: async function* (sig?: AbortSignal) {
       for (const w of walkTrees(trees, meta, label, sig)) yield w.entry;
     },
+    xattrsRead: xattrsReadOf(meta),
   };
+}
+
+/** meta's account of how attributes were read, when it is well formed (it only ever enables a reuse). */
+function xattrsReadOf(meta: MetaV3): XattrsRead | null {
+  const x = meta.xattrs as Partial<XattrsRead> | undefined;
+  if (typeof x !== 'object' || x === null || typeof x.complete !== 'boolean') return null;
+  if (!Array.isArray(x.skip_namespaces) || !x.skip_namespaces.every((n) => typeof n === 'string')) return null;
+  return { skip_namespaces: x.skip_namespaces, complete: x.complete };
 }

@@ -8,22 +8,29 @@
 import type { ChunkRef, ProtectContext } from '../api.js';
 import { openArchive } from './archive.js';
 import { resourceLabel } from './manifest.js';
-import type { FileFields } from './manifest.js';
+import type { FileFields, Xattr } from './manifest.js';
 
 export interface PreviousFiles {
   /** By path bytes (as latin1, a lossless string key). */
-  files: Map<string, FileFields & { mtimeNs: bigint }>;
+  files: Map<string, FileFields & { mtimeNs: bigint; xattrs: Xattr[] | undefined }>;
   refs: ChunkRef[];
+  /**
+   * Whether an unchanged file's recorded attributes may stand for reading them again: the previous
+   * protect read every entry's in full, leaving out the same namespaces as this one.
+   */
+  xattrsReusable: boolean;
 }
 
-export async function loadPrevious(ctx: ProtectContext): Promise<PreviousFiles | null> {
+const sameSet = (a: readonly string[], b: ReadonlySet<string>): boolean => a.length === b.size && a.every((n) => b.has(n));
+
+export async function loadPrevious(ctx: ProtectContext, xattrSkip: ReadonlySet<string>): Promise<PreviousFiles | null> {
   const section = ctx.previous;
   if (section === null) return null;
   const label = resourceLabel(ctx.resource.id);
   try {
     const archive = await openArchive(section, label, ctx.signal);
     if (archive.source !== ctx.resource.id) return null;
-    const files = new Map<string, FileFields & { mtimeNs: bigint }>();
+    const files = new Map<string, FileFields & { mtimeNs: bigint; xattrs: Xattr[] | undefined }>();
     for await (const e of archive.entries(ctx.signal)) {
       if (e.type === 'file')
         files.set(e.path.toString('latin1'), {
@@ -34,9 +41,11 @@ export async function loadPrevious(ctx: ProtectContext): Promise<PreviousFiles |
           ino: e.ino,
           ctimeNs: e.ctimeNs,
           mtimeNs: e.mtimeNs,
+          xattrs: e.xattrs,
         });
     }
-    return { files, refs: archive.refs };
+    const read = archive.xattrsRead;
+    return { files, refs: archive.refs, xattrsReusable: read !== null && read.complete && sameSet(read.skip_namespaces, xattrSkip) };
   } catch (err) {
     ctx.logger.info('fs.directory: previous checkpoint not usable for change detection; reading every file', {
       reason: (err as Error).message,

@@ -16,7 +16,7 @@ import { FORMAT_NAME, META_OBJECT } from './manifest.js';
 import type { EntryBase, SpecialType } from './manifest.js';
 import { ManifestSpool } from './manifest-spool.js';
 import { FORMAT_V3, TREES_OBJECT, encodeTree, entryObject, treeId } from './tree.js';
-import type { MetaV3, TreeEntry } from './tree.js';
+import type { MetaV3, TreeEntry, XattrsRead } from './tree.js';
 
 /** An entry as spooled during the walk: a file names its chunks by position in the data stream. */
 export type SpoolEntry =
@@ -59,7 +59,7 @@ export async function buildTrees(
   ctx: ProtectContext,
   spool: ManifestSpool,
   refs: readonly ChunkRef[],
-  info: { files: number; bytes: number; skipped_count: number },
+  info: { files: number; bytes: number; skipped_count: number; xattrs: XattrsRead },
 ): Promise<void> {
   const out = await ManifestSpool.create();
   try {
@@ -115,6 +115,7 @@ export async function buildTrees(
       trees: { object: TREES_OBJECT, size: out.size, count: out.entries },
       totals: { files: info.files, bytes: info.bytes, entries, chunks },
       not_captured: info.skipped_count,
+      xattrs: info.xattrs,
     };
     // Last: meta.json is what makes the data and trees a checkpoint's.
     await ctx.bank.put(META_OBJECT, sealMeta(meta));

@@ -44,6 +44,17 @@ export interface MetaV3 {
   totals: { files: number; bytes: number; entries: number; chunks: number };
   /** Entries not captured (unreadable, vanished) and entries captured without some of their attributes. */
   not_captured: number;
+  /**
+   * How extended attributes were read: the namespaces left out, and whether every entry's were read
+   * in full. A later protect reuses an unchanged file's attributes (same ctime: setting one changes
+   * it) only from a checkpoint read completely with the same options. Absent before 2026-12-07.
+   */
+  xattrs?: XattrsRead;
+}
+
+export interface XattrsRead {
+  skip_namespaces: string[];
+  complete: boolean;
 }
 
 /** The JSON object of an entry, keys sorted (the canonical form trees are hashed in). */
