@@ -40,10 +40,16 @@ async function metaVersion(bank: BankSection): Promise<unknown> {
   }
 }
 
-export async function openArchive(bank: BankSection, label: string, signal?: AbortSignal): Promise<Archive> {
-  if ((await metaVersion(bank)) === FORMAT_V3) return openV3(bank, label, signal);
+/**
+ * `visit`, when given, sees every entry in walk order before this resolves: for a v3 archive during
+ * the walk that checks the trees anyway, so a caller that wants every entry once (change detection)
+ * does not decode every tree a second time.
+ */
+export async function openArchive(bank: BankSection, label: string, signal?: AbortSignal, visit?: (e: Entry) => void): Promise<Archive> {
+  if ((await metaVersion(bank)) === FORMAT_V3) return openV3(bank, label, signal, visit);
   const meta = await loadMeta(bank, label);
   const refs = await loadDataList(bank, meta, label);
+  if (visit !== undefined) for await (const e of readManifest(bank, meta, label)) visit(e);
   return {
     version: 2,
     source: meta.source,
@@ -198,12 +204,15 @@ function* walkTrees(trees: Map<string, Buffer>, meta: MetaV3, label: string, sig
   }
 }
 
-async function openV3(bank: BankSection, label: string, signal?: AbortSignal): Promise<Archive> {
+async function openV3(bank: BankSection, label: string, signal?: AbortSignal, visit?: (e: Entry) => void): Promise<Archive> {
   const meta = await loadMetaV3(bank, label);
   const trees = await loadTrees(bank, meta, label);
   const refs: ChunkRef[] = [];
   // The first walk checks every tree and gathers the chunk list before anyone acts on an entry.
-  for (const w of walkTrees(trees, meta, label, signal)) if (w.refs !== null) for (const r of w.refs) refs.push(r);
+  for (const w of walkTrees(trees, meta, label, signal)) {
+    if (w.refs !== null) for (const r of w.refs) refs.push(r);
+    visit?.(w.entry);
+  }
   // `data` is the list the bank's garbage collection keeps alive: it must hold exactly the trees' chunks.
   if ((await bank.stat(DATA_OBJECT)) === null) throw corrupt(label, `${DATA_OBJECT} is missing`);
   const data = await bank.getChunkList(DATA_OBJECT);

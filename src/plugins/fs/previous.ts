@@ -28,10 +28,8 @@ export async function loadPrevious(ctx: ProtectContext, xattrSkip: ReadonlySet<s
   if (section === null) return null;
   const label = resourceLabel(ctx.resource.id);
   try {
-    const archive = await openArchive(section, label, ctx.signal);
-    if (archive.source !== ctx.resource.id) return null;
     const files = new Map<string, FileFields & { mtimeNs: bigint; xattrs: Xattr[] | undefined }>();
-    for await (const e of archive.entries(ctx.signal)) {
+    const archive = await openArchive(section, label, ctx.signal, (e) => {
       if (e.type === 'file')
         files.set(e.path.toString('latin1'), {
           offset: e.offset,
@@ -43,7 +41,8 @@ export async function loadPrevious(ctx: ProtectContext, xattrSkip: ReadonlySet<s
           mtimeNs: e.mtimeNs,
           xattrs: e.xattrs,
         });
-    }
+    });
+    if (archive.source !== ctx.resource.id) return null;
     const read = archive.xattrsRead;
     return { files, refs: archive.refs, xattrsReusable: read !== null && read.complete && sameSet(read.skip_namespaces, xattrSkip) };
   } catch (err) {
