@@ -5,7 +5,7 @@
  * so a chunk crosses threads once. Small files are read and sealed here whole (file-ingest.ts).
  */
 import { parentPort } from 'node:worker_threads';
-import { ChunkCorruptError, chunkId, openChunk, sealChunk } from './codec.js';
+import { ChunkCorruptError, chunkId, openChunkBorrowed, sealChunk } from './codec.js';
 import type { CodecKeys } from './codec.js';
 import { ingestFiles } from './file-ingest.js';
 import type { IngestReply, IngestRequest } from './file-ingest.js';
@@ -82,17 +82,31 @@ function reply(msg: WorkerReply, field?: 'blob' | 'data', also: ArrayBuffer[] = 
  * Opens a run of chunks in one message each way (a restore or check of small files would otherwise
  * pay a thread crossing per chunk). A check keeps nothing: only sizes and the first failure go back.
  */
+/** Where a run's plaintexts are gathered before they go back in one buffer; reused from run to run. */
+let gather = Buffer.allocUnsafeSlow(0);
+
+function gatherAt(at: number, bytes: Uint8Array): void {
+  if (gather.length < at + bytes.length) {
+    const grown = Buffer.allocUnsafeSlow(Math.max(at + bytes.length, gather.length * 2));
+    gather.copy(grown, 0, 0, at);
+    gather = grown;
+  }
+  gather.set(bytes, at);
+}
+
 function openRun(m: { job: number; blob: Uint8Array; items: RunItem[]; keep: boolean }, keys: CodecKeys): void {
-  const plains: Buffer[] = [];
   const sizes: number[] = [];
   let failed: RunReply['failed'] = null;
+  let total = 0;
   for (let i = 0; i < m.items.length; i++) {
     const [offset, length, id] = m.items[i]!;
     try {
       if (offset + length > m.blob.length) throw new ChunkCorruptError(id, 'lies beyond the end of its pack');
-      const plain = openChunk(m.blob.subarray(offset, offset + length), id, keys);
+      // Borrowed plaintext is overwritten by the next chunk: gathered (copied) at once.
+      const { data: plain } = openChunkBorrowed(m.blob.subarray(offset, offset + length), id, keys);
       sizes.push(plain.length);
-      if (m.keep) plains.push(plain);
+      if (m.keep) gatherAt(total, plain);
+      total += plain.length;
     } catch (err) {
       if (!(err instanceof ChunkCorruptError)) throw err;
       failed = { index: i, reason: err.reason };
@@ -100,13 +114,9 @@ function openRun(m: { job: number; blob: Uint8Array; items: RunItem[]; keep: boo
     }
   }
   if (!m.keep) return port.postMessage({ job: m.job, sizes, data: null, failed } satisfies RunReply);
-  // One buffer of its own, moved: the plaintexts are copied into it once.
-  const data = Buffer.allocUnsafeSlow(sizes.reduce((n, s) => n + s, 0));
-  let at = 0;
-  for (const p of plains) {
-    data.set(p, at);
-    at += p.length;
-  }
+  // One buffer of its own, moved.
+  const data = Buffer.allocUnsafeSlow(total);
+  gather.copy(data, 0, 0, total);
   port.postMessage({ job: m.job, sizes, data, failed } satisfies RunReply, [data.buffer as ArrayBuffer]);
 }
 
@@ -136,7 +146,8 @@ function handle(m: WorkerJob, keys: CodecKeys): void {
         break;
       }
       case 'open': {
-        const data = openChunk(m.blob, m.id, keys);
+        // A borrowed view is copied by reply() before the next job can overwrite it.
+        const { data } = openChunkBorrowed(m.blob, m.id, keys);
         reply({ job: m.job, data }, 'data');
         break;
       }
