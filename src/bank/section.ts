@@ -103,6 +103,7 @@ export class PrefixedBankSection implements BankSection {
         return { chunks: w.count, size: w.size };
       },
       readFiles: (files) => writer.readFiles(files),
+      rescanFile: (path) => writer.rescanFile(path),
       async reuse(more) {
         if (!(await store.hasAll(more))) return false;
         writer.append(more);

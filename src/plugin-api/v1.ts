@@ -12,6 +12,7 @@ export type {
   DeleteContext,
   FileFacts,
   FileRead,
+  FileRescan,
   FilesRead,
   HookContext,
   JsonSchema,

@@ -3,7 +3,7 @@
  * count: cancel the hook (abort its signal) or crash it (fail the write, as a dying worker's would).
  * Every write path counts: put, putStream, ChunkedWriter.write and files appended from readFiles.
  */
-import type { BankSection, ChunkedWriter, FilesRead } from '../plugins/api.js';
+import type { BankSection, ChunkedWriter, FileRescan, FilesRead } from '../plugins/api.js';
 
 type Source = Parameters<BankSection['putStream']>[1];
 
@@ -99,6 +99,22 @@ export class MeteredSection implements BankSection {
           },
         };
       },
+      ...(writer.rescanFile === undefined
+        ? {}
+        : {
+            rescanFile: async (path: Buffer): Promise<FileRescan> => {
+              const scan = await writer.rescanFile!(path);
+              if (scan.kind !== 'data') return scan;
+              return {
+                ...scan,
+                append: async () => {
+                  const n = await scan.append();
+                  if (n !== null) this.count(scan.size);
+                  return n;
+                },
+              };
+            },
+          }),
       reuse: (refs) => writer.reuse(refs),
       commit: (name) => writer.commit(name),
     };

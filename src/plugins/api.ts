@@ -107,6 +107,23 @@ export type FileRead =
   /** Could not be read (EACCES, EIO): `code` is the system's. */
   | { kind: 'error'; code: string | undefined; message: string };
 
+/** A large local file read, cut and hashed by the chunk store's workers (ChunkedWriter.rescanFile). */
+export type FileRescan =
+  | {
+      kind: 'data';
+      facts: FileFacts;
+      size: number;
+      blake3: string;
+      /**
+       * Appends the file's chunks, storing the few the bank lacks (read again from the file and
+       * checked against the ids the scan found); returns how many. Null, with nothing appended,
+       * when too much of the file is new or it changed since the scan: stream it with `write`.
+       */
+      append(): Promise<number | null>;
+    }
+  | { kind: 'gone' }
+  | { kind: 'error'; code: string | undefined; message: string };
+
 export interface FilesRead {
   files: readonly FileRead[];
   /** Appends file `i`'s chunks (a `data` one) to the writer's list; returns how many. */
@@ -127,6 +144,12 @@ export interface ChunkedWriter {
    * BLAKE3 is of the whole content as read, which is exactly what is stored.
    */
   readFiles(files: readonly { path: Buffer; size: number }[]): Promise<FilesRead>;
+  /**
+   * Reads a large local file in a worker thread, cutting and hashing it without sealing anything, so
+   * that a file that changed only a little costs the main thread almost nothing (optional: absent,
+   * stream the file with `write`). Nothing is appended until `append()`.
+   */
+  rescanFile?(path: Buffer): Promise<FileRescan>;
   /** Appends chunks already in the bank; false (and nothing appended) when one of them is gone. */
   reuse(refs: readonly ChunkRef[]): Promise<boolean>;
   /** Chunks appended so far (the next `write` or `reuse` starts at this position). */

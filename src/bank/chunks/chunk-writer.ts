@@ -9,7 +9,10 @@ import type { Readable } from 'node:stream';
 import type { ChunkRef } from '../../plugins/api.js';
 import { Chunker } from './fastcdc.js';
 import type { ChunkerParams } from './fastcdc.js';
-import type { CodecPool } from './pool.js';
+import type { CodecPool, HashedChunk } from './pool.js';
+import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import type { FileRescan } from '../../plugins/api.js';
 import type { IngestedFile } from './file-ingest.js';
 import { PackWriter } from './pack-writer.js';
 import type { PackSink } from './pack-writer.js';
@@ -35,6 +38,9 @@ export interface Written {
   count: number;
   size: number;
 }
+
+/** New bytes a rescanned file may have and still be appended from its scan (held in the workers meanwhile). */
+const RESCAN_NEW_MAX = 32 * 1024 * 1024;
 
 export class ChunkWriter {
   private readonly pack: PackWriter;
@@ -64,8 +70,12 @@ export class ChunkWriter {
   }
 
   private async store(data: Uint8Array): Promise<ChunkRef> {
-    const size = data.length;
-    const hashed = await this.deps.pool.hash(data, true);
+    const size = data.length; // before the buffer moves to a worker (it reads as empty after)
+    return this.storeHashed(await this.deps.pool.hash(data, true), size);
+  }
+
+  /** Seals and packs a chunk a worker holds, unless the bank or this writer has it already. */
+  private async storeHashed(hashed: HashedChunk, size: number): Promise<ChunkRef> {
     const id = hashed.id;
     if (this.mine.has(id) || this.deps.has(id)) {
       hashed.drop();
@@ -169,6 +179,82 @@ export class ChunkWriter {
         return f.chunks.length;
       },
     };
+  }
+
+  /**
+   * A large file read, cut and hashed by a worker (file-scan.ts); `append` stores only the chunks the
+   * bank lacks, reading them again, so the main thread neither reads nor cuts the rest.
+   */
+  async rescanFile(path: Buffer): Promise<FileRescan> {
+    const scan = await this.deps.pool.scan(path, this.deps.chunker);
+    if (scan.kind !== 'data') return scan;
+    const { chunks, ...file } = scan;
+    return { ...file, append: () => this.appendScanned(path, chunks) };
+  }
+
+  private async appendScanned(path: Buffer, chunks: readonly [string, number][]): Promise<number | null> {
+    const missing: { index: number; offset: number; size: number }[] = [];
+    const seen = new Set<string>();
+    let offset = 0;
+    let missingBytes = 0;
+    for (let index = 0; index < chunks.length; index++) {
+      const [id, size] = chunks[index]!;
+      if (!this.mine.has(id) && !this.deps.has(id) && !seen.has(id)) {
+        seen.add(id);
+        missing.push({ index, offset, size });
+        missingBytes += size;
+      }
+      offset += size;
+    }
+    // The new chunks are held by the workers until all are checked: a bounded amount, else stream.
+    if (missingBytes > RESCAN_NEW_MAX) return null;
+    const held = new Map<number, HashedChunk>();
+    const dropAll = (): null => {
+      for (const h of held.values()) h.drop();
+      return null;
+    };
+    if (missing.length > 0) {
+      let fh;
+      try {
+        fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      } catch {
+        return null; // gone or unreadable since the scan: streaming it reports why
+      }
+      try {
+        for (const m of missing) {
+          const buf = this.deps.pool.chunkBuffer(m.size);
+          let got = 0;
+          while (got < m.size) {
+            const { bytesRead } = await fh.read(buf, got, m.size - got, m.offset + got);
+            if (bytesRead === 0) break;
+            got += bytesRead;
+          }
+          if (got !== m.size) return dropAll();
+          const h = await this.deps.pool.hash(buf, true);
+          held.set(m.index, h);
+          // Changed since the scan: what the scan hashed is no longer there to store.
+          if (h.id !== chunks[m.index]![0]) return dropAll();
+        }
+      } catch {
+        return dropAll();
+      } finally {
+        await fh.close();
+      }
+    }
+    for (let index = 0; index < chunks.length; index++) {
+      const [id, size] = chunks[index]!;
+      const h = held.get(index);
+      if (h === undefined) {
+        this.refs.push({ id, size });
+        continue;
+      }
+      const done = this.storeHashed(h, size);
+      done.catch(() => undefined);
+      this.inflight.push({ index: this.refs.length, done });
+      this.refs.push(undefined);
+      if (this.inflight.length >= this.window) await this.settleOldest();
+    }
+    return chunks.length;
   }
 
   /**

@@ -9,6 +9,8 @@ import { ChunkCorruptError, chunkId, openChunkBorrowed, sealChunk } from './code
 import type { CodecKeys } from './codec.js';
 import { ingestFiles } from './file-ingest.js';
 import type { IngestReply, IngestRequest } from './file-ingest.js';
+import { scanFile } from './file-scan.js';
+import type { ScanReply, ScanRequest } from './file-scan.js';
 
 /** The keys, then jobs. */
 export type WorkerRequest = { t: 'keys'; keys: CodecKeys } | WorkerJob;
@@ -19,7 +21,8 @@ export type WorkerJob =
   | { t: 'drop'; job: number }
   | { t: 'open'; job: number; blob: Uint8Array; id: string }
   | { t: 'openRun'; job: number; blob: Uint8Array; items: RunItem[]; keep: boolean }
-  | ({ t: 'ingest' } & IngestRequest);
+  | ({ t: 'ingest' } & IngestRequest)
+  | ({ t: 'scan' } & ScanRequest);
 
 /** One chunk of a run of stored chunks read in one piece: where it lies in the run's bytes, its id. */
 export type RunItem = [offset: number, length: number, id: string];
@@ -44,7 +47,8 @@ export type WorkerReply =
   | { job: number; dropped: true; back: Uint8Array }
   | { job: number; blob: Uint8Array; back: Uint8Array }
   | RunReply
-  | IngestReply;
+  | IngestReply
+  | ScanReply;
 
 /** Sent first by the pool, possibly after jobs (the worker starts while the bank key is derived). */
 let keys: CodecKeys | null = null;
@@ -153,6 +157,9 @@ function handle(m: WorkerJob, keys: CodecKeys): void {
       }
       case 'openRun':
         openRun(m, keys);
+        break;
+      case 'scan':
+        port.postMessage(scanFile(m, keys));
         break;
       case 'ingest': {
         const { reply: r, transfer } = ingestFiles(m, keys);

@@ -9,6 +9,7 @@ import { ChunkCorruptError } from './codec.js';
 import type { CodecKeys } from './codec.js';
 import type { ChunkerParams } from './fastcdc.js';
 import type { IngestReply, IngestRequest } from './file-ingest.js';
+import type { FileScan } from './file-scan.js';
 import type { RunItem, RunReply, WorkerJob, WorkerReply, WorkerRequest } from './codec-worker.js';
 
 interface Pending {
@@ -190,6 +191,13 @@ export class CodecPool {
     const slot = this.pick();
     const req: WorkerJob = { t: 'ingest', job: this.nextJob++, files, chunker, level };
     return CodecPool.unwrap(await this.call(slot, req)) as IngestReply;
+  }
+
+  /** Reads, cuts and hashes a large local file in a worker, sealing nothing (file-scan.ts). */
+  async scan(path: Buffer, chunker: ChunkerParams): Promise<FileScan> {
+    const slot = this.pick();
+    const req: WorkerJob = { t: 'scan', job: this.nextJob++, path, chunker };
+    return (CodecPool.unwrap(await this.call(slot, req)) as { scan: FileScan }).scan;
   }
 
   async close(): Promise<void> {

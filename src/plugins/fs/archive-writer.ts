@@ -16,7 +16,7 @@ import type { BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import type { ChunkRef, ChunkedWriter, FileRead, ProtectContext } from '../api.js';
+import type { ChunkRef, ChunkedWriter, FileRead, FileRescan, ProtectContext } from '../api.js';
 import { bwkError } from '../../core/errors.js';
 import { DATA_OBJECT, META_OBJECT, displayPath, resourceLabel } from './manifest.js';
 import type { EntryBase, Xattr } from './manifest.js';
@@ -182,7 +182,10 @@ class DirectoryArchive {
       }
       return this.unchangedEntry(f) === undefined;
     };
-    for await (const { item, small } of readAhead(walkTree(this.root, excludes, this.ctx.signal), wanted, this.writer)) {
+    // A changed large file with a previous version is most likely mostly the same: scanned by a worker.
+    const rescan = (f: { rel: Buffer }): boolean => this.previous?.files.has(f.rel.toString('latin1')) === true;
+    const walk = walkTree(this.root, excludes, this.ctx.signal);
+    for await (const { item, small, scan } of readAhead(walk, wanted, this.writer, rescan)) {
       switch (item.kind) {
         case 'dir':
           this.info.directories++;
@@ -201,7 +204,7 @@ class DirectoryArchive {
           });
           break;
         case 'file':
-          if (!(await this.addLink(item))) await this.addFile(item, small);
+          if (!(await this.addLink(item))) await this.addFile(item, small, scan);
           break;
         case 'skip':
           this.skip(item.rel, item.skip, item.reason);
@@ -260,15 +263,16 @@ class DirectoryArchive {
   }
 
   /** One file: reused when unchanged, else stored from what the workers read ahead, else streamed. */
-  private async addFile(item: FileItem, ahead: Promise<SmallRead> | undefined): Promise<void> {
+  private async addFile(item: FileItem, ahead: Promise<SmallRead> | undefined, scan: Promise<FileRescan> | undefined): Promise<void> {
     const files = this.info.files;
-    await this.addFileData(item, ahead);
+    await this.addFileData(item, ahead, scan);
     // Archived (not skipped): later paths with the same (device, inode) link to this one.
     if (this.info.files > files && item.stat.nlink > 1n) this.linkFirst.set(linkKey(item.stat), item.rel);
   }
 
-  private async addFileData(item: FileItem, ahead: Promise<SmallRead> | undefined): Promise<void> {
+  private async addFileData(item: FileItem, ahead: Promise<SmallRead> | undefined, scan: Promise<FileRescan> | undefined): Promise<void> {
     if (await this.reuseUnchanged(item)) return;
+    if (scan !== undefined) return this.storeRescanned(item, await scan);
     if (ahead === undefined) return this.storeStreamed(item);
     const small = await ahead;
     const f = small.read.files[small.index]!;
@@ -341,6 +345,34 @@ class DirectoryArchive {
       ctimeNs: f.facts.ctimeNs,
     });
     this.reportProgress();
+  }
+
+  /** Stores a large file a worker scanned: only its new chunks are read again; streamed when too much changed. */
+  private async storeRescanned(item: FileItem, scan: FileRescan): Promise<void> {
+    switch (scan.kind) {
+      case 'gone':
+        return this.skip(item.rel, 'vanished');
+      case 'error':
+        if (isDenied(scan)) return this.skip(item.rel, 'unreadable', scan.code);
+        throw Object.assign(new Error(scan.message), { code: scan.code });
+      case 'data': {
+        const first = this.writer.length;
+        const chunks = await scan.append();
+        if (chunks === null) return this.storeStreamed(item);
+        this.info.files++;
+        this.info.bytes += scan.size;
+        await this.add(item.abs, {
+          ...baseOf(item.rel, scan.facts),
+          type: 'file',
+          size: scan.size,
+          blake3: scan.blake3,
+          chunks: [first, chunks],
+          ino: scan.facts.ino,
+          ctimeNs: scan.facts.ctimeNs,
+        });
+        this.reportProgress();
+      }
+    }
   }
 
   /** Reads a file block by block into the data stream (a large one, or a small one that grew). */

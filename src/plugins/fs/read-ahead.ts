@@ -5,7 +5,7 @@
  * appended in walk order by the caller; several batches are in flight meanwhile.
  */
 import type { BigIntStats } from 'node:fs';
-import type { ChunkedWriter, FilesRead } from '../api.js';
+import type { ChunkedWriter, FileRescan, FilesRead } from '../api.js';
 import type { WalkItem } from './walk.js';
 
 /** Files up to this size are read whole by the workers; larger ones are streamed block by block. */
@@ -16,6 +16,12 @@ const BATCH_BYTES = 2 * 1024 * 1024;
 /** Walk items held ahead of the one being stored (and the bytes of their files). */
 const AHEAD_ITEMS = 512;
 const AHEAD_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Large files being rescanned at once (ChunkedWriter.rescanFile): each keeps a worker busy, and the
+ * workers also serve the small files' batches.
+ */
+const SCANS_IN_FLIGHT = 2;
 
 /** A small file's read: its batch and its place in it. */
 export interface SmallRead {
@@ -49,20 +55,29 @@ class Batch {
   }
 }
 
+export interface Ahead {
+  item: WalkItem;
+  small?: Promise<SmallRead>;
+  scan?: Promise<FileRescan>;
+}
+
 /**
  * Passes walk items through in order, the small files among the next few (those `wanted` says must
- * be read: unchanged files are not) with the promise of their read.
+ * be read: unchanged files are not) with the promise of their read, and large files that `rescan`
+ * picks (a changed file with a previous version, likely mostly the same) with the promise of their scan.
  */
 export async function* readAhead(
   items: AsyncIterable<WalkItem>,
   wanted: (f: { rel: Buffer; stat: BigIntStats }) => boolean,
   writer: ChunkedWriter,
-): AsyncGenerator<{ item: WalkItem; small?: Promise<SmallRead> }> {
-  const queue: { item: WalkItem; small?: Promise<SmallRead>; batch?: Batch; bytes: number }[] = [];
+  rescan: (f: { rel: Buffer }) => boolean = () => false,
+): AsyncGenerator<Ahead> {
+  const queue: (Ahead & { batch?: Batch; bytes: number })[] = [];
   const batches: Batch[] = [];
+  const scans = new Set<Promise<FileRescan>>();
   let open: Batch | null = null;
   let bytes = 0;
-  const take = (): { item: WalkItem; small?: Promise<SmallRead> } => {
+  const take = (): Ahead => {
     const next = queue.shift()!;
     bytes -= next.bytes;
     // The consumer waits for this one: its batch goes now, however full.
@@ -89,6 +104,12 @@ export async function* readAhead(
           batch.start();
           open = null;
         }
+      } else if (item.kind === 'file' && writer.rescanFile !== undefined && scans.size < SCANS_IN_FLIGHT && wanted(item) && rescan(item)) {
+        const scan = writer.rescanFile(item.abs);
+        scan.catch(() => undefined);
+        scans.add(scan);
+        void scan.finally(() => scans.delete(scan)).catch(() => undefined);
+        queue.push({ item, scan, bytes: 0 });
       } else {
         queue.push({ item, bytes: 0 });
       }
@@ -97,6 +118,6 @@ export async function* readAhead(
     while (queue.length > 0) yield take();
   } finally {
     // Abandoned (a failure): let reads in flight finish so no worker job outlives the hook.
-    await Promise.allSettled(batches.filter((b) => b.isStarted).map((b) => b.done));
+    await Promise.allSettled([...batches.filter((b) => b.isStarted).map((b) => b.done), ...scans]);
   }
 }

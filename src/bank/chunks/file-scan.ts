@@ -1,0 +1,97 @@
+/**
+ * A large local file read and cut in a codec worker without sealing anything: the worker reads it
+ * block by block with synchronous calls, cuts it (FastCDC, the same boundaries ChunkWriter.write
+ * finds), hashes every chunk (its id) and the whole file, and sends back only the ids. The main
+ * thread then stores only the chunks the bank lacks (chunk-writer.ts, `rescanFile`), reading those
+ * few again. That suits a large file that changed a little since the previous checkpoint (a log or a
+ * dump that grew, an image with a block rewritten): the reading and cutting, most of a re-protect's
+ * work, runs on the workers, in parallel with the walk, instead of on the main thread.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
+import type { CodecKeys } from './codec.js';
+import { Chunker } from './fastcdc.js';
+import type { ChunkerParams } from './fastcdc.js';
+import type { FileFacts } from '../../plugins/api.js';
+
+/** O_NOFOLLOW/O_NONBLOCK: the path may have become a symlink or a FIFO since it was listed. */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const GONE = new Set(['ENOENT', 'ELOOP', 'ENXIO', 'ENOTDIR']);
+const BLOCK = 4 * 1024 * 1024;
+
+export interface ScanRequest {
+  job: number;
+  path: Uint8Array;
+  chunker: ChunkerParams;
+}
+
+export type FileScan =
+  | { kind: 'data'; facts: FileFacts; size: number; blake3: string; chunks: [id: string, size: number][] }
+  | { kind: 'gone' }
+  | { kind: 'error'; code: string | undefined; message: string };
+
+export interface ScanReply {
+  job: number;
+  scan: FileScan;
+}
+
+let block: Buffer | undefined;
+
+const newChunkHasher = (keys: CodecKeys): Blake3Hasher => (keys.idKey === null ? new Blake3Hasher() : Blake3Hasher.newKeyed(keys.idKey));
+
+/** Reads `req.path` to its end; what was read is what the ids describe. */
+export function scanFile(req: ScanRequest, keys: CodecKeys): ScanReply {
+  const path = Buffer.from(req.path.buffer, req.path.byteOffset, req.path.byteLength);
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (GONE.has(String(code))) return { job: req.job, scan: { kind: 'gone' } };
+    return { job: req.job, scan: { kind: 'error', code, message: (err as Error).message } };
+  }
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    if (!st.isFile()) return { job: req.job, scan: { kind: 'gone' } };
+    block ??= Buffer.allocUnsafeSlow(BLOCK);
+    const chunker = new Chunker(req.chunker);
+    const file = new Blake3Hasher();
+    const chunks: [string, number][] = [];
+    let hasher = newChunkHasher(keys);
+    let held = 0;
+    let size = 0;
+    for (;;) {
+      const n = readSync(fd, block, 0, BLOCK, null);
+      if (n === 0) break;
+      const piece = block.subarray(0, n);
+      size += n;
+      file.update(piece);
+      let start = 0;
+      for (const end of chunker.push(piece)) {
+        hasher.update(piece.subarray(start, end));
+        chunks.push([hasher.digest('hex'), held + end - start]);
+        hasher = newChunkHasher(keys);
+        held = 0;
+        start = end;
+      }
+      if (start < n) {
+        hasher.update(piece.subarray(start));
+        held += n - start;
+      }
+    }
+    if (held > 0) chunks.push([hasher.digest('hex'), held]);
+    const facts: FileFacts = {
+      mode: Number(st.mode),
+      uid: Number(st.uid),
+      gid: Number(st.gid),
+      mtimeNs: st.mtimeNs,
+      ino: st.ino,
+      ctimeNs: st.ctimeNs,
+    };
+    return { job: req.job, scan: { kind: 'data', facts, size, blake3: file.digest('hex'), chunks } };
+  } catch (err) {
+    return { job: req.job, scan: { kind: 'error', code: (err as { code?: string }).code, message: (err as Error).message } };
+  } finally {
+    closeSync(fd);
+  }
+}
