@@ -85,7 +85,7 @@ describe('fs.directory plugin: format 3 fidelity options', function () {
     expect(fs.readFileSync(join(none, 'doc-link.txt'), 'utf8')).to.equal('x'.repeat(1000));
   });
 
-  it('a re-protect carries an unchanged file\'s attributes over, and reads them again after a change or with other options', async () => {
+  it("a re-protect carries an unchanged file's attributes over, and reads them again after a change or with other options", async () => {
     const { store, section: first } = newSection({ dir: src });
     await protect(protection, dirResource(src), first, { xattrs: { skip_namespaces: ['user'] } });
     const restored = async (section: BankSection): Promise<string> => {

@@ -53,7 +53,9 @@ describe('fs.directory plugin: changed large files rescanned by a worker', funct
     expect(run.savedInfo).to.include({ files: 2, unchanged_files: 1, bytes: 25 * MiB + 'unchanged'.length });
     // A full re-read would store the same; a copy of the whole file would be 25 MiB.
     const added = (await stored(bank)) - before;
-    expect(added).to.be.greaterThan(MiB).and.lessThan(8 * MiB);
+    expect(added)
+      .to.be.greaterThan(MiB)
+      .and.lessThan(8 * MiB);
 
     const out = join(temps.make(), 'out');
     await restore(protection, dirResource(src), second, { target_path: out });
