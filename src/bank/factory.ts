@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { bwkError } from '../core/errors.js';
 import { FsBank } from './adapters/fs.js';
 import { MemoryBank } from './adapters/memory.js';
-import { S3Bank } from './adapters/s3.js';
+import { DeferredS3Bank } from './adapters/s3-deferred.js';
 import { parseS3Options } from './adapters/s3-options.js';
 import type { BankPlugin } from './port.js';
 
@@ -22,7 +22,7 @@ const BUILDERS: Record<string, (options: Record<string, unknown>, home: string) 
     return new FsBank(resolve(home, path));
   },
   memory: () => new MemoryBank(),
-  s3: (options, home) => new S3Bank(parseS3Options(options, home)),
+  s3: (options, home) => new DeferredS3Bank(parseS3Options(options, home)),
 };
 
 /** Builds the bank adapter a configuration names; unknown types are refused with the known ones. */
