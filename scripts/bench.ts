@@ -98,15 +98,18 @@ for (const d of [corpus, restoreRoot, toolsRoot]) rmSync(d, { recursive: true, f
 mkdirSync(restoreRoot, { recursive: true });
 log(`work dir ${work}`);
 
-// Roughly: corpus, three full tar archives, three zstd ones, one repository per dedup tool, a restore.
+// Roughly, in corpus sizes: the corpus, and per tool what it keeps (three full tar archives, three
+// zstd ones at ~2/3, a deduplicated repository at ~2/3) plus its restore, kept until the end.
+const KEEPS: Record<string, number> = { tar: 3, zstd: 2 };
+const factor = 1 + only.reduce((n, key) => n + (KEEPS[key] ?? 0.7) + 1, 0);
 const nominal = 1.0e9 * size;
 const free = (() => {
   const s = statfsSync(work);
   return s.bavail * s.bsize;
 })();
-if (free < 10 * nominal) {
+if (free < factor * nominal) {
   log(
-    `not enough free space in ${work}: ${(free / 1e9).toFixed(1)} GB free, about ${((10 * nominal) / 1e9).toFixed(1)} GB needed (use ` +
+    `not enough free space in ${work}: ${(free / 1e9).toFixed(1)} GB free, about ${((factor * nominal) / 1e9).toFixed(1)} GB needed (use ` +
       `--work or $BENCH_DIR)`,
   );
   if (ownWork) rmSync(work, { recursive: true, force: true });
