@@ -73,7 +73,17 @@ export async function* readAhead(
   rescan: (f: { rel: Buffer }) => boolean = () => false,
 ): AsyncGenerator<Ahead> {
   const queue: (Ahead & { batch?: Batch; bytes: number })[] = [];
-  const batches: Batch[] = [];
+  // Reads in flight, and only those: a batch read holds its files' sealed chunks until appended, and
+  // keeping every batch (as an earlier build did, to wait for them on failure) kept every small file's
+  // sealed bytes in memory until the protect ended (1.3 GiB peak RSS on the 10 GB bench).
+  const reading = new Set<Promise<unknown>>();
+  const start = (batch: Batch): void => {
+    if (batch.isStarted) return;
+    batch.start();
+    const done = batch.done;
+    reading.add(done);
+    void done.finally(() => reading.delete(done)).catch(() => undefined);
+  };
   const scans = new Set<Promise<FileRescan>>();
   let open: Batch | null = null;
   let bytes = 0;
@@ -82,7 +92,7 @@ export async function* readAhead(
     bytes -= next.bytes;
     // The consumer waits for this one: its batch goes now, however full.
     if (next.batch !== undefined && !next.batch.isStarted) {
-      next.batch.start();
+      start(next.batch);
       if (open === next.batch) open = null;
     }
     return next;
@@ -95,13 +105,12 @@ export async function* readAhead(
         const batch = open;
         const index = batch.files.push({ path: item.abs, size }) - 1;
         batch.bytes += size;
-        if (batch.files.length === 1) batches.push(batch);
         const small = batch.done.then((read) => ({ read, index }));
         small.catch(() => undefined);
         queue.push({ item, small, batch, bytes: size });
         bytes += size;
         if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) {
-          batch.start();
+          start(batch);
           open = null;
         }
       } else if (item.kind === 'file' && writer.rescanFile !== undefined && scans.size < SCANS_IN_FLIGHT && wanted(item) && rescan(item)) {
@@ -118,6 +127,6 @@ export async function* readAhead(
     while (queue.length > 0) yield take();
   } finally {
     // Abandoned (a failure): let reads in flight finish so no worker job outlives the hook.
-    await Promise.allSettled([...batches.filter((b) => b.isStarted).map((b) => b.done), ...scans]);
+    await Promise.allSettled([...reading, ...scans]);
   }
 }
