@@ -1,7 +1,7 @@
 /**
  * A BankSection that counts the bytes a plugin writes and lets the conformance suite act at a byte
  * count: cancel the hook (abort its signal) or crash it (fail the write, as a dying worker's would).
- * Every write path counts: put, putStream, ChunkedWriter.write and files appended from readFiles.
+ * Every write path counts: put, putStream, ChunkedWriter.write and files appended from readFiles or rescanFile.
  */
 import type { BankSection, ChunkedWriter, FileRescan, FilesRead } from '../plugins/api.js';
 
@@ -83,6 +83,7 @@ export class MeteredSection implements BankSection {
 
   async chunkedWriter(): Promise<ChunkedWriter> {
     const writer = await this.inner.chunkedWriter();
+    const rescan = writer.rescanFile?.bind(writer);
     return {
       get length() {
         return writer.length;
@@ -99,22 +100,18 @@ export class MeteredSection implements BankSection {
           },
         };
       },
-      ...(writer.rescanFile === undefined
-        ? {}
-        : {
-            rescanFile: async (path: Buffer): Promise<FileRescan> => {
-              const scan = await writer.rescanFile!(path);
-              if (scan.kind !== 'data') return scan;
-              return {
-                ...scan,
-                append: async () => {
-                  const n = await scan.append();
-                  if (n !== null) this.count(scan.size);
-                  return n;
-                },
-              };
-            },
-          }),
+      rescanFile:
+        rescan &&
+        (async (path: Buffer): Promise<FileRescan> => {
+          const scan = await rescan(path);
+          if (scan.kind !== 'data') return scan;
+          const append = async (): Promise<number | null> => {
+            const n = await scan.append();
+            if (n !== null) this.count(scan.size);
+            return n;
+          };
+          return { ...scan, append };
+        }),
       reuse: (refs) => writer.reuse(refs),
       commit: (name) => writer.commit(name),
     };

@@ -5,14 +5,14 @@
  * the streams of a writer (a directory's small files overlap instead of waiting for each other),
  * so memory stays constant and a slow bank slows the reader down.
  */
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { ChunkRef } from '../../plugins/api.js';
+import type { ChunkRef, FileRescan } from '../../plugins/api.js';
 import { Chunker } from './fastcdc.js';
 import type { ChunkerParams } from './fastcdc.js';
 import type { CodecPool, HashedChunk } from './pool.js';
-import { open } from 'node:fs/promises';
-import { constants } from 'node:fs';
-import type { FileRescan } from '../../plugins/api.js';
 import type { IngestedFile } from './file-ingest.js';
 import { PackWriter } from './pack-writer.js';
 import type { PackSink } from './pack-writer.js';
@@ -214,7 +214,7 @@ export class ChunkWriter {
       return null;
     };
     if (missing.length > 0) {
-      let fh;
+      let fh: FileHandle;
       try {
         fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       } catch {

@@ -8,17 +8,14 @@
  * cheap to seal, and asking would cost a round trip per batch. A chunk repeated within the batch is
  * sealed once.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { chunkId, sealChunk } from './codec.js';
 import type { CodecKeys } from './codec.js';
 import { Chunker } from './fastcdc.js';
 import type { ChunkerParams } from './fastcdc.js';
 import type { FileFacts, FileRead } from '../../plugins/api.js';
-
-/** O_NOFOLLOW/O_NONBLOCK: the path may have become a symlink or a FIFO since it was listed. */
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-const GONE = new Set(['ENOENT', 'ELOOP', 'ENXIO', 'ENOTDIR']);
+import { factsOf, withLocalFile } from './local-file.js';
 
 export interface IngestRequest {
   job: number;
@@ -43,17 +40,7 @@ export interface IngestReply {
 let scratch = Buffer.alloc(0);
 
 function readWhole(path: Buffer, size: number): IngestedFile | { kind: 'read'; facts: FileFacts; data: Buffer } {
-  let fd: number;
-  try {
-    fd = openSync(path, OPEN_FLAGS);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (GONE.has(String(code))) return { kind: 'gone' };
-    return { kind: 'error', code, message: (err as Error).message };
-  }
-  try {
-    const st = fstatSync(fd, { bigint: true });
-    if (!st.isFile()) return { kind: 'gone' };
+  return withLocalFile(path, (fd, st) => {
     // One buffer serves every file this worker reads: what is read is sealed before the next file.
     if (scratch.length < size + 1) scratch = Buffer.allocUnsafeSlow(Math.max(size + 1, 64 * 1024));
     const buf = scratch.subarray(0, size + 1);
@@ -62,22 +49,10 @@ function readWhole(path: Buffer, size: number): IngestedFile | { kind: 'read'; f
       const n = readSync(fd, buf, got, buf.length - got, null);
       if (n === 0) break;
       got += n;
-      if (got > size) return { kind: 'grew' };
+      if (got > size) return { kind: 'grew' as const };
     }
-    const facts: FileFacts = {
-      mode: Number(st.mode),
-      uid: Number(st.uid),
-      gid: Number(st.gid),
-      mtimeNs: st.mtimeNs,
-      ino: st.ino,
-      ctimeNs: st.ctimeNs,
-    };
-    return { kind: 'read', facts, data: buf.subarray(0, got) };
-  } catch (err) {
-    return { kind: 'error', code: (err as { code?: string }).code, message: (err as Error).message };
-  } finally {
-    closeSync(fd);
-  }
+    return { kind: 'read' as const, facts: factsOf(st), data: buf.subarray(0, got) };
+  });
 }
 
 /** Reads and seals a batch of files; the sealed chunks come back back to back in `blobs`. */

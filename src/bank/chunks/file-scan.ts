@@ -7,16 +7,15 @@
  * dump that grew, an image with a block rewritten): the reading and cutting, most of a re-protect's
  * work, runs on the workers, in parallel with the walk, instead of on the main thread.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { CodecKeys } from './codec.js';
 import { Chunker } from './fastcdc.js';
 import type { ChunkerParams } from './fastcdc.js';
 import type { FileFacts } from '../../plugins/api.js';
+import { factsOf, withLocalFile } from './local-file.js';
+import type { NotRead } from './local-file.js';
 
-/** O_NOFOLLOW/O_NONBLOCK: the path may have become a symlink or a FIFO since it was listed. */
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-const GONE = new Set(['ENOENT', 'ELOOP', 'ENXIO', 'ENOTDIR']);
 const BLOCK = 4 * 1024 * 1024;
 
 export interface ScanRequest {
@@ -25,10 +24,7 @@ export interface ScanRequest {
   chunker: ChunkerParams;
 }
 
-export type FileScan =
-  | { kind: 'data'; facts: FileFacts; size: number; blake3: string; chunks: [id: string, size: number][] }
-  | { kind: 'gone' }
-  | { kind: 'error'; code: string | undefined; message: string };
+export type FileScan = { kind: 'data'; facts: FileFacts; size: number; blake3: string; chunks: [id: string, size: number][] } | NotRead;
 
 export interface ScanReply {
   job: number;
@@ -42,17 +38,7 @@ const newChunkHasher = (keys: CodecKeys): Blake3Hasher => (keys.idKey === null ?
 /** Reads `req.path` to its end; what was read is what the ids describe. */
 export function scanFile(req: ScanRequest, keys: CodecKeys): ScanReply {
   const path = Buffer.from(req.path.buffer, req.path.byteOffset, req.path.byteLength);
-  let fd: number;
-  try {
-    fd = openSync(path, OPEN_FLAGS);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (GONE.has(String(code))) return { job: req.job, scan: { kind: 'gone' } };
-    return { job: req.job, scan: { kind: 'error', code, message: (err as Error).message } };
-  }
-  try {
-    const st = fstatSync(fd, { bigint: true });
-    if (!st.isFile()) return { job: req.job, scan: { kind: 'gone' } };
+  const scan = withLocalFile(path, (fd, st): FileScan => {
     block ??= Buffer.allocUnsafeSlow(BLOCK);
     const chunker = new Chunker(req.chunker);
     const file = new Blake3Hasher();
@@ -80,18 +66,7 @@ export function scanFile(req: ScanRequest, keys: CodecKeys): ScanReply {
       }
     }
     if (held > 0) chunks.push([hasher.digest('hex'), held]);
-    const facts: FileFacts = {
-      mode: Number(st.mode),
-      uid: Number(st.uid),
-      gid: Number(st.gid),
-      mtimeNs: st.mtimeNs,
-      ino: st.ino,
-      ctimeNs: st.ctimeNs,
-    };
-    return { job: req.job, scan: { kind: 'data', facts, size, blake3: file.digest('hex'), chunks } };
-  } catch (err) {
-    return { job: req.job, scan: { kind: 'error', code: (err as { code?: string }).code, message: (err as Error).message } };
-  } finally {
-    closeSync(fd);
-  }
+    return { kind: 'data', facts: factsOf(st), size, blake3: file.digest('hex'), chunks };
+  });
+  return { job: req.job, scan };
 }

@@ -16,7 +16,7 @@ import type { BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import type { ChunkRef, ChunkedWriter, FileRead, FileRescan, ProtectContext } from '../api.js';
+import type { ChunkRef, ChunkedWriter, FileFacts, FileRescan, ProtectContext } from '../api.js';
 import { bwkError } from '../../core/errors.js';
 import { DATA_OBJECT, META_OBJECT, displayPath, resourceLabel } from './manifest.js';
 import type { EntryBase, Xattr } from './manifest.js';
@@ -82,6 +82,13 @@ const baseOf = (rel: Buffer, st: { mode: bigint | number; uid: bigint | number; 
   gid: Number(st.gid),
   mtimeNs: st.mtimeNs,
 });
+
+/** A file's spooled entry: its facts as read (lstat or fstat), its size, BLAKE3 and place in the data stream. */
+const fileEntry = (
+  rel: Buffer,
+  facts: { mode: bigint | number; uid: bigint | number; gid: bigint | number; mtimeNs: bigint; ino: bigint; ctimeNs: bigint },
+  data: { size: number; blake3: string; chunks: [number, number] },
+): SpoolEntry => ({ ...baseOf(rel, facts), type: 'file', ...data, ino: facts.ino, ctimeNs: facts.ctimeNs });
 
 /** Runs the protect `main` hook for one directory resource. */
 export async function protectDirectory(ctx: ProtectContext): Promise<void> {
@@ -272,21 +279,26 @@ class DirectoryArchive {
 
   private async addFileData(item: FileItem, ahead: Promise<SmallRead> | undefined, scan: Promise<FileRescan> | undefined): Promise<void> {
     if (await this.reuseUnchanged(item)) return;
-    if (scan !== undefined) return this.storeRescanned(item, await scan);
+    if (scan !== undefined) {
+      // A large file a worker scanned: only its new chunks are read again; streamed when too much changed.
+      const s = await scan;
+      if (s.kind !== 'data') return this.notRead(item, s);
+      if (!(await this.storeRead(item, s, () => s.append()))) await this.storeStreamed(item);
+      return;
+    }
     if (ahead === undefined) return this.storeStreamed(item);
     const small = await ahead;
     const f = small.read.files[small.index]!;
-    switch (f.kind) {
-      case 'gone':
-        return this.skip(item.rel, 'vanished');
-      case 'grew':
-        return this.storeStreamed(item);
-      case 'error':
-        if (isDenied(f)) return this.skip(item.rel, 'unreadable', f.code);
-        throw Object.assign(new Error(f.message), { code: f.code });
-      case 'data':
-        return this.storeSmall(item, small, f);
-    }
+    if (f.kind === 'grew') return this.storeStreamed(item);
+    if (f.kind !== 'data') return this.notRead(item, f);
+    await this.storeRead(item, f, () => small.read.append(small.index));
+  }
+
+  /** A file the workers could not read: vanished or refused is reported, anything else fails the protect. */
+  private notRead(item: FileItem, f: { kind: 'gone' } | { kind: 'error'; code: string | undefined; message: string }): void {
+    if (f.kind === 'gone') return this.skip(item.rel, 'vanished');
+    if (isDenied(f)) return this.skip(item.rel, 'unreadable', f.code);
+    throw Object.assign(new Error(f.message), { code: f.code });
   }
 
   /** The previous checkpoint's entry for a file whose size, mtime, inode and ctime are unchanged. */
@@ -308,19 +320,7 @@ class DirectoryArchive {
     if (!(await this.writer.reuse(this.previous!.refs.slice(from, from + count)))) return false;
     // Setting or removing an attribute changes the ctime, which matched: the recorded ones still hold.
     const known = this.previous!.xattrsReusable ? (prev.xattrs ?? []) : undefined;
-    await this.add(
-      item.abs,
-      {
-        ...baseOf(item.rel, st),
-        type: 'file',
-        size: prev.size,
-        blake3: prev.blake3,
-        chunks: [first, count],
-        ino: st.ino,
-        ctimeNs: st.ctimeNs,
-      },
-      known,
-    );
+    await this.add(item.abs, fileEntry(item.rel, st, { size: prev.size, blake3: prev.blake3, chunks: [first, count] }), known);
     this.info.files++;
     this.info.bytes += prev.size;
     this.info.unchanged_files++;
@@ -329,50 +329,23 @@ class DirectoryArchive {
     return true;
   }
 
-  /** Stores a small file the workers read (what was read is what is stored). */
-  private async storeSmall(item: { rel: Buffer; abs: Buffer }, small: SmallRead, f: FileRead & { kind: 'data' }): Promise<void> {
+  /**
+   * Stores a file the workers read (a small file's batch, a large file's scan): what was read is what
+   * is stored. False, with nothing stored, when `append` declines (the scan is out of date).
+   */
+  private async storeRead(
+    item: FileItem,
+    f: { facts: FileFacts; size: number; blake3: string },
+    append: () => Promise<number | null>,
+  ): Promise<boolean> {
     const first = this.writer.length;
-    const chunks = await small.read.append(small.index);
+    const chunks = await append();
+    if (chunks === null) return false;
     this.info.files++;
     this.info.bytes += f.size;
-    await this.add(item.abs, {
-      ...baseOf(item.rel, f.facts),
-      type: 'file',
-      size: f.size,
-      blake3: f.blake3,
-      chunks: [first, chunks],
-      ino: f.facts.ino,
-      ctimeNs: f.facts.ctimeNs,
-    });
+    await this.add(item.abs, fileEntry(item.rel, f.facts, { size: f.size, blake3: f.blake3, chunks: [first, chunks] }));
     this.reportProgress();
-  }
-
-  /** Stores a large file a worker scanned: only its new chunks are read again; streamed when too much changed. */
-  private async storeRescanned(item: FileItem, scan: FileRescan): Promise<void> {
-    switch (scan.kind) {
-      case 'gone':
-        return this.skip(item.rel, 'vanished');
-      case 'error':
-        if (isDenied(scan)) return this.skip(item.rel, 'unreadable', scan.code);
-        throw Object.assign(new Error(scan.message), { code: scan.code });
-      case 'data': {
-        const first = this.writer.length;
-        const chunks = await scan.append();
-        if (chunks === null) return this.storeStreamed(item);
-        this.info.files++;
-        this.info.bytes += scan.size;
-        await this.add(item.abs, {
-          ...baseOf(item.rel, scan.facts),
-          type: 'file',
-          size: scan.size,
-          blake3: scan.blake3,
-          chunks: [first, chunks],
-          ino: scan.facts.ino,
-          ctimeNs: scan.facts.ctimeNs,
-        });
-        this.reportProgress();
-      }
-    }
+    return true;
   }
 
   /** Reads a file block by block into the data stream (a large one, or a small one that grew). */
@@ -395,15 +368,7 @@ class DirectoryArchive {
       // blocks() counted every byte it passed on into info.bytes, and nothing else did meanwhile.
       const size = this.info.bytes - offset;
       this.info.files++;
-      await this.add(item.abs, {
-        ...baseOf(item.rel, st),
-        type: 'file',
-        size,
-        blake3: hash.digest('hex'),
-        chunks: [first, chunks],
-        ino: st.ino,
-        ctimeNs: st.ctimeNs,
-      });
+      await this.add(item.abs, fileEntry(item.rel, st, { size, blake3: hash.digest('hex'), chunks: [first, chunks] }));
     } finally {
       await fh.close();
     }

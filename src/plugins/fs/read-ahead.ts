@@ -77,14 +77,16 @@ export async function* readAhead(
   // keeping every batch (as an earlier build did, to wait for them on failure) kept every small file's
   // sealed bytes in memory until the protect ended (1.3 GiB peak RSS on the 10 GB bench).
   const reading = new Set<Promise<unknown>>();
+  const scans = new Set<Promise<unknown>>();
+  const track = (set: Set<Promise<unknown>>, p: Promise<unknown>): void => {
+    set.add(p);
+    void p.finally(() => set.delete(p)).catch(() => undefined);
+  };
   const start = (batch: Batch): void => {
     if (batch.isStarted) return;
     batch.start();
-    const done = batch.done;
-    reading.add(done);
-    void done.finally(() => reading.delete(done)).catch(() => undefined);
+    track(reading, batch.done);
   };
-  const scans = new Set<Promise<FileRescan>>();
   let open: Batch | null = null;
   let bytes = 0;
   const take = (): Ahead => {
@@ -113,11 +115,10 @@ export async function* readAhead(
           start(batch);
           open = null;
         }
-      } else if (item.kind === 'file' && writer.rescanFile !== undefined && scans.size < SCANS_IN_FLIGHT && wanted(item) && rescan(item)) {
+      } else if (item.kind === 'file' && writer.rescanFile !== undefined && scans.size < SCANS_IN_FLIGHT && rescan(item) && wanted(item)) {
         const scan = writer.rescanFile(item.abs);
         scan.catch(() => undefined);
-        scans.add(scan);
-        void scan.finally(() => scans.delete(scan)).catch(() => undefined);
+        track(scans, scan);
         queue.push({ item, scan, bytes: 0 });
       } else {
         queue.push({ item, bytes: 0 });
