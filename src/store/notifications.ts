@@ -4,7 +4,7 @@
  * whichever process runs a dispatcher delivers them, and a row is claimed by one dispatcher at a time.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import { newId, nowIso } from '../common/ids.js';
 
 export type OperationKindName = 'protect' | 'restore' | 'verify' | 'delete';
@@ -68,6 +68,10 @@ export interface NotificationDatabase {
   subscriptions: SubscriptionRow;
   notification_deliveries: DeliveryRow;
 }
+
+/** A delivery no owner holds at `now`: never claimed, or its claim has lapsed. */
+const unclaimedAt = (now: string) => (eb: ExpressionBuilder<NotificationDatabase, 'notification_deliveries'>) =>
+  eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]);
 
 /** What the outbox needs to know of an ended operation. */
 export interface EndedOperation {
@@ -275,7 +279,7 @@ export class KyselyNotificationStore implements NotificationStore {
       .select('id')
       .where('status', '=', 'pending')
       .where('next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+      .where(unclaimedAt(now))
       .where((eb) => eb.or([eb('channel', '=', 'webhook'), eb('created_at', '<=', batchBefore)]))
       .orderBy('next_attempt_at')
       .orderBy('id')
@@ -289,7 +293,7 @@ export class KyselyNotificationStore implements NotificationStore {
         .set({ claimed_by: owner, claimed_until: until })
         .where('id', '=', id)
         .where('status', '=', 'pending')
-        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+        .where(unclaimedAt(now))
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) continue;
       const delivery = await this.db.selectFrom('notification_deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -306,7 +310,7 @@ export class KyselyNotificationStore implements NotificationStore {
       .set({ claimed_by: owner, claimed_until: until })
       .where('subscription_id', '=', subscriptionId)
       .where('status', '=', 'pending')
-      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+      .where(unclaimedAt(now))
       .execute();
     // Only what this owner holds now: rows another owner claimed meanwhile are theirs.
     return this.db
