@@ -42,6 +42,9 @@ export interface RunReport {
   machine: Array<[string, string]>;
   tools: ToolResult[];
   notes: string[];
+  /** Instead of "size N" and the 1 GB corpus's description (the --files tree). */
+  title?: string;
+  corpusText?: string;
 }
 
 const MB = 1e6;
@@ -99,6 +102,7 @@ function ratioRows(tools: ToolResult[]): string[][] | null {
     for (const step of STEPS) {
       const b = bulwark.steps.find((s) => s.step === step);
       const p = peer.steps.find((s) => s.step === step);
+      if (!b && !p) continue; // a step this corpus does not run (--files)
       if (b?.status !== 'ok' || p?.status !== 'ok' || !b.wallMs || !p.wallMs) {
         rows.push([peer.name, step, '–', '–']);
         continue;
@@ -114,22 +118,23 @@ function ratioRows(tools: ToolResult[]): string[][] | null {
 export function renderReport(r: RunReport): string {
   const spec = r.spec;
   const out: string[] = [];
-  out.push(`## Run of ${r.date.toISOString().slice(0, 16).replace('T', ' ')} UTC (size ${r.size})`, '');
+  out.push(`## Run of ${r.date.toISOString().slice(0, 16).replace('T', ' ')} UTC (${r.title ?? `size ${r.size}`})`, '');
   out.push(`Command: \`${r.command}\``, '');
   out.push(
     table(['machine', 'value'], [...r.machine, ...r.tools.filter((t) => t.version).map((t): [string, string] => [t.name, t.version])]),
     '',
   );
   out.push(
-    `Corpus (seed \`${spec.seed}\`): ${r.corpus.files} files, ${(r.corpus.bytes / MB).toFixed(1)} MB before the change, ` +
-      `${(r.corpus.mutatedBytes / MB).toFixed(1)} MB after: ${spec.randomFiles} random files of ` +
-      `${(spec.randomFileBytes / MiB).toFixed(2)} MiB ` +
-      `+ 1 duplicate, a ${(spec.sqlBytes / MiB).toFixed(2)} MiB SQL dump, ${spec.smallFiles} small text files + ${spec.smallDuplicates} ` +
-      `duplicates. ` +
-      `1% change: ${spec.mutatedSmallFiles} small files rewritten, ${(spec.mutatedBigBytes / 1024).toFixed(0)} KiB overwritten in one ` +
-      `large file, ` +
-      `${spec.insertedRows} rows inserted in the SQL dump. Generated in ${fmt.s(r.corpus.generateMs)} s, changed in ` +
-      `${fmt.s(r.corpus.mutateMs)} s.`,
+    r.corpusText ??
+      `Corpus (seed \`${spec.seed}\`): ${r.corpus.files} files, ${(r.corpus.bytes / MB).toFixed(1)} MB before the change, ` +
+        `${(r.corpus.mutatedBytes / MB).toFixed(1)} MB after: ${spec.randomFiles} random files of ` +
+        `${(spec.randomFileBytes / MiB).toFixed(2)} MiB ` +
+        `+ 1 duplicate, a ${(spec.sqlBytes / MiB).toFixed(2)} MiB SQL dump, ${spec.smallFiles} small text files + ${spec.smallDuplicates} ` +
+        `duplicates. ` +
+        `1% change: ${spec.mutatedSmallFiles} small files rewritten, ${(spec.mutatedBigBytes / 1024).toFixed(0)} KiB overwritten in one ` +
+        `large file, ` +
+        `${spec.insertedRows} rows inserted in the SQL dump. Generated in ${fmt.s(r.corpus.generateMs)} s, changed in ` +
+        `${fmt.s(r.corpus.mutateMs)} s.`,
     '',
   );
 

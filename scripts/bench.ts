@@ -8,7 +8,10 @@
  * under $BENCH_DIR or /tmp), --only tar,zstd,bulwark,restic,borg,bulwark-s3,restic-s3 (the S3 pair on the
  * MinIO of scripts/minio-dev.sh), --keep (leave the work dir),
  * --seed S, --results FILE, --runs N (N runs in a row and a summary of their medians), --json FILE
- * (the results as JSON, for --runs). The passphrase comes from $BENCH_PASSPHRASE or is random per run.
+ * (the results as JSON, for --runs), --files N (instead of the 1 GB corpus, N small files from
+ * bench/file-tree.ts, and only the steps whose cost is per file: backup, backup with no change,
+ * restore; `npm run bench:files` is a million). The passphrase comes from $BENCH_PASSPHRASE or is
+ * random per run.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bulwark, bulwarkS3 } from '../bench/bulwark.js';
 import { corpusSpec, generateCorpus, mutateCorpus } from '../bench/corpus.js';
+import { FILES_PER_DIR, generateFileTree } from '../bench/file-tree.js';
 import { aptInstall, dropCaches, duBytes, findGnuTime, lastLines, measure, which } from '../bench/measure.js';
 import { machineFacts, renderReport, STEPS, writeResults, type StepName, type StepResult, type ToolResult } from '../bench/report.js';
 import { borg, restic, resticS3, tarCat, tarZstd, type StepCommand, type Tool, type ToolContext } from '../bench/tools.js';
@@ -45,9 +49,15 @@ const { values } = parseArgs({
     results: { type: 'string', default: fileURLToPath(new URL('../../bench/results.md', import.meta.url)) },
     runs: { type: 'string', default: '1' },
     json: { type: 'string' },
+    files: { type: 'string' },
   },
 });
 const size = Number(values.size);
+const fileCount = values.files === undefined ? 0 : Number(values.files);
+if (values.files !== undefined && !(Number.isInteger(fileCount) && fileCount >= 1)) {
+  process.stderr.write(`bench: --files must be a whole number >= 1, got ${values.files}\n`);
+  process.exit(2);
+}
 const only = values.only
   .split(',')
   .map((s) => s.trim())
@@ -102,7 +112,8 @@ log(`work dir ${work}`);
 // zstd ones at ~2/3, a deduplicated repository at ~2/3) plus its restore, kept until the end.
 const KEEPS: Record<string, number> = { tar: 3, zstd: 2 };
 const factor = 1 + only.reduce((n, key) => n + (KEEPS[key] ?? 0.7) + 1, 0);
-const nominal = 1.0e9 * size;
+// A small file takes a 4 KiB block wherever it is written (corpus, restores).
+const nominal = fileCount ? fileCount * 4096 : 1.0e9 * size;
 const free = (() => {
   const s = statfsSync(work);
   return s.bavail * s.bsize;
@@ -152,7 +163,7 @@ const states = tools
 
 // The corpus, generated fresh each run (determinism makes reruns comparable).
 let t0 = performance.now();
-const stats = generateCorpus(corpus, spec);
+const stats = fileCount ? generateFileTree(corpus, fileCount, values.seed) : generateCorpus(corpus, spec);
 const generateMs = performance.now() - t0;
 const originalBytes = treeBytes(corpus);
 log(`corpus: ${stats.files} files, ${(originalBytes / 1e6).toFixed(1)} MB in ${(generateMs / 1000).toFixed(1)} s`);
@@ -228,11 +239,12 @@ for (const [n, name] of [
 ] as const) {
   for (const s of states) await step(s, name, originalBytes, () => s.tool.backup(n));
 }
+// The file tree is not changed: its steps are the first backup, the no-change one and the restore.
 t0 = performance.now();
-mutateCorpus(corpus, spec);
+if (!fileCount) mutateCorpus(corpus, spec);
 const mutateMs = performance.now() - t0;
-const mutatedBytes = treeBytes(corpus);
-for (const s of states) await step(s, STEPS[2], mutatedBytes, () => s.tool.backup(3));
+const mutatedBytes = fileCount ? originalBytes : treeBytes(corpus);
+if (!fileCount) for (const s of states) await step(s, STEPS[2], mutatedBytes, () => s.tool.backup(3));
 
 const expected = treeListing(corpus); // untimed, after the change: what every restore must equal
 for (const s of states) {
@@ -244,7 +256,7 @@ for (const s of states) {
   }
   if (!values.keep) rmSync(target, { recursive: true, force: true });
 }
-for (const s of states) await step(s, STEPS[4], mutatedBytes, () => s.tool.check());
+if (!fileCount) for (const s of states) await step(s, STEPS[4], mutatedBytes, () => s.tool.check());
 
 const args = process.argv
   .slice(2)
@@ -257,6 +269,15 @@ const report = renderReport({
   size,
   spec,
   corpus: { files: stats.files, bytes: originalBytes, mutatedBytes, generateMs, mutateMs },
+  ...(fileCount
+    ? {
+        title: `${fileCount} small files`,
+        corpusText:
+          `Corpus (seed \`${values.seed}\`, bench/file-tree.ts): ${stats.files} files of 0–1,023 bytes (hex text), ${FILES_PER_DIR} to a ` +
+          `directory, ${(originalBytes / 1e6).toFixed(1)} MB; generated in ${(generateMs / 1000).toFixed(1)} s. Not changed between ` +
+          `backups; no check step.`,
+      }
+    : {}),
   machine: machineFacts(work),
   tools: results,
   notes: [
