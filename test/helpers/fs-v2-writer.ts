@@ -212,7 +212,7 @@ class DirectoryArchive {
 
   /** The previous checkpoint's entry for a file whose size, mtime, inode and ctime are unchanged. */
   private unchangedEntry(item: { rel: Buffer; stat: BigIntStats }) {
-    const prev = this.previous?.files.get(item.rel.toString('latin1'));
+    const prev = this.previous?.get(item.rel);
     const st = item.stat;
     if (prev === undefined || BigInt(prev.size) !== st.size || prev.mtimeNs !== st.mtimeNs) return undefined;
     if (prev.ino !== st.ino || prev.ctimeNs !== st.ctimeNs) return undefined;
@@ -225,8 +225,8 @@ class DirectoryArchive {
     const st = item.stat;
     if (prev === undefined) return false;
     const first = this.writer.length;
-    const [from, count] = prev.chunks;
-    if (!(await this.writer.reuse(this.previous!.refs.slice(from, from + count)))) return false;
+    const count = prev.refs.length;
+    if (!(await this.writer.reuse(prev.refs))) return false;
     await this.spool.add(
       encodeEntry({
         ...baseOf(item.rel, st),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import type { MemoryBank } from '../../src/bank/adapters/memory.js';
+import type { ChunkStore } from '../../src/bank/chunks/store.js';
 import type { BankSection, ProtectionPlugin } from '../../src/plugins/api.js';
 import { flipChunkByte, flipPlainByte } from '../helpers/bank-files.js';
 import { openArchive } from '../../src/plugins/fs/archive.js';
@@ -32,6 +33,7 @@ for (const format of [3, 2] as const) {
     let section: BankSection;
     let bank: MemoryBank;
     let prefix: string;
+    let store: ChunkStore;
     let src: string;
     let label: string;
 
@@ -46,7 +48,7 @@ for (const format of [3, 2] as const) {
       fs.writeFileSync(join(src, 'dir', 'payload.bin'), randomBytes(300 * 1024));
       fs.writeFileSync(join(src, 'z.txt'), 'zulu\n');
       label = `fs.directory#${src}`;
-      ({ section, bank, prefix } = newSection({ dir: src }));
+      ({ section, bank, prefix, store } = newSection({ dir: src }));
       await (format === 3 ? protect : protectV2)(protection, dirResource(src), section);
       expect(JSON.parse((await section.get('meta.json')).toString()).version).to.equal(format);
       await verify(protection, dirResource(src), section);
@@ -148,6 +150,20 @@ for (const format of [3, 2] as const) {
         );
         expect(restoreErr.message).to.contain('tree of "dir"');
         expect(fs.readdirSync(target)).to.deep.equal([]);
+      });
+
+      it('a tampered subdirectory tree in the previous checkpoint: the next protect reads only the files below it again', async () => {
+        const trees = await section.get('trees');
+        await flipPlainByte(section, 'trees', trees.indexOf('payload.bin'), 0x01);
+        const next = newSection({ store, dir: src }).section;
+        const run = await protect(protection, dirResource(src), next, {}, undefined, section);
+        // a.txt and z.txt sit in the intact root tree; payload.bin's tree no longer matches its id.
+        expect(run.savedInfo).to.include({ files: 3, unchanged_files: 2 });
+        expect(run.savedInfo!.unchanged_bytes).to.equal(fs.statSync(join(src, 'a.txt')).size + fs.statSync(join(src, 'z.txt')).size);
+        await verify(protection, dirResource(src), next);
+        const target = temps.make();
+        await restore(protection, dirResource(src), next, { target_path: target });
+        expect(fs.readFileSync(join(target, 'dir', 'payload.bin')).equals(fs.readFileSync(join(src, 'dir', 'payload.bin')))).to.equal(true);
       });
 
       it('a tree naming a tree the archive lacks is corrupt, naming the directory', async () => {

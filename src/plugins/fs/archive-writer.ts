@@ -190,7 +190,7 @@ class DirectoryArchive {
       return this.unchangedEntry(f) === undefined;
     };
     // A changed large file with a previous version is most likely mostly the same: scanned by a worker.
-    const rescan = (f: { rel: Buffer }): boolean => this.previous?.files.has(f.rel.toString('latin1')) === true;
+    const rescan = (f: { rel: Buffer }): boolean => this.previous?.get(f.rel) !== undefined;
     const walk = walkTree(this.root, excludes, this.ctx.signal);
     for await (const { item, small, scan } of readAhead(walk, wanted, this.writer, rescan)) {
       switch (item.kind) {
@@ -303,7 +303,7 @@ class DirectoryArchive {
 
   /** The previous checkpoint's entry for a file whose size, mtime, inode and ctime are unchanged. */
   private unchangedEntry(item: { rel: Buffer; stat: BigIntStats }) {
-    const prev = this.previous?.files.get(item.rel.toString('latin1'));
+    const prev = this.previous?.get(item.rel);
     const st = item.stat;
     if (prev === undefined || BigInt(prev.size) !== st.size || prev.mtimeNs !== st.mtimeNs) return undefined;
     if (prev.ino !== st.ino || prev.ctimeNs !== st.ctimeNs) return undefined;
@@ -316,8 +316,8 @@ class DirectoryArchive {
     const st = item.stat;
     if (prev === undefined) return false;
     const first = this.writer.length;
-    const [from, count] = prev.chunks;
-    if (!(await this.writer.reuse(this.previous!.refs.slice(from, from + count)))) return false;
+    const count = prev.refs.length;
+    if (!(await this.writer.reuse(prev.refs))) return false;
     // Setting or removing an attribute changes the ctime, which matched: the recorded ones still hold.
     const known = this.previous!.xattrsReusable ? (prev.xattrs ?? []) : undefined;
     await this.add(item.abs, fileEntry(item.rel, st, { size: prev.size, blake3: prev.blake3, chunks: [first, count] }), known);

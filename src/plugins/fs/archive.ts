@@ -125,7 +125,7 @@ const ROOT = Buffer.from('.');
 const childPath = (dir: Buffer, name: Buffer): Buffer => (dir.equals(ROOT) ? name : Buffer.concat([dir, SLASH, name]));
 
 /** The entries of the tree `id` (directory `path`), checked against the id and for sorted, unique names. */
-function readTree(trees: Map<string, Buffer>, id: string, path: Buffer, label: string): TreeEntry[] {
+export function readTree(trees: Map<string, Buffer>, id: string, path: Buffer, label: string): TreeEntry[] {
   const where = `tree of "${displayPath(path)}"`;
   const bytes = trees.get(id);
   if (bytes === undefined) throw corrupt(label, `${where} (${id}) is missing from ${TREES_OBJECT}`);
@@ -232,6 +232,21 @@ async function openV3(bank: BankSection, label: string, signal?: AbortSignal, vi
     },
     xattrsRead: xattrsReadOf(meta),
   };
+}
+
+/**
+ * A v3 archive's trees and meta, unwalked (null for another format): for a caller that reads a few
+ * directories by path (change detection) and checks each tree as it reads it (readTree).
+ */
+export async function openTrees(
+  bank: BankSection,
+  label: string,
+): Promise<{ source: string; root: TreeEntry & { type: 'dir' }; trees: Map<string, Buffer>; xattrsRead: XattrsRead | null } | null> {
+  if ((await metaVersion(bank)) !== FORMAT_V3) return null;
+  const meta = await loadMetaV3(bank, label);
+  const root = decodeTreeEntry(meta.root, false);
+  if (typeof root === 'string' || root.type !== 'dir') throw corrupt(label, `${META_OBJECT}'s root entry is malformed`);
+  return { source: meta.source, root, trees: await loadTrees(bank, meta, label), xattrsRead: xattrsReadOf(meta) };
 }
 
 /** meta's account of how attributes were read, when it is well formed (it only ever enables a reuse). */

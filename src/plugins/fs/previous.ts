@@ -1,19 +1,35 @@
 /**
  * What the previous checkpoint of the same plan knows about this directory: for each file, the facts
- * that tell whether it changed (size, mtime, inode, ctime) and where its chunks are. Format 2 and 3
+ * that tell whether it changed (size, mtime, inode, ctime) and its chunks. Format 2 and 3
  * checkpoints serve alike (archive.ts), so the first protect after an upgrade still skips unchanged
  * files. A previous checkpoint that cannot be read (damaged, older format) only costs a full read,
  * never a failure.
+ *
+ * A v3 checkpoint is looked up a directory at a time: a file's tree is decoded (and checked against
+ * its id) when the walk first asks about that directory, and only the directories the walk is in
+ * stay decoded. Decoding every tree into one map up front held an object per file — the largest
+ * part of a re-protect's memory on a tree of many files — for facts read once each.
  */
 import type { ChunkRef, ProtectContext } from '../api.js';
-import { openArchive } from './archive.js';
+import { openArchive, openTrees, readTree } from './archive.js';
 import { resourceLabel } from './manifest.js';
-import type { FileFields, Xattr } from './manifest.js';
+import type { Xattr } from './manifest.js';
+import type { TreeEntry } from './tree.js';
+
+export interface PreviousFile {
+  size: number;
+  blake3: string;
+  ino: bigint;
+  ctimeNs: bigint;
+  mtimeNs: bigint;
+  xattrs?: Xattr[];
+  /** The file's chunks, in order. */
+  refs: readonly ChunkRef[];
+}
 
 export interface PreviousFiles {
-  /** By path bytes (as latin1, a lossless string key). */
-  files: Map<string, FileFields & { mtimeNs: bigint; xattrs: Xattr[] | undefined }>;
-  refs: ChunkRef[];
+  /** The previous checkpoint's file at `rel` (the walk's relative path), if it held a regular file there. */
+  get(rel: Buffer): PreviousFile | undefined;
   /**
    * Whether an unchanged file's recorded attributes may stand for reading them again: the previous
    * protect read every entry's in full, leaving out the same namespaces as this one.
@@ -27,28 +43,109 @@ export async function loadPrevious(ctx: ProtectContext, xattrSkip: ReadonlySet<s
   const section = ctx.previous;
   if (section === null) return null;
   const label = resourceLabel(ctx.resource.id);
-  try {
-    const files = new Map<string, FileFields & { mtimeNs: bigint; xattrs: Xattr[] | undefined }>();
-    const archive = await openArchive(section, label, ctx.signal, (e) => {
-      if (e.type === 'file')
-        files.set(e.path.toString('latin1'), {
-          offset: e.offset,
-          size: e.size,
-          blake3: e.blake3,
-          chunks: e.chunks,
-          ino: e.ino,
-          ctimeNs: e.ctimeNs,
-          mtimeNs: e.mtimeNs,
-          xattrs: e.xattrs,
-        });
-    });
-    if (archive.source !== ctx.resource.id) return null;
-    const read = archive.xattrsRead;
-    return { files, refs: archive.refs, xattrsReusable: read !== null && read.complete && sameSet(read.skip_namespaces, xattrSkip) };
-  } catch (err) {
+  const unusable = (err: unknown): void => {
     ctx.logger.info('fs.directory: previous checkpoint not usable for change detection; reading every file', {
       reason: (err as Error).message,
     });
+  };
+  try {
+    const v3 = await openTrees(section, label);
+    if (v3 !== null) {
+      if (v3.source !== ctx.resource.id) return null;
+      const read = v3.xattrsRead;
+      const reusable = read !== null && read.complete && sameSet(read.skip_namespaces, xattrSkip);
+      return new TreeLookup(v3.trees, v3.root.tree, label, reusable, (err) => {
+        ctx.logger.warn('fs.directory: a tree of the previous checkpoint is damaged; reading the files below it', {
+          reason: (err as Error).message,
+        });
+      });
+    }
+    return await loadV2(section, label, ctx.resource.id, ctx.signal);
+  } catch (err) {
+    unusable(err);
     return null;
+  }
+}
+
+/**
+ * A v2 checkpoint: one manifest, read whole into a map (its offsets tie every file to the one chunk
+ * list). v2 never recorded how attributes were read, so they are read again.
+ */
+async function loadV2(
+  section: NonNullable<ProtectContext['previous']>,
+  label: string,
+  source: string,
+  signal: AbortSignal,
+): Promise<PreviousFiles | null> {
+  const files = new Map<string, Omit<PreviousFile, 'refs'> & { chunks: [number, number] }>();
+  const archive = await openArchive(section, label, signal, (e) => {
+    if (e.type === 'file') files.set(e.path.toString('latin1'), e);
+  });
+  if (archive.source !== source) return null;
+  return {
+    get(rel) {
+      const f = files.get(rel.toString('latin1'));
+      if (f === undefined) return undefined;
+      const [from, count] = f.chunks;
+      return { ...f, refs: archive.refs.slice(from, from + count) };
+    },
+    xattrsReusable: false,
+  };
+}
+
+const SLASH = 0x2f;
+const ROOT = Buffer.from('.');
+/** Directories kept decoded: the walk's path and what the read-ahead looks at a little ahead of it. */
+const KEEP_DIRS = 64;
+
+type Dir = Map<string, TreeEntry> | null;
+
+/** A v3 checkpoint's files by path, its trees decoded a directory at a time. */
+class TreeLookup implements PreviousFiles {
+  /** Decoded directories by path (latin1), least recently used first; null: none in the previous checkpoint. */
+  private readonly dirs = new Map<string, Dir>();
+
+  constructor(
+    private readonly trees: Map<string, Buffer>,
+    private readonly rootTree: string,
+    private readonly label: string,
+    readonly xattrsReusable: boolean,
+    private readonly onDamaged: (err: unknown) => void,
+  ) {}
+
+  get(rel: Buffer): PreviousFile | undefined {
+    const slash = rel.lastIndexOf(SLASH);
+    const e = this.dir(slash < 0 ? ROOT : rel.subarray(0, slash))?.get(rel.subarray(slash + 1).toString('latin1'));
+    return e?.type === 'file' ? e : undefined;
+  }
+
+  private dir(path: Buffer): Dir {
+    const key = path.toString('latin1');
+    const hit = this.dirs.get(key);
+    if (hit !== undefined) {
+      this.dirs.delete(key);
+      this.dirs.set(key, hit);
+      return hit;
+    }
+    let id: string | undefined = this.rootTree;
+    if (!path.equals(ROOT)) {
+      const slash = path.lastIndexOf(SLASH);
+      const parent = this.dir(slash < 0 ? ROOT : path.subarray(0, slash));
+      const e = parent?.get(path.subarray(slash + 1).toString('latin1'));
+      id = e?.type === 'dir' ? e.tree : undefined;
+    }
+    let dir: Dir = null;
+    if (id !== undefined) {
+      try {
+        dir = new Map(readTree(this.trees, id, path, this.label).map((e) => [e.name.toString('latin1'), e]));
+      } catch (err) {
+        // Each tree is checked against its id as it is decoded: a damaged one costs reading the files
+        // below it again, while the rest of the checkpoint, checked tree by tree, still serves.
+        this.onDamaged(err);
+      }
+    }
+    this.dirs.set(key, dir);
+    if (this.dirs.size > KEEP_DIRS) this.dirs.delete(this.dirs.keys().next().value!);
+    return dir;
   }
 }
