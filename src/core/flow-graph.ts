@@ -179,6 +179,14 @@ export function topologicalOrder(flow: FlowGraph): string[] {
  * Tasks that may start now: not done, running, failed or skipped, and every predecessor done. Sorted
  * by id, so every engine starts them in the same order.
  */
+/** Each task's predecessors and successors, by id (computed once per flow object). */
+export function adjacencyOf(flow: FlowGraph): {
+  preds: ReadonlyMap<string, readonly string[]>;
+  succs: ReadonlyMap<string, readonly string[]>;
+} {
+  return indexOf(flow);
+}
+
 export function readyTasks(
   flow: FlowGraph,
   done: ReadonlySet<string>,

@@ -4,7 +4,8 @@
  * Temporal workflow), so they start tasks in the same order and skip by the same rule. Pure and
  * deterministic: the workflow replays it.
  */
-import { dependentsOf, readyTasks, type FlowGraph, type FlowTask } from './flow-graph.js';
+import { adjacencyOf, dependentsOf, type FlowGraph, type FlowTask } from './flow-graph.js';
+import { compareStrings } from './resource-graph.js';
 
 export interface TaskFailure<E> {
   taskId: string;
@@ -24,6 +25,14 @@ export class FlowProgress<E = unknown> {
   private readonly skippedIds = new Set<string>();
   /** In the order they failed. */
   readonly failures: Array<TaskFailure<E>> = [];
+  /**
+   * Kept as tasks finish rather than found by scanning the flow at every step (that scan made a
+   * 2,000-task operation quadratic): each task's predecessors not yet done, and the open tasks
+   * with none left, sorted by id (running ones included).
+   */
+  private readonly waiting = new Map<string, number>();
+  private readonly readyIds: string[] = [];
+  private readonly tasks = new Map<string, FlowTask>();
 
   constructor(
     readonly flow: FlowGraph,
@@ -35,15 +44,47 @@ export class FlowProgress<E = unknown> {
       this.failures.push(f);
     }
     for (const id of from?.skipped ?? []) this.skippedIds.add(id);
+    const { preds } = adjacencyOf(flow);
+    for (const t of flow.tasks) {
+      this.tasks.set(t.id, t);
+      const left = preds.get(t.id)!.filter((p) => !this.done.has(p)).length;
+      this.waiting.set(t.id, left);
+      if (left === 0 && this.isOpen(t.id)) this.readyIds.push(t.id);
+    }
+    this.readyIds.sort(compareStrings);
   }
 
   /** Tasks that may start now (every predecessor done), not running yet, sorted by id. */
   ready(running: ReadonlySet<string>): FlowTask[] {
-    return readyTasks(this.flow, this.done, running, new Set([...this.failedIds, ...this.skippedIds]));
+    return this.readyIds.filter((id) => !running.has(id)).map((id) => this.tasks.get(id)!);
   }
 
   succeeded(taskId: string): void {
+    if (this.done.has(taskId)) return;
     this.done.add(taskId);
+    this.unready(taskId);
+    for (const s of adjacencyOf(this.flow).succs.get(taskId) ?? []) {
+      const left = this.waiting.get(s)! - 1;
+      this.waiting.set(s, left);
+      if (left === 0 && this.isOpen(s)) this.readyIds.splice(this.position(s), 0, s);
+    }
+  }
+
+  /** Where `id` is or would go in readyIds (binary search). */
+  private position(id: string): number {
+    let lo = 0;
+    let hi = this.readyIds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareStrings(this.readyIds[mid]!, id) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private unready(id: string): void {
+    const i = this.position(id);
+    if (this.readyIds[i] === id) this.readyIds.splice(i, 1);
   }
 
   /**
@@ -52,6 +93,7 @@ export class FlowProgress<E = unknown> {
    */
   failed(taskId: string, error: E): string[] {
     this.failedIds.add(taskId);
+    this.unready(taskId);
     this.failures.push({ taskId, error });
     return this.skip(dependentsOf(this.flow, taskId));
   }
@@ -84,7 +126,10 @@ export class FlowProgress<E = unknown> {
 
   private skip(ids: readonly string[]): string[] {
     const newly = ids.filter((id) => this.isOpen(id));
-    for (const id of newly) this.skippedIds.add(id);
+    for (const id of newly) {
+      this.skippedIds.add(id);
+      this.unready(id);
+    }
     return newly;
   }
 }

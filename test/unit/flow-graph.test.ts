@@ -4,6 +4,7 @@ import { HOOK_NAMES, type HookName } from '../../src/plugins/api.js';
 import { HOOK_NAMES as CORE_HOOK_NAMES } from '../../src/core/hooks.js';
 import { buildFlowGraph, dependentsOf, readyTasks, topologicalOrder, type FlowGraph } from '../../src/core/flow-graph.js';
 import type { ResourceGraph, ResourceNode } from '../../src/core/resource-graph.js';
+import { FlowProgress } from '../../src/core/flow-progress.js';
 
 const ALL: readonly HookName[] = HOOK_NAMES;
 
@@ -214,5 +215,38 @@ describe('flow graph', () => {
         }),
       );
     });
+  });
+});
+
+describe('flow progress', () => {
+  it('keeps the same ready tasks as a scan of the flow, through successes, failures and a snapshot resume (property)', () => {
+    fc.assert(
+      fc.property(planArb, fc.array(fc.boolean(), { maxLength: 60 }), (plan, fails) => {
+        const flow = buildFlowGraph(plan.graph, (ref) => plan.hooks.get(ref) ?? []);
+        let progress = new FlowProgress<string>(flow);
+        const running = new Set<string>();
+        const scan = (): string[] => {
+          const s = progress.snapshot();
+          const closed = new Set([...s.failed.map((f) => f.taskId), ...s.skipped]);
+          return readyTasks(flow, new Set(s.done), running, closed).map((t) => t.id);
+        };
+        let step = 0;
+        for (;;) {
+          expect(progress.ready(running).map((t) => t.id)).to.deep.equal(scan());
+          // Start up to two, finish the first running (in a seeded order), sometimes as a failure.
+          for (const t of progress.ready(running).slice(0, 2)) running.add(t.id);
+          const next = shuffled([...running].sort(), plan.seed + step)[0];
+          if (next === undefined) break;
+          running.delete(next);
+          if (fails[step % Math.max(1, fails.length)] === true) progress.failed(next, 'boom');
+          else progress.succeeded(next);
+          // Half-way, carry on from a snapshot, as a Temporal continue-as-new does.
+          if (step === 3) progress = new FlowProgress<string>(flow, progress.snapshot());
+          step++;
+        }
+        expect(progress.unfinished().filter((t) => !running.has(t.id))).to.deep.equal([]);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
