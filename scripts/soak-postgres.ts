@@ -6,20 +6,30 @@
  *
  * What it shows: the dump streams from pg_dump's stdout into the bank, so Bulwark's own memory stays
  * flat whatever the database size. pg_dump's memory is its own process and is not counted here.
+ *
+ * The yardstick, in the same run: plain `pg_dump --format=custom --file` into the same home (same
+ * disk), --rounds times in turn with the protect; the ratio pg_dump ÷ protect time of each pair and
+ * their median are printed (1.00: the plugin adds nothing over the tool).
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openBulwark } from '../src/processes/app.js';
-import { resourceKey } from '../src/bank/layout.js';
 import { PG_PROVIDER_ID, admin, createDb, dropDb, withDb, writePgProvider } from '../test/helpers/postgres-fixture.js';
 import { pgUrl } from '../test/helpers/services.js';
 
 const { values } = parseArgs({
-  options: { 'size-mb': { type: 'string', default: '2048' }, 'batch-rows': { type: 'string', default: '250000' } },
+  options: {
+    'size-mb': { type: 'string', default: '2048' },
+    'batch-rows': { type: 'string', default: '250000' },
+    rounds: { type: 'string', default: '3' },
+  },
 });
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number >= 1, got ${values.rounds}`);
 const targetMiB = Number(values['size-mb']);
 const batchRows = Number(values['batch-rows']);
 if (!Number.isFinite(targetMiB) || targetMiB <= 0) throw new Error(`--size-mb must be a positive number, got ${values['size-mb']}`);
@@ -53,6 +63,25 @@ function sampleRss(): { stop(): { peak: number; samples: number } } {
     },
   };
 }
+
+/** Plain `pg_dump --format=custom --file FILE` of `db`, timed; the password (if any) through PGPASSWORD, never argv. */
+function plainDump(db: string, file: string): number {
+  const url = new URL(pgUrl());
+  const args = ['--format=custom', '--no-password', '--host', url.hostname, '--port', url.port || '5432'];
+  args.push('--username', decodeURIComponent(url.username || 'postgres'), '--dbname', db, '--file', file);
+  const env = { ...process.env, ...(url.password ? { PGPASSWORD: decodeURIComponent(url.password) } : {}) };
+  const t0 = performance.now();
+  const r = spawnSync('pg_dump', args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`pg_dump exited ${r.status ?? r.signal}: ${r.stderr.trim()}`);
+  return ms;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 const databaseSize = async (db: string): Promise<number> =>
   Number((await admin<{ size: string }>('select pg_database_size($1)::text as size', [db])).rows[0]!.size);
@@ -100,17 +129,37 @@ try {
       provider_id: PG_PROVIDER_ID,
       resources: [{ type: 'postgres.database', id: `main/${db}` }],
     });
+    // Plain pg_dump and the protect in turn; the last protect is the one measured for memory and verified.
+    const plainMs: number[] = [];
+    const protectMs: number[] = [];
+    const plainFile = join(home, 'plain.dump');
+    let plainBytes = 0;
+    for (let i = 1; i < rounds; i++) {
+      plainMs.push(plainDump(db, plainFile));
+      plainBytes = statSync(plainFile).size;
+      rmSync(plainFile);
+      const p0 = performance.now();
+      const { record } = await (await app.manager.protect(ctx, plan.id)).done;
+      protectMs.push(performance.now() - p0);
+      if (record.status !== 'available') throw new Error(`protect ended ${record.status}: ${JSON.stringify(record.extra_info.reason)}`);
+      process.stderr.write(
+        `  round ${i}: pg_dump ${(plainMs.at(-1)! / 1000).toFixed(1)} s, protect ${(protectMs.at(-1)! / 1000).toFixed(1)} s\n`,
+      );
+    }
+    plainMs.push(plainDump(db, plainFile));
+    plainBytes = statSync(plainFile).size;
+    rmSync(plainFile);
     const startRss = rssNow();
     const protectPeak = sampleRss();
     const t0 = performance.now();
     const { record } = await (await app.manager.protect(ctx, plan.id)).done;
     const seconds = (performance.now() - t0) / 1000;
+    protectMs.push(seconds * 1000);
     const protectRss = protectPeak.stop();
     const hwmAfterProtect = vmHwm();
     if (record.status !== 'available') throw new Error(`protect ended ${record.status}: ${JSON.stringify(record.extra_info.reason)}`);
-    const dumpBytes = statSync(
-      join(home, 'bank', 'checkpoints', record.id, 'resources', resourceKey('postgres.database', `main/${db}`), 'dump'),
-    ).size;
+    // The dump goes through the chunk store (its object is a chunk list): its size is the plain pg_dump file's.
+    const dumpBytes = plainBytes;
     const verifyPeak = sampleRss();
     const v0 = performance.now();
     const verification = (await (await app.manager.verify(ctx, { checkpoint_id: record.id })).done).record;
@@ -123,10 +172,15 @@ try {
       hwm === null || hwmAfterProtect === null ? 'unavailable' : `${mib(hwmAfterProtect)} MiB after protect, ${mib(hwm)} MiB at the end`;
     const out = [
       `database size:   ${mib(dbBytes)} MiB (pg_database_size of ${db})`,
-      `dump bytes:      ${dumpBytes} (${mib(dumpBytes)} MiB, pg_dump custom format)`,
-      `protect time:    ${seconds.toFixed(1)} s`,
+      `dump bytes:      ${dumpBytes} (${mib(dumpBytes)} MiB, pg_dump custom format, as the plain pg_dump wrote it)`,
+      `protect time:    ${seconds.toFixed(1)} s (the last round's, whose memory follows)`,
       `throughput:      ${(dbBytes / MiB / seconds).toFixed(1)} MiB/s of database, ${(dumpBytes / MiB / seconds).toFixed(1)} MiB/s of dump`,
       `RSS at start:    ${mib(startRss)} MiB (app open, plan created, before protect)`,
+      `plain pg_dump:   median ${(median(plainMs) / 1000).toFixed(1)} s (${plainMs.map((m) => (m / 1000).toFixed(1)).join(', ')}), ` +
+        `${plainBytes} bytes, \`pg_dump --format=custom --file\` on the same disk`,
+      `protect, all:    median ${(median(protectMs) / 1000).toFixed(1)} s (${protectMs.map((m) => (m / 1000).toFixed(1)).join(', ')})`,
+      `speed vs pg_dump: median ${median(plainMs.map((m, i) => m / protectMs[i]!)).toFixed(2)}x ` +
+        `(${plainMs.map((m, i) => (m / protectMs[i]!).toFixed(2)).join(', ')}; pg_dump time / protect time, paired)`,
       `peak RSS:        ${mib(protectRss.peak)} MiB during protect (${protectRss.samples} samples, every 100 ms)`,
       `peak/start:      ${(protectRss.peak / startRss).toFixed(2)}`,
       `verify:          ${verification.status} in ${verifySeconds.toFixed(1)} s, peak RSS ${mib(verifyRss.peak)} MiB ` +
