@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { silentLogger } from '../../src/common/logging.js';
@@ -19,6 +20,7 @@ import {
   verify,
 } from './fs-plugin-helpers.js';
 import type { TreeEntry } from './fs-plugin-helpers.js';
+import { setTreesSpillAt } from '../../src/plugins/fs/tree-source.js';
 
 const isRoot = process.getuid?.() === 0;
 const RAW_NAME = Buffer.from([0x72, 0x61, 0x77, 0x2d, 0xff, 0xfe]); // "raw-" + two bytes that are not UTF-8
@@ -121,6 +123,34 @@ describe('fs.directory plugin: protect and restore round trip', function () {
     expect(fs.readlinkSync(join(target, 'dangling'))).to.equal('does/not/exist');
     expect(fs.readdirSync(join(target, 'empty'))).to.deep.equal([]);
     expect(fs.readFileSync(join(target, 'big.bin')).equals(fs.readFileSync(join(src, 'big.bin')))).to.equal(true);
+  });
+
+  it('with the trees spilled to a temp file (a large archive): restores, verifies, serves as previous, leaves no file', async () => {
+    const was = setTreesSpillAt(1);
+    try {
+      const before = snapshotTree(src);
+      const shared = newSection({ dir: src });
+      const first = await protect(protection, dirResource(src), shared.section);
+      await verify(protection, dirResource(src), shared.section);
+      const target = join(temps.make(), 'spilled');
+      await restore(protection, dirResource(src), shared.section, { target_path: target });
+      expectSameTree(snapshotTree(target), before);
+      const next = newSection({ store: shared.store, dir: src });
+      const second = await protect(protection, dirResource(src), next.section, {}, undefined, shared.section);
+      expect(second.savedInfo).to.include({ files: first.savedInfo!.files, unchanged_files: first.savedInfo!.files });
+      // Unlinked as soon as it was open, and closed with the archive: no temp file, no open descriptor left.
+      expect(fs.readdirSync(tmpdir()).filter((n) => n.startsWith('bwk-fs-trees-'))).to.deep.equal([]);
+      const open = fs.readdirSync('/proc/self/fd').map((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      });
+      expect(open.filter((l) => l.includes('bwk-fs-trees-'))).to.deep.equal([]);
+    } finally {
+      setTreesSpillAt(was);
+    }
   });
 
   it('a format-2 checkpoint (written as builds before format 3 did) restores, verifies and serves as previous', async () => {

@@ -95,12 +95,18 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
   const excludes = await prepareSource(ctx);
   const onUnreadable = parseOnUnreadable(ctx.parameters.on_unreadable);
   const xattrOpts = parseXattrOptions(ctx.parameters.xattrs);
-  const previous = await loadPrevious(ctx, xattrOpts.skip);
-  const writer: ChunkedWriter = await ctx.bank.chunkedWriter();
   const spool = await ManifestSpool.create();
-  const archive = new DirectoryArchive(ctx, previous, writer, spool, xattrOpts, onUnreadable);
+  let archive: DirectoryArchive;
   try {
-    await archive.addTree(excludes);
+    const previous = await loadPrevious(ctx, xattrOpts.skip);
+    try {
+      const writer: ChunkedWriter = await ctx.bank.chunkedWriter();
+      archive = new DirectoryArchive(ctx, previous, writer, spool, xattrOpts, onUnreadable);
+      await archive.addTree(excludes);
+    } finally {
+      // Only the walk asks about the previous checkpoint: its trees are freed before the new ones are built.
+      previous?.close();
+    }
     archive.applyPolicy();
     const data = await archive.commitData();
     await spool.close();

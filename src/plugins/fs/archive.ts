@@ -16,6 +16,7 @@ import type { Entry } from './manifest.js';
 import { pathKey } from './entry-path.js';
 import { FORMAT_V3, TREES_OBJECT, decodeTreeEntry, placedEntry, treeId } from './tree.js';
 import type { MetaV3, TreeEntry, XattrsRead } from './tree.js';
+import { TreeCollector, type TreeSource } from './tree-source.js';
 
 export interface Archive {
   version: 2 | 3;
@@ -28,6 +29,8 @@ export interface Archive {
   entries(signal?: AbortSignal): AsyncIterable<Entry>;
   /** How the protect read extended attributes (v3 written from 2026-12-07 on), else null. */
   xattrsRead: XattrsRead | null;
+  /** Frees what the archive holds outside memory (a large archive's trees spill to a temp file). */
+  close(): void;
 }
 
 /** Peeks at meta.json's version (its seal and fields are checked by the version's own loader). */
@@ -57,6 +60,7 @@ export async function openArchive(bank: BankSection, label: string, signal?: Abo
     refs,
     entries: () => readManifest(bank, meta, label),
     xattrsRead: null,
+    close: () => undefined,
   };
 }
 
@@ -82,9 +86,18 @@ async function loadMetaV3(bank: BankSection, label: string): Promise<MetaV3> {
 }
 
 /** Every stored tree by id, as its JSON bytes (checked against the id when the walk reaches it). */
-async function loadTrees(bank: BankSection, meta: MetaV3, label: string): Promise<Map<string, Buffer>> {
+async function loadTrees(bank: BankSection, meta: MetaV3, label: string): Promise<TreeSource> {
   if ((await bank.stat(TREES_OBJECT)) === null) throw corrupt(label, `${TREES_OBJECT} is missing`);
-  const trees = new Map<string, Buffer>();
+  const trees = new TreeCollector();
+  try {
+    return await collectTrees(bank, meta, label, trees);
+  } catch (err) {
+    trees.abandon();
+    throw err;
+  }
+}
+
+async function collectTrees(bank: BankSection, meta: MetaV3, label: string, trees: TreeCollector): Promise<TreeSource> {
   const stream = await bank.getStream(TREES_OBJECT);
   let size = 0;
   let parts: Buffer[] = [];
@@ -92,7 +105,7 @@ async function loadTrees(bank: BankSection, meta: MetaV3, label: string): Promis
     const space = line.indexOf(0x20);
     const id = space === 64 ? line.subarray(0, 64).toString('latin1') : '';
     if (!/^[0-9a-f]{64}$/.test(id)) throw corrupt(label, `${TREES_OBJECT} holds a line that does not start with a tree id`);
-    trees.set(id, Buffer.from(line.subarray(65)));
+    trees.add(id, line.subarray(65));
   };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer | string>) {
@@ -111,13 +124,13 @@ async function loadTrees(bank: BankSection, meta: MetaV3, label: string): Promis
     stream.destroy();
   }
   if (parts.length > 0) throw corrupt(label, `${TREES_OBJECT} does not end with a newline (truncated)`);
-  if (size !== meta.trees.size || trees.size !== meta.trees.count) {
+  if (size !== meta.trees.size || trees.count !== meta.trees.count) {
     throw corrupt(
       label,
-      `${TREES_OBJECT} holds ${trees.size} trees in ${size} bytes, ${META_OBJECT} says ${meta.trees.count} in ${meta.trees.size}`,
+      `${TREES_OBJECT} holds ${trees.count} trees in ${size} bytes, ${META_OBJECT} says ${meta.trees.count} in ${meta.trees.size}`,
     );
   }
-  return trees;
+  return trees.finish();
 }
 
 const SLASH = Buffer.from('/');
@@ -125,7 +138,7 @@ const ROOT = Buffer.from('.');
 const childPath = (dir: Buffer, name: Buffer): Buffer => (dir.equals(ROOT) ? name : Buffer.concat([dir, SLASH, name]));
 
 /** The entries of the tree `id` (directory `path`), checked against the id and for sorted, unique names. */
-export function readTree(trees: Map<string, Buffer>, id: string, path: Buffer, label: string): TreeEntry[] {
+export function readTree(trees: TreeSource, id: string, path: Buffer, label: string): TreeEntry[] {
   const where = `tree of "${displayPath(path)}"`;
   const bytes = trees.get(id);
   if (bytes === undefined) throw corrupt(label, `${where} (${id}) is missing from ${TREES_OBJECT}`);
@@ -159,7 +172,7 @@ interface Walked {
  * protect read the files in). Stops at meta's entry count, so a crafted archive whose trees share
  * subtrees cannot make the walk explode.
  */
-function* walkTrees(trees: Map<string, Buffer>, meta: MetaV3, label: string, signal?: AbortSignal): Generator<Walked> {
+function* walkTrees(trees: TreeSource, meta: MetaV3, label: string, signal?: AbortSignal): Generator<Walked> {
   const root = decodeTreeEntry(meta.root, false);
   if (typeof root === 'string' || root.type !== 'dir') throw corrupt(label, `${META_OBJECT}'s root entry is malformed`);
   let count = 1;
@@ -207,6 +220,22 @@ function* walkTrees(trees: Map<string, Buffer>, meta: MetaV3, label: string, sig
 async function openV3(bank: BankSection, label: string, signal?: AbortSignal, visit?: (e: Entry) => void): Promise<Archive> {
   const meta = await loadMetaV3(bank, label);
   const trees = await loadTrees(bank, meta, label);
+  try {
+    return await checkedV3(bank, label, meta, trees, signal, visit);
+  } catch (err) {
+    trees.close();
+    throw err;
+  }
+}
+
+async function checkedV3(
+  bank: BankSection,
+  label: string,
+  meta: MetaV3,
+  trees: TreeSource,
+  signal?: AbortSignal,
+  visit?: (e: Entry) => void,
+): Promise<Archive> {
   const refs: ChunkRef[] = [];
   // The first walk checks every tree and gathers the chunk list before anyone acts on an entry.
   for (const w of walkTrees(trees, meta, label, signal)) {
@@ -231,6 +260,7 @@ async function openV3(bank: BankSection, label: string, signal?: AbortSignal, vi
       for (const w of walkTrees(trees, meta, label, sig)) yield w.entry;
     },
     xattrsRead: xattrsReadOf(meta),
+    close: () => trees.close(),
   };
 }
 
@@ -241,7 +271,7 @@ async function openV3(bank: BankSection, label: string, signal?: AbortSignal, vi
 export async function openTrees(
   bank: BankSection,
   label: string,
-): Promise<{ source: string; root: TreeEntry & { type: 'dir' }; trees: Map<string, Buffer>; xattrsRead: XattrsRead | null } | null> {
+): Promise<{ source: string; root: TreeEntry & { type: 'dir' }; trees: TreeSource; xattrsRead: XattrsRead | null } | null> {
   if ((await metaVersion(bank)) !== FORMAT_V3) return null;
   const meta = await loadMetaV3(bank, label);
   const root = decodeTreeEntry(meta.root, false);

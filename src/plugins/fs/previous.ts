@@ -15,6 +15,7 @@ import { openArchive, openTrees, readTree } from './archive.js';
 import { resourceLabel } from './manifest.js';
 import type { Xattr } from './manifest.js';
 import type { TreeEntry } from './tree.js';
+import type { TreeSource } from './tree-source.js';
 
 export interface PreviousFile {
   size: number;
@@ -35,6 +36,8 @@ export interface PreviousFiles {
    * protect read every entry's in full, leaving out the same namespaces as this one.
    */
   xattrsReusable: boolean;
+  /** Frees the previous checkpoint's trees (a temp file when they were large). */
+  close(): void;
 }
 
 const sameSet = (a: readonly string[], b: ReadonlySet<string>): boolean => a.length === b.size && a.every((n) => b.has(n));
@@ -51,7 +54,10 @@ export async function loadPrevious(ctx: ProtectContext, xattrSkip: ReadonlySet<s
   try {
     const v3 = await openTrees(section, label);
     if (v3 !== null) {
-      if (v3.source !== ctx.resource.id) return null;
+      if (v3.source !== ctx.resource.id) {
+        v3.trees.close();
+        return null;
+      }
       const read = v3.xattrsRead;
       const reusable = read !== null && read.complete && sameSet(read.skip_namespaces, xattrSkip);
       return new TreeLookup(v3.trees, v3.root.tree, label, reusable, (err) => {
@@ -90,13 +96,18 @@ async function loadV2(
       return { ...f, refs: archive.refs.slice(from, from + count) };
     },
     xattrsReusable: false,
+    close: () => undefined,
   };
 }
 
 const SLASH = 0x2f;
 const ROOT = Buffer.from('.');
-/** Directories kept decoded: the walk's path and what the read-ahead looks at a little ahead of it. */
-const KEEP_DIRS = 64;
+/**
+ * Entries kept decoded, counted over whole directories (the most recent one always stays): the
+ * walk's path and what the read-ahead looks at a little ahead of it. Counted in entries, not
+ * directories: 64 directories of 1,000 files held 64,000 decoded entries.
+ */
+const KEEP_ENTRIES = 8192;
 
 type Dir = Map<string, TreeEntry> | null;
 
@@ -104,14 +115,20 @@ type Dir = Map<string, TreeEntry> | null;
 class TreeLookup implements PreviousFiles {
   /** Decoded directories by path (latin1), least recently used first; null: none in the previous checkpoint. */
   private readonly dirs = new Map<string, Dir>();
+  private decoded = 0;
 
   constructor(
-    private readonly trees: Map<string, Buffer>,
+    private readonly trees: TreeSource,
     private readonly rootTree: string,
     private readonly label: string,
     readonly xattrsReusable: boolean,
     private readonly onDamaged: (err: unknown) => void,
   ) {}
+
+  close(): void {
+    this.trees.close();
+    this.dirs.clear();
+  }
 
   get(rel: Buffer): PreviousFile | undefined {
     const slash = rel.lastIndexOf(SLASH);
@@ -145,7 +162,12 @@ class TreeLookup implements PreviousFiles {
       }
     }
     this.dirs.set(key, dir);
-    if (this.dirs.size > KEEP_DIRS) this.dirs.delete(this.dirs.keys().next().value!);
+    this.decoded += dir?.size ?? 0;
+    for (const [oldest, d] of this.dirs) {
+      if (this.decoded <= KEEP_ENTRIES || oldest === key) break;
+      this.dirs.delete(oldest);
+      this.decoded -= d?.size ?? 0;
+    }
     return dir;
   }
 }

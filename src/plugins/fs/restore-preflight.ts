@@ -39,73 +39,78 @@ export async function preflightRestore(
   signal: AbortSignal,
 ): Promise<Preflight> {
   const archive = await openArchive(bank, label, signal);
-  const refs = archive.refs;
+  try {
+    const refs = archive.refs;
 
-  // Pass 1: the whole manifest (or every tree) is read and checked before any entry is trusted.
-  const symlinks = new ArchivedSymlinks();
-  const linkTargets = new Set<string>();
-  let offset = 0;
-  let chunk = 0;
-  for await (const entry of archive.entries(signal)) {
-    signal.throwIfAborted();
-    assertEntryPath(entry, root);
-    if (entry.type === 'hardlink') {
-      assertEntryPath({ ...entry, path: entry.target }, root);
-      linkTargets.add(pathKey(entry.target));
+    // Pass 1: the whole manifest (or every tree) is read and checked before any entry is trusted.
+    const symlinks = new ArchivedSymlinks();
+    const linkTargets = new Set<string>();
+    let offset = 0;
+    let chunk = 0;
+    for await (const entry of archive.entries(signal)) {
+      signal.throwIfAborted();
+      assertEntryPath(entry, root);
+      if (entry.type === 'hardlink') {
+        assertEntryPath({ ...entry, path: entry.target }, root);
+        linkTargets.add(pathKey(entry.target));
+      }
+      symlinks.add(entry);
+      if (entry.type === 'file') {
+        if (entry.offset !== offset)
+          throw corrupt(label, `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${offset}`);
+        const next = checkFileChunks(entry, refs, chunk);
+        if (typeof next === 'string') throw corrupt(label, `file "${displayPath(entry.path)}": ${next}`);
+        chunk = next;
+        offset += entry.size;
+      }
     }
-    symlinks.add(entry);
-    if (entry.type === 'file') {
-      if (entry.offset !== offset)
-        throw corrupt(label, `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${offset}`);
-      const next = checkFileChunks(entry, refs, chunk);
-      if (typeof next === 'string') throw corrupt(label, `file "${displayPath(entry.path)}": ${next}`);
-      chunk = next;
-      offset += entry.size;
+    if (offset !== archive.dataSize || chunk !== refs.length) {
+      throw corrupt(
+        label,
+        `the manifest's files add up to ${offset} bytes in ${chunk} chunks, ${DATA_OBJECT} holds ${archive.dataSize} in ${refs.length}`,
+      );
     }
-  }
-  if (offset !== archive.dataSize || chunk !== refs.length) {
-    throw corrupt(
-      label,
-      `the manifest's files add up to ${offset} bytes in ${chunk} chunks, ${DATA_OBJECT} holds ${archive.dataSize} in ${refs.length}`,
-    );
-  }
 
-  const rootBuf = Buffer.from(root, 'utf8');
-  const rootKind = await diskKind(rootBuf);
-  if (rootKind !== 'dir' && rootKind !== 'missing') {
-    throw bwkError('BWK_ERR_INVALID_INPUT', {
-      reason: `restore target ${root} exists and is not a directory (or lies below a file): choose a directory`,
-    });
-  }
-  const rootExisted = rootKind === 'dir';
+    const rootBuf = Buffer.from(root, 'utf8');
+    const rootKind = await diskKind(rootBuf);
+    if (rootKind !== 'dir' && rootKind !== 'missing') {
+      throw bwkError('BWK_ERR_INVALID_INPUT', {
+        reason: `restore target ${root} exists and is not a directory (or lies below a file): choose a directory`,
+      });
+    }
+    const rootExisted = rootKind === 'dir';
 
-  // Pass 2: archived symlinks (needs pass 1's full set) and the disk.
-  const cache = new Map<string, DiskKind>();
-  let conflicts = 0;
-  let first = '';
-  const conflict = (what: string): void => {
-    if (conflicts++ === 0) first = what;
-  };
-  for await (const entry of archive.entries(signal)) {
-    signal.throwIfAborted();
-    symlinks.assertNotBelowLink(entry, root);
-    if (entry.type === 'hardlink') symlinks.assertNotBelowLink({ ...entry, path: entry.target }, root);
-    if (!rootExisted || isRoot(entry.path)) continue;
-    const above = await checkAncestors(rootBuf, entry.path, cache);
-    if (above.kind === 'symlink') throw symlinkOnDisk(entry.path, above.at, root);
-    const name = `"${displayPath(entry.path)}"`;
-    if (above.kind === 'notdir') {
-      // The non-directory ancestor is an entry itself in any archive we wrote: its own rule applies.
-      if (mode === 'fail') conflict(`${name} (below "${displayPath(above.at)}", which is not a directory)`);
-      continue;
+    // Pass 2: archived symlinks (needs pass 1's full set) and the disk.
+    const cache = new Map<string, DiskKind>();
+    let conflicts = 0;
+    let first = '';
+    const conflict = (what: string): void => {
+      if (conflicts++ === 0) first = what;
+    };
+    for await (const entry of archive.entries(signal)) {
+      signal.throwIfAborted();
+      symlinks.assertNotBelowLink(entry, root);
+      if (entry.type === 'hardlink') symlinks.assertNotBelowLink({ ...entry, path: entry.target }, root);
+      if (!rootExisted || isRoot(entry.path)) continue;
+      const above = await checkAncestors(rootBuf, entry.path, cache);
+      if (above.kind === 'symlink') throw symlinkOnDisk(entry.path, above.at, root);
+      const name = `"${displayPath(entry.path)}"`;
+      if (above.kind === 'notdir') {
+        // The non-directory ancestor is an entry itself in any archive we wrote: its own rule applies.
+        if (mode === 'fail') conflict(`${name} (below "${displayPath(above.at)}", which is not a directory)`);
+        continue;
+      }
+      const kind = await diskKind(joinRoot(rootBuf, entry.path));
+      if (kind === 'missing' || (entry.type === 'dir' && kind === 'dir')) continue;
+      if (mode === 'fail') conflict(name);
+      else if (mode === 'overwrite' && kind === 'dir') {
+        conflict(`${name} (a directory where the checkpoint has a ${entry.type}; overwrite never deletes directories)`);
+      }
     }
-    const kind = await diskKind(joinRoot(rootBuf, entry.path));
-    if (kind === 'missing' || (entry.type === 'dir' && kind === 'dir')) continue;
-    if (mode === 'fail') conflict(name);
-    else if (mode === 'overwrite' && kind === 'dir') {
-      conflict(`${name} (a directory where the checkpoint has a ${entry.type}; overwrite never deletes directories)`);
-    }
+    if (conflicts > 0) throw bwkError('BWK_ERR_RESTORE_CONFLICT', { target: root, count: conflicts, first });
+    return { archive, refs, symlinks, rootExisted, linkTargets };
+  } catch (err) {
+    archive.close();
+    throw err;
   }
-  if (conflicts > 0) throw bwkError('BWK_ERR_RESTORE_CONFLICT', { target: root, count: conflicts, first });
-  return { archive, refs, symlinks, rootExisted, linkTargets };
 }

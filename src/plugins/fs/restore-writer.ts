@@ -21,6 +21,7 @@ import type { Entry, SpecialType, Xattr } from './manifest.js';
 import { pathKey } from './entry-path.js';
 import { RestoreReport, applyXattrs, makeHardlink, makeSpecial } from './restore-fidelity.js';
 import { preflightRestore } from './restore-preflight.js';
+import type { Preflight } from './restore-preflight.js';
 import { parseRestoreParams } from './restore-target.js';
 import { createRestoreRoot, resolveRestoreRoot } from './restore-root.js';
 import type { ConflictMode } from './restore-target.js';
@@ -305,6 +306,20 @@ export async function restoreDirectory(ctx: RestoreContext): Promise<void> {
   const params = parseRestoreParams(ctx.resource, ctx.parameters);
   const root = await resolveRestoreRoot(params.targetPath, ctx.policy);
   const pre = await preflightRestore(ctx.bank, label, root, params.conflict, ctx.signal);
+  try {
+    await restoreArchive(ctx, pre, root, label, params);
+  } finally {
+    pre.archive.close();
+  }
+}
+
+async function restoreArchive(
+  ctx: RestoreContext,
+  pre: Preflight,
+  root: string,
+  label: string,
+  params: ReturnType<typeof parseRestoreParams>,
+): Promise<void> {
   const dataSize = pre.archive.dataSize;
   await createRestoreRoot(params.targetPath, root);
 

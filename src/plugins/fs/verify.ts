@@ -10,6 +10,7 @@ import type { VerifyContext } from '../api.js';
 import { ByteReader } from './byte-reader.js';
 import { ArchivedSymlinks, entryPathProblem } from './entry-path.js';
 import { openArchive } from './archive.js';
+import type { Archive } from './archive.js';
 import { DATA_OBJECT, checkFileChunks, corrupt, corruptInFile, displayPath, resourceLabel } from './manifest.js';
 
 const PROGRESS_EVERY = 8 * 1024 * 1024;
@@ -18,6 +19,14 @@ const PROGRESS_EVERY = 8 * 1024 * 1024;
 export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
   const label = resourceLabel(ctx.resource.id);
   const archive = await openArchive(ctx.bank, label, ctx.signal);
+  try {
+    await verifyArchive(ctx, archive, label);
+  } finally {
+    archive.close();
+  }
+}
+
+async function verifyArchive(ctx: VerifyContext, archive: Archive, label: string): Promise<void> {
   const refs = archive.refs;
   const meta = { data: { size: archive.dataSize } };
 
