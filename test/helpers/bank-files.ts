@@ -227,30 +227,35 @@ export function openSection(
 export async function addRootTreeEntry(home: string, checkpointId: string, entry: Record<string, unknown>): Promise<void> {
   const { section, close } = openSection(homeBank(home), resourceSectionPrefix(home, checkpointId), 'fs.directory#crafted');
   try {
-    const { meta_sha256: _seal, ...meta } = JSON.parse((await section.get('meta.json')).toString('utf8')) as Record<string, unknown>;
-    void _seal;
-    const root = meta['root'] as unknown as { tree: string };
-    const lines = (await section.get('trees')).toString('utf8').trim().split('\n');
-    const at = lines.findIndex((l) => l.startsWith(`${root.tree} `));
-    const tree = JSON.parse(lines[at]!.slice(65)) as { entries: Record<string, unknown>[] };
-    tree.entries.push(entry);
-    tree.entries.sort((a, b) => Buffer.compare(Buffer.from(String(a['name'])), Buffer.from(String(b['name']))));
-    const json = JSON.stringify(tree);
-    root.tree = blake3(Buffer.from(json)).toString('hex');
-    lines[at] = `${root.tree} ${json}`;
-    const body = Buffer.from(lines.map((l) => `${l}\n`).join(''));
-    await section.putStream('trees', Readable.from([body]));
-    const totals = meta['totals'] as unknown as { entries: number };
-    await section.put(
-      'meta.json',
-      sealMeta({
-        ...meta,
-        root,
-        trees: { object: 'trees', size: body.length, count: lines.length },
-        totals: { ...totals, entries: totals.entries + 1 },
-      }),
-    );
+    await addRootTreeEntryIn(section, entry);
   } finally {
     await close();
   }
+}
+
+/** addRootTreeEntry on a section at hand. */
+export async function addRootTreeEntryIn(section: BankSection, entry: Record<string, unknown>): Promise<void> {
+  const { meta_sha256: _seal, ...meta } = JSON.parse((await section.get('meta.json')).toString('utf8')) as Record<string, unknown>;
+  void _seal;
+  const root = meta['root'] as unknown as { tree: string };
+  const lines = (await section.get('trees')).toString('utf8').trim().split('\n');
+  const at = lines.findIndex((l) => l.startsWith(`${root.tree} `));
+  const tree = JSON.parse(lines[at]!.slice(65)) as { entries: Record<string, unknown>[] };
+  tree.entries.push(entry);
+  tree.entries.sort((a, b) => Buffer.compare(Buffer.from(String(a['name'])), Buffer.from(String(b['name']))));
+  const json = JSON.stringify(tree);
+  root.tree = blake3(Buffer.from(json)).toString('hex');
+  lines[at] = `${root.tree} ${json}`;
+  const body = Buffer.from(lines.map((l) => `${l}\n`).join(''));
+  await section.putStream('trees', Readable.from([body]));
+  const totals = meta['totals'] as unknown as { entries: number };
+  await section.put(
+    'meta.json',
+    sealMeta({
+      ...meta,
+      root,
+      trees: { object: 'trees', size: body.length, count: lines.length },
+      totals: { ...totals, entries: totals.entries + 1 },
+    }),
+  );
 }

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import type { MemoryBank } from '../../src/bank/adapters/memory.js';
 import type { ChunkStore } from '../../src/bank/chunks/store.js';
 import type { BankSection, ProtectionPlugin } from '../../src/plugins/api.js';
-import { flipChunkByte, flipPlainByte } from '../helpers/bank-files.js';
+import { addRootTreeEntryIn, flipChunkByte, flipPlainByte } from '../helpers/bank-files.js';
 import { openArchive } from '../../src/plugins/fs/archive.js';
 import { sealMeta } from '../../src/plugins/sealed-meta.js';
 import {
@@ -164,6 +164,41 @@ for (const format of [3, 2] as const) {
         const target = temps.make();
         await restore(protection, dirResource(src), next, { target_path: target });
         expect(fs.readFileSync(join(target, 'dir', 'payload.bin')).equals(fs.readFileSync(join(src, 'dir', 'payload.bin')))).to.equal(true);
+      });
+
+      describe('hard links are checked against the trees: a file archived before the link', () => {
+        const link = (name: string, target: string): Record<string, unknown> => ({
+          name,
+          type: 'hardlink',
+          target,
+          mode: 0o644,
+          uid: process.getuid?.() ?? 0,
+          gid: process.getgid?.() ?? 0,
+          mtime_ns: '0',
+        });
+        for (const [what, entry] of [
+          ['a file archived after the link', link('b.lnk', 'z.txt')],
+          ['a directory', link('zz', 'dir')],
+          ['a path the archive lacks', link('zz', 'dir/nope.bin')],
+          ['a path through a file', link('zz', 'a.txt/x')],
+        ] as const) {
+          it(`a hard link naming ${what} is corrupt, named by its path`, async () => {
+            await addRootTreeEntryIn(section, entry);
+            const err = await expectCode(verify(protection, dirResource(src), section), 'BWK_ERR_DATA_CORRUPT');
+            expect(err.message).to.contain(`hard link "${String(entry.name)}" names "${String(entry.target)}"`);
+            const target = temps.make();
+            await expectCode(restore(protection, dirResource(src), section, { target_path: target }), 'BWK_ERR_DATA_CORRUPT');
+            expect(fs.readdirSync(target)).to.deep.equal([]);
+          });
+        }
+
+        it('a hard link naming a file archived before it, in another directory, verifies and restores as a link', async () => {
+          await addRootTreeEntryIn(section, link('zz', 'dir/payload.bin'));
+          await verify(protection, dirResource(src), section);
+          const target = temps.make();
+          await restore(protection, dirResource(src), section, { target_path: target });
+          expect(fs.statSync(join(target, 'zz')).ino).to.equal(fs.statSync(join(target, 'dir', 'payload.bin')).ino);
+        });
       });
 
       it('a tree naming a tree the archive lacks is corrupt, naming the directory', async () => {

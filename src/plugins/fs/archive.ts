@@ -167,6 +167,58 @@ interface Walked {
   refs: ChunkRef[] | null;
 }
 
+const badLink = (label: string, path: Buffer, target: Buffer): Error =>
+  corrupt(label, `hard link "${displayPath(path)}" names "${displayPath(target)}", which is not a file archived before it`);
+
+/**
+ * Whether `a` comes before `b` in the walk (parents first, each directory's entries in name-byte
+ * order): component by component, a shorter path (an ancestor) first.
+ */
+function walksBefore(a: Buffer, b: Buffer): boolean {
+  const x = a.toString('latin1').split('/');
+  const y = b.toString('latin1').split('/');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return Buffer.compare(Buffer.from(x[i]!, 'latin1'), Buffer.from(y[i]!, 'latin1')) < 0;
+  }
+  return x.length < y.length;
+}
+
+/** Looks a path up in the trees (the few directories a hard link's target lies in), each tree checked as it is read. */
+class FileFinder {
+  private readonly dirs = new Map<string, Map<string, TreeEntry>>();
+
+  constructor(
+    private readonly trees: TreeSource,
+    private readonly rootTree: string,
+    private readonly label: string,
+  ) {}
+
+  isFile(path: Buffer): boolean {
+    const names = path.toString('latin1').split('/');
+    let dir = this.dir(ROOT, this.rootTree);
+    let at: Buffer = ROOT;
+    for (let i = 0; i < names.length; i++) {
+      const e = dir.get(names[i]!);
+      if (e === undefined) return false;
+      if (i === names.length - 1) return e.type === 'file';
+      if (e.type !== 'dir') return false;
+      at = childPath(at, e.name);
+      dir = this.dir(at, e.tree);
+    }
+    return false;
+  }
+
+  private dir(path: Buffer, id: string): Map<string, TreeEntry> {
+    const key = pathKey(path);
+    let d = this.dirs.get(key);
+    if (d === undefined) {
+      d = new Map(readTree(this.trees, id, path, this.label).map((e) => [pathKey(e.name), e]));
+      this.dirs.set(key, d);
+    }
+    return d;
+  }
+}
+
 /**
  * Walks the trees from the root, parents first, each directory's entries in name order (the order
  * protect read the files in). Stops at meta's entry count, so a crafted archive whose trees share
@@ -178,8 +230,9 @@ function* walkTrees(trees: TreeSource, meta: MetaV3, label: string, signal?: Abo
   let count = 1;
   let offset = 0;
   let chunk = 0;
-  // Files seen so far that a hard link names (the targets are collected on the way: they precede their links).
-  const files = new Set<string>();
+  // Hard links, checked at the end against the trees themselves (a set of every file path seen was
+  // the walk's largest memory on a tree of a million files; links are few).
+  const links: { path: Buffer; target: Buffer }[] = [];
   yield { entry: placedEntry(root, ROOT, 0, 0), refs: null };
   const stack: { path: Buffer; entries: TreeEntry[]; next: number }[] = [
     { path: ROOT, entries: readTree(trees, root.tree, ROOT, label), next: 0 },
@@ -199,14 +252,18 @@ function* walkTrees(trees: TreeSource, meta: MetaV3, label: string, signal?: Abo
       yield { entry: placedEntry(e, path, offset, chunk), refs: e.refs };
       offset += e.size;
       chunk += e.refs.length;
-      files.add(pathKey(path));
     } else {
-      if (e.type === 'hardlink' && !files.has(pathKey(e.target))) {
-        throw corrupt(label, `hard link "${displayPath(path)}" names "${displayPath(e.target)}", which is not a file archived before it`);
+      if (e.type === 'hardlink') {
+        if (!walksBefore(e.target, path)) throw badLink(label, path, e.target);
+        links.push({ path, target: e.target });
       }
       yield { entry: placedEntry(e, path, offset, chunk), refs: null };
       if (e.type === 'dir') stack.push({ path, entries: readTree(trees, e.tree, path, label), next: 0 });
     }
+  }
+  if (links.length > 0) {
+    const files = new FileFinder(trees, root.tree, label);
+    for (const l of links) if (!files.isFile(l.target)) throw badLink(label, l.path, l.target);
   }
   if (count !== meta.totals.entries || offset !== meta.totals.bytes || chunk !== meta.totals.chunks) {
     throw corrupt(
