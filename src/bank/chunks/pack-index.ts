@@ -51,10 +51,56 @@ export function decodePackIndex(data: Buffer, pack: string): PackIndex | string 
   return { pack, chunks: o.chunks as PackIndex['chunks'] };
 }
 
+/**
+ * Where each chunk's fields live: one slot per chunk listed by a pack, its numbers in typed arrays
+ * that grow by doubling. An object per chunk (and the pack's own list of tuples) took ~257 bytes of
+ * heap a chunk, a quarter of a re-protect's memory at a million files; a slot takes 20 bytes, and
+ * the id string is shared by the map and the slot.
+ */
+class Slots {
+  ids: string[] = [];
+  pack = new Uint32Array(1024);
+  offset = new Float64Array(1024);
+  length = new Float64Array(1024);
+  size = new Float64Array(1024);
+
+  get count(): number {
+    return this.ids.length;
+  }
+
+  push(id: string, pack: number, offset: number, length: number, size: number): number {
+    const i = this.ids.length;
+    if (i === this.pack.length) this.grow();
+    this.ids.push(id);
+    this.pack[i] = pack;
+    this.offset[i] = offset;
+    this.length[i] = length;
+    this.size[i] = size;
+    return i;
+  }
+
+  private grow(): void {
+    const n = this.pack.length * 2;
+    const more = <T extends Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.pack = more(this.pack, (k) => new Uint32Array(k));
+    this.offset = more(this.offset, (k) => new Float64Array(k));
+    this.length = more(this.length, (k) => new Float64Array(k));
+    this.size = more(this.size, (k) => new Float64Array(k));
+  }
+}
+
 /** The in-memory union of the pack indexes of one bank. */
 export class ChunkIndex {
-  private readonly byId = new Map<string, ChunkLocation>();
-  private readonly packs = new Map<string, PackIndex>();
+  /** A chunk's serving slot: the first pack to list it. */
+  private byId = new Map<string, number>();
+  private slots = new Slots();
+  /** Pack name by number, and each pack's number and slots (all it lists, copies in later packs included). */
+  private packNames: string[] = [];
+  private packs = new Map<string, { no: number; first: number; count: number }>();
 
   constructor(
     private readonly bank: BankPlugin,
@@ -62,7 +108,10 @@ export class ChunkIndex {
   ) {}
 
   get(id: string): ChunkLocation | undefined {
-    return this.byId.get(id);
+    const i = this.byId.get(id);
+    if (i === undefined) return undefined;
+    const s = this.slots;
+    return { pack: this.packNames[s.pack[i]!]!, offset: s.offset[i]!, length: s.length[i]!, size: s.size[i]! };
   }
 
   has(id: string): boolean {
@@ -74,19 +123,29 @@ export class ChunkIndex {
   }
 
   add(index: PackIndex): void {
+    if (this.packs.has(index.pack)) return; // already known: an index object is written once and never changes
+    const no = this.packNames.length;
+    this.packNames.push(index.pack);
+    const first = this.slots.count;
     for (const [id, offset, length, size] of index.chunks) {
+      const slot = this.slots.push(id, no, offset, length, size);
       // The first pack to hold a chunk keeps serving it; a later copy (two writers raced) is GC's to drop.
-      if (!this.byId.has(id)) this.byId.set(id, { pack: index.pack, offset, length, size });
+      if (!this.byId.has(id)) this.byId.set(id, slot);
     }
-    this.packs.set(index.pack, index);
+    this.packs.set(index.pack, { no, first, count: index.chunks.length });
   }
 
   /** Drops packs (GC removed them); a chunk another pack also holds stays findable there. */
   forget(packs: readonly string[]): void {
-    if (packs.length === 0) return;
-    for (const pack of packs) this.packs.delete(pack);
-    this.byId.clear();
-    for (const index of this.packs.values()) this.add(index);
+    const gone = packs.filter((p) => this.packs.has(p));
+    if (gone.length === 0) return;
+    const dropped = new Set(gone);
+    const kept = this.indexes().filter((i) => !dropped.has(i.pack));
+    this.byId = new Map();
+    this.slots = new Slots();
+    this.packNames = [];
+    this.packs = new Map();
+    for (const index of kept) this.add(index);
   }
 
   /**
@@ -117,8 +176,13 @@ export class ChunkIndex {
     }
   }
 
-  /** Every pack's index, for GC and check. */
+  /** Every pack's index, for GC and check (built on demand: they are the only ones to walk every pack). */
   indexes(): PackIndex[] {
-    return [...this.packs.values()];
+    const s = this.slots;
+    return [...this.packs].map(([pack, p]) => {
+      const chunks: PackIndex['chunks'] = [];
+      for (let i = p.first; i < p.first + p.count; i++) chunks.push([s.ids[i]!, s.offset[i]!, s.length[i]!, s.size[i]!]);
+      return { pack, chunks };
+    });
   }
 }
