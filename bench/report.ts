@@ -129,8 +129,8 @@ export function renderReport(r: RunReport): string {
       `Corpus (seed \`${spec.seed}\`): ${r.corpus.files} files, ${(r.corpus.bytes / MB).toFixed(1)} MB before the change, ` +
         `${(r.corpus.mutatedBytes / MB).toFixed(1)} MB after: ${spec.randomFiles} random files of ` +
         `${(spec.randomFileBytes / MiB).toFixed(2)} MiB ` +
-        `+ 1 duplicate, a ${(spec.sqlBytes / MiB).toFixed(2)} MiB SQL dump, ${spec.smallFiles} small text files + ${spec.smallDuplicates} ` +
-        `duplicates. ` +
+        `+ 1 duplicate, a ${(spec.sqlBytes / MiB).toFixed(2)} MiB SQL dump, ${spec.smallFiles} small text files + ` +
+        `${spec.smallDuplicates} duplicates. ` +
         `1% change: ${spec.mutatedSmallFiles} small files rewritten, ${(spec.mutatedBigBytes / 1024).toFixed(0)} KiB overwritten in one ` +
         `large file, ` +
         `${spec.insertedRows} rows inserted in the SQL dump. Generated in ${fmt.s(r.corpus.generateMs)} s, changed in ` +
