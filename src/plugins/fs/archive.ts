@@ -13,10 +13,10 @@ import type { BankSection, ChunkRef } from '../api.js';
 import { readSealedMeta } from '../sealed-meta.js';
 import { DATA_OBJECT, FORMAT_NAME, META_OBJECT, corrupt, displayPath, loadDataList, loadMeta, readManifest } from './manifest.js';
 import type { Entry } from './manifest.js';
-import { pathKey } from './entry-path.js';
-import { FORMAT_V3, TREES_OBJECT, decodeTreeEntry, placedEntry, treeId } from './tree.js';
+import { FORMAT_V3, TREES_OBJECT, decodeTreeEntry, placedEntry } from './tree.js';
 import type { MetaV3, TreeEntry, XattrsRead } from './tree.js';
 import { TreeCollector, type TreeSource } from './tree-source.js';
+import { TreePaths, readTree } from './tree-read.js';
 
 export interface Archive {
   version: 2 | 3;
@@ -137,29 +137,11 @@ const SLASH = Buffer.from('/');
 const ROOT = Buffer.from('.');
 const childPath = (dir: Buffer, name: Buffer): Buffer => (dir.equals(ROOT) ? name : Buffer.concat([dir, SLASH, name]));
 
-/** The entries of the tree `id` (directory `path`), checked against the id and for sorted, unique names. */
-export function readTree(trees: TreeSource, id: string, path: Buffer, label: string): TreeEntry[] {
-  const where = `tree of "${displayPath(path)}"`;
-  const bytes = trees.get(id);
-  if (bytes === undefined) throw corrupt(label, `${where} (${id}) is missing from ${TREES_OBJECT}`);
-  if (treeId(bytes) !== id) throw corrupt(label, `${where} does not match its id`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw corrupt(label, `${where} is not valid JSON`);
-  }
-  const list = (parsed as { entries?: unknown } | null)?.entries;
-  if (!Array.isArray(list)) throw corrupt(label, `${where} has no entry list`);
-  const out: TreeEntry[] = [];
-  for (const raw of list) {
-    const e = typeof raw === 'object' && raw !== null ? decodeTreeEntry(raw as Record<string, unknown>) : 'not an object';
-    if (typeof e === 'string') throw corrupt(label, `${where} holds a malformed entry: ${e}`);
-    const prev = out[out.length - 1];
-    if (prev !== undefined && Buffer.compare(prev.name, e.name) >= 0) throw corrupt(label, `${where} lists names out of order or twice`);
-    out.push(e);
-  }
-  return out;
+/** meta.json's root entry: the protected directory itself, naming the top tree. */
+function rootOf(meta: MetaV3, label: string): TreeEntry & { type: 'dir' } {
+  const root = decodeTreeEntry(meta.root, false);
+  if (typeof root === 'string' || root.type !== 'dir') throw corrupt(label, `${META_OBJECT}'s root entry is malformed`);
+  return root;
 }
 
 interface Walked {
@@ -183,50 +165,13 @@ function walksBefore(a: Buffer, b: Buffer): boolean {
   return x.length < y.length;
 }
 
-/** Looks a path up in the trees (the few directories a hard link's target lies in), each tree checked as it is read. */
-class FileFinder {
-  private readonly dirs = new Map<string, Map<string, TreeEntry>>();
-
-  constructor(
-    private readonly trees: TreeSource,
-    private readonly rootTree: string,
-    private readonly label: string,
-  ) {}
-
-  isFile(path: Buffer): boolean {
-    const names = path.toString('latin1').split('/');
-    let dir = this.dir(ROOT, this.rootTree);
-    let at: Buffer = ROOT;
-    for (let i = 0; i < names.length; i++) {
-      const e = dir.get(names[i]!);
-      if (e === undefined) return false;
-      if (i === names.length - 1) return e.type === 'file';
-      if (e.type !== 'dir') return false;
-      at = childPath(at, e.name);
-      dir = this.dir(at, e.tree);
-    }
-    return false;
-  }
-
-  private dir(path: Buffer, id: string): Map<string, TreeEntry> {
-    const key = pathKey(path);
-    let d = this.dirs.get(key);
-    if (d === undefined) {
-      d = new Map(readTree(this.trees, id, path, this.label).map((e) => [pathKey(e.name), e]));
-      this.dirs.set(key, d);
-    }
-    return d;
-  }
-}
-
 /**
  * Walks the trees from the root, parents first, each directory's entries in name order (the order
  * protect read the files in). Stops at meta's entry count, so a crafted archive whose trees share
  * subtrees cannot make the walk explode.
  */
 function* walkTrees(trees: TreeSource, meta: MetaV3, label: string, signal?: AbortSignal): Generator<Walked> {
-  const root = decodeTreeEntry(meta.root, false);
-  if (typeof root === 'string' || root.type !== 'dir') throw corrupt(label, `${META_OBJECT}'s root entry is malformed`);
+  const root = rootOf(meta, label);
   let count = 1;
   let offset = 0;
   let chunk = 0;
@@ -262,8 +207,8 @@ function* walkTrees(trees: TreeSource, meta: MetaV3, label: string, signal?: Abo
     }
   }
   if (links.length > 0) {
-    const files = new FileFinder(trees, root.tree, label);
-    for (const l of links) if (!files.isFile(l.target)) throw badLink(label, l.path, l.target);
+    const paths = new TreePaths(trees, root.tree, label);
+    for (const l of links) if (paths.entry(l.target)?.type !== 'file') throw badLink(label, l.path, l.target);
   }
   if (count !== meta.totals.entries || offset !== meta.totals.bytes || chunk !== meta.totals.chunks) {
     throw corrupt(
@@ -331,8 +276,7 @@ export async function openTrees(
 ): Promise<{ source: string; root: TreeEntry & { type: 'dir' }; trees: TreeSource; xattrsRead: XattrsRead | null } | null> {
   if ((await metaVersion(bank)) !== FORMAT_V3) return null;
   const meta = await loadMetaV3(bank, label);
-  const root = decodeTreeEntry(meta.root, false);
-  if (typeof root === 'string' || root.type !== 'dir') throw corrupt(label, `${META_OBJECT}'s root entry is malformed`);
+  const root = rootOf(meta, label);
   return { source: meta.source, root, trees: await loadTrees(bank, meta, label), xattrsRead: xattrsReadOf(meta) };
 }
 

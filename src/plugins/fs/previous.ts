@@ -11,11 +11,11 @@
  * part of a re-protect's memory on a tree of many files — for facts read once each.
  */
 import type { ChunkRef, ProtectContext } from '../api.js';
-import { openArchive, openTrees, readTree } from './archive.js';
+import { openArchive, openTrees } from './archive.js';
 import { resourceLabel } from './manifest.js';
 import type { Xattr } from './manifest.js';
-import type { TreeEntry } from './tree.js';
 import type { TreeSource } from './tree-source.js';
+import { TreePaths } from './tree-read.js';
 
 export interface PreviousFile {
   size: number;
@@ -46,11 +46,6 @@ export async function loadPrevious(ctx: ProtectContext, xattrSkip: ReadonlySet<s
   const section = ctx.previous;
   if (section === null) return null;
   const label = resourceLabel(ctx.resource.id);
-  const unusable = (err: unknown): void => {
-    ctx.logger.info('fs.directory: previous checkpoint not usable for change detection; reading every file', {
-      reason: (err as Error).message,
-    });
-  };
   try {
     const v3 = await openTrees(section, label);
     if (v3 !== null) {
@@ -68,7 +63,9 @@ export async function loadPrevious(ctx: ProtectContext, xattrSkip: ReadonlySet<s
     }
     return await loadV2(section, label, ctx.resource.id, ctx.signal);
   } catch (err) {
-    unusable(err);
+    ctx.logger.info('fs.directory: previous checkpoint not usable for change detection; reading every file', {
+      reason: (err as Error).message,
+    });
     return null;
   }
 }
@@ -100,74 +97,34 @@ async function loadV2(
   };
 }
 
-const SLASH = 0x2f;
-const ROOT = Buffer.from('.');
 /**
- * Entries kept decoded, counted over whole directories (the most recent one always stays): the
- * walk's path and what the read-ahead looks at a little ahead of it. Counted in entries, not
- * directories: 64 directories of 1,000 files held 64,000 decoded entries.
+ * Entries kept decoded: the walk's path and what the read-ahead looks at a little ahead of it.
+ * Counted in entries, not directories: 64 directories of 1,000 files held 64,000 decoded entries.
  */
 const KEEP_ENTRIES = 8192;
 
-type Dir = Map<string, TreeEntry> | null;
-
 /** A v3 checkpoint's files by path, its trees decoded a directory at a time. */
 class TreeLookup implements PreviousFiles {
-  /** Decoded directories by path (latin1), least recently used first; null: none in the previous checkpoint. */
-  private readonly dirs = new Map<string, Dir>();
-  private decoded = 0;
+  private readonly paths: TreePaths;
 
   constructor(
     private readonly trees: TreeSource,
-    private readonly rootTree: string,
-    private readonly label: string,
+    rootTree: string,
+    label: string,
     readonly xattrsReusable: boolean,
-    private readonly onDamaged: (err: unknown) => void,
-  ) {}
+    // Each tree is checked against its id as it is decoded: a damaged one costs reading the files
+    // below it again, while the rest of the checkpoint, checked tree by tree, still serves.
+    onDamaged: (err: unknown) => void,
+  ) {
+    this.paths = new TreePaths(trees, rootTree, label, { keepEntries: KEEP_ENTRIES, onDamaged });
+  }
 
   close(): void {
     this.trees.close();
-    this.dirs.clear();
   }
 
   get(rel: Buffer): PreviousFile | undefined {
-    const slash = rel.lastIndexOf(SLASH);
-    const e = this.dir(slash < 0 ? ROOT : rel.subarray(0, slash))?.get(rel.subarray(slash + 1).toString('latin1'));
+    const e = this.paths.entry(rel);
     return e?.type === 'file' ? e : undefined;
-  }
-
-  private dir(path: Buffer): Dir {
-    const key = path.toString('latin1');
-    const hit = this.dirs.get(key);
-    if (hit !== undefined) {
-      this.dirs.delete(key);
-      this.dirs.set(key, hit);
-      return hit;
-    }
-    let id: string | undefined = this.rootTree;
-    if (!path.equals(ROOT)) {
-      const slash = path.lastIndexOf(SLASH);
-      const parent = this.dir(slash < 0 ? ROOT : path.subarray(0, slash));
-      const e = parent?.get(path.subarray(slash + 1).toString('latin1'));
-      id = e?.type === 'dir' ? e.tree : undefined;
-    }
-    let dir: Dir = null;
-    if (id !== undefined) {
-      try {
-        dir = new Map(readTree(this.trees, id, path, this.label).map((e) => [e.name.toString('latin1'), e]));
-      } catch (err) {
-        // Each tree is checked against its id as it is decoded: a damaged one costs reading the files
-        // below it again, while the rest of the checkpoint, checked tree by tree, still serves.
-        this.onDamaged(err);
-      }
-    }
-    this.dirs.set(key, dir);
-    this.decoded += dir?.size ?? 0;
-    for (const [oldest, d] of this.dirs) {
-      if (this.decoded <= KEEP_ENTRIES || oldest === key) break;
-      this.dirs.delete(oldest);
-      this.decoded -= d?.size ?? 0;
-    }
-    return dir;
   }
 }
