@@ -175,18 +175,19 @@ export function topologicalOrder(flow: FlowGraph): string[] {
   );
 }
 
-/**
- * Tasks that may start now: not done, running, failed or skipped, and every predecessor done. Sorted
- * by id, so every engine starts them in the same order.
- */
-/** Each task's predecessors and successors, by id (computed once per flow object). */
+/** Each task by id, with its predecessors and successors (computed once per flow object). */
 export function adjacencyOf(flow: FlowGraph): {
+  tasks: ReadonlyMap<string, FlowTask>;
   preds: ReadonlyMap<string, readonly string[]>;
   succs: ReadonlyMap<string, readonly string[]>;
 } {
   return indexOf(flow);
 }
 
+/**
+ * Tasks that may start now: not done, running, failed or skipped, and every predecessor done. Sorted
+ * by id, so every engine starts them in the same order.
+ */
 export function readyTasks(
   flow: FlowGraph,
   done: ReadonlySet<string>,

@@ -32,7 +32,6 @@ export class FlowProgress<E = unknown> {
    */
   private readonly waiting = new Map<string, number>();
   private readonly readyIds: string[] = [];
-  private readonly tasks = new Map<string, FlowTask>();
 
   constructor(
     readonly flow: FlowGraph,
@@ -46,7 +45,6 @@ export class FlowProgress<E = unknown> {
     for (const id of from?.skipped ?? []) this.skippedIds.add(id);
     const { preds } = adjacencyOf(flow);
     for (const t of flow.tasks) {
-      this.tasks.set(t.id, t);
       const left = preds.get(t.id)!.filter((p) => !this.done.has(p)).length;
       this.waiting.set(t.id, left);
       if (left === 0 && this.isOpen(t.id)) this.readyIds.push(t.id);
@@ -56,7 +54,8 @@ export class FlowProgress<E = unknown> {
 
   /** Tasks that may start now (every predecessor done), not running yet, sorted by id. */
   ready(running: ReadonlySet<string>): FlowTask[] {
-    return this.readyIds.filter((id) => !running.has(id)).map((id) => this.tasks.get(id)!);
+    const { tasks } = adjacencyOf(this.flow);
+    return this.readyIds.filter((id) => !running.has(id)).map((id) => tasks.get(id)!);
   }
 
   succeeded(taskId: string): void {
