@@ -10,12 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STEPS } from './report.js';
 import type { ToolResult } from './report.js';
+import { median } from './stats.js';
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const MiB = 1024 * 1024;
 
 /** Runs the benchmark `runs` times; returns the Markdown: the summary, then each run's report. */

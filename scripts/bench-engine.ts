@@ -7,7 +7,7 @@
  * Options: --resources N, --parallel P, --rounds R.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { openBulwark } from '../src/processes/app.js';
 import type { fanOut } from '../bench/workflows/fan-out.js';
+import { median } from '../bench/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -57,7 +58,6 @@ async function run(engine: 'local' | 'temporal'): Promise<{ ms: number; tasks: n
         '',
       ].join('\n'),
     );
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(join(home, 'providers'), { recursive: true });
     writeFileSync(
       join(home, 'providers', 'bench.yaml'),
@@ -94,11 +94,6 @@ process.on('exit', () => {
   for (const h of homes) rmSync(h, { recursive: true, force: true });
 });
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const secs = (ms: number): string => (ms / 1000).toFixed(2);
 const list = (xs: number[]): string => xs.map(secs).join(', ');
 

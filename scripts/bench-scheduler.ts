@@ -33,6 +33,7 @@ import { checkTriggerProperties, scheduleOf } from '../src/operation-engine/trig
 import { openBulwark } from '../src/processes/app.js';
 import type { RequestContext } from '../src/protection-manager/request.js';
 import type { OperationLogRecord } from '../src/store/scheduling-records.js';
+import { median } from '../bench/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -176,11 +177,6 @@ function triggerSpecs(count: number): TriggerSpec[] {
 /** The configuration's defaults. */
 const LIMITS: TriggerLimits = { minIntervalMs: 3_600_000, windowMinSeconds: 60, windowMaxSeconds: 86_400 };
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 /** Nearest-rank quantile. */
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);

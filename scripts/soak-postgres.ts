@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { openBulwark } from '../src/processes/app.js';
 import { PG_PROVIDER_ID, admin, createDb, dropDb, withDb, writePgProvider } from '../test/helpers/postgres-fixture.js';
 import { pgUrl } from '../test/helpers/services.js';
+import { median } from '../bench/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -77,12 +78,6 @@ function plainDump(db: string, file: string): number {
   return ms;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
 const databaseSize = async (db: string): Promise<number> =>
   Number((await admin<{ size: string }>('select pg_database_size($1)::text as size', [db])).rows[0]!.size);
 
@@ -134,30 +129,32 @@ try {
     const protectMs: number[] = [];
     const plainFile = join(home, 'plain.dump');
     let plainBytes = 0;
-    for (let i = 1; i < rounds; i++) {
+    const plainRound = (): void => {
       plainMs.push(plainDump(db, plainFile));
       plainBytes = statSync(plainFile).size;
       rmSync(plainFile);
+    };
+    const protectRound = async () => {
       const p0 = performance.now();
       const { record } = await (await app.manager.protect(ctx, plan.id)).done;
       protectMs.push(performance.now() - p0);
       if (record.status !== 'available') throw new Error(`protect ended ${record.status}: ${JSON.stringify(record.extra_info.reason)}`);
+      return record;
+    };
+    for (let i = 1; i < rounds; i++) {
+      plainRound();
+      await protectRound();
       process.stderr.write(
         `  round ${i}: pg_dump ${(plainMs.at(-1)! / 1000).toFixed(1)} s, protect ${(protectMs.at(-1)! / 1000).toFixed(1)} s\n`,
       );
     }
-    plainMs.push(plainDump(db, plainFile));
-    plainBytes = statSync(plainFile).size;
-    rmSync(plainFile);
+    plainRound();
     const startRss = rssNow();
     const protectPeak = sampleRss();
-    const t0 = performance.now();
-    const { record } = await (await app.manager.protect(ctx, plan.id)).done;
-    const seconds = (performance.now() - t0) / 1000;
-    protectMs.push(seconds * 1000);
+    const record = await protectRound();
+    const seconds = protectMs.at(-1)! / 1000;
     const protectRss = protectPeak.stop();
     const hwmAfterProtect = vmHwm();
-    if (record.status !== 'available') throw new Error(`protect ended ${record.status}: ${JSON.stringify(record.extra_info.reason)}`);
     // The dump goes through the chunk store (its object is a chunk list): its size is the plain pg_dump file's.
     const dumpBytes = plainBytes;
     const verifyPeak = sampleRss();
