@@ -5,7 +5,6 @@
  * the streams of a writer (a directory's small files overlap instead of waiting for each other),
  * so memory stays constant and a slow bank slows the reader down.
  */
-import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -14,6 +13,7 @@ import { Chunker } from './fastcdc.js';
 import type { ChunkerParams } from './fastcdc.js';
 import type { CodecPool, HashedChunk } from './pool.js';
 import type { IngestedFile } from './file-ingest.js';
+import { LISTED_FILE_FLAGS } from './local-file.js';
 import { PackWriter } from './pack-writer.js';
 import type { PackSink } from './pack-writer.js';
 
@@ -216,7 +216,7 @@ export class ChunkWriter {
     if (missing.length > 0) {
       let fh: FileHandle;
       try {
-        fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        fh = await open(path, LISTED_FILE_FLAGS);
       } catch {
         return null; // gone or unreadable since the scan: streaming it reports why
       }

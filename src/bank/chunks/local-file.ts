@@ -8,7 +8,7 @@ import type { BigIntStats } from 'node:fs';
 import type { FileFacts } from '../../plugins/api.js';
 
 /** O_NOFOLLOW/O_NONBLOCK: the path may have become a symlink or a FIFO since it was listed. */
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+export const LISTED_FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const GONE = new Set(['ENOENT', 'ELOOP', 'ENXIO', 'ENOTDIR']);
 
 export type NotRead = { kind: 'gone' } | { kind: 'error'; code: string | undefined; message: string };
@@ -22,7 +22,7 @@ const failure = (err: unknown): NotRead => {
 export function withLocalFile<T>(path: Buffer, read: (fd: number, st: BigIntStats) => T): T | NotRead {
   let fd: number;
   try {
-    fd = openSync(path, OPEN_FLAGS);
+    fd = openSync(path, LISTED_FILE_FLAGS);
   } catch (err) {
     return failure(err);
   }
