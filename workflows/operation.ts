@@ -164,10 +164,8 @@ export async function operationWorkflow(input: OperationWorkflowInput): Promise<
       const running = new Map<string, Promise<[string, TaskResult]>>();
       for (;;) {
         if (!cancelled && !stopForContinue && !tasksScope.consideredCancelled) {
-          for (const task of progress.ready(new Set(running.keys()))) {
-            if (running.size >= settings.maxParallel) break;
-            running.set(task.id, runOne(task));
-          }
+          // The same tasks in the same order as breaking at maxParallel: replays of older histories agree.
+          for (const task of progress.ready(running, settings.maxParallel - running.size)) running.set(task.id, runOne(task));
         }
         if (running.size === 0) break;
         const [id, result] = await Promise.race(running.values());

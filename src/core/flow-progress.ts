@@ -52,10 +52,19 @@ export class FlowProgress<E = unknown> {
     this.readyIds.sort(compareStrings);
   }
 
-  /** Tasks that may start now (every predecessor done), not running yet, sorted by id. */
-  ready(running: ReadonlySet<string>): FlowTask[] {
+  /**
+   * Tasks that may start now (every predecessor done), not running yet, sorted by id: the first
+   * `limit` of them. A runner with a few free slots asks for that many, so a wide flow (500 tasks
+   * ready at once) costs it the running ones and the free slots per step, not every ready task.
+   */
+  ready(running: { has(id: string): boolean }, limit = Infinity): FlowTask[] {
     const { tasks } = adjacencyOf(this.flow);
-    return this.readyIds.filter((id) => !running.has(id)).map((id) => tasks.get(id)!);
+    const out: FlowTask[] = [];
+    for (let i = 0; i < this.readyIds.length && out.length < limit; i++) {
+      const id = this.readyIds[i]!;
+      if (!running.has(id)) out.push(tasks.get(id)!);
+    }
+    return out;
   }
 
   succeeded(taskId: string): void {

@@ -90,27 +90,35 @@ export async function runFlow(flow: FlowGraph, run: TaskFn, options: RunFlowOpti
   const skipped = (ids: string[]): void => {
     for (const taskId of ids) emit({ type: 'task_skipped', taskId });
   };
-  const running = new Map<string, { controller: AbortController; finished: Promise<{ task: FlowTask; result: AttemptResult }> }>();
+  const running = new Map<string, AbortController>();
+  // Tasks finish into a queue the loop drains: racing every running task's promise at each step
+  // would cost the number running per step and leave a handler on each of them per step.
+  const finished: Array<{ task: FlowTask; result: AttemptResult }> = [];
+  let wake: (() => void) | undefined;
   const cancel = options.signal;
   let cancelled = cancel?.aborted ?? false;
   const stoppedRunning: string[] = [];
   const onCancel = (): void => {
     cancelled = true;
-    for (const r of running.values()) r.controller.abort(cancel!.reason);
+    for (const controller of running.values()) controller.abort(cancel!.reason);
   };
   cancel?.addEventListener('abort', onCancel, { once: true });
   try {
     for (;;) {
       if (!cancelled) {
-        for (const task of progress.ready(new Set(running.keys()))) {
-          if (running.size >= options.maxParallel) break;
+        for (const task of progress.ready(running, options.maxParallel - running.size)) {
           const controller = new AbortController();
-          const finished = runTask(task, run, controller.signal, options, emit).then((result) => ({ task, result }));
-          running.set(task.id, { controller, finished });
+          void runTask(task, run, controller.signal, options, emit).then((result) => {
+            finished.push({ task, result });
+            wake?.();
+          });
+          running.set(task.id, controller);
         }
       }
       if (running.size === 0) break;
-      const { task, result } = await Promise.race([...running.values()].map((r) => r.finished));
+      if (finished.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      const { task, result } = finished.shift()!;
       running.delete(task.id);
       if (result.ok) progress.succeeded(task.id);
       else {
