@@ -11,7 +11,8 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
 import { constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
-import { Blake3Hasher, blake3 } from '@napi-rs/blake-hash';
+import { blake3 } from '@napi-rs/blake-hash';
+import { blake3Hex } from '../../common/hashers.js';
 
 export interface CodecKeys {
   idKey: Buffer | null;
@@ -56,7 +57,7 @@ export function chunkId(data: Uint8Array, idKey: Buffer | null): string {
   // A Buffer view of the same memory: the binding's types want a Buffer.
   const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (idKey === null) return blake3(bytes).toString('hex');
-  return Blake3Hasher.newKeyed(idKey).update(bytes).digest('hex');
+  return blake3Hex(bytes, idKey);
 }
 
 function compress(data: Uint8Array, level: number): Buffer | null {

@@ -9,8 +9,8 @@
  * sealed once.
  */
 import { readSync } from 'node:fs';
-import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { chunkId, sealChunk } from './codec.js';
+import { blake3Hex } from '../../common/hashers.js';
 import type { CodecKeys } from './codec.js';
 import { Chunker } from './fastcdc.js';
 import type { ChunkerParams } from './fastcdc.js';
@@ -83,7 +83,7 @@ export function ingestFiles(req: IngestRequest, keys: CodecKeys): { reply: Inges
       sealed.push(blob);
       blobBytes += blob.length;
     }
-    return { kind: 'data', facts, size: data.length, blake3: new Blake3Hasher().update(data).digest('hex'), chunks };
+    return { kind: 'data', facts, size: data.length, blake3: blake3Hex(data), chunks };
   });
   // One buffer of its own, moved to the main thread.
   const blobs = Buffer.allocUnsafeSlow(blobBytes);

@@ -10,6 +10,7 @@
 import { readSync } from 'node:fs';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { CodecKeys } from './codec.js';
+import { freshHasher } from '../../common/hashers.js';
 import { Chunker } from './fastcdc.js';
 import type { ChunkerParams } from './fastcdc.js';
 import type { FileFacts } from '../../plugins/api.js';
@@ -33,7 +34,7 @@ export interface ScanReply {
 
 let block: Buffer | undefined;
 
-const newChunkHasher = (keys: CodecKeys): Blake3Hasher => (keys.idKey === null ? new Blake3Hasher() : Blake3Hasher.newKeyed(keys.idKey));
+const newChunkHasher = (keys: CodecKeys): Blake3Hasher => freshHasher(keys.idKey);
 
 /** Reads `req.path` to its end; what was read is what the ids describe. */
 export function scanFile(req: ScanRequest, keys: CodecKeys): ScanReply {
@@ -41,6 +42,7 @@ export function scanFile(req: ScanRequest, keys: CodecKeys): ScanReply {
   const scan = withLocalFile(path, (fd, st): FileScan => {
     block ??= Buffer.allocUnsafeSlow(BLOCK);
     const chunker = new Chunker(req.chunker);
+    // Not from hashers.ts: it hashes the whole file while the chunk hasher below is reused.
     const file = new Blake3Hasher();
     const chunks: [string, number][] = [];
     let hasher = newChunkHasher(keys);

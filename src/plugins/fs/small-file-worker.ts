@@ -6,7 +6,7 @@
  */
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { Blake3Hasher } from '@napi-rs/blake-hash';
+import { blake3Hex } from '../../common/hashers.js';
 
 export interface SmallWrite {
   /** Where the file ends up (bytes). */
@@ -77,7 +77,7 @@ function writeBatch(m: WriteBatch): WriteReply {
     const f = m.files[i]!;
     const data = all.subarray(f.offset, f.offset + f.length);
     // Checked before anything is written: a corrupt file never reaches the disk, not even as a temp file.
-    if (new Blake3Hasher().update(data).digest('hex') !== f.blake3)
+    if (blake3Hex(data) !== f.blake3)
       return { job: m.job, failed: { index: i, corrupt: true, code: undefined, message: 'content does not match its BLAKE3' } };
     try {
       writeOne(f, data);

@@ -37,6 +37,7 @@ async function verifyArchive(ctx: VerifyContext, archive: Archive, label: string
   const badFiles: string[] = [];
   let reported = 0;
   try {
+    const hash = new Blake3Hasher();
     for await (const entry of archive.entries(ctx.signal)) {
       ctx.signal.throwIfAborted();
       const problem =
@@ -53,7 +54,8 @@ async function verifyArchive(ctx: VerifyContext, archive: Archive, label: string
       const next = checkFileChunks(entry, refs, chunk);
       if (typeof next === 'string') throw corrupt(label, `file "${displayPath(entry.path)}": ${next}`);
       chunk = next;
-      const hash = new Blake3Hasher();
+      // Files are checked one at a time: one hasher serves them all (common/hashers.ts says why).
+      hash.reset();
       try {
         for await (const piece of reader.take(entry.size, short)) hash.update(piece);
       } catch (err) {
