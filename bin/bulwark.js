@@ -7,8 +7,10 @@ import module from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { exitUnlessSupportedNode } from './node-check.js';
+import { reexecWithHeapFlags } from './heap-flags.js';
 
 exitUnlessSupportedNode();
+reexecWithHeapFlags();
 // Every command pays for compiling the modules it loads; V8's code cache, kept between runs, saves
 // most of that. In the user's own cache directory (created private), never a shared /tmp another user
 // could write to. NODE_COMPILE_CACHE chooses another place; NODE_DISABLE_COMPILE_CACHE=1 turns it off.
