@@ -2,7 +2,7 @@
 // the main thread's young generation to 64–128 MiB (its default cap scales with the machine's RAM),
 // and each worker's with it: that headroom was a fifth of a backup's peak RSS. Capped at 8 MiB per
 // semi-space, time stayed the same and the peak fell by 35 MiB at 1 GB and more at 10 GB
-// (docs/performance.md). The cap is a V8 flag, read when an isolate is made, so the launcher
+// (docs/chunk-store.md, limits). The cap is a V8 flag, read when an isolate is made, so the launcher
 // re-executes Node with it (process.execve: same process id, ~20 ms) for those commands only.
 // Plain ES2022 and no dependencies, like node-check.js.
 
