@@ -3,10 +3,13 @@
 // and each worker's with it: that headroom was a fifth of a backup's peak RSS. Capped at 8 MiB per
 // semi-space, time stayed the same and the peak fell by 35 MiB at 1 GB and more at 10 GB
 // (docs/chunk-store.md, limits). The cap is a V8 flag, read when an isolate is made, so the launcher
-// re-executes Node with it (process.execve: same process id, ~20 ms) for those commands only.
+// re-executes Node with it (process.execve: same process id, ~20 ms) for those commands only, with
+// --expose-gc for the codec workers' collections of the buffers they discard (src/common/gc-nudge.ts).
 // Plain ES2022 and no dependencies, like node-check.js.
 
 export const HEAP_FLAG = '--max-semi-space-size=8';
+/** Lets threads collect the buffers they discard without waiting for V8 (src/common/gc-nudge.ts). */
+export const GC_FLAG = '--expose-gc';
 
 /** Global options that take a value (`--home X`); their values are not command words. */
 const VALUED = new Set(['--home', '-o', '--output', '--url', '--ca-file', '--api-retry']);
@@ -52,5 +55,5 @@ export function reexecWithHeapFlags(proc = process) {
   if (proc.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) return;
   if ((proc.env.NODE_OPTIONS ?? '').includes('--max-semi-space-size')) return;
   if (!movesData(proc.argv.slice(2), proc.env)) return;
-  proc.execve(proc.execPath, [proc.execPath, HEAP_FLAG, ...proc.execArgv, ...proc.argv.slice(1)], proc.env);
+  proc.execve(proc.execPath, [proc.execPath, HEAP_FLAG, GC_FLAG, ...proc.execArgv, ...proc.argv.slice(1)], proc.env);
 }

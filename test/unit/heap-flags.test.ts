@@ -9,6 +9,7 @@ import { REPO_ROOT } from '../helpers/paths.js';
 // bin/ is plain JS outside the TypeScript build, so it is loaded from the repository, not from dist/.
 interface HeapFlags {
   HEAP_FLAG: string;
+  GC_FLAG: string;
   movesData(args: string[], env: Record<string, string | undefined>): boolean;
   reexecWithHeapFlags(proc: unknown): void;
 }
@@ -59,7 +60,10 @@ describe('bin/heap-flags.js (the young-generation cap for commands that move dat
     expect(calls).to.deep.equal([
       [
         '/usr/bin/node-x',
-        ['/usr/bin/node-x', hf.HEAP_FLAG, '--enable-source-maps', '/opt/bulwark/bin/bulwark.js', 'checkpoint', 'create', '--plan', 'p'],
+        [
+          ...['/usr/bin/node-x', hf.HEAP_FLAG, hf.GC_FLAG, '--enable-source-maps'],
+          ...['/opt/bulwark/bin/bulwark.js', 'checkpoint', 'create', '--plan', 'p'],
+        ],
         {},
       ],
     ]);
@@ -89,7 +93,7 @@ describe('bin/heap-flags.js (the young-generation cap for commands that move dat
         return { ...(JSON.parse(r.stdout.trim()) as { pid: number; flags: string[] }), spawned: r.pid };
       };
       const data = run('bank', 'check');
-      expect(data.flags).to.include(hf.HEAP_FLAG);
+      expect(data.flags).to.include.members([hf.HEAP_FLAG, hf.GC_FLAG]);
       expect(data.pid).to.equal(data.spawned);
       expect(run('plan', 'list').flags).to.not.include(hf.HEAP_FLAG);
     } finally {

@@ -10,6 +10,7 @@ import type { CodecKeys } from './codec.js';
 import { ingestFiles } from './file-ingest.js';
 import type { IngestReply, IngestRequest } from './file-ingest.js';
 import { scanFile } from './file-scan.js';
+import { discarded } from '../../common/gc-nudge.js';
 import type { ScanReply, ScanRequest } from './file-scan.js';
 
 /** The keys, then jobs. */
@@ -138,6 +139,8 @@ function handle(m: WorkerJob, keys: CodecKeys): void {
         if (h === undefined) throw new Error(`job ${m.job} is not held`);
         held.delete(m.job);
         const blob = sealChunk(h.data, h.id, m.level, keys);
+        // Compressed and encrypted copies on the way to the blob.
+        discarded(2 * blob.length);
         // The chunk's buffer goes back with its sealed bytes, for the pool to fill with a later chunk.
         reply({ job: m.job, blob, back: h.data }, 'blob', [h.data.buffer as ArrayBuffer]);
         break;
@@ -152,17 +155,21 @@ function handle(m: WorkerJob, keys: CodecKeys): void {
       case 'open': {
         // A borrowed view is copied by reply() before the next job can overwrite it.
         const { data } = openChunkBorrowed(m.blob, m.id, keys);
+        discarded(m.blob.length + data.length);
         reply({ job: m.job, data }, 'data');
         break;
       }
       case 'openRun':
         openRun(m, keys);
+        // The run's bytes, and each chunk's decompressed copy (about twice the run).
+        discarded(3 * m.blob.length);
         break;
       case 'scan':
         port.postMessage(scanFile(m, keys));
         break;
       case 'ingest': {
         const { reply: r, transfer } = ingestFiles(m, keys);
+        discarded(2 * r.blobs.length);
         port.postMessage(r, transfer);
         break;
       }
