@@ -28,6 +28,7 @@ await build({
     main: join(DIST_SRC, 'cli', 'main.js'),
     'codec-worker': join(DIST_SRC, 'bank', 'chunks', 'codec-worker.js'),
     'small-file-worker': join(DIST_SRC, 'plugins', 'fs', 'small-file-worker.js'),
+    'meta-prefetch-worker': join(DIST_SRC, 'plugins', 'fs', 'meta-prefetch-worker.js'),
   },
   outdir: BUNDLE_DIR,
   bundle: true,

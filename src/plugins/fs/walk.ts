@@ -8,6 +8,8 @@ import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { bwkError } from '../../core/errors.js';
 import type { SpecialType } from './manifest.js';
+import { PREFETCH_AFTER, prefetchMetadata } from './meta-prefetch.js';
+import type { Prefetch } from './meta-prefetch.js';
 
 /**
  * Why an entry was not (fully) captured. Format 2 also skipped 'socket', 'fifo', 'block_device' and
@@ -125,53 +127,60 @@ export async function* walkTree(root: string, excludes: readonly Buffer[], signa
   }
   const stack: Frame[] = [{ abs: rootAbs, rel: null, names: rootNames, next: 0 }];
   let sinceYield = 0;
-  while (stack.length > 0) {
-    if (++sinceYield >= YIELD_EVERY) {
-      sinceYield = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    signal.throwIfAborted();
-    const top = stack[stack.length - 1]!;
-    const name = top.names[top.next++];
-    if (name === undefined) {
-      stack.pop();
-      continue;
-    }
-    const rel = top.rel === null ? name : Buffer.concat([top.rel, SLASH, name]);
-    if (isExcluded(rel, excludes)) continue;
-    const abs = Buffer.concat([top.abs, SLASH, name]);
-    const st = lstatOrWhy(abs);
-    if (!('isDirectory' in st)) {
-      yield { kind: 'skip', rel, abs, ...st };
-      continue;
-    }
-    if (st.isDirectory()) {
-      const names = listNames(abs);
-      if (!Array.isArray(names)) {
-        // An unlistable directory is kept (its owner, mode and attributes) and reported: its content is not.
-        if (names.skip !== 'vanished') yield { kind: 'dir', rel, abs, stat: st };
-        yield { kind: 'skip', rel, abs, ...names };
+  let walked = 0;
+  let prefetch: Prefetch | undefined;
+  try {
+    while (stack.length > 0) {
+      if (++walked === PREFETCH_AFTER) prefetch = prefetchMetadata(root, excludes);
+      if (++sinceYield >= YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      signal.throwIfAborted();
+      const top = stack[stack.length - 1]!;
+      const name = top.names[top.next++];
+      if (name === undefined) {
+        stack.pop();
         continue;
       }
-      yield { kind: 'dir', rel, abs, stat: st };
-      stack.push({ abs, rel, names, next: 0 });
-    } else if (st.isFile()) {
-      yield { kind: 'file', rel, abs, stat: st };
-    } else if (st.isSymbolicLink()) {
-      let link: Buffer;
-      try {
-        link = readlinkSync(abs, { encoding: 'buffer' });
-      } catch (err) {
-        const why = (err as { code?: unknown }).code === 'EINVAL' ? { skip: 'vanished' as const } : notCaptured(err);
-        if (why === null) throw err;
-        yield { kind: 'skip', rel, abs, ...why };
+      const rel = top.rel === null ? name : Buffer.concat([top.rel, SLASH, name]);
+      if (isExcluded(rel, excludes)) continue;
+      const abs = Buffer.concat([top.abs, SLASH, name]);
+      const st = lstatOrWhy(abs);
+      if (!('isDirectory' in st)) {
+        yield { kind: 'skip', rel, abs, ...st };
         continue;
       }
-      yield { kind: 'symlink', rel, abs, stat: st, link };
-    } else {
-      const special = specialType(st);
-      if (special !== null) yield { kind: 'special', rel, abs, stat: st, special };
-      else yield { kind: 'skip', rel, abs, skip: 'unknown' };
+      if (st.isDirectory()) {
+        const names = listNames(abs);
+        if (!Array.isArray(names)) {
+          // An unlistable directory is kept (its owner, mode and attributes) and reported: its content is not.
+          if (names.skip !== 'vanished') yield { kind: 'dir', rel, abs, stat: st };
+          yield { kind: 'skip', rel, abs, ...names };
+          continue;
+        }
+        yield { kind: 'dir', rel, abs, stat: st };
+        stack.push({ abs, rel, names, next: 0 });
+      } else if (st.isFile()) {
+        yield { kind: 'file', rel, abs, stat: st };
+      } else if (st.isSymbolicLink()) {
+        let link: Buffer;
+        try {
+          link = readlinkSync(abs, { encoding: 'buffer' });
+        } catch (err) {
+          const why = (err as { code?: unknown }).code === 'EINVAL' ? { skip: 'vanished' as const } : notCaptured(err);
+          if (why === null) throw err;
+          yield { kind: 'skip', rel, abs, ...why };
+          continue;
+        }
+        yield { kind: 'symlink', rel, abs, stat: st, link };
+      } else {
+        const special = specialType(st);
+        if (special !== null) yield { kind: 'special', rel, abs, stat: st, special };
+        else yield { kind: 'skip', rel, abs, skip: 'unknown' };
+      }
     }
+  } finally {
+    prefetch?.stop();
   }
 }
