@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { withName } from '../../src/plugins/fs/tree-builder.js';
+import { entryObject, type TreeEntry } from '../../src/plugins/fs/tree.js';
 
 // The canonical form trees are hashed in: every key sorted. withName must give exactly what sorting
 // the entry with its name added gave, or unchanged directories would get new tree ids.
@@ -25,5 +26,38 @@ describe('fs.directory trees: the name slotted into a spooled entry', () => {
     expect(JSON.stringify(withName(unsorted, 'name', 'a'))).to.equal(sortedWith(unsorted, 'name', 'a'));
     const named = { gid: 0, name: 'old', type: 'dir' };
     expect(JSON.stringify(withName(named, 'name', 'new'))).to.equal(sortedWith(named, 'name', 'new'));
+  });
+});
+
+describe('fs.directory trees: entry objects in canonical (key-sorted) form', () => {
+  const base = { path: Buffer.from('p'), mode: 0o644, uid: 1, gid: 2, mtimeNs: 5n };
+  const bad = Buffer.from([0xff, 0xfe]); // not UTF-8: stored as *_b64
+  const entries: TreeEntry[] = [
+    {
+      ...base,
+      name: Buffer.from('f'),
+      type: 'file',
+      size: 3,
+      blake3: 'b'.repeat(64),
+      refs: [{ id: 'c'.repeat(64), size: 3 }],
+      ino: 9n,
+      ctimeNs: 6n,
+    },
+    { ...base, name: bad, type: 'dir', tree: 'd'.repeat(64), xattrs: [['user.a', Buffer.from('v')]] },
+    { ...base, name: Buffer.from('l'), type: 'symlink', link: bad },
+    { ...base, name: Buffer.from('l2'), type: 'symlink', link: Buffer.from('target') },
+    { ...base, name: Buffer.from('h'), type: 'hardlink', target: bad },
+    { ...base, name: Buffer.from('s'), type: 'fifo', rdev: [0, 0] },
+  ];
+
+  it('has every key sorted, named or not, whichever fields the entry has', () => {
+    for (const e of entries) {
+      for (const named of [true, false]) {
+        const o = entryObject(e, named);
+        const keys = Object.keys(o);
+        expect(keys, `${e.type} named=${named}`).to.deep.equal([...keys].sort());
+        expect(keys.includes('name') || keys.includes('name_b64')).to.equal(named);
+      }
+    }
   });
 });

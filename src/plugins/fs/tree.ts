@@ -57,6 +57,47 @@ export interface XattrsRead {
   complete: boolean;
 }
 
+/** Every key an entry object can have, sorted: entryObject copies its fields out in this order. */
+const ENTRY_KEYS = [
+  'blake3',
+  'chunks',
+  'ctime_ns',
+  'gid',
+  'ino',
+  'link',
+  'link_b64',
+  'mode',
+  'mtime_ns',
+  'name',
+  'name_b64',
+  'rdev',
+  'size',
+  'target',
+  'target_b64',
+  'tree',
+  'type',
+  'uid',
+  'xattrs',
+].sort();
+
+/**
+ * `o` with its keys sorted. Copying by the fixed list costs a fraction of sorting each entry's keys
+ * (two calls per file per protect); a key the list lacks falls back to the sort, so the bytes never
+ * depend on which path was taken.
+ */
+function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let copied = 0;
+  for (const k of ENTRY_KEYS) {
+    if (k in o) {
+      out[k] = o[k];
+      copied++;
+    }
+  }
+  if (copied === Object.keys(o).length) return out;
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 /** The JSON object of an entry, keys sorted (the canonical form trees are hashed in). */
 export function entryObject(e: TreeEntry, named = true): Record<string, unknown> {
   const o: Record<string, unknown> = {
@@ -90,7 +131,7 @@ export function entryObject(e: TreeEntry, named = true): Record<string, unknown>
     default:
       o.rdev = e.rdev;
   }
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return sortedKeys(o);
 }
 
 /** A tree's canonical bytes: its entries, sorted by name bytes by the caller (the walk's order). */
