@@ -10,8 +10,8 @@ import type { CodecKeys } from './codec.js';
 import { ingestFiles } from './file-ingest.js';
 import type { IngestReply, IngestRequest } from './file-ingest.js';
 import { scanFile } from './file-scan.js';
-import { discarded } from '../../common/gc-nudge.js';
 import type { ScanReply, ScanRequest } from './file-scan.js';
+import { discarded } from '../../common/gc-nudge.js';
 
 /** The keys, then jobs. */
 export type WorkerRequest = { t: 'keys'; keys: CodecKeys } | WorkerJob;

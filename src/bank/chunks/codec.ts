@@ -11,7 +11,6 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
 import { constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
-import { blake3 } from '@napi-rs/blake-hash';
 import { blake3Hex } from '../../common/hashers.js';
 
 export interface CodecKeys {
@@ -54,10 +53,7 @@ export class ChunkCorruptError extends Error {
 }
 
 export function chunkId(data: Uint8Array, idKey: Buffer | null): string {
-  // A Buffer view of the same memory: the binding's types want a Buffer.
-  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (idKey === null) return blake3(bytes).toString('hex');
-  return blake3Hex(bytes, idKey);
+  return blake3Hex(data, idKey);
 }
 
 function compress(data: Uint8Array, level: number): Buffer | null {

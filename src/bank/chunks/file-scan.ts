@@ -34,8 +34,6 @@ export interface ScanReply {
 
 let block: Buffer | undefined;
 
-const newChunkHasher = (keys: CodecKeys): Blake3Hasher => freshHasher(keys.idKey);
-
 /** Reads `req.path` to its end; what was read is what the ids describe. */
 export function scanFile(req: ScanRequest, keys: CodecKeys): ScanReply {
   const path = Buffer.from(req.path.buffer, req.path.byteOffset, req.path.byteLength);
@@ -45,7 +43,8 @@ export function scanFile(req: ScanRequest, keys: CodecKeys): ScanReply {
     // Not from hashers.ts: it hashes the whole file while the chunk hasher below is reused.
     const file = new Blake3Hasher();
     const chunks: [string, number][] = [];
-    let hasher = newChunkHasher(keys);
+    // The thread's own chunk hasher, reset after each chunk (common/hashers.ts).
+    const hasher = freshHasher(keys.idKey);
     let held = 0;
     let size = 0;
     for (;;) {
@@ -58,7 +57,7 @@ export function scanFile(req: ScanRequest, keys: CodecKeys): ScanReply {
       for (const end of chunker.push(piece)) {
         hasher.update(piece.subarray(start, end));
         chunks.push([hasher.digest('hex'), held + end - start]);
-        hasher = newChunkHasher(keys);
+        hasher.reset();
         held = 0;
         start = end;
       }

@@ -15,7 +15,7 @@ import { sealMeta } from '../sealed-meta.js';
 import { FORMAT_NAME, META_OBJECT } from './manifest.js';
 import type { EntryBase, SpecialType } from './manifest.js';
 import { ManifestSpool } from './manifest-spool.js';
-import { FORMAT_V3, TREES_OBJECT, encodeTree, entryObject, treeId } from './tree.js';
+import { FORMAT_V3, TREES_OBJECT, encodeTree, entryObject, keySorted, treeId } from './tree.js';
 import type { MetaV3, TreeEntry, XattrsRead } from './tree.js';
 
 /** An entry as spooled during the walk: a file names its chunks by position in the data stream. */
@@ -51,8 +51,6 @@ const isUnder = (rel: Buffer, dir: Buffer): boolean =>
   dir.equals(ROOT) || (rel.length > dir.length && rel[dir.length] === 0x2f && rel.subarray(0, dir.length).equals(dir));
 const baseName = (rel: Buffer): Buffer => rel.subarray(rel.lastIndexOf(0x2f) + 1);
 
-const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
-
 /**
  * The spooled entry `e` with its name field added, keys sorted as every tree entry is hashed. A
  * spooled entry's keys are already sorted (entryObject wrote it), so the name is slotted in while
@@ -64,7 +62,7 @@ export function withName(e: Record<string, unknown>, key: string, value: string)
   let placed = false;
   let last = '';
   for (const k in e) {
-    if (k <= last) return Object.fromEntries([...Object.entries(e), [key, value] as [string, unknown]].sort(byKey));
+    if (k <= last) return keySorted([...Object.entries(e), [key, value]]);
     last = k;
     if (!placed && key < k) {
       out[key] = value;

@@ -7,7 +7,7 @@
  * id and the same chunks (deduplicated by the chunk store), and a change rewrites only the trees on
  * its path to the root.
  */
-import { blake3 } from '@napi-rs/blake-hash';
+import { blake3Hex } from '../../common/hashers.js';
 import type { ChunkRef } from '../api.js';
 import { bytesField, decodeBytes, isNat } from './manifest.js';
 import type { Entry, EntryBase, SpecialType, Xattr } from './manifest.js';
@@ -16,7 +16,7 @@ export const TREES_OBJECT = 'trees';
 export const FORMAT_V3 = 3;
 
 /** A tree id: BLAKE3 (hex) of the tree's JSON bytes. */
-export const treeId = (json: Buffer): string => blake3(json).toString('hex');
+export const treeId = (json: Buffer): string => blake3Hex(json);
 
 /** What a v3 tree entry holds beyond EntryBase: the fields of its type. */
 export type TreeEntry =
@@ -94,9 +94,12 @@ function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
       copied++;
     }
   }
-  if (copied === Object.keys(o).length) return out;
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return copied === Object.keys(o).length ? out : keySorted(Object.entries(o));
 }
+
+/** An object of `fields`, keys sorted: the canonical form, the long way (for keys in any order). */
+export const keySorted = (fields: [string, unknown][]): Record<string, unknown> =>
+  Object.fromEntries(fields.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 /** The JSON object of an entry, keys sorted (the canonical form trees are hashed in). */
 export function entryObject(e: TreeEntry, named = true): Record<string, unknown> {
