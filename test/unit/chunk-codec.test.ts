@@ -4,6 +4,7 @@
  * these calls to workers.
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { zstdCompressSync } from 'node:zlib';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
@@ -15,6 +16,7 @@ import {
   openObject,
   sealChunk,
   sealObject,
+  zstdContentSize,
 } from '../../src/bank/chunks/codec.js';
 import type { CodecKeys } from '../../src/bank/chunks/codec.js';
 import { deriveKeys, newKdfParams } from '../../src/bank/chunks/keys.js';
@@ -307,6 +309,53 @@ describe('chunk codec', function () {
       expectCorrupt(() => openChunk(blob, id, { idKey: ENC.idKey, encKey: other.encKey }), id);
       expectCorrupt(() => openChunk(blob, id, { idKey: other.idKey, encKey: ENC.encKey }), id);
       expectCorrupt(() => openChunk(blob, id, PLAIN), id);
+    });
+  });
+
+  describe('zstd frame content size (the decompression buffer hint)', () => {
+    const frame = (descriptor: number, rest: number[]): Buffer => Buffer.from([0x28, 0xb5, 0x2f, 0xfd, descriptor, ...rest]);
+
+    it('reads the size zlib writes into every frame it compresses, at each size class', () => {
+      for (const size of [64, 255, 256, 300, 65_791, 65_792, MiB, 8 * MiB + 3]) {
+        expect(zstdContentSize(zstdCompressSync(text(size))), `${size} bytes`).to.equal(size);
+      }
+    });
+
+    it('reads every field width of RFC 8878, after the window and dictionary fields', () => {
+      expect(zstdContentSize(frame(0x20, [200, 0]))).to.equal(200); // single segment, 1 byte
+      expect(zstdContentSize(frame(0x40, [0x50, 0x50, 0x01, 0]))).to.equal(0x0150 + 256); // window byte, 2 bytes + 256
+      expect(zstdContentSize(frame(0x82, [0x50, 1, 2, 0x00, 0x00, 0x10, 0x00]))).to.equal(MiB); // window, 2-byte dictionary id, 4 bytes
+      // Single segment, 1-byte dictionary id, 8 bytes.
+      expect(zstdContentSize(frame(0xe1, [7, 0, 0, 0x20, 0, 0, 0, 0, 0]))).to.equal(2 * MiB);
+    });
+
+    it('is null when there is no frame, no declared size, a truncated header or a size no chunk can have', () => {
+      expect(zstdContentSize(text(4 * KiB))).to.equal(null);
+      expect(zstdContentSize(frame(0x00, [0x50, 0, 0]))).to.equal(null); // no size field
+      expect(zstdContentSize(frame(0x80, [0x50, 0x00, 0x00]))).to.equal(null); // 4-byte field cut short
+      expect(zstdContentSize(frame(0x80, [0x50, 0x00, 0x00, 0x00, 0x04]))).to.equal(64 * MiB); // the largest chunk
+      expect(zstdContentSize(frame(0x80, [0x50, 0x01, 0x00, 0x00, 0x04]))).to.equal(null); // one byte more
+      expect(zstdContentSize(frame(0xc0, [0x50, 0, 0, 0, 0, 0, 0, 0, 1]))).to.equal(null);
+    });
+
+    it('a frame claiming the wrong size still opens to exactly the chunk, or fails as corrupt', () => {
+      const data = text(200 * KiB);
+      const id = chunkId(data, null);
+      const blob = sealChunk(data, id, 3, PLAIN);
+      const sizeAt = 1 + 4 + 1; // flags, magic, descriptor (single segment: no window byte)
+      expect(blob[1 + 4], 'descriptor: single segment, 4-byte size').to.equal(0xa0);
+      expect(zstdContentSize(blob.subarray(1))).to.equal(data.length);
+      for (const claimed of [data.length - 1, data.length + 1, 1, 40 * MiB]) {
+        const bad = Buffer.from(blob);
+        bad.writeUInt32LE(claimed, sizeAt);
+        let opened: Buffer | null = null;
+        try {
+          opened = openChunk(bad, id, PLAIN);
+        } catch (err) {
+          expect(err, `claimed ${claimed}`).to.be.instanceOf(ChunkCorruptError);
+        }
+        if (opened !== null) expect(opened.equals(data), `claimed ${claimed}`).to.equal(true);
+      }
     });
   });
 

@@ -64,15 +64,19 @@ function ownCopy(bytes: Uint8Array): Buffer {
   return own;
 }
 
+/** Bytes of its ArrayBuffer a view may leave unused and still be moved with it rather than copied. */
+const MOVE_SLACK = 4096;
+
 /**
- * Posts a reply, moving `field`'s bytes: as they are when they own their whole ArrayBuffer (nothing
- * here keeps them), else copied into a buffer of their own first (a view would clone its whole
- * ArrayBuffer, and some buffers made by zlib and crypto cannot be moved at all).
+ * Posts a reply, moving `field`'s bytes: as they are when they (nearly) fill their ArrayBuffer
+ * (nothing here keeps them; a decompressed chunk comes in a buffer one byte larger), else copied into
+ * a buffer of their own first (a view would clone its whole ArrayBuffer, and some buffers made by zlib
+ * and crypto cannot be moved at all).
  */
 function reply(msg: WorkerReply, field?: 'blob' | 'data', also: ArrayBuffer[] = []): void {
   if (field === undefined) return port.postMessage(msg);
   const bytes = (msg as unknown as Record<string, Uint8Array>)[field]!;
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+  if (bytes.buffer.byteLength - bytes.byteLength <= MOVE_SLACK && bytes.buffer instanceof ArrayBuffer) {
     try {
       return port.postMessage(msg, [bytes.buffer, ...also]);
     } catch {

@@ -113,6 +113,42 @@ function decryptToScratch(blob: Uint8Array, id: string, encKey: Buffer): Buffer 
   return scratch.subarray(0, length);
 }
 
+/** The largest chunk a bank can hold (fastcdc.ts): no frame may claim more. */
+const MAX_CHUNK = 64 * 1024 * 1024;
+
+/**
+ * The plaintext size a zstd frame's header declares (RFC 8878, section 3.1.1.1), or null when it
+ * declares none or an impossible one. Only a hint for the output buffer: the chunk id still decides.
+ */
+export function zstdContentSize(frame: Uint8Array): number | null {
+  if (frame.length < 6 || frame[0] !== 0x28 || frame[1] !== 0xb5 || frame[2] !== 0x2f || frame[3] !== 0xfd) return null;
+  const descriptor = frame[4]!;
+  const fcsFlag = descriptor >> 6;
+  const singleSegment = (descriptor & 0x20) !== 0;
+  const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag]!;
+  if (fcsBytes === 0) return null;
+  const at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]!;
+  if (frame.length < at + fcsBytes) return null;
+  const view = new DataView(frame.buffer, frame.byteOffset + at, fcsBytes);
+  let size: number;
+  if (fcsBytes === 1) size = view.getUint8(0);
+  else if (fcsBytes === 2) size = view.getUint16(0, true) + 256;
+  else if (fcsBytes === 4) size = view.getUint32(0, true);
+  else size = Number(view.getBigUint64(0, true));
+  return size <= MAX_CHUNK ? size : null;
+}
+
+/**
+ * Decompresses a chunk's payload. Told the size, zlib writes the plaintext into one buffer of that
+ * size; left to its 16 KiB default it writes 64 pieces per MiB and then joins them, which took four
+ * times as long (~1.2 ms against ~0.3 ms per MiB measured) and four allocations per byte restored.
+ */
+function decompress(payload: Uint8Array): Buffer {
+  const size = zstdContentSize(payload);
+  // One byte over: an output buffer left exactly full makes zlib allocate another and join the two.
+  return size === null ? zstdDecompressSync(payload) : zstdDecompressSync(payload, { chunkSize: Math.max(64, size + 1) });
+}
+
 /**
  * openChunk without the copy: an uncompressed chunk of an encrypted bank comes back `borrowed`, a
  * view of the scratch buffer that the next call overwrites, for callers that use it at once.
@@ -134,7 +170,7 @@ export function openChunkBorrowed(blob: Uint8Array, id: string, keys: CodecKeys)
   let data: Buffer;
   if (flags === FLAG_ZSTD) {
     try {
-      data = zstdDecompressSync(inner.subarray(1));
+      data = decompress(inner.subarray(1));
     } catch {
       throw new ChunkCorruptError(id, 'compressed payload does not decompress');
     }
