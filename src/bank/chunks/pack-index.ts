@@ -104,7 +104,8 @@ export class ChunkIndex {
 
   constructor(
     private readonly bank: BankPlugin,
-    private readonly decode: (key: string, raw: Buffer) => Buffer,
+    /** May wait (for the bank key, derived while the indexes are read). */
+    private readonly decode: (key: string, raw: Buffer) => Buffer | Promise<Buffer>,
   ) {}
 
   get(id: string): ChunkLocation | undefined {
@@ -163,7 +164,7 @@ export class ChunkIndex {
         fresh.slice(i, i + PARALLEL).map(async (pack) => {
           try {
             const key = packIndexKey(pack);
-            const parsed = decodePackIndex(this.decode(key, await this.bank.getObject(key)), pack);
+            const parsed = decodePackIndex(await this.decode(key, await this.bank.getObject(key)), pack);
             if (typeof parsed === 'string') onBad(pack, parsed);
             return typeof parsed === 'string' ? null : parsed;
           } catch (err) {

@@ -93,14 +93,20 @@ export class ChunkStore {
     this.opened ??= (async () => {
       const opening = openConfig(this.bank, this.spec, this.label);
       const keysOf = ({ keys }: Awaited<typeof opening>): CodecKeys => ({ idKey: keys?.idKey ?? null, encKey: keys?.encKey ?? null });
-      const pool = new CodecPool(opening.then(keysOf), this.spec.workers);
+      const keyed = opening.then(keysOf);
+      // A wrong key fails `opening`, reported below; nothing else may be left to reject unheard.
+      keyed.catch(() => undefined);
+      const pool = new CodecPool(keyed, this.spec.workers);
       pool.warm();
+      // The indexes are read while scrypt derives the key, and decoded once it is known: on a bank of
+      // many packs (or on S3, a round trip each) that is most of their cost off the critical path.
+      const index = new ChunkIndex(this.bank, async (key, raw) => this.decodeWith(await keyed, key, raw));
+      const indexed = index.refresh();
+      indexed.catch(() => undefined);
       try {
         const opened = await opening;
-        const codecKeys = keysOf(opened);
-        const index = new ChunkIndex(this.bank, (key, raw) => this.decodeWith(codecKeys, key, raw));
-        await index.refresh();
-        return { config: opened.config, keys: codecKeys, pool, index };
+        await indexed;
+        return { config: opened.config, keys: keysOf(opened), pool, index };
       } catch (err) {
         await pool.close();
         throw err;
