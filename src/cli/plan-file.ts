@@ -24,7 +24,7 @@ const PLAN_RESOURCE = {
   properties: { type: string, id: string, name: string, extra_info: object, node: string, consistency: object },
 } as const;
 
-const PLAN_FILE_SCHEMA = {
+export const PLAN_FILE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['name', 'resources'],

@@ -5,16 +5,12 @@
  * module carries the hash of the schema it was made from; a missing or stale one (a build that ran
  * only tsc) falls back to compiling at run time, so a validator can never disagree with its schema.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv';
-import { compileSchema } from './schema.js';
+import { GENERATED_DIR, compileSchema, schemaHash } from './schema.js';
 
-/** Where the build writes them: dist/generated/<name>-validator.cjs. */
-export const GENERATED_DIR = new URL('../../generated/', import.meta.url);
-
-export const schemaHash = (schema: object): string => createHash('sha256').update(JSON.stringify(schema)).digest('hex');
+export { GENERATED_DIR, schemaHash };
 
 const require = createRequire(import.meta.url);
 const loaded = new Map<string, ValidateFunction>();

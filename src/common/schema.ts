@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 
@@ -10,10 +13,37 @@ export const ajv = new Ajv(AJV_OPTIONS);
 
 const cache = new WeakMap<object, ValidateFunction>();
 
+/** Where `npm run build` writes validators compiled to code (scripts/gen-validators.ts): dist/generated/. */
+export const GENERATED_DIR = new URL('../../generated/', import.meta.url);
+
+export const schemaHash = (schema: object): string => createHash('sha256').update(JSON.stringify(schema)).digest('hex');
+
+/** The file the build writes for a schema of this hash. */
+export const generatedFile = (hash: string): URL => new URL(`schema-${hash.slice(0, 32)}.cjs`, GENERATED_DIR);
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The build's validator of a schema with exactly this content, if it made one. Named by the hash of
+ * the schema, and checked against the full hash it carries: an edited schema never meets an old one.
+ */
+export function generatedValidator(schema: object): ValidateFunction | undefined {
+  const hash = schemaHash(schema);
+  const file = generatedFile(hash);
+  if (!existsSync(file)) return undefined;
+  const mod = require(file.pathname) as { hash?: string; validate?: ValidateFunction };
+  return mod.hash === hash && typeof mod.validate === 'function' ? mod.validate : undefined;
+}
+
+/**
+ * A validator for `schema`, cached by identity. Built-in schemas (plugin options, resource
+ * parameters, plan files) come compiled by the build: Ajv compiling the database plugins' option
+ * schemas alone took ~100 ms of every command's start, for providers the command might not use.
+ */
 export function compileSchema(schema: object): ValidateFunction {
   let fn = cache.get(schema);
   if (!fn) {
-    fn = ajv.compile(schema);
+    fn = generatedValidator(schema) ?? ajv.compile(schema);
     cache.set(schema, fn);
   }
   return fn;

@@ -7,7 +7,10 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_SCHEMA } from '../../src/common/config.js';
 import { GENERATED_DIR, precompiledValidator } from '../../src/common/precompiled.js';
-import { ajv, compileSchema } from '../../src/common/schema.js';
+import { ajv, compileSchema, generatedValidator } from '../../src/common/schema.js';
+import { MARIADB_OPTIONS_SCHEMA } from '../../src/plugins/mariadb/options.js';
+import { PG_OPTIONS_SCHEMA } from '../../src/plugins/postgres/options.js';
+import { BY_HASH } from '../../scripts/builtin-schemas.js';
 import { PROVIDER_FILE_SCHEMA } from '../../src/providers/provider-file.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
@@ -57,6 +60,41 @@ describe('precompiled start-up validators', () => {
     const stale = precompiledValidator('config', CONFIG_SCHEMA);
     expect(outcome(validate, { extra: 'x' }).ok).to.equal(true);
     expect(outcome(stale, { extra: 'x' }).ok).to.equal(false);
+  });
+
+  it('every built-in schema comes compiled by the build, found by its content, and judges as Ajv does', () => {
+    const docs: unknown[] = [
+      {},
+      [],
+      'x',
+      { servers: { main: { host: '127.0.0.1', user: 'root' } } },
+      { servers: { main: { host: 3 } } },
+      { servers: {} },
+      { exclude: ['*.tmp'], bogus: true },
+      { target_path: '/restore/here' },
+      { target_path: 7 },
+    ];
+    expect(BY_HASH.length).to.be.greaterThan(10);
+    for (const schema of BY_HASH) {
+      const generated = generatedValidator(structuredClone(schema));
+      expect(generated, JSON.stringify(schema).slice(0, 120)).to.be.a('function');
+      const fresh = ajv.compile(schema);
+      for (const doc of docs) expect(outcome(generated!, doc), JSON.stringify(doc)).to.deep.equal(outcome(fresh, doc));
+    }
+    // What a provider file's database plugin options meet first, at every command's start.
+    expect(compileSchema(MARIADB_OPTIONS_SCHEMA)).to.equal(generatedValidator(MARIADB_OPTIONS_SCHEMA));
+    expect(compileSchema(PG_OPTIONS_SCHEMA)).to.equal(generatedValidator(PG_OPTIONS_SCHEMA));
+  });
+
+  it('a schema the build did not see, or an edited one, is compiled at run time', () => {
+    const edited = structuredClone(MARIADB_OPTIONS_SCHEMA) as { properties: Record<string, unknown> };
+    edited.properties.extra = { type: 'string' };
+    expect(generatedValidator(edited)).to.equal(undefined);
+    const doc = { servers: { main: { host: '127.0.0.1', user: 'root' } }, extra: 'x' };
+    expect(outcome(compileSchema(edited), doc)).to.deep.equal(outcome(ajv.compile(edited), doc));
+    expect(outcome(compileSchema(MARIADB_OPTIONS_SCHEMA), doc).ok).to.equal(false);
+    expect(outcome(compileSchema(edited), doc).ok).to.equal(true);
+    expect(generatedValidator({ type: 'object', title: 'not built in' })).to.equal(undefined);
   });
 
   it("keeps V8's code cache in the user's own private cache directory", async function () {
