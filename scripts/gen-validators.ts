@@ -8,8 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import standalone from 'ajv/dist/standalone/index.js';
-import { GENERATED_DIR, generatedFile, schemaHash } from '../src/common/schema.js';
-import { AJV_OPTIONS } from '../src/common/schema.js';
+import { AJV_OPTIONS, GENERATED_DIR, generatedFile, schemaHash } from '../src/common/schema.js';
 import { BY_HASH, NAMED } from './builtin-schemas.js';
 
 function generate(schema: object, file: URL, from: string): void {

@@ -24,14 +24,15 @@ export const generatedFile = (hash: string): URL => new URL(`schema-${hash.slice
 const require = createRequire(import.meta.url);
 
 /**
- * The build's validator of a schema with exactly this content, if it made one. Named by the hash of
- * the schema, and checked against the full hash it carries: an edited schema never meets an old one.
+ * The build's validator of a schema with exactly this content, if it made one: in `file`, or in the
+ * file named by the hash of the schema. Checked against the full hash it carries, so an edited schema
+ * never meets an old one.
  */
-export function generatedValidator(schema: object): ValidateFunction | undefined {
+export function generatedValidator(schema: object, file?: URL): ValidateFunction | undefined {
   const hash = schemaHash(schema);
-  const file = generatedFile(hash);
-  if (!existsSync(file)) return undefined;
-  const mod = require(file.pathname) as { hash?: string; validate?: ValidateFunction };
+  const at = file ?? generatedFile(hash);
+  if (!existsSync(at)) return undefined;
+  const mod = require(at.pathname) as { hash?: string; validate?: ValidateFunction };
   return mod.hash === hash && typeof mod.validate === 'function' ? mod.validate : undefined;
 }
 

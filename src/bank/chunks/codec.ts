@@ -12,6 +12,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
 import { constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { blake3Hex } from '../../common/hashers.js';
+import { MAX_CHUNK_SIZE } from './fastcdc.js';
 
 export interface CodecKeys {
   idKey: Buffer | null;
@@ -113,9 +114,6 @@ function decryptToScratch(blob: Uint8Array, id: string, encKey: Buffer): Buffer 
   return scratch.subarray(0, length);
 }
 
-/** The largest chunk a bank can hold (fastcdc.ts): no frame may claim more. */
-const MAX_CHUNK = 64 * 1024 * 1024;
-
 /**
  * The plaintext size a zstd frame's header declares (RFC 8878, section 3.1.1.1), or null when it
  * declares none or an impossible one. Only a hint for the output buffer: the chunk id still decides.
@@ -135,7 +133,7 @@ export function zstdContentSize(frame: Uint8Array): number | null {
   else if (fcsBytes === 2) size = view.getUint16(0, true) + 256;
   else if (fcsBytes === 4) size = view.getUint32(0, true);
   else size = Number(view.getBigUint64(0, true));
-  return size <= MAX_CHUNK ? size : null;
+  return size <= MAX_CHUNK_SIZE ? size : null;
 }
 
 /**

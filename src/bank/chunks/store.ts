@@ -104,9 +104,9 @@ export class ChunkStore {
       const indexed = index.refresh();
       indexed.catch(() => undefined);
       try {
-        const opened = await opening;
+        const { config } = await opening;
         await indexed;
-        return { config: opened.config, keys: keysOf(opened), pool, index };
+        return { config, keys: await keyed, pool, index };
       } catch (err) {
         await pool.close();
         throw err;
