@@ -30,8 +30,7 @@ import type { PreviousFiles } from './previous.js';
 import { readAhead } from './read-ahead.js';
 import type { SmallRead } from './read-ahead.js';
 import { compileExcludes, isDenied, walkTree } from './walk.js';
-import type { SkipKind, WalkItem } from './walk.js';
-import { primeWalk } from './walk-primer.js';
+import type { SkipKind } from './walk.js';
 import { directoryIdProblem } from './protectable.js';
 
 /** O_NOFOLLOW/O_NONBLOCK: the path may have become a symlink or a FIFO since lstat. */
@@ -43,11 +42,6 @@ const openFailedAsGone = (err: unknown): boolean => GONE.has(String((err as { co
 
 /** Large files are read in blocks this big, into one buffer reused for every block and file. */
 const READ_BLOCK = 4 * 1024 * 1024;
-/**
- * Entries walked ahead while the previous checkpoint loads: ~0.1 s of walking on a warm tree, a few
- * MiB of entries, whatever the tree's size.
- */
-const PRIMED_ENTRIES = 8192;
 const PROGRESS_EVERY = 8 * 1024 * 1024;
 /** saved_info lists at most this many skipped entries (plus the total count), to stay small. */
 export const MAX_SKIPPED_LISTED = 1000;
@@ -101,21 +95,17 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
   const excludes = await prepareSource(ctx);
   const onUnreadable = parseOnUnreadable(ctx.parameters.on_unreadable);
   const xattrOpts = parseXattrOptions(ctx.parameters.xattrs);
-  // Walking starts while the previous checkpoint's trees load (walk-primer.ts).
-  const walk = primeWalk(walkTree(ctx.resource.id, excludes, ctx.signal), PRIMED_ENTRIES);
+  const spool = await ManifestSpool.create();
   let archive: DirectoryArchive;
-  let spool: ManifestSpool | undefined;
   try {
-    spool = await ManifestSpool.create();
     const previous = await loadPrevious(ctx, xattrOpts.skip);
     try {
       const writer: ChunkedWriter = await ctx.bank.chunkedWriter();
       archive = new DirectoryArchive(ctx, previous, writer, spool, xattrOpts, onUnreadable);
-      await archive.addTree(walk.items());
+      await archive.addTree(excludes);
     } finally {
       // Only the walk asks about the previous checkpoint: its trees are freed before the new ones are built.
       previous?.close();
-      await walk.stop();
     }
     archive.applyPolicy();
     const data = await archive.commitData();
@@ -125,8 +115,7 @@ export async function protectDirectory(ctx: ProtectContext): Promise<void> {
       xattrs: { skip_namespaces: [...xattrOpts.skip].sort(), complete: archive.xattrProblems === 0 },
     });
   } finally {
-    await walk.stop();
-    await spool?.dispose();
+    await spool.dispose();
   }
   const n = archive.info.skipped_count;
   // The paths stay in the sealed saved info; the count is what the operation's progress shows.
@@ -197,7 +186,7 @@ class DirectoryArchive {
   }
 
   /** Walks the tree, spooling every entry and adding every file's content to the data stream. */
-  async addTree(walk: AsyncIterable<WalkItem>): Promise<void> {
+  async addTree(excludes: Buffer[]): Promise<void> {
     const wanted = (f: { rel: Buffer; stat: BigIntStats }): boolean => {
       if (f.stat.nlink > 1n) {
         const key = linkKey(f.stat);
@@ -208,6 +197,7 @@ class DirectoryArchive {
     };
     // A changed large file with a previous version is most likely mostly the same: scanned by a worker.
     const rescan = (f: { rel: Buffer }): boolean => this.previous?.get(f.rel) !== undefined;
+    const walk = walkTree(this.root, excludes, this.ctx.signal);
     for await (const { item, small, scan } of readAhead(walk, wanted, this.writer, rescan)) {
       switch (item.kind) {
         case 'dir':
