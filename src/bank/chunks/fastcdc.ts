@@ -18,10 +18,10 @@ export interface ChunkerParams {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-/** Defaults for large files and dumps: few, big chunks keep the index small and reads sequential. */
 /** The largest chunk a bank may be configured for; no stored chunk is larger. */
 export const MAX_CHUNK_SIZE = 64 * MiB;
 
+/** Defaults for large files and dumps: few, big chunks keep the index small and reads sequential. */
 export const DEFAULT_CHUNKER: ChunkerParams = { minSize: 512 * KiB, avgSize: 1 * MiB, maxSize: 8 * MiB };
 
 /** The reason a parameter set is unusable, or null. */
@@ -30,7 +30,7 @@ export function chunkerParamsProblem(p: ChunkerParams): string | null {
   if (!ints) return 'chunk sizes must be positive integers';
   if (!(p.minSize >= 64 && p.minSize < p.avgSize && p.avgSize < p.maxSize)) return 'chunk sizes must satisfy 64 <= min < avg < max';
   if ((p.avgSize & (p.avgSize - 1)) !== 0) return 'the average chunk size must be a power of two';
-  if (p.maxSize > MAX_CHUNK_SIZE) return 'the maximum chunk size is 64 MiB';
+  if (p.maxSize > MAX_CHUNK_SIZE) return `the maximum chunk size is ${MAX_CHUNK_SIZE / MiB} MiB`;
   return null;
 }
 
