@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { BankSection, ChunkRef, ChunkedWriter } from '../plugins/api.js';
+import type { BankSection, ChunkRef, ChunkedWriter, ReadChunksOptions } from '../plugins/api.js';
 import { bwkError } from '../core/errors.js';
 import type { BankPlugin } from './port.js';
 import type { ChunkStore } from './chunks/store.js';
@@ -123,7 +123,11 @@ export class PrefixedBankSection implements BankSection {
     return this.listOf(name, await this.plain(name));
   }
 
-  readChunks(refs: readonly ChunkRef[], signal?: AbortSignal): AsyncIterable<Buffer> {
-    return this.store.read(refs, this.label, signal);
+  readChunks(refs: readonly ChunkRef[], signal?: AbortSignal, options?: ReadChunksOptions): AsyncIterable<Buffer> {
+    return this.store.read(refs, this.label, signal, options?.aheadBytes);
+  }
+
+  writeChunksToFile(refs: readonly ChunkRef[], fd: number, signal?: AbortSignal): Promise<string> {
+    return this.store.writeFile(refs, fd, this.label, signal);
   }
 }

@@ -20,6 +20,7 @@ export type {
   PluginDefinition,
   PluginEnvironment,
   PluginInstance,
+  ReadChunksOptions,
   Progress,
   ProtectableContext,
   ProtectablePlugin,

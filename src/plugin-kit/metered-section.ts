@@ -3,7 +3,7 @@
  * count: cancel the hook (abort its signal) or crash it (fail the write, as a dying worker's would).
  * Every write path counts: put, putStream, ChunkedWriter.write and files appended from readFiles or rescanFile.
  */
-import type { BankSection, ChunkedWriter, FileRescan, FilesRead } from '../plugins/api.js';
+import type { BankSection, ChunkedWriter, FileRescan, FilesRead, ReadChunksOptions } from '../plugins/api.js';
 
 type Source = Parameters<BankSection['putStream']>[1];
 
@@ -27,10 +27,15 @@ export class MeteredSection implements BankSection {
   /** `written` when the trigger fired, or null. */
   firedAt: number | null = null;
 
+  /** The inner section's, when it has one (a restore writes into files with it; nothing is counted). */
+  readonly writeChunksToFile?: BankSection['writeChunksToFile'];
+
   constructor(
     readonly inner: BankSection,
     private trigger: WriteTrigger | null = null,
-  ) {}
+  ) {
+    if (inner.writeChunksToFile) this.writeChunksToFile = inner.writeChunksToFile.bind(inner);
+  }
 
   private count(n: number): void {
     this.written += n;
@@ -77,8 +82,8 @@ export class MeteredSection implements BankSection {
   getChunkList(name: string): ReturnType<BankSection['getChunkList']> {
     return this.inner.getChunkList(name);
   }
-  readChunks(refs: Parameters<BankSection['readChunks']>[0], signal?: AbortSignal): AsyncIterable<Buffer> {
-    return this.inner.readChunks(refs, signal);
+  readChunks(refs: Parameters<BankSection['readChunks']>[0], signal?: AbortSignal, options?: ReadChunksOptions): AsyncIterable<Buffer> {
+    return this.inner.readChunks(refs, signal, options);
   }
 
   async chunkedWriter(): Promise<ChunkedWriter> {

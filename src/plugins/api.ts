@@ -76,6 +76,15 @@ export interface Operation<C extends HookContext = HookContext> {
 }
 
 /** A piece of content in the bank's chunk store: its id (BLAKE3, keyed on an encrypted bank) and plaintext size. */
+/** How `readChunks` reads. */
+export interface ReadChunksOptions {
+  /**
+   * Plaintext bytes read ahead at most (default 32 MiB). A reader with other reads in flight (a
+   * restore writing large files with `writeChunksToFile` beside its stream) asks for less.
+   */
+  aheadBytes?: number;
+}
+
 export interface ChunkRef {
   id: string;
   size: number;
@@ -179,7 +188,15 @@ export interface BankSection {
   /** The chunks of an object written with `putStream` or a ChunkedWriter. */
   getChunkList(name: string): Promise<ChunkRef[]>;
   /** The plaintext of these chunks in order, read ahead in parallel and checked chunk by chunk. */
-  readChunks(refs: readonly ChunkRef[], signal?: AbortSignal): AsyncIterable<Buffer>;
+  readChunks(refs: readonly ChunkRef[], signal?: AbortSignal, options?: ReadChunksOptions): AsyncIterable<Buffer>;
+  /**
+   * Writes these chunks' plaintext into the open file descriptor `fd` from offset 0 and returns its
+   * BLAKE3 (hex), checked chunk by chunk as `readChunks` checks. 64 KiB blocks of zeros are not
+   * written: truncate the file to its size afterwards and they read back as zeros (holes). The
+   * plaintext is opened, hashed and written off the main thread. Keep `fd` open until the promise
+   * settles: nothing writes to it after that. Optional: a section without it is read with `readChunks`.
+   */
+  writeChunksToFile?(refs: readonly ChunkRef[], fd: number, signal?: AbortSignal): Promise<string>;
 }
 
 export interface Progress {

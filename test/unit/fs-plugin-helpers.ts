@@ -169,10 +169,11 @@ export async function restore(
   bank: BankSection,
   params: Record<string, unknown> = {},
   policy: RestorePolicy = { allowedTargetPaths: ['/'], forbiddenPaths: [] },
+  signal?: AbortSignal,
 ): Promise<Run> {
   const run: Run = { progress: [], savedInfo: null };
   const ctx: RestoreContext = {
-    ...baseContext(resource, bank, validated(p.schemas('fs.directory').restore, params), run.progress),
+    ...baseContext(resource, bank, validated(p.schemas('fs.directory').restore, params), run.progress, signal),
     restoreId: 'restore-test',
     savedInfo: null,
     policy,

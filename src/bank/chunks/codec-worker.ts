@@ -6,10 +6,12 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { ChunkCorruptError, chunkId, openChunkBorrowed, sealChunk } from './codec.js';
-import type { CodecKeys } from './codec.js';
+import type { CodecKeys, RunItem } from './codec.js';
 import { ingestFiles } from './file-ingest.js';
 import type { IngestReply, IngestRequest } from './file-ingest.js';
 import { scanFile } from './file-scan.js';
+import { endFile, writeFileRun } from './file-write.js';
+import type { FileWriteReply, FileWriteRequest } from './file-write.js';
 import type { ScanReply, ScanRequest } from './file-scan.js';
 import { discarded } from '../../common/gc-nudge.js';
 
@@ -23,10 +25,11 @@ export type WorkerJob =
   | { t: 'open'; job: number; blob: Uint8Array; id: string }
   | { t: 'openRun'; job: number; blob: Uint8Array; items: RunItem[]; keep: boolean }
   | ({ t: 'ingest' } & IngestRequest)
-  | ({ t: 'scan' } & ScanRequest);
+  | ({ t: 'scan' } & ScanRequest)
+  | ({ t: 'writeRun' } & FileWriteRequest)
+  | { t: 'endFile'; job: number; file: number; discard: boolean };
 
-/** One chunk of a run of stored chunks read in one piece: where it lies in the run's bytes, its id. */
-export type RunItem = [offset: number, length: number, id: string];
+export type { RunItem } from './codec.js';
 
 /**
  * What opening a run gave: each chunk's plaintext size (in order, up to the first failure) and, when
@@ -49,7 +52,9 @@ export type WorkerReply =
   | { job: number; blob: Uint8Array; back: Uint8Array }
   | RunReply
   | IngestReply
-  | ScanReply;
+  | ScanReply
+  | FileWriteReply
+  | { job: number; blake3: string | null };
 
 /** Sent first by the pool, possibly after jobs (the worker starts while the bank key is derived). */
 let keys: CodecKeys | null = null;
@@ -170,6 +175,14 @@ function handle(m: WorkerJob, keys: CodecKeys): void {
         break;
       case 'scan':
         port.postMessage(scanFile(m, keys));
+        break;
+      case 'writeRun':
+        port.postMessage(writeFileRun(m, keys));
+        // The run's bytes, and each chunk's decompressed copy (about twice the run).
+        discarded(3 * ('blob' in m ? m.blob.length : m.plain.length));
+        break;
+      case 'endFile':
+        port.postMessage({ job: m.job, blake3: endFile(m.file, m.discard) } satisfies WorkerReply);
         break;
       case 'ingest': {
         const { reply: r, transfer } = ingestFiles(m, keys);

@@ -14,6 +14,9 @@ import { constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib
 import { blake3Hex } from '../../common/hashers.js';
 import { MAX_CHUNK_SIZE } from './fastcdc.js';
 
+/** One chunk of a run of stored chunks read in one piece: where it lies in the run's bytes, its id. */
+export type RunItem = [offset: number, length: number, id: string];
+
 export interface CodecKeys {
   idKey: Buffer | null;
   encKey: Buffer | null;

@@ -11,6 +11,7 @@ import type { ChunkerParams } from './fastcdc.js';
 import type { IngestReply, IngestRequest } from './file-ingest.js';
 import type { FileScan } from './file-scan.js';
 import type { RunItem, RunReply, WorkerJob, WorkerReply, WorkerRequest } from './codec-worker.js';
+import type { FileWriteReply } from './file-write.js';
 
 interface Pending {
   resolve(reply: WorkerReply): void;
@@ -20,6 +21,18 @@ interface Pending {
 interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
+}
+
+/** One file being written by one worker (pool.fileWriter), run after run in order. */
+export interface FileWriter {
+  /** Opens a run of stored chunks (`blob` is moved) and writes their plaintext at `position` of `fd`. */
+  writeRun(fd: number, position: number, blob: Uint8Array, items: RunItem[]): Promise<FileWriteReply>;
+  /** Writes plaintext already opened (`plain` is moved). */
+  writePlain(fd: number, position: number, plain: Uint8Array): Promise<FileWriteReply>;
+  /** The BLAKE3 (hex) of everything written, in order; the worker forgets the file. */
+  finish(): Promise<string>;
+  /** Lets the worker forget the file without a digest. */
+  discard(): void;
 }
 
 export interface HashedChunk {
@@ -184,6 +197,32 @@ export class CodecPool {
     const movable = exact(blob);
     const req: WorkerJob = { t: 'openRun', job: this.nextJob++, blob: movable, items, keep };
     return CodecPool.unwrap(await this.call(slot, req, [movable.buffer as ArrayBuffer])) as RunReply;
+  }
+
+  /**
+   * A writer for one file, pinned to the least busy worker: every run of a file must reach the same
+   * worker, whose messages are taken in order, for its hash to see the bytes in sequence.
+   */
+  fileWriter(): FileWriter {
+    const slot = this.pick();
+    const file = this.nextJob++;
+    const run = async (fd: number, position: number, body: { blob: Uint8Array; items: RunItem[] } | { plain: Uint8Array }) => {
+      const bytes = 'blob' in body ? exact(body.blob) : exact(body.plain);
+      const what = 'blob' in body ? { blob: bytes, items: body.items } : { plain: bytes };
+      const req: WorkerJob = { t: 'writeRun', job: this.nextJob++, file, fd, position, ...what };
+      return CodecPool.unwrap(await this.call(slot, req, [bytes.buffer as ArrayBuffer])) as FileWriteReply;
+    };
+    const end = (discard: boolean): Promise<WorkerReply> => this.call(slot, { t: 'endFile', job: this.nextJob++, file, discard });
+    return {
+      writeRun: (fd, position, blob, items) => run(fd, position, { blob, items }),
+      writePlain: (fd, position, plain) => run(fd, position, { plain }),
+      finish: async () => {
+        const digest = (CodecPool.unwrap(await end(false)) as { blake3: string | null }).blake3;
+        if (digest === null) throw new Error('codec worker lost the file being written');
+        return digest;
+      },
+      discard: () => void end(true).catch(() => undefined),
+    };
   }
 
   /** Reads and seals a batch of small local files in a worker (file-ingest.ts). */

@@ -22,6 +22,8 @@ import { INDIRECT_ABOVE, decodeChunkList, decodeIndirectList, encodeChunkList, e
 import type { ChunkList } from './chunk-list.js';
 import type { PackSink } from './pack-writer.js';
 import type { RunItem } from './codec-worker.js';
+import { writeFileFromRuns } from './file-restore.js';
+import type { RunBytes } from './file-restore.js';
 
 const MiB = 1024 * 1024;
 /**
@@ -346,18 +348,21 @@ export class ChunkStore {
     return data;
   }
 
-  /** The chunks' plaintext in order, read ahead in parallel, each checked before it is yielded. */
-  async *read(refs: readonly ChunkRef[], resource: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  /**
+   * The chunks' plaintext in order, read ahead in parallel (up to `aheadBytes` of it), each checked
+   * before it is yielded.
+   */
+  async *read(refs: readonly ChunkRef[], resource: string, signal?: AbortSignal, aheadBytes = READ_AHEAD_BYTES): AsyncGenerator<Buffer> {
     const o = await this.open();
     const ahead: { run: Promise<RunRead>; bytes: number }[] = [];
     let next = 0;
-    let aheadBytes = 0;
+    let inFlight = 0;
     const fill = async (): Promise<void> => {
-      while (next < refs.length && ahead.length < READ_AHEAD_RUNS && (ahead.length === 0 || aheadBytes + RUN_BYTES <= READ_AHEAD_BYTES)) {
+      while (next < refs.length && ahead.length < READ_AHEAD_RUNS && (ahead.length === 0 || inFlight + RUN_BYTES <= aheadBytes)) {
         const run = await this.nextRun(o, refs, next);
         next += run.refs.length;
         const bytes = run.refs.reduce((n, r) => n + r.size, 0);
-        aheadBytes += bytes;
+        inFlight += bytes;
         const p = this.readRun(o, run, resource);
         p.catch(() => undefined);
         ahead.push({ run: p, bytes });
@@ -369,7 +374,7 @@ export class ChunkStore {
         signal?.throwIfAborted();
         const head = ahead.shift()!;
         const { chunks, error } = await head.run;
-        aheadBytes -= head.bytes;
+        inFlight -= head.bytes;
         await fill();
         for (const c of chunks) yield c;
         if (error !== null) throw error;
@@ -377,6 +382,38 @@ export class ChunkStore {
     } finally {
       await Promise.allSettled(ahead.map((a) => a.run));
     }
+  }
+
+  /**
+   * Writes the chunks' plaintext into the open file `fd` from offset 0, leaving 64 KiB blocks of
+   * zeros as holes, and returns its BLAKE3 (hex). One codec worker opens, hashes and writes every run
+   * (file-restore.ts); each chunk is checked against its id as `read` checks it. Settles only once
+   * nothing more will be written to `fd`.
+   */
+  async writeFile(refs: readonly ChunkRef[], fd: number, resource: string, signal?: AbortSignal): Promise<string> {
+    const o = await this.open();
+    const readRun = async (run: Run): Promise<RunBytes> => {
+      const single = async (): Promise<RunBytes> => ({ plains: await Promise.all(run.refs.map((r) => this.readChunk(r, resource))) });
+      // A chunk the index no longer places: the single-chunk path knows GC's moves.
+      if (run.loc === undefined) return single();
+      try {
+        return { blob: await this.bank.getObjectRange(packKey(run.loc.pack), run.loc.offset, run.length), items: run.items };
+      } catch (err) {
+        if (!isShortRange(err) && !isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) throw err;
+        return single();
+      }
+    };
+    return writeFileFromRuns(
+      refs,
+      fd,
+      {
+        nextRun: (all, from) => this.nextRun(o, all, from),
+        readRun: (run) => readRun(run as Run),
+        writer: o.pool.fileWriter(),
+        corrupt: (reason) => corruptError(resource, reason),
+      },
+      signal,
+    );
   }
 
   /**

@@ -18,6 +18,8 @@ export interface Preflight {
   archive: Archive;
   /** Every file's chunks in entry order, checked against the entries. */
   refs: ChunkRef[];
+  /** The chunks of the files the restore reads as one stream: all but those written directly. */
+  streamed: ChunkRef[];
   symlinks: ArchivedSymlinks;
   /** Whether the target root existed (as a directory) before the restore. */
   rootExisted: boolean;
@@ -37,6 +39,8 @@ export async function preflightRestore(
   root: string,
   mode: ConflictMode,
   signal: AbortSignal,
+  /** Files larger than this are written from their own chunks, outside the stream (null: none). */
+  directAbove: number | null = null,
 ): Promise<Preflight> {
   const archive = await openArchive(bank, label, signal);
   try {
@@ -47,6 +51,7 @@ export async function preflightRestore(
     const linkTargets = new Set<string>();
     let offset = 0;
     let chunk = 0;
+    const streamed: ChunkRef[] = [];
     for await (const entry of archive.entries(signal)) {
       signal.throwIfAborted();
       assertEntryPath(entry, root);
@@ -60,6 +65,7 @@ export async function preflightRestore(
           throw corrupt(label, `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${offset}`);
         const next = checkFileChunks(entry, refs, chunk);
         if (typeof next === 'string') throw corrupt(label, `file "${displayPath(entry.path)}": ${next}`);
+        if (directAbove === null || entry.size <= directAbove) for (let i = chunk; i < next; i++) streamed.push(refs[i]!);
         chunk = next;
         offset += entry.size;
       }
@@ -108,7 +114,7 @@ export async function preflightRestore(
       }
     }
     if (conflicts > 0) throw bwkError('BWK_ERR_RESTORE_CONFLICT', { target: root, count: conflicts, first });
-    return { archive, refs, symlinks, rootExisted, linkTargets };
+    return { archive, refs, streamed, symlinks, rootExisted, linkTargets };
   } catch (err) {
     archive.close();
     throw err;
