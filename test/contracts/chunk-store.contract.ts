@@ -7,6 +7,9 @@
  * BWK_ERR_DATA_CORRUPT naming the resource. `newBank` gives an empty bank on every call.
  */
 import { createCipheriv, createHash } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, ftruncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import fc from 'fast-check';
@@ -19,7 +22,29 @@ import { CHUNK_CONFIG, PACKS, PACK_INDEXES, packIndexKey, packKey } from '../../
 import type { BankPlugin } from '../../src/bank/port.js';
 import { PrefixedBankSection } from '../../src/bank/section.js';
 import type { BankSection, ChunkRef } from '../../src/plugins/api.js';
+import { blake3Hex } from '../../src/common/hashers.js';
 import { expectCode } from '../unit/fs-plugin-helpers.js';
+
+/**
+ * `writeChunksToFile` into a new file, truncated to the chunks' size as a restore does: its bytes,
+ * the BLAKE3 it returned, and the bytes it takes on disk. The file is removed.
+ */
+async function writeToFile(section: BankSection, refs: readonly ChunkRef[]): Promise<{ bytes: Buffer; blake3: string; allocated: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bwk-wf-'));
+  const path = join(dir, 'out');
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    const blake3 = await section.writeChunksToFile!(refs, fd);
+    ftruncateSync(
+      fd,
+      refs.reduce((n, r) => n + r.size, 0),
+    );
+    return { bytes: readFileSync(path), blake3, allocated: statSync(path).blocks * 512 };
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -156,8 +181,23 @@ export function describeChunkStore(
             at += r.size;
           });
           expect((await readAll(section.readChunks(refs))).equals(want)).to.equal(true);
+          expect((await readAll(section.readChunks(refs, undefined, { aheadBytes: 1 }))).equals(want)).to.equal(true);
+          const written = await writeToFile(section, refs);
+          expect(written.bytes.equals(want)).to.equal(true);
+          expect(written.blake3).to.equal(blake3Hex(want));
         });
       }
+
+      it('writeChunksToFile leaves 64 KiB blocks of zeros as holes, and counts them in the BLAKE3', async () => {
+        const MB4 = 4 * MiB;
+        const want = Buffer.concat([keystream('holes-a', 300 * KiB), Buffer.alloc(MB4), keystream('holes-b', 200 * KiB)]);
+        const own = sectionOf(open(newBank()));
+        await own.putStream('holes', streamOf(want));
+        const written = await writeToFile(own, await own.getChunkList('holes'));
+        expect(written.bytes.equals(want)).to.equal(true);
+        expect(written.blake3).to.equal(blake3Hex(want));
+        expect(written.allocated).to.be.lessThan(want.length - MB4 + MiB);
+      });
 
       it('stores the data in packs and pack indexes, not as plaintext objects under the section', async () => {
         expect(await section.list()).to.deep.equal(sizes.map((s) => `obj-${s}`).sort());
@@ -382,6 +422,8 @@ export function describeChunkStore(
             expect((error as { code?: string }).code).to.equal('BWK_ERR_DATA_CORRUPT');
             const good = refs.slice(0, 4).reduce((a, r) => a + r.size, 0);
             expect(yielded.equals(payload.subarray(0, good))).to.equal(true);
+            const written = await expectCode(writeToFile(section, refs), 'BWK_ERR_DATA_CORRUPT');
+            expect(written.message).to.contain(LABEL).and.contain(victim.id);
             // Put the byte back: the same read succeeds, so it was that byte.
             await flipStoredByte(store.bank, key, at);
             expect((await section.get('data')).equals(payload)).to.equal(true);
@@ -398,6 +440,7 @@ export function describeChunkStore(
         await store.bank.deleteObject(packKey(loc.pack));
         const err = await expectCode(section.get('data'), 'BWK_ERR_DATA_CORRUPT');
         expect(err.message).to.contain(LABEL).and.contain('missing');
+        expect((await expectCode(writeToFile(section, refs), 'BWK_ERR_DATA_CORRUPT')).message).to.contain(LABEL);
         const fresh = new PrefixedBankSection(open(store.bank), section.prefix, LABEL);
         await expectCode(readAll(await fresh.getStream('data')), 'BWK_ERR_DATA_CORRUPT');
         // The pack's index gone too: the chunk is simply missing from the bank.
@@ -419,6 +462,7 @@ export function describeChunkStore(
         const key = packKey(loc.pack);
         const whole = await store.bank.getObject(key);
         await store.bank.putObject(key, whole.subarray(0, loc.offset + loc.length - 10));
+        expect((await expectCode(writeToFile(section, refs), 'BWK_ERR_DATA_CORRUPT')).message).to.contain(LABEL);
         const err = await expectCode(section.get('data'), 'BWK_ERR_DATA_CORRUPT');
         // Chunks land in a pack in the order their sealing finishes: the cut may catch a later one too.
         const hit = /holding chunk ([0-9a-f]{64}) is truncated/.exec(err.message);

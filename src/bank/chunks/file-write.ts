@@ -95,6 +95,7 @@ export function writeFileRun(m: FileWriteRequest, keys: CodecKeys): FileWriteRep
 export function endFile(file: number, discard: boolean): string | null {
   const hasher = hashers.get(file);
   hashers.delete(file);
-  if (discard || hasher === undefined) return null;
-  return hasher.digest('hex');
+  if (discard) return null;
+  // No run at all: an empty file.
+  return (hasher ?? new Blake3Hasher()).digest('hex');
 }
