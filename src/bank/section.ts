@@ -130,4 +130,8 @@ export class PrefixedBankSection implements BankSection {
   writeChunksToFile(refs: readonly ChunkRef[], fd: number, signal?: AbortSignal): Promise<string> {
     return this.store.writeFile(refs, fd, this.label, signal);
   }
+
+  hashChunks(refs: readonly ChunkRef[], signal?: AbortSignal): Promise<string> {
+    return this.store.writeFile(refs, null, this.label, signal);
+  }
 }

@@ -27,14 +27,16 @@ export class MeteredSection implements BankSection {
   /** `written` when the trigger fired, or null. */
   firedAt: number | null = null;
 
-  /** The inner section's, when it has one (a restore writes into files with it; nothing is counted). */
+  /** The inner section's, when it has them (a restore or verify of large files; nothing is counted). */
   readonly writeChunksToFile?: BankSection['writeChunksToFile'];
+  readonly hashChunks?: BankSection['hashChunks'];
 
   constructor(
     readonly inner: BankSection,
     private trigger: WriteTrigger | null = null,
   ) {
     if (inner.writeChunksToFile) this.writeChunksToFile = inner.writeChunksToFile.bind(inner);
+    if (inner.hashChunks) this.hashChunks = inner.hashChunks.bind(inner);
   }
 
   private count(n: number): void {

@@ -197,6 +197,11 @@ export interface BankSection {
    * settles: nothing writes to it after that. Optional: a section without it is read with `readChunks`.
    */
   writeChunksToFile?(refs: readonly ChunkRef[], fd: number, signal?: AbortSignal): Promise<string>;
+  /**
+   * The BLAKE3 (hex) of these chunks' plaintext, checked chunk by chunk as `readChunks` checks,
+   * computed off the main thread (a verify of large files). Optional, as `writeChunksToFile`.
+   */
+  hashChunks?(refs: readonly ChunkRef[], signal?: AbortSignal): Promise<string>;
 }
 
 export interface Progress {

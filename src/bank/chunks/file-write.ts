@@ -1,15 +1,19 @@
 /**
  * The codec worker's half of a restore's large files (ChunkStore.writeFile): it opens each run of a
  * file's chunks, hashes the plaintext with the file's BLAKE3 and writes it into the file the main
- * thread opened, so the plaintext never crosses threads. Every run of one file goes to the same
- * worker, which takes messages in order: the hasher sees the bytes in sequence.
+ * thread opened, so the plaintext never crosses threads. A verify asks for the hash alone (no file:
+ * `fd` is -1). Every run of one file goes to the same worker, which takes messages in order: the
+ * hasher sees the bytes in sequence.
  */
 import { writeSync } from 'node:fs';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { ChunkCorruptError, openChunkBorrowed } from './codec.js';
 import type { CodecKeys, RunItem } from './codec.js';
 
-/** One run of a file: stored chunks (`blob`, cut by `items`) or plaintext the main thread already opened. */
+/**
+ * One run of a file: stored chunks (`blob`, cut by `items`) or plaintext the main thread already
+ * opened, written at `position` of `fd` (not written when `fd` is -1).
+ */
 export type FileWriteRequest = { job: number; file: number; fd: number; position: number } & (
   { blob: Uint8Array; items: RunItem[] } | { plain: Uint8Array }
 );
@@ -61,7 +65,7 @@ export function writeFileRun(m: FileWriteRequest, keys: CodecKeys): FileWriteRep
   let position = m.position;
   const put = (plain: Buffer): void => {
     hasher.update(plain);
-    writeSparse(m.fd, plain, position);
+    if (m.fd >= 0) writeSparse(m.fd, plain, position);
     position += plain.length;
   };
   try {

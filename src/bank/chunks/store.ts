@@ -386,11 +386,11 @@ export class ChunkStore {
 
   /**
    * Writes the chunks' plaintext into the open file `fd` from offset 0, leaving 64 KiB blocks of
-   * zeros as holes, and returns its BLAKE3 (hex). One codec worker opens, hashes and writes every run
-   * (file-restore.ts); each chunk is checked against its id as `read` checks it. Settles only once
-   * nothing more will be written to `fd`.
+   * zeros as holes, and returns its BLAKE3 (hex); with `fd` null, only hashes it. One codec worker
+   * opens, hashes and writes every run (file-restore.ts); each chunk is checked against its id as
+   * `read` checks it. Settles only once nothing more will be written to `fd`.
    */
-  async writeFile(refs: readonly ChunkRef[], fd: number, resource: string, signal?: AbortSignal): Promise<string> {
+  async writeFile(refs: readonly ChunkRef[], fd: number | null, resource: string, signal?: AbortSignal): Promise<string> {
     const o = await this.open();
     const readRun = async (run: Run): Promise<RunBytes> => {
       const single = async (): Promise<RunBytes> => ({ plains: await Promise.all(run.refs.map((r) => this.readChunk(r, resource))) });
@@ -405,7 +405,7 @@ export class ChunkStore {
     };
     return writeFileFromRuns(
       refs,
-      fd,
+      fd ?? -1,
       {
         nextRun: (all, from) => this.nextRun(o, all, from),
         readRun: (run) => readRun(run as Run),

@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import type { VerifyContext } from '../api.js';
+import type { ChunkRef, ReadChunksOptions, VerifyContext } from '../api.js';
 import { ByteReader } from './byte-reader.js';
 import { ArchivedSymlinks, entryPathProblem } from './entry-path.js';
 import { openArchive } from './archive.js';
@@ -26,62 +26,120 @@ export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
   }
 }
 
+/**
+ * Files larger than this are hashed by the bank's codec workers from their own chunks (hashChunks),
+ * two at a time, instead of streamed through this thread: as a restore writes them (restore-writer.ts).
+ */
+const LARGE_FILE = 1024 * 1024;
+const LARGE_IN_FLIGHT = 2;
+/** The small files' stream reads ahead less beside the large files' own windows, as a restore's does. */
+const streamOptions = (ctx: VerifyContext): ReadChunksOptions => (ctx.bank.hashChunks !== undefined ? { aheadBytes: 8 * 1024 * 1024 } : {});
+
+/**
+ * The chunks the verify streams: every file's, less those of the large files hashed on their own.
+ * An extra pass over the entries, only when there is something to leave out. The main pass checks
+ * every range again: a range this pass got wrong fails there, never passes.
+ */
+async function streamedRefs(ctx: VerifyContext, archive: Archive): Promise<ChunkRef[]> {
+  const refs = archive.refs;
+  if (ctx.bank.hashChunks === undefined) return refs;
+  const streamed: ChunkRef[] = [];
+  for await (const entry of archive.entries(ctx.signal)) {
+    if (entry.type !== 'file' || entry.size > LARGE_FILE) continue;
+    const [first, count] = entry.chunks;
+    for (let i = first; i < first + count && i < refs.length; i++) streamed.push(refs[i]!);
+  }
+  return streamed;
+}
+
 async function verifyArchive(ctx: VerifyContext, archive: Archive, label: string): Promise<void> {
   const refs = archive.refs;
   const meta = { data: { size: archive.dataSize } };
 
-  const reader = new ByteReader(Readable.from(ctx.bank.readChunks(refs, ctx.signal), { objectMode: false }));
-  const short = (): Error => corrupt(label, `${DATA_OBJECT} ended after ${reader.position} of ${meta.data.size} bytes`);
+  const reader = new ByteReader(
+    Readable.from(ctx.bank.readChunks(await streamedRefs(ctx, archive), ctx.signal, streamOptions(ctx)), { objectMode: false }),
+  );
+  const short = (): Error => corrupt(label, `${DATA_OBJECT} ended after ${offset} of ${meta.data.size} bytes`);
   let chunk = 0;
+  // Where the next file starts in the data object (the stream carries only the small files).
+  let offset = 0;
   const symlinks = new ArchivedSymlinks();
-  const badFiles: string[] = [];
+  // Files that do not match their BLAKE3, by their place in the archive (large ones finish in any order).
+  const badFiles: { index: number; path: string }[] = [];
+  const large = new Set<Promise<void>>();
+  // The first large file that could not be read (set from its callback).
+  const largeFailure: { err?: unknown; failed: boolean } = { failed: false };
+  let fileIndex = 0;
   let reported = 0;
   try {
     const hash = new Blake3Hasher();
     for await (const entry of archive.entries(ctx.signal)) {
       ctx.signal.throwIfAborted();
+      if (largeFailure.failed) throw largeFailure.err;
       const problem =
         entryPathProblem(entry.path, entry.type) ?? (entry.type === 'hardlink' ? entryPathProblem(entry.target, 'file') : null);
       if (problem !== null) throw corrupt(label, `entry "${displayPath(entry.path)}" is unsafe to restore: ${problem}`);
       symlinks.add(entry);
       if (entry.type !== 'file') continue;
-      if (entry.offset !== reader.position) {
-        throw corrupt(
-          label,
-          `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${reader.position}`,
-        );
+      if (entry.offset !== offset) {
+        throw corrupt(label, `file "${displayPath(entry.path)}" claims offset ${entry.offset} in ${DATA_OBJECT}, expected ${offset}`);
       }
       const next = checkFileChunks(entry, refs, chunk);
       if (typeof next === 'string') throw corrupt(label, `file "${displayPath(entry.path)}": ${next}`);
-      chunk = next;
-      // Files are checked one at a time: one hasher serves them all (common/hashers.ts says why).
-      hash.reset();
-      try {
-        for await (const piece of reader.take(entry.size, short)) hash.update(piece);
-      } catch (err) {
-        throw corruptInFile(label, entry.path, err);
+      const index = fileIndex++;
+      if (ctx.bank.hashChunks !== undefined && entry.size > LARGE_FILE) {
+        while (large.size >= LARGE_IN_FLIGHT) await Promise.race(large);
+        if (largeFailure.failed) throw largeFailure.err;
+        const path = entry.path;
+        const done: Promise<void> = ctx.bank
+          .hashChunks(refs.slice(chunk, next), ctx.signal)
+          .then(
+            (digest) => {
+              if (digest !== entry.blake3) badFiles.push({ index, path: displayPath(path) });
+            },
+            (err: unknown) => {
+              if (!largeFailure.failed) Object.assign(largeFailure, { err: corruptInFile(label, path, err), failed: true });
+            },
+          )
+          .finally(() => large.delete(done));
+        large.add(done);
+      } else {
+        // Files are checked one at a time: one hasher serves them all (common/hashers.ts says why).
+        hash.reset();
+        try {
+          for await (const piece of reader.take(entry.size, short)) hash.update(piece);
+        } catch (err) {
+          throw corruptInFile(label, entry.path, err);
+        }
+        // Keep reading after a bad file so the whole-object checks still run and the count is complete.
+        if (hash.digest('hex') !== entry.blake3) badFiles.push({ index, path: displayPath(entry.path) });
       }
-      // Keep reading after a bad file so the whole-object checks still run and the count is complete.
-      if (hash.digest('hex') !== entry.blake3) badFiles.push(displayPath(entry.path));
-      if (reader.position - reported >= PROGRESS_EVERY) {
-        reported = reader.position;
+      chunk = next;
+      offset += entry.size;
+      if (offset - reported >= PROGRESS_EVERY) {
+        reported = offset;
         ctx.progress({ done: reported, total: meta.data.size, unit: 'bytes' });
       }
     }
+    while (large.size > 0) await Promise.allSettled([...large]);
+    if (largeFailure.failed) throw largeFailure.err;
     if (!(await reader.atEnd())) throw corrupt(label, `${DATA_OBJECT} has bytes after the last file (${meta.data.size} expected)`);
   } finally {
+    // Nothing is still reading when verify returns.
+    await Promise.allSettled([...large]);
     reader.close();
   }
   if (badFiles.length > 0) {
+    badFiles.sort((a, b) => a.index - b.index);
     throw corrupt(
       label,
-      `file "${badFiles[0]}" does not match its BLAKE3${badFiles.length > 1 ? ` (${badFiles.length} files are bad)` : ''}`,
+      `file "${badFiles[0]!.path}" does not match its BLAKE3${badFiles.length > 1 ? ` (${badFiles.length} files are bad)` : ''}`,
     );
   }
-  if (reader.position !== meta.data.size || chunk !== refs.length) {
+  if (offset !== meta.data.size || chunk !== refs.length) {
     throw corrupt(
       label,
-      `the manifest's files cover ${reader.position} bytes in ${chunk} chunks of ${DATA_OBJECT}'s ${meta.data.size} in ${refs.length}`,
+      `the manifest's files cover ${offset} bytes in ${chunk} chunks of ${DATA_OBJECT}'s ${meta.data.size} in ${refs.length}`,
     );
   }
   // Entries listed before the symlink they lie under are only caught once every symlink is known.

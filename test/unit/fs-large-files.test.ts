@@ -1,8 +1,9 @@
 /**
  * A restore's large files (over 1 MiB) are written by the bank's codec workers from their own chunks
- * (BankSection.writeChunksToFile), outside the stream the small files come through. These tests hold
- * that path to what the streamed one promised: the same bytes and holes, a corrupt chunk named by its
- * file and never landed, no temp file after a failure, nothing written after the restore returns.
+ * (BankSection.writeChunksToFile), and a verify's are hashed there (hashChunks), outside the stream
+ * the small files come through. These tests hold that path to what the streamed one promised: the
+ * same bytes and holes, a corrupt chunk named by its file and never landed, no temp file after a
+ * failure, nothing written after the restore returns, every bad file counted by verify.
  */
 import { randomBytes } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -17,6 +18,7 @@ import {
   TempDirs,
   allNames,
   closeStores,
+  craftArchive,
   dirResource,
   expectCode,
   loadPlugin,
@@ -24,6 +26,7 @@ import {
   protect,
   restore,
   snapshotTree,
+  verify,
 } from './fs-plugin-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -33,6 +36,7 @@ const SPEC = { chunking: { min_size: 16 * 1024, avg_size: 64 * 1024, max_size: 2
 /** A section that records what the restore asked of it, and may act when a file's write starts. */
 class Watched implements BankSection {
   direct: number[] = [];
+  hashed: number[] = [];
   streamed = 0;
   onDirect: (() => void) | null = null;
   constructor(readonly inner: BankSection) {}
@@ -49,6 +53,10 @@ class Watched implements BankSection {
     this.streamed += refs.reduce((n, r) => n + r.size, 0);
     return this.inner.readChunks(refs, signal);
   }
+  hashChunks(refs: readonly ChunkRef[], signal?: AbortSignal): Promise<string> {
+    this.hashed.push(refs.reduce((n, r) => n + r.size, 0));
+    return this.inner.hashChunks!(refs, signal);
+  }
   writeChunksToFile(refs: readonly ChunkRef[], fd: number, signal?: AbortSignal): Promise<string> {
     this.direct.push(refs.reduce((n, r) => n + r.size, 0));
     const p = this.inner.writeChunksToFile!(refs, fd, signal);
@@ -61,13 +69,14 @@ class Watched implements BankSection {
 function streamOnly(inner: BankSection): BankSection {
   const s = new Watched(inner) as Partial<Watched>;
   Object.defineProperty(s, 'writeChunksToFile', { value: undefined });
+  Object.defineProperty(s, 'hashChunks', { value: undefined });
   return s as BankSection;
 }
 
 /** Allocated bytes of a file (holes take none). */
 const allocated = (path: string): number => fs.statSync(path).blocks * 512;
 
-describe('fs.directory restore: large files written by the codec workers', function () {
+describe('fs.directory restore and verify: large files in the codec workers', function () {
   const temps = new TempDirs();
   let protection: ProtectionPlugin;
   let src: string;
@@ -156,6 +165,42 @@ describe('fs.directory restore: large files written by the codec workers', funct
     const before = snapshotTree(target);
     await new Promise((r) => setTimeout(r, 300));
     expect(snapshotTree(target)).to.deep.equal(before);
+  });
+
+  it('verify hashes the large files in the workers and streams only the small ones', async () => {
+    const watched = new Watched(section);
+    await verify(protection, dirResource(src), watched);
+    expect(watched.hashed.sort((a, b) => a - b)).to.deep.equal([3 * MiB, 3 * MiB, 4 * MiB + 500 * 1024, 5 * MiB + 123]);
+    expect(watched.streamed).to.equal(700 * 1024 + 6 + 5);
+  });
+
+  it('verify counts every file whose bytes are wrong, large or small, and names the first in archive order', async () => {
+    const wrong = '0'.repeat(64);
+    const own = newSection({ spec: SPEC }).section;
+    await craftArchive(own, '/src', [
+      { type: 'dir', path: '.' },
+      { type: 'file', path: 'big1.bin', content: randomBytes(2 * MiB), blake3: wrong },
+      { type: 'file', path: 'big2.bin', content: randomBytes(3 * MiB) },
+      { type: 'file', path: 'c.txt', content: 'small', blake3: wrong },
+      { type: 'file', path: 'big3.bin', content: randomBytes(2 * MiB), blake3: wrong },
+    ]);
+    const watched = new Watched(own);
+    const err = await expectCode(verify(protection, dirResource('/src'), watched), 'BWK_ERR_DATA_CORRUPT');
+    expect(err.message).to.contain('"big1.bin" does not match its BLAKE3 (3 files are bad)');
+    expect(watched.hashed).to.have.length(3);
+    // The same archive through the stream alone gives the same verdict.
+    const streamed = await expectCode(verify(protection, dirResource('/src'), streamOnly(own)), 'BWK_ERR_DATA_CORRUPT');
+    expect(streamed.message).to.equal(err.message);
+  });
+
+  it('verify names the large file holding a corrupt chunk', async () => {
+    let offset = -1;
+    for await (const e of (await openArchive(section, `fs.directory#${src}`)).entries()) {
+      if (e.type === 'file' && e.path.toString() === 'sparse.img') offset = e.offset;
+    }
+    await flipChunkByte(bank, prefix, 'data', offset + 100 * 1024);
+    const err = await expectCode(verify(protection, dirResource(src), section), 'BWK_ERR_DATA_CORRUPT');
+    expect(err.message).to.contain('sparse.img');
   });
 
   it('a full disk during a worker write fails with ENOSPC naming nothing false, and leaves no temp file', async function () {
