@@ -101,12 +101,15 @@ export async function writeFileFromRuns(
       inFlight.push({ bytes: run.plain, done });
       inFlightBytes += run.plain;
       while (inFlightBytes > FILE_AHEAD_BYTES) {
-        const head = inFlight.shift()!;
-        inFlightBytes -= head.bytes;
-        await head.done;
+        await inFlight[0]!.done;
+        inFlightBytes -= inFlight.shift()!.bytes;
       }
     }
-    for (const h of inFlight.splice(0)) await h.done;
+    // Taken off the list only once settled: on a failure, the finally below waits for the rest.
+    while (inFlight.length > 0) {
+      await inFlight[0]!.done;
+      inFlight.shift();
+    }
     finished = true;
     return await deps.writer.finish();
   } finally {

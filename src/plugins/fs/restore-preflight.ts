@@ -114,7 +114,8 @@ export async function preflightRestore(
       }
     }
     if (conflicts > 0) throw bwkError('BWK_ERR_RESTORE_CONFLICT', { target: root, count: conflicts, first });
-    return { archive, refs, streamed, symlinks, rootExisted, linkTargets };
+    // No file left out: the stream is every chunk (the same array, not a copy of a million refs).
+    return { archive, refs, streamed: streamed.length === refs.length ? refs : streamed, symlinks, rootExisted, linkTargets };
   } catch (err) {
     archive.close();
     throw err;

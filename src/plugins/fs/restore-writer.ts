@@ -221,9 +221,10 @@ async function landTemp(w: Writer, e: FileEntry, fh: FileHandle, temp: Buffer, b
 /**
  * The small files' stream reads ahead less when large files are written beside it: they have read
  * windows of their own (file-restore.ts), and the stream's default 32 MiB then only raised the peak
- * (8 MiB: ~20 MiB lower on the bench corpus, no slower).
+ * (8 MiB: ~20 MiB lower on the bench corpus, no slower). With no large file it is the only reader and
+ * keeps the default.
  */
-const streamOptions = (direct: boolean): ReadChunksOptions => (direct ? { aheadBytes: 8 * 1024 * 1024 } : {});
+const streamOptions = (pre: Preflight): ReadChunksOptions => (pre.streamed.length < pre.refs.length ? { aheadBytes: 8 * 1024 * 1024 } : {});
 
 /** Large files written by the bank's codec workers at once: one per worker of a two-core machine. */
 const LARGE_IN_FLIGHT = 2;
@@ -426,7 +427,7 @@ async function restoreArchive(
     mode: params.conflict,
     setOwner: params.restoreOwner && process.getuid?.() === 0,
     reader: new ByteReader(
-      Readable.from(ctx.bank.readChunks(pre.streamed, ctx.signal, streamOptions(ctx.bank.writeChunksToFile !== undefined)), {
+      Readable.from(ctx.bank.readChunks(pre.streamed, ctx.signal, streamOptions(pre)), {
         objectMode: false,
       }),
     ),

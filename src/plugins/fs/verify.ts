@@ -32,8 +32,12 @@ export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
  */
 const LARGE_FILE = 1024 * 1024;
 const LARGE_IN_FLIGHT = 2;
-/** The small files' stream reads ahead less beside the large files' own windows, as a restore's does. */
-const streamOptions = (ctx: VerifyContext): ReadChunksOptions => (ctx.bank.hashChunks !== undefined ? { aheadBytes: 8 * 1024 * 1024 } : {});
+/**
+ * The small files' stream reads ahead less beside the large files' own windows, as a restore's does;
+ * with no large file it is the only reader and keeps the default.
+ */
+const streamOptions = (streamed: ChunkRef[], all: ChunkRef[]): ReadChunksOptions =>
+  streamed.length < all.length ? { aheadBytes: 8 * 1024 * 1024 } : {};
 
 /**
  * The chunks the verify streams: every file's, less those of the large files hashed on their own.
@@ -56,8 +60,9 @@ async function verifyArchive(ctx: VerifyContext, archive: Archive, label: string
   const refs = archive.refs;
   const meta = { data: { size: archive.dataSize } };
 
+  const streamed = await streamedRefs(ctx, archive);
   const reader = new ByteReader(
-    Readable.from(ctx.bank.readChunks(await streamedRefs(ctx, archive), ctx.signal, streamOptions(ctx)), { objectMode: false }),
+    Readable.from(ctx.bank.readChunks(streamed, ctx.signal, streamOptions(streamed, refs)), { objectMode: false }),
   );
   const short = (): Error => corrupt(label, `${DATA_OBJECT} ended after ${offset} of ${meta.data.size} bytes`);
   let chunk = 0;
