@@ -6,83 +6,34 @@
  * and times are applied last, deepest first, because creating children changes a directory's mtime
  * (and a 0555 directory could not be filled).
  */
-import { constants } from 'node:fs';
 import { lchown, lutimes, mkdir, open, rename, symlink, unlink } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { Readable } from 'node:stream';
-import { Blake3Hasher } from '@napi-rs/blake-hash';
-import type { BankSection, ChunkRef, ReadChunksOptions, RestoreContext } from '../api.js';
+import type { RestoreContext } from '../api.js';
 import { bwkError } from '../../core/errors.js';
 import { ByteReader } from './byte-reader.js';
 import { assertEntryPath } from './entry-path.js';
 import { DATA_OBJECT, corrupt, corruptInFile, displayPath, resourceLabel } from './manifest.js';
-import type { Entry, SpecialType, Xattr } from './manifest.js';
+import type { Entry, SpecialType } from './manifest.js';
 import { pathKey } from './entry-path.js';
 import { RestoreReport, applyXattrs, makeHardlink, makeSpecial } from './restore-fidelity.js';
+import { drainLarge, fileWritten, startLarge, streamOptions, throwLargeFailure, writeFile } from './restore-file.js';
 import { preflightRestore } from './restore-preflight.js';
 import type { Preflight } from './restore-preflight.js';
+import { modeOf, tempName } from './restore-state.js';
+import type { DirEntry, FileEntry, Writer } from './restore-state.js';
 import { parseRestoreParams } from './restore-target.js';
 import { createRestoreRoot, resolveRestoreRoot } from './restore-root.js';
-import type { ConflictMode } from './restore-target.js';
 import { diskKind, ensureParentDirs, joinRoot, nsToSeconds, parentOf } from './safe-fs.js';
 import { SmallFileWriteError, SmallFileWriters } from './small-files.js';
 
 const PROGRESS_EVERY = 8 * 1024 * 1024;
 
-type DirEntry = Entry & { type: 'dir' };
-
-interface Writer {
-  root: string;
-  rootBuf: Buffer;
-  label: string;
-  mode: ConflictMode;
-  setOwner: boolean;
-  reader: ByteReader;
-  /** Directories whose metadata is applied at the end. */
-  dirs: DirEntry[];
-  /** Ancestor directories already checked to be real directories (not symlinks) during this restore. */
-  verifiedDirs: Set<string>;
-  /** The root was created by this restore: it holds only what the restore put there. */
-  fresh: boolean;
-  small: SmallFileWriters<FileEntry>;
-  isRoot: boolean;
-  /** Files this restore wrote that a hard link names (a link never points at a file it did not write). */
-  linkTargets: Map<string, boolean>;
-  /** Hard links, made once every file is written. */
-  links: (Entry & { type: 'hardlink' })[];
-  /** Attributes of non-directories, set once every file is written (after owner and mode). */
-  xattrs: { path: Buffer; xattrs: Xattr[] }[];
-  skipXattrs: ReadonlySet<string>;
-  report: RestoreReport;
-  /** Every file's chunks, in entry order (a large file's range is read from here). */
-  refs: readonly ChunkRef[];
-  /** Large files being written by the bank's codec workers (writeChunksToFile), at most LARGE_IN_FLIGHT. */
-  large: Set<Promise<void>>;
-  /** The first of those that failed, as the restore reports it. */
-  largeFailure: { err: unknown } | null;
-  /** Bytes of the large files written so far (progress: the stream's position counts the rest). */
-  largeDone: number;
-  bank: BankSection;
-  signal: AbortSignal;
-}
-
-type FileEntry = Entry & { type: 'file' };
-
 /**
  * Files up to this size are gathered in memory and written by the small-file writers (worker threads
- * making about eight synchronous calls per file); larger ones are streamed to a temp file here.
+ * making about eight synchronous calls per file); larger ones go to a temp file (restore-file.ts).
  */
 const SMALL_FILE = 1024 * 1024;
-
-/**
- * The mode an entry gets. Setuid, setgid and sticky bits only come back with the owner they were set
- * for (as `tar --no-same-owner` does): applied to a file the restoring user (root) now owns, a setuid
- * bit would hand out that user's rights.
- */
-const modeOf = (w: Writer, e: Entry): number => (w.setOwner ? e.mode : e.mode & ~0o7000);
-
-const tempName = (dir: Buffer): Buffer => joinRoot(dir, Buffer.from(`.bwk-restore-${randomBytes(8).toString('hex')}.tmp`));
 
 function raceConflict(w: Writer, e: Entry, why: string): Error {
   return bwkError('BWK_ERR_RESTORE_CONFLICT', { target: w.root, count: 1, first: `"${displayPath(e.path)}" (${why})` });
@@ -118,168 +69,6 @@ async function restoreDir(w: Writer, e: DirEntry, rootExisted: boolean): Promise
   if (how === 'replace' && (await diskKind(path)) !== 'dir') await unlink(path);
   if ((await diskKind(path)) !== 'dir') await mkdir(path, { mode: 0o700 });
   w.dirs.push(e);
-}
-
-const HOLE_BLOCK = 64 * 1024;
-/** Chunk writes of one large file in flight at once. */
-const WRITES_IN_FLIGHT = 4;
-const ZEROS = Buffer.alloc(HOLE_BLOCK);
-
-async function writeAt(fh: FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) done += (await fh.write(data, done, data.length - done, position + done)).bytesWritten;
-}
-
-/**
- * Writes `chunk` at `position`, skipping 64 KiB blocks of zeros (the file is truncated to its full
- * size at the end, so skipped blocks read back as zeros and take no disk space).
- */
-async function writeSparse(fh: FileHandle, chunk: Buffer, position: number): Promise<void> {
-  let runStart = -1;
-  for (let at = 0; at < chunk.length; at += HOLE_BLOCK) {
-    const block = chunk.subarray(at, at + HOLE_BLOCK);
-    const zero = block.length === HOLE_BLOCK ? block.equals(ZEROS) : block.equals(ZEROS.subarray(0, block.length));
-    if (zero) {
-      if (runStart >= 0) await writeAt(fh, chunk.subarray(runStart, at), position + runStart);
-      runStart = -1;
-    } else if (runStart < 0) {
-      runStart = at;
-    }
-  }
-  if (runStart >= 0) await writeAt(fh, chunk.subarray(runStart), position + runStart);
-}
-
-/** Writes one file from its chunks to a temp name, checks its BLAKE3, then renames it into place. */
-async function writeFile(
-  w: Writer,
-  e: Entry & { type: 'file' },
-  content: AsyncIterable<Buffer> | Iterable<Buffer>,
-  onBytes: () => void,
-): Promise<void> {
-  const temp = tempName(joinRoot(w.rootBuf, parentOf(e.path)));
-  const fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  let closed = false;
-  try {
-    const hash = new Blake3Hasher();
-    let position = 0;
-    // Writes go to the thread pool while the next chunk is hashed: positional, so they may finish in
-    // any order; a few in flight, all done before the file is checked, truncated and renamed.
-    const writing = new Set<Promise<void>>();
-    // The first write that failed (set from its callback).
-    const failure: { err?: unknown; failed: boolean } = { failed: false };
-    try {
-      for await (const chunk of content) {
-        hash.update(chunk);
-        const done: Promise<void> = writeSparse(fh, chunk, position)
-          .catch((err: unknown) => {
-            if (!failure.failed) Object.assign(failure, { err, failed: true });
-          })
-          .finally(() => writing.delete(done));
-        writing.add(done);
-        position += chunk.length;
-        onBytes();
-        if (writing.size >= WRITES_IN_FLIGHT) await Promise.race(writing);
-        if (failure.failed) throw failure.err;
-      }
-    } finally {
-      await Promise.allSettled(writing);
-    }
-    if (failure.failed) throw failure.err;
-    closed = true;
-    await landTemp(w, e, fh, temp, hash.digest('hex'));
-  } catch (err) {
-    if (!closed) await fh.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  }
-}
-
-/**
- * Checks a fully written temp file's BLAKE3, then gives it its size, owner, mode and times, closes it
- * and renames it into place. Closes `fh` whatever happens; the caller unlinks the temp file on failure.
- */
-async function landTemp(w: Writer, e: FileEntry, fh: FileHandle, temp: Buffer, blake3: string): Promise<void> {
-  let closed = false;
-  try {
-    if (blake3 !== e.blake3) {
-      throw corrupt(w.label, `file "${displayPath(e.path)}" does not match its BLAKE3 in the checkpoint; it was not restored`);
-    }
-    await fh.truncate(e.size);
-    // chown before chmod: chown clears setuid/setgid bits.
-    if (w.setOwner) await fh.chown(e.uid, e.gid);
-    await fh.chmod(modeOf(w, e));
-    // atime is "now": an old atime would make restored files look stale to cleanup tools.
-    await fh.utimes(Date.now() / 1000, nsToSeconds(e.mtimeNs));
-    closed = true;
-    await fh.close();
-    await rename(temp, joinRoot(w.rootBuf, e.path));
-  } finally {
-    if (!closed) await fh.close().catch(() => undefined);
-  }
-}
-
-/**
- * The small files' stream reads ahead less when large files are written beside it: they have read
- * windows of their own (file-restore.ts), and the stream's default 32 MiB then only raised the peak
- * (8 MiB: ~20 MiB lower on the bench corpus, no slower). With no large file it is the only reader and
- * keeps the default.
- */
-const streamOptions = (pre: Preflight): ReadChunksOptions => (pre.streamed.length < pre.refs.length ? { aheadBytes: 8 * 1024 * 1024 } : {});
-
-/** Large files written by the bank's codec workers at once: one per worker of a two-core machine. */
-const LARGE_IN_FLIGHT = 2;
-
-/**
- * Writes a large file from its own chunks with the bank's writeChunksToFile, so its plaintext never
- * reaches this thread, then lands it as writeFile does. The fd stays open until the bank is done.
- */
-async function writeFileDirect(w: Writer, e: FileEntry): Promise<void> {
-  const temp = tempName(joinRoot(w.rootBuf, parentOf(e.path)));
-  const fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    const [first, count] = e.chunks;
-    const blake3 = await w.bank.writeChunksToFile!(w.refs.slice(first, first + count), fh.fd, w.signal);
-    await landTemp(w, e, fh, temp, blake3);
-  } catch (err) {
-    await fh.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  }
-}
-
-/** Throws the first large file's failure, if one has failed. */
-function throwLargeFailure(w: Writer): void {
-  if (w.largeFailure !== null) throw w.largeFailure.err;
-}
-
-/** Starts a large file's direct write once fewer than LARGE_IN_FLIGHT are in flight. */
-async function startLarge(w: Writer, e: FileEntry, onBytes: () => void): Promise<void> {
-  while (w.large.size >= LARGE_IN_FLIGHT) await Promise.race(w.large);
-  throwLargeFailure(w);
-  const done: Promise<void> = writeFileDirect(w, e)
-    .then(() => {
-      w.largeDone += e.size;
-      fileWritten(w, e);
-      onBytes();
-    })
-    .catch((err: unknown) => {
-      w.largeFailure ??= { err: corruptInFile(w.label, e.path, err) };
-    })
-    .finally(() => w.large.delete(done));
-  w.large.add(done);
-}
-
-/** Waits for every large file in flight; throws the first failure. */
-async function drainLarge(w: Writer): Promise<void> {
-  while (w.large.size > 0) await Promise.allSettled([...w.large]);
-  throwLargeFailure(w);
-}
-
-/** What follows a file's landing: hard links may name it, its attributes are set at the end. */
-function fileWritten(w: Writer, e: FileEntry): void {
-  const key = pathKey(e.path);
-  if (w.linkTargets.has(key)) w.linkTargets.set(key, true);
-  if (e.xattrs?.length) w.xattrs.push({ path: e.path, xattrs: e.xattrs });
 }
 
 /**
