@@ -75,7 +75,6 @@ export interface Operation<C extends HookContext = HookContext> {
   revert?(ctx: C): Promise<void>;
 }
 
-/** A piece of content in the bank's chunk store: its id (BLAKE3, keyed on an encrypted bank) and plaintext size. */
 /** How `readChunks` reads. */
 export interface ReadChunksOptions {
   /**
@@ -85,6 +84,7 @@ export interface ReadChunksOptions {
   aheadBytes?: number;
 }
 
+/** A piece of content in the bank's chunk store: its id (BLAKE3, keyed on an encrypted bank) and plaintext size. */
 export interface ChunkRef {
   id: string;
   size: number;

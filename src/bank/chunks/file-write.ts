@@ -9,6 +9,7 @@ import { writeSync } from 'node:fs';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { ChunkCorruptError, openChunkBorrowed } from './codec.js';
 import type { CodecKeys, RunItem } from './codec.js';
+import { dataRuns } from '../../common/holes.js';
 
 /**
  * One run of a file: stored chunks (`blob`, cut by `items`) or plaintext the main thread already
@@ -26,9 +27,6 @@ export interface FileWriteReply {
   io: { code: string | undefined; message: string } | null;
 }
 
-const HOLE_BLOCK = 64 * 1024;
-const ZEROS = Buffer.alloc(HOLE_BLOCK);
-
 /** A hasher per file being written here (a few at once); kept until the file's end is asked for. */
 const hashers = new Map<number, Blake3Hasher>();
 
@@ -37,23 +35,9 @@ function writeAll(fd: number, data: Buffer, position: number): void {
   while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
-/**
- * Writes `data` at `position`, skipping 64 KiB blocks of zeros: the main thread truncates the file to
- * its full size at the end, so skipped blocks read back as zeros and take no disk space.
- */
+/** Writes `data` at `position`, leaving its blocks of zeros as holes (the main thread sets the size). */
 function writeSparse(fd: number, data: Buffer, position: number): void {
-  let runStart = -1;
-  for (let at = 0; at < data.length; at += HOLE_BLOCK) {
-    const block = data.subarray(at, at + HOLE_BLOCK);
-    const zero = block.length === HOLE_BLOCK ? block.equals(ZEROS) : block.equals(ZEROS.subarray(0, block.length));
-    if (zero) {
-      if (runStart >= 0) writeAll(fd, data.subarray(runStart, at), position + runStart);
-      runStart = -1;
-    } else if (runStart < 0) {
-      runStart = at;
-    }
-  }
-  if (runStart >= 0) writeAll(fd, data.subarray(runStart), position + runStart);
+  for (const [start, end] of dataRuns(data)) writeAll(fd, data.subarray(start, end), position + start);
 }
 
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);

@@ -207,7 +207,7 @@ export class CodecPool {
     const slot = this.pick();
     const file = this.nextJob++;
     const run = async (fd: number, position: number, body: { blob: Uint8Array; items: RunItem[] } | { plain: Uint8Array }) => {
-      const bytes = 'blob' in body ? exact(body.blob) : exact(body.plain);
+      const bytes = exact('blob' in body ? body.blob : body.plain);
       const what = 'blob' in body ? { blob: bytes, items: body.items } : { plain: bytes };
       const req: WorkerJob = { t: 'writeRun', job: this.nextJob++, file, fd, position, ...what };
       return CodecPool.unwrap(await this.call(slot, req, [bytes.buffer as ArrayBuffer])) as FileWriteReply;

@@ -393,15 +393,9 @@ export class ChunkStore {
   async writeFile(refs: readonly ChunkRef[], fd: number | null, resource: string, signal?: AbortSignal): Promise<string> {
     const o = await this.open();
     const readRun = async (run: Run): Promise<RunBytes> => {
-      const single = async (): Promise<RunBytes> => ({ plains: await Promise.all(run.refs.map((r) => this.readChunk(r, resource))) });
-      // A chunk the index no longer places: the single-chunk path knows GC's moves.
-      if (run.loc === undefined) return single();
-      try {
-        return { blob: await this.bank.getObjectRange(packKey(run.loc.pack), run.loc.offset, run.length), items: run.items };
-      } catch (err) {
-        if (!isShortRange(err) && !isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) throw err;
-        return single();
-      }
+      const blob = await this.storedRun(run);
+      if (blob !== null) return { blob, items: run.items };
+      return { plains: await Promise.all(run.refs.map((r) => this.readChunk(r, resource))) };
     };
     return writeFileFromRuns(
       refs,
@@ -438,17 +432,26 @@ export class ChunkStore {
     return run;
   }
 
-  /** A run's plaintexts, each checked; the ones before a failing chunk come with its error. */
-  private async readRun(o: Opened, run: Run, resource: string): Promise<RunRead> {
-    // A lone chunk, or one the index no longer places: the single-chunk path knows GC's moves.
-    if (run.loc === undefined || run.refs.length === 1) return settle(run.refs, (r) => this.readChunk(r, resource));
-    let blob: Buffer;
+  /**
+   * A run's stored bytes in one range read, or null when its chunks are to be read one by one: the
+   * index no longer places it, or its pack is shorter or gone (GC may have moved the chunks), cases
+   * the single-chunk path (readChunk) knows.
+   */
+  private async storedRun(run: Run): Promise<Buffer | null> {
+    if (run.loc === undefined) return null;
     try {
-      blob = await this.bank.getObjectRange(packKey(run.loc.pack), run.loc.offset, run.length);
+      return await this.bank.getObjectRange(packKey(run.loc.pack), run.loc.offset, run.length);
     } catch (err) {
       if (!isShortRange(err) && !isBulwarkError(err, 'BWK_ERR_BANK_OBJECT_NOT_FOUND')) throw err;
-      return settle(run.refs, (r) => this.readChunk(r, resource));
+      return null;
     }
+  }
+
+  /** A run's plaintexts, each checked; the ones before a failing chunk come with its error. */
+  private async readRun(o: Opened, run: Run, resource: string): Promise<RunRead> {
+    // A lone chunk is opened by itself (one worker message either way).
+    const blob = run.refs.length === 1 ? null : await this.storedRun(run);
+    if (blob === null) return settle(run.refs, (r) => this.readChunk(r, resource));
     const reply = await o.pool.openRun(blob, run.items, true);
     const chunks: Buffer[] = [];
     const data = Buffer.from(reply.data!.buffer, reply.data!.byteOffset, reply.data!.byteLength);

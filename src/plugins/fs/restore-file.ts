@@ -8,41 +8,24 @@ import { constants } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import type { ReadChunksOptions } from '../api.js';
+import { dataRuns } from '../../common/holes.js';
 import { pathKey } from './entry-path.js';
 import { corrupt, corruptInFile, displayPath } from './manifest.js';
-import type { Preflight } from './restore-preflight.js';
 import { modeOf, tempName } from './restore-state.js';
 import type { FileEntry, Writer } from './restore-state.js';
 import { joinRoot, nsToSeconds, parentOf } from './safe-fs.js';
 
-const HOLE_BLOCK = 64 * 1024;
-/** Chunk writes of one large file in flight at once. */
+/** Chunk writes of one streamed file in flight at once. */
 const WRITES_IN_FLIGHT = 4;
-const ZEROS = Buffer.alloc(HOLE_BLOCK);
 
 async function writeAt(fh: FileHandle, data: Buffer, position: number): Promise<void> {
   let done = 0;
   while (done < data.length) done += (await fh.write(data, done, data.length - done, position + done)).bytesWritten;
 }
 
-/**
- * Writes `chunk` at `position`, skipping 64 KiB blocks of zeros (the file is truncated to its full
- * size at the end, so skipped blocks read back as zeros and take no disk space).
- */
+/** Writes `chunk` at `position`, leaving its blocks of zeros as holes (the file is truncated to its size at the end). */
 async function writeSparse(fh: FileHandle, chunk: Buffer, position: number): Promise<void> {
-  let runStart = -1;
-  for (let at = 0; at < chunk.length; at += HOLE_BLOCK) {
-    const block = chunk.subarray(at, at + HOLE_BLOCK);
-    const zero = block.length === HOLE_BLOCK ? block.equals(ZEROS) : block.equals(ZEROS.subarray(0, block.length));
-    if (zero) {
-      if (runStart >= 0) await writeAt(fh, chunk.subarray(runStart, at), position + runStart);
-      runStart = -1;
-    } else if (runStart < 0) {
-      runStart = at;
-    }
-  }
-  if (runStart >= 0) await writeAt(fh, chunk.subarray(runStart), position + runStart);
+  for (const [start, end] of dataRuns(chunk)) await writeAt(fh, chunk.subarray(start, end), position + start);
 }
 
 /** Writes one file from its chunks to a temp name, checks its BLAKE3, then renames it into place. */
@@ -115,18 +98,6 @@ export async function landTemp(w: Writer, e: FileEntry, fh: FileHandle, temp: Bu
 }
 
 /**
- * The small files' stream reads ahead less when large files are written beside it: they have read
- * windows of their own (file-restore.ts), and the stream's default 32 MiB then only raised the peak
- * (8 MiB: ~20 MiB lower on the bench corpus, no slower). With no large file it is the only reader and
- * keeps the default.
- */
-export const streamOptions = (pre: Preflight): ReadChunksOptions =>
-  pre.streamed.length < pre.refs.length ? { aheadBytes: 8 * 1024 * 1024 } : {};
-
-/** Large files written by the bank's codec workers at once: one per worker of a two-core machine. */
-const LARGE_IN_FLIGHT = 2;
-
-/**
  * Writes a large file from its own chunks with the bank's writeChunksToFile, so its plaintext never
  * reaches this thread, then lands it as writeFile does. The fd stays open until the bank is done.
  */
@@ -144,32 +115,15 @@ export async function writeFileDirect(w: Writer, e: FileEntry): Promise<void> {
   }
 }
 
-/** Throws the first large file's failure, if one has failed. */
-export function throwLargeFailure(w: Writer): void {
-  if (w.largeFailure !== null) throw w.largeFailure.err;
-}
-
-/** Starts a large file's direct write once fewer than LARGE_IN_FLIGHT are in flight. */
-export async function startLarge(w: Writer, e: FileEntry, onBytes: () => void): Promise<void> {
-  while (w.large.size >= LARGE_IN_FLIGHT) await Promise.race(w.large);
-  throwLargeFailure(w);
-  const done: Promise<void> = writeFileDirect(w, e)
-    .then(() => {
-      w.largeDone += e.size;
-      fileWritten(w, e);
-      onBytes();
-    })
-    .catch((err: unknown) => {
-      w.largeFailure ??= { err: corruptInFile(w.label, e.path, err) };
-    })
-    .finally(() => w.large.delete(done));
-  w.large.add(done);
-}
-
-/** Waits for every large file in flight; throws the first failure. */
-export async function drainLarge(w: Writer): Promise<void> {
-  while (w.large.size > 0) await Promise.allSettled([...w.large]);
-  throwLargeFailure(w);
+/** Starts a large file's direct write in the window of large files (large-files.ts). */
+export function startLarge(w: Writer, e: FileEntry, onBytes: () => void): Promise<void> {
+  const write = async (): Promise<void> => {
+    await writeFileDirect(w, e);
+    w.largeDone += e.size;
+    fileWritten(w, e);
+    onBytes();
+  };
+  return w.large.start(write, (err) => corruptInFile(w.label, e.path, err));
 }
 
 /** What follows a file's landing: hard links may name it, its attributes are set at the end. */

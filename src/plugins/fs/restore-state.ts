@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BankSection, ChunkRef } from '../api.js';
 import type { ByteReader } from './byte-reader.js';
+import type { LargeFiles } from './large-files.js';
 import type { Entry, Xattr } from './manifest.js';
 import type { RestoreReport } from './restore-fidelity.js';
 import type { ConflictMode } from './restore-target.js';
@@ -38,10 +39,8 @@ export interface Writer {
   report: RestoreReport;
   /** Every file's chunks, in entry order (a large file's range is read from here). */
   refs: readonly ChunkRef[];
-  /** Large files being written by the bank's codec workers (writeChunksToFile), at most LARGE_IN_FLIGHT. */
-  large: Set<Promise<void>>;
-  /** The first of those that failed, as the restore reports it. */
-  largeFailure: { err: unknown } | null;
+  /** Large files being written by the bank's codec workers (writeChunksToFile). */
+  large: LargeFiles;
   /** Bytes of the large files written so far (progress: the stream's position counts the rest). */
   largeDone: number;
   bank: BankSection;

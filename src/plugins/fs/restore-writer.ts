@@ -17,7 +17,8 @@ import { DATA_OBJECT, corrupt, corruptInFile, displayPath, resourceLabel } from 
 import type { Entry, SpecialType } from './manifest.js';
 import { pathKey } from './entry-path.js';
 import { RestoreReport, applyXattrs, makeHardlink, makeSpecial } from './restore-fidelity.js';
-import { drainLarge, fileWritten, startLarge, streamOptions, throwLargeFailure, writeFile } from './restore-file.js';
+import { LARGE_FILE, LargeFiles, streamOptions } from './large-files.js';
+import { fileWritten, startLarge, writeFile } from './restore-file.js';
 import { preflightRestore } from './restore-preflight.js';
 import type { Preflight } from './restore-preflight.js';
 import { modeOf, tempName } from './restore-state.js';
@@ -28,12 +29,6 @@ import { diskKind, ensureParentDirs, joinRoot, nsToSeconds, parentOf } from './s
 import { SmallFileWriteError, SmallFileWriters } from './small-files.js';
 
 const PROGRESS_EVERY = 8 * 1024 * 1024;
-
-/**
- * Files up to this size are gathered in memory and written by the small-file writers (worker threads
- * making about eight synchronous calls per file); larger ones go to a temp file (restore-file.ts).
- */
-const SMALL_FILE = 1024 * 1024;
 
 function raceConflict(w: Writer, e: Entry, why: string): Error {
   return bwkError('BWK_ERR_RESTORE_CONFLICT', { target: w.root, count: 1, first: `"${displayPath(e.path)}" (${why})` });
@@ -77,12 +72,14 @@ async function restoreDir(w: Writer, e: DirEntry, rootExisted: boolean): Promise
  */
 async function restoreFile(w: Writer, e: Entry & { type: 'file' }, onBytes: () => void): Promise<boolean> {
   const short = (): Error => corrupt(w.label, `${DATA_OBJECT} ended before the end of file "${displayPath(e.path)}"`);
-  if (e.size > SMALL_FILE && w.bank.writeChunksToFile !== undefined) {
+  if (e.size > LARGE_FILE && w.bank.writeChunksToFile !== undefined) {
     // Its chunks are not in the stream (the preflight left them out).
     if ((await placement(w, e)) !== 'skip') await startLarge(w, e, onBytes);
     return false;
   }
-  if (e.size > SMALL_FILE) {
+  // Up to LARGE_FILE, gathered in memory for the small-file writers (threads making about eight
+  // synchronous calls per file); larger, streamed to a temp file (restore-file.ts).
+  if (e.size > LARGE_FILE) {
     if ((await placement(w, e)) === 'skip') {
       await w.reader.skip(e.size, short);
       return false;
@@ -190,7 +187,7 @@ export async function restoreDirectory(ctx: RestoreContext): Promise<void> {
   const label = resourceLabel(ctx.resource.id);
   const params = parseRestoreParams(ctx.resource, ctx.parameters);
   const root = await resolveRestoreRoot(params.targetPath, ctx.policy);
-  const direct = ctx.bank.writeChunksToFile !== undefined ? SMALL_FILE : null;
+  const direct = ctx.bank.writeChunksToFile !== undefined ? LARGE_FILE : null;
   const pre = await preflightRestore(ctx.bank, label, root, params.conflict, ctx.signal, direct);
   try {
     await restoreArchive(ctx, pre, root, label, params);
@@ -216,7 +213,7 @@ async function restoreArchive(
     mode: params.conflict,
     setOwner: params.restoreOwner && process.getuid?.() === 0,
     reader: new ByteReader(
-      Readable.from(ctx.bank.readChunks(pre.streamed, ctx.signal, streamOptions(pre)), {
+      Readable.from(ctx.bank.readChunks(pre.streamed, ctx.signal, streamOptions(pre.streamed.length, pre.refs.length)), {
         objectMode: false,
       }),
     ),
@@ -231,8 +228,7 @@ async function restoreArchive(
     skipXattrs: params.skipXattrNamespaces,
     report: new RestoreReport(ctx.resource.id, ctx.logger),
     refs: pre.refs,
-    large: new Set(),
-    largeFailure: null,
+    large: new LargeFiles(),
     largeDone: 0,
     bank: ctx.bank,
     signal: ctx.signal,
@@ -251,9 +247,9 @@ async function restoreArchive(
       assertEntryPath(e, root);
       pre.symlinks.assertNotBelowLink(e, root);
       await restoreEntry(w, e, pre.rootExisted, onBytes);
-      throwLargeFailure(w);
+      w.large.throwIfFailed();
     }
-    await drainLarge(w);
+    await w.large.drain();
     await w.small.drain().catch((err: unknown) => {
       throw smallFileError(w, err);
     });
@@ -261,7 +257,7 @@ async function restoreArchive(
     for (const x of w.xattrs) applyXattrs(w.rootBuf, x.path, x.xattrs, w.skipXattrs, w.report);
   } finally {
     // No write may go on once the restore has returned (or failed).
-    await Promise.allSettled([...w.large]);
+    await w.large.settle();
     w.reader.close();
     // On a failure, files queued before it are whole and checked: they land, as they did one by one.
     await w.small.drain().catch(() => undefined);

@@ -6,11 +6,12 @@
  */
 import { Readable } from 'node:stream';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import type { ChunkRef, ReadChunksOptions, VerifyContext } from '../api.js';
+import type { ChunkRef, VerifyContext } from '../api.js';
 import { ByteReader } from './byte-reader.js';
 import { ArchivedSymlinks, entryPathProblem } from './entry-path.js';
 import { openArchive } from './archive.js';
 import type { Archive } from './archive.js';
+import { LARGE_FILE, LargeFiles, streamOptions } from './large-files.js';
 import { DATA_OBJECT, checkFileChunks, corrupt, corruptInFile, displayPath, resourceLabel } from './manifest.js';
 
 const PROGRESS_EVERY = 8 * 1024 * 1024;
@@ -25,19 +26,6 @@ export async function verifyDirectory(ctx: VerifyContext): Promise<void> {
     archive.close();
   }
 }
-
-/**
- * Files larger than this are hashed by the bank's codec workers from their own chunks (hashChunks),
- * two at a time, instead of streamed through this thread: as a restore writes them (restore-writer.ts).
- */
-const LARGE_FILE = 1024 * 1024;
-const LARGE_IN_FLIGHT = 2;
-/**
- * The small files' stream reads ahead less beside the large files' own windows, as a restore's does;
- * with no large file it is the only reader and keeps the default.
- */
-const streamOptions = (streamed: ChunkRef[], all: ChunkRef[]): ReadChunksOptions =>
-  streamed.length < all.length ? { aheadBytes: 8 * 1024 * 1024 } : {};
 
 /**
  * The chunks the verify streams: every file's, less those of the large files hashed on their own.
@@ -62,7 +50,7 @@ async function verifyArchive(ctx: VerifyContext, archive: Archive, label: string
 
   const streamed = await streamedRefs(ctx, archive);
   const reader = new ByteReader(
-    Readable.from(ctx.bank.readChunks(streamed, ctx.signal, streamOptions(streamed, refs)), { objectMode: false }),
+    Readable.from(ctx.bank.readChunks(streamed, ctx.signal, streamOptions(streamed.length, refs.length)), { objectMode: false }),
   );
   const short = (): Error => corrupt(label, `${DATA_OBJECT} ended after ${offset} of ${meta.data.size} bytes`);
   let chunk = 0;
@@ -71,16 +59,15 @@ async function verifyArchive(ctx: VerifyContext, archive: Archive, label: string
   const symlinks = new ArchivedSymlinks();
   // Files that do not match their BLAKE3, by their place in the archive (large ones finish in any order).
   const badFiles: { index: number; path: string }[] = [];
-  const large = new Set<Promise<void>>();
-  // The first large file that could not be read (set from its callback).
-  const largeFailure: { err?: unknown; failed: boolean } = { failed: false };
+  // Large files hashed by the bank's codec workers from their own chunks (hashChunks), as a restore writes them.
+  const large = new LargeFiles();
   let fileIndex = 0;
   let reported = 0;
   try {
     const hash = new Blake3Hasher();
     for await (const entry of archive.entries(ctx.signal)) {
       ctx.signal.throwIfAborted();
-      if (largeFailure.failed) throw largeFailure.err;
+      large.throwIfFailed();
       const problem =
         entryPathProblem(entry.path, entry.type) ?? (entry.type === 'hardlink' ? entryPathProblem(entry.target, 'file') : null);
       if (problem !== null) throw corrupt(label, `entry "${displayPath(entry.path)}" is unsafe to restore: ${problem}`);
@@ -93,21 +80,11 @@ async function verifyArchive(ctx: VerifyContext, archive: Archive, label: string
       if (typeof next === 'string') throw corrupt(label, `file "${displayPath(entry.path)}": ${next}`);
       const index = fileIndex++;
       if (ctx.bank.hashChunks !== undefined && entry.size > LARGE_FILE) {
-        while (large.size >= LARGE_IN_FLIGHT) await Promise.race(large);
-        if (largeFailure.failed) throw largeFailure.err;
-        const path = entry.path;
-        const done: Promise<void> = ctx.bank
-          .hashChunks(refs.slice(chunk, next), ctx.signal)
-          .then(
-            (digest) => {
-              if (digest !== entry.blake3) badFiles.push({ index, path: displayPath(path) });
-            },
-            (err: unknown) => {
-              if (!largeFailure.failed) Object.assign(largeFailure, { err: corruptInFile(label, path, err), failed: true });
-            },
-          )
-          .finally(() => large.delete(done));
-        large.add(done);
+        const [path, blake3, fileRefs] = [entry.path, entry.blake3, refs.slice(chunk, next)];
+        const hashOne = async (): Promise<void> => {
+          if ((await ctx.bank.hashChunks!(fileRefs, ctx.signal)) !== blake3) badFiles.push({ index, path: displayPath(path) });
+        };
+        await large.start(hashOne, (err) => corruptInFile(label, path, err));
       } else {
         // Files are checked one at a time: one hasher serves them all (common/hashers.ts says why).
         hash.reset();
@@ -126,12 +103,11 @@ async function verifyArchive(ctx: VerifyContext, archive: Archive, label: string
         ctx.progress({ done: reported, total: meta.data.size, unit: 'bytes' });
       }
     }
-    while (large.size > 0) await Promise.allSettled([...large]);
-    if (largeFailure.failed) throw largeFailure.err;
+    await large.drain();
     if (!(await reader.atEnd())) throw corrupt(label, `${DATA_OBJECT} has bytes after the last file (${meta.data.size} expected)`);
   } finally {
     // Nothing is still reading when verify returns.
-    await Promise.allSettled([...large]);
+    await large.settle();
     reader.close();
   }
   if (badFiles.length > 0) {
