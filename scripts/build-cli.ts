@@ -37,7 +37,7 @@ await build({
   platform: 'node',
   target: 'node22',
   sourcemap: 'linked',
-  external: ['better-sqlite3', '@napi-rs/*', '@temporalio/*', 'mariadb', 'pino', 'ioredis', 'thread-stream', '*.node'],
+  external: ['better-sqlite3', '@napi-rs/*', 'zstd-napi', '@temporalio/*', 'mariadb', 'pino', 'ioredis', 'thread-stream', '*.node'],
   // Bundled CommonJS packages call require() for Node's own modules; ESM has no require of its own.
   banner: { js: "import { createRequire as __bwkCreateRequire } from 'node:module'; const require = __bwkCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -13,6 +13,7 @@ import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'n
 import { constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { blake3Hex } from '../../common/hashers.js';
 import { MAX_CHUNK_SIZE } from './fastcdc.js';
+import { decompressBorrowed } from './zstd-native.js';
 
 /** One chunk of a run of stored chunks read in one piece: where it lies in the run's bytes, its id. */
 export type RunItem = [offset: number, length: number, id: string];
@@ -151,8 +152,9 @@ function decompress(payload: Uint8Array): Buffer {
 }
 
 /**
- * openChunk without the copy: an uncompressed chunk of an encrypted bank comes back `borrowed`, a
- * view of the scratch buffer that the next call overwrites, for callers that use it at once.
+ * openChunk without the copy: a chunk opened into a reused buffer (decrypted and uncompressed, or
+ * decompressed by zstd-native.ts) comes back `borrowed`, a view that the next call overwrites, for
+ * callers that use it at once.
  */
 export function openChunkBorrowed(blob: Uint8Array, id: string, keys: CodecKeys): { data: Buffer; borrowed: boolean } {
   let inner: Buffer;
@@ -169,9 +171,14 @@ export function openChunkBorrowed(blob: Uint8Array, id: string, keys: CodecKeys)
   if (inner.length < 1) throw new ChunkCorruptError(id, 'stored blob is empty');
   const flags = inner[0]!;
   let data: Buffer;
+  let native = false;
   if (flags === FLAG_ZSTD) {
     try {
-      data = decompress(inner.subarray(1));
+      const payload = inner.subarray(1);
+      const size = zstdContentSize(payload);
+      const direct = size === null ? null : decompressBorrowed(payload, size);
+      native = direct !== null;
+      data = direct ?? decompress(payload);
     } catch {
       throw new ChunkCorruptError(id, 'compressed payload does not decompress');
     }
@@ -181,7 +188,7 @@ export function openChunkBorrowed(blob: Uint8Array, id: string, keys: CodecKeys)
     throw new ChunkCorruptError(id, `unknown flags ${flags}`);
   }
   if (chunkId(data, keys.idKey) !== id) throw new ChunkCorruptError(id, 'content does not match its id');
-  return { data, borrowed: flags === 0 && keys.encKey !== null };
+  return { data, borrowed: native || (flags === 0 && keys.encKey !== null) };
 }
 
 const ENVELOPE_MAGIC = Buffer.from('BWKE1\n');

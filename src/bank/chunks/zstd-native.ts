@@ -1,0 +1,66 @@
+/**
+ * zstd decompression into a buffer Bulwark owns, through zstd-napi (an optional dependency, built
+ * from source at install). Node's zlib cannot write into a given buffer: every chunk it opened came
+ * back in freshly allocated memory, which cost page faults on every byte a check or restore read and
+ * kept each codec worker's malloc arena at its 64 MiB cap (docs/chunk-store.md, limits). Where the
+ * binding did not build, or a frame does not declare its size, codec.ts falls back to zlib: the
+ * bytes are the same either way, only the cost differs.
+ */
+import { createRequire } from 'node:module';
+import { DEFAULT_CHUNKER } from './fastcdc.js';
+
+/** The part of zstd-napi's low-level binding used here (its binding.d.ts). */
+interface DCtx {
+  decompress(dst: Uint8Array, src: Uint8Array): number;
+}
+interface Binding {
+  DCtx: new () => DCtx;
+}
+
+let loaded: { ctx: DCtx } | null | undefined;
+
+/**
+ * This thread's decompression context, or null: without the binding, or with BULWARK_NATIVE_ZSTD=0
+ * (a way around a binding that misbehaves on some system; also how the tests reach the zlib path).
+ */
+function context(): DCtx | null {
+  if (process.env.BULWARK_NATIVE_ZSTD === '0') return null;
+  if (loaded === undefined) {
+    try {
+      const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as Binding;
+      loaded = { ctx: new binding.DCtx() };
+    } catch {
+      loaded = null;
+    }
+  }
+  return loaded?.ctx ?? null;
+}
+
+/** Whether chunks are decompressed by the binding in this thread. */
+export const nativeZstdAvailable = (): boolean => context() !== null;
+
+/**
+ * The largest frame decompressed into the kept buffer: the default chunker's largest chunk. A bank
+ * configured with larger chunks (or a damaged frame claiming more) goes through zlib, so no thread
+ * keeps more than this.
+ */
+const KEEP_MAX = DEFAULT_CHUNKER.maxSize;
+
+/** Where frames are decompressed, reused from call to call; grown to the largest chunk seen. */
+let out = Buffer.allocUnsafeSlow(0);
+
+/**
+ * Decompresses a frame that declares `size` bytes into this thread's reused buffer and returns a view
+ * of exactly those bytes, overwritten by the next call; null when the binding is not used here or the
+ * frame is larger than KEEP_MAX. Throws when the frame is damaged or holds other than `size` bytes.
+ */
+export function decompressBorrowed(frame: Uint8Array, size: number): Buffer | null {
+  if (size > KEEP_MAX) return null;
+  const ctx = context();
+  if (ctx === null) return null;
+  // A buffer moved to another thread is left detached (length 0): allocated anew.
+  if (out.length < size) out = Buffer.allocUnsafeSlow(Math.max(size, 1 << 20));
+  const written = ctx.decompress(out.subarray(0, size), frame);
+  if (written !== size) throw new Error(`frame declares ${size} bytes, holds ${written}`);
+  return out.subarray(0, size);
+}
