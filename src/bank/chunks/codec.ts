@@ -13,7 +13,7 @@ import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'n
 import { constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { blake3Hex } from '../../common/hashers.js';
 import { MAX_CHUNK_SIZE } from './fastcdc.js';
-import { decompressBorrowed } from './zstd-native.js';
+import { compressBorrowed, decompressBorrowed } from './zstd-native.js';
 
 /** One chunk of a run of stored chunks read in one piece: where it lies in the run's bytes, its id. */
 export type RunItem = [offset: number, length: number, id: string];
@@ -61,12 +61,17 @@ export function chunkId(data: Uint8Array, idKey: Buffer | null): string {
   return blake3Hex(data, idKey);
 }
 
+/** zstd at `level`: into this thread's reused buffer (zstd-native.ts, a view) where it can, else zlib's. */
+function zstd(data: Uint8Array, level: number): Buffer {
+  return compressBorrowed(data, level) ?? zstdCompressSync(data, { params: { [zc.ZSTD_c_compressionLevel]: level } });
+}
+
+/** The compressed payload, or null when compression does not pay; may be a view the next call overwrites. */
 function compress(data: Uint8Array, level: number): Buffer | null {
   if (level <= 0 || data.length < 64) return null;
-  const params = { params: { [zc.ZSTD_c_compressionLevel]: level } };
   // Random-looking data (already compressed or encrypted files) would cost a full zstd pass for nothing.
-  if (data.length > SAMPLE_ABOVE && zstdCompressSync(data.subarray(0, SAMPLE), params).length > SAMPLE * 0.97) return null;
-  const out = zstdCompressSync(data, params);
+  if (data.length > SAMPLE_ABOVE && zstd(data.subarray(0, SAMPLE), level).length > SAMPLE * 0.97) return null;
+  const out = zstd(data, level);
   return out.length < data.length ? out : null;
 }
 

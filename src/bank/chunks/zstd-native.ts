@@ -13,31 +13,36 @@ import { DEFAULT_CHUNKER } from './fastcdc.js';
 interface DCtx {
   decompress(dst: Uint8Array, src: Uint8Array): number;
 }
+interface CCtx {
+  compress(dst: Uint8Array, src: Uint8Array, level: number): number;
+}
 interface Binding {
   DCtx: new () => DCtx;
+  CCtx: new () => CCtx;
+  compressBound(size: number): number;
 }
 
-let loaded: { ctx: DCtx } | null | undefined;
+let loaded: { ctx: DCtx; cctx: CCtx; bound: (size: number) => number } | null | undefined;
 
 /**
  * This thread's decompression context, or null: without the binding, or with BULWARK_NATIVE_ZSTD=0
  * (a way around a binding that misbehaves on some system; also how the tests reach the zlib path).
  */
-function context(): DCtx | null {
+function native(): NonNullable<typeof loaded> | null {
   if (process.env.BULWARK_NATIVE_ZSTD === '0') return null;
   if (loaded === undefined) {
     try {
       const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as Binding;
-      loaded = { ctx: new binding.DCtx() };
+      loaded = { ctx: new binding.DCtx(), cctx: new binding.CCtx(), bound: binding.compressBound };
     } catch {
       loaded = null;
     }
   }
-  return loaded?.ctx ?? null;
+  return loaded ?? null;
 }
 
-/** Whether chunks are decompressed by the binding in this thread. */
-export const nativeZstdAvailable = (): boolean => context() !== null;
+/** Whether chunks are compressed and decompressed by the binding in this thread. */
+export const nativeZstdAvailable = (): boolean => native() !== null;
 
 /**
  * The largest frame decompressed into the kept buffer: the default chunker's largest chunk. A bank
@@ -56,11 +61,28 @@ let out = Buffer.allocUnsafeSlow(0);
  */
 export function decompressBorrowed(frame: Uint8Array, size: number): Buffer | null {
   if (size > KEEP_MAX) return null;
-  const ctx = context();
-  if (ctx === null) return null;
+  const z = native();
+  if (z === null) return null;
   // A buffer moved to another thread is left detached (length 0): allocated anew.
   if (out.length < size) out = Buffer.allocUnsafeSlow(Math.max(size, 1 << 20));
-  const written = ctx.decompress(out.subarray(0, size), frame);
+  const written = z.ctx.decompress(out.subarray(0, size), frame);
   if (written !== size) throw new Error(`frame declares ${size} bytes, holds ${written}`);
   return out.subarray(0, size);
+}
+
+/** Where chunks are compressed, reused from call to call (the sealed blob is a copy of it). */
+let packed = Buffer.allocUnsafeSlow(0);
+
+/**
+ * Compresses `data` at `level` into this thread's reused buffer and returns a view of the frame
+ * (declaring its size), overwritten by the next call; null when the binding is not used here or the
+ * data is larger than KEEP_MAX.
+ */
+export function compressBorrowed(data: Uint8Array, level: number): Buffer | null {
+  if (data.length > KEEP_MAX) return null;
+  const z = native();
+  if (z === null) return null;
+  const bound = z.bound(data.length);
+  if (packed.length < bound) packed = Buffer.allocUnsafeSlow(Math.max(bound, z.bound(1 << 20)));
+  return packed.subarray(0, z.cctx.compress(packed.subarray(0, bound), data, level));
 }
