@@ -170,7 +170,7 @@ function handle(m: WorkerJob, keys: CodecKeys): void {
       }
       case 'openRun':
         openRun(m, keys);
-        // The run's bytes, and each chunk's decompressed copy (about twice the run).
+        // The run's bytes, and the decrypted pieces and (zlib path) decompressed copies of its chunks.
         discarded(3 * m.blob.length);
         break;
       case 'scan':
@@ -178,7 +178,7 @@ function handle(m: WorkerJob, keys: CodecKeys): void {
         break;
       case 'writeRun':
         port.postMessage(writeFileRun(m, keys));
-        // The run's bytes, and each chunk's decompressed copy (about twice the run).
+        // The run's bytes, and the decrypted pieces and (zlib path) decompressed copies of its chunks.
         discarded(3 * ('blob' in m ? m.blob.length : m.plain.length));
         break;
       case 'endFile':

@@ -146,14 +146,19 @@ export function zstdContentSize(frame: Uint8Array): number | null {
 }
 
 /**
- * Decompresses a chunk's payload. Told the size, zlib writes the plaintext into one buffer of that
- * size; left to its 16 KiB default it writes 64 pieces per MiB and then joins them, which took four
- * times as long (~1.2 ms against ~0.3 ms per MiB measured) and four allocations per byte restored.
+ * Decompresses a chunk's payload: into this thread's reused buffer (zstd-native.ts; `borrowed`, the
+ * next call overwrites it) where it can, else with zlib. Told the size, zlib writes the plaintext into
+ * one buffer of that size; left to its 16 KiB default it writes 64 pieces per MiB and then joins them,
+ * which took four times as long (~1.2 ms against ~0.3 ms per MiB measured) and four allocations per
+ * byte restored.
  */
-function decompress(payload: Uint8Array): Buffer {
+function decompress(payload: Uint8Array): { data: Buffer; borrowed: boolean } {
   const size = zstdContentSize(payload);
+  if (size === null) return { data: zstdDecompressSync(payload), borrowed: false };
+  const direct = decompressBorrowed(payload, size);
+  if (direct !== null) return { data: direct, borrowed: true };
   // One byte over: an output buffer left exactly full makes zlib allocate another and join the two.
-  return size === null ? zstdDecompressSync(payload) : zstdDecompressSync(payload, { chunkSize: Math.max(64, size + 1) });
+  return { data: zstdDecompressSync(payload, { chunkSize: Math.max(64, size + 1) }), borrowed: false };
 }
 
 /**
@@ -175,25 +180,21 @@ export function openChunkBorrowed(blob: Uint8Array, id: string, keys: CodecKeys)
   }
   if (inner.length < 1) throw new ChunkCorruptError(id, 'stored blob is empty');
   const flags = inner[0]!;
-  let data: Buffer;
-  let native = false;
+  let opened: { data: Buffer; borrowed: boolean };
   if (flags === FLAG_ZSTD) {
     try {
-      const payload = inner.subarray(1);
-      const size = zstdContentSize(payload);
-      const direct = size === null ? null : decompressBorrowed(payload, size);
-      native = direct !== null;
-      data = direct ?? decompress(payload);
+      opened = decompress(inner.subarray(1));
     } catch {
       throw new ChunkCorruptError(id, 'compressed payload does not decompress');
     }
   } else if (flags === 0) {
-    data = inner.subarray(1);
+    // A view of the decryption scratch on an encrypted bank, of the caller's blob on a plain one.
+    opened = { data: inner.subarray(1), borrowed: keys.encKey !== null };
   } else {
     throw new ChunkCorruptError(id, `unknown flags ${flags}`);
   }
-  if (chunkId(data, keys.idKey) !== id) throw new ChunkCorruptError(id, 'content does not match its id');
-  return { data, borrowed: native || (flags === 0 && keys.encKey !== null) };
+  if (chunkId(opened.data, keys.idKey) !== id) throw new ChunkCorruptError(id, 'content does not match its id');
+  return opened;
 }
 
 const ENVELOPE_MAGIC = Buffer.from('BWKE1\n');

@@ -1,10 +1,10 @@
 /**
- * zstd decompression into a buffer Bulwark owns, through zstd-napi (an optional dependency, built
- * from source at install). Node's zlib cannot write into a given buffer: every chunk it opened came
- * back in freshly allocated memory, which cost page faults on every byte a check or restore read and
- * kept each codec worker's malloc arena at its 64 MiB cap (docs/chunk-store.md, limits). Where the
- * binding did not build, or a frame does not declare its size, codec.ts falls back to zlib: the
- * bytes are the same either way, only the cost differs.
+ * zstd into buffers each thread owns and reuses, through zstd-napi (an optional dependency, built
+ * from source at install). Node's zlib cannot write into a given buffer: every chunk it compressed or
+ * opened came back in freshly allocated memory, which cost page faults on every byte a backup, check
+ * or restore moved and kept each codec worker's malloc arena at its 64 MiB cap (docs/chunk-store.md).
+ * Where the binding did not build, or a frame does not declare its size, codec.ts falls back to zlib:
+ * either reads the other's frames, only the cost differs.
  */
 import { createRequire } from 'node:module';
 import { DEFAULT_CHUNKER } from './fastcdc.js';
@@ -22,10 +22,10 @@ interface Binding {
   compressBound(size: number): number;
 }
 
-let loaded: { ctx: DCtx; cctx: CCtx; bound: (size: number) => number } | null | undefined;
+let loaded: { dctx: DCtx; cctx: CCtx; bound: (size: number) => number } | null | undefined;
 
 /**
- * This thread's decompression context, or null: without the binding, or with BULWARK_NATIVE_ZSTD=0
+ * This thread's zstd contexts, or null: without the binding, or with BULWARK_NATIVE_ZSTD=0
  * (a way around a binding that misbehaves on some system; also how the tests reach the zlib path).
  */
 function native(): NonNullable<typeof loaded> | null {
@@ -33,7 +33,7 @@ function native(): NonNullable<typeof loaded> | null {
   if (loaded === undefined) {
     try {
       const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as Binding;
-      loaded = { ctx: new binding.DCtx(), cctx: new binding.CCtx(), bound: binding.compressBound };
+      loaded = { dctx: new binding.DCtx(), cctx: new binding.CCtx(), bound: binding.compressBound };
     } catch {
       loaded = null;
     }
@@ -65,7 +65,7 @@ export function decompressBorrowed(frame: Uint8Array, size: number): Buffer | nu
   if (z === null) return null;
   // A buffer moved to another thread is left detached (length 0): allocated anew.
   if (out.length < size) out = Buffer.allocUnsafeSlow(Math.max(size, 1 << 20));
-  const written = z.ctx.decompress(out.subarray(0, size), frame);
+  const written = z.dctx.decompress(out.subarray(0, size), frame);
   if (written !== size) throw new Error(`frame declares ${size} bytes, holds ${written}`);
   return out.subarray(0, size);
 }
